@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Shared set-up for ./scripts/run.sh and ./scripts/test.sh: installs missing
+# Debian packages (quietly, only when absent), then configures and builds
+# stash in Release. Idempotent: a second run rebuilds incrementally.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${STASH_BUILD_DIR:-$ROOT/build}
+
+# Build and test dependencies; keep in sync with cmake/StashDeps.cmake.
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libssl-dev libzstd-dev libcurl4-openssl-dev libboost-dev libboost-system-dev
+  nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libcli11-dev libspdlog-dev libfmt-dev
+  libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev libbenchmark-dev
+  python3 restic rclone python3-kubernetes
+)
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+build() {
+  if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  fi
+  cmake --build "$BUILD_DIR" --parallel "$(nproc)"
+}
+
+install_packages
+build
