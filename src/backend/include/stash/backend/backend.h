@@ -1,0 +1,86 @@
+// Backend: where repository files live. One narrow interface (save, load with
+// a byte range, stat, list, remove) that every store implements — local
+// directory, restic REST server, S3, GCS, Azure Blob — and that decorators
+// (retry, connection limit) wrap.
+//
+// Files are immutable and content-addressed (except `config`): a name is
+// written once and never changed; only forget/prune and lock refresh delete.
+//
+// Thread-safety: every Backend implementation must be safe for concurrent
+// calls from many threads; Connections() tells callers how many requests it is
+// sensible to keep in flight.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stash/core/result.h"
+
+namespace stash::backend {
+
+// The kinds of files in a restic repository, and their directory names.
+enum class FileType { kConfig, kKey, kSnapshot, kIndex, kLock, kPack };
+
+// "config", "keys", "snapshots", "index", "locks", "data".
+std::string_view FileTypeDir(FileType t);
+
+struct Handle {
+  FileType type;
+  std::string name;  // 64 hex digits; "config" for the config file
+
+  // Path relative to the repository root in restic's default layout:
+  // "config", "keys/<id>", "data/<id[0:2]>/<id>", ...
+  std::string Path() const;
+  // For messages: "data/3f2a1b2c…", never containing credentials.
+  std::string ToString() const;
+};
+
+struct FileInfo {
+  std::string name;
+  uint64_t size = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Human-readable location for messages and logs ("local:/srv/repo",
+  // "s3:host/bucket/prefix"); never contains secrets.
+  virtual std::string Location() const = 0;
+
+  // Sensible number of concurrent requests (restic: local 2, others 5).
+  virtual int Connections() const = 0;
+
+  // Creates what the store needs before the first Save (directories, bucket).
+  // Succeeds when it already exists.
+  virtual Status Create() = 0;
+
+  // Stores `data` under `h` atomically: afterwards the file is complete or
+  // absent, even after a crash. Fails with kAlreadyExists when `h` exists.
+  virtual Status Save(const Handle& h, std::span<const uint8_t> data) = 0;
+
+  // Reads `length` bytes from `offset` (length 0: to the end of the file) into
+  // *out (replacing its contents). kNotFound when the file does not exist;
+  // kDataLoss/kInvalid when the range lies outside the file.
+  virtual Status Load(const Handle& h, uint64_t offset, uint64_t length,
+                      std::vector<uint8_t>* out) = 0;
+
+  // Size of a file; kNotFound when it does not exist.
+  virtual Result<FileInfo> Stat(const Handle& h) = 0;
+
+  // Calls fn for every file of type t, in no particular order. Stops and
+  // returns fn's error when fn fails.
+  virtual Status List(FileType t, const std::function<Status(const FileInfo&)>& fn) = 0;
+
+  // Removes a file; kNotFound when it does not exist.
+  virtual Status Remove(const Handle& h) = 0;
+};
+
+using BackendPtr = std::unique_ptr<Backend>;
+
+}  // namespace stash::backend
