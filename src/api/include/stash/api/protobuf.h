@@ -1,0 +1,36 @@
+// Protobuf: decoding of the Kubernetes protobuf request bodies kubectl 1.32+
+// sends for its typed-client calls (`kubectl create ns`, `kubectl create
+// secret`, ...), so the server can store them as JSON. Answers stay JSON
+// (kubectl accepts them), so there is no encoder.
+//
+// Wire format: the 4 magic bytes "k8s\0", then a runtime.Unknown message
+// {1 typeMeta{1 apiVersion, 2 kind}, 2 raw (the object's own message),
+// 3 contentEncoding, 4 contentType}. Decoded kinds: Namespace, Secret,
+// ConfigMap, DeleteOptions (and their ObjectMeta, incl. labels, annotations,
+// finalizers, ownerReferences). Secret/ConfigMap bytes fields become base64
+// strings, as in JSON. Empty strings and zero numbers are omitted (Go's
+// omitempty), so the result looks like the JSON body kubectl 1.31 sends.
+//
+// Thread-safety: stateless free functions; safe from any thread.
+#pragma once
+
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "stash/core/result.h"
+
+namespace stash::api {
+
+inline constexpr std::string_view kProtobufContentType = "application/vnd.kubernetes.protobuf";
+
+// True when `body` starts with the "k8s\0" magic.
+bool HasProtobufMagic(std::string_view body);
+
+// Decodes a whole request body. kInvalid for malformed input (truncated
+// varint, bad wire type, missing magic, ...), kUnsupported for a kind this
+// decoder does not know (the server answers 415 UnsupportedMediaType).
+// The result carries "apiVersion" and "kind" from the envelope.
+Result<nlohmann::json> DecodeProtobufObject(std::string_view body);
+
+}  // namespace stash::api
