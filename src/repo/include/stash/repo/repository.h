@@ -1,0 +1,150 @@
+// Repository: an open restic repository (format v2) on a Backend.
+//
+// It owns the master key, the config, the in-memory index of every blob, and
+// the packers that group new blobs into pack files. It is the only layer that
+// knows how files are sealed (crypto), compressed (zstd) and framed (format).
+//
+//   auto repo = Repository::Open(std::move(backend), password, opts);   // tries each key
+//   STASH_RETURN_IF_ERROR(repo->LoadIndex());
+//   auto tree = repo->LoadBlob(BlobType::kTree, id);
+//   repo->SaveBlob(BlobType::kData, id, plaintext);  ...  repo->Flush();
+//
+// Write ordering (crash safety, as restic): packs are uploaded before the
+// index files that name them, and the index before any snapshot that needs
+// it. Flush() completes all of this; a crash before Flush() leaves only
+// unreferenced packs, which `check` tolerates and prune removes.
+//
+// Thread-safety: all methods are safe to call concurrently (backup runs many
+// SaveBlob callers; restore many LoadBlob callers), except Open/Init.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "stash/backend/backend.h"
+#include "stash/core/clock.h"
+#include "stash/core/id.h"
+#include "stash/core/random.h"
+#include "stash/core/result.h"
+
+namespace stash::repo {
+
+enum class BlobKind { kData, kTree };
+
+enum class Compression { kAuto, kOff, kMax };
+
+struct Options {
+  Compression compression = Compression::kAuto;
+  uint64_t pack_size = 16ull << 20;  // target pack size (restic --pack-size, 4..128 MiB)
+  // scrypt parameters for new keys (Init / key add). Tests lower N.
+  uint64_t scrypt_n = 32768;
+  uint32_t scrypt_r = 8;
+  uint32_t scrypt_p = 1;
+  std::string hostname;  // for key files and locks; empty = gethostname()
+  std::string username;  // empty = current user
+  // Key file tried first when opening (restic --key-hint): a key id or prefix.
+  std::string key_hint;
+  // During a long write, an index file is also written once this much time
+  // has passed since the last one (or 50,000 blobs are pending), so a backup
+  // killed midway leaves indexed packs the next backup reuses.
+  Duration index_max_age = std::chrono::seconds(30);
+  Clock* clock = nullptr;    // required
+  Random* random = nullptr;  // required
+};
+
+// Where a blob lives.
+struct BlobLocation {
+  Id pack;
+  BlobKind kind;
+  uint32_t offset = 0;
+  uint32_t length = 0;               // sealed length in the pack
+  uint32_t uncompressed_length = 0;  // 0 when stored uncompressed
+  uint32_t PlainLength() const { return uncompressed_length ? uncompressed_length : length - 32; }
+};
+
+class Repository {
+ public:
+  virtual ~Repository() = default;
+
+  // Creates a new repository (config v2, fresh polynomial, one key for
+  // `password`). kAlreadyExists when a config file is already there.
+  static Result<std::unique_ptr<Repository>> Init(backend::BackendPtr backend,
+                                                  std::string_view password, const Options& opts);
+  // Opens an existing repository by trying each key file with `password`.
+  // kNotFound "repository does not exist" when there is no config;
+  // kUnauthorized "wrong password or no key found" when no key opens.
+  static Result<std::unique_ptr<Repository>> Open(backend::BackendPtr backend,
+                                                  std::string_view password, const Options& opts);
+
+  virtual backend::Backend& backend() = 0;
+  virtual const Options& options() const = 0;
+  virtual uint64_t chunker_polynomial() const = 0;
+  virtual const std::string& repository_id() const = 0;  // config "id"
+  virtual int format_version() const = 0;                // 1 or 2
+  // Plaintext JSON of the config and of the master key (`cat config`,
+  // `cat masterkey`), and the id of the key file that opened the repository.
+  virtual std::string ConfigJson() const = 0;
+  virtual std::string MasterKeyJson() const = 0;
+  virtual const Id& key_id() const = 0;
+
+  // --- unpacked files: snapshots, index, locks (JSON, v2: 0x02+zstd, sealed)
+  // Stores the document; its name is the SHA-256 of the stored bytes.
+  virtual Result<Id> SaveUnpacked(backend::FileType type, std::string_view json) = 0;
+  // Loads, authenticates, decompresses and returns the JSON text.
+  virtual Result<std::string> LoadUnpacked(backend::FileType type, const Id& id) = 0;
+  // Lists ids of a file type (as stored names).
+  virtual Result<std::vector<Id>> ListIds(backend::FileType type) = 0;
+  // Resolves a unique prefix of an id of `type` (restic accepts short ids).
+  virtual Result<Id> ResolvePrefix(backend::FileType type, std::string_view prefix) = 0;
+
+  // --- index
+  // Loads every index file into memory. Safe to call again (reloads).
+  virtual Status LoadIndex() = 0;
+  virtual std::optional<BlobLocation> Lookup(BlobKind kind, const Id& id) const = 0;
+  virtual bool Has(BlobKind kind, const Id& id) const = 0;
+  // Calls fn for every indexed blob (all copies).
+  virtual void ForEachBlob(const std::function<void(const Id&, const BlobLocation&)>& fn) const = 0;
+  // Number of indexed blobs (all copies) and the ids of the index files loaded.
+  virtual size_t IndexedBlobCount() const = 0;
+  virtual std::vector<Id> LoadedIndexFiles() const = 0;
+
+  // --- packs (check, restore and prune read packs directly)
+  struct PackedBlob {
+    Id id;
+    BlobLocation location;  // location.pack is the pack's id
+  };
+  // Reads and authenticates the header of pack `pack` (size: its file size,
+  // 0 = stat it). kDataLoss names the pack when the header is malformed.
+  virtual Result<std::vector<PackedBlob>> ListPack(const Id& pack, uint64_t size) = 0;
+  // Authenticates, decrypts and decompresses one sealed blob read from a pack
+  // at `loc` (sealed.size() == loc.length); verifies SHA-256 == id.
+  virtual Result<std::vector<uint8_t>> OpenBlob(const Id& id, const BlobLocation& loc,
+                                                std::span<const uint8_t> sealed) = 0;
+
+  // --- blobs
+  // Loads, authenticates, decompresses and verifies the id of a blob.
+  virtual Result<std::vector<uint8_t>> LoadBlob(BlobKind kind, const Id& id) = 0;
+  // Adds a blob (plaintext, id = SHA-256(plaintext) computed by the caller)
+  // unless the index or a pending pack already has it. Returns true when the
+  // blob was new (its data counts as added). Compression and sealing run on
+  // the calling thread (callers are already parallel); pack uploads run on
+  // the repository's upload threads, and SaveBlob blocks while too many
+  // finished packs wait for upload (bounded memory). Upload errors surface
+  // in a later SaveBlob or at Flush().
+  virtual Result<bool> SaveBlob(BlobKind kind, const Id& id, std::vector<uint8_t> plaintext) = 0;
+  // Uploads all pending packs, then writes index files for them. After it
+  // returns OK every saved blob is durable and indexed.
+  virtual Status Flush() = 0;
+
+  // Bytes of new packs written so far (data_added_packed) and of new blob
+  // plaintext (data_added).
+  virtual uint64_t bytes_added_packed() const = 0;
+  virtual uint64_t bytes_added() const = 0;
+};
+
+}  // namespace stash::repo
