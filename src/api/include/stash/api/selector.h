@@ -6,8 +6,9 @@
 //   fields: "metadata.name=x,involvedObject.kind=Y,status.phase!=Running"
 //           ("=", "==", "!="; backslash escapes "\,", "\=", "\\").
 //
-// Parse errors are kInvalid with apimachinery-like messages (e.g.
-// `unable to parse requirement: found '', expected: identifier`).
+// Parse errors are kInvalid with apimachinery-like messages, e.g.
+// `invalid label selector "app=": found ',', expected: identifier` or
+// `invalid field selector "x": can't understand 'x' (...)`.
 //
 // Thread-safety: immutable values after parsing; safe to share across threads.
 #pragma once
