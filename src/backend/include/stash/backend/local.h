@@ -1,0 +1,45 @@
+// LocalBackend: a repository in a local directory, in restic's layout
+// (config, keys/, snapshots/, index/, locks/, data/00..ff/), byte-compatible
+// with what restic's own local backend writes and reads.
+//
+// Saves are crash-safe: the data goes to "<name>-tmp-XXXXXX" in the target
+// directory, is fsynced, renamed into place without replacing an existing
+// file, and the directory is fsynced; the file is then read-only, as restic
+// leaves it.
+//
+// Thread-safety: all methods may be called concurrently; the object keeps no
+// mutable state besides the root path.
+#pragma once
+
+#include <string>
+
+#include "stash/backend/backend.h"
+
+namespace stash::backend {
+
+class LocalBackend final : public Backend {
+ public:
+  // `root` is the repository directory; it need not exist before Create().
+  explicit LocalBackend(std::string root, int connections = 2);
+
+  std::string Location() const override { return "local:" + root_; }
+  int Connections() const override { return connections_; }
+  Status Create() override;
+  Status Save(const Handle& h, std::span<const uint8_t> data) override;
+  Status Load(const Handle& h, uint64_t offset, uint64_t length,
+              std::vector<uint8_t>* out) override;
+  Result<FileInfo> Stat(const Handle& h) override;
+  Status List(FileType t, const std::function<Status(const FileInfo&)>& fn) override;
+  Status Remove(const Handle& h) override;
+
+  const std::string& root() const { return root_; }
+
+ private:
+  std::string PathOf(const Handle& h) const { return root_ + "/" + h.Path(); }
+  Status ListDir(const std::string& dir, const std::function<Status(const FileInfo&)>& fn);
+
+  std::string root_;
+  int connections_;
+};
+
+}  // namespace stash::backend

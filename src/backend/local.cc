@@ -1,0 +1,225 @@
+#include "stash/backend/local.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <memory>
+
+#include "stash/core/id.h"
+
+namespace stash::backend {
+namespace {
+
+constexpr mode_t kDirMode = 0700;
+constexpr mode_t kFileMode = 0600;
+
+std::string DirName(const std::string& path) {
+  auto pos = path.rfind('/');
+  return pos == std::string::npos ? "." : path.substr(0, pos == 0 ? 1 : pos);
+}
+
+// Closes a file descriptor on scope exit.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+Status MkdirIfMissing(const std::string& path) {
+  if (::mkdir(path.c_str(), kDirMode) == 0 || errno == EEXIST) return Status::Ok();
+  return ErrnoError(errno, "creating directory " + path);
+}
+
+Status MkdirAll(const std::string& path) {
+  if (path.empty()) return Status::Ok();
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos == path.size() || path[pos] == '/') {
+      STASH_RETURN_IF_ERROR(MkdirIfMissing(path.substr(0, pos)));
+    }
+  }
+  return Status::Ok();
+}
+
+Status FsyncDir(const std::string& dir) {
+  Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d.fd < 0) return ErrnoError(errno, "opening directory " + dir);
+  // Some file systems (e.g. certain FUSE mounts) refuse fsync on directories;
+  // restic ignores EINVAL/ENOTSUP there too.
+  if (::fsync(d.fd) != 0 && errno != EINVAL && errno != ENOTSUP) {
+    return ErrnoError(errno, "syncing directory " + dir);
+  }
+  return Status::Ok();
+}
+
+Status WriteAll(int fd, std::span<const uint8_t> data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, "writing " + path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+// Renames without replacing an existing target. renameat2(RENAME_NOREPLACE)
+// where the file system supports it; otherwise link+unlink, which gives the
+// same guarantee.
+Status RenameNoReplace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) {
+    return Status::Ok();
+  }
+  int err = errno;
+  if (err == EINVAL || err == ENOSYS || err == ENOTSUP) {
+    if (::link(from.c_str(), to.c_str()) == 0) {
+      ::unlink(from.c_str());
+      return Status::Ok();
+    }
+    err = errno;
+  }
+  if (err == EEXIST) return AlreadyExistsError(to + " already exists; repository files are never overwritten");
+  return ErrnoError(err, "renaming " + from + " to " + to);
+}
+
+}  // namespace
+
+LocalBackend::LocalBackend(std::string root, int connections)
+    : root_(std::move(root)), connections_(connections > 0 ? connections : 2) {
+  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+}
+
+Status LocalBackend::Create() {
+  STASH_RETURN_IF_ERROR(MkdirAll(root_));
+  for (FileType t : {FileType::kKey, FileType::kSnapshot, FileType::kIndex, FileType::kLock,
+                     FileType::kPack}) {
+    STASH_RETURN_IF_ERROR(MkdirIfMissing(root_ + "/" + std::string(FileTypeDir(t))));
+  }
+  const std::string data = root_ + "/data/";
+  for (int i = 0; i < 256; ++i) {
+    uint8_t b = static_cast<uint8_t>(i);
+    STASH_RETURN_IF_ERROR(MkdirIfMissing(data + HexEncode(&b, 1)));
+  }
+  return Status::Ok();
+}
+
+Status LocalBackend::Save(const Handle& h, std::span<const uint8_t> data) {
+  const std::string path = PathOf(h);
+  const std::string dir = DirName(path);
+  std::string tmpl = path + "-tmp-XXXXXX";
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0 && errno == ENOENT) {
+    // A repository created by another tool may lack data/xx directories.
+    STASH_RETURN_IF_ERROR(MkdirAll(dir));
+    tmpl = path + "-tmp-XXXXXX";
+    fd = ::mkstemp(tmpl.data());
+  }
+  if (fd < 0) return ErrnoError(errno, "creating temporary file for " + path);
+  Fd file(fd);
+  auto fail = [&](Status s) {
+    ::unlink(tmpl.c_str());
+    return s;
+  };
+  if (::fchmod(fd, kFileMode) != 0) return fail(ErrnoError(errno, "chmod " + tmpl));
+  if (Status s = WriteAll(fd, data, tmpl); !s.ok()) return fail(s);
+  if (::fsync(fd) != 0) return fail(ErrnoError(errno, "syncing " + tmpl));
+  // Read-only like restic: a stray write to a finished file is a bug.
+  if (::fchmod(fd, kFileMode & ~0222) != 0) return fail(ErrnoError(errno, "chmod " + tmpl));
+  if (Status s = RenameNoReplace(tmpl, path); !s.ok()) return fail(s);
+  return FsyncDir(dir);
+}
+
+Status LocalBackend::Load(const Handle& h, uint64_t offset, uint64_t length,
+                          std::vector<uint8_t>* out) {
+  const std::string path = PathOf(h);
+  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (f.fd < 0) return ErrnoError(errno, "opening " + path);
+  struct stat st;
+  if (::fstat(f.fd, &st) != 0) return ErrnoError(errno, "stat " + path);
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (offset > size || (length > 0 && offset + length > size)) {
+    return InvalidError("range " + std::to_string(offset) + "+" + std::to_string(length) +
+                        " lies outside " + path + " (" + std::to_string(size) + " bytes)");
+  }
+  if (length == 0) length = size - offset;
+  out->resize(length);
+  uint64_t done = 0;
+  while (done < length) {
+    ssize_t n = ::pread(f.fd, out->data() + done, length - done, offset + done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, "reading " + path);
+    }
+    if (n == 0) return DataLossError(path + " shrank while being read");
+    done += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+Result<FileInfo> LocalBackend::Stat(const Handle& h) {
+  const std::string path = PathOf(h);
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoError(errno, "stat " + path);
+  return FileInfo{h.name, static_cast<uint64_t>(st.st_size)};
+}
+
+Status LocalBackend::ListDir(const std::string& dir,
+                             const std::function<Status(const FileInfo&)>& fn) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) {
+    if (errno == ENOENT) return Status::Ok();  // nothing of this type yet
+    return ErrnoError(errno, "listing " + dir);
+  }
+  // Collect first so fn may remove files while we iterate.
+  std::vector<FileInfo> files;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d.get())) {
+    std::string name = e->d_name;
+    if (name == "." || name == ".." || name.find("-tmp-") != std::string::npos) continue;
+    struct stat st;
+    if (::fstatat(::dirfd(d.get()), e->d_name, &st, 0) != 0) {
+      if (errno == ENOENT) continue;  // removed concurrently
+      return ErrnoError(errno, "stat " + dir + "/" + name);
+    }
+    if (!S_ISREG(st.st_mode)) continue;
+    files.push_back(FileInfo{std::move(name), static_cast<uint64_t>(st.st_size)});
+  }
+  for (const FileInfo& fi : files) STASH_RETURN_IF_ERROR(fn(fi));
+  return Status::Ok();
+}
+
+Status LocalBackend::List(FileType t, const std::function<Status(const FileInfo&)>& fn) {
+  if (t == FileType::kConfig) {
+    auto st = Stat(Handle{FileType::kConfig, "config"});
+    if (!st.ok()) return st.status().code() == Code::kNotFound ? Status::Ok() : st.status();
+    return fn(*st);
+  }
+  const std::string dir = root_ + "/" + std::string(FileTypeDir(t));
+  if (t != FileType::kPack) return ListDir(dir, fn);
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) return errno == ENOENT ? Status::Ok() : ErrnoError(errno, "listing " + dir);
+  std::vector<std::string> subdirs;
+  while (struct dirent* e = ::readdir(d.get())) {
+    std::string name = e->d_name;
+    if (name.size() == 2 && name != "..") subdirs.push_back(std::move(name));
+  }
+  for (const std::string& sub : subdirs) STASH_RETURN_IF_ERROR(ListDir(dir + "/" + sub, fn));
+  return Status::Ok();
+}
+
+Status LocalBackend::Remove(const Handle& h) {
+  const std::string path = PathOf(h);
+  if (::unlink(path.c_str()) != 0) return ErrnoError(errno, "removing " + path);
+  return Status::Ok();
+}
+
+}  // namespace stash::backend

@@ -1,0 +1,114 @@
+#include "stash/backend/local.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "conformance_targets.h"
+#include "testing/peer_process.h"
+
+namespace stash::backend {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string FreshDir(const std::string& name) {
+  std::string d = ScratchDir() + "/local-" + name;
+  return d;
+}
+
+mode_t ModeOf(const std::string& p) {
+  struct stat st {};
+  EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+  return st.st_mode & 07777;
+}
+
+TEST(LocalBackend, CreateMakesResticsLayoutWithPrivateDirs) {
+  std::string root = FreshDir("layout");
+  LocalBackend b(root);
+  ASSERT_TRUE(b.Create().ok());
+  for (const char* d : {"keys", "snapshots", "index", "locks", "data", "data/00", "data/a7",
+                        "data/ff"}) {
+    EXPECT_TRUE(fs::is_directory(root + "/" + d)) << d;
+    EXPECT_EQ(ModeOf(root + "/" + d), 0700u) << d;
+  }
+  int subdirs = 0;
+  for (auto& e : fs::directory_iterator(root + "/data")) subdirs += e.is_directory();
+  EXPECT_EQ(subdirs, 256);
+  EXPECT_FALSE(fs::exists(root + "/config"));
+}
+
+TEST(LocalBackend, SavedFilesAreReadOnlyInTheirPlaceWithNoTempLeft) {
+  std::string root = FreshDir("save");
+  LocalBackend b(root);
+  ASSERT_TRUE(b.Create().ok());
+  std::string name(64, 'a');
+  name[0] = '3';
+  name[1] = 'f';
+  std::vector<uint8_t> data(5000, 0x42);
+  ASSERT_TRUE(b.Save(Handle{FileType::kPack, name}, data).ok());
+  std::string path = root + "/data/3f/" + name;
+  ASSERT_TRUE(fs::exists(path));
+  EXPECT_EQ(ModeOf(path), 0400u);
+  EXPECT_EQ(fs::file_size(path), 5000u);
+  for (auto& e : fs::directory_iterator(root + "/data/3f")) {
+    EXPECT_EQ(e.path().filename().string().find("-tmp-"), std::string::npos) << e.path();
+  }
+}
+
+TEST(LocalBackend, SaveIntoARepositoryWithoutDataSubdirsCreatesThem) {
+  // rest-server and rclone create data/xx lazily; a repo copied from them
+  // may lack most of the 256 directories.
+  std::string root = FreshDir("lazy");
+  fs::create_directories(root + "/data");
+  LocalBackend b(root);
+  std::string name(64, 'c');
+  ASSERT_TRUE(b.Save(Handle{FileType::kPack, name}, std::vector<uint8_t>{1, 2, 3}).ok());
+  EXPECT_TRUE(fs::exists(root + "/data/cc/" + name));
+}
+
+TEST(LocalBackend, ReadsARepositoryInitialisedByRestic) {
+  std::string restic = testing::FindProgram("restic");
+  if (restic.empty()) {
+    if (PeersRequired()) FAIL() << "restic is not installed";
+    GTEST_SKIP() << "restic is not installed";
+  }
+  std::string root = FreshDir("restic-init");
+  std::string cmd = "RESTIC_PASSWORD=conformance RESTIC_CACHE_DIR=" + ScratchDir() +
+                    "/cache " + restic + " --no-cache init -q -r " + root + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  LocalBackend b(root);
+  std::vector<FileInfo> keys;
+  ASSERT_TRUE(b.List(FileType::kKey, [&](const FileInfo& fi) {
+                 keys.push_back(fi);
+                 return Status::Ok();
+               }).ok());
+  ASSERT_EQ(keys.size(), 1u);
+  std::vector<uint8_t> key;
+  ASSERT_TRUE(b.Load(Handle{FileType::kKey, keys[0].name}, 0, 0, &key).ok());
+  EXPECT_EQ(key.size(), keys[0].size);
+  std::string text(key.begin(), key.end());
+  EXPECT_NE(text.find("\"kdf\":\"scrypt\""), std::string::npos) << text;
+  auto config = b.Stat(Handle{FileType::kConfig, "config"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_GT(config->size, 32u);
+  // And restic accepts a file we add next to its own (listing reads it).
+  std::string snap(64, 'e');
+  ASSERT_TRUE(b.Save(Handle{FileType::kLock, snap}, std::vector<uint8_t>{1}).ok());
+  EXPECT_EQ(ModeOf(root + "/locks/" + snap), ModeOf(root + "/keys/" + keys[0].name));
+}
+
+TEST(LocalBackend, ErrorsNameTheFile) {
+  LocalBackend b(FreshDir("errors"));
+  ASSERT_TRUE(b.Create().ok());
+  std::vector<uint8_t> out;
+  Status s = b.Load(Handle{FileType::kIndex, std::string(64, '1')}, 0, 0, &out);
+  EXPECT_EQ(s.code(), Code::kNotFound);
+  EXPECT_NE(s.message().find("index/1111"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace stash::backend
