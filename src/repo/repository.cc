@@ -1,0 +1,421 @@
+// Repository::Open / Init and the read side of RepositoryImpl.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <future>
+
+#include "repository_impl.h"
+#include "polynomial.h"
+#include "stash/crypto/kdf.h"
+#include "stash/crypto/seal.h"
+#include "stash/crypto/sha256.h"
+#include "zstd_util.h"
+
+namespace stash::repo {
+
+namespace {
+
+using backend::FileType;
+using backend::Handle;
+
+constexpr size_t kMaxKeys = 20;  // restic tries at most 20 key files
+constexpr size_t kEagerTail = 15 * 41 + 36;
+constexpr uint64_t kMaxHeaderSize = (16u << 20) + 4;
+
+std::span<const uint8_t> Bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+std::string Rfc3339NanoUtc(SystemTime t) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  time_t sec = static_cast<time_t>(ns / 1000000000);
+  long frac = static_cast<long>(ns % 1000000000);
+  struct tm tm {};
+  gmtime_r(&sec, &tm);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string s = buf;
+  if (frac) {
+    char f[16];
+    snprintf(f, sizeof f, ".%09ld", frac);
+    std::string fs = f;
+    while (fs.back() == '0') fs.pop_back();
+    s += fs;
+  }
+  return s + "Z";
+}
+
+std::string DefaultUser() {
+  struct passwd pw {};
+  struct passwd* res = nullptr;
+  char buf[4096];
+  if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) == 0 && res) return res->pw_name;
+  return "";
+}
+
+std::string DefaultHost() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "";
+  return buf;
+}
+
+crypto::ScryptParams Scrypt(const Options& o) { return {o.scrypt_n, o.scrypt_r, o.scrypt_p}; }
+
+Result<std::string> LoadAll(backend::Backend& b, const Handle& h) {
+  std::vector<uint8_t> buf;
+  STASH_RETURN_IF_ERROR(b.Load(h, 0, 0, &buf));
+  return std::string(buf.begin(), buf.end());
+}
+
+// Tries one key file; nullopt when the password does not open it.
+Result<std::optional<crypto::Key>> TryKey(backend::Backend& b, const Id& id,
+                                          std::string_view password) {
+  STASH_ASSIGN_OR_RETURN(std::string text, LoadAll(b, Handle{FileType::kKey, id.Hex()}));
+  auto kf = codec::DecodeKeyFile(text);
+  if (!kf.ok()) return Status(kf.status()).Prepend("key " + id.ShortHex());
+  if (kf->kdf != "scrypt") {
+    return UnsupportedError("key " + id.ShortHex() + ": unsupported KDF \"" + kf->kdf + "\"");
+  }
+  STASH_ASSIGN_OR_RETURN(crypto::Key user,
+                         crypto::DeriveUserKey(password, kf->salt, {kf->n, kf->r, kf->p}));
+  auto plain = crypto::Open(user, kf->data);
+  if (!plain.ok()) {
+    if (plain.status().code() == Code::kDataLoss) return std::optional<crypto::Key>();
+    return plain.status();
+  }
+  std::string_view json(reinterpret_cast<const char*>(plain->data()), plain->size());
+  auto master = codec::DecodeMasterKey(json);
+  if (!master.ok()) return Status(master.status()).Prepend("key " + id.ShortHex());
+  return std::optional<crypto::Key>(*master);
+}
+
+Status NotARepository(const backend::Backend& b, std::string_view why) {
+  return FailedPreconditionError("config at " + b.Location() + " is not a valid restic " +
+                                 "repository config: " + std::string(why));
+}
+
+}  // namespace
+
+RepositoryImpl::RepositoryImpl(backend::BackendPtr backend, const Options& opts,
+                               crypto::Key master, codec::Config config, uint64_t polynomial,
+                               Id key_id)
+    : backend_(std::move(backend)),
+      opts_(opts),
+      master_(master),
+      config_(std::move(config)),
+      polynomial_(polynomial),
+      key_id_(key_id) {
+  if (opts_.hostname.empty()) opts_.hostname = DefaultHost();
+  if (opts_.username.empty()) opts_.username = DefaultUser();
+  last_index_write_ = opts_.clock->Now();
+}
+
+Result<std::unique_ptr<Repository>> Repository::Open(backend::BackendPtr backend,
+                                                     std::string_view password,
+                                                     const Options& opts) {
+  if (!opts.clock || !opts.random) return InternalError("Repository::Open needs a clock and random");
+  backend::Backend& b = *backend;
+  Handle config_handle{FileType::kConfig, "config"};
+  if (auto st = b.Stat(config_handle); !st.ok()) {
+    if (st.status().code() == Code::kNotFound) {
+      return NotFoundError("unable to open config file: " + b.Location() +
+                           "/config does not exist; is there a repository at " + b.Location() +
+                           "? (create one with `init`)");
+    }
+    return st.status();
+  }
+  std::vector<Id> keys;
+  STASH_RETURN_IF_ERROR(b.List(FileType::kKey, [&](const backend::FileInfo& fi) -> Status {
+    if (auto id = Id::FromHex(fi.name); id.ok()) keys.push_back(*id);
+    return Status::Ok();
+  }));
+  std::sort(keys.begin(), keys.end());
+  if (!opts.key_hint.empty()) {
+    auto hinted = std::stable_partition(keys.begin(), keys.end(), [&](const Id& id) {
+      return id.Hex().rfind(opts.key_hint, 0) == 0;
+    });
+    (void)hinted;
+  }
+  if (keys.size() > kMaxKeys) keys.resize(kMaxKeys);
+  std::optional<crypto::Key> master;
+  Id key_id;
+  Status last_error;
+  for (const Id& id : keys) {
+    auto k = TryKey(b, id, password);
+    if (!k.ok()) {
+      last_error = k.status();
+      continue;
+    }
+    if (k->has_value()) {
+      master = **k;
+      key_id = id;
+      break;
+    }
+  }
+  if (!master) {
+    if (!last_error.ok() && last_error.code() != Code::kDataLoss) return last_error;
+    return UnauthorizedError("wrong password or no key found");
+  }
+  STASH_ASSIGN_OR_RETURN(std::string sealed, LoadAll(b, config_handle));
+  auto plain = crypto::Open(*master, Bytes(sealed));
+  if (!plain.ok()) return NotARepository(b, "it cannot be decrypted with the repository key");
+  std::string_view cj(reinterpret_cast<const char*>(plain->data()), plain->size());
+  auto cfg = codec::DecodeConfig(cj);
+  if (!cfg.ok()) return NotARepository(b, cfg.status().message());
+  if (cfg->version != 1 && cfg->version != 2) {
+    return UnsupportedError("repository at " + b.Location() + " has format version " +
+                            std::to_string(cfg->version) + "; only versions 1 and 2 are supported");
+  }
+  auto pol = poly::FromHex(cfg->chunker_polynomial);
+  if (!pol.ok() || !poly::Irreducible(*pol)) {
+    return NotARepository(b, "chunker polynomial \"" + cfg->chunker_polynomial +
+                                 "\" is not irreducible");
+  }
+  return std::unique_ptr<Repository>(
+      new RepositoryImpl(std::move(backend), opts, *master, std::move(*cfg), *pol, key_id));
+}
+
+Result<std::unique_ptr<Repository>> Repository::Init(backend::BackendPtr backend,
+                                                     std::string_view password,
+                                                     const Options& opts) {
+  if (!opts.clock || !opts.random) return InternalError("Repository::Init needs a clock and random");
+  backend::Backend& b = *backend;
+  Handle config_handle{FileType::kConfig, "config"};
+  if (auto st = b.Stat(config_handle); st.ok()) {
+    return AlreadyExistsError("config file already exists at " + b.Location() +
+                              ": a repository is already initialized there");
+  } else if (st.status().code() != Code::kNotFound) {
+    return st.status();
+  }
+  STASH_RETURN_IF_ERROR(crypto::ValidateScryptParams(Scrypt(opts)));
+  STASH_RETURN_IF_ERROR(b.Create());
+
+  crypto::Key master = crypto::Key::Generate(*opts.random);
+  uint8_t rid[32];
+  opts.random->Fill(rid);
+  codec::Config cfg;
+  cfg.version = 2;
+  cfg.id = HexEncode(rid, sizeof rid);
+  uint64_t pol = poly::Derive(*opts.random);
+  cfg.chunker_polynomial = poly::ToHex(pol);
+
+  codec::KeyFile kf;
+  kf.created = Rfc3339NanoUtc(opts.clock->Now());
+  kf.username = opts.username.empty() ? DefaultUser() : opts.username;
+  kf.hostname = opts.hostname.empty() ? DefaultHost() : opts.hostname;
+  kf.n = opts.scrypt_n;
+  kf.r = opts.scrypt_r;
+  kf.p = opts.scrypt_p;
+  kf.salt.resize(64);
+  opts.random->Fill(kf.salt);
+  STASH_ASSIGN_OR_RETURN(crypto::Key user, crypto::DeriveUserKey(password, kf.salt, Scrypt(opts)));
+  kf.data = crypto::Seal(user, *opts.random, Bytes(codec::EncodeMasterKey(master)));
+  std::string key_json = codec::EncodeKeyFile(kf);
+  Id key_id = crypto::Sha256(key_json);
+  STASH_RETURN_IF_ERROR(b.Save(Handle{FileType::kKey, key_id.Hex()}, Bytes(key_json)));
+  std::vector<uint8_t> sealed_cfg =
+      crypto::Seal(master, *opts.random, Bytes(codec::EncodeConfig(cfg)));
+  STASH_RETURN_IF_ERROR(b.Save(config_handle, sealed_cfg));
+  return std::unique_ptr<Repository>(
+      new RepositoryImpl(std::move(backend), opts, master, std::move(cfg), pol, key_id));
+}
+
+Result<std::string> RepositoryImpl::LoadUnpacked(FileType type, const Id& id) {
+  Handle h{type, id.Hex()};
+  std::vector<uint8_t> buf;
+  STASH_RETURN_IF_ERROR(backend_->Load(h, 0, 0, &buf));
+  if (crypto::Sha256(buf) != id) {
+    return DataLossError(h.ToString() + ": content does not match its name (file is corrupt)");
+  }
+  auto n = crypto::Open(master_, buf, buf.data() + crypto::kIvSize);
+  if (!n.ok()) return Status(n.status()).Prepend(h.ToString());
+  std::span<const uint8_t> plain(buf.data() + crypto::kIvSize, *n);
+  if (plain.empty()) return DataLossError(h.ToString() + ": empty document");
+  if (plain[0] == '{' || plain[0] == '[') return std::string(plain.begin(), plain.end());
+  if (plain[0] != 2) {
+    return DataLossError(h.ToString() + ": unknown format version byte " +
+                         std::to_string(plain[0]));
+  }
+  STASH_ASSIGN_OR_RETURN(std::vector<uint8_t> json,
+                         ZstdDecompress(plain.subspan(1), 0, h.ToString()));
+  return std::string(json.begin(), json.end());
+}
+
+Result<std::vector<Id>> RepositoryImpl::ListIds(FileType type) {
+  std::vector<Id> ids;
+  STASH_RETURN_IF_ERROR(backend_->List(type, [&](const backend::FileInfo& fi) -> Status {
+    if (auto id = Id::FromHex(fi.name); id.ok()) ids.push_back(*id);
+    return Status::Ok();
+  }));
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Result<Id> RepositoryImpl::ResolvePrefix(FileType type, std::string_view prefix) {
+  if (prefix.size() == 64) {
+    if (auto id = Id::FromHex(prefix); id.ok()) return *id;
+  }
+  STASH_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(type));
+  std::optional<Id> found;
+  for (const Id& id : ids) {
+    if (id.Hex().rfind(prefix, 0) != 0) continue;
+    if (found) {
+      return InvalidError("multiple IDs with prefix \"" + std::string(prefix) +
+                          "\" found; give more digits");
+    }
+    found = id;
+  }
+  if (!found) {
+    return NotFoundError("no matching ID found for prefix \"" + std::string(prefix) + "\"");
+  }
+  return *found;
+}
+
+Status RepositoryImpl::LoadIndex() {
+  STASH_ASSIGN_OR_RETURN(std::vector<Id> files, ListIds(FileType::kIndex));
+  std::vector<std::vector<codec::IndexPack>> loaded(files.size());
+  std::vector<Status> errors(files.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < files.size();) {
+      auto json = LoadUnpacked(FileType::kIndex, files[i]);
+      if (!json.ok()) {
+        errors[i] = json.status();
+        continue;
+      }
+      errors[i] = codec::DecodeIndex(*json, files[i].ShortHex(), [&](codec::IndexPack&& p) {
+        loaded[i].push_back(std::move(p));
+      });
+    }
+  };
+  size_t nthreads = std::min<size_t>(files.size(), std::max(2, backend_->Connections()));
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < nthreads; ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!errors[i].ok()) return Status(errors[i]).Prepend("loading index " + files[i].ShortHex());
+  }
+  std::unique_lock lock(index_mu_);
+  index_.Clear();
+  index_files_ = files;
+  for (auto& packs : loaded) {
+    for (const codec::IndexPack& p : packs) {
+      uint32_t n = index_.AddPack(p.pack);
+      for (const auto& b : p.blobs) {
+        index_.Add(b.id, b.kind, n, b.offset, b.length, b.uncompressed_length);
+      }
+    }
+    packs.clear();
+    packs.shrink_to_fit();
+  }
+  return Status::Ok();
+}
+
+std::optional<BlobLocation> RepositoryImpl::Lookup(BlobKind kind, const Id& id) const {
+  std::shared_lock lock(index_mu_);
+  return index_.Find(kind, id);
+}
+
+bool RepositoryImpl::Has(BlobKind kind, const Id& id) const {
+  return Lookup(kind, id).has_value();
+}
+
+void RepositoryImpl::ForEachBlob(
+    const std::function<void(const Id&, const BlobLocation&)>& fn) const {
+  std::shared_lock lock(index_mu_);
+  index_.ForEach(fn);
+}
+
+size_t RepositoryImpl::IndexedBlobCount() const {
+  std::shared_lock lock(index_mu_);
+  return index_.size();
+}
+
+std::vector<Id> RepositoryImpl::LoadedIndexFiles() const {
+  std::shared_lock lock(index_mu_);
+  return index_files_;
+}
+
+Result<std::vector<Repository::PackedBlob>> RepositoryImpl::ListPack(const Id& pack,
+                                                                     uint64_t size) {
+  Handle h{FileType::kPack, pack.Hex()};
+  if (size == 0) {
+    STASH_ASSIGN_OR_RETURN(backend::FileInfo fi, backend_->Stat(h));
+    size = fi.size;
+  }
+  std::string name = pack.Hex();
+  if (size < 4 + crypto::kSealOverhead) {
+    return DataLossError("pack " + name + ": file of " + std::to_string(size) +
+                         " bytes is too small to hold a header");
+  }
+  uint64_t tail_len = std::min<uint64_t>(size, kEagerTail);
+  std::vector<uint8_t> tail;
+  STASH_RETURN_IF_ERROR(backend_->Load(h, size - tail_len, tail_len, &tail));
+  if (tail.size() != tail_len) return DataLossError("pack " + name + ": short read of header");
+  const uint8_t* t = tail.data() + tail.size() - 4;
+  uint64_t hlen = uint32_t(t[0]) | uint32_t(t[1]) << 8 | uint32_t(t[2]) << 16 |
+                  uint32_t(t[3]) << 24;
+  if (hlen < crypto::kSealOverhead || hlen + 4 > size || hlen + 4 > kMaxHeaderSize) {
+    return DataLossError("pack " + name + ": header length " + std::to_string(hlen) +
+                         " is invalid for a file of " + std::to_string(size) + " bytes");
+  }
+  std::vector<uint8_t> sealed;
+  if (hlen + 4 <= tail_len) {
+    sealed.assign(tail.end() - 4 - hlen, tail.end() - 4);
+  } else {
+    STASH_RETURN_IF_ERROR(backend_->Load(h, size - 4 - hlen, hlen, &sealed));
+  }
+  auto header = crypto::Open(master_, sealed);
+  if (!header.ok()) return Status(header.status()).Prepend("pack " + name + " header");
+  STASH_ASSIGN_OR_RETURN(std::vector<codec::IndexEntry> entries,
+                         codec::DecodePackHeader(*header, name));
+  std::vector<PackedBlob> out;
+  out.reserve(entries.size());
+  for (const auto& e : entries) {
+    PackedBlob pb;
+    pb.id = e.id;
+    pb.location = BlobLocation{pack, e.kind, e.offset, e.length, e.uncompressed_length};
+    out.push_back(pb);
+  }
+  return out;
+}
+
+Result<std::vector<uint8_t>> RepositoryImpl::OpenBlob(const Id& id, const BlobLocation& loc,
+                                                      std::span<const uint8_t> sealed) {
+  auto where = [&] {
+    return std::string(loc.kind == BlobKind::kTree ? "tree" : "data") + " blob " + id.Hex() +
+           " in pack " + loc.pack.Hex();
+  };
+  if (sealed.size() < crypto::kSealOverhead) {
+    return DataLossError(where() + ": sealed blob of " + std::to_string(sealed.size()) +
+                         " bytes is too short");
+  }
+  std::vector<uint8_t> plain(sealed.size() - crypto::kSealOverhead);
+  auto n = crypto::Open(master_, sealed, plain.data());
+  if (!n.ok()) return Status(n.status()).Prepend(where());
+  if (loc.uncompressed_length) {
+    STASH_ASSIGN_OR_RETURN(plain, ZstdDecompress(plain, loc.uncompressed_length, where()));
+  }
+  if (crypto::Sha256(plain) != id) {
+    return DataLossError(where() + ": content does not match the blob id (data is corrupt)");
+  }
+  return plain;
+}
+
+Result<std::vector<uint8_t>> RepositoryImpl::LoadBlob(BlobKind kind, const Id& id) {
+  auto loc = Lookup(kind, id);
+  if (!loc) {
+    return NotFoundError(std::string(kind == BlobKind::kTree ? "tree" : "data") + " blob " +
+                         id.Hex() + " not found in the index");
+  }
+  std::vector<uint8_t> sealed;
+  STASH_RETURN_IF_ERROR(
+      backend_->Load(Handle{FileType::kPack, loc->pack.Hex()}, loc->offset, loc->length, &sealed));
+  return OpenBlob(id, *loc, sealed);
+}
+
+}  // namespace stash::repo

@@ -1,0 +1,120 @@
+// Private to repo: the Repository implementation. Open/Init and the read
+// side live in repository.cc, the write side (packers, uploads, index files)
+// in repository_write.cc.
+//
+// Thread-safety: as Repository. index_mu_ guards the blob index; pack_mu_
+// the open packs and the pending-blob sets; upload_mu_ the upload queue and
+// the not-yet-indexed packs.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "blob_index.h"
+#include "codec.h"
+#include "stash/crypto/key.h"
+#include "stash/repo/repository.h"
+
+namespace stash::repo {
+
+class RepositoryImpl final : public Repository {
+ public:
+  RepositoryImpl(backend::BackendPtr backend, const Options& opts, crypto::Key master,
+                 codec::Config config, uint64_t polynomial, Id key_id);
+  ~RepositoryImpl() override;
+
+  backend::Backend& backend() override { return *backend_; }
+  const Options& options() const override { return opts_; }
+  uint64_t chunker_polynomial() const override { return polynomial_; }
+  const std::string& repository_id() const override { return config_.id; }
+  int format_version() const override { return config_.version; }
+  std::string ConfigJson() const override { return codec::EncodeConfig(config_); }
+  std::string MasterKeyJson() const override { return codec::EncodeMasterKey(master_); }
+  const Id& key_id() const override { return key_id_; }
+
+  Result<Id> SaveUnpacked(backend::FileType type, std::string_view json) override;
+  Result<std::string> LoadUnpacked(backend::FileType type, const Id& id) override;
+  Result<std::vector<Id>> ListIds(backend::FileType type) override;
+  Result<Id> ResolvePrefix(backend::FileType type, std::string_view prefix) override;
+
+  Status LoadIndex() override;
+  std::optional<BlobLocation> Lookup(BlobKind kind, const Id& id) const override;
+  bool Has(BlobKind kind, const Id& id) const override;
+  void ForEachBlob(const std::function<void(const Id&, const BlobLocation&)>& fn) const override;
+  size_t IndexedBlobCount() const override;
+  std::vector<Id> LoadedIndexFiles() const override;
+
+  Result<std::vector<PackedBlob>> ListPack(const Id& pack, uint64_t size) override;
+  Result<std::vector<uint8_t>> OpenBlob(const Id& id, const BlobLocation& loc,
+                                        std::span<const uint8_t> sealed) override;
+  Result<std::vector<uint8_t>> LoadBlob(BlobKind kind, const Id& id) override;
+  Result<bool> SaveBlob(BlobKind kind, const Id& id, std::vector<uint8_t> plaintext) override;
+  Status Flush() override;
+
+  uint64_t bytes_added_packed() const override { return bytes_added_packed_; }
+  uint64_t bytes_added() const override { return bytes_added_; }
+
+ private:
+  // A pack being filled: sealed blobs back to back, and their header entries.
+  struct OpenPack {
+    std::vector<uint8_t> data;
+    std::vector<codec::IndexEntry> blobs;
+  };
+  struct PendingKey {
+    Id id;
+    BlobKind kind;
+    friend bool operator==(const PendingKey&, const PendingKey&) = default;
+  };
+  struct PendingHash {
+    size_t operator()(const PendingKey& k) const {
+      return IdHash{}(k.id) ^ static_cast<size_t>(k.kind);
+    }
+  };
+
+  void StartUploaders();
+  void UploadLoop();
+  Status UploadPack(OpenPack pack);
+  // Queues a full pack for upload, waiting while the queue is full.
+  Status Enqueue(OpenPack pack);
+  // Writes index files for packs uploaded but not yet indexed; `all` false:
+  // only when enough blobs or time have accumulated.
+  Status WriteIndexes(bool all);
+  Status UploadError() const;
+
+  backend::BackendPtr backend_;
+  Options opts_;
+  crypto::Key master_;
+  codec::Config config_;
+  uint64_t polynomial_;
+  Id key_id_;
+
+  mutable std::shared_mutex index_mu_;
+  BlobIndex index_;
+  std::vector<Id> index_files_;
+
+  std::mutex pack_mu_;
+  OpenPack open_[2];  // by BlobKind
+  std::unordered_set<PendingKey, PendingHash> pending_;
+
+  mutable std::mutex upload_mu_;
+  std::condition_variable upload_cv_;
+  std::deque<OpenPack> queue_;
+  int uploading_ = 0;
+  bool stopping_ = false;
+  Status upload_error_;
+  std::vector<std::thread> uploaders_;
+  std::vector<codec::IndexPack> unindexed_;
+  size_t unindexed_blobs_ = 0;
+  SystemTime last_index_write_{};
+  std::mutex index_write_mu_;  // one index writer at a time
+
+  std::atomic<uint64_t> bytes_added_{0};
+  std::atomic<uint64_t> bytes_added_packed_{0};
+};
+
+}  // namespace stash::repo

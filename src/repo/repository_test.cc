@@ -1,0 +1,180 @@
+#include "stash/repo/repository.h"
+
+#include <gtest/gtest.h>
+
+#include "stash/backend/memory.h"
+#include "stash/core/clock.h"
+#include "stash/core/random.h"
+#include "stash/crypto/sha256.h"
+
+namespace stash::repo {
+namespace {
+
+class RepositoryTest : public ::testing::Test {
+ protected:
+  Options Opts() {
+    Options o;
+    o.scrypt_n = 1024;
+    o.clock = &clock_;
+    o.random = &random_;
+    o.pack_size = 4 << 20;
+    return o;
+  }
+  // A backend that outlives the repositories opened on it.
+  backend::BackendPtr Shared() {
+    struct View final : backend::Backend {
+      backend::Backend* b;
+      explicit View(backend::Backend* b) : b(b) {}
+      std::string Location() const override { return b->Location(); }
+      int Connections() const override { return b->Connections(); }
+      Status Create() override { return b->Create(); }
+      Status Save(const backend::Handle& h, std::span<const uint8_t> d) override {
+        return b->Save(h, d);
+      }
+      Status Load(const backend::Handle& h, uint64_t o, uint64_t l,
+                  std::vector<uint8_t>* out) override {
+        return b->Load(h, o, l, out);
+      }
+      Result<backend::FileInfo> Stat(const backend::Handle& h) override { return b->Stat(h); }
+      Status List(backend::FileType t,
+                  const std::function<Status(const backend::FileInfo&)>& fn) override {
+        return b->List(t, fn);
+      }
+      Status Remove(const backend::Handle& h) override { return b->Remove(h); }
+    };
+    return std::make_unique<View>(&mem_);
+  }
+  static std::vector<uint8_t> Data(size_t n, uint8_t seed) {
+    std::vector<uint8_t> v(n);
+    uint32_t x = seed * 2654435761u + 1;
+    for (auto& b : v) {
+      x = x * 1103515245 + 12345;
+      b = static_cast<uint8_t>(x >> 16);
+    }
+    return v;
+  }
+
+  ManualClock clock_;
+  SeededRandom random_{42};
+  backend::InMemoryBackend mem_;
+};
+
+TEST_F(RepositoryTest, InitThenOpenWithTheSamePassword) {
+  auto repo = Repository::Init(Shared(), "secret", Opts());
+  ASSERT_TRUE(repo.ok()) << repo.status();
+  auto again = Repository::Open(Shared(), "secret", Opts());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->repository_id(), (*repo)->repository_id());
+  EXPECT_EQ((*again)->chunker_polynomial(), (*repo)->chunker_polynomial());
+  EXPECT_EQ((*again)->format_version(), 2);
+}
+
+TEST_F(RepositoryTest, WrongPasswordIsUnauthorized) {
+  ASSERT_TRUE(Repository::Init(Shared(), "secret", Opts()).ok());
+  auto r = Repository::Open(Shared(), "nope", Opts());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnauthorized);
+  EXPECT_EQ(r.status().message(), "wrong password or no key found");
+}
+
+TEST_F(RepositoryTest, MissingConfigIsNotFound) {
+  auto r = Repository::Open(Shared(), "secret", Opts());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kNotFound);
+}
+
+TEST_F(RepositoryTest, InitTwiceIsAlreadyExists) {
+  ASSERT_TRUE(Repository::Init(Shared(), "secret", Opts()).ok());
+  auto r = Repository::Init(Shared(), "secret", Opts());
+  EXPECT_EQ(r.status().code(), Code::kAlreadyExists);
+}
+
+TEST_F(RepositoryTest, SavedBlobsComeBackAfterReopenFromPacksAndIndex) {
+  std::vector<Id> ids;
+  {
+    auto repo = Repository::Init(Shared(), "pw", Opts());
+    ASSERT_TRUE(repo.ok());
+    for (int i = 0; i < 12; ++i) {
+      // Half compressible (zeros), half random; 1 MiB each so several packs fill.
+      std::vector<uint8_t> d = i % 2 ? Data(1 << 20, i) : std::vector<uint8_t>(1 << 20, i);
+      Id id = crypto::Sha256(d);
+      ids.push_back(id);
+      auto added = (*repo)->SaveBlob(BlobKind::kData, id, d);
+      ASSERT_TRUE(added.ok()) << added.status();
+      EXPECT_TRUE(*added);
+      // The same blob again is deduplicated even before the flush.
+      EXPECT_FALSE(*(*repo)->SaveBlob(BlobKind::kData, id, d));
+    }
+    std::string tree = "{\"nodes\":[]}\n";
+    std::vector<uint8_t> t(tree.begin(), tree.end());
+    ASSERT_TRUE((*repo)->SaveBlob(BlobKind::kTree, crypto::Sha256(t), t).ok());
+    ASSERT_TRUE((*repo)->Flush().ok());
+    EXPECT_EQ((*repo)->bytes_added(), 12u * (1 << 20) + t.size());
+    EXPECT_GT((*repo)->bytes_added_packed(), 6u * (1 << 20));
+  }
+  auto repo = Repository::Open(Shared(), "pw", Opts());
+  ASSERT_TRUE(repo.ok());
+  ASSERT_TRUE((*repo)->LoadIndex().ok());
+  EXPECT_EQ((*repo)->IndexedBlobCount(), 13u);
+  for (int i = 0; i < 12; ++i) {
+    auto loc = (*repo)->Lookup(BlobKind::kData, ids[i]);
+    ASSERT_TRUE(loc);
+    // zeros compress, random data is stored raw
+    EXPECT_EQ(loc->uncompressed_length != 0, i % 2 == 0);
+    auto blob = (*repo)->LoadBlob(BlobKind::kData, ids[i]);
+    ASSERT_TRUE(blob.ok()) << blob.status();
+    EXPECT_EQ(crypto::Sha256(*blob), ids[i]);
+  }
+  // Data and tree blobs live in different packs; each pack header lists them.
+  size_t packs = 0, tree_packs = 0;
+  ASSERT_TRUE(mem_.List(backend::FileType::kPack, [&](const backend::FileInfo& fi) -> Status {
+                   ++packs;
+                   auto list = (*repo)->ListPack(*Id::FromHex(fi.name), fi.size);
+                   EXPECT_TRUE(list.ok()) << list.status();
+                   bool tree = list->at(0).location.kind == BlobKind::kTree;
+                   tree_packs += tree;
+                   for (const auto& b : *list) EXPECT_EQ(b.location.kind == BlobKind::kTree, tree);
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_GE(packs, 3u);
+  EXPECT_EQ(tree_packs, 1u);
+}
+
+TEST_F(RepositoryTest, CorruptBlobIsDataLossNamingBlobAndPack) {
+  auto repo = Repository::Init(Shared(), "pw", Opts());
+  ASSERT_TRUE(repo.ok());
+  std::vector<uint8_t> d = Data(1000, 1);
+  Id id = crypto::Sha256(d);
+  ASSERT_TRUE((*repo)->SaveBlob(BlobKind::kData, id, d).ok());
+  ASSERT_TRUE((*repo)->Flush().ok());
+  auto loc = (*repo)->Lookup(BlobKind::kData, id);
+  ASSERT_TRUE(loc);
+  std::vector<uint8_t> sealed;
+  ASSERT_TRUE(mem_.Load({backend::FileType::kPack, loc->pack.Hex()}, loc->offset, loc->length,
+                        &sealed)
+                  .ok());
+  sealed[40] ^= 1;
+  auto r = (*repo)->OpenBlob(id, *loc, sealed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kDataLoss);
+  EXPECT_NE(r.status().message().find(id.Hex()), std::string::npos);
+  EXPECT_NE(r.status().message().find(loc->pack.Hex()), std::string::npos);
+}
+
+TEST_F(RepositoryTest, UnpackedFilesRoundTripAndResolveByPrefix) {
+  auto repo = Repository::Init(Shared(), "pw", Opts());
+  ASSERT_TRUE(repo.ok());
+  auto id = (*repo)->SaveUnpacked(backend::FileType::kSnapshot, "{\"a\":1}");
+  ASSERT_TRUE(id.ok());
+  auto back = (*repo)->LoadUnpacked(backend::FileType::kSnapshot, *id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, "{\"a\":1}");
+  auto full = (*repo)->ResolvePrefix(backend::FileType::kSnapshot, id->Hex().substr(0, 8));
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(*full, *id);
+  EXPECT_EQ((*repo)->ResolvePrefix(backend::FileType::kSnapshot, "zz").status().code(),
+            Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace stash::repo
