@@ -1,0 +1,311 @@
+#include "stash/backend/http.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace stash::backend {
+namespace {
+
+void GlobalInit() {
+  static const bool done = [] {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return true;
+  }();
+  (void)done;
+}
+
+struct Transfer {
+  const HttpRequest* request = nullptr;
+  size_t read_pos = 0;
+  std::vector<uint8_t>* sink = nullptr;
+  bool sink_started = false;
+  HttpResponse response;
+  std::string error_body;
+};
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+size_t OnHeader(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::string_view line(data, size * n);
+  if (line.starts_with("HTTP/")) {
+    // A new response (after 100 Continue or a redirect) starts afresh.
+    t->response.headers.clear();
+    auto sp = line.find(' ');
+    t->response.status = sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
+    return size * n;
+  }
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    t->response.headers[Lower(std::string(line.substr(0, colon)))] = Trim(line.substr(colon + 1));
+  }
+  return size * n;
+}
+
+size_t OnWrite(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  size_t len = size * n;
+  bool success = t->response.status >= 200 && t->response.status < 300;
+  if (!success) {
+    // Error bodies are only for messages; keep them small.
+    size_t room = 16384 - std::min<size_t>(16384, t->error_body.size());
+    t->error_body.append(data, std::min(len, room));
+    return len;
+  }
+  if (t->sink == nullptr) {
+    t->response.body.append(data, len);
+    return len;
+  }
+  if (!t->sink_started) {
+    t->sink_started = true;
+    t->sink->clear();
+    auto it = t->response.headers.find("content-length");
+    if (it != t->response.headers.end()) t->sink->reserve(std::strtoull(it->second.c_str(), nullptr, 10));
+  }
+  t->sink->insert(t->sink->end(), data, data + len);
+  return len;
+}
+
+size_t OnRead(char* buffer, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const auto& body = *t->request->body;
+  size_t len = std::min(size * n, body.size() - t->read_pos);
+  std::memcpy(buffer, body.data() + t->read_pos, len);
+  t->read_pos += len;
+  return len;
+}
+
+int OnSeek(void* user, curl_off_t offset, int origin) {
+  auto* t = static_cast<Transfer*>(user);
+  if (origin != SEEK_SET || offset < 0 || static_cast<size_t>(offset) > t->request->body->size()) {
+    return CURL_SEEKFUNC_CANTSEEK;
+  }
+  t->read_pos = static_cast<size_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
+std::string PathOf(const std::string& url) {
+  auto scheme = url.find("://");
+  auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (slash == std::string::npos) return "/";
+  return url.substr(slash, url.find('?', slash) - slash);
+}
+
+// The interesting part of an error body: <Code>/<Message> of S3 and Azure XML,
+// "message" of GCS JSON, else the start of the text.
+std::string ErrorDetail(const std::string& body) {
+  auto tag = [&](const std::string& name) -> std::string {
+    auto a = body.find("<" + name + ">");
+    if (a == std::string::npos) return "";
+    a += name.size() + 2;
+    auto b = body.find("</" + name + ">", a);
+    return b == std::string::npos ? "" : body.substr(a, b - a);
+  };
+  std::string code = tag("Code"), msg = tag("Message");
+  if (!code.empty() || !msg.empty()) {
+    auto nl = msg.find('\n');  // Azure appends RequestId/Time lines
+    return code + (code.empty() || msg.empty() ? "" : ": ") + msg.substr(0, nl);
+  }
+  if (auto m = body.find("\"message\""); m != std::string::npos) {
+    auto q1 = body.find('"', body.find(':', m) + 1);
+    auto q2 = q1 == std::string::npos ? q1 : body.find('"', q1 + 1);
+    if (q2 != std::string::npos) return body.substr(q1 + 1, q2 - q1 - 1);
+  }
+  std::string s = Trim(body.substr(0, 200));
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s;
+}
+
+std::string Hint(long status) {
+  if (status == 401 || status == 403) return " (check the credentials and their permissions)";
+  if (status >= 500) return " (server-side failure; retrying may help)";
+  return "";
+}
+
+}  // namespace
+
+Status HttpStatusError(long status, std::string message) {
+  switch (status) {
+    case 404: return NotFoundError(std::move(message));
+    case 401: return UnauthorizedError(std::move(message));
+    case 403: return ForbiddenError(std::move(message));
+    case 409: return ConflictError(std::move(message));
+    case 412: return FailedPreconditionError(std::move(message));
+    case 408: return UnavailableError(std::move(message));
+    case 429: return Status(Code::kResourceExhausted, std::move(message), true);
+    case 501: return UnsupportedError(std::move(message));
+    case 507: return ResourceExhaustedError(std::move(message));
+    default: break;
+  }
+  if (status >= 500) return UnavailableError(std::move(message));
+  return InvalidError(std::move(message));
+}
+
+HttpClient::HttpClient(std::string location, HttpOptions options)
+    : location_(std::move(location)), options_(std::move(options)) {
+  GlobalInit();
+}
+
+HttpClient::~HttpClient() {
+  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+}
+
+void HttpClient::AddSecret(const std::string& secret) {
+  // Very short strings would redact innocent words; they are not secrets
+  // worth the name anyway.
+  if (secret.size() >= 4) secrets_.push_back(secret);
+}
+
+std::string HttpClient::Scrub(std::string message) const {
+  for (const std::string& s : secrets_) {
+    for (size_t pos = message.find(s); pos != std::string::npos; pos = message.find(s, pos)) {
+      message.replace(pos, s.size(), "[redacted]");
+    }
+  }
+  return message;
+}
+
+void* HttpClient::Acquire() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      void* h = idle_.back();
+      idle_.pop_back();
+      return h;
+    }
+  }
+  return curl_easy_init();
+}
+
+void HttpClient::Release(void* handle) {
+  // Reset keeps the handle's connection cache, which is the point of pooling.
+  curl_easy_reset(static_cast<CURL*>(handle));
+  std::lock_guard lock(mu_);
+  if (idle_.size() < 64) {
+    idle_.push_back(handle);
+    return;
+  }
+  curl_easy_cleanup(static_cast<CURL*>(handle));
+}
+
+Result<HttpResponse> HttpClient::Do(const HttpRequest& request, std::vector<uint8_t>* sink) {
+  CURL* curl = static_cast<CURL*>(Acquire());
+  if (curl == nullptr) return InternalError("libcurl could not create a handle");
+  Transfer t;
+  t.request = &request;
+  t.sink = sink;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+
+  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
+  if (options_.total_timeout.count() > 0) {
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
+  }
+  if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (options_.insecure_tls) {
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!request.user.empty() || !request.password.empty()) {
+    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(curl, CURLOPT_USERNAME, request.user.c_str());
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, request.password.c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnWrite);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+
+  if (request.method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (request.body.has_value()) {
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body->size()));
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnRead);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
+    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
+    if (request.method != "PUT") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  } else if (request.method != "GET") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+
+  curl_slist* headers = nullptr;
+  for (const auto& [k, v] : request.headers) {
+    std::string line = v.empty() ? k + ";" : k + ": " + v;
+    headers = curl_slist_append(headers, line.c_str());
+  }
+  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+  if (request.method == "POST" && !request.body.has_value()) {
+    headers = curl_slist_append(headers, "Content-Length: 0");
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+
+  CURLcode rc = curl_easy_perform(curl);
+  curl_slist_free_all(headers);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  Release(curl);
+
+  const std::string what = request.what.empty() ? PathOf(request.url) : request.what;
+  const std::string prefix = location_ + ": " + request.method + " " + what + ": ";
+  if (rc != CURLE_OK) {
+    std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    std::string msg = Scrub(prefix + detail);
+    switch (rc) {
+      case CURLE_OPERATION_TIMEDOUT: return TimeoutError(msg + " (the server stopped answering)");
+      case CURLE_COULDNT_CONNECT:
+      case CURLE_COULDNT_RESOLVE_HOST:
+      case CURLE_COULDNT_RESOLVE_PROXY:
+        return UnavailableError(msg + " (is the server running and reachable?)");
+      case CURLE_SEND_ERROR:
+      case CURLE_RECV_ERROR:
+      case CURLE_GOT_NOTHING:
+      case CURLE_PARTIAL_FILE:
+      case CURLE_SSL_CONNECT_ERROR:
+      case CURLE_HTTP2:
+      case CURLE_HTTP2_STREAM:
+      case CURLE_WEIRD_SERVER_REPLY:
+        return UnavailableError(msg);
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CACERT_BADFILE:
+        return FailedPreconditionError(
+            msg + " (give the server's CA certificate, or allow insecure TLS for test servers)");
+      case CURLE_URL_MALFORMAT:
+      case CURLE_UNSUPPORTED_PROTOCOL:
+        return InvalidError(msg);
+      default:
+        return InternalError(msg);
+    }
+  }
+  if (status < 200 || status >= 300) {
+    std::string detail = ErrorDetail(t.error_body);
+    std::string msg = prefix + "HTTP " + std::to_string(status);
+    if (!detail.empty()) msg += ": " + detail;
+    msg += Hint(status);
+    t.response.status = status;
+    return HttpStatusError(status, Scrub(std::move(msg)));
+  }
+  t.response.status = status;
+  if (sink != nullptr && !t.sink_started) sink->clear();  // an empty body
+  return std::move(t.response);
+}
+
+}  // namespace stash::backend

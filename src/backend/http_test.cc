@@ -1,0 +1,88 @@
+#include "stash/backend/http.h"
+
+#include <gtest/gtest.h>
+
+#include "stash/backend/url.h"
+#include "testing/peer_process.h"
+
+namespace stash::backend {
+namespace {
+
+TEST(Url, SplitsCredentialsFromTheAddress) {
+  auto u = ParseUrl("http://alice:p%40ss@127.0.0.1:8000/repo/sub/?x=1");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->user, "alice");
+  EXPECT_EQ(u->password, "p@ss");
+  EXPECT_EQ(u->host, "127.0.0.1");
+  EXPECT_EQ(u->port, 8000);
+  EXPECT_EQ(u->path, "/repo/sub/");
+  EXPECT_EQ(u->query, "x=1");
+  EXPECT_EQ(u->Redacted(), "http://127.0.0.1:8000/repo/sub/");
+  EXPECT_EQ(ParseUrl("https://s3.amazonaws.com")->HostHeader(), "s3.amazonaws.com");
+  EXPECT_EQ(ParseUrl("http://[::1]:9/")->HostHeader(), "[::1]:9");
+}
+
+TEST(Url, RejectionsDoNotEchoTheUrl) {
+  auto u = ParseUrl("ftp://bob:hunter22@host/");
+  EXPECT_EQ(u.status().code(), Code::kInvalid);
+  EXPECT_EQ(u.status().message().find("hunter22"), std::string::npos);
+  EXPECT_FALSE(ParseUrl("http://host:99999/").ok());
+  EXPECT_FALSE(ParseUrl("host/path").ok());
+}
+
+TEST(Url, EncodesLikeSigV4Expects) {
+  EXPECT_EQ(UriEncode("a b/c~d*e", false), "a%20b%2Fc~d%2Ae");
+  EXPECT_EQ(UriEncode("a b/c", true), "a%20b/c");
+  EXPECT_EQ(UriDecode("a%20b%2f"), "a b/");
+  EXPECT_TRUE(IsIpOrSingleLabel("127.0.0.1"));
+  EXPECT_TRUE(IsIpOrSingleLabel("minio"));
+  EXPECT_FALSE(IsIpOrSingleLabel("s3.eu-west-1.amazonaws.com"));
+}
+
+TEST(HttpStatusError, MapsStatusesToCodesAndRetryability) {
+  struct Case {
+    long status;
+    Code code;
+    bool retryable;
+  };
+  for (Case c : {Case{404, Code::kNotFound, false}, Case{401, Code::kUnauthorized, false},
+                 Case{403, Code::kForbidden, false}, Case{409, Code::kConflict, false},
+                 Case{400, Code::kInvalid, false}, Case{416, Code::kInvalid, false},
+                 Case{408, Code::kUnavailable, true}, Case{429, Code::kResourceExhausted, true},
+                 Case{500, Code::kUnavailable, true}, Case{502, Code::kUnavailable, true},
+                 Case{503, Code::kUnavailable, true}, Case{501, Code::kUnsupported, false}}) {
+    Status s = HttpStatusError(c.status, "x");
+    EXPECT_EQ(s.code(), c.code) << c.status;
+    EXPECT_EQ(s.retryable(), c.retryable) << c.status;
+  }
+}
+
+TEST(HttpClient, RefusedConnectionIsRetryableAndNamesLocationAndRequest) {
+  int port = testing::FreePort();
+  HttpClient client("rest:http://127.0.0.1:" + std::to_string(port) + "/repo/", HttpOptions{});
+  client.AddSecret("topsecretpw");
+  HttpRequest req;
+  req.method = "HEAD";
+  req.url = "http://127.0.0.1:" + std::to_string(port) + "/repo/config?sig=topsecretpw";
+  req.user = "u";
+  req.password = "topsecretpw";
+  auto r = client.Do(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_TRUE(r.status().retryable());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("rest:http://127.0.0.1"), std::string::npos) << m;
+  EXPECT_NE(m.find("HEAD /repo/config"), std::string::npos) << m;
+  EXPECT_EQ(m.find("topsecretpw"), std::string::npos) << m;
+  EXPECT_EQ(m.find("sig="), std::string::npos) << m;
+}
+
+TEST(HttpClient, ScrubsRegisteredSecrets) {
+  HttpClient client("x", HttpOptions{});
+  client.AddSecret("AKIAEXAMPLEKEY");
+  EXPECT_EQ(client.Scrub("key AKIAEXAMPLEKEY was AKIAEXAMPLEKEY"),
+            "key [redacted] was [redacted]");
+}
+
+}  // namespace
+}  // namespace stash::backend
