@@ -5,9 +5,11 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
 
 #include "stash/backend/local.h"
 #include "stash/backend/memory.h"
+#include "stash/backend/rest.h"
 #include "testing/peer_process.h"
 
 namespace stash::backend {
@@ -51,10 +53,53 @@ const ConformanceTarget kMemory{
       return BackendPtr(std::make_unique<InMemoryBackend>(unique));
     }};
 
+// A peer server started on first use and stopped at process exit.
+struct Peer {
+  std::once_flag once;
+  testing::PeerProcess process;
+  std::string error;  // why it could not start
+  int port = 0;
+};
+
+// Starts `peer` once with the argv `make_argv(port)`; returns "" or why not.
+std::string EnsurePeer(Peer& peer, const std::string& program, const std::string& name,
+                       const std::function<std::vector<std::string>(int port)>& make_argv,
+                       const std::map<std::string, std::string>& env = {}) {
+  std::call_once(peer.once, [&] {
+    if (program.empty()) {
+      peer.error = name + " is not installed";
+      return;
+    }
+    peer.port = testing::FreePort();
+    Status s = peer.process.Start(make_argv(peer.port), env, peer.port,
+                                  ScratchDir() + "/" + name + ".log");
+    if (!s.ok()) peer.error = s.ToString();
+  });
+  return peer.error;
+}
+
+Peer rclone_peer;
+std::string RcloneUnavailable() {
+  return EnsurePeer(rclone_peer, testing::FindProgram("rclone"), "rclone", [](int port) {
+    std::string dir = ScratchDir() + "/rclone-root";
+    std::filesystem::create_directories(dir);
+    return std::vector<std::string>{"rclone", "serve", "restic", "--config", "/dev/null",
+                                    "--addr", "127.0.0.1:" + std::to_string(port), dir};
+  });
+}
+
+const ConformanceTarget kRest{
+    "rest", RcloneUnavailable, [](const std::string& unique) -> Result<BackendPtr> {
+      RestConfig c;
+      STASH_ASSIGN_OR_RETURN(
+          c.url, ParseUrl("http://127.0.0.1:" + std::to_string(rclone_peer.port) + "/" + unique + "/"));
+      return BackendPtr(std::make_unique<RestBackend>(std::move(c)));
+    }};
+
 }  // namespace
 
 std::vector<const ConformanceTarget*> AllConformanceTargets() {
-  return {&kLocal, &kMemory};
+  return {&kLocal, &kMemory, &kRest};
 }
 
 }  // namespace stash::backend
