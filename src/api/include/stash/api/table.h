@@ -58,8 +58,10 @@ nlohmann::json BuildTable(const std::vector<PrinterColumn>& columns,
 std::vector<PrinterColumn> ColumnsForCrdVersion(const nlohmann::json& crd_version);
 
 // The column set kube-apiserver prints for a built-in resource (plural,
-// lower-case: "pods", "deployments", "events", "customresourcedefinitions",
-// ...), or nullopt for resources it does not know.
+// lower-case: namespaces, secrets, configmaps, events, persistentvolumeclaims,
+// pods, deployments, statefulsets, daemonsets, cronjobs, jobs, leases,
+// customresourcedefinitions), or nullopt for others. These sets include their
+// own Name column (events put it last, wide-only).
 std::optional<std::vector<PrinterColumn>> BuiltinColumns(std::string_view resource);
 
 // k8s.io/apimachinery/pkg/util/duration.HumanDuration: "<invalid>" below -1s,

@@ -1,0 +1,333 @@
+// Table building, CRD printer columns, HumanDuration and RFC 3339 timestamps.
+#include "stash/api/table.h"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace stash::api {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::string_view kNameDescription =
+    "Name must be unique within a namespace. Is required when creating resources, although some "
+    "resources may allow a client to request the generation of an appropriate name "
+    "automatically. Name is primarily intended for creation idempotence and configuration "
+    "definition. Cannot be updated. More info: "
+    "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+}
+
+bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  out = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+std::string Format(SystemTime t, bool micro) {
+  auto since = t.time_since_epoch();
+  int64_t micros = std::chrono::duration_cast<std::chrono::microseconds>(since).count();
+  int64_t secs = micros >= 0 ? micros / 1000000 : -((-micros + 999999) / 1000000);
+  int64_t frac = micros - secs * 1000000;
+  int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  int64_t rem = secs - days * 86400;
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, y, m, d);
+  char buf[64];
+  if (micro) {
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
+                  static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                  static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60),
+                  static_cast<long long>(frac));
+  } else {
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
+                  static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                  static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
+  }
+  return buf;
+}
+
+// One step of a simple JSONPath: a member name or an array index.
+struct Step {
+  std::string name;
+  int64_t index = -1;
+};
+
+bool ParseSteps(std::string_view path, std::vector<Step>& steps) {
+  if (path.size() >= 2 && path.front() == '{' && path.back() == '}') {
+    path = path.substr(1, path.size() - 2);
+  }
+  size_t i = 0;
+  if (i < path.size() && path[i] == '$') ++i;
+  while (i < path.size()) {
+    if (path[i] == '.') {
+      size_t j = ++i;
+      while (j < path.size() && path[j] != '.' && path[j] != '[') ++j;
+      if (j == i) return false;
+      steps.push_back({std::string(path.substr(i, j - i))});
+      i = j;
+    } else if (path[i] == '[') {
+      size_t close = path.find(']', i);
+      if (close == std::string_view::npos) return false;
+      std::string_view inner = path.substr(i + 1, close - i - 1);
+      if (inner.size() >= 2 && (inner.front() == '\'' || inner.front() == '"') &&
+          inner.back() == inner.front()) {
+        steps.push_back({std::string(inner.substr(1, inner.size() - 2))});
+      } else {
+        int64_t index = 0;
+        auto [p, ec] = std::from_chars(inner.data(), inner.data() + inner.size(), index);
+        if (ec != std::errc() || p != inner.data() + inner.size() || index < 0) return false;
+        steps.push_back({"", index});
+      }
+      i = close + 1;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+json PartialObjectMetadata(const json& object) {
+  json meta = object.is_object() && object.contains("metadata") ? object["metadata"]
+                                                                 : json::object();
+  return {{"kind", "PartialObjectMetadata"},
+          {"apiVersion", "meta.k8s.io/v1"},
+          {"metadata", std::move(meta)}};
+}
+
+// The cell of a CRD-style (JSONPath) column, as apiextensions' table
+// convertor computes it.
+json PathCell(const PrinterColumn& column, const json& object, SystemTime now) {
+  std::optional<json> value = EvalSimpleJsonPath(object, column.json_path);
+  if (!value || value->is_null()) return nullptr;
+  const json& v = *value;
+  if (column.type == "string") return v.is_string() ? v : json(v.dump());
+  if (column.type == "integer") {
+    if (v.is_number_integer()) return v;
+    if (v.is_number_float() && std::trunc(v.get<double>()) == v.get<double>()) {
+      return static_cast<int64_t>(v.get<double>());
+    }
+    return nullptr;
+  }
+  if (column.type == "number") return v.is_number() ? v : json();
+  if (column.type == "boolean") return v.is_boolean() ? v : json();
+  if (column.type == "date") {
+    if (!v.is_string()) return nullptr;
+    Result<SystemTime> t = ParseTimestamp(v.get<std::string>());
+    if (!t.ok()) return "<invalid>";
+    return HumanDuration(now - *t);
+  }
+  return nullptr;
+}
+
+json ColumnDefinition(const PrinterColumn& c) {
+  return {{"name", c.name},
+          {"type", c.type},
+          {"format", c.format},
+          {"description", c.description},
+          {"priority", c.priority}};
+}
+
+}  // namespace
+
+std::string HumanDuration(Duration d) {
+  const int64_t seconds = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  if (seconds < -1) return "<invalid>";
+  if (seconds < 0) return "0s";
+  if (seconds < 60 * 2) return std::to_string(seconds) + "s";
+  const int64_t minutes = seconds / 60;
+  if (minutes < 10) {
+    const int64_t s = seconds % 60;
+    return std::to_string(minutes) + "m" + (s == 0 ? "" : std::to_string(s) + "s");
+  }
+  if (minutes < 60 * 3) return std::to_string(minutes) + "m";
+  const int64_t hours = minutes / 60;
+  if (hours < 8) {
+    const int64_t m = minutes % 60;
+    return std::to_string(hours) + "h" + (m == 0 ? "" : std::to_string(m) + "m");
+  }
+  if (hours < 48) return std::to_string(hours) + "h";
+  if (hours < 24 * 8) {
+    const int64_t h = hours % 24;
+    return std::to_string(hours / 24) + "d" + (h == 0 ? "" : std::to_string(h) + "h");
+  }
+  if (hours < 24 * 365 * 2) return std::to_string(hours / 24) + "d";
+  if (hours < 24 * 365 * 8) {
+    const int64_t dy = hours / 24 % 365;
+    return std::to_string(hours / 24 / 365) + "y" + (dy == 0 ? "" : std::to_string(dy) + "d");
+  }
+  return std::to_string(hours / 24 / 365) + "y";
+}
+
+std::string TranslateTimestampSince(std::string_view rfc3339, SystemTime now) {
+  if (rfc3339.empty()) return "<unknown>";
+  Result<SystemTime> t = ParseTimestamp(rfc3339);
+  if (!t.ok()) return "<unknown>";
+  return HumanDuration(now - *t);
+}
+
+Result<SystemTime> ParseTimestamp(std::string_view s) {
+  int year, month, day, hour, minute, second;
+  auto bad = [&] {
+    return InvalidError("\"" + std::string(s) +
+                        "\" is not an RFC 3339 timestamp (want e.g. 2026-11-26T06:17:00Z)");
+  };
+  if (!Digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, month) ||
+      s[7] != '-' || !Digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') ||
+      !Digits(s, 11, 2, hour) || s[13] != ':' || !Digits(s, 14, 2, minute) || s[16] != ':' ||
+      !Digits(s, 17, 2, second)) {
+    return bad();
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+    return bad();
+  }
+  size_t i = 19;
+  int64_t nanos = 0;
+  if (i < s.size() && s[i] == '.') {
+    size_t start = ++i;
+    int64_t scale = 100000000;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      nanos += (s[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+    }
+    if (i == start) return bad();
+  }
+  int64_t offset = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int oh, om;
+    if (!Digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' ||
+        !Digits(s, i + 4, 2, om)) {
+      return bad();
+    }
+    offset = (s[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    i += 6;
+  } else {
+    return bad();
+  }
+  if (i != s.size()) return bad();
+  int64_t secs = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
+                 offset;
+  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
+      std::chrono::seconds(secs) + std::chrono::nanoseconds(nanos)));
+}
+
+std::string FormatTimestamp(SystemTime t) { return Format(t, false); }
+std::string FormatMicroTimestamp(SystemTime t) { return Format(t, true); }
+
+std::optional<nlohmann::json> EvalSimpleJsonPath(const nlohmann::json& object,
+                                                 std::string_view path) {
+  std::vector<Step> steps;
+  if (!ParseSteps(path, steps)) return std::nullopt;
+  const json* cur = &object;
+  for (const Step& step : steps) {
+    if (step.index >= 0) {
+      if (!cur->is_array() || static_cast<size_t>(step.index) >= cur->size()) return std::nullopt;
+      cur = &(*cur)[static_cast<size_t>(step.index)];
+    } else {
+      if (!cur->is_object()) return std::nullopt;
+      auto it = cur->find(step.name);
+      if (it == cur->end()) return std::nullopt;
+      cur = &*it;
+    }
+  }
+  return *cur;
+}
+
+nlohmann::json BuildTable(const std::vector<PrinterColumn>& columns,
+                          const std::vector<nlohmann::json>& objects, SystemTime now,
+                          bool include_object_metadata) {
+  return BuildTable(columns, objects, now,
+                    include_object_metadata ? IncludeObject::kMetadata : IncludeObject::kNone);
+}
+
+nlohmann::json BuildTable(const std::vector<PrinterColumn>& columns,
+                          const std::vector<nlohmann::json>& objects, SystemTime now,
+                          IncludeObject include) {
+  std::vector<const PrinterColumn*> all;
+  PrinterColumn name_column{"Name", "string", "name", std::string(kNameDescription), 0,
+                            ".metadata.name", nullptr};
+  bool has_name = false;
+  for (const PrinterColumn& c : columns) has_name = has_name || c.format == "name";
+  if (!has_name) all.push_back(&name_column);
+  for (const PrinterColumn& c : columns) all.push_back(&c);
+
+  json defs = json::array();
+  for (const PrinterColumn* c : all) defs.push_back(ColumnDefinition(*c));
+  json rows = json::array();
+  for (const json& object : objects) {
+    json cells = json::array();
+    for (const PrinterColumn* c : all) {
+      cells.push_back(c->cell ? c->cell(object, now) : PathCell(*c, object, now));
+    }
+    json row = {{"cells", std::move(cells)}};
+    if (include == IncludeObject::kMetadata) row["object"] = PartialObjectMetadata(object);
+    if (include == IncludeObject::kObject) row["object"] = object;
+    rows.push_back(std::move(row));
+  }
+  return {{"kind", "Table"},
+          {"apiVersion", "meta.k8s.io/v1"},
+          {"metadata", json::object()},
+          {"columnDefinitions", std::move(defs)},
+          {"rows", std::move(rows)}};
+}
+
+std::vector<PrinterColumn> ColumnsForCrdVersion(const nlohmann::json& crd_version) {
+  std::vector<PrinterColumn> out;
+  auto it = crd_version.is_object() ? crd_version.find("additionalPrinterColumns")
+                                    : crd_version.end();
+  if (it == crd_version.end() || !it->is_array() || it->empty()) {
+    out.push_back({"Age", "date", "",
+                   "CreationTimestamp is a timestamp representing the server time when this "
+                   "object was created.",
+                   0, ".metadata.creationTimestamp", nullptr});
+    return out;
+  }
+  for (const json& c : *it) {
+    if (!c.is_object()) continue;
+    PrinterColumn col;
+    col.name = c.value("name", "");
+    col.type = c.value("type", "string");
+    col.format = c.value("format", "");
+    col.description = c.value("description", "");
+    col.priority = c.value("priority", 0);
+    col.json_path = c.value("jsonPath", c.value("JSONPath", ""));
+    // "name" format marks the built-in Name column; a CRD column using it
+    // must not suppress that column.
+    if (col.format == "name") col.format = "";
+    out.push_back(std::move(col));
+  }
+  return out;
+}
+
+}  // namespace stash::api
