@@ -1,0 +1,55 @@
+// GoJsonWriter: builds compact JSON byte-for-byte as Go's encoding/json
+// (go1.19, restic 0.14's toolchain) marshals structs: no whitespace, fields in
+// the order written, Go's string escaping with HTML escapes on.
+//
+// String escaping (AppendGoJsonString): `"` and `\` backslashed; \n \r \t
+// short; other bytes < 0x20 as \u00xx (go1.19 has no short \b \f); `<` `>` `&`
+// as \u003c \u003e \u0026; U+2028/U+2029 escaped; each invalid UTF-8 byte as
+// \ufffd; DEL and valid non-ASCII raw.
+//
+// The writer does not validate nesting; callers emit well-formed sequences
+// (every Key followed by exactly one value).
+//
+// Thread-safety: a GoJsonWriter is not thread-safe; use one per document.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stash::format {
+
+// Appends s as a JSON string literal (with quotes) to *out.
+void AppendGoJsonString(std::string* out, std::string_view s);
+
+class GoJsonWriter {
+ public:
+  void BeginObject();
+  void EndObject();
+  void BeginArray();
+  void EndArray();
+  // Writes `"key":`; the next call writes the value.
+  void Key(std::string_view key);
+
+  void String(std::string_view s);
+  void Uint(uint64_t v);
+  void Int(int64_t v);
+  void Bool(bool v);
+  void Null();
+  // An already-encoded JSON value, written verbatim.
+  void Raw(std::string_view json);
+
+  const std::string& str() const { return out_; }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  void BeforeValue();
+
+  std::string out_;
+  // One entry per open object/array: whether it has no element yet.
+  std::vector<bool> first_;
+  bool after_key_ = false;
+};
+
+}  // namespace stash::format

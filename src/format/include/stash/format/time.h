@@ -1,0 +1,51 @@
+// Timestamp: a point in time with the UTC offset it was recorded in, and its
+// RFC 3339 form as Go's time.Time.MarshalJSON writes it (RFC3339Nano).
+//
+// restic writes local times ("2001-02-03T04:05:06.5+01:00"); keeping the
+// offset lets a decoded tree re-encode to the same bytes, hence the same id.
+//
+// Thread-safety: plain values and pure functions (LocalTimestamp reads the
+// process's TZ through localtime_r, which is thread-safe).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "stash/core/clock.h"
+#include "stash/core/result.h"
+
+namespace stash::format {
+
+struct Timestamp {
+  int64_t unix_sec = 0;        // seconds since 1970-01-01T00:00:00Z
+  uint32_t nsec = 0;           // 0..999999999
+  int32_t utc_offset_sec = 0;  // local offset east of UTC
+
+  // Same instant (the offset does not matter), as Go's Time.Equal.
+  bool SameInstant(const Timestamp& o) const { return unix_sec == o.unix_sec && nsec == o.nsec; }
+  friend bool operator==(const Timestamp&, const Timestamp&) = default;
+};
+
+// Orders by instant.
+bool Before(const Timestamp& a, const Timestamp& b);
+
+// "YYYY-MM-DDTHH:MM:SS[.fffffffff](Z|±hh:mm)": fraction with trailing zeros
+// trimmed (no dot when zero), "Z" when the offset is 0. Years outside 0..9999
+// are clamped into that range first, as restic's FixTime does before
+// marshalling nodes (Go's MarshalJSON would fail on them).
+std::string FormatRfc3339Nano(const Timestamp& t);
+
+// Parses RFC 3339 as Go's time.Time.UnmarshalJSON (without the quotes):
+// an optional fraction of any length (digits past nanoseconds are dropped),
+// "Z" or ±hh:mm. Out-of-range fields are kInvalid.
+Result<Timestamp> ParseRfc3339(std::string_view text);
+
+// The instant in the process's local time zone (TZ), as restic records file
+// times and snapshot times.
+Timestamp LocalTimestamp(int64_t unix_sec, uint32_t nsec);
+Timestamp LocalTimestamp(SystemTime t);
+// The instant as a system_clock time point (offset dropped).
+SystemTime ToSystemTime(const Timestamp& t);
+
+}  // namespace stash::format
