@@ -1,0 +1,66 @@
+// BackupConfigurationController: the operator's reconciler. For every
+// BackupConfiguration it validates the spec, finds the Repository, its
+// storage Secret and the target workload, injects the `stash` sidecar into
+// the workload, keeps the trigger CronJob `stash-trigger-<name>`, and writes
+// status.conditions and status.phase. The finalizer `stash.appscode.com`
+// lets it remove the sidecar and the CronJob when the BackupConfiguration is
+// deleted. It also ends BackupSessions whose BackupConfiguration is missing or
+// not Ready as Skipped (with a condition saying why), so none waits forever.
+//
+// Changes to Repositories, Secrets and workloads requeue the
+// BackupConfigurations of their namespace; failures requeue with backoff.
+//
+// Thread-safety: Start/Stop from one thread; Reconcile may be called from
+// tests while stopped.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "stash/controller/work_queue.h"
+#include "stash/core/clock.h"
+#include "stash/kube/client.h"
+#include "stash/kube/events.h"
+#include "stash/kube/informer.h"
+
+namespace stash::controller {
+
+using json = kube::json;
+
+class BackupConfigurationController {
+ public:
+  // `ns` empty watches all namespaces.
+  BackupConfigurationController(const kube::Client& client, Clock& clock, std::string ns = "");
+  ~BackupConfigurationController();
+
+  void Start();
+  void Stop();
+
+  Status Reconcile(const std::string& ns, const std::string& name);
+  Status ReconcileSession(const std::string& ns, const std::string& name);
+
+ private:
+  Status Finalize(json bc);
+  Status EnsureSidecar(const json& bc, const json& workload, const kube::Resource& r,
+                       const json* repository, std::string* message);
+  Status EnsureCronJob(const json& bc);
+  void EnqueueNamespace(const std::string& ns);
+  void Work();
+
+  const kube::Client& client_;
+  Clock& clock_;
+  const std::string ns_;
+  kube::EventRecorder recorder_;
+  kube::EventRecorder session_recorder_;
+  WorkQueue queue_;
+  std::vector<std::unique_ptr<kube::Informer>> informers_;
+  kube::Informer* bc_informer_ = nullptr;
+  std::atomic<bool> stop_{false};
+  std::thread worker_;
+  std::thread resync_;
+};
+
+}  // namespace stash::controller

@@ -1,0 +1,39 @@
+// WorkQueue: de-duplicating queue of object keys ("ns/name") with delayed
+// re-adds and per-key exponential backoff, as controllers use. A key queued
+// several times before it is taken is processed once.
+//
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "stash/core/clock.h"
+
+namespace stash::controller {
+
+class WorkQueue {
+ public:
+  explicit WorkQueue(Clock& clock) : clock_(clock) {}
+
+  void Add(const std::string& key) { AddAfter(key, Duration{0}); }
+  void AddAfter(const std::string& key, Duration delay);
+  // Requeues after the key's next backoff (1 s doubling to `max`).
+  void AddRateLimited(const std::string& key, Duration max = std::chrono::seconds(60));
+  void Forget(const std::string& key);  // resets the key's backoff
+
+  // Blocks until a key is due or `stop` is set (then nullopt).
+  std::optional<std::string> Get(const std::atomic<bool>& stop);
+
+ private:
+  Clock& clock_;
+  std::mutex mu_;
+  std::map<std::string, SystemTime> due_;
+  std::map<std::string, int> failures_;
+};
+
+}  // namespace stash::controller
