@@ -10,6 +10,8 @@
 #include "stash/backend/local.h"
 #include "stash/backend/memory.h"
 #include "stash/backend/rest.h"
+#include "stash/backend/s3.h"
+#include "stash/core/clock.h"
 #include "testing/peer_process.h"
 
 namespace stash::backend {
@@ -96,10 +98,33 @@ const ConformanceTarget kRest{
       return BackendPtr(std::make_unique<RestBackend>(std::move(c)));
     }};
 
+RealClock real_clock;
+
+Peer moto_peer;
+std::string MotoUnavailable() {
+  return EnsurePeer(moto_peer, testing::FindProgram("moto_server"), "moto", [](int port) {
+    return std::vector<std::string>{"moto_server", "-H", "127.0.0.1", "-p", std::to_string(port)};
+  });
+}
+
+const ConformanceTarget kS3{
+    "s3", MotoUnavailable, [](const std::string& unique) -> Result<BackendPtr> {
+      S3Config c;
+      STASH_ASSIGN_OR_RETURN(c.endpoint,
+                             ParseUrl("http://127.0.0.1:" + std::to_string(moto_peer.port)));
+      c.bucket = unique.substr(0, 63);
+      while (c.bucket.back() == '-') c.bucket.pop_back();
+      c.prefix = "restic/repo";
+      c.access_key_id = "AKIACONFORMANCE";
+      c.secret_access_key = "conformance-secret";
+      c.list_page_size = 7;  // listings of 40 packs then take 6 pages
+      return BackendPtr(std::make_unique<S3Backend>(std::move(c), real_clock));
+    }};
+
 }  // namespace
 
 std::vector<const ConformanceTarget*> AllConformanceTargets() {
-  return {&kLocal, &kMemory, &kRest};
+  return {&kLocal, &kMemory, &kRest, &kS3};
 }
 
 }  // namespace stash::backend
