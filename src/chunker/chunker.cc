@@ -40,6 +40,7 @@ Tables::Tables(Pol pol) : pol_(pol), shift_(Deg(pol) - 8) {
     // shifted above the degree and adds their remainder.
     mod_[b] = ModPol(Pol(b) << k, pol) | (Pol(b) << k);
   }
+  for (int b = 0; b < 256; ++b) drop_[b] = (out_[b] << 8) ^ mod_[out_[b] >> shift_];
 }
 
 std::shared_ptr<const Tables> TablesFor(Pol pol) {

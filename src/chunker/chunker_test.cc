@@ -177,13 +177,22 @@ TEST(ChunkerTest, LaneScanEqualsScalarScan) {
     ASSERT_EQ(a, b) << "from " << pos;
     if (a == data.size()) break;
     ++cuts;
-    // Restart at offsets that put the known cut at varied lane positions.
-    pos = a + 1;
+    // Restart at offsets after the previous cut that put this cut at varied
+    // lane positions.
     for (size_t back : {size_t{1}, size_t{4095}, size_t{4096}, size_t{16383}, size_t{16384}}) {
-      if (a >= back + 64) {
+      if (a >= back + pos) {
         ASSERT_EQ(internal::FindCut(data.data(), a - back, data.size(), t), a) << back;
       }
     }
+    // Short ranges go through shorter lanes and the byte-by-byte tail.
+    for (size_t back : {size_t{0}, size_t{3}, size_t{700}, size_t{5000}}) {
+      for (size_t fwd : {size_t{1}, size_t{2}, size_t{999}, size_t{9000}}) {
+        if (a < back + pos || a + fwd > data.size()) continue;
+        ASSERT_EQ(internal::FindCut(data.data(), a - back, a + fwd, t), a) << back << " " << fwd;
+        ASSERT_EQ(internal::FindCut(data.data(), a - back, a, t), a) << back;
+      }
+    }
+    pos = a + 1;
   }
   EXPECT_GT(cuts, 8u);
 }

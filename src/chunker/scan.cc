@@ -10,19 +10,22 @@ namespace {
 constexpr size_t kLanes = 4;
 constexpr size_t kLaneBytes = 4096;
 constexpr size_t kBlock = kLanes * kLaneBytes;
+// Below this, a lane's warm-up costs more than the interleaving gains.
+constexpr size_t kMinLaneBytes = 256;
 
 }  // namespace
 
 size_t ScanScalar(const uint8_t* p, size_t first, size_t last, const Tables& t) {
-  const uint64_t* out = t.out().data();
+  const uint64_t* drop = t.drop().data();
   const uint64_t* mod = t.mod().data();
   const int shift = t.shift();
   uint64_t d = 0;
   // Warm up on the window of the first candidate (leading zeros add nothing).
   for (size_t i = first - kWindowSize; i < first; ++i) d = ((d << 8) | p[i]) ^ mod[d >> shift];
   for (size_t i = first; i < last; ++i) {
-    d ^= out[p[i - kWindowSize]];
-    d = ((d << 8) | p[i]) ^ mod[d >> shift];
+    // restic's step, d ^= out[o]; d = ((d << 8) | b) ^ mod[d >> shift],
+    // rewritten with drop[o] = the same removal after the shift.
+    d = (d << 8) ^ mod[d >> shift] ^ (drop[p[i - kWindowSize]] ^ p[i]);
     if ((d & kSplitMask) == 0) return i;
   }
   return last;
@@ -30,16 +33,16 @@ size_t ScanScalar(const uint8_t* p, size_t first, size_t last, const Tables& t) 
 
 namespace {
 
-// True when any candidate in [start, start + kBlock) is a cut.
-bool BlockHasCut(const uint8_t* p, size_t start, const uint64_t* out, const uint64_t* mod,
-                 int shift) {
+// True when any candidate in [start, start + kLanes * lane) is a cut.
+bool BlockHasCut(const uint8_t* p, size_t start, size_t lane, const uint64_t* drop,
+                 const uint64_t* mod, int shift) {
   uint64_t d[kLanes];
   const uint8_t* q[kLanes];  // lane l's first candidate
   const uint8_t* o[kLanes];  // the byte leaving lane l's window: q[l] - 64
 #pragma GCC unroll 8
   for (size_t l = 0; l < kLanes; ++l) {
     d[l] = 0;
-    q[l] = p + start + l * kLaneBytes;
+    q[l] = p + start + l * lane;
     o[l] = q[l] - kWindowSize;
   }
   for (size_t i = 0; i < kWindowSize; ++i) {
@@ -49,11 +52,10 @@ bool BlockHasCut(const uint8_t* p, size_t start, const uint64_t* out, const uint
   // (d & mask) - 1 has bit 63 set exactly when d & mask == 0; OR-ing these
   // keeps the loop free of branches.
   uint64_t any = 0;
-  for (size_t i = 0; i < kLaneBytes; ++i) {
+  for (size_t i = 0; i < lane; ++i) {
 #pragma GCC unroll 8
     for (size_t l = 0; l < kLanes; ++l) {
-      uint64_t x = d[l] ^ out[o[l][i]];
-      x = ((x << 8) | q[l][i]) ^ mod[x >> shift];
+      const uint64_t x = (d[l] << 8) ^ mod[d[l] >> shift] ^ (drop[o[l][i]] ^ q[l][i]);
       any |= (x & kSplitMask) - 1;
       d[l] = x;
     }
@@ -64,13 +66,23 @@ bool BlockHasCut(const uint8_t* p, size_t start, const uint64_t* out, const uint
 }  // namespace
 
 size_t FindCut(const uint8_t* p, size_t first, size_t last, const Tables& t) {
-  const uint64_t* out = t.out().data();
+  const uint64_t* drop = t.drop().data();
   const uint64_t* mod = t.mod().data();
   const int shift = t.shift();
   size_t pos = first;
   while (last - pos >= kBlock) {
-    if (BlockHasCut(p, pos, out, mod, shift)) return ScanScalar(p, pos, pos + kBlock, t);
+    if (BlockHasCut(p, pos, kLaneBytes, drop, mod, shift)) {
+      return ScanScalar(p, pos, pos + kBlock, t);
+    }
     pos += kBlock;
+  }
+  // The tail in shorter lanes (callers often feed 64 KiB or less at a time),
+  // then the last few bytes one by one.
+  if (const size_t lane = (last - pos) / kLanes; lane >= kMinLaneBytes) {
+    if (BlockHasCut(p, pos, lane, drop, mod, shift)) {
+      return ScanScalar(p, pos, pos + kLanes * lane, t);
+    }
+    pos += kLanes * lane;
   }
   return ScanScalar(p, pos, last, t);
 }

@@ -51,12 +51,17 @@ class Tables {
   int shift() const { return shift_; }
   const std::array<uint64_t, 256>& out() const { return out_; }
   const std::array<uint64_t, 256>& mod() const { return mod_; }
+  // out[b] * x^8 mod pol: removes b from a window in the same step that
+  // shifts the next byte in, keeping the removal off the fingerprint's
+  // critical path (mod is linear in its index, so the two reductions merge).
+  const std::array<uint64_t, 256>& drop() const { return drop_; }
 
  private:
   Pol pol_;
   int shift_;
   std::array<uint64_t, 256> out_;
   std::array<uint64_t, 256> mod_;
+  std::array<uint64_t, 256> drop_;
 };
 
 // Tables for `pol`, computed once per process and cached. Requires
