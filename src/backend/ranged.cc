@@ -1,8 +1,26 @@
 #include "ranged.h"
 
+#include <charconv>
 #include <cstring>
 
 namespace stash::backend {
+
+std::optional<uint64_t> ParseU64(std::string_view text) {
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || text.empty()) return std::nullopt;
+  return v;
+}
+
+Result<FileInfo> SizeFromHead(const std::string& location, const Handle& h,
+                              const HttpResponse& resp) {
+  auto size = ParseU64(resp.Header("content-length"));
+  if (!size) {
+    return DataLossError(location + ": HEAD " + h.ToString() +
+                         " gave no usable Content-Length; is this the right server?");
+  }
+  return FileInfo{h.name, *size};
+}
 
 void AddRangeHeader(HttpRequest* r, uint64_t offset, uint64_t length, const std::string& header) {
   if (offset == 0 && length == 0) return;

@@ -76,9 +76,7 @@ Status RestBackend::Load(const Handle& h, uint64_t offset, uint64_t length,
 Result<FileInfo> RestBackend::Stat(const Handle& h) {
   auto resp = http_->Do(Request("HEAD", RelPath(h), &h));
   if (!resp.ok()) return resp.status();
-  std::string len = resp->Header("content-length");
-  if (len.empty()) return DataLossError(Location() + ": HEAD " + h.ToString() + " gave no size");
-  return FileInfo{h.name, std::stoull(len)};
+  return SizeFromHead(Location(), h, *resp);
 }
 
 Status RestBackend::List(FileType t, const std::function<Status(const FileInfo&)>& fn) {
@@ -105,7 +103,9 @@ Status RestBackend::List(FileType t, const std::function<Status(const FileInfo&)
     FileInfo fi;
     if (v2 && item.is_object() && item.contains("name") && item["name"].is_string()) {
       fi.name = item["name"].get<std::string>();
-      fi.size = item.value("size", uint64_t{0});
+      fi.size = item.contains("size") && item["size"].is_number_unsigned()
+                    ? item["size"].get<uint64_t>()
+                    : 0;
     } else if (item.is_string()) {
       // v1 gives names only; sizes cost one HEAD each.
       STASH_ASSIGN_OR_RETURN(fi, Stat(Handle{t, item.get<std::string>()}));

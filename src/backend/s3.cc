@@ -142,9 +142,7 @@ Status S3Backend::Load(const Handle& h, uint64_t offset, uint64_t length,
 Result<FileInfo> S3Backend::Stat(const Handle& h) {
   auto resp = Send("HEAD", Key(h), {}, {}, std::nullopt, h.ToString());
   if (!resp.ok()) return resp.status();
-  std::string len = resp->Header("content-length");
-  if (len.empty()) return DataLossError(Location() + ": HEAD " + h.ToString() + " gave no size");
-  return FileInfo{h.name, std::stoull(len)};
+  return SizeFromHead(Location(), h, *resp);
 }
 
 Status S3Backend::List(FileType t, const std::function<Status(const FileInfo&)>& fn) {
@@ -170,7 +168,7 @@ Status S3Backend::List(FileType t, const std::function<Status(const FileInfo&)>&
       std::string size = XmlText(item, "Size");
       auto slash = key.rfind('/');
       page.push_back(FileInfo{key.substr(slash == std::string::npos ? 0 : slash + 1),
-                              size.empty() ? 0 : std::stoull(size)});
+                              ParseU64(size).value_or(0)});
     }
     for (const FileInfo& fi : page) STASH_RETURN_IF_ERROR(fn(fi));
     token = XmlText(resp->body, "IsTruncated") == "true"

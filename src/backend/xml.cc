@@ -1,5 +1,7 @@
 #include "xml.h"
 
+#include <cstdlib>
+
 namespace stash::backend {
 
 std::vector<std::string_view> XmlElements(std::string_view xml, std::string_view name) {
@@ -55,8 +57,9 @@ std::string XmlUnescape(std::string_view s) {
     else if (ent == "quot") out += '"';
     else if (ent == "apos") out += '\'';
     else if (!ent.empty() && ent[0] == '#') {
-      long code = ent.size() > 1 && ent[1] == 'x' ? std::stol(std::string(ent.substr(2)), nullptr, 16)
-                                                  : std::stol(std::string(ent.substr(1)));
+      // strtol, not stol: a malformed entity must not throw.
+      std::string digits(ent.substr(ent.size() > 1 && ent[1] == 'x' ? 2 : 1));
+      long code = std::strtol(digits.c_str(), nullptr, ent.size() > 1 && ent[1] == 'x' ? 16 : 10);
       if (code < 128) out += static_cast<char>(code);
     } else {
       out += s.substr(i, semi - i + 1);
