@@ -1,0 +1,70 @@
+// Private to engine: writes the content of many files from a repository,
+// planned by pack. AddFile() registers each file; Run() groups every needed
+// blob by the pack holding it, reads each pack once in ranges covering its
+// needed blobs (gaps up to kMaxRangeGap are read through rather than split),
+// on several worker threads, and pwrite()s each decrypted blob at its offset
+// in every file that uses it. Files are created and sized by the first blob
+// that reaches them; all-zero blobs are skipped so they stay holes.
+//
+// Thread-safety: AddFile() before Run(), from one thread. Run() is internally
+// parallel; the error callback is serialised.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "stash/engine/restore.h"
+#include "stash/repo/repository.h"
+
+namespace stash::engine {
+
+class PackFileWriter {
+ public:
+  static constexpr uint64_t kMaxRangeGap = 1 << 20;
+
+  PackFileWriter(repo::Repository& repo, int workers, RestoreErrorFn on_error);
+  ~PackFileWriter();
+
+  void AddFile(std::string target, std::string location, std::vector<Id> content, uint64_t size);
+  // Writes every added file. Adds to stats->bytes / bytes_skipped / errors.
+  void Run(RestoreStats* stats);
+
+ private:
+  struct File;
+  struct Target {
+    uint32_t file;
+    uint64_t offset;
+  };
+  struct BlobNeed {
+    Id id;
+    repo::BlobLocation loc;
+    std::vector<Target> targets;
+  };
+  struct Pack {
+    Id id;
+    std::vector<BlobNeed> blobs;
+  };
+
+  void Plan();
+  void RestorePack(Pack& pack, std::vector<uint8_t>* buf);
+  void WriteBlob(const BlobNeed& need, std::span<const uint8_t> plain);
+  void FailFile(File& f, const Status& s);
+  bool OpenFile(File& f);
+  void BlobDone(File& f);
+
+  repo::Repository& repo_;
+  int workers_;
+  RestoreErrorFn on_error_;
+  std::deque<File> files_;
+  std::vector<Pack> packs_;
+  std::mutex error_mu_;
+  std::atomic<uint64_t> bytes_{0};
+  std::atomic<uint64_t> skipped_{0};
+  std::atomic<uint64_t> errors_{0};
+};
+
+}  // namespace stash::engine
