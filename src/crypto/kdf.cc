@@ -49,7 +49,8 @@ Status ValidateScryptParams(ScryptParams params) {
   if (16 * r < 64 && n >= (uint64_t{1} << (16 * r))) {
     return InvalidError(Describe(params) + ": N must be below 2^(16*r)");
   }
-  const unsigned __int128 mem = static_cast<unsigned __int128>(128) * r * (n + p);
+  // OpenSSL's own accounting: 128 * r * p for B plus 128 * r * (N + 2) for V.
+  const unsigned __int128 mem = static_cast<unsigned __int128>(128) * r * (n + p + 2);
   if (mem > kMaxMemory) {
     return InvalidError(Describe(params) + " need " +
                         std::to_string(static_cast<uint64_t>(mem >> 20)) +
@@ -66,7 +67,7 @@ Result<Key> DeriveUserKey(std::string_view password, std::span<const uint8_t> sa
   std::unique_ptr<EVP_KDF_CTX, KdfCtxFree> ctx(EVP_KDF_CTX_new(kdf.get()));
   if (!ctx) return ResourceExhaustedError("allocating the scrypt context failed");
 
-  uint64_t n = params.n, maxmem = kMaxMemory + (uint64_t{1} << 20);
+  uint64_t n = params.n, maxmem = kMaxMemory;
   uint32_t r = params.r, p = params.p;
   // OpenSSL wants non-const pointers but does not write through them.
   OSSL_PARAM ossl[] = {

@@ -47,6 +47,13 @@ TEST(KdfTest, RejectsInvalidParamsWithClearMessage) {
   }
 }
 
+TEST(KdfTest, MemoryCapIsTwoGiB) {
+  EXPECT_TRUE(ValidateScryptParams({uint64_t{1} << 20, 8, 1}).ok());  // 1 GiB
+  const Status s = ValidateScryptParams({uint64_t{1} << 21, 8, 1});   // just over 2 GiB
+  EXPECT_EQ(s.code(), Code::kInvalid);
+  EXPECT_NE(s.message().find("2048 MiB"), std::string::npos) << s;
+}
+
 TEST(KdfTest, DefaultsAreRestics) {
   EXPECT_EQ(DefaultScryptParams(), (ScryptParams{32768, 8, 1}));
   EXPECT_TRUE(ValidateScryptParams(DefaultScryptParams()).ok());

@@ -22,7 +22,8 @@ Id Sha256(std::span<const uint8_t> data);
 Id Sha256(std::string_view data);
 
 // Incremental SHA-256 for data that arrives in pieces (a pack being written,
-// a file being streamed).
+// a file being streamed). A moved-from hasher may only be destroyed or
+// assigned to.
 class Sha256Hasher {
  public:
   Sha256Hasher();
