@@ -1,0 +1,149 @@
+#include "stash/api/protobuf.h"
+
+#include <gtest/gtest.h>
+
+namespace stash::api {
+namespace {
+
+using json = nlohmann::json;
+
+std::string Unhex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  }
+  return out;
+}
+
+json Decode(const std::string& body) {
+  Result<json> r = DecodeProtobufObject(body);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : json();
+}
+
+// `kubectl create ns demo` (kubectl 1.32.4), kubectl-contract.md §3.1.
+const std::string kCreateNamespace = Unhex(
+    "6b3873000a0f0a02763112094e616d657370616365121c0a140a0464656d6f12001a0022002a0032003800420012"
+    "001a020a001a002200");
+
+TEST(ProtobufTest, KubectlCreateNamespace) {
+  EXPECT_EQ(kCreateNamespace.size(), 55u);
+  EXPECT_TRUE(HasProtobufMagic(kCreateNamespace));
+  EXPECT_EQ(Decode(kCreateNamespace),
+            json::parse(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"demo"},
+                            "spec":{},"status":{}})"));
+}
+
+// `kubectl create secret generic -n demo gcs-secret --from-file=./RESTIC_PASSWORD`
+// with RESTIC_PASSWORD = "changeit", captured from kubectl 1.32.4 (§3.2): the
+// value travels as raw bytes and must come out base64-encoded, as in JSON.
+TEST(ProtobufTest, KubectlCreateSecretFromFile) {
+  const std::string body = Unhex(
+      "6b3873000a0c0a0276311206536563726574123f0a1e0a0a6763732d73656372657412001a0464656d6f22002a"
+      "00320038004200121b0a0f5245535449435f50415353574f524412086368616e676569741a001a002200");
+  EXPECT_EQ(Decode(body), json::parse(R"({"apiVersion":"v1","kind":"Secret",
+      "metadata":{"name":"gcs-secret","namespace":"demo"},
+      "data":{"RESTIC_PASSWORD":"Y2hhbmdlaXQ="}})"));
+}
+
+// `kubectl create configmap -n demo cm1 --from-literal=a=b --from-file=bin=...`.
+TEST(ProtobufTest, KubectlCreateConfigMap) {
+  const std::string body = Unhex(
+      "6b3873000a0f0a0276311209436f6e6669674d617012320a170a03636d3112001a0464656d6f22002a00320038"
+      "00420012060a0161120162120f0a0362696e12086368616e676569741a002200");
+  EXPECT_EQ(Decode(body), json::parse(R"({"apiVersion":"v1","kind":"ConfigMap",
+      "metadata":{"name":"cm1","namespace":"demo"},"data":{"a":"b","bin":"changeit"}})"));
+}
+
+// A minimal protobuf encoder for building vectors with more fields.
+std::string Varint(uint64_t v) {
+  std::string out;
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+  return out;
+}
+std::string Len(int field, const std::string& payload) {
+  return Varint((uint64_t(field) << 3) | 2) + Varint(payload.size()) + payload;
+}
+std::string VarintField(int field, uint64_t v) { return Varint(uint64_t(field) << 3) + Varint(v); }
+std::string Entry(const std::string& k, const std::string& v) { return Len(1, k) + Len(2, v); }
+std::string Envelope(const std::string& api_version, const std::string& kind,
+                     const std::string& raw) {
+  return std::string("k8s\0", 4) + Len(1, Len(1, api_version) + Len(2, kind)) + Len(2, raw) +
+         Len(3, "") + Len(4, "");
+}
+
+TEST(ProtobufTest, FullObjectMetaAndBinarySecretData) {
+  const std::string meta =
+      Len(1, "") + Len(2, "gcs-") + Len(3, "demo") + Len(6, "42") + VarintField(7, 3) +
+      Len(8, VarintField(1, 1795673820)) + Len(11, Entry("app", "stash-demo")) +
+      Len(11, Entry("tier", "db")) +
+      Len(12, Entry("kubectl.kubernetes.io/last-applied-configuration", "{}\n")) +
+      Len(13, Len(1, "BackupConfiguration") + Len(3, "pause-backup") + Len(4, "u-1") +
+                  Len(5, "stash.appscode.com/v1beta1") + VarintField(6, 1) + VarintField(7, 0)) +
+      Len(14, "stash.appscode.com") + Len(14, "kubernetes") +
+      Len(17, "managed fields are ignored") + Len(99, "a future field");
+  const std::string binary("\x00\xff\x10", 3);
+  const std::string secret = Len(1, meta) + Len(2, Entry("key", binary)) +
+                             Len(2, Entry("empty", "")) + Len(3, "kubernetes.io/basic-auth") +
+                             Len(4, Entry("username", "admin")) + VarintField(5, 1);
+  EXPECT_EQ(Decode(Envelope("v1", "Secret", secret)), json::parse(R"({
+      "apiVersion":"v1","kind":"Secret",
+      "metadata":{"generateName":"gcs-","namespace":"demo","resourceVersion":"42","generation":3,
+        "creationTimestamp":"2026-11-26T06:17:00Z",
+        "labels":{"app":"stash-demo","tier":"db"},
+        "annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{}\n"},
+        "ownerReferences":[{"kind":"BackupConfiguration","name":"pause-backup","uid":"u-1",
+          "apiVersion":"stash.appscode.com/v1beta1","controller":true,"blockOwnerDeletion":false}],
+        "finalizers":["stash.appscode.com","kubernetes"]},
+      "data":{"key":"AP8Q","empty":""},"type":"kubernetes.io/basic-auth",
+      "stringData":{"username":"admin"},"immutable":true})"));
+}
+
+TEST(ProtobufTest, DeleteOptions) {
+  const std::string opts = VarintField(1, 0) + Len(2, Len(1, "u-1") + Len(2, "7")) +
+                           Len(4, "Background") + Len(5, "All");
+  EXPECT_EQ(Decode(Envelope("meta.k8s.io/v1", "DeleteOptions", opts)),
+            json::parse(R"({"apiVersion":"meta.k8s.io/v1","kind":"DeleteOptions",
+                            "gracePeriodSeconds":0,
+                            "preconditions":{"uid":"u-1","resourceVersion":"7"},
+                            "propagationPolicy":"Background","dryRun":["All"]})"));
+}
+
+TEST(ProtobufTest, MalformedBodiesAreInvalid) {
+  const char* cases[] = {"", "k8s", "{\"kind\":\"Namespace\"}"};
+  for (const char* body : cases) {
+    Result<json> r = DecodeProtobufObject(body);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.status().code(), Code::kInvalid);
+  }
+  // Every strict prefix of a real body is truncated somewhere.
+  for (size_t n = 5; n < kCreateNamespace.size(); ++n) {
+    Result<json> r = DecodeProtobufObject(kCreateNamespace.substr(0, n));
+    if (r.ok()) {
+      // A cut exactly between fields is a valid (shorter) message; it must
+      // then not invent anything.
+      EXPECT_LE(r->dump().size(), Decode(kCreateNamespace).dump().size()) << n;
+      continue;
+    }
+    EXPECT_EQ(r.status().code(), Code::kInvalid) << n;
+    EXPECT_NE(r.status().message().find("malformed"), std::string::npos) << r.status();
+  }
+  std::string wrong_wire = Envelope("v1", "Namespace", Len(1, VarintField(1, 5)));
+  EXPECT_EQ(DecodeProtobufObject(wrong_wire).status().code(), Code::kInvalid);
+  std::string group = Envelope("v1", "Namespace", std::string("\x0b", 1));  // wire type 3
+  EXPECT_EQ(DecodeProtobufObject(group).status().code(), Code::kInvalid);
+}
+
+TEST(ProtobufTest, UnknownKindsAreUnsupported) {
+  Result<json> r = DecodeProtobufObject(Envelope("apps/v1", "Deployment", ""));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnsupported);
+  EXPECT_NE(r.status().message().find("Deployment"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stash::api
