@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "stash/controller/cron.h"
+#include "stash/kube/cron.h"
 #include "stash/controller/invoker.h"
 #include "stash/kube/stash_names.h"
 
@@ -40,7 +40,7 @@ std::vector<std::string> Validate(const json& spec) {
   std::string schedule = spec.value("schedule", "");
   if (schedule.empty()) {
     problems.push_back("spec.schedule: Required value");
-  } else if (auto s = ParseCron(schedule); !s.ok()) {
+  } else if (auto s = kube::ParseCron(schedule); !s.ok()) {
     problems.push_back("spec.schedule: " + s.status().message());
   }
   std::string kind = spec.value("/target/ref/kind"_json_pointer, "");

@@ -1,11 +1,11 @@
-#include "stash/controller/cron.h"
+#include "stash/kube/cron.h"
 
 #include <algorithm>
 #include <cctype>
 #include <ctime>
 #include <vector>
 
-namespace stash::controller {
+namespace stash::kube {
 
 namespace {
 
@@ -235,4 +235,4 @@ SystemTime Schedule::Next(SystemTime after) const {
   return SystemTime::max();  // e.g. "0 0 30 2 *": never fires
 }
 
-}  // namespace stash::controller
+}  // namespace stash::kube

@@ -1,14 +1,14 @@
-#include "stash/controller/cron.h"
+#include "stash/kube/cron.h"
 
 #include <gtest/gtest.h>
 
 #include "stash/kube/events.h"
 
-namespace stash::controller {
+namespace stash::kube {
 namespace {
 
-SystemTime At(const char* rfc3339) { return *kube::ParseTime(rfc3339); }
-std::string Fmt(SystemTime t) { return kube::FormatTime(t); }
+SystemTime At(const char* rfc3339) { return *ParseTime(rfc3339); }
+std::string Fmt(SystemTime t) { return FormatTime(t); }
 
 struct Case {
   const char* spec;
@@ -88,4 +88,4 @@ TEST(Cron, ErrorsNameTheSpecAndTheField) {
 }
 
 }  // namespace
-}  // namespace stash::controller
+}  // namespace stash::kube

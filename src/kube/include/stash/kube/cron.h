@@ -1,3 +1,4 @@
+// (Lives in kube, below both the controller and the node runtime, which use it.)
 // Cron schedules as Kubernetes CronJobs accept them: five fields
 // (minute hour day-of-month month day-of-week) with `*`, lists, ranges,
 // steps and JAN..DEC / SUN..SAT names; Vixie cron's rule that when both
@@ -19,7 +20,7 @@
 #include "stash/core/clock.h"
 #include "stash/core/result.h"
 
-namespace stash::controller {
+namespace stash::kube {
 
 class Schedule {
  public:
@@ -41,4 +42,4 @@ class Schedule {
 // `Invalid value: "61 * * * *": Invalid schedule: minute: value 61 out of range 0-59`.
 Result<Schedule> ParseCron(std::string_view spec);
 
-}  // namespace stash::controller
+}  // namespace stash::kube

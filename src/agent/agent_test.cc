@@ -1,0 +1,126 @@
+#include <gtest/gtest.h>
+
+#include "stash/agent/backup_runner.h"
+#include "stash/agent/format.h"
+#include "stash/agent/lease.h"
+#include "stash/agent/repository.h"
+
+namespace stash::agent {
+namespace {
+
+using nlohmann::json;
+
+TEST(Format, SizesTimesAndDurationsAsStashWritesThem) {
+  EXPECT_EQ(FormatBytes(12), "12 B");
+  EXPECT_EQ(FormatBytes(1024), "1024 B");
+  EXPECT_EQ(FormatBytes(2628), "2.566 KiB");
+  EXPECT_EQ(FormatBytes(3ull << 30), "3.000 GiB");
+  EXPECT_EQ(FormatProcessingTime(3.7), "0:03");
+  EXPECT_EQ(FormatProcessingTime(3723), "1:02:03");
+  EXPECT_EQ(FormatGoDuration(std::chrono::milliseconds(65400)), "1m5s");
+  EXPECT_EQ(FormatGoDuration(std::chrono::milliseconds(400)), "0s");
+  EXPECT_EQ(FormatGoDuration(std::chrono::seconds(3723)), "1h2m3s");
+  EXPECT_EQ(FormatGoDuration(std::chrono::milliseconds(1234), std::chrono::milliseconds(1)),
+            "1.234s");
+  EXPECT_EQ(FormatGoDuration(std::chrono::milliseconds(250), std::chrono::milliseconds(1)),
+            "250ms");
+}
+
+TEST(PathMap, LongestMountWinsAndUnmappedPathsPassThrough) {
+  auto m = PathMap::Parse(R"({"/source": "/d/a", "/source/data": "/d/volumes/demo/source-pvc"})");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->ToHost("/source/data"), "/d/volumes/demo/source-pvc");
+  EXPECT_EQ(m->ToHost("/source/data/x/y.txt"), "/d/volumes/demo/source-pvc/x/y.txt");
+  EXPECT_EQ(m->ToHost("/source/database"), "/d/a/database");
+  EXPECT_EQ(m->ToHost("/etc"), "/etc");
+  auto round = PathMap::Parse(m->Serialize());
+  ASSERT_TRUE(round.ok());
+  EXPECT_EQ(round->ToHost("/source/data"), "/d/volumes/demo/source-pvc");
+  EXPECT_FALSE(PathMap::Parse("[1]").ok());
+}
+
+json Secret() {
+  return json::parse(R"({"metadata": {"name": "s", "namespace": "demo"},
+      "data": {"RESTIC_PASSWORD": "Y2hhbmdlaXQ=", "GOOGLE_PROJECT_ID": "cA==", "not-env": "eA=="}})");
+}
+
+TEST(Repository, LocalBackendsResolveToHostDirectories) {
+  json repo = json::parse(R"({"metadata": {"name": "r", "namespace": "demo"}, "spec": {"backend":
+      {"storageSecretName": "s", "local": {"mountPath": "/safe/data", "subPath": "x",
+       "persistentVolumeClaim": {"claimName": "repo-pvc"}}}}})");
+  auto t = ResolveRepository(repo, Secret(), "/data");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->url, "/data/volumes/demo/repo-pvc/x");
+  EXPECT_EQ(t->env["RESTIC_PASSWORD"], "changeit");
+  EXPECT_EQ(t->env["GOOGLE_PROJECT_ID"], "p");
+  EXPECT_FALSE(t->env.count("not-env"));
+  auto in_pod = ResolveRepository(repo, Secret(), "");
+  ASSERT_TRUE(in_pod.ok());
+  EXPECT_EQ(in_pod->url, "/safe/data/x");
+}
+
+TEST(Repository, CloudBackendsUseResticUrls) {
+  json repo = json::parse(R"({"metadata": {"name": "gcs-repo", "namespace": "demo"}, "spec":
+      {"backend": {"gcs": {"bucket": "appscode-qa", "prefix": "/sample/data"},
+                   "storageSecretName": "gcs-secret"}}})");
+  auto t = ResolveRepository(repo, Secret(), "/data");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->url, "gs:appscode-qa:/sample/data");
+  repo["spec"]["backend"] = json::parse(R"({"s3": {"endpoint": "http://127.0.0.1:9000",
+      "bucket": "b", "prefix": "p/"}})");
+  EXPECT_EQ(ResolveRepository(repo, Secret(), "")->url, "s3:http://127.0.0.1:9000/b/p");
+  json no_password = Secret();
+  no_password["data"].erase("RESTIC_PASSWORD");
+  auto missing = ResolveRepository(repo, no_password, "");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("RESTIC_PASSWORD"), std::string::npos);
+}
+
+TEST(Runner, ParsesResticJsonOutput) {
+  std::string out =
+      "{\"message_type\":\"status\",\"percent_done\":0.5}\n"
+      "{\"message_type\":\"summary\",\"files_new\":1,\"files_changed\":0,\"files_unmodified\":0,"
+      "\"dirs_new\":2,\"data_added\":1234,\"total_files_processed\":1,\"total_bytes_processed\":12,"
+      "\"total_duration\":0.25,\"snapshot_id\":\"4f1c2b3a9e\"}\n";
+  auto s = ParseBackupSummary(out);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->snapshot_id, "4f1c2b3a9e");
+  EXPECT_EQ(s->new_files, 1);
+  EXPECT_EQ(s->data_added, 1234u);
+  EXPECT_FALSE(ParseBackupSummary("{\"message_type\":\"status\"}\n").ok());
+  auto f = ParseForgetOutput(
+      "[{\"tags\":null,\"host\":\"host-0\",\"paths\":[\"/a\"],\"keep\":[{},{},{},{},{}],"
+      "\"remove\":[{},{}],\"reasons\":[]}]\n");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->kept, 5);
+  EXPECT_EQ(f->removed, 2);
+}
+
+TEST(Runner, ErrorTextKeepsStderrAndDropsJsonLines) {
+  ProcessResult r;
+  r.exit_code = 1;
+  r.err = "{\"message_type\":\"status\"}\nFatal: wrong password or no key found\n";
+  EXPECT_EQ(ErrorText(r), "Fatal: wrong password or no key found");
+  r.err.clear();
+  EXPECT_EQ(ErrorText(r), "exit code 1");
+}
+
+TEST(Process, RunsACommandAndCapturesBothStreams) {
+  auto r = RunProcess({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, {{"X", "1"}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_EQ(r->out, "out\n");
+  EXPECT_EQ(r->err, "err\n");
+  auto env = RunProcess({"/bin/sh", "-c", "printf %s \"$STASH_X\""}, {{"STASH_X", "v"}});
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->out, "v");
+  EXPECT_FALSE(RunProcess({"/nonexistent/binary"}, {}).ok());
+}
+
+TEST(Lease, MicroTimeFormat) {
+  SystemTime t = std::chrono::system_clock::from_time_t(1564726385) + std::chrono::microseconds(42);
+  EXPECT_EQ(FormatMicroTime(t), "2019-08-02T06:13:05.000042Z");
+}
+
+}  // namespace
+}  // namespace stash::agent

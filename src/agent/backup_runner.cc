@@ -1,0 +1,181 @@
+#include "stash/agent/backup_runner.h"
+
+#include <filesystem>
+#include <sstream>
+
+namespace stash::agent {
+
+using nlohmann::json;
+
+std::string ErrorText(const ProcessResult& r) {
+  std::istringstream in(r.err.empty() ? r.out : r.err);
+  std::string line, text;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '{') continue;  // skip JSON progress lines
+    if (!text.empty()) text += " ";
+    text += line;
+  }
+  if (text.size() > 512) text = "…" + text.substr(text.size() - 512);
+  if (text.empty()) text = "exit code " + std::to_string(r.exit_code);
+  return text;
+}
+
+Result<SnapshotResult> ParseBackupSummary(const std::string& out) {
+  std::istringstream in(out);
+  std::string line;
+  std::optional<json> summary;
+  while (std::getline(in, line)) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("message_type", "") == "summary") summary = j;
+  }
+  if (!summary) return InternalError("the backup printed no --json summary line");
+  SnapshotResult r;
+  r.snapshot_id = summary->value("snapshot_id", "");
+  r.total_bytes = summary->value("total_bytes_processed", uint64_t{0});
+  r.data_added = summary->value("data_added", uint64_t{0});
+  r.processing_seconds = summary->value("total_duration", 0.0);
+  r.total_files = summary->value("total_files_processed", int64_t{0});
+  r.new_files = summary->value("files_new", int64_t{0});
+  r.modified_files = summary->value("files_changed", int64_t{0});
+  r.unmodified_files = summary->value("files_unmodified", int64_t{0});
+  if (r.snapshot_id.empty()) return InternalError("the backup summary has no snapshot_id");
+  return r;
+}
+
+Result<RetentionResult> ParseForgetOutput(const std::string& out) {
+  // The JSON document is the first line starting with '['.
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] != '[') continue;
+    json groups = json::parse(line, nullptr, false);
+    if (!groups.is_array()) break;
+    RetentionResult r;
+    for (const json& g : groups) {
+      if (g.contains("keep") && g["keep"].is_array()) r.kept += int64_t(g["keep"].size());
+      if (g.contains("remove") && g["remove"].is_array()) r.removed += int64_t(g["remove"].size());
+    }
+    return r;
+  }
+  return InternalError("forget printed no --json result");
+}
+
+CliBackupRunner::CliBackupRunner(std::string binary, EnvMap extra_env,
+                                 const std::atomic<bool>* cancel)
+    : binary_(binary.empty() ? SelfExe() : std::move(binary)),
+      extra_env_(std::move(extra_env)),
+      cancel_(cancel) {}
+
+Result<ProcessResult> CliBackupRunner::Run(const RepoTarget& repo, std::vector<std::string> args) {
+  std::vector<std::string> argv = {binary_, "-r", repo.url};
+  argv.insert(argv.end(), args.begin(), args.end());
+  EnvMap env = extra_env_;
+  for (const auto& [k, v] : repo.env) env[k] = v;
+  env.erase("RESTIC_REPOSITORY");
+  return RunProcess(argv, env, cancel_);
+}
+
+Result<bool> CliBackupRunner::EnsureRepository(const RepoTarget& repo) {
+  STASH_ASSIGN_OR_RETURN(ProcessResult probe,
+                         Run(repo, {"snapshots", "--json", "--no-lock", "--no-cache"}));
+  if (probe.exit_code == 0) return false;
+  std::string err = ErrorText(probe);
+  if (err.find("wrong password") != std::string::npos) {
+    return UnauthorizedError("repository " + repo.url + ": " + err +
+                             " (check RESTIC_PASSWORD in the Repository's storage Secret)");
+  }
+  bool absent = err.find("Is there a repository") != std::string::npos ||
+                err.find("unable to open config file") != std::string::npos ||
+                err.find("does not exist") != std::string::npos;
+  if (!absent) return UnavailableError("opening repository " + repo.url + ": " + err);
+  if (!repo.local_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(repo.local_dir, ec);
+    if (ec) {
+      return Status(ErrnoError(ec.value(), "creating repository directory " + repo.local_dir));
+    }
+  }
+  STASH_ASSIGN_OR_RETURN(ProcessResult init, Run(repo, {"init", "--no-cache"}));
+  if (init.exit_code != 0) {
+    return FailedPreconditionError("initialising repository " + repo.url + ": " + ErrorText(init));
+  }
+  return true;
+}
+
+Result<SnapshotResult> CliBackupRunner::Backup(const RepoTarget& repo, const std::string& host,
+                                               const std::vector<std::string>& paths,
+                                               const std::vector<std::string>& excludes) {
+  std::vector<std::string> args = {"backup", "--json", "--no-cache", "--host", host};
+  for (const auto& e : excludes) {
+    args.push_back("--exclude");
+    args.push_back(e);
+  }
+  args.insert(args.end(), paths.begin(), paths.end());
+  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, args));
+  if (r.exit_code != 0 && r.exit_code != 3) {
+    return FailedPreconditionError("backup to " + repo.url + " failed: " + ErrorText(r));
+  }
+  STASH_ASSIGN_OR_RETURN(SnapshotResult s, ParseBackupSummary(r.out));
+  s.partial = r.exit_code == 3;
+  return s;
+}
+
+Result<RetentionResult> CliBackupRunner::ApplyRetention(const RepoTarget& repo,
+                                                        const json& policy) {
+  std::vector<std::string> args = {"forget", "--json", "--no-cache"};
+  static const std::pair<const char*, const char*> kKeeps[] = {
+      {"keepLast", "--keep-last"},     {"keepHourly", "--keep-hourly"},
+      {"keepDaily", "--keep-daily"},   {"keepWeekly", "--keep-weekly"},
+      {"keepMonthly", "--keep-monthly"}, {"keepYearly", "--keep-yearly"}};
+  bool any = false;
+  for (auto [field, flag] : kKeeps) {
+    if (policy.contains(field) && policy[field].is_number_integer()) {
+      args.push_back(flag);
+      args.push_back(std::to_string(policy[field].get<int64_t>()));
+      any = true;
+    }
+  }
+  for (const json& tag : policy.value("keepTags", json::array())) {
+    args.push_back("--keep-tag");
+    args.push_back(tag.get<std::string>());
+    any = true;
+  }
+  if (!any) return RetentionResult{};  // nothing to forget
+  if (policy.value("prune", false)) args.push_back("--prune");
+  if (policy.value("dryRun", false)) args.push_back("--dry-run");
+  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, args));
+  if (r.exit_code != 0) {
+    return FailedPreconditionError("applying retention policy \"" + policy.value("name", "") +
+                                   "\" to " + repo.url + ": " + ErrorText(r));
+  }
+  return ParseForgetOutput(r.out);
+}
+
+Status CliBackupRunner::Check(const RepoTarget& repo) {
+  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, {"check", "--no-cache"}));
+  if (r.exit_code != 0) {
+    return DataLossError("checking repository " + repo.url + ": " + ErrorText(r));
+  }
+  return Status::Ok();
+}
+
+Result<RepoStats> CliBackupRunner::Stats(const RepoTarget& repo) {
+  STASH_ASSIGN_OR_RETURN(ProcessResult snaps,
+                         Run(repo, {"snapshots", "--json", "--no-lock", "--no-cache"}));
+  if (snaps.exit_code != 0) {
+    return UnavailableError("listing snapshots of " + repo.url + ": " + ErrorText(snaps));
+  }
+  RepoStats stats;
+  json list = json::parse(snaps.out, nullptr, false);
+  if (list.is_array()) stats.snapshot_count = int64_t(list.size());
+  STASH_ASSIGN_OR_RETURN(
+      ProcessResult r, Run(repo, {"stats", "--json", "--mode", "raw-data", "--no-lock", "--no-cache"}));
+  if (r.exit_code != 0) {
+    return UnavailableError("reading the size of " + repo.url + ": " + ErrorText(r));
+  }
+  json j = json::parse(r.out, nullptr, false);
+  if (j.is_object()) stats.total_size = j.value("total_size", uint64_t{0});
+  return stats;
+}
+
+}  // namespace stash::agent

@@ -1,0 +1,103 @@
+// BackupRunner: the seam between the sidecar and the backup engine. The
+// sidecar says what to back up where; the runner does it and reports
+// restic-shaped results.
+//
+// CliBackupRunner drives a restic-compatible command line — by default the
+// running `stash` binary itself (`stash -r REPO backup --json ...`), which
+// speaks restic's verbs, flags and --json shapes — exactly as Stash drives
+// restic. Any restic-compatible binary may be configured instead. A verb the
+// engine does not have fails with its message; nothing is reported as done
+// that was not.
+//
+// Thread-safety: implementations are safe to call from several threads for
+// different repositories.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "stash/agent/process.h"
+#include "stash/core/result.h"
+
+namespace stash::agent {
+
+// A repository and the environment that opens it (RESTIC_PASSWORD, cloud
+// credentials from the storage Secret).
+struct RepoTarget {
+  std::string url;
+  EnvMap env;
+  std::string local_dir;  // for local backends: created before init
+};
+
+struct SnapshotResult {
+  std::string snapshot_id;  // full id
+  std::string path;
+  uint64_t total_bytes = 0;
+  uint64_t data_added = 0;
+  double processing_seconds = 0;
+  int64_t total_files = 0, new_files = 0, modified_files = 0, unmodified_files = 0;
+  bool partial = false;  // some source files could not be read (exit code 3)
+};
+
+struct RetentionResult {
+  int64_t kept = 0, removed = 0;
+};
+
+struct RepoStats {
+  uint64_t total_size = 0;
+  int64_t snapshot_count = 0;
+};
+
+class BackupRunner {
+ public:
+  virtual ~BackupRunner() = default;
+  // Opens the repository, initialising it when there is none. Returns true
+  // when it was created now. kUnauthorized for a wrong password.
+  virtual Result<bool> EnsureRepository(const RepoTarget& repo) = 0;
+  virtual Result<SnapshotResult> Backup(const RepoTarget& repo, const std::string& host,
+                                        const std::vector<std::string>& paths,
+                                        const std::vector<std::string>& excludes) = 0;
+  // `policy` is Stash's RetentionPolicy object.
+  virtual Result<RetentionResult> ApplyRetention(const RepoTarget& repo,
+                                                 const nlohmann::json& policy) = 0;
+  virtual Status Check(const RepoTarget& repo) = 0;
+  virtual Result<RepoStats> Stats(const RepoTarget& repo) = 0;
+};
+
+class CliBackupRunner final : public BackupRunner {
+ public:
+  // `binary` empty: this executable. `extra_env` goes to every command (e.g.
+  // the path mapping of the node runtime).
+  explicit CliBackupRunner(std::string binary = "", EnvMap extra_env = {},
+                           const std::atomic<bool>* cancel = nullptr);
+
+  Result<bool> EnsureRepository(const RepoTarget& repo) override;
+  Result<SnapshotResult> Backup(const RepoTarget& repo, const std::string& host,
+                                const std::vector<std::string>& paths,
+                                const std::vector<std::string>& excludes) override;
+  Result<RetentionResult> ApplyRetention(const RepoTarget& repo,
+                                         const nlohmann::json& policy) override;
+  Status Check(const RepoTarget& repo) override;
+  Result<RepoStats> Stats(const RepoTarget& repo) override;
+
+ private:
+  Result<ProcessResult> Run(const RepoTarget& repo, std::vector<std::string> args);
+
+  std::string binary_;
+  EnvMap extra_env_;
+  const std::atomic<bool>* cancel_;
+};
+
+// Parses the `--json` summary line of a backup (the last line whose
+// message_type is "summary").
+Result<SnapshotResult> ParseBackupSummary(const std::string& stdout_text);
+// Parses `forget --json` output: groups with keep/remove lists.
+Result<RetentionResult> ParseForgetOutput(const std::string& stdout_text);
+// The last non-empty stderr lines, as one message (Stash's formatError).
+std::string ErrorText(const ProcessResult& r);
+
+}  // namespace stash::agent

@@ -1,0 +1,56 @@
+// Child processes: run a command to completion capturing its output, or keep
+// one running in the background (the node runtime's containers).
+//
+// Thread-safety: RunProcess is reentrant. A ChildProcess object is used by
+// one thread at a time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "stash/core/result.h"
+
+namespace stash::agent {
+
+using EnvMap = std::map<std::string, std::string>;
+
+struct ProcessResult {
+  int exit_code = -1;  // 128+N when killed by signal N
+  std::string out, err;
+};
+
+// Runs argv[0] (a path) with the current environment plus `env`. Setting
+// `cancel` sends SIGTERM. Fails only when the process cannot be started.
+Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, const EnvMap& env,
+                                 const std::atomic<bool>* cancel = nullptr);
+
+// Path of the running executable (/proc/self/exe).
+std::string SelfExe();
+
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Starts in its own process group; output is appended to `log_path`.
+  Status Start(const std::vector<std::string>& argv, const EnvMap& env,
+               const std::string& log_path);
+  // True while running; reaps it (and records the exit code) once it ended.
+  bool Running();
+  int exit_code() const { return exit_code_; }
+  // SIGTERM to the group, SIGKILL after `grace`.
+  void Stop(int grace_ms = 3000);
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+};
+
+}  // namespace stash::agent

@@ -1,0 +1,71 @@
+// BackupSidecar: `stash run-backup`, the container the operator injects into
+// a workload. It watches the BackupSessions of its BackupConfiguration and,
+// holding the Lease `lock-backupconfiguration-<name>-backup` so only one
+// replica acts, runs each one: Skipped (with the guide's Warning event) when
+// the BackupConfiguration is paused; otherwise Running → initialise the
+// repository if new → back up each path → apply the retention policy →
+// check → Succeeded or Failed with sessionDuration and per-host stats, then
+// the Repository's status, events and backupHistoryLimit cleanup.
+//
+// A session found Running when the sidecar starts was cut off by a crash or
+// kill; it ends Failed (BackupDisrupted) instead of staying Running forever.
+//
+// Thread-safety: Run on one thread; the object is not otherwise shared.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "stash/agent/backup_runner.h"
+#include "stash/agent/repository.h"
+#include "stash/core/clock.h"
+#include "stash/kube/client.h"
+#include "stash/kube/events.h"
+
+namespace stash::agent {
+
+struct SidecarOptions {
+  std::string ns;  // the pod's (and invoker's) namespace
+  std::string invoker_kind = "BackupConfiguration";
+  std::string invoker_name;
+  std::string target_kind, target_name, target_ns;
+  std::string pod_name, node_name;
+  std::string data_dir;  // non-empty in embedded mode
+  PathMap path_map;
+};
+
+class BackupSidecar {
+ public:
+  BackupSidecar(const kube::Client& client, Clock& clock, BackupRunner& runner,
+                SidecarOptions opts);
+
+  // Until `stop`; returns an error when leadership is lost (the runtime
+  // restarts the container).
+  Status Run(const std::atomic<bool>& stop);
+
+  // Handles one session if it is ours and not yet started.
+  Status ProcessSession(const std::string& name);
+  // Ends sessions of ours left Running by a predecessor.
+  Status FailInterrupted();
+
+  std::string HostName() const;
+  std::string LeaseName() const;
+
+ private:
+  bool Matches(const kube::json& session) const;
+  Status Skip(const kube::json& session);
+  Status Execute(const kube::json& session, const kube::json& bc);
+  Status UpdateRepositoryStatus(const kube::json& repository, const kube::json& session,
+                                const kube::json& repo_status);
+  void CleanupHistory(const kube::json& bc);
+
+  const kube::Client& client_;
+  Clock& clock_;
+  BackupRunner& runner_;
+  const SidecarOptions opts_;
+  kube::EventRecorder session_events_;
+  kube::EventRecorder updater_events_;
+  kube::EventRecorder sidecar_events_;
+};
+
+}  // namespace stash::agent

@@ -1,0 +1,80 @@
+#include "stash/agent/lease.h"
+
+#include <cstdio>
+
+#include "stash/kube/events.h"
+
+namespace stash::agent {
+
+using kube::json;
+
+std::string FormatMicroTime(SystemTime t) {
+  std::string base = kube::FormatTime(t);  // ...SSZ
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() %
+            1000000;
+  char frac[16];
+  snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(us < 0 ? us + 1000000 : us));
+  return base.substr(0, base.size() - 1) + frac + "Z";
+}
+
+LeaderLease::LeaderLease(const kube::Client& client, Clock& clock, std::string ns,
+                         std::string name, std::string identity, Duration duration)
+    : client_(client),
+      clock_(clock),
+      ns_(std::move(ns)),
+      name_(std::move(name)),
+      identity_(std::move(identity)),
+      duration_(duration) {}
+
+Result<bool> LeaderLease::TryAcquireOrRenew() {
+  const SystemTime now = clock_.Now();
+  const int64_t secs = std::chrono::duration_cast<std::chrono::seconds>(duration_).count();
+  auto got = client_.Get(kube::res::kLeases, ns_, name_);
+  if (!got.ok()) {
+    if (got.status().code() != Code::kNotFound) return got.status();
+    json lease = {{"metadata", {{"name", name_}, {"namespace", ns_}}},
+                  {"spec",
+                   {{"holderIdentity", identity_},
+                    {"leaseDurationSeconds", secs},
+                    {"acquireTime", FormatMicroTime(now)},
+                    {"renewTime", FormatMicroTime(now)},
+                    {"leaseTransitions", 0}}}};
+    auto created = client_.Create(kube::res::kLeases, ns_, lease);
+    if (created.ok()) return true;
+    if (created.status().code() == Code::kAlreadyExists) return false;
+    return created.status();
+  }
+  json lease = std::move(*got);
+  json& spec = lease["spec"];
+  std::string holder = spec.value("holderIdentity", "");
+  bool ours = holder == identity_;
+  bool expired = true;
+  if (!holder.empty() && spec.contains("renewTime")) {
+    auto renewed = kube::ParseTime(spec.value("renewTime", ""));
+    int64_t held_for = spec.value("leaseDurationSeconds", secs);
+    expired = !renewed.ok() || *renewed + std::chrono::seconds(held_for) < now;
+  }
+  if (!ours && !expired) return false;
+  if (!ours) {
+    spec["acquireTime"] = FormatMicroTime(now);
+    spec["leaseTransitions"] = spec.value("leaseTransitions", 0) + 1;
+  }
+  spec["holderIdentity"] = identity_;
+  spec["leaseDurationSeconds"] = secs;
+  spec["renewTime"] = FormatMicroTime(now);
+  auto updated = client_.Update(kube::res::kLeases, ns_, lease);
+  if (updated.ok()) return true;
+  if (updated.status().code() == Code::kConflict) return false;  // someone else won the race
+  return updated.status();
+}
+
+void LeaderLease::Release() {
+  auto got = client_.Get(kube::res::kLeases, ns_, name_);
+  if (!got.ok() || got->value("/spec/holderIdentity"_json_pointer, "") != identity_) return;
+  json lease = std::move(*got);
+  lease["spec"]["holderIdentity"] = "";
+  lease["spec"]["renewTime"] = FormatMicroTime(SystemTime{});
+  client_.Update(kube::res::kLeases, ns_, lease).status().IgnoreError();
+}
+
+}  // namespace stash::agent

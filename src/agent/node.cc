@@ -1,0 +1,275 @@
+#include "stash/agent/node.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "stash/agent/repository.h"
+#include "stash/kube/cron.h"
+#include "stash/kube/events.h"
+#include "stash/kube/stash_names.h"
+
+namespace stash::agent {
+
+namespace {
+
+using kube::json;
+namespace res = kube::res;
+namespace fs = std::filesystem;
+
+std::string NsOf(const json& o) { return o.value("/metadata/namespace"_json_pointer, ""); }
+std::string NameOf(const json& o) { return o.value("/metadata/name"_json_pointer, ""); }
+
+std::string SafeName(std::string s) {
+  for (char& c : s) {
+    if (c == '/') c = '_';
+  }
+  return s;
+}
+
+}  // namespace
+
+NodeRuntime::NodeRuntime(const kube::Client& client, Clock& clock, NodeOptions opts)
+    : client_(client), clock_(clock), opts_(std::move(opts)) {
+  if (opts_.stash_binary.empty()) opts_.stash_binary = SelfExe();
+}
+
+NodeRuntime::~NodeRuntime() { Stop(); }
+
+void NodeRuntime::Start() {
+  stop_ = false;
+  std::error_code ec;
+  fs::create_directories(opts_.data_dir + "/logs", ec);
+  pvcs_ = std::make_unique<kube::Informer>(
+      client_, res::kPersistentVolumeClaims, "", kube::ListOptions{}, clock_,
+      [this](const std::string& type, const json& obj) { OnPvc(type, obj); });
+  cronjobs_ = std::make_unique<kube::Informer>(client_, res::kCronJobs, "", kube::ListOptions{},
+                                               clock_, nullptr);
+  for (const kube::Resource* r : {&res::kDeployments, &res::kStatefulSets, &res::kDaemonSets}) {
+    workloads_.push_back(
+        std::make_unique<kube::Informer>(client_, *r, "", kube::ListOptions{}, clock_, nullptr));
+  }
+  pvcs_->Start();
+  cronjobs_->Start();
+  for (auto& w : workloads_) w->Start();
+  loop_ = std::thread([this] { Loop(); });
+}
+
+void NodeRuntime::Stop() {
+  stop_ = true;
+  if (loop_.joinable()) loop_.join();
+  if (pvcs_) pvcs_->Stop();
+  if (cronjobs_) cronjobs_->Stop();
+  for (auto& w : workloads_) w->Stop();
+  workloads_.clear();
+  for (auto& [key, r] : running_) {
+    if (r.proc) r.proc->Stop();
+  }
+  running_.clear();
+  for (auto& [key, c] : crons_) {
+    if (c.proc) c.proc->Stop();
+  }
+  crons_.clear();
+}
+
+std::string NodeRuntime::VolumeHostDir(const std::string& ns, const std::string& pod,
+                                       const json& volume) const {
+  if (volume.contains("persistentVolumeClaim")) {
+    return VolumeDir(opts_.data_dir, ns, volume["persistentVolumeClaim"].value("claimName", ""));
+  }
+  if (volume.contains("hostPath")) return volume["hostPath"].value("path", "");
+  if (volume.contains("emptyDir")) {
+    return opts_.data_dir + "/emptydir/" + ns + "/" + pod + "/" + volume.value("name", "");
+  }
+  return "";
+}
+
+void NodeRuntime::OnPvc(const std::string& type, const json& pvc) {
+  if (type == "DELETED") return;  // the data stays, as with a Retain policy
+  std::string dir = VolumeDir(opts_.data_dir, NsOf(pvc), NameOf(pvc));
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    spdlog::error("creating the directory of PVC {}/{} at {}: {}", NsOf(pvc), NameOf(pvc), dir,
+                  ec.message());
+    return;
+  }
+  if (pvc.value("/status/phase"_json_pointer, "") == "Bound") return;
+  json status = {{"phase", "Bound"},
+                 {"accessModes", pvc.value("/spec/accessModes"_json_pointer, json::array())}};
+  json storage = pvc.value("/spec/resources/requests/storage"_json_pointer, json());
+  if (!storage.is_null()) status["capacity"] = {{"storage", storage}};
+  auto p = client_.Patch(res::kPersistentVolumeClaims, NsOf(pvc), NameOf(pvc),
+                         kube::PatchType::kMerge, {{"status", status}}, "status");
+  if (!p.ok()) {
+    spdlog::warn("marking PVC {}/{} Bound: {}", NsOf(pvc), NameOf(pvc), p.status().ToString());
+  }
+}
+
+NodeRuntime::Container NodeRuntime::MakeContainer(const std::string& ns, const std::string& pod,
+                                                  const json& pod_spec, const json& c,
+                                                  const std::string& log_name) {
+  Container out;
+  out.argv.push_back(opts_.stash_binary);
+  json command = c.value("command", json::array());
+  for (size_t i = 1; i < command.size(); ++i) out.argv.push_back(command[i].get<std::string>());
+  for (const json& a : c.value("args", json::array())) out.argv.push_back(a.get<std::string>());
+  for (const json& e : c.value("env", json::array())) {
+    std::string name = e.value("name", "");
+    if (e.contains("value")) {
+      out.env[name] = e.value("value", "");
+      continue;
+    }
+    std::string field = e.value("/valueFrom/fieldRef/fieldPath"_json_pointer, "");
+    if (field == "metadata.name") out.env[name] = pod;
+    else if (field == "metadata.namespace") out.env[name] = ns;
+    else if (field == "spec.nodeName") out.env[name] = opts_.node_name;
+  }
+  PathMap map;
+  std::map<std::string, json> volumes;
+  for (const json& v : pod_spec.value("volumes", json::array())) volumes[v.value("name", "")] = v;
+  for (const json& m : c.value("volumeMounts", json::array())) {
+    auto it = volumes.find(m.value("name", ""));
+    if (it == volumes.end()) continue;
+    std::string dir = VolumeHostDir(ns, pod, it->second);
+    if (dir.empty()) continue;
+    std::string sub = m.value("subPath", "");
+    if (!sub.empty()) dir += "/" + sub;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    map.Add(m.value("mountPath", ""), dir);
+  }
+  out.env[kPathMapEnv] = map.Serialize();
+  out.env[kDataDirEnv] = opts_.data_dir;
+  out.env["KUBECONFIG"] = opts_.kubeconfig_path;
+  out.env["POD_NAMESPACE"] = ns;
+  if (!out.env.count("POD_NAME")) out.env["POD_NAME"] = pod;
+  out.log_path = opts_.data_dir + "/logs/" + SafeName(log_name) + ".log";
+  json fingerprint = {out.argv, out.env};
+  out.spec_hash = fingerprint.dump();
+  return out;
+}
+
+std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers() {
+  std::map<std::string, Container> desired;
+  for (auto& inf : workloads_) {
+    for (const json& w : inf->List()) {
+      if (w.contains("/metadata/deletionTimestamp"_json_pointer)) continue;
+      if (w.value("/spec/replicas"_json_pointer, 1) == 0) continue;
+      std::string kind = w.value("kind", "");
+      std::string ns = NsOf(w), name = NameOf(w);
+      std::string pod = kind == "StatefulSet" ? name + "-0" : name + "-embedded-0";
+      const json pod_spec = w.value("/spec/template/spec"_json_pointer, json::object());
+      for (const json& c : pod_spec.value("containers", json::array())) {
+        if (c.value("image", "") != kube::kStashImage) continue;
+        std::string key = kind + "/" + ns + "/" + name + "/" + c.value("name", "");
+        desired[key] = MakeContainer(ns, pod, pod_spec, c, ns + "_" + name + "_" + c.value("name", ""));
+      }
+    }
+  }
+  return desired;
+}
+
+void NodeRuntime::SyncContainers() {
+  auto desired = DesiredContainers();
+  for (auto it = running_.begin(); it != running_.end();) {
+    auto d = desired.find(it->first);
+    if (d == desired.end() || d->second.spec_hash != it->second.spec.spec_hash) {
+      spdlog::info("node: stopping container {}", it->first);
+      if (it->second.proc) it->second.proc->Stop();
+      it = running_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  const SystemTime now = clock_.Now();
+  for (auto& [key, spec] : desired) {
+    Running& r = running_[key];
+    if (!r.proc) r.spec = spec;
+    if (r.proc && r.proc->Running()) {
+      if (now - r.started > std::chrono::seconds(60)) r.failures = 0;
+      continue;
+    }
+    if (r.proc) {  // it exited: restart with backoff, as a kubelet does
+      spdlog::warn("node: container {} exited with code {}; restarting", key, r.proc->exit_code());
+      r.proc.reset();
+      r.restart_at = now + std::min<Duration>(std::chrono::seconds(int64_t(1) << std::min(r.failures, 5)),
+                                              std::chrono::seconds(30));
+      ++r.failures;
+    }
+    if (now < r.restart_at) continue;
+    auto proc = std::make_unique<ChildProcess>();
+    if (Status s = proc->Start(r.spec.argv, r.spec.env, r.spec.log_path); !s.ok()) {
+      spdlog::error("node: starting container {}: {}", key, s.ToString());
+      r.restart_at = now + std::chrono::seconds(5);
+      continue;
+    }
+    spdlog::info("node: started container {} (pid {}), log {}", key, proc->pid(), r.spec.log_path);
+    r.proc = std::move(proc);
+    r.started = now;
+  }
+}
+
+void NodeRuntime::SyncCronJobs() {
+  const SystemTime now = clock_.Now();
+  std::map<std::string, bool> seen;
+  for (const json& cj : cronjobs_->List()) {
+    std::string key = NsOf(cj) + "/" + NameOf(cj);
+    const json pod_spec =
+        cj.value("/spec/jobTemplate/spec/template/spec"_json_pointer, json::object());
+    const json containers = pod_spec.value("containers", json::array());
+    if (containers.empty() || containers[0].value("image", "") != kube::kStashImage) continue;
+    seen[key] = true;
+    CronState& st = crons_[key];
+    if (st.proc && !st.proc->Running()) {
+      spdlog::info("node: CronJob {} run finished with code {}", key, st.proc->exit_code());
+      st.proc.reset();
+    }
+    std::string schedule = cj.value("/spec/schedule"_json_pointer, "");
+    auto parsed = kube::ParseCron(schedule);
+    if (!parsed.ok()) continue;
+    if (schedule != st.schedule) {
+      st.schedule = schedule;
+      st.next = parsed->Next(now);
+    }
+    if (now < st.next) continue;
+    SystemTime tick = st.next;
+    st.next = parsed->Next(now);
+    if (cj.value("/spec/suspend"_json_pointer, false)) continue;
+    if (st.proc) {
+      spdlog::warn("node: CronJob {}: previous run still active; skipping the tick (Forbid)", key);
+      continue;
+    }
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(tick.time_since_epoch()).count();
+    std::string pod = NameOf(cj) + "-" + std::to_string(secs / 60);
+    Container c = MakeContainer(NsOf(cj), pod, pod_spec, containers[0],
+                                NsOf(cj) + "_" + NameOf(cj));
+    auto proc = std::make_unique<ChildProcess>();
+    if (Status s = proc->Start(c.argv, c.env, c.log_path); !s.ok()) {
+      spdlog::error("node: running CronJob {}: {}", key, s.ToString());
+      continue;
+    }
+    st.proc = std::move(proc);
+    auto p = client_.Patch(res::kCronJobs, NsOf(cj), NameOf(cj), kube::PatchType::kMerge,
+                           {{"status", {{"lastScheduleTime", kube::FormatTime(tick)}}}}, "status");
+    if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.status().ToString());
+  }
+  for (auto it = crons_.begin(); it != crons_.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (it->second.proc) it->second.proc->Stop();
+    it = crons_.erase(it);
+  }
+}
+
+void NodeRuntime::Loop() {
+  while (!stop_.load()) {
+    SyncContainers();
+    SyncCronJobs();
+    clock_.SleepUntil(clock_.Now() + std::chrono::milliseconds(200));
+  }
+}
+
+}  // namespace stash::agent

@@ -1,0 +1,169 @@
+#include "stash/agent/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+extern char** environ;
+
+namespace stash::agent {
+
+namespace {
+
+std::vector<std::string> MergedEnv(const EnvMap& extra) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    std::string key = kv.substr(0, kv.find('='));
+    if (!extra.count(key)) out.push_back(kv);
+  }
+  for (const auto& [k, v] : extra) out.push_back(k + "=" + v);
+  return out;
+}
+
+// Runs in the child after fork: only async-signal-safe calls.
+[[noreturn]] void ExecChild(const std::vector<std::string>& argv,
+                            const std::vector<std::string>& env) {
+  std::vector<char*> a, e;
+  for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+  a.push_back(nullptr);
+  for (const auto& s : env) e.push_back(const_cast<char*>(s.c_str()));
+  e.push_back(nullptr);
+  execve(a[0], a.data(), e.data());
+  _exit(127);
+}
+
+int DecodeWait(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+std::string SelfExe() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "stash";
+  return std::string(buf, size_t(n));
+}
+
+Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, const EnvMap& env,
+                                 const std::atomic<bool>* cancel) {
+  if (argv.empty()) return InvalidError("RunProcess: empty command");
+  if (access(argv[0].c_str(), X_OK) != 0) {
+    return ErrnoError(errno, "cannot execute " + argv[0]);
+  }
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return ErrnoError(errno, "pipe");
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    return ErrnoError(errno, "pipe");
+  }
+  std::vector<std::string> merged = MergedEnv(env);
+  pid_t pid = fork();
+  if (pid < 0) return ErrnoError(errno, "fork " + argv[0]);
+  if (pid == 0) {
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    ExecChild(argv, merged);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  ProcessResult result;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_fds = 2;
+  bool term_sent = false;
+  char buf[65536];
+  while (open_fds > 0) {
+    if (cancel && cancel->load() && !term_sent) {
+      kill(pid, SIGTERM);
+      term_sent = true;
+    }
+    int r = poll(fds, 2, 200);
+    if (r < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        (i == 0 ? result.out : result.err).append(buf, size_t(n));
+      } else if (n == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) close(f.fd);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.exit_code = DecodeWait(status);
+  return result;
+}
+
+ChildProcess::~ChildProcess() { Stop(); }
+
+Status ChildProcess::Start(const std::vector<std::string>& argv, const EnvMap& env,
+                           const std::string& log_path) {
+  if (argv.empty()) return InvalidError("ChildProcess: empty command");
+  std::vector<std::string> merged = MergedEnv(env);
+  int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log < 0) return ErrnoError(errno, "opening " + log_path);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(log);
+    return ErrnoError(errno, "fork " + argv[0]);
+  }
+  if (pid == 0) {
+    setpgid(0, 0);
+    dup2(log, 1);
+    dup2(log, 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    ExecChild(argv, merged);
+  }
+  close(log);
+  pid_ = pid;
+  exit_code_ = -1;
+  return Status::Ok();
+}
+
+bool ChildProcess::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == 0) return true;
+  if (r == pid_) exit_code_ = DecodeWait(status);
+  pid_ = -1;
+  return false;
+}
+
+void ChildProcess::Stop(int grace_ms) {
+  if (!Running()) return;
+  kill(-pid_, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!Running()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(-pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  exit_code_ = DecodeWait(status);
+  pid_ = -1;
+}
+
+}  // namespace stash::agent

@@ -1,0 +1,420 @@
+#include "stash/agent/sidecar.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+#include <mutex>
+#include <set>
+
+#include "stash/agent/format.h"
+#include "stash/agent/lease.h"
+#include "stash/kube/informer.h"
+#include "stash/kube/stash_names.h"
+
+namespace stash::agent {
+
+namespace {
+
+using kube::json;
+namespace res = kube::res;
+
+std::string S(std::string_view v) { return std::string(v); }
+
+bool IsFinal(const std::string& phase) {
+  return phase == "Succeeded" || phase == "Failed" || phase == "Skipped" || phase == "Unknown";
+}
+
+json Condition(std::string_view type, bool ok, std::string_view reason, std::string_view message,
+               SystemTime now) {
+  return {{"type", type},
+          {"status", ok ? "True" : "False"},
+          {"reason", reason},
+          {"message", message},
+          {"lastTransitionTime", kube::FormatTime(now)}};
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](char c) { return char(tolower(c)); });
+  return s;
+}
+
+}  // namespace
+
+BackupSidecar::BackupSidecar(const kube::Client& client, Clock& clock, BackupRunner& runner,
+                             SidecarOptions opts)
+    : client_(client),
+      clock_(clock),
+      runner_(runner),
+      opts_(std::move(opts)),
+      session_events_(client, clock, S(kube::kSourceBackupSessionController)),
+      updater_events_(client, clock, S(kube::kSourceStatusUpdater)),
+      sidecar_events_(client, clock, S(kube::kSourceBackupSidecar)) {}
+
+std::string BackupSidecar::HostName() const {
+  if (opts_.target_kind == "StatefulSet") {
+    std::string ordinal = opts_.pod_name.substr(opts_.pod_name.rfind('-') + 1);
+    return "host-" + ordinal;
+  }
+  if (opts_.target_kind == "DaemonSet" && !opts_.node_name.empty()) return opts_.node_name;
+  return "host-0";
+}
+
+std::string BackupSidecar::LeaseName() const {
+  return "lock-" + Lower(opts_.invoker_kind) + "-" + opts_.invoker_name + "-backup";
+}
+
+bool BackupSidecar::Matches(const json& s) const {
+  if (s.value("/spec/invoker/name"_json_pointer, "") == opts_.invoker_name &&
+      s.value("/spec/invoker/kind"_json_pointer, opts_.invoker_kind) == opts_.invoker_kind) {
+    return true;
+  }
+  json labels = s.value("/metadata/labels"_json_pointer, json::object());
+  return labels.value(S(kube::kLabelInvokerName), "") == opts_.invoker_name ||
+         labels.value(S(kube::kLabelBackupConfiguration), "") == opts_.invoker_name;
+}
+
+Status BackupSidecar::Run(const std::atomic<bool>& stop) {
+  LeaderLease lease(client_, clock_, opts_.ns, LeaseName(),
+                    opts_.pod_name.empty() ? "stash-sidecar" : opts_.pod_name);
+  while (true) {
+    auto got = lease.TryAcquireOrRenew();
+    if (got.ok() && *got) break;
+    if (!got.ok()) spdlog::warn("acquiring lease {}: {}", LeaseName(), got.status().ToString());
+    if (!kube::SleepUnlessStopped(clock_, std::chrono::seconds(2), stop)) return Status::Ok();
+  }
+  spdlog::info("run-backup: leading {} for {} {}/{}", LeaseName(), opts_.invoker_kind, opts_.ns,
+               opts_.invoker_name);
+  if (auto bc = client_.Get(res::kBackupConfigurations, opts_.ns, opts_.invoker_name); bc.ok()) {
+    json obj = *bc;
+    obj["apiVersion"] = res::kBackupConfigurations.ApiVersion();
+    obj["kind"] = res::kBackupConfigurations.kind;
+    sidecar_events_
+        .Record(obj, kube::kNormal, "BackupSession Controller Started",
+                "BackupSession controller started successfully in pod " + opts_.ns + "/" +
+                    opts_.pod_name + ".")
+        .IgnoreError();
+  }
+  if (Status s = FailInterrupted(); !s.ok()) spdlog::warn("{}", s.ToString());
+
+  std::mutex mu;
+  std::deque<std::string> queue;
+  std::set<std::string> queued;
+  kube::Informer sessions(client_, res::kBackupSessions, opts_.ns, kube::ListOptions{}, clock_,
+                          [&](const std::string& type, const json& obj) {
+                            if (type == "DELETED" || !Matches(obj)) return;
+                            std::string phase = obj.value("/status/phase"_json_pointer, "");
+                            if (!phase.empty() && phase != "Pending") return;
+                            std::lock_guard<std::mutex> lock(mu);
+                            std::string name = obj["metadata"].value("name", "");
+                            if (queued.insert(name).second) queue.push_back(name);
+                          });
+  sessions.Start();
+  SystemTime next_renew = clock_.Now() + std::chrono::seconds(5);
+  Status result;
+  while (!stop.load()) {
+    std::string name;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!queue.empty()) {
+        name = queue.front();
+        queue.pop_front();
+        queued.erase(name);
+      }
+    }
+    if (clock_.Now() >= next_renew) {
+      auto renewed = lease.TryAcquireOrRenew();
+      if (renewed.ok() && !*renewed) {
+        result = UnavailableError("lost the lease " + LeaseName() + " to another replica");
+        break;
+      }
+      next_renew = clock_.Now() + std::chrono::seconds(5);
+    }
+    if (name.empty()) {
+      clock_.SleepUntil(clock_.Now() + std::chrono::milliseconds(100));
+      continue;
+    }
+    if (Status s = ProcessSession(name); !s.ok()) {
+      spdlog::warn("BackupSession {}/{}: {}", opts_.ns, name, s.ToString());
+      if (s.retryable()) {
+        kube::SleepUnlessStopped(clock_, std::chrono::seconds(2), stop);
+        std::lock_guard<std::mutex> lock(mu);
+        if (queued.insert(name).second) queue.push_back(name);
+      }
+    }
+  }
+  sessions.Stop();
+  lease.Release();
+  return result;
+}
+
+Status BackupSidecar::FailInterrupted() {
+  STASH_ASSIGN_OR_RETURN(json list, client_.List(res::kBackupSessions, opts_.ns));
+  for (const json& s : list.value("items", json::array())) {
+    if (!Matches(s) || s.value("/status/phase"_json_pointer, "") != "Running") continue;
+    std::string name = s["metadata"].value("name", "");
+    SystemTime now = clock_.Now();
+    std::string started = s.value("/metadata/creationTimestamp"_json_pointer, "");
+    auto created = kube::ParseTime(started);
+    std::string error = "failed to complete backup for host " + HostName() +
+                        ". Reason: the backup was interrupted (its process was killed or the node "
+                        "restarted); the next scheduled backup will run normally.";
+    json target = s.value("/status/targets/0"_json_pointer, json::object());
+    target["phase"] = "Failed";
+    target["stats"] = json::array({{{"hostname", HostName()}, {"phase", "Failed"}, {"error", error}}});
+    target["conditions"] = json::array(
+        {Condition("BackupDisrupted", true, "FailedToCompleteDueToDisruption", error, now)});
+    json status = {{"phase", "Failed"}, {"targets", json::array({target})}};
+    if (created.ok()) status["sessionDuration"] = FormatGoDuration(now - *created);
+    auto p = client_.Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
+                           {{"status", status}}, "status");
+    if (!p.ok()) return p.status();
+    json obj = s;
+    obj["apiVersion"] = res::kBackupSessions.ApiVersion();
+    obj["kind"] = res::kBackupSessions.kind;
+    updater_events_.Record(obj, kube::kWarning, "Host Backup Failed", error).IgnoreError();
+    spdlog::warn("BackupSession {}/{} was left Running; marked Failed", opts_.ns, name);
+  }
+  return Status::Ok();
+}
+
+Status BackupSidecar::ProcessSession(const std::string& name) {
+  auto got = client_.Get(res::kBackupSessions, opts_.ns, name);
+  if (!got.ok()) return got.status().code() == Code::kNotFound ? Status::Ok() : got.status();
+  json session = std::move(*got);
+  session["apiVersion"] = res::kBackupSessions.ApiVersion();
+  session["kind"] = res::kBackupSessions.kind;
+  std::string phase = session.value("/status/phase"_json_pointer, "");
+  if ((!phase.empty() && phase != "Pending") || !Matches(session)) return Status::Ok();
+  auto bc = client_.Get(res::kBackupConfigurations, opts_.ns, opts_.invoker_name);
+  if (!bc.ok()) {
+    // A missing invoker is the operator's to report (it skips the session).
+    return bc.status().code() == Code::kNotFound ? Status::Ok() : bc.status();
+  }
+  (*bc)["apiVersion"] = res::kBackupConfigurations.ApiVersion();
+  (*bc)["kind"] = res::kBackupConfigurations.kind;
+  if (bc->value("/spec/paused"_json_pointer, false)) {
+    STASH_RETURN_IF_ERROR(Skip(session));
+    CleanupHistory(*bc);
+    return Status::Ok();
+  }
+  if (bc->value("/status/phase"_json_pointer, "") != "Ready") return Status::Ok();
+  Status s = Execute(session, *bc);
+  CleanupHistory(*bc);
+  return s;
+}
+
+Status BackupSidecar::Skip(const json& session) {
+  std::string name = session["metadata"].value("name", "");
+  spdlog::info("Skipping processing BackupSession {}/{}. Reason: Backup Configuration is paused.",
+               opts_.ns, name);
+  auto p = client_.Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
+                         {{"status", {{"phase", "Skipped"}}}}, "status");
+  if (!p.ok()) return p.status();
+  return session_events_.Record(session, kube::kWarning, "BackupSessionSkipped",
+                                "Backup Configuration is paused");
+}
+
+Status BackupSidecar::Execute(const json& session, const json& bc) {
+  const std::string name = session["metadata"].value("name", "");
+  const json spec = bc.value("spec", json::object());
+  const SystemTime start = clock_.Now();
+  const std::string host = spec.value("/target/alias"_json_pointer, "").empty()
+                               ? HostName()
+                               : spec.value("/target/alias"_json_pointer, "");
+  json ref = spec.value("/target/ref"_json_pointer, json::object());
+  json target = {{"ref", ref}, {"totalHosts", 1}, {"phase", "Running"}};
+  STASH_RETURN_IF_ERROR(client_
+                            .Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
+                                   {{"status",
+                                     {{"phase", "Running"}, {"targets", json::array({target})}}}},
+                                   "status")
+                            .status());
+
+  json conditions = json::array();
+  json snapshots = json::array();
+  json repo_status;
+  json repository;
+  Status failure;
+  // Each step runs only while everything before it succeeded.
+  [&] {
+    std::string repo_ns = spec.value("/repository/namespace"_json_pointer, opts_.ns);
+    auto repo = client_.Get(res::kRepositories, repo_ns,
+                            spec.value("/repository/name"_json_pointer, ""));
+    if (!repo.ok()) return void(failure = repo.status());
+    repository = *repo;
+    auto secret = client_.Get(res::kSecrets, repo_ns,
+                              repository.value("/spec/backend/storageSecretName"_json_pointer, ""));
+    if (!secret.ok()) return void(failure = secret.status());
+    auto target_repo = ResolveRepository(repository, *secret, opts_.data_dir);
+    if (!target_repo.ok()) return void(failure = target_repo.status());
+
+    auto created = runner_.EnsureRepository(*target_repo);
+    SystemTime now = clock_.Now();
+    if (!created.ok()) {
+      conditions.push_back(Condition("BackendRepositoryInitialized", false,
+                                     "FailedToInitializeBackendRepository",
+                                     "Failed to initialize backend repository. Reason: " +
+                                         created.status().message(),
+                                     now));
+      return void(failure = created.status());
+    }
+    conditions.push_back(Condition("BackendRepositoryInitialized", true,
+                                   *created ? "BackendRepositoryInitialized" : "BackendRepositoryFound",
+                                   *created ? "Successfully initialized backend repository."
+                                            : "Repository exist in the backend.",
+                                   now));
+    std::vector<std::string> excludes;
+    for (const json& e : spec.value("/target/exclude"_json_pointer, json::array())) {
+      excludes.push_back(e.get<std::string>());
+    }
+    for (const json& p : spec.value("/target/paths"_json_pointer, json::array())) {
+      std::string path = p.get<std::string>();
+      auto snap = runner_.Backup(*target_repo, host, {opts_.path_map.ToHost(path)}, excludes);
+      if (!snap.ok()) return void(failure = snap.status());
+      if (snap->partial) {
+        failure = IncompleteError("some files under " + path +
+                                  " could not be read; snapshot " +
+                                  snap->snapshot_id.substr(0, 8) + " is incomplete");
+      }
+      snapshots.push_back(
+          {{"name", snap->snapshot_id.substr(0, 8)},
+           {"path", path},
+           {"totalSize", FormatBytes(snap->total_bytes)},
+           {"uploaded", FormatBytes(snap->data_added)},
+           {"processingTime", FormatProcessingTime(snap->processing_seconds)},
+           {"fileStats",
+            {{"totalFiles", snap->total_files},
+             {"newFiles", snap->new_files},
+             {"modifiedFiles", snap->modified_files},
+             {"unmodifiedFiles", snap->unmodified_files}}}});
+      if (!failure.ok()) return;
+    }
+    repo_status = json::object();
+    if (spec.contains("retentionPolicy")) {
+      auto kept = runner_.ApplyRetention(*target_repo, spec["retentionPolicy"]);
+      now = clock_.Now();
+      if (!kept.ok()) {
+        conditions.push_back(Condition("RetentionPolicyApplied", false,
+                                       "FailedToApplyRetentionPolicy",
+                                       "Failed to apply retention policy. Reason: " +
+                                           kept.status().message(),
+                                       now));
+        return void(failure = kept.status());
+      }
+      conditions.push_back(Condition("RetentionPolicyApplied", true,
+                                     "SuccessfullyAppliedRetentionPolicy",
+                                     "Successfully applied retention policy.", now));
+      repo_status["snapshotsRemovedOnLastCleanup"] = kept->removed;
+    }
+    Status check = runner_.Check(*target_repo);
+    now = clock_.Now();
+    repo_status["integrity"] = check.ok();
+    conditions.push_back(Condition(
+        "RepositoryIntegrityVerified", check.ok(),
+        check.ok() ? "SuccessfullyVerifiedRepositoryIntegrity" : "FailedToVerifyRepositoryIntegrity",
+        check.ok() ? "Repository integrity verification succeeded."
+                   : "Repository integrity verification failed. Reason: " + check.message(),
+        now));
+    if (!check.ok()) failure = check;
+    auto stats = runner_.Stats(*target_repo);
+    if (stats.ok()) {
+      repo_status["totalSize"] = FormatBytes(stats->total_size);
+      repo_status["snapshotCount"] = stats->snapshot_count;
+    } else if (failure.ok()) {
+      failure = stats.status();
+    }
+  }();
+
+  const SystemTime end = clock_.Now();
+  const bool ok = failure.ok();
+  json host_stats = {{"hostname", host},
+                     {"phase", ok ? "Succeeded" : "Failed"},
+                     {"duration", FormatGoDuration(end - start, std::chrono::milliseconds(1))}};
+  if (!snapshots.empty()) host_stats["snapshots"] = snapshots;
+  std::string error;
+  if (!ok) {
+    error = "failed to complete backup for host " + host + ". Reason: " + failure.message();
+    host_stats["error"] = error;
+  }
+  target["phase"] = ok ? "Succeeded" : "Failed";
+  target["stats"] = json::array({host_stats});
+  json status = {{"phase", ok ? "Succeeded" : "Failed"},
+                 {"sessionDuration", FormatGoDuration(end - start)},
+                 {"targets", json::array({target})},
+                 {"conditions", conditions}};
+  auto p = client_.Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
+                         {{"status", status}}, "status");
+  if (!p.ok()) return p.status();
+  if (repo_status.is_object() && !repository.is_null()) {
+    UpdateRepositoryStatus(repository, session, repo_status).IgnoreError();
+  }
+  std::string bc_id = "\"" + opts_.ns + "\"/\"" + opts_.invoker_name + "\"";
+  if (ok) {
+    updater_events_
+        .Record(session, kube::kNormal, "Host Backup Succeeded",
+                "backup succeeded for host " + host + " of " + bc_id + ".")
+        .IgnoreError();
+  } else {
+    updater_events_
+        .Record(session, kube::kWarning, "Host Backup Failed",
+                "backup failed for host \"" + host + "\" of " + bc_id + ". Reason: " +
+                    failure.message())
+        .IgnoreError();
+  }
+  spdlog::info("BackupSession {}/{}: {}{}", opts_.ns, name, ok ? "Succeeded" : "Failed",
+               ok ? "" : " (" + error + ")");
+  return Status::Ok();
+}
+
+Status BackupSidecar::UpdateRepositoryStatus(const json& repository, const json& session,
+                                             const json& repo_status) {
+  json status = repo_status;
+  std::string created = session.value("/metadata/creationTimestamp"_json_pointer,
+                                      kube::FormatTime(clock_.Now()));
+  status["lastBackupTime"] = created;
+  if (!repository.contains("/status/firstBackupTime"_json_pointer)) {
+    status["firstBackupTime"] = created;
+  }
+  status["observedGeneration"] = repository.value("/metadata/generation"_json_pointer, int64_t{1});
+  auto p = client_.Patch(res::kRepositories, repository["metadata"].value("namespace", ""),
+                         repository["metadata"].value("name", ""), kube::PatchType::kMerge,
+                         {{"status", status}}, "status");
+  return p.ok() ? Status::Ok() : p.status();
+}
+
+void BackupSidecar::CleanupHistory(const json& bc) {
+  int64_t limit = bc.value("/spec/backupHistoryLimit"_json_pointer, int64_t{1});
+  kube::ListOptions opts;
+  opts.label_selector = S(kube::kLabelInvokerName) + "=" + opts_.invoker_name;
+  auto list = client_.List(res::kBackupSessions, opts_.ns, opts);
+  if (!list.ok()) return;
+  std::vector<json> items = list->value("items", json::array());
+  std::sort(items.begin(), items.end(), [](const json& a, const json& b) {
+    auto key = [](const json& o) {
+      return std::make_pair(o.value("/metadata/creationTimestamp"_json_pointer, ""),
+                            o.value("/metadata/name"_json_pointer, ""));
+    };
+    return key(a) > key(b);
+  });
+  bool kept_last_complete = false;
+  for (size_t i = 0; i < items.size(); ++i) {
+    std::string phase = items[i].value("/status/phase"_json_pointer, "");
+    bool done = phase == "Succeeded" || phase == "Failed";
+    if (i < size_t(std::max<int64_t>(limit, 0))) {
+      kept_last_complete |= done;
+      continue;
+    }
+    if (!IsFinal(phase)) continue;
+    if (done && !kept_last_complete && limit > 0) {
+      kept_last_complete = true;  // the latest completed run stays visible
+      continue;
+    }
+    client_
+        .Delete(res::kBackupSessions, opts_.ns, items[i]["metadata"].value("name", ""),
+                "Background")
+        .IgnoreError();
+  }
+}
+
+}  // namespace stash::agent
