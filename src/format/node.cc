@@ -92,4 +92,64 @@ NodeType NodeTypeFromGoMode(uint32_t go_mode) {
   return NodeType::kFile;
 }
 
+Node NodeFromStat(std::string name, const struct stat& st, bool with_atime) {
+  Node n;
+  n.name = std::move(name);
+  n.mode = GoModeFromStat(st.st_mode);
+  switch (st.st_mode & S_IFMT) {
+    case S_IFREG:
+      n.type = NodeType::kFile;
+      break;
+    case S_IFDIR:
+      n.type = NodeType::kDir;
+      break;
+    case S_IFLNK:
+      n.type = NodeType::kSymlink;
+      break;
+    case S_IFBLK:
+      n.type = NodeType::kDev;
+      break;
+    case S_IFCHR:
+      n.type = NodeType::kCharDev;
+      break;
+    case S_IFIFO:
+      n.type = NodeType::kFifo;
+      break;
+    case S_IFSOCK:
+      n.type = NodeType::kSocket;
+      break;
+    default:
+      n.type = NodeType::kIrregular;
+      break;
+  }
+  const auto local = [](const struct timespec& ts) {
+    return LocalTimestamp(ts.tv_sec, static_cast<uint32_t>(ts.tv_nsec));
+  };
+  n.mtime = local(st.st_mtim);
+  n.atime = with_atime ? local(st.st_atim) : n.mtime;
+  n.ctime = local(st.st_ctim);
+  n.uid = st.st_uid;
+  n.gid = st.st_gid;
+  n.inode = st.st_ino;
+  n.device_id = st.st_dev;
+  switch (n.type) {
+    case NodeType::kFile:
+      n.size = static_cast<uint64_t>(st.st_size);
+      n.links = st.st_nlink;
+      n.content = std::vector<Id>{};
+      break;
+    case NodeType::kSymlink:
+      n.links = st.st_nlink;
+      break;
+    case NodeType::kDev:
+    case NodeType::kCharDev:
+      n.links = st.st_nlink;
+      n.device = st.st_rdev;
+      break;
+    default:
+      break;
+  }
+  return n;
+}
+
 }  // namespace stash::format

@@ -8,6 +8,7 @@
 // Thread-safety: plain values and pure functions.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -87,5 +88,14 @@ struct Node {
 
   friend bool operator==(const Node&, const Node&) = default;
 };
+
+// The node restic 0.14 builds from lstat(2) data: type and Go mode, mtime and
+// ctime in local time, atime = mtime unless with_atime (restic's default since
+// 0.8.1), uid/gid, inode, device_id; size for files; links for files,
+// symlinks and devices; device (st_rdev) for devices; content = [] for files.
+// The caller adds what needs more IO or lookups: user/group names, linktarget,
+// extended_attributes, content ids and subtree. Unknown file types give
+// kIrregular.
+Node NodeFromStat(std::string name, const struct stat& st, bool with_atime = false);
 
 }  // namespace stash::format
