@@ -1,0 +1,193 @@
+#include "handler.h"
+
+#include <spdlog/spdlog.h>
+
+#include "errors.h"
+#include "stash/api/protobuf.h"
+#include "yaml_json.h"
+
+namespace stash::api {
+
+namespace {
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+bool ConstantTimeEquals(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+}  // namespace
+
+HttpResponse ObjectResponse(int code, const json& object, const std::vector<std::string>& warnings) {
+  HttpResponse r = JsonResponse(code, object);
+  for (const std::string& w : warnings) r.headers.push_back({"Warning", "299 - \"" + w + "\""});
+  return r;
+}
+
+ApiHandler::ApiHandler(Store& store, Registry& registry, Clock& clock, Random& random,
+                       std::string token)
+    : store_(store), registry_(registry), clock_(clock), random_(random), token_(std::move(token)) {}
+
+HttpResponse ApiHandler::Handle(const HttpRequest& req) {
+  const bool public_path = req.path == "/version" || req.path == "/healthz" ||
+                           req.path == "/livez" || req.path == "/readyz";
+  if (!public_path) {
+    const std::string prefix = "Bearer ";
+    bool ok = req.authorization.compare(0, prefix.size(), prefix) == 0 &&
+              ConstantTimeEquals(req.authorization.substr(prefix.size()), token_);
+    if (!ok) return StatusResponse(401, "Unauthorized", "Unauthorized");
+  }
+  return Route(req);
+}
+
+HttpResponse ApiHandler::Route(const HttpRequest& req) {
+  std::vector<std::string> parts = SplitPath(req.path);
+  const bool get = req.method == "GET";
+  if (req.path == "/version" && get) {
+    return JsonResponse(200, {{"major", "1"},
+                              {"minor", "32"},
+                              {"gitVersion", "v1.32.4"},
+                              {"gitCommit", "stash-embedded"},
+                              {"gitTreeState", "clean"},
+                              {"buildDate", "2025-01-01T00:00:00Z"},
+                              {"goVersion", "go1.23.0"},
+                              {"compiler", "gc"},
+                              {"platform", "linux/amd64"}});
+  }
+  if ((req.path == "/healthz" || req.path == "/livez" || req.path == "/readyz") && get) {
+    HttpResponse r;
+    r.content_type = "text/plain";
+    r.body = "ok";
+    return r;
+  }
+  if (parts.empty()) return PathNotFoundResponse();
+  if (parts[0] == "openapi" && get) {
+    if (parts.size() == 2 && parts[1] == "v3") return OpenApiRoot();
+    if (parts.size() == 4 && parts[1] == "v3" && parts[2] == "api") {
+      return OpenApiGroupVersion("", parts[3]);
+    }
+    if (parts.size() == 5 && parts[1] == "v3" && parts[2] == "apis") {
+      return OpenApiGroupVersion(parts[3], parts[4]);
+    }
+    return PathNotFoundResponse();
+  }
+  size_t gv_len;
+  std::string group, version;
+  if (parts[0] == "api") {
+    if (parts.size() == 1) return get ? ApiDiscovery(req, true) : PathNotFoundResponse();
+    version = parts[1];
+    gv_len = 2;
+  } else if (parts[0] == "apis") {
+    if (parts.size() == 1) return get ? ApiDiscovery(req, false) : PathNotFoundResponse();
+    if (parts.size() == 2) return PathNotFoundResponse();
+    group = parts[1];
+    version = parts[2];
+    gv_len = 3;
+  } else {
+    return PathNotFoundResponse();
+  }
+  if (parts.size() == gv_len) {
+    return get ? GroupVersionDiscovery(group, version) : PathNotFoundResponse();
+  }
+  std::vector<std::string> rest(parts.begin() + static_cast<long>(gv_len), parts.end());
+  Target t;
+  // /namespaces/{ns}/{resource}[/{name}[/{sub}]], except namespaces/{name}/{status|finalize}.
+  std::string resource;
+  if (rest[0] == "namespaces" && rest.size() >= 3 &&
+      !(rest.size() == 3 && (rest[2] == "status" || rest[2] == "finalize"))) {
+    t.ns = rest[1];
+    resource = rest[2];
+    if (rest.size() > 3) t.name = rest[3];
+    if (rest.size() > 4) t.sub = rest[4];
+    if (rest.size() > 5) return PathNotFoundResponse();
+  } else {
+    resource = rest[0];
+    if (rest.size() > 1) t.name = rest[1];
+    if (rest.size() > 2) t.sub = rest[2];
+    if (rest.size() > 3) return PathNotFoundResponse();
+  }
+  auto info = registry_.Find(group, version, resource);
+  if (!info) return PathNotFoundResponse();
+  t.info = *info;
+  if (!t.info.namespaced && !t.ns.empty()) return PathNotFoundResponse();
+  if (t.info.namespaced && t.ns.empty() && !t.name.empty()) return PathNotFoundResponse();
+  if (!t.sub.empty() && !(t.sub == "status" && t.info.status_subresource) &&
+      !(t.sub == "finalize" && t.info.resource == "namespaces")) {
+    return PathNotFoundResponse();
+  }
+  bool watch = req.Query("watch") == "true" || req.Query("watch") == "True" ||
+               req.Query("watch") == "1";
+  if (req.method == "GET") {
+    if (t.name.empty()) return watch ? Watch(req, t) : List(req, t);
+    return Get(req, t);
+  }
+  if (req.method == "POST" && t.name.empty()) return Create(req, t);
+  if (req.method == "PUT" && !t.name.empty()) return Update(req, t);
+  if (req.method == "PATCH" && !t.name.empty()) return Patch(req, t);
+  if (req.method == "DELETE") return t.name.empty() ? DeleteCollection(req, t) : Delete(req, t);
+  return StatusResponse(405, "MethodNotAllowed",
+                        "the server does not allow this method on the requested resource");
+}
+
+Result<json> ApiHandler::DecodeBody(const HttpRequest& req) {
+  std::string_view ct = req.content_type;
+  if (ct.starts_with(kProtobufContentType) || HasProtobufMagic(req.body)) {
+    return DecodeProtobufObject(req.body);
+  }
+  if (ct.starts_with("application/yaml")) {
+    STASH_ASSIGN_OR_RETURN(std::vector<json> docs, YamlToJson(req.body));
+    if (docs.size() != 1) return InvalidError("the request body must hold exactly one object");
+    return docs[0];
+  }
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) {
+    try {
+      (void)json::parse(req.body);
+    } catch (const json::parse_error& e) {
+      return InvalidError(std::string("couldn't get version/kind; json parse error: ") + e.what());
+    }
+  }
+  if (!body.is_object()) {
+    return InvalidError("couldn't get version/kind; json parse error: the body is not a JSON object");
+  }
+  return body;
+}
+
+void ApiHandler::ReloadCrds() {
+  std::vector<json> crds = store_.List("apiextensions.k8s.io/customresourcedefinitions", "", nullptr);
+  registry_.SetCrds(crds);
+}
+
+Status ApiHandler::InstallCrds(const std::vector<json>& crds) {
+  auto info = registry_.Find("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  for (const json& crd : crds) {
+    std::string name = crd.value("/metadata/name"_json_pointer, "");
+    if (name.empty()) return InvalidError("an embedded CRD has no metadata.name");
+    HttpRequest req;
+    req.method = "PUT";
+    req.body = crd.dump();
+    req.content_type = "application/json";
+    Target t{*info, "", name, ""};
+    HttpResponse r = store_.Get(info->key(), "", name) ? Update(req, t) : Create(req, t);
+    if (r.status >= 300) {
+      return InternalError("installing CRD " + name + ": " + r.body);
+    }
+  }
+  ReloadCrds();
+  return Status::Ok();
+}
+
+}  // namespace stash::api

@@ -1,0 +1,89 @@
+// ApiHandler: the Kubernetes REST semantics of the embedded API server —
+// authentication, routing, discovery, OpenAPI, and get/list/watch/create/
+// update/patch/delete of built-in and custom resources on top of the Store.
+// Transport-agnostic: it turns an HttpRequest into an HttpResponse.
+//
+// Thread-safety: Handle may be called concurrently from many threads.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "http_server.h"
+#include "registry.h"
+#include "stash/api/table.h"
+#include "stash/core/clock.h"
+#include "stash/core/random.h"
+#include "store.h"
+
+namespace stash::api {
+
+class ApiHandler {
+ public:
+  ApiHandler(Store& store, Registry& registry, Clock& clock, Random& random, std::string token);
+
+  HttpResponse Handle(const HttpRequest& req);
+
+  // Creates or updates each CRD (JSON objects) so the served API matches the
+  // project's manifests, then refreshes the registry.
+  Status InstallCrds(const std::vector<json>& crds);
+  // Rebuilds the registry's custom resources from the stored CRDs.
+  void ReloadCrds();
+
+ private:
+  struct Target {
+    ResourceInfo info;
+    std::string ns;
+    std::string name;
+    std::string sub;  // "status" or ""
+  };
+  // The outcome of a write: an object to answer with, or an error response.
+  struct WriteOutcome {
+    std::optional<HttpResponse> error;
+    MutateResult result;
+  };
+  using Transform = std::function<std::optional<HttpResponse>(const json& current, json* next)>;
+
+  HttpResponse Route(const HttpRequest& req);
+  std::optional<HttpResponse> ParseTarget(const HttpRequest& req,
+                                          const std::vector<std::string>& parts, Target* t);
+  // discovery.cc
+  HttpResponse ApiDiscovery(const HttpRequest& req, bool core);
+  HttpResponse GroupVersionDiscovery(const std::string& group, const std::string& version);
+  HttpResponse OpenApiRoot();
+  HttpResponse OpenApiGroupVersion(const std::string& group, const std::string& version);
+  // reads.cc
+  HttpResponse Get(const HttpRequest& req, const Target& t);
+  HttpResponse List(const HttpRequest& req, const Target& t);
+  HttpResponse Watch(const HttpRequest& req, const Target& t);
+  std::vector<PrinterColumn> Columns(const ResourceInfo& info);
+  // writes.cc
+  HttpResponse Create(const HttpRequest& req, const Target& t);
+  HttpResponse Update(const HttpRequest& req, const Target& t);
+  HttpResponse Patch(const HttpRequest& req, const Target& t);
+  HttpResponse Delete(const HttpRequest& req, const Target& t);
+  HttpResponse DeleteCollection(const HttpRequest& req, const Target& t);
+  WriteOutcome WriteExisting(const HttpRequest& req, const Target& t, const Transform& transform);
+  std::optional<HttpResponse> Admit(const HttpRequest& req, const Target& t, json* obj,
+                                    std::vector<std::string>* warnings);
+  Result<MutateResult> DeleteObject(const ResourceInfo& info, const std::string& ns,
+                                    const std::string& name, bool dry_run, bool* marked);
+  void AfterWrite(const ResourceInfo& info, const std::string& ns, const MutateResult& r);
+  void DeleteNamespaceContents(const std::string& ns);
+  void FinishNamespace(const std::string& ns);
+  Result<json> DecodeBody(const HttpRequest& req);
+  std::optional<HttpResponse> CheckNamespace(const Target& t, bool for_create);
+
+  Store& store_;
+  Registry& registry_;
+  Clock& clock_;
+  Random& random_;
+  const std::string token_;
+};
+
+// JSON text of an object as the API server answers it.
+HttpResponse ObjectResponse(int code, const json& object,
+                            const std::vector<std::string>& warnings = {});
+
+}  // namespace stash::api

@@ -1,0 +1,52 @@
+// Server: the embedded Kubernetes-compatible API server (`stash server`).
+//
+// Serves the Kubernetes REST API over TLS with bearer-token authentication,
+// keeps state in SQLite under the data directory (ca.crt, server.crt/key,
+// token, state.db, kubeconfig), and installs the project's CRDs at start. The
+// operator can run in the same process and talk to it over HTTPS.
+//
+// Thread-safety: Start/Stop from one thread; the accessors are thread-safe
+// after Start.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "stash/core/clock.h"
+#include "stash/core/random.h"
+#include "stash/core/status.h"
+
+namespace stash::api {
+
+struct ServerOptions {
+  std::string data_dir = "stash-data";
+  std::string host = "127.0.0.1";
+  int port = 6443;  // 0: any free port
+  // Directory of CRD YAML files to install; empty: the ones compiled in.
+  std::string crds_dir;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Clock& clock, Random& random);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Opens the store, creates credentials on first start, installs the CRDs,
+  // starts listening and writes <data_dir>/kubeconfig (mode 0600).
+  Status Start();
+  // Closes watches and connections; idempotent.
+  void Stop();
+
+  int port() const;
+  std::string url() const;  // https://host:port
+  std::string kubeconfig_path() const;
+  std::string token() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stash::api

@@ -1,0 +1,156 @@
+#include "registry.h"
+
+#include <algorithm>
+#include <regex>
+
+namespace stash::api {
+
+namespace {
+
+ResourceInfo Builtin(std::string group, std::string version, std::string resource,
+                     std::string kind, std::vector<std::string> short_names, bool namespaced,
+                     bool status, bool generation) {
+  ResourceInfo r;
+  r.group = std::move(group);
+  r.version = std::move(version);
+  r.resource = std::move(resource);
+  r.kind = std::move(kind);
+  r.singular = r.kind;
+  std::transform(r.singular.begin(), r.singular.end(), r.singular.begin(), ::tolower);
+  r.short_names = std::move(short_names);
+  r.namespaced = namespaced;
+  r.status_subresource = status;
+  r.has_generation = generation;
+  return r;
+}
+
+std::vector<std::string> Strings(const json& arr) {
+  std::vector<std::string> out;
+  if (arr.is_array()) {
+    for (const auto& s : arr) {
+      if (s.is_string()) out.push_back(s.get<std::string>());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Registry::Registry() {
+  builtin_ = {
+      Builtin("", "v1", "namespaces", "Namespace", {"ns"}, false, true, false),
+      Builtin("", "v1", "secrets", "Secret", {}, true, false, false),
+      Builtin("", "v1", "configmaps", "ConfigMap", {"cm"}, true, false, false),
+      Builtin("", "v1", "events", "Event", {"ev"}, true, false, false),
+      Builtin("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", {"pvc"}, true, true,
+              false),
+      Builtin("", "v1", "pods", "Pod", {"po"}, true, true, true),
+      Builtin("apps", "v1", "deployments", "Deployment", {"deploy"}, true, true, true),
+      Builtin("apps", "v1", "statefulsets", "StatefulSet", {"sts"}, true, true, true),
+      Builtin("apps", "v1", "daemonsets", "DaemonSet", {"ds"}, true, true, true),
+      Builtin("batch", "v1", "cronjobs", "CronJob", {"cj"}, true, true, true),
+      Builtin("batch", "v1", "jobs", "Job", {}, true, true, true),
+      Builtin("coordination.k8s.io", "v1", "leases", "Lease", {}, true, false, false),
+      Builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions",
+              "CustomResourceDefinition", {"crd", "crds"}, false, true, true),
+  };
+  for (auto& r : builtin_) {
+    if (r.resource == "pods" || r.resource == "deployments" || r.resource == "statefulsets" ||
+        r.resource == "daemonsets" || r.resource == "cronjobs" || r.resource == "jobs") {
+      r.categories = {"all"};
+    }
+  }
+}
+
+void Registry::SetCrds(const std::vector<json>& crds) {
+  std::vector<ResourceInfo> custom;
+  for (const json& crd : crds) {
+    const json& spec = crd.value("spec", json::object());
+    const json& names = spec.value("names", json::object());
+    for (const json& v : spec.value("versions", json::array())) {
+      if (!v.value("served", true)) continue;
+      ResourceInfo r;
+      r.group = spec.value("group", "");
+      r.version = v.value("name", "");
+      r.resource = names.value("plural", "");
+      r.kind = names.value("kind", "");
+      r.singular = names.value("singular", "");
+      if (r.singular.empty()) {
+        r.singular = r.kind;
+        std::transform(r.singular.begin(), r.singular.end(), r.singular.begin(), ::tolower);
+      }
+      r.short_names = Strings(names.value("shortNames", json::array()));
+      r.categories = Strings(names.value("categories", json::array()));
+      r.namespaced = spec.value("scope", "Namespaced") == "Namespaced";
+      r.status_subresource = v.contains("subresources") && v["subresources"].contains("status");
+      r.custom = true;
+      r.has_generation = true;
+      if (v.contains("schema")) r.schema = v["schema"].value("openAPIV3Schema", json());
+      r.printer_columns = v.value("additionalPrinterColumns", json::array());
+      if (r.group.empty() || r.resource.empty() || r.kind.empty() || r.version.empty()) continue;
+      custom.push_back(std::move(r));
+    }
+  }
+  std::lock_guard lock(mu_);
+  custom_ = std::move(custom);
+}
+
+std::optional<ResourceInfo> Registry::Find(const std::string& group, const std::string& version,
+                                           const std::string& resource) const {
+  std::lock_guard lock(mu_);
+  for (const auto* list : {&builtin_, &custom_}) {
+    for (const ResourceInfo& r : *list) {
+      if (r.group == group && r.version == version && r.resource == resource) return r;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<ResourceInfo> Registry::All() const {
+  std::lock_guard lock(mu_);
+  std::vector<ResourceInfo> out = builtin_;
+  out.insert(out.end(), custom_.begin(), custom_.end());
+  return out;
+}
+
+std::vector<ResourceInfo> Registry::ForGroupVersion(const std::string& group,
+                                                    const std::string& version) const {
+  std::vector<ResourceInfo> out;
+  for (ResourceInfo& r : All()) {
+    if (r.group == group && r.version == version) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<GroupVersions> Registry::Groups() const {
+  std::vector<GroupVersions> out;
+  for (const ResourceInfo& r : All()) {
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const GroupVersions& g) { return g.group == r.group; });
+    if (it == out.end()) {
+      out.push_back({r.group, {}});
+      it = out.end() - 1;
+    }
+    if (std::find(it->versions.begin(), it->versions.end(), r.version) == it->versions.end()) {
+      it->versions.push_back(r.version);
+    }
+  }
+  for (auto& g : out) std::sort(g.versions.begin(), g.versions.end(), VersionBefore);
+  return out;
+}
+
+bool VersionBefore(const std::string& a, const std::string& b) {
+  static const std::regex kube(R"(v(\d+)(?:(alpha|beta)(\d+))?)");
+  std::smatch ma, mb;
+  bool ka = std::regex_match(a, ma, kube), kb = std::regex_match(b, mb, kube);
+  if (ka != kb) return ka;
+  if (!ka) return a < b;
+  auto rank = [](const std::smatch& m) { return m[2] == "" ? 2 : m[2] == "beta" ? 1 : 0; };
+  if (rank(ma) != rank(mb)) return rank(ma) > rank(mb);
+  int majora = std::stoi(ma[1]), majorb = std::stoi(mb[1]);
+  if (majora != majorb) return majora > majorb;
+  if (ma[3] != "" && mb[3] != "") return std::stoi(ma[3]) > std::stoi(mb[3]);
+  return false;
+}
+
+}  // namespace stash::api

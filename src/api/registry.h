@@ -1,0 +1,73 @@
+// Registry: the resource types the API server serves — the built-in
+// Kubernetes kinds of the issue plus every served version of every installed
+// CustomResourceDefinition — as used by routing, discovery and OpenAPI.
+//
+// Thread-safety: all methods are thread-safe; SetCrds swaps the custom part
+// atomically with respect to readers (they get copies).
+#pragma once
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stash::api {
+
+using json = nlohmann::json;
+
+struct ResourceInfo {
+  std::string group;  // "" for core
+  std::string version;
+  std::string resource;  // plural, e.g. "backupconfigurations"
+  std::string kind;
+  std::string singular;
+  std::vector<std::string> short_names;
+  std::vector<std::string> categories;
+  bool namespaced = true;
+  bool status_subresource = false;
+  bool custom = false;         // served from a CRD
+  bool has_generation = false;  // metadata.generation tracks spec changes
+  json schema;                 // CRs: the version's openAPIV3Schema (may be null)
+  json printer_columns;        // CRs: additionalPrinterColumns (array, may be empty)
+
+  // Storage key, shared by all versions of a resource.
+  std::string key() const { return group + "/" + resource; }
+  std::string group_version() const { return group.empty() ? version : group + "/" + version; }
+  // "backupconfigurations.stash.appscode.com" or "secrets", as in messages.
+  std::string qualified() const { return group.empty() ? resource : resource + "." + group; }
+};
+
+struct GroupVersions {
+  std::string group;
+  std::vector<std::string> versions;  // preferred first
+};
+
+class Registry {
+ public:
+  Registry();
+
+  // Replaces the custom resources with those of `crds` (CRD objects as JSON).
+  void SetCrds(const std::vector<json>& crds);
+
+  std::optional<ResourceInfo> Find(const std::string& group, const std::string& version,
+                                   const std::string& resource) const;
+  // The preferred version of a group/resource key, for cross-resource lookups
+  // (e.g. namespace deletion walks every resource).
+  std::vector<ResourceInfo> All() const;
+  std::vector<ResourceInfo> ForGroupVersion(const std::string& group,
+                                            const std::string& version) const;
+  // Every group ("" first) with its versions, in Kubernetes' priority order.
+  std::vector<GroupVersions> Groups() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<ResourceInfo> builtin_;
+  std::vector<ResourceInfo> custom_;
+};
+
+// Kubernetes' version priority: GA > beta > alpha, then higher numbers first,
+// then other strings alphabetically. True when a sorts before b.
+bool VersionBefore(const std::string& a, const std::string& b);
+
+}  // namespace stash::api

@@ -1,0 +1,141 @@
+#include "stash/api/server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "base64.h"
+#include "certs.h"
+#include "handler.h"
+#include "http_server.h"
+#include "registry.h"
+#include "store.h"
+#include "yaml_json.h"
+
+namespace stash::api {
+
+std::vector<std::string_view> EmbeddedCrds();  // generated from deploy/crds
+
+struct Server::Impl {
+  ServerOptions options;
+  Clock& clock;
+  Random& random;
+  Credentials creds;
+  std::unique_ptr<Store> store;
+  Registry registry;
+  std::unique_ptr<ApiHandler> handler;
+  std::unique_ptr<HttpServer> http;
+  std::string url;
+};
+
+namespace {
+
+Result<std::vector<json>> LoadCrds(const std::string& dir) {
+  std::vector<std::string> texts;
+  if (dir.empty()) {
+    for (std::string_view t : EmbeddedCrds()) texts.emplace_back(t);
+  } else {
+    std::error_code ec;
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      auto ext = e.path().extension();
+      if (ext == ".yaml" || ext == ".yml" || ext == ".json") files.push_back(e.path());
+    }
+    if (ec) return NotFoundError("reading CRD directory " + dir + ": " + ec.message());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      STASH_ASSIGN_OR_RETURN(std::string t, ReadFile(f.string()));
+      texts.push_back(std::move(t));
+    }
+  }
+  std::vector<json> crds;
+  for (const std::string& t : texts) {
+    STASH_ASSIGN_OR_RETURN(std::vector<json> docs, YamlToJson(t));
+    for (json& d : docs) {
+      if (d.value("kind", "") == "CustomResourceDefinition") crds.push_back(std::move(d));
+    }
+  }
+  return crds;
+}
+
+std::string Kubeconfig(const std::string& url, const Credentials& c) {
+  return "apiVersion: v1\n"
+         "kind: Config\n"
+         "clusters:\n"
+         "- name: stash\n"
+         "  cluster:\n"
+         "    server: " + url + "\n"
+         "    certificate-authority-data: " + Base64Encode(c.ca_pem) + "\n"
+         "users:\n"
+         "- name: stash\n"
+         "  user:\n"
+         "    token: " + c.token + "\n"
+         "contexts:\n"
+         "- name: stash\n"
+         "  context:\n"
+         "    cluster: stash\n"
+         "    user: stash\n"
+         "    namespace: default\n"
+         "current-context: stash\n";
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options, Clock& clock, Random& random)
+    : impl_(new Impl{std::move(options), clock, random, {}, nullptr, {}, nullptr, nullptr, ""}) {}
+
+Server::~Server() { Stop(); }
+
+Status Server::Start() {
+  Impl& s = *impl_;
+  std::error_code ec;
+  std::filesystem::create_directories(s.options.data_dir, ec);
+  if (ec) {
+    return ErrnoError(ec.value(), "creating data directory " + s.options.data_dir);
+  }
+  ::chmod(s.options.data_dir.c_str(), 0700);
+  STASH_ASSIGN_OR_RETURN(s.creds, EnsureCredentials(s.options.data_dir, s.options.host, s.clock,
+                                                    s.random));
+  STASH_ASSIGN_OR_RETURN(s.store, Store::Open(s.options.data_dir + "/state.db"));
+  s.handler = std::make_unique<ApiHandler>(*s.store, s.registry, s.clock, s.random, s.creds.token);
+  s.handler->ReloadCrds();
+  STASH_ASSIGN_OR_RETURN(std::vector<json> crds, LoadCrds(s.options.crds_dir));
+  STASH_RETURN_IF_ERROR(s.handler->InstallCrds(crds));
+  for (const char* ns : {"default", "kube-system", "kube-public"}) {
+    if (s.store->Get("/namespaces", "", ns)) continue;
+    HttpRequest req;
+    req.method = "POST";
+    req.path = "/api/v1/namespaces";
+    req.authorization = "Bearer " + s.creds.token;
+    req.content_type = "application/json";
+    req.body = json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}.dump();
+    HttpResponse r = s.handler->Handle(req);
+    if (r.status != 201) return InternalError("creating namespace " + std::string(ns) + ": " + r.body);
+  }
+  ApiHandler* handler = s.handler.get();
+  s.http = std::make_unique<HttpServer>(s.creds.cert_pem, s.creds.key_pem,
+                                        [handler](const HttpRequest& r) { return handler->Handle(r); });
+  STASH_RETURN_IF_ERROR(s.http->Start(s.options.host, s.options.port));
+  std::string host = s.options.host;
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  s.url = "https://" + host + ":" + std::to_string(s.http->port());
+  STASH_RETURN_IF_ERROR(WriteFileAtomic(kubeconfig_path(), Kubeconfig(s.url, s.creds), 0600));
+  spdlog::info("API server listening on {}", s.url);
+  return Status::Ok();
+}
+
+void Server::Stop() {
+  if (impl_->store) impl_->store->CloseWatchers();
+  if (impl_->http) impl_->http->Stop();
+}
+
+int Server::port() const { return impl_->http ? impl_->http->port() : 0; }
+std::string Server::url() const { return impl_->url; }
+std::string Server::kubeconfig_path() const { return impl_->options.data_dir + "/kubeconfig"; }
+std::string Server::token() const { return impl_->creds.token; }
+
+}  // namespace stash::api

@@ -1,0 +1,88 @@
+// `stash server`: the embedded Kubernetes-compatible API server.
+#include <signal.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "commands.h"
+#include "stash/api/server.h"
+#include "stash/cli/app.h"
+#include "stash/core/clock.h"
+#include "stash/core/random.h"
+
+namespace stash::cli {
+
+namespace {
+
+// Splits "HOST:PORT" (IPv6 hosts in brackets); false when malformed.
+bool SplitListen(const std::string& listen, std::string* host, int* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= listen.size()) return false;
+  std::string h = listen.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  try {
+    size_t used = 0;
+    *port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || *port < 0 || *port > 65535) return false;
+  } catch (...) {
+    return false;
+  }
+  *host = h.empty() ? "127.0.0.1" : h;
+  return true;
+}
+
+int RunServer(const std::string& data_dir, const std::string& listen, const std::string& crds_dir) {
+  api::ServerOptions options;
+  options.data_dir = data_dir;
+  options.crds_dir = crds_dir;
+  if (!SplitListen(listen, &options.host, &options.port)) {
+    std::cerr << "stash server: --listen must be HOST:PORT, e.g. 127.0.0.1:6443 (got '" << listen
+              << "')\n";
+    return kExitUsage;
+  }
+  // Block the stop signals in every thread; this one waits for them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  RealClock clock;
+  SystemRandom random;
+  api::Server server(options, clock, random);
+  if (Status s = server.Start(); !s.ok()) {
+    std::cerr << "stash server: " << s.message() << "\n";
+    return kExitError;
+  }
+  std::string kubeconfig = std::filesystem::absolute(server.kubeconfig_path()).string();
+  std::cerr << "stash server: serving the Kubernetes API on " << server.url() << "\n"
+            << "stash server: kubeconfig written to " << kubeconfig << "\n"
+            << "export KUBECONFIG=" << kubeconfig << "\n"
+            << std::flush;
+  int sig = 0;
+  sigwait(&stop, &sig);
+  std::cerr << "stash server: " << (sig == SIGINT ? "interrupted" : "terminated")
+            << ", shutting down\n";
+  server.Stop();
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
+  auto* cmd = app.add_subcommand("server", "Run the embedded Kubernetes-compatible API server");
+  auto data_dir = std::make_shared<std::string>("stash-data");
+  auto listen = std::make_shared<std::string>("127.0.0.1:6443");
+  auto crds_dir = std::make_shared<std::string>();
+  cmd->add_option("--data-dir", *data_dir,
+                  "State, TLS credentials and the kubeconfig live here")
+      ->capture_default_str();
+  cmd->add_option("--listen", *listen, "HOST:PORT to serve on (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--crds-dir", *crds_dir,
+                  "Install the CRDs of this directory instead of the built-in deploy/crds");
+  cmd->callback([=] { *exit_code = RunServer(*data_dir, *listen, *crds_dir); });
+}
+
+}  // namespace stash::cli
