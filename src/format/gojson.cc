@@ -140,4 +140,26 @@ void GoJsonWriter::Raw(std::string_view json) {
   out_.append(json);
 }
 
+void GoJsonWriter::PlainString(std::string_view s) {
+  BeforeValue();
+  out_.push_back('"');
+  out_.append(s);
+  out_.push_back('"');
+}
+
+void GoJsonWriter::Time(const Timestamp& t) {
+  char buf[kMaxRfc3339Size];
+  PlainString(std::string_view(buf, FormatRfc3339NanoTo(t, buf)));
+}
+
+void GoJsonWriter::IdHex(const Id& id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char buf[2 * Id::kSize];
+  for (size_t i = 0; i < Id::kSize; ++i) {
+    buf[2 * i] = kHex[id.data()[i] >> 4];
+    buf[2 * i + 1] = kHex[id.data()[i] & 0xF];
+  }
+  PlainString(std::string_view(buf, sizeof buf));
+}
+
 }  // namespace stash::format

@@ -39,7 +39,7 @@ std::string EncodeIndex(const IndexFile& index) {
   if (!index.supersedes.empty()) {
     w.Key("supersedes");
     w.BeginArray();
-    for (const Id& id : index.supersedes) w.String(id.Hex());
+    for (const Id& id : index.supersedes) w.IdHex(id);
     w.EndArray();
   }
   w.Key("packs");
@@ -47,13 +47,13 @@ std::string EncodeIndex(const IndexFile& index) {
   for (const IndexPack& pack : index.packs) {
     w.BeginObject();
     w.Key("id");
-    w.String(pack.id.Hex());
+    w.IdHex(pack.id);
     w.Key("blobs");
     w.BeginArray();
     for (const IndexPackBlob& b : pack.blobs) {
       w.BeginObject();
       w.Key("id");
-      w.String(b.id.Hex());
+      w.IdHex(b.id);
       w.Key("type");
       w.String(BlobTypeName(b.type));
       w.Key("offset");

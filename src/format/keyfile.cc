@@ -27,7 +27,7 @@ std::string EncodeKeyFile(const KeyFile& key) {
   GoJsonWriter w;
   w.BeginObject();
   w.Key("created");
-  w.String(FormatRfc3339Nano(key.created));
+  w.Time(key.created);
   w.Key("username");
   w.String(key.username);
   w.Key("hostname");

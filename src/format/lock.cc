@@ -9,7 +9,7 @@ std::string EncodeLock(const Lock& lock) {
   GoJsonWriter w;
   w.BeginObject();
   w.Key("time");
-  w.String(FormatRfc3339Nano(lock.time));
+  w.Time(lock.time);
   w.Key("exclusive");
   w.Bool(lock.exclusive);
   w.Key("hostname");

@@ -39,9 +39,9 @@ constexpr SummaryCounter kSummaryCounters[] = {
 void WriteSummary(GoJsonWriter* w, const SnapshotSummary& s) {
   w->BeginObject();
   w->Key("backup_start");
-  w->String(FormatRfc3339Nano(s.backup_start));
+  w->Time(s.backup_start);
   w->Key("backup_end");
-  w->String(FormatRfc3339Nano(s.backup_end));
+  w->Time(s.backup_end);
   for (const SummaryCounter& c : kSummaryCounters) {
     w->Key(c.key);
     w->Uint(s.*c.field);
@@ -65,13 +65,13 @@ std::string EncodeSnapshot(const Snapshot& s) {
   GoJsonWriter w;
   w.BeginObject();
   w.Key("time");
-  w.String(FormatRfc3339Nano(s.time));
+  w.Time(s.time);
   if (s.parent.has_value()) {
     w.Key("parent");
-    w.String(s.parent->Hex());
+    w.IdHex(*s.parent);
   }
   w.Key("tree");
-  w.String(s.tree.Hex());
+  w.IdHex(s.tree);
   w.Key("paths");
   WriteStrings(&w, s.paths);
   if (!s.hostname.empty()) {
@@ -100,7 +100,7 @@ std::string EncodeSnapshot(const Snapshot& s) {
   }
   if (s.original.has_value()) {
     w.Key("original");
-    w.String(s.original->Hex());
+    w.IdHex(*s.original);
   }
   if (!s.program_version.empty()) {
     w.Key("program_version");

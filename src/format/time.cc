@@ -3,7 +3,6 @@
 #include <time.h>
 
 #include <chrono>
-#include <cstdio>
 
 namespace stash::format {
 namespace {
@@ -82,7 +81,7 @@ bool Before(const Timestamp& a, const Timestamp& b) {
   return a.unix_sec != b.unix_sec ? a.unix_sec < b.unix_sec : a.nsec < b.nsec;
 }
 
-std::string FormatRfc3339Nano(const Timestamp& t) {
+size_t FormatRfc3339NanoTo(const Timestamp& t, char* buf) {
   const int64_t offset = t.utc_offset_sec;
   Civil c = CivilFromSeconds(t.unix_sec + offset);
   if (c.year < 0 || c.year > 9999) {
@@ -93,31 +92,46 @@ std::string FormatRfc3339Nano(const Timestamp& t) {
                          c.minute * 60 + c.second;
     c = CivilFromSeconds(secs);
   }
-  char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02d",
-                        static_cast<long long>(c.year), c.month, c.day, c.hour, c.minute, c.second);
-  std::string out(buf, static_cast<size_t>(n));
+  char* p = buf;
+  const auto put = [&p](int64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; --i) {
+      p[i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    p += digits;
+  };
+  put(c.year, 4);
+  *p++ = '-';
+  put(c.month, 2);
+  *p++ = '-';
+  put(c.day, 2);
+  *p++ = 'T';
+  put(c.hour, 2);
+  *p++ = ':';
+  put(c.minute, 2);
+  *p++ = ':';
+  put(c.second, 2);
   if (t.nsec != 0) {
-    std::snprintf(buf, sizeof buf, ".%09u", t.nsec);
-    std::string frac(buf);
-    while (frac.back() == '0') frac.pop_back();
-    out += frac;
+    *p++ = '.';
+    put(t.nsec % 1000000000, 9);
+    while (p[-1] == '0') --p;  // trailing zeros trimmed, as ".999999999"
   }
   if (offset == 0) {
-    out += 'Z';
+    *p++ = 'Z';
   } else {
     // Go prints whole minutes only, truncating toward zero.
-    int64_t minutes = offset / 60;
-    char sign = '+';
-    if (minutes < 0 || offset < 0) {
-      sign = '-';
-      minutes = -minutes;
-    }
-    std::snprintf(buf, sizeof buf, "%c%02lld:%02lld", sign, static_cast<long long>(minutes / 60),
-                  static_cast<long long>(minutes % 60));
-    out += buf;
+    const int64_t minutes = (offset < 0 ? -offset : offset) / 60;
+    *p++ = offset < 0 ? '-' : '+';
+    put(minutes / 60 % 100, 2);
+    *p++ = ':';
+    put(minutes % 60, 2);
   }
-  return out;
+  return static_cast<size_t>(p - buf);
+}
+
+std::string FormatRfc3339Nano(const Timestamp& t) {
+  char buf[kMaxRfc3339Size];
+  return std::string(buf, FormatRfc3339NanoTo(t, buf));
 }
 
 Result<Timestamp> ParseRfc3339(std::string_view text) {

@@ -2,15 +2,13 @@
 
 #include <algorithm>
 
-#include "json_read.h"
+#include "json_scan.h"
 #include "stash/format/base64.h"
 #include "stash/format/gojson.h"
 #include "stash/format/goquote.h"
 
 namespace stash::format {
 namespace {
-
-using internal::Json;
 
 constexpr std::string_view kDoc = "tree";
 
@@ -35,11 +33,11 @@ void WriteNode(const Node& n, GoJsonWriter* w) {
   }
   // Go's omitempty never drops a struct, so the three times are always there.
   w->Key("mtime");
-  w->String(FormatRfc3339Nano(n.mtime));
+  w->Time(n.mtime);
   w->Key("atime");
-  w->String(FormatRfc3339Nano(n.atime));
+  w->Time(n.atime);
   w->Key("ctime");
-  w->String(FormatRfc3339Nano(n.ctime));
+  w->Time(n.ctime);
   w->Key("uid");
   w->Uint(n.uid);
   w->Key("gid");
@@ -84,79 +82,158 @@ void WriteNode(const Node& n, GoJsonWriter* w) {
     w->Null();
   } else {
     w->BeginArray();
-    for (const Id& id : *n.content) w->String(id.Hex());
+    for (const Id& id : *n.content) w->IdHex(id);
     w->EndArray();
   }
   if (n.subtree.has_value()) {
     w->Key("subtree");
-    w->String(n.subtree->Hex());
+    w->IdHex(*n.subtree);
   }
   opt_string("error", n.error);
   w->EndObject();
 }
 
-Status ReadExtendedAttributes(const Json& obj, std::vector<ExtendedAttribute>* out) {
-  STASH_ASSIGN_OR_RETURN(const Json* arr, internal::ArrayOrNull(obj, "extended_attributes", kDoc));
-  if (arr == nullptr) return Status::Ok();
-  for (const Json& item : *arr) {
-    STASH_RETURN_IF_ERROR(internal::ExpectObject(item, kDoc, "extended attribute"));
-    ExtendedAttribute a;
-    STASH_RETURN_IF_ERROR(internal::ReadString(item, "name", kDoc, &a.name));
-    STASH_RETURN_IF_ERROR(internal::ReadBase64(item, "value", kDoc, &a.value));
-    out->push_back(std::move(a));
-  }
-  return Status::Ok();
-}
+// Field readers over the scanner. A null leaves the field untouched, as Go.
+class NodeReader {
+ public:
+  explicit NodeReader(internal::JsonScanner* js) : js_(*js) {}
 
-Result<Node> ReadNode(const Json& obj) {
-  STASH_RETURN_IF_ERROR(internal::ExpectObject(obj, kDoc, "node"));
-  Node n;
-  std::string quoted_name;
-  STASH_RETURN_IF_ERROR(internal::ReadString(obj, "name", kDoc, &quoted_name));
-  auto name = GoUnquote(quoted_name);
-  if (!name.ok()) return Status(name.status()).Prepend("tree: node name");
-  n.name = std::move(name).value();
-  const std::string context = "tree: node \"" + quoted_name + "\"";
-
-  std::string type_name;
-  STASH_RETURN_IF_ERROR(internal::ReadString(obj, "type", kDoc, &type_name));
-  auto type = ParseNodeType(type_name);
-  if (!type.has_value()) {
-    return InvalidError(context + " has unknown type \"" + type_name +
-                        "\"; it was written by an unsupported tool or is corrupt");
-  }
-  n.type = *type;
-
-  Status s = [&]() -> Status {
-    STASH_RETURN_IF_ERROR(internal::ReadUint32(obj, "mode", kDoc, &n.mode));
-    STASH_RETURN_IF_ERROR(internal::ReadTime(obj, "mtime", kDoc, &n.mtime));
-    STASH_RETURN_IF_ERROR(internal::ReadTime(obj, "atime", kDoc, &n.atime));
-    STASH_RETURN_IF_ERROR(internal::ReadTime(obj, "ctime", kDoc, &n.ctime));
-    STASH_RETURN_IF_ERROR(internal::ReadUint32(obj, "uid", kDoc, &n.uid));
-    STASH_RETURN_IF_ERROR(internal::ReadUint32(obj, "gid", kDoc, &n.gid));
-    STASH_RETURN_IF_ERROR(internal::ReadString(obj, "user", kDoc, &n.user));
-    STASH_RETURN_IF_ERROR(internal::ReadString(obj, "group", kDoc, &n.group));
-    constexpr uint64_t kMax = UINT64_MAX;
-    STASH_RETURN_IF_ERROR(internal::ReadUint(obj, "inode", kDoc, kMax, &n.inode));
-    STASH_RETURN_IF_ERROR(internal::ReadUint(obj, "device_id", kDoc, kMax, &n.device_id));
-    STASH_RETURN_IF_ERROR(internal::ReadUint(obj, "size", kDoc, kMax, &n.size));
-    STASH_RETURN_IF_ERROR(internal::ReadUint(obj, "links", kDoc, kMax, &n.links));
-    STASH_RETURN_IF_ERROR(internal::ReadString(obj, "linktarget", kDoc, &n.linktarget));
-    // restic 0.16+ keeps the exact bytes of a non-UTF-8 target here.
-    STASH_RETURN_IF_ERROR(internal::ReadBase64(obj, "linktarget_raw", kDoc, &n.linktarget));
-    STASH_RETURN_IF_ERROR(ReadExtendedAttributes(obj, &n.extended_attributes));
-    STASH_RETURN_IF_ERROR(internal::ReadUint(obj, "device", kDoc, kMax, &n.device));
-    std::vector<Id> content;
-    bool content_null = true;
-    STASH_RETURN_IF_ERROR(internal::ReadIdList(obj, "content", kDoc, &content, &content_null));
-    if (!content_null) n.content = std::move(content);
-    STASH_RETURN_IF_ERROR(internal::ReadOptionalId(obj, "subtree", kDoc, &n.subtree));
-    STASH_RETURN_IF_ERROR(internal::ReadString(obj, "error", kDoc, &n.error));
+  Status Read(Node* n) {
+    if (!js_.PeekObject()) return js_.Error("a node must be an object");
+    STASH_RETURN_IF_ERROR(js_.BeginObject());
+    bool have_raw_target = false;
+    std::string raw_target;
+    while (true) {
+      STASH_ASSIGN_OR_RETURN(bool more, js_.NextKey(&key_));
+      if (!more) break;
+      if (js_.TryNull()) {
+        if (key_ == "content") n->content.reset();
+        continue;
+      }
+      Status s = Field(n, &have_raw_target, &raw_target);
+      if (!s.ok()) return std::move(s).Prepend("tree: node field \"" + key_ + "\"");
+    }
+    if (have_raw_target) n->linktarget = std::move(raw_target);
     return Status::Ok();
-  }();
-  if (!s.ok()) return std::move(s).Prepend(context);
-  return n;
-}
+  }
+
+ private:
+  Status Field(Node* n, bool* have_raw_target, std::string* raw_target) {
+    const std::string& k = key_;
+    if (k == "name") {
+      STASH_RETURN_IF_ERROR(js_.String(&buf_));
+      STASH_ASSIGN_OR_RETURN(n->name, GoUnquote(buf_));
+      return Status::Ok();
+    }
+    if (k == "type") {
+      STASH_RETURN_IF_ERROR(js_.String(&buf_));
+      auto type = ParseNodeType(buf_);
+      if (!type.has_value()) {
+        return InvalidError("unknown node type \"" + buf_ +
+                            "\"; written by an unsupported tool or corrupt");
+      }
+      n->type = *type;
+      return Status::Ok();
+    }
+    if (k == "mode") return U32(&n->mode);
+    if (k == "mtime") return Time(&n->mtime);
+    if (k == "atime") return Time(&n->atime);
+    if (k == "ctime") return Time(&n->ctime);
+    if (k == "uid") return U32(&n->uid);
+    if (k == "gid") return U32(&n->gid);
+    if (k == "user") return js_.String(&n->user);
+    if (k == "group") return js_.String(&n->group);
+    if (k == "inode") return js_.Uint(UINT64_MAX, &n->inode);
+    if (k == "device_id") return js_.Uint(UINT64_MAX, &n->device_id);
+    if (k == "size") return js_.Uint(UINT64_MAX, &n->size);
+    if (k == "links") return js_.Uint(UINT64_MAX, &n->links);
+    if (k == "linktarget") return js_.String(&n->linktarget);
+    if (k == "linktarget_raw") {
+      // restic 0.16+ keeps the exact bytes of a non-UTF-8 target here.
+      STASH_RETURN_IF_ERROR(Bytes(raw_target));
+      *have_raw_target = true;
+      return Status::Ok();
+    }
+    if (k == "extended_attributes") return Xattrs(&n->extended_attributes);
+    if (k == "device") return js_.Uint(UINT64_MAX, &n->device);
+    if (k == "content") {
+      std::vector<Id> ids;
+      STASH_RETURN_IF_ERROR(js_.BeginArray());
+      while (true) {
+        STASH_ASSIGN_OR_RETURN(bool more, js_.NextElement());
+        if (!more) break;
+        Id id;
+        STASH_RETURN_IF_ERROR(IdValue(&id));
+        ids.push_back(id);
+      }
+      n->content = std::move(ids);
+      return Status::Ok();
+    }
+    if (k == "subtree") {
+      Id id;
+      STASH_RETURN_IF_ERROR(IdValue(&id));
+      n->subtree = id;
+      return Status::Ok();
+    }
+    if (k == "error") return js_.String(&n->error);
+    return js_.Skip();  // generic_attributes and whatever newer restic adds
+  }
+
+  Status U32(uint32_t* out) {
+    uint64_t v;
+    STASH_RETURN_IF_ERROR(js_.Uint(UINT32_MAX, &v));
+    *out = static_cast<uint32_t>(v);
+    return Status::Ok();
+  }
+
+  Status Time(Timestamp* out) {
+    STASH_RETURN_IF_ERROR(js_.String(&buf_));
+    STASH_ASSIGN_OR_RETURN(*out, ParseRfc3339(buf_));
+    return Status::Ok();
+  }
+
+  Status IdValue(Id* out) {
+    STASH_RETURN_IF_ERROR(js_.String(&buf_));
+    STASH_ASSIGN_OR_RETURN(*out, Id::FromHex(buf_));
+    return Status::Ok();
+  }
+
+  Status Bytes(std::string* out) {
+    STASH_RETURN_IF_ERROR(js_.String(&buf_));
+    STASH_ASSIGN_OR_RETURN(*out, Base64DecodeToString(buf_));
+    return Status::Ok();
+  }
+
+  Status Xattrs(std::vector<ExtendedAttribute>* out) {
+    out->clear();
+    STASH_RETURN_IF_ERROR(js_.BeginArray());
+    while (true) {
+      STASH_ASSIGN_OR_RETURN(bool more, js_.NextElement());
+      if (!more) return Status::Ok();
+      if (js_.TryNull()) continue;
+      ExtendedAttribute a;
+      STASH_RETURN_IF_ERROR(js_.BeginObject());
+      std::string key;
+      while (true) {
+        STASH_ASSIGN_OR_RETURN(bool field, js_.NextKey(&key));
+        if (!field) break;
+        if (js_.TryNull()) continue;
+        if (key == "name") {
+          STASH_RETURN_IF_ERROR(js_.String(&a.name));
+        } else if (key == "value") {
+          STASH_RETURN_IF_ERROR(Bytes(&a.value));
+        } else {
+          STASH_RETURN_IF_ERROR(js_.Skip());
+        }
+      }
+      out->push_back(std::move(a));
+    }
+  }
+
+  internal::JsonScanner& js_;
+  std::string key_;
+  std::string buf_;
+};
 
 }  // namespace
 
@@ -193,15 +270,35 @@ void SortNodes(std::vector<Node>* nodes) {
 }
 
 Result<std::vector<Node>> DecodeTree(std::string_view json) {
-  STASH_ASSIGN_OR_RETURN(Json doc, internal::ParseJson(json, kDoc));
-  STASH_ASSIGN_OR_RETURN(const Json* arr, internal::ArrayOrNull(doc, "nodes", kDoc));
+  internal::JsonScanner js(json, kDoc);
+  NodeReader reader(&js);
   std::vector<Node> nodes;
-  if (arr == nullptr) return nodes;
-  nodes.reserve(arr->size());
-  for (const Json& item : *arr) {
-    STASH_ASSIGN_OR_RETURN(Node n, ReadNode(item));
-    nodes.push_back(std::move(n));
+  std::string key;
+  STASH_RETURN_IF_ERROR(js.BeginObject());
+  while (true) {
+    STASH_ASSIGN_OR_RETURN(bool more, js.NextKey(&key));
+    if (!more) break;
+    if (key != "nodes") {
+      STASH_RETURN_IF_ERROR(js.Skip());
+      continue;
+    }
+    if (js.TryNull()) continue;
+    nodes.clear();
+    STASH_RETURN_IF_ERROR(js.BeginArray());
+    while (true) {
+      STASH_ASSIGN_OR_RETURN(bool element, js.NextElement());
+      if (!element) break;
+      Node n;
+      Status s = reader.Read(&n);
+      if (!s.ok()) {
+        const std::string where = n.name.empty() ? "tree: node " + std::to_string(nodes.size())
+                                                 : "tree: node \"" + GoQuote(n.name) + "\"";
+        return std::move(s).Prepend(where);
+      }
+      nodes.push_back(std::move(n));
+    }
   }
+  STASH_RETURN_IF_ERROR(js.Finish());
   return nodes;
 }
 

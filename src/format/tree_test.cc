@@ -182,3 +182,58 @@ TEST(NodeTest, GoModeMatchesVerifiedValues) {
 
 }  // namespace
 }  // namespace stash::format
+
+namespace stash::format {
+namespace {
+
+TEST(TreeDecodeTest, FollowsGoJsonDecodingRules) {
+  // Escapes Go's encoder never writes but its decoder accepts; a surrogate
+  // pair; lone surrogates and invalid bytes become U+FFFD; unknown keys with
+  // nested values are skipped; null leaves a field at its zero value.
+  auto nodes = DecodeTree(
+      " {\"x\":[1,-2.5e3,{\"y\":[true,false,null]},\"s\"],\"nodes\":[ {\"name\":\"a\\/b\\u00e9\","
+      "\"type\":\"symlink\",\"linktarget\":\"\\ud83d\\ude00|\\ud800|\\udc00|\xff\",\"user\":null,"
+      "\"content\":null,\"extended_attributes\":[{\"name\":\"k\",\"value\":null,\"z\":{}}]} ]}\n");
+  ASSERT_TRUE(nodes.ok()) << nodes.status();
+  ASSERT_EQ(nodes->size(), 1u);
+  const Node& n = nodes->at(0);
+  EXPECT_EQ(n.name, "a/b\xc3\xa9");
+  EXPECT_EQ(n.linktarget, "\xf0\x9f\x98\x80|\xef\xbf\xbd|\xef\xbf\xbd|\xef\xbf\xbd");
+  EXPECT_EQ(n.user, "");
+  EXPECT_FALSE(n.content.has_value());
+  ASSERT_EQ(n.extended_attributes.size(), 1u);
+  EXPECT_EQ(n.extended_attributes[0].value, "");
+}
+
+TEST(TreeDecodeTest, RejectsWhatGoRejects) {
+  const std::string_view bad[] = {
+      "{\"nodes\":[]} x",                                               // trailing data
+      "{\"nodes\":[{\"name\":\"x\",\"type\":\"file\",\"size\":1.5}]}",  // not an integer
+      "{\"nodes\":[{\"name\":\"x\",\"type\":\"file\",\"size\":1e3}]}",
+      "{\"nodes\":[{\"name\":\"x\",\"type\":\"file\",\"size\":18446744073709551616}]}",
+      "{\"nodes\":[{\"name\":\"x\",\"type\":\"file\",\"size\":01}]}",
+      "{\"nodes\":[{\"name\":\"a\tb\",\"type\":\"file\"}]}",  // raw control char
+      "{\"nodes\":[{\"name\":\"x\",\"type\":\"file\"},]}",    // trailing comma
+      "{\"nodes\":[{\"name\":\"x\" \"type\":\"file\"}]}",     // missing comma
+      "{\"nodes\":[null]}",
+      "{\"nodes\":[{\"name\":\"x\",\"type\":\"file\",\"linktarget_raw\":\"!!\"}]}",
+  };
+  for (std::string_view json : bad) {
+    auto r = DecodeTree(json);
+    EXPECT_EQ(r.status().code(), Code::kInvalid) << json;
+  }
+  std::string deep(1000, '[');
+  EXPECT_EQ(DecodeTree("{\"x\":" + deep + "}").status().code(), Code::kInvalid);
+}
+
+TEST(TreeDecodeTest, ErrorsNameTheNode) {
+  auto r = DecodeTree(
+      "{\"nodes\":[{\"name\":\"ok\",\"type\":\"file\"},{\"name\":\"bad\\\\x01\",\"type\":\"file\","
+      "\"mtime\":\"yesterday\"}]}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("bad\\x01"), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("mtime"), std::string::npos) << r.status();
+}
+
+}  // namespace
+}  // namespace stash::format

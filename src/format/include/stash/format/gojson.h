@@ -18,6 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "stash/core/id.h"
+#include "stash/format/time.h"
+
 namespace stash::format {
 
 // Appends s as a JSON string literal (with quotes) to *out.
@@ -39,6 +42,11 @@ class GoJsonWriter {
   void Null();
   // An already-encoded JSON value, written verbatim.
   void Raw(std::string_view json);
+  // A string known to need no escaping (times, hex ids), quoted verbatim.
+  void PlainString(std::string_view s);
+  // Shorthands for the two most common restic values.
+  void Time(const Timestamp& t);
+  void IdHex(const Id& id);
 
   const std::string& str() const { return out_; }
   std::string Take() { return std::move(out_); }

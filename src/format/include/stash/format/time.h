@@ -35,6 +35,10 @@ bool Before(const Timestamp& a, const Timestamp& b);
 // are clamped into that range first, as restic's FixTime does before
 // marshalling nodes (Go's MarshalJSON would fail on them).
 std::string FormatRfc3339Nano(const Timestamp& t);
+// The same text written into buf (at least kMaxRfc3339Size bytes, no NUL);
+// returns its length. For hot encoders that should not allocate.
+inline constexpr size_t kMaxRfc3339Size = 35;  // 9999-12-31T23:59:59.999999999+23:59
+size_t FormatRfc3339NanoTo(const Timestamp& t, char* buf);
 
 // Parses RFC 3339 as Go's time.Time.UnmarshalJSON (without the quotes):
 // an optional fraction of any length (digits past nanoseconds are dropped),

@@ -1,0 +1,64 @@
+// JsonScanner: a small pull parser for the large restic documents (trees,
+// indexes) where a DOM (nlohmann) costs too much: no allocation per value,
+// strings decoded into caller-owned buffers.
+//
+// It follows Go's encoding/json decoding rules that matter for restic
+// documents: invalid UTF-8 and lone surrogate escapes become U+FFFD, raw
+// control characters inside strings are errors, numbers for integer fields
+// must be plain integers in range. Errors are kInvalid and name the document
+// and byte offset.
+//
+// Thread-safety: not thread-safe; one scanner per document.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "stash/core/result.h"
+
+namespace stash::format::internal {
+
+class JsonScanner {
+ public:
+  JsonScanner(std::string_view text, std::string_view doc) : s_(text), doc_(doc) {}
+
+  // '{' then, per member, NextKey() returns true with the key and the caller
+  // reads (or Skip()s) the value; false after the closing '}'.
+  Status BeginObject();
+  Result<bool> NextKey(std::string* key);
+  // '[' then NextElement() is true before each element, false after ']'.
+  Status BeginArray();
+  Result<bool> NextElement();
+
+  // Consumes a `null` if one comes next.
+  bool TryNull();
+  // True when the next value is an object ('{'), without consuming it.
+  bool PeekObject();
+
+  Status String(std::string* out);
+  Status Uint(uint64_t max, uint64_t* out);
+  Status Int(int64_t* out);
+  Status Bool(bool* out);
+  // Any value, validated but discarded.
+  Status Skip();
+  // Only whitespace may remain.
+  Status Finish();
+
+  Status Error(std::string_view what) const;
+
+ private:
+  void SkipSpace();
+  Status Expect(char c);
+  Status Literal(std::string_view word);
+  Status Number(bool* negative, uint64_t* magnitude);
+
+  std::string_view s_;
+  size_t pos_ = 0;
+  std::string_view doc_;
+  // Per open container: no element yet.
+  bool first_ = false;
+  int depth_ = 0;
+};
+
+}  // namespace stash::format::internal
