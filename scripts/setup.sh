@@ -29,6 +29,26 @@ install_packages() {
   fi
 }
 
+# Test peers from npm (Azurite, the firebase-tools storage emulator) for the
+# backend conformance suite. Only when node_modules is missing or the lock file
+# changed. --ignore-scripts: the peers run without their install scripts, and
+# firebase-tools' optional re2 would otherwise compile C++ for ~20 minutes.
+install_npm_peers() {
+  local peers="$ROOT/tests/peers"
+  local stamp="$peers/node_modules/.stash-lock-sha256"
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: npm not found; Azure and GCS backend tests will be skipped (and fail under CI=true)"
+    return 0
+  fi
+  local want
+  want=$(sha256sum "$peers/package-lock.json" | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "setup: installing npm test peers (tests/peers)"
+    npm ci --prefix "$peers" --ignore-scripts --no-audit --no-fund --loglevel=error
+    echo "$want" > "$stamp"
+  fi
+}
+
 build() {
   if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -37,4 +57,5 @@ build() {
 }
 
 install_packages
+install_npm_peers
 build

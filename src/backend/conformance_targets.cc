@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 
+#include "stash/backend/azure.h"
+#include "stash/backend/gcs.h"
 #include "stash/backend/local.h"
 #include "stash/backend/memory.h"
 #include "stash/backend/rest.h"
@@ -66,14 +68,17 @@ struct Peer {
 // Starts `peer` once with the argv `make_argv(port)`; returns "" or why not.
 std::string EnsurePeer(Peer& peer, const std::string& program, const std::string& name,
                        const std::function<std::vector<std::string>(int port)>& make_argv,
-                       const std::map<std::string, std::string>& env = {}) {
+                       const std::function<std::map<std::string, std::string>(int port)>&
+                           make_env = nullptr) {
   std::call_once(peer.once, [&] {
     if (program.empty()) {
       peer.error = name + " is not installed";
       return;
     }
     peer.port = testing::FreePort();
-    Status s = peer.process.Start(make_argv(peer.port), env, peer.port,
+    Status s = peer.process.Start(make_argv(peer.port),
+                                  make_env ? make_env(peer.port) : std::map<std::string, std::string>{},
+                                  peer.port,
                                   ScratchDir() + "/" + name + ".log");
     if (!s.ok()) peer.error = s.ToString();
   });
@@ -121,10 +126,68 @@ const ConformanceTarget kS3{
       return BackendPtr(std::make_unique<S3Backend>(std::move(c), real_clock));
     }};
 
+// Azurite's documented development account.
+constexpr const char* kAzuriteAccount = "devstoreaccount1";
+constexpr const char* kAzuriteKey =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+Peer azurite_peer;
+std::string AzuriteUnavailable() {
+  std::string bin = testing::NpmBin("azurite-blob");
+  return EnsurePeer(azurite_peer, bin, "azurite", [bin](int port) {
+    return std::vector<std::string>{bin, "--blobHost", "127.0.0.1", "--blobPort",
+                                    std::to_string(port), "--disableTelemetry", "--silent",
+                                    "--inMemoryPersistence"};
+  }) + (bin.empty() ? " (run: npm ci --prefix tests/peers)" : "");
+}
+
+const ConformanceTarget kAzure{
+    "azure", AzuriteUnavailable, [](const std::string& unique) -> Result<BackendPtr> {
+      AzureConfig c;
+      c.account_name = kAzuriteAccount;
+      c.account_key = kAzuriteKey;
+      c.container = unique.substr(0, 63);
+      while (c.container.back() == '-') c.container.pop_back();
+      c.prefix = "restic/repo";
+      c.endpoint = "http://127.0.0.1:" + std::to_string(azurite_peer.port) + "/" + kAzuriteAccount;
+      c.list_page_size = 7;
+      c.single_put_max = 16 << 20;  // the 64 MiB object goes up in blocks
+      c.block_size = 24 << 20;
+      STASH_ASSIGN_OR_RETURN(auto b, AzureBackend::Open(std::move(c), real_clock));
+      return BackendPtr(std::move(b));
+    }};
+
+Peer gcs_peer;
+std::string GcsUnavailable() {
+  std::string ft = std::string(STASH_SOURCE_DIR) + "/tests/peers/node_modules/firebase-tools";
+  std::string node = testing::FindProgram("node");
+  if (!std::filesystem::exists(ft)) return "firebase-tools is not installed (run: npm ci --prefix tests/peers)";
+  return EnsurePeer(gcs_peer, node, "gcs-emu", [node](int port) {
+    return std::vector<std::string>{node, std::string(STASH_SOURCE_DIR) + "/tests/peers/gcs-emu.js"};
+  }, [](int port) {
+    // The emulator keeps blobs under $TMPDIR/firebase; keep them in our scratch.
+    return std::map<std::string, std::string>{{"PORT", std::to_string(port)},
+                                              {"TMPDIR", ScratchDir()}};
+  });
+}
+
+const ConformanceTarget kGcs{
+    "gcs", GcsUnavailable, [](const std::string& unique) -> Result<BackendPtr> {
+      GcsConfig c;
+      c.bucket = unique.substr(0, 63);
+      while (c.bucket.back() == '-') c.bucket.pop_back();
+      c.prefix = "restic/repo";
+      c.endpoint = "127.0.0.1:" + std::to_string(gcs_peer.port);
+      c.emulator = true;
+      c.list_page_size = 7;
+      STASH_ASSIGN_OR_RETURN(auto b, GcsBackend::Open(std::move(c), real_clock));
+      return BackendPtr(std::move(b));
+    }};
+
 }  // namespace
 
 std::vector<const ConformanceTarget*> AllConformanceTargets() {
-  return {&kLocal, &kMemory, &kRest, &kS3};
+  return {&kLocal, &kMemory, &kRest, &kS3, &kAzure, &kGcs};
 }
 
 }  // namespace stash::backend

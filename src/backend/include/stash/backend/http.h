@@ -29,7 +29,8 @@
 namespace stash::backend {
 
 struct HttpOptions {
-  std::string ca_file;        // PEM bundle to trust; empty: the system's
+  std::string ca_file;        // PEM bundle file to trust; empty: the system's
+  std::string ca_pem;         // or the PEM text itself (Stash's CA_CERT_DATA)
   bool insecure_tls = false;  // skip certificate verification (test servers)
   std::chrono::milliseconds connect_timeout{30000};
   // A transfer that moves fewer than low_speed_bytes per second for
