@@ -1,34 +1,88 @@
 #include "stash/format/index.h"
 
-#include "json_read.h"
+#include "json_scan.h"
 #include "stash/format/gojson.h"
 
 namespace stash::format {
 namespace {
 
-using internal::Json;
-
 constexpr std::string_view kDoc = "index";
 
-Result<IndexPackBlob> ReadBlob(const Json& obj, const Id& pack_id) {
-  STASH_RETURN_IF_ERROR(internal::ExpectObject(obj, kDoc, "blob entry"));
-  IndexPackBlob b;
-  std::string type;
-  bool has_id = false;
-  STASH_RETURN_IF_ERROR(internal::ReadId(obj, "id", kDoc, &b.id, &has_id));
-  STASH_RETURN_IF_ERROR(internal::ReadString(obj, "type", kDoc, &type));
-  STASH_RETURN_IF_ERROR(internal::ReadUint32(obj, "offset", kDoc, &b.offset));
-  STASH_RETURN_IF_ERROR(internal::ReadUint32(obj, "length", kDoc, &b.length));
-  STASH_RETURN_IF_ERROR(
-      internal::ReadUint32(obj, "uncompressed_length", kDoc, &b.uncompressed_length));
-  if (!has_id) return InvalidError("index: a blob of pack " + pack_id.Hex() + " has no id");
-  auto parsed = ParseBlobType(type);
-  if (!parsed.has_value()) {
-    return InvalidError("index: blob " + b.id.Hex() + " in pack " + pack_id.Hex() +
-                        " has unknown type \"" + type + "\"");
+Status ReadIdValue(internal::JsonScanner& js, std::string* buf, Id* out) {
+  STASH_RETURN_IF_ERROR(js.String(buf));
+  STASH_ASSIGN_OR_RETURN(*out, Id::FromHex(*buf));
+  return Status::Ok();
+}
+
+Status ReadU32(internal::JsonScanner& js, uint32_t* out) {
+  uint64_t v;
+  STASH_RETURN_IF_ERROR(js.Uint(UINT32_MAX, &v));
+  *out = static_cast<uint32_t>(v);
+  return Status::Ok();
+}
+
+Status ReadBlob(internal::JsonScanner& js, std::string* key, std::string* buf, IndexPackBlob* b) {
+  if (!js.PeekObject()) return js.Error("a blob entry must be an object");
+  STASH_RETURN_IF_ERROR(js.BeginObject());
+  bool has_id = false, has_type = false;
+  while (true) {
+    STASH_ASSIGN_OR_RETURN(bool more, js.NextKey(key));
+    if (!more) break;
+    if (js.TryNull()) continue;
+    if (*key == "id") {
+      STASH_RETURN_IF_ERROR(ReadIdValue(js, buf, &b->id));
+      has_id = true;
+    } else if (*key == "type") {
+      STASH_RETURN_IF_ERROR(js.String(buf));
+      auto type = ParseBlobType(*buf);
+      if (!type.has_value()) return InvalidError("unknown blob type \"" + *buf + "\"");
+      b->type = *type;
+      has_type = true;
+    } else if (*key == "offset") {
+      STASH_RETURN_IF_ERROR(ReadU32(js, &b->offset));
+    } else if (*key == "length") {
+      STASH_RETURN_IF_ERROR(ReadU32(js, &b->length));
+    } else if (*key == "uncompressed_length") {
+      STASH_RETURN_IF_ERROR(ReadU32(js, &b->uncompressed_length));
+    } else {
+      STASH_RETURN_IF_ERROR(js.Skip());
+    }
   }
-  b.type = *parsed;
-  return b;
+  if (!has_id) return InvalidError("blob entry has no id");
+  if (!has_type) return InvalidError("blob " + b->id.Hex() + " has no type");
+  return Status::Ok();
+}
+
+Status ReadPack(internal::JsonScanner& js, std::string* key, std::string* buf, IndexPack* pack) {
+  if (!js.PeekObject()) return js.Error("a pack entry must be an object");
+  STASH_RETURN_IF_ERROR(js.BeginObject());
+  bool has_id = false;
+  while (true) {
+    STASH_ASSIGN_OR_RETURN(bool more, js.NextKey(key));
+    if (!more) break;
+    if (js.TryNull()) continue;
+    if (*key == "id") {
+      STASH_RETURN_IF_ERROR(ReadIdValue(js, buf, &pack->id));
+      has_id = true;
+    } else if (*key == "blobs") {
+      pack->blobs.clear();
+      STASH_RETURN_IF_ERROR(js.BeginArray());
+      while (true) {
+        STASH_ASSIGN_OR_RETURN(bool element, js.NextElement());
+        if (!element) break;
+        IndexPackBlob b;
+        Status s = ReadBlob(js, key, buf, &b);
+        if (!s.ok()) {
+          return std::move(s).Prepend("pack " + (has_id ? pack->id.Hex() : std::string("?")));
+        }
+        pack->blobs.push_back(b);
+      }
+    } else {
+      STASH_RETURN_IF_ERROR(js.Skip());
+    }
+  }
+  if (!has_id) return InvalidError("a pack entry has no id");
+  return Status::Ok();
 }
 
 }  // namespace
@@ -77,33 +131,48 @@ std::string EncodeIndex(const IndexFile& index) {
 }
 
 Result<IndexFile> DecodeIndex(std::string_view json) {
-  STASH_ASSIGN_OR_RETURN(Json doc, internal::ParseJson(json, kDoc, /*allow_array=*/true));
-  if (doc.is_array()) {
+  const size_t first = json.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && json[first] == '[') {
     return UnsupportedError(
         "index uses restic 0.1's legacy format; rebuild the index with `restic repair index` "
         "(or `rebuild-index`)");
   }
+  internal::JsonScanner js(json, kDoc);
   IndexFile index;
-  STASH_RETURN_IF_ERROR(internal::ReadIdList(doc, "supersedes", kDoc, &index.supersedes));
-  STASH_ASSIGN_OR_RETURN(const Json* packs, internal::ArrayOrNull(doc, "packs", kDoc));
-  if (packs == nullptr) return index;
-  index.packs.reserve(packs->size());
-  for (const Json& p : *packs) {
-    STASH_RETURN_IF_ERROR(internal::ExpectObject(p, kDoc, "pack entry"));
-    IndexPack pack;
-    bool has_id = false;
-    STASH_RETURN_IF_ERROR(internal::ReadId(p, "id", kDoc, &pack.id, &has_id));
-    if (!has_id) return InvalidError("index: a pack entry has no id");
-    STASH_ASSIGN_OR_RETURN(const Json* blobs, internal::ArrayOrNull(p, "blobs", kDoc));
-    if (blobs != nullptr) {
-      pack.blobs.reserve(blobs->size());
-      for (const Json& b : *blobs) {
-        STASH_ASSIGN_OR_RETURN(IndexPackBlob blob, ReadBlob(b, pack.id));
-        pack.blobs.push_back(blob);
+  std::string key, buf;
+  Status s = [&]() -> Status {
+    STASH_RETURN_IF_ERROR(js.BeginObject());
+    while (true) {
+      STASH_ASSIGN_OR_RETURN(bool more, js.NextKey(&key));
+      if (!more) break;
+      if (js.TryNull()) continue;
+      if (key == "supersedes") {
+        index.supersedes.clear();
+        STASH_RETURN_IF_ERROR(js.BeginArray());
+        while (true) {
+          STASH_ASSIGN_OR_RETURN(bool element, js.NextElement());
+          if (!element) break;
+          Id id;
+          STASH_RETURN_IF_ERROR(ReadIdValue(js, &buf, &id));
+          index.supersedes.push_back(id);
+        }
+      } else if (key == "packs") {
+        index.packs.clear();
+        STASH_RETURN_IF_ERROR(js.BeginArray());
+        while (true) {
+          STASH_ASSIGN_OR_RETURN(bool element, js.NextElement());
+          if (!element) break;
+          IndexPack pack;
+          STASH_RETURN_IF_ERROR(ReadPack(js, &key, &buf, &pack));
+          index.packs.push_back(std::move(pack));
+        }
+      } else {
+        STASH_RETURN_IF_ERROR(js.Skip());
       }
     }
-    index.packs.push_back(std::move(pack));
-  }
+    return js.Finish();
+  }();
+  if (!s.ok()) return std::move(s).Prepend("index");
   return index;
 }
 
