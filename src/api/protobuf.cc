@@ -110,7 +110,9 @@ Result<json> DecodeSpecial(std::string_view bytes, FieldKind kind, std::string_v
     int number = static_cast<int>(key >> 3), wire = static_cast<int>(key & 7);
     if (wire == 0 && (number == 1 || number == 2)) {
       STASH_ASSIGN_OR_RETURN(uint64_t v, r.Varint());
-      if (kind == FieldKind::kTime) (number == 1 ? seconds : nanos) = static_cast<int64_t>(v);
+      if (kind == FieldKind::kTime || kind == FieldKind::kMicroTime) {
+        (number == 1 ? seconds : nanos) = static_cast<int64_t>(v);
+      }
       if (kind == FieldKind::kIntOrString) (number == 1 ? type : int_val) = static_cast<int64_t>(v);
     } else if (wire == 2 && ((kind == FieldKind::kQuantity && number == 1) ||
                              (kind == FieldKind::kIntOrString && number == 3))) {
@@ -121,11 +123,12 @@ Result<json> DecodeSpecial(std::string_view bytes, FieldKind kind, std::string_v
     }
   }
   switch (kind) {
-    case FieldKind::kTime: {
+    case FieldKind::kTime:
+    case FieldKind::kMicroTime: {
       if (seconds == 0 && nanos == 0) return json();
       SystemTime t{std::chrono::duration_cast<SystemTime::duration>(
           std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos))};
-      return FormatTimestamp(t);
+      return kind == FieldKind::kTime ? FormatTimestamp(t) : FormatMicroTimestamp(t);
     }
     case FieldKind::kQuantity: return str;
     case FieldKind::kIntOrString: return type == 1 ? json(str) : json(static_cast<int32_t>(int_val));
@@ -133,7 +136,7 @@ Result<json> DecodeSpecial(std::string_view bytes, FieldKind kind, std::string_v
   }
 }
 
-Result<json> DecodeMapEntry(std::string_view bytes, bool bytes_values, std::string_view what,
+Result<json> DecodeMapEntry(std::string_view bytes, FieldKind kind, std::string_view what,
                             std::string& key) {
   Reader r(bytes, what);
   json value = "";
@@ -142,8 +145,13 @@ Result<json> DecodeMapEntry(std::string_view bytes, bool bytes_values, std::stri
     int number = static_cast<int>(tag >> 3), wire = static_cast<int>(tag & 7);
     if (wire == 2 && (number == 1 || number == 2)) {
       STASH_ASSIGN_OR_RETURN(std::string_view s, r.Bytes());
-      if (number == 1) key = std::string(s);
-      else value = bytes_values ? Base64(s) : std::string(s);
+      if (number == 1) {
+        key = std::string(s);
+      } else if (kind == FieldKind::kQuantityMap) {
+        STASH_ASSIGN_OR_RETURN(value, DecodeSpecial(s, FieldKind::kQuantity, what));
+      } else {
+        value = kind == FieldKind::kBytesMap ? Base64(s) : std::string(s);
+      }
     } else {
       STASH_RETURN_IF_ERROR(r.Skip(wire));
     }
@@ -174,9 +182,10 @@ Result<json> DecodeField(Reader& r, const FieldDesc& f, int wire, std::string_vi
   switch (f.kind) {
     case FieldKind::kString: return std::string(bytes);
     case FieldKind::kBytes: return Base64(bytes);
-    case FieldKind::kMessage: return DecodeMessage(bytes, *f.message(), depth + 1);
-    case FieldKind::kStringMap: return DecodeMapEntry(bytes, false, what, *map_key);
-    case FieldKind::kBytesMap: return DecodeMapEntry(bytes, true, what, *map_key);
+    case FieldKind::kMessage: return DecodeMessage(bytes, *f.message, depth + 1);
+    case FieldKind::kStringMap:
+    case FieldKind::kBytesMap:
+    case FieldKind::kQuantityMap: return DecodeMapEntry(bytes, f.kind, what, *map_key);
     default: return DecodeSpecial(bytes, f.kind, what);
   }
 }
@@ -189,14 +198,17 @@ Result<json> DecodeMessage(std::string_view bytes, const MessageDesc& desc, int 
     STASH_ASSIGN_OR_RETURN(uint64_t key, r.Varint());
     const int number = static_cast<int>(key >> 3), wire = static_cast<int>(key & 7);
     const FieldDesc* f = desc.Find(number);
-    if (f == nullptr) {
+    if (f == nullptr || (f->kind == FieldKind::kMessage && f->message == nullptr)) {
       STASH_RETURN_IF_ERROR(r.Skip(wire));  // a newer field; JSON clients would drop it too
       continue;
     }
     std::string map_key;
     STASH_ASSIGN_OR_RETURN(json value, DecodeField(r, *f, wire, desc.name, depth, &map_key));
-    const std::string name(f->name);
-    if (f->kind == FieldKind::kStringMap || f->kind == FieldKind::kBytesMap) {
+    const std::string& name = f->name;
+    if (f->inlined && value.is_object()) {
+      for (auto& [k, v] : value.items()) out[k] = std::move(v);
+    } else if (f->kind == FieldKind::kStringMap || f->kind == FieldKind::kBytesMap ||
+               f->kind == FieldKind::kQuantityMap) {
       out[name][map_key] = std::move(value);
     } else if (f->repeated) {
       if (!value.is_null()) out[name].push_back(std::move(value));

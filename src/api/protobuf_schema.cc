@@ -1,117 +1,119 @@
-// Field tables for the kinds kubectl 1.32+ sends as protobuf.
+// Builds the message registry from the compact field tables.
 #include "protobuf_schema.h"
+
+#include <cstdlib>
+#include <map>
+#include <sstream>
 
 namespace stash::api::pb {
 namespace {
 
-using K = FieldKind;
+// The apimachinery messages (meta/v1, runtime), in the format described in
+// protobuf_messages.cc. ObjectMeta's 17 managedFields (server-side apply) is
+// left out on purpose.
+constexpr std::string_view kMetaMessages = R"pb(
+TypeMeta 1:apiVersion:s 2:kind:s
+Unknown 1:typeMeta:m:TypeMeta 3:contentEncoding:s 4:contentType:s
+OwnerReference 1:kind:s 3:name:s 4:uid:s 5:apiVersion:s 6:controller:t! 7:blockOwnerDeletion:t!
+ObjectMeta 1:name:s 2:generateName:s 3:namespace:s 4:selfLink:s 5:uid:s 6:resourceVersion:s
+  7:generation:i 8:creationTimestamp:time 9:deletionTimestamp:time
+  10:deletionGracePeriodSeconds:i! 11:labels:ms 12:annotations:ms
+  13:ownerReferences:m*:OwnerReference 14:finalizers:s*
+LabelSelector 1:matchLabels:ms 2:matchExpressions:m*:LabelSelectorRequirement
+LabelSelectorRequirement 1:key:s 2:operator:s 3:values:s*
+Preconditions 1:uid:s 2:resourceVersion:s
+DeleteOptions 1:gracePeriodSeconds:i! 2:preconditions:m:Preconditions 3:orphanDependents:t!
+  4:propagationPolicy:s 5:dryRun:s* 6:ignoreStoreReadErrorWithClusterBreakingPotential:t!
+)pb";
 
-FieldDesc Str(int n, std::string_view name) { return {n, name, K::kString}; }
-FieldDesc Strs(int n, std::string_view name) { return {n, name, K::kString, true}; }
-FieldDesc Bool(int n, std::string_view name, bool pointer = false) {
-  return {n, name, K::kBool, false, nullptr, pointer};
-}
-FieldDesc Int(int n, std::string_view name, bool pointer = false) {
-  return {n, name, K::kInt, false, nullptr, pointer};
-}
-FieldDesc Msg(int n, std::string_view name, const MessageDesc* (*m)(), bool repeated = false) {
-  return {n, name, K::kMessage, repeated, m};
-}
-FieldDesc Of(int n, std::string_view name, K kind) { return {n, name, kind}; }
-
-const MessageDesc* TypeMeta() {
-  static const MessageDesc d{"TypeMeta", {Str(1, "apiVersion"), Str(2, "kind")}};
-  return &d;
-}
-
-const MessageDesc* OwnerReference() {
-  static const MessageDesc d{"OwnerReference",
-                             {Str(1, "kind"), Str(3, "name"), Str(4, "uid"), Str(5, "apiVersion"),
-                              Bool(6, "controller", true), Bool(7, "blockOwnerDeletion", true)}};
-  return &d;
-}
-
-const MessageDesc* ObjectMeta() {
-  static const MessageDesc d{
-      "ObjectMeta",
-      {Str(1, "name"), Str(2, "generateName"), Str(3, "namespace"), Str(4, "selfLink"),
-       Str(5, "uid"), Str(6, "resourceVersion"), Int(7, "generation"),
-       Of(8, "creationTimestamp", K::kTime), Of(9, "deletionTimestamp", K::kTime),
-       Int(10, "deletionGracePeriodSeconds", true), Of(11, "labels", K::kStringMap),
-       Of(12, "annotations", K::kStringMap), Msg(13, "ownerReferences", OwnerReference, true),
-       Strs(14, "finalizers")}};  // 17 managedFields: server-side apply only, skipped
-  return &d;
+bool ParseKind(std::string_view k, FieldKind& out) {
+  static const std::map<std::string_view, FieldKind> kKinds = {
+      {"s", FieldKind::kString},        {"b", FieldKind::kBytes},
+      {"t", FieldKind::kBool},          {"i", FieldKind::kInt},
+      {"m", FieldKind::kMessage},       {"ms", FieldKind::kStringMap},
+      {"mb", FieldKind::kBytesMap},     {"mq", FieldKind::kQuantityMap},
+      {"time", FieldKind::kTime},       {"mtime", FieldKind::kMicroTime},
+      {"q", FieldKind::kQuantity},      {"ios", FieldKind::kIntOrString}};
+  auto it = kKinds.find(k);
+  if (it == kKinds.end()) return false;
+  out = it->second;
+  return true;
 }
 
-const MessageDesc* NamespaceCondition() {
-  static const MessageDesc d{"NamespaceCondition",
-                             {Str(1, "type"), Str(2, "status"),
-                              Of(4, "lastTransitionTime", K::kTime), Str(5, "reason"),
-                              Str(6, "message")}};
-  return &d;
+// "3:name:m*:Type" -> FieldDesc. The tables are compiled in, so a malformed
+// entry is a programming error caught by the unit tests (it aborts).
+FieldDesc ParseField(const std::string& token) {
+  std::vector<std::string> parts;
+  std::stringstream ss(token);
+  for (std::string p; std::getline(ss, p, ':');) parts.push_back(p);
+  FieldDesc f;
+  if (parts.size() < 3) std::abort();
+  f.number = std::atoi(parts[0].c_str());
+  f.name = parts[1];
+  std::string kind = parts[2];
+  while (!kind.empty() && (kind.back() == '*' || kind.back() == '!' || kind.back() == '^')) {
+    f.repeated |= kind.back() == '*';
+    f.keep_zero |= kind.back() == '!';
+    f.inlined |= kind.back() == '^';
+    kind.pop_back();
+  }
+  if (!ParseKind(kind, f.kind) || f.number <= 0) std::abort();
+  if (parts.size() > 3) f.message_name = parts[3];
+  return f;
 }
 
-const MessageDesc* NamespaceSpec() {
-  static const MessageDesc d{"NamespaceSpec", {Strs(1, "finalizers")}};
-  return &d;
+void ParseInto(std::string_view text, std::map<std::string, MessageDesc>& registry) {
+  std::stringstream lines{std::string(text)};
+  MessageDesc* current = nullptr;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    std::stringstream tokens(line);
+    std::string token;
+    if (line[0] != ' ') {
+      tokens >> token;
+      current = &registry[token];
+      current->name = token;
+      current->fields.clear();
+    }
+    while (tokens >> token) {
+      if (current == nullptr) std::abort();
+      current->fields.push_back(ParseField(token));
+    }
+  }
 }
 
-const MessageDesc* NamespaceStatus() {
-  static const MessageDesc d{"NamespaceStatus",
-                             {Str(1, "phase"), Msg(2, "conditions", NamespaceCondition, true)}};
-  return &d;
+const std::map<std::string, MessageDesc>& Registry() {
+  static const std::map<std::string, MessageDesc>* const kRegistry = [] {
+    auto* registry = new std::map<std::string, MessageDesc>();
+    ParseInto(WorkloadMessages(), *registry);
+    ParseInto(kMetaMessages, *registry);
+    for (auto& [name, desc] : *registry) {
+      for (FieldDesc& f : desc.fields) {
+        auto it = registry->find(f.message_name);
+        if (it != registry->end()) f.message = &it->second;
+      }
+    }
+    return registry;
+  }();
+  return *kRegistry;
 }
 
-const MessageDesc* Namespace() {
-  static const MessageDesc d{"Namespace",
-                             {Msg(1, "metadata", ObjectMeta), Msg(2, "spec", NamespaceSpec),
-                              Msg(3, "status", NamespaceStatus)}};
-  return &d;
-}
-
-const MessageDesc* Secret() {
-  static const MessageDesc d{"Secret",
-                             {Msg(1, "metadata", ObjectMeta), Of(2, "data", K::kBytesMap),
-                              Str(3, "type"), Of(4, "stringData", K::kStringMap),
-                              Bool(5, "immutable", true)}};
-  return &d;
-}
-
-const MessageDesc* ConfigMap() {
-  static const MessageDesc d{"ConfigMap",
-                             {Msg(1, "metadata", ObjectMeta), Of(2, "data", K::kStringMap),
-                              Of(3, "binaryData", K::kBytesMap), Bool(4, "immutable", true)}};
-  return &d;
-}
-
-const MessageDesc* Preconditions() {
-  static const MessageDesc d{"Preconditions", {Str(1, "uid"), Str(2, "resourceVersion")}};
-  return &d;
-}
-
-const MessageDesc* DeleteOptions() {
-  static const MessageDesc d{
-      "DeleteOptions",
-      {Int(1, "gracePeriodSeconds", true), Msg(2, "preconditions", Preconditions),
-       Bool(3, "orphanDependents", true), Str(4, "propagationPolicy"), Strs(5, "dryRun"),
-       Bool(6, "ignoreStoreReadErrorWithClusterBreakingPotential", true)}};
-  return &d;
+const MessageDesc* Lookup(const std::string& name) {
+  auto it = Registry().find(name);
+  return it == Registry().end() ? nullptr : &it->second;
 }
 
 }  // namespace
 
-const MessageDesc& UnknownDesc() {
-  static const MessageDesc d{"runtime.Unknown",
-                             {Msg(1, "typeMeta", TypeMeta), Str(3, "contentEncoding"),
-                              Str(4, "contentType")}};
-  return d;
-}
+const MessageDesc& UnknownDesc() { return *Lookup("Unknown"); }
 
 const MessageDesc* KindDesc(std::string_view kind) {
-  if (kind == "Namespace") return Namespace();
-  if (kind == "Secret") return Secret();
-  if (kind == "ConfigMap") return ConfigMap();
-  if (kind == "DeleteOptions") return DeleteOptions();
+  static const char* const kKinds[] = {"Namespace",  "Secret", "ConfigMap",  "DeleteOptions",
+                                       "Deployment", "StatefulSet", "DaemonSet", "Job",
+                                       "CronJob",    "Pod",    "PersistentVolumeClaim", "Event"};
+  for (const char* k : kKinds) {
+    if (kind == k) return Lookup(k);
+  }
   return nullptr;
 }
 

@@ -6,10 +6,13 @@
 // Wire format: the 4 magic bytes "k8s\0", then a runtime.Unknown message
 // {1 typeMeta{1 apiVersion, 2 kind}, 2 raw (the object's own message),
 // 3 contentEncoding, 4 contentType}. Decoded kinds: Namespace, Secret,
-// ConfigMap, DeleteOptions (and their ObjectMeta, incl. labels, annotations,
-// finalizers, ownerReferences). Secret/ConfigMap bytes fields become base64
-// strings, as in JSON. Empty strings and zero numbers are omitted (Go's
-// omitempty), so the result looks like the JSON body kubectl 1.31 sends.
+// ConfigMap, DeleteOptions, and the workload kinds `kubectl create
+// deployment|job|cronjob` send (Deployment, StatefulSet, DaemonSet, Job,
+// CronJob, Pod, PersistentVolumeClaim, Event), with their full ObjectMeta and
+// PodSpec. Bytes fields become base64 strings, as in JSON; Go-embedded structs
+// (a Volume's source, ...) are inlined. Empty strings, zero numbers and false
+// are omitted (Go's omitempty) except for pointer fields such as replicas, so
+// the result equals the JSON body kubectl 1.31 sends for the same command.
 //
 // Thread-safety: stateless free functions; safe from any thread.
 #pragma once
