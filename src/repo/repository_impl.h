@@ -53,7 +53,7 @@ class RepositoryImpl final : public Repository {
   Result<std::vector<uint8_t>> OpenBlob(const Id& id, const BlobLocation& loc,
                                         std::span<const uint8_t> sealed) override;
   Result<std::vector<uint8_t>> LoadBlob(BlobKind kind, const Id& id) override;
-  Result<bool> SaveBlob(BlobKind kind, const Id& id, std::vector<uint8_t> plaintext) override;
+  Result<bool> SaveBlob(BlobKind kind, const Id& id, std::span<const uint8_t> plaintext) override;
   Status Flush() override;
 
   uint64_t bytes_added_packed() const override { return bytes_added_packed_; }

@@ -67,7 +67,7 @@ Status RepositoryImpl::UploadError() const {
 }
 
 Result<bool> RepositoryImpl::SaveBlob(BlobKind kind, const Id& id,
-                                      std::vector<uint8_t> plaintext) {
+                                      std::span<const uint8_t> plaintext) {
   STASH_RETURN_IF_ERROR(UploadError());
   if (Has(kind, id)) return false;
   {

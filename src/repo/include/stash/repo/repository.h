@@ -136,7 +136,7 @@ class Repository {
   // the repository's upload threads, and SaveBlob blocks while too many
   // finished packs wait for upload (bounded memory). Upload errors surface
   // in a later SaveBlob or at Flush().
-  virtual Result<bool> SaveBlob(BlobKind kind, const Id& id, std::vector<uint8_t> plaintext) = 0;
+  virtual Result<bool> SaveBlob(BlobKind kind, const Id& id, std::span<const uint8_t> plaintext) = 0;
   // Uploads all pending packs, then writes index files for them. After it
   // returns OK every saved blob is durable and indexed.
   virtual Status Flush() = 0;
