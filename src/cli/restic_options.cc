@@ -1,0 +1,260 @@
+#include "restic_options.h"
+
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "stash/backend/local.h"
+#include "stash/cli/app.h"
+
+namespace stash::cli {
+
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string TrimNewline(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+std::optional<std::string> ReadFileFirstLine(const std::string& path, std::string* err) {
+  std::ifstream in(path);
+  if (!in) {
+    *err = "Fatal: " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string line;
+  std::getline(in, line);
+  return TrimNewline(line);
+}
+
+std::optional<std::string> RunPasswordCommand(const std::string& cmd, std::string* err) {
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) {
+    *err = "Fatal: password command failed to start: " + cmd;
+    return std::nullopt;
+  }
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int rc = pclose(p);
+  if (rc != 0) {
+    *err = "Fatal: password command exited with status " + std::to_string(rc);
+    return std::nullopt;
+  }
+  std::string first = out.substr(0, out.find('\n'));
+  return TrimNewline(first);
+}
+
+// restic reads the password from the terminal (without echo), or when stdin
+// is not a terminal, the first line of stdin.
+std::optional<std::string> ReadPasswordInteractively() {
+  std::string line;
+  if (isatty(STDIN_FILENO)) {
+    std::cerr << "enter password for repository: " << std::flush;
+    termios old {};
+    tcgetattr(STDIN_FILENO, &old);
+    termios quiet = old;
+    quiet.c_lflag &= ~ECHO;
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    std::getline(std::cin, line);
+    tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    std::cerr << "\n";
+  } else if (!std::getline(std::cin, line)) {
+    return std::nullopt;
+  }
+  return TrimNewline(line);
+}
+
+std::map<CLI::App*, std::unique_ptr<ResticOptions>>& Registry() {
+  static std::map<CLI::App*, std::unique_ptr<ResticOptions>> r;
+  return r;
+}
+
+}  // namespace
+
+ResticOptions* AddResticFlags(CLI::App& app) {
+  auto& reg = Registry();
+  if (auto it = reg.find(&app); it != reg.end() && app.get_option_no_throw("--repo")) {
+    return it->second.get();
+  }
+  auto opts = std::make_unique<ResticOptions>();
+  ResticOptions* o = opts.get();
+  reg[&app] = std::move(opts);
+  const char* g = "restic global flags";
+  app.add_option("-r,--repo", o->repo, "Repository to back up to or restore from (RESTIC_REPOSITORY)")
+      ->group(g);
+  app.add_option("--repository-file", o->repository_file,
+                 "File to read the repository location from (RESTIC_REPOSITORY_FILE)")
+      ->group(g);
+  app.add_option("-p,--password-file", o->password_file,
+                 "File to read the repository password from (RESTIC_PASSWORD_FILE)")
+      ->group(g);
+  app.add_option("--password-command", o->password_command,
+                 "Shell command to obtain the repository password from (RESTIC_PASSWORD_COMMAND)")
+      ->group(g);
+  app.add_option("--key-hint", o->key_hint, "Key ID of key to try decrypting first (RESTIC_KEY_HINT)")
+      ->group(g);
+  app.add_flag("--json", o->json, "Set output mode to JSON for commands that support it")->group(g);
+  app.add_flag("-q,--quiet", o->quiet, "Do not output comprehensive progress report")->group(g);
+  app.add_flag("-v,--verbose", o->verbose, "Be verbose (specify multiple times)")->group(g);
+  app.add_flag("--no-cache", o->no_cache, "Do not use a local cache (stash keeps none yet)")->group(g);
+  app.add_option("--cache-dir", o->cache_dir, "Set the cache directory (accepted)")->group(g);
+  app.add_flag("--cleanup-cache", o->cleanup_cache, "Auto remove old cache directories (accepted)")
+      ->group(g);
+  app.add_flag("--no-lock", o->no_lock, "Do not lock the repository")->group(g);
+  app.add_option("--pack-size", o->pack_size_mib, "Set target pack size in MiB (RESTIC_PACK_SIZE)")
+      ->group(g);
+  app.add_option("--compression", o->compression,
+                 "Compression mode: auto|off|max (RESTIC_COMPRESSION)")
+      ->group(g);
+  app.add_option("-o,--option", o->extended_options, "Set extended option (key=value)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->group(g);
+  app.add_option("--cacert", o->cacerts, "File to load root certificates from")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->group(g);
+  app.add_option("--tls-client-cert", o->tls_client_cert, "Path to a TLS client certificate")
+      ->group(g);
+  app.add_flag("--insecure-tls", o->insecure_tls, "Skip TLS certificate verification")->group(g);
+  app.add_option("--limit-upload", o->limit_upload, "Limits uploads to KiB/s (accepted)")->group(g);
+  app.add_option("--limit-download", o->limit_download, "Limits downloads to KiB/s (accepted)")
+      ->group(g);
+  return o;
+}
+
+std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& o,
+                                                          bool need_password) {
+  ResticContext ctx;
+  ctx.clock = std::make_unique<RealClock>();
+  ctx.random = std::make_unique<SystemRandom>();
+  std::string err;
+
+  ctx.repo = o.repo.empty() ? Env("RESTIC_REPOSITORY") : o.repo;
+  std::string repo_file = o.repository_file.empty() ? Env("RESTIC_REPOSITORY_FILE")
+                                                    : o.repository_file;
+  if (ctx.repo.empty() && !repo_file.empty()) {
+    auto r = ReadFileFirstLine(repo_file, &err);
+    if (!r) return CliError{kExitError, err};
+    ctx.repo = *r;
+  }
+  if (ctx.repo.empty()) {
+    return CliError{kExitError, "Fatal: Please specify repository location (-r or --repository-file)"};
+  }
+
+  if (need_password) {
+    std::string pw_file = o.password_file.empty() ? Env("RESTIC_PASSWORD_FILE") : o.password_file;
+    std::string pw_cmd =
+        o.password_command.empty() ? Env("RESTIC_PASSWORD_COMMAND") : o.password_command;
+    std::optional<std::string> pw;
+    if (!pw_file.empty()) {
+      pw = ReadFileFirstLine(pw_file, &err);
+      if (!pw) return CliError{kExitError, "Fatal: Load(<password file>): " + err.substr(7)};
+    } else if (!pw_cmd.empty()) {
+      pw = RunPasswordCommand(pw_cmd, &err);
+      if (!pw) return CliError{kExitError, err};
+    } else if (const char* p = std::getenv("RESTIC_PASSWORD")) {
+      pw = p;
+    } else {
+      pw = ReadPasswordInteractively();
+      if (!pw) {
+        return CliError{kExitError,
+                        "Fatal: unable to read password: no password given (set RESTIC_PASSWORD, "
+                        "--password-file or --password-command)"};
+      }
+    }
+    ctx.password = *pw;
+  }
+
+  repo::Options& ro = ctx.repo_options;
+  ro.clock = ctx.clock.get();
+  ro.random = ctx.random.get();
+  ro.key_hint = o.key_hint.empty() ? Env("RESTIC_KEY_HINT") : o.key_hint;
+  std::string compression = o.compression.empty() ? Env("RESTIC_COMPRESSION") : o.compression;
+  if (compression.empty() || compression == "auto") {
+    ro.compression = repo::Compression::kAuto;
+  } else if (compression == "off") {
+    ro.compression = repo::Compression::kOff;
+  } else if (compression == "max") {
+    ro.compression = repo::Compression::kMax;
+  } else {
+    return CliError{kExitUsage, "Fatal: invalid compression mode \"" + compression +
+                                    "\": use auto, off or max"};
+  }
+  std::optional<uint64_t> pack_mib = o.pack_size_mib;
+  if (!pack_mib) {
+    if (std::string s = Env("RESTIC_PACK_SIZE"); !s.empty()) {
+      char* end = nullptr;
+      uint64_t v = std::strtoull(s.c_str(), &end, 10);
+      if (!end || *end) {
+        return CliError{kExitUsage, "Fatal: RESTIC_PACK_SIZE=\"" + s + "\" is not a number"};
+      }
+      pack_mib = v;
+    }
+  }
+  if (pack_mib && *pack_mib != 0) {
+    if (*pack_mib < 4 || *pack_mib > 128) {
+      return CliError{kExitUsage, "Fatal: pack size " + std::to_string(*pack_mib) +
+                                      " MiB is outside the allowed range 4..128 MiB"};
+    }
+    ro.pack_size = *pack_mib << 20;
+  }
+  if (std::string n = Env("STASH_TEST_SCRYPT_N"); !n.empty()) {
+    ro.scrypt_n = std::strtoull(n.c_str(), nullptr, 10);
+  }
+  return ctx;
+}
+
+std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContext& ctx) {
+  std::string path = ctx.repo;
+  if (path.rfind("local:", 0) == 0) path = path.substr(6);
+  // Only local repositories so far; remote URLs come with the backend factory.
+  for (const char* scheme : {"s3:", "gs:", "azure:", "rest:", "sftp:", "b2:", "swift:", "rclone:"}) {
+    if (path.rfind(scheme, 0) == 0) {
+      return CliError{kExitError, "Fatal: repository location \"" + ctx.repo +
+                                      "\" is not supported yet: only local paths are"};
+    }
+  }
+  return backend::BackendPtr(std::make_unique<backend::LocalBackend>(path));
+}
+
+std::variant<std::unique_ptr<repo::Repository>, CliError> OpenRepository(
+    const ResticContext& ctx) {
+  auto be = OpenResticBackend(ctx);
+  if (auto* e = std::get_if<CliError>(&be)) return *e;
+  auto r = repo::Repository::Open(std::move(std::get<backend::BackendPtr>(be)), ctx.password,
+                                  ctx.repo_options);
+  if (r.ok()) return std::move(r).value();
+  const Status& s = r.status();
+  if (s.code() == Code::kNotFound) {
+    std::string path = ctx.repo;
+    if (path.rfind("local:", 0) == 0) path = path.substr(6);
+    return CliError{kExitError, "Fatal: unable to open config file: stat " + path +
+                                    "/config: no such file or directory\n"
+                                    "Is there a repository at the following location?\n" +
+                                    path};
+  }
+  if (s.code() == Code::kUnauthorized) {
+    return CliError{kExitError, "Fatal: wrong password or no key found"};
+  }
+  return FatalError(s);
+}
+
+CliError FatalError(const Status& s) { return CliError{kExitError, "Fatal: " + s.message()}; }
+
+}  // namespace stash::cli

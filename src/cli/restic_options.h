@@ -1,0 +1,97 @@
+// Private to cli: restic's global flags and environment variables, shared by
+// every restic-style verb (init, backup, restore, snapshots, ls, cat, dump,
+// check), and OpenRepository(), which turns them into an open Repository
+// with restic's error messages.
+//
+//   void RegisterFoo(CLI::App& app, GlobalOptions&, int* exit_code) {
+//     ResticOptions* ro = AddResticFlags(app);   // idempotent per app
+//     auto* cmd = app.add_subcommand("foo", ...);
+//     cmd->callback([=] { auto repo = OpenRepository(*ro, env); ... });
+//   }
+//
+// Flags live on the root app, so (with fallthrough) they are accepted before
+// or after the verb, as restic accepts them.
+//
+// Thread-safety: parsing and opening happen on the main thread.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <variant>
+#include <string>
+#include <vector>
+
+#include "stash/core/clock.h"
+#include "stash/core/random.h"
+#include "stash/repo/repository.h"
+
+namespace stash::cli {
+
+struct ResticOptions {
+  std::string repo;
+  std::string repository_file;
+  std::string password_file;
+  std::string password_command;
+  std::string key_hint;
+  bool json = false;
+  bool quiet = false;
+  int verbose = 0;
+  bool no_cache = false;
+  std::string cache_dir;
+  bool cleanup_cache = false;
+  bool no_lock = false;
+  std::optional<uint64_t> pack_size_mib;
+  std::string compression;
+  std::vector<std::string> extended_options;  // -o key=value
+  std::vector<std::string> cacerts;
+  std::string tls_client_cert;
+  bool insecure_tls = false;
+  int limit_upload = 0;
+  int limit_download = 0;
+};
+
+// Adds restic's global flags to the root `app` the first time it is called
+// for that app and returns the struct they fill (the same one on every call).
+ResticOptions* AddResticFlags(CLI::App& app);
+
+// Exit-code carrying failure of a restic verb: `message` is printed on stderr
+// as restic does ("Fatal: ..." included when appropriate).
+struct CliError {
+  int exit_code;
+  std::string message;
+};
+
+// Everything a verb needs from a resolved command line.
+struct ResticContext {
+  std::string repo;      // the repository location as given
+  std::string password;  // resolved from flag/env/file/command
+  repo::Options repo_options;
+  std::unique_ptr<Clock> clock;
+  std::unique_ptr<Random> random;
+};
+
+// Resolves flags + environment (RESTIC_REPOSITORY, RESTIC_REPOSITORY_FILE,
+// RESTIC_PASSWORD, RESTIC_PASSWORD_FILE, RESTIC_PASSWORD_COMMAND,
+// RESTIC_PACK_SIZE, RESTIC_COMPRESSION, RESTIC_KEY_HINT, STASH_TEST_SCRYPT_N).
+// `need_password` false skips the password (none of our verbs, yet).
+std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& opts,
+                                                          bool need_password = true);
+
+// Builds the backend for ctx.repo (local paths; other URLs through the
+// backend factory once it exists).
+std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContext& ctx);
+
+// Opens the repository with restic's messages: no config → "Fatal: unable to
+// open config file: stat <repo>/config: no such file or directory\nIs there a
+// repository at the following location?\n<repo>"; wrong password → "Fatal:
+// wrong password or no key found". Both exit 1.
+std::variant<std::unique_ptr<repo::Repository>, CliError> OpenRepository(
+    const ResticContext& ctx);
+
+// Prints "Fatal: ..." style message for an error status from a verb.
+CliError FatalError(const Status& s);
+
+}  // namespace stash::cli
