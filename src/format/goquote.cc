@@ -81,6 +81,15 @@ char32_t GoDecodeRune(std::string_view s, size_t* width) {
   return r;
 }
 
+bool GoValidUtf8(std::string_view s) {
+  size_t width = 1;
+  for (size_t i = 0; i < s.size(); i += width) {
+    GoDecodeRune(s.substr(i), &width);
+    if (width == 1 && static_cast<uint8_t>(s[i]) >= 0x80) return false;
+  }
+  return true;
+}
+
 void AppendUtf8(std::string* out, char32_t r) {
   if (r < 0x80) {
     out->push_back(static_cast<char>(r));

@@ -45,6 +45,15 @@ TEST(GoQuoteTest, UsesGo119UnicodeTables) {
   EXPECT_FALSE(GoIsPrint(0x10FFFF));
 }
 
+TEST(GoQuoteTest, ValidUtf8MatchesGo) {
+  EXPECT_TRUE(GoValidUtf8("plain \xc3\xa9 \xf0\x9f\x98\x80 \xef\xbf\xbd"));
+  EXPECT_FALSE(GoValidUtf8("\xff"));
+  EXPECT_FALSE(GoValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(GoValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(GoValidUtf8("\xe0\x80\xaf"));      // overlong
+  EXPECT_FALSE(GoValidUtf8("ok\xc3"));            // truncated
+}
+
 TEST(GoQuoteTest, UnquoteInvertsQuoteForArbitraryBytes) {
   std::string all;
   for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));

@@ -120,8 +120,9 @@ size_t FormatRfc3339NanoTo(const Timestamp& t, char* buf) {
     *p++ = 'Z';
   } else {
     // Go prints whole minutes only, truncating toward zero.
+    // Go picks the sign from the truncated minutes, so -30 s prints +00:00.
     const int64_t minutes = (offset < 0 ? -offset : offset) / 60;
-    *p++ = offset < 0 ? '-' : '+';
+    *p++ = offset / 60 < 0 ? '-' : '+';
     put(minutes / 60 % 100, 2);
     *p++ = ':';
     put(minutes % 60, 2);

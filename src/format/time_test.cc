@@ -15,6 +15,9 @@ TEST(TimeTest, FormatsLikeGoRfc3339Nano) {
   EXPECT_EQ(FormatRfc3339Nano({0, 1000, -(9 * 3600 + 30 * 60)}),
             "1969-12-31T14:30:00.000001-09:30");
   EXPECT_EQ(FormatRfc3339Nano({-62135596800, 0, 0}), "0001-01-01T00:00:00Z");  // Go zero time
+  // Zones with second offsets (LMT) print truncated minutes, as Go does.
+  EXPECT_EQ(FormatRfc3339Nano({0, 0, 3208}), "1970-01-01T00:53:28+00:53");
+  EXPECT_EQ(FormatRfc3339Nano({0, 0, -30}), "1969-12-31T23:59:30+00:00");
 }
 
 TEST(TimeTest, ClampsYearsLikeResticFixTime) {

@@ -12,15 +12,6 @@ namespace {
 
 constexpr std::string_view kDoc = "tree";
 
-bool ValidUtf8(std::string_view s) {
-  size_t width = 1;
-  for (size_t i = 0; i < s.size(); i += width) {
-    GoDecodeRune(s.substr(i), &width);
-    if (width == 1 && static_cast<uint8_t>(s[i]) >= 0x80) return false;
-  }
-  return true;
-}
-
 void WriteNode(const Node& n, GoJsonWriter* w) {
   w->BeginObject();
   w->Key("name");
@@ -59,7 +50,7 @@ void WriteNode(const Node& n, GoJsonWriter* w) {
   opt_uint("size", n.size);
   opt_uint("links", n.links);
   opt_string("linktarget", n.linktarget);
-  if (!ValidUtf8(n.linktarget)) {
+  if (!GoValidUtf8(n.linktarget)) {
     w->Key("linktarget_raw");
     w->String(Base64Encode(n.linktarget));
   }

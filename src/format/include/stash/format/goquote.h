@@ -36,6 +36,9 @@ bool GoIsPrint(char32_t rune);
 // and overlong forms give U+FFFD with *width == 1. `s` must not be empty.
 char32_t GoDecodeRune(std::string_view s, size_t* width);
 
+// Go's utf8.ValidString: no invalid sequences, surrogates or overlong forms.
+bool GoValidUtf8(std::string_view s);
+
 // Appends the UTF-8 encoding of a valid rune.
 void AppendUtf8(std::string* out, char32_t rune);
 
