@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -104,6 +105,12 @@ std::vector<std::string> MakeOddTree(const fs::path& src) {
   EXPECT_EQ(mkfifo((src / "fifo").c_str(), 0640), 0);
   chmod((src / "sub").c_str(), 02755);
   chmod((src / "plain.txt").c_str(), 0600);
+  // Extended attributes, including an HTML-escaped name and binary/empty values.
+  const std::string xattr_value("val\0\xff", 5);
+  EXPECT_EQ(
+      setxattr((src / "plain.txt").c_str(), "user.a<&>", xattr_value.data(), xattr_value.size(), 0),
+      0);
+  EXPECT_EQ(setxattr((src / "plain.txt").c_str(), "user.empty", "", 0, 0), 0);
   struct timespec times[2] = {{981169506, 500000000}, {981169506, 500000000}};
   utimensat(AT_FDCWD, (src / "plain.txt").c_str(), times, 0);
 
@@ -269,6 +276,10 @@ TEST_F(ResticOracleTest, TreesIndexAndKeyReencodeByteIdentical) {
     EXPECT_EQ(restic_node, expected);
   }
   EXPECT_EQ(nodes["src/plain.txt"].mtime.nsec, 500000000u);
+  const std::vector<ExtendedAttribute> xattrs = nodes["src/plain.txt"].extended_attributes;
+  ASSERT_EQ(xattrs.size(), 2u);
+  EXPECT_EQ(xattrs[0].name, "user.a<&>");
+  EXPECT_EQ(xattrs[0].value, std::string("val\0\xff", 5));
   EXPECT_EQ(nodes["src/link"].linktarget, "plain.txt");
   EXPECT_EQ(nodes["src/dangling"].linktarget, "../sub/./nowhere \xc3\xa9");
   EXPECT_EQ(nodes["src/odd-target"].linktarget, "t\tab\x01<&>\xe2\x80\xa8\x7f\"\\");
