@@ -186,6 +186,16 @@ const ConformanceTarget kGcs{
 
 }  // namespace
 
+int RestPeerPort(std::string* why) {
+  *why = RcloneUnavailable();
+  return why->empty() ? rclone_peer.port : 0;
+}
+
+int S3PeerPort(std::string* why) {
+  *why = MotoUnavailable();
+  return why->empty() ? moto_peer.port : 0;
+}
+
 std::vector<const ConformanceTarget*> AllConformanceTargets() {
   return {&kLocal, &kMemory, &kRest, &kS3, &kAzure, &kGcs};
 }

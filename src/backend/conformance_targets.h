@@ -24,6 +24,11 @@ std::vector<const ConformanceTarget*> AllConformanceTargets();
 // CI=true: a missing peer fails the test instead of skipping it.
 bool PeersRequired();
 
+// Ports of the shared peers (started on first use); 0 with *why set when the
+// peer is unavailable.
+int RestPeerPort(std::string* why);
+int S3PeerPort(std::string* why);
+
 // A scratch directory removed at process exit.
 std::string ScratchDir();
 
