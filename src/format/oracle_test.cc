@@ -5,13 +5,16 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -103,6 +106,20 @@ std::vector<std::string> MakeOddTree(const fs::path& src) {
   // JSON (not Quote) escaping applies to link targets: controls, HTML, U+2028.
   fs::create_symlink("t\tab\x01<&>\xe2\x80\xa8\x7f\"\\", src / "odd-target");
   EXPECT_EQ(mkfifo((src / "fifo").c_str(), 0640), 0);
+  fs::create_hard_link(src / "plain.txt", src / "sub" / "hardlink");  // links = 2
+  // A unix socket; the socket itself can close right away.
+  const int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string sock_path = (src / "sock").string();
+  if (sock >= 0 && sock_path.size() < sizeof addr.sun_path) {
+    std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size() + 1);
+    EXPECT_EQ(bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  }
+  if (sock >= 0) close(sock);
+  // Devices need privileges; cover them when we have them.
+  mknod((src / "chardev").c_str(), S_IFCHR | 0600, makedev(1, 3));
+  mknod((src / "blockdev").c_str(), S_IFBLK | 0600, makedev(7, 200));
   chmod((src / "sub").c_str(), 02755);
   chmod((src / "plain.txt").c_str(), 0600);
   // Extended attributes, including an HTML-escaped name and binary/empty values.
@@ -284,6 +301,13 @@ TEST_F(ResticOracleTest, TreesIndexAndKeyReencodeByteIdentical) {
   EXPECT_EQ(nodes["src/dangling"].linktarget, "../sub/./nowhere \xc3\xa9");
   EXPECT_EQ(nodes["src/odd-target"].linktarget, "t\tab\x01<&>\xe2\x80\xa8\x7f\"\\");
   EXPECT_EQ(nodes["src/fifo"].type, NodeType::kFifo);
+  EXPECT_EQ(nodes.count("src/sock"), 0u);  // restic's archiver skips sockets
+  EXPECT_EQ(nodes["src/sub/hardlink"].links, 2u);
+  if (nodes.count("src/chardev")) {
+    EXPECT_EQ(nodes["src/chardev"].type, NodeType::kCharDev);
+    EXPECT_EQ(nodes["src/chardev"].device, makedev(1, 3));
+    EXPECT_EQ(nodes["src/blockdev"].type, NodeType::kDev);
+  }
   for (const std::string& n : names) EXPECT_TRUE(nodes.count("src/" + n)) << GoQuote(n);
 
   // Index files: restic writes them with json.Encoder; `cat index` adds "\n".
