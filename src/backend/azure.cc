@@ -57,7 +57,9 @@ Result<std::unique_ptr<AzureBackend>> AzureBackend::Open(AzureConfig config, Clo
 }
 
 AzureBackend::AzureBackend(AzureConfig config, Url endpoint, std::string key, Clock& clock)
-    : config_(std::move(config)), endpoint_(std::move(endpoint)), key_(std::move(key)),
+    : config_(std::move(config)),
+      endpoint_(std::move(endpoint)),
+      key_(std::move(key)),
       clock_(clock) {
   http_ = std::make_unique<HttpClient>(Location(), config_.http);
   http_->AddSecret(config_.account_key);
@@ -95,12 +97,11 @@ Result<HttpResponse> AzureBackend::Send(const std::string& method, const std::st
     return it == std_headers.end() ? std::string() : it->second;
   };
   std::string length = body.has_value() && !body->empty() ? std::to_string(body->size()) : "";
-  std::string to_sign = method + "\n" + get("content-encoding") + "\n" +
-                        get("content-language") + "\n" + length + "\n" + get("content-md5") +
-                        "\n" + get("content-type") + "\n" + get("date") + "\n" +
-                        get("if-modified-since") + "\n" + get("if-match") + "\n" +
-                        get("if-none-match") + "\n" + get("if-unmodified-since") + "\n" +
-                        get("range") + "\n";
+  std::string to_sign = method + "\n" + get("content-encoding") + "\n" + get("content-language") +
+                        "\n" + length + "\n" + get("content-md5") + "\n" + get("content-type") +
+                        "\n" + get("date") + "\n" + get("if-modified-since") + "\n" +
+                        get("if-match") + "\n" + get("if-none-match") + "\n" +
+                        get("if-unmodified-since") + "\n" + get("range") + "\n";
   for (const auto& [k, v] : ms_headers) to_sign += k + ":" + v + "\n";
   to_sign += "/" + config_.account_name + path;
   std::map<std::string, std::string> sorted_query;
@@ -161,7 +162,8 @@ Status AzureBackend::SaveBlocks(const Handle& h, std::span<const uint8_t> data) 
   list += "</BlockList>";
   std::span<const uint8_t> body(reinterpret_cast<const uint8_t*>(list.data()), list.size());
   return Send("PUT", BlobName(h), {{"comp", "blocklist"}},
-              {{"Content-Type", "application/xml"}, {"If-None-Match", "*"},
+              {{"Content-Type", "application/xml"},
+               {"If-None-Match", "*"},
                {"x-ms-blob-content-type", "application/octet-stream"}},
               body, h.ToString() + " block list")
       .status();
@@ -193,7 +195,9 @@ Status AzureBackend::List(FileType t, const std::function<Status(const FileInfo&
   std::string marker;
   do {
     std::vector<std::pair<std::string, std::string>> query{
-        {"restype", "container"}, {"comp", "list"}, {"prefix", prefix},
+        {"restype", "container"},
+        {"comp", "list"},
+        {"prefix", prefix},
         {"maxresults", std::to_string(config_.list_page_size)}};
     if (!marker.empty()) query.emplace_back("marker", marker);
     auto resp = Send("GET", "", std::move(query), {}, std::nullopt,
@@ -203,8 +207,7 @@ Status AzureBackend::List(FileType t, const std::function<Status(const FileInfo&
     for (std::string_view blob : XmlElements(resp->body, "Blob")) {
       std::string name = XmlText(blob, "Name");
       std::string size = XmlText(blob, "Content-Length");
-      page.push_back(FileInfo{name.substr(name.rfind('/') + 1),
-                              ParseU64(size).value_or(0)});
+      page.push_back(FileInfo{name.substr(name.rfind('/') + 1), ParseU64(size).value_or(0)});
     }
     for (const FileInfo& fi : page) STASH_RETURN_IF_ERROR(fn(fi));
     marker = XmlText(resp->body, "NextMarker");

@@ -51,11 +51,10 @@ const ConformanceTarget kLocal{
       return BackendPtr(std::make_unique<LocalBackend>(ScratchDir() + "/" + unique));
     }};
 
-const ConformanceTarget kMemory{
-    "memory", [] { return std::string(); },
-    [](const std::string& unique) -> Result<BackendPtr> {
-      return BackendPtr(std::make_unique<InMemoryBackend>(unique));
-    }};
+const ConformanceTarget kMemory{"memory", [] { return std::string(); },
+                                [](const std::string& unique) -> Result<BackendPtr> {
+                                  return BackendPtr(std::make_unique<InMemoryBackend>(unique));
+                                }};
 
 // A peer server started on first use and stopped at process exit.
 struct Peer {
@@ -66,20 +65,19 @@ struct Peer {
 };
 
 // Starts `peer` once with the argv `make_argv(port)`; returns "" or why not.
-std::string EnsurePeer(Peer& peer, const std::string& program, const std::string& name,
-                       const std::function<std::vector<std::string>(int port)>& make_argv,
-                       const std::function<std::map<std::string, std::string>(int port)>&
-                           make_env = nullptr) {
+std::string EnsurePeer(
+    Peer& peer, const std::string& program, const std::string& name,
+    const std::function<std::vector<std::string>(int port)>& make_argv,
+    const std::function<std::map<std::string, std::string>(int port)>& make_env = nullptr) {
   std::call_once(peer.once, [&] {
     if (program.empty()) {
       peer.error = name + " is not installed";
       return;
     }
     peer.port = testing::FreePort();
-    Status s = peer.process.Start(make_argv(peer.port),
-                                  make_env ? make_env(peer.port) : std::map<std::string, std::string>{},
-                                  peer.port,
-                                  ScratchDir() + "/" + name + ".log");
+    Status s = peer.process.Start(
+        make_argv(peer.port), make_env ? make_env(peer.port) : std::map<std::string, std::string>{},
+        peer.port, ScratchDir() + "/" + name + ".log");
     if (!s.ok()) peer.error = s.ToString();
   });
   return peer.error;
@@ -90,8 +88,14 @@ std::string RcloneUnavailable() {
   return EnsurePeer(rclone_peer, testing::FindProgram("rclone"), "rclone", [](int port) {
     std::string dir = ScratchDir() + "/rclone-root";
     std::filesystem::create_directories(dir);
-    return std::vector<std::string>{"rclone", "serve", "restic", "--config", "/dev/null",
-                                    "--addr", "127.0.0.1:" + std::to_string(port), dir};
+    return std::vector<std::string>{"rclone",
+                                    "serve",
+                                    "restic",
+                                    "--config",
+                                    "/dev/null",
+                                    "--addr",
+                                    "127.0.0.1:" + std::to_string(port),
+                                    dir};
   });
 }
 
@@ -99,7 +103,8 @@ const ConformanceTarget kRest{
     "rest", RcloneUnavailable, [](const std::string& unique) -> Result<BackendPtr> {
       RestConfig c;
       STASH_ASSIGN_OR_RETURN(
-          c.url, ParseUrl("http://127.0.0.1:" + std::to_string(rclone_peer.port) + "/" + unique + "/"));
+          c.url,
+          ParseUrl("http://127.0.0.1:" + std::to_string(rclone_peer.port) + "/" + unique + "/"));
       return BackendPtr(std::make_unique<RestBackend>(std::move(c)));
     }};
 
@@ -134,11 +139,14 @@ constexpr const char* kAzuriteKey =
 Peer azurite_peer;
 std::string AzuriteUnavailable() {
   std::string bin = testing::NpmBin("azurite-blob");
-  return EnsurePeer(azurite_peer, bin, "azurite", [bin](int port) {
-    return std::vector<std::string>{bin, "--blobHost", "127.0.0.1", "--blobPort",
-                                    std::to_string(port), "--disableTelemetry", "--silent",
-                                    "--inMemoryPersistence"};
-  }) + (bin.empty() ? " (run: npm ci --prefix tests/peers)" : "");
+  return EnsurePeer(azurite_peer, bin, "azurite",
+                    [bin](int port) {
+                      return std::vector<std::string>{
+                          bin,          "--blobHost",           "127.0.0.1",
+                          "--blobPort", std::to_string(port),   "--disableTelemetry",
+                          "--silent",   "--inMemoryPersistence"};
+                    }) +
+         (bin.empty() ? " (run: npm ci --prefix tests/peers)" : "");
 }
 
 const ConformanceTarget kAzure{
@@ -161,14 +169,19 @@ Peer gcs_peer;
 std::string GcsUnavailable() {
   std::string ft = std::string(STASH_SOURCE_DIR) + "/tests/peers/node_modules/firebase-tools";
   std::string node = testing::FindProgram("node");
-  if (!std::filesystem::exists(ft)) return "firebase-tools is not installed (run: npm ci --prefix tests/peers)";
-  return EnsurePeer(gcs_peer, node, "gcs-emu", [node](int port) {
-    return std::vector<std::string>{node, std::string(STASH_SOURCE_DIR) + "/tests/peers/gcs-emu.js"};
-  }, [](int port) {
-    // The emulator keeps blobs under $TMPDIR/firebase; keep them in our scratch.
-    return std::map<std::string, std::string>{{"PORT", std::to_string(port)},
-                                              {"TMPDIR", ScratchDir()}};
-  });
+  if (!std::filesystem::exists(ft))
+    return "firebase-tools is not installed (run: npm ci --prefix tests/peers)";
+  return EnsurePeer(
+      gcs_peer, node, "gcs-emu",
+      [node](int port) {
+        return std::vector<std::string>{node,
+                                        std::string(STASH_SOURCE_DIR) + "/tests/peers/gcs-emu.js"};
+      },
+      [](int port) {
+        // The emulator keeps blobs under $TMPDIR/firebase; keep them in our scratch.
+        return std::map<std::string, std::string>{{"PORT", std::to_string(port)},
+                                                  {"TMPDIR", ScratchDir()}};
+      });
 }
 
 const ConformanceTarget kGcs{

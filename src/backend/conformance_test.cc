@@ -3,12 +3,12 @@
 // same tests run against each. Remote targets talk to real peer servers that
 // conformance_targets.cc starts once per process.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
 #include <set>
 #include <thread>
-#include <unistd.h>
 
 #include "conformance_targets.h"
 #include "stash/core/id.h"

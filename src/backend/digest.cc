@@ -60,7 +60,8 @@ std::string Base64Url(std::string_view raw) {
 Result<std::string> Base64Decode(std::string_view text) {
   std::string in(text);
   while (!in.empty() && (in.back() == '\n' || in.back() == '\r' || in.back() == ' ')) in.pop_back();
-  if (in.size() % 4 != 0) return InvalidError("base64 text has a length that is not a multiple of 4");
+  if (in.size() % 4 != 0)
+    return InvalidError("base64 text has a length that is not a multiple of 4");
   std::string out(3 * in.size() / 4 + 1, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(in.data()),
@@ -85,8 +86,8 @@ Result<std::string> SignRs256(std::string_view pem_private_key, std::string_view
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   size_t len = 0;
   if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &len,
-                     reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1) {
+      EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1) {
     return InternalError("RS256 signing could not start (OpenSSL)");
   }
   std::string sig(len, '\0');

@@ -18,7 +18,7 @@ std::string Sha256(std::span<const uint8_t> data);  // 32 raw bytes
 inline std::string Sha256(std::string_view s) {
   return Sha256(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
 }
-std::string Md5(std::span<const uint8_t> data);  // 16 raw bytes
+std::string Md5(std::span<const uint8_t> data);                       // 16 raw bytes
 std::string HmacSha256(std::string_view key, std::string_view data);  // 32 raw bytes
 std::string Hex(std::string_view raw);
 

@@ -70,8 +70,10 @@ Result<BackendSpec> ParseS3(std::string_view rest, const Env& env) {
   c.session_token = Get(env, "AWS_SESSION_TOKEN");
   if (std::string r = Get(env, "AWS_DEFAULT_REGION"); !r.empty()) c.region = r;
   std::string lookup = Get(env, "STASH_S3_BUCKET_LOOKUP");
-  if (lookup == "path") c.lookup = BucketLookup::kPath;
-  else if (lookup == "dns") c.lookup = BucketLookup::kDns;
+  if (lookup == "path")
+    c.lookup = BucketLookup::kPath;
+  else if (lookup == "dns")
+    c.lookup = BucketLookup::kDns;
   else if (!lookup.empty() && lookup != "auto") {
     return InvalidError("STASH_S3_BUCKET_LOOKUP must be auto, path or dns, not '" + lookup + "'");
   }
@@ -106,12 +108,17 @@ Status ConfigureGcs(GcsConfig* c, const std::string& emulator_host, const std::s
 
 std::string BackendSpec::Describe() const {
   switch (kind) {
-    case BackendKind::kLocal: return "local:" + local_path;
-    case BackendKind::kRest: return "rest:" + rest.url.Redacted();
+    case BackendKind::kLocal:
+      return "local:" + local_path;
+    case BackendKind::kRest:
+      return "rest:" + rest.url.Redacted();
     case BackendKind::kS3:
-      return "s3:" + s3.endpoint.Origin() + "/" + s3.bucket + (s3.prefix.empty() ? "" : "/" + s3.prefix);
-    case BackendKind::kGcs: return "gs:" + gcs.bucket + ":/" + gcs.prefix;
-    case BackendKind::kAzure: return "azure:" + azure.container + ":/" + azure.prefix;
+      return "s3:" + s3.endpoint.Origin() + "/" + s3.bucket +
+             (s3.prefix.empty() ? "" : "/" + s3.prefix);
+    case BackendKind::kGcs:
+      return "gs:" + gcs.bucket + ":/" + gcs.prefix;
+    case BackendKind::kAzure:
+      return "azure:" + azure.container + ":/" + azure.prefix;
   }
   return "unknown";
 }
@@ -136,7 +143,8 @@ Result<BackendSpec> ParseRepository(const std::string& repository, const Env& en
     STASH_RETURN_IF_ERROR(SplitContainer(r.substr(3), "gs", &spec.gcs.bucket, &spec.gcs.prefix));
     spec.gcs.project_id = Get(env, "GOOGLE_PROJECT_ID");
     std::string key = Get(env, "GOOGLE_SERVICE_ACCOUNT_JSON_KEY");
-    if (std::string file = Get(env, "GOOGLE_APPLICATION_CREDENTIALS"); key.empty() && !file.empty()) {
+    if (std::string file = Get(env, "GOOGLE_APPLICATION_CREDENTIALS");
+        key.empty() && !file.empty()) {
       STASH_ASSIGN_OR_RETURN(key, ReadFile(file, "GOOGLE_APPLICATION_CREDENTIALS"));
     }
     STASH_RETURN_IF_ERROR(ConfigureGcs(&spec.gcs, Get(env, "STORAGE_EMULATOR_HOST"), key));
@@ -152,8 +160,8 @@ Result<BackendSpec> ParseRepository(const std::string& repository, const Env& en
     spec.azure.endpoint = Get(env, "AZURE_ENDPOINT");
     STASH_RETURN_IF_ERROR(ApplyTls(env, &spec.azure.http));
     result = std::move(spec);
-  } else if (r.starts_with("local:") || r.find(':') == std::string_view::npos ||
-             r.front() == '/' || r.front() == '.') {
+  } else if (r.starts_with("local:") || r.find(':') == std::string_view::npos || r.front() == '/' ||
+             r.front() == '.') {
     BackendSpec spec;
     spec.local_path = std::string(r.starts_with("local:") ? r.substr(6) : r);
     result = std::move(spec);
@@ -190,7 +198,8 @@ Result<BackendSpec> FromStashRepository(const nlohmann::json& b,
   Env env(secret.begin(), secret.end());
   BackendSpec spec;
   int kinds = 0;
-  for (const char* k : {"local", "s3", "gcs", "azure", "rest", "b2", "swift"}) kinds += b.contains(k);
+  for (const char* k : {"local", "s3", "gcs", "azure", "rest", "b2", "swift"})
+    kinds += b.contains(k);
   if (kinds != 1) {
     return InvalidError(
         "Repository.spec.backend must set exactly one of local, s3, gcs, azure, rest");
@@ -211,11 +220,12 @@ Result<BackendSpec> FromStashRepository(const nlohmann::json& b,
     std::string prefix = field(s, "prefix");
     if (endpoint.find("://") == std::string::npos) endpoint = "https://" + endpoint;
     while (endpoint.back() == '/') endpoint.pop_back();
-    if (std::string region = field(s, "region"); !region.empty()) env["AWS_DEFAULT_REGION"] = region;
+    if (std::string region = field(s, "region"); !region.empty())
+      env["AWS_DEFAULT_REGION"] = region;
     STASH_ASSIGN_OR_RETURN(spec, ParseS3(endpoint.substr(0) + "/" + bucket + "/" + prefix, env));
     spec.s3.http = http;
-    spec.s3.http.insecure_tls = s.contains("insecureTLS") && s["insecureTLS"].is_boolean() &&
-                                s["insecureTLS"].get<bool>();
+    spec.s3.http.insecure_tls =
+        s.contains("insecureTLS") && s["insecureTLS"].is_boolean() && s["insecureTLS"].get<bool>();
   } else if (b.contains("gcs")) {
     const auto& g = b["gcs"];
     spec.kind = BackendKind::kGcs;

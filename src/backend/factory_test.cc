@@ -64,7 +64,8 @@ TEST(ParseRepository, GcsAndAzure) {
   EXPECT_EQ(a->azure.account_name, "acct");
   EXPECT_FALSE(ParseRepository("gs:nocolon", {}).ok());
   EXPECT_EQ(ParseRepository("sftp:host:/x", {}).status().code(), Code::kUnsupported);
-  auto missing = ParseRepository("gs:b:/p", {{"GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent.json"}});
+  auto missing =
+      ParseRepository("gs:b:/p", {{"GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent.json"}});
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
 }
 
@@ -87,9 +88,9 @@ TEST(FromStashRepository, MapsEachKindWithItsSecretKeys) {
   EXPECT_EQ(s3->s3.http.ca_pem, "-----BEGIN CERTIFICATE-----");
   EXPECT_EQ(s3->repository_password, "pw");
 
-  auto rest = FromStashRepository(
-      nlohmann::json::parse(R"({"rest":{"url":"http://10.0.0.1:8000/r/"}})"),
-      {{"REST_SERVER_USERNAME", "u"}, {"REST_SERVER_PASSWORD", "restpw1"}});
+  auto rest =
+      FromStashRepository(nlohmann::json::parse(R"({"rest":{"url":"http://10.0.0.1:8000/r/"}})"),
+                          {{"REST_SERVER_USERNAME", "u"}, {"REST_SERVER_PASSWORD", "restpw1"}});
   ASSERT_TRUE(rest.ok());
   EXPECT_EQ(rest->rest.url.password, "restpw1");
   EXPECT_EQ(rest->Describe().find("restpw1"), std::string::npos);
@@ -102,7 +103,8 @@ TEST(FromStashRepository, MapsEachKindWithItsSecretKeys) {
   EXPECT_EQ(gcs->gcs.project_id, "proj");
 
   auto local = FromStashRepository(
-      nlohmann::json::parse(R"({"local":{"mountPath":"/safe","subPath":"ns/app","hostPath":{"path":"/d"}}})"),
+      nlohmann::json::parse(
+          R"({"local":{"mountPath":"/safe","subPath":"ns/app","hostPath":{"path":"/d"}}})"),
       {});
   ASSERT_TRUE(local.ok());
   EXPECT_EQ(local->local_path, "/safe/ns/app");
@@ -114,8 +116,9 @@ TEST(FromStashRepository, RejectsIncompleteSpecsNamingTheField) {
   EXPECT_NE(r.status().message().find("spec.backend.s3.bucket"), std::string::npos);
   EXPECT_FALSE(FromStashRepository(nlohmann::json::parse(R"({"local":{},"s3":{}})"), {}).ok());
   EXPECT_FALSE(FromStashRepository(nlohmann::json::parse(R"({})"), {}).ok());
-  EXPECT_EQ(FromStashRepository(nlohmann::json::parse(R"({"b2":{"bucket":"x"}})"), {}).status().code(),
-            Code::kUnsupported);
+  EXPECT_EQ(
+      FromStashRepository(nlohmann::json::parse(R"({"b2":{"bucket":"x"}})"), {}).status().code(),
+      Code::kUnsupported);
 }
 
 TEST(OpenBackend, WrapsRetryAroundLimitAndHonoursMaxConnections) {
@@ -147,8 +150,8 @@ TEST(OpenBackend, CredentialsNeverAppearInLocationsOrErrors) {
           {"AZURE_ENDPOINT", "http://127.0.0.1:" + port + "/acct"}};
   RetryOptions quick{.max_attempts = 2, .initial_delay = std::chrono::milliseconds(1)};
   for (const std::string& repo :
-       {"s3:http://127.0.0.1:" + port + "/b/p", "rest:http://u:restleakpw@127.0.0.1:" + port + "/r/",
-        std::string("azure:ctr:/p")}) {
+       {"s3:http://127.0.0.1:" + port + "/b/p",
+        "rest:http://u:restleakpw@127.0.0.1:" + port + "/r/", std::string("azure:ctr:/p")}) {
     auto spec = ParseRepository(repo, env);
     ASSERT_TRUE(spec.ok()) << spec.status();
     auto b = OpenBackend(*spec, clock, random, quick);

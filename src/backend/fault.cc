@@ -6,13 +6,20 @@ namespace stash::backend {
 namespace {
 std::string_view OpName(Op op) {
   switch (op) {
-    case kOpCreate: return "create";
-    case kOpSave: return "save";
-    case kOpLoad: return "load";
-    case kOpStat: return "stat";
-    case kOpList: return "list";
-    case kOpRemove: return "remove";
-    default: return "call";
+    case kOpCreate:
+      return "create";
+    case kOpSave:
+      return "save";
+    case kOpLoad:
+      return "load";
+    case kOpStat:
+      return "stat";
+    case kOpList:
+      return "list";
+    case kOpRemove:
+      return "remove";
+    default:
+      return "call";
   }
 }
 }  // namespace
@@ -74,8 +81,8 @@ Status FaultInjectingBackend::Lost(Op op) const {
                           ": connection reset before the answer arrived (injected)");
 }
 
-#define STASH_FAULT_PRELUDE_(op)                 \
-  bool lose = false;                             \
+#define STASH_FAULT_PRELUDE_(op) \
+  bool lose = false;             \
   if (Status s = Before(op, &lose); !s.ok()) return s
 
 Status FaultInjectingBackend::Create() {

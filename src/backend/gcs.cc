@@ -46,8 +46,10 @@ Result<ServiceAccountKey> ParseServiceAccountKey(const std::string& json) {
 Result<std::string> MakeJwtAssertion(const ServiceAccountKey& key, SystemTime now) {
   const int64_t iat = UnixSeconds(now);
   nlohmann::json header = {{"alg", "RS256"}, {"typ", "JWT"}};
-  nlohmann::json claims = {{"iss", key.client_email}, {"scope", kScope},
-                           {"aud", key.token_uri},   {"iat", iat},
+  nlohmann::json claims = {{"iss", key.client_email},
+                           {"scope", kScope},
+                           {"aud", key.token_uri},
+                           {"iat", iat},
                            {"exp", iat + 3600}};
   std::string signing_input = Base64Url(header.dump()) + "." + Base64Url(claims.dump());
   STASH_ASSIGN_OR_RETURN(std::string sig, SignRs256(key.private_key, signing_input));
@@ -77,7 +79,9 @@ Result<std::unique_ptr<GcsBackend>> GcsBackend::Open(GcsConfig config, Clock& cl
 
 GcsBackend::GcsBackend(GcsConfig config, Url endpoint, std::optional<ServiceAccountKey> key,
                        Clock& clock)
-    : config_(std::move(config)), endpoint_(std::move(endpoint)), key_(std::move(key)),
+    : config_(std::move(config)),
+      endpoint_(std::move(endpoint)),
+      key_(std::move(key)),
       clock_(clock) {
   http_ = std::make_unique<HttpClient>(Location(), config_.http);
   if (key_) http_->AddSecret(key_->private_key);

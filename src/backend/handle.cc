@@ -4,12 +4,18 @@ namespace stash::backend {
 
 std::string_view FileTypeDir(FileType t) {
   switch (t) {
-    case FileType::kConfig: return "config";
-    case FileType::kKey: return "keys";
-    case FileType::kSnapshot: return "snapshots";
-    case FileType::kIndex: return "index";
-    case FileType::kLock: return "locks";
-    case FileType::kPack: return "data";
+    case FileType::kConfig:
+      return "config";
+    case FileType::kKey:
+      return "keys";
+    case FileType::kSnapshot:
+      return "snapshots";
+    case FileType::kIndex:
+      return "index";
+    case FileType::kLock:
+      return "locks";
+    case FileType::kPack:
+      return "data";
   }
   return "unknown";
 }

@@ -32,7 +32,8 @@ std::string Lower(std::string s) {
 
 std::string Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' '))
+    s.remove_suffix(1);
   return std::string(s);
 }
 
@@ -43,7 +44,8 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
     // A new response (after 100 Continue or a redirect) starts afresh.
     t->response.headers.clear();
     auto sp = line.find(' ');
-    t->response.status = sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
+    t->response.status =
+        sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
     return size * n;
   }
   auto colon = line.find(':');
@@ -71,7 +73,8 @@ size_t OnWrite(char* data, size_t size, size_t n, void* user) {
     t->sink_started = true;
     t->sink->clear();
     auto it = t->response.headers.find("content-length");
-    if (it != t->response.headers.end()) t->sink->reserve(std::strtoull(it->second.c_str(), nullptr, 10));
+    if (it != t->response.headers.end())
+      t->sink->reserve(std::strtoull(it->second.c_str(), nullptr, 10));
   }
   t->sink->insert(t->sink->end(), data, data + len);
   return len;
@@ -137,16 +140,26 @@ std::string Hint(long status) {
 
 Status HttpStatusError(long status, std::string message) {
   switch (status) {
-    case 404: return NotFoundError(std::move(message));
-    case 401: return UnauthorizedError(std::move(message));
-    case 403: return ForbiddenError(std::move(message));
-    case 409: return ConflictError(std::move(message));
-    case 412: return FailedPreconditionError(std::move(message));
-    case 408: return UnavailableError(std::move(message));
-    case 429: return Status(Code::kResourceExhausted, std::move(message), true);
-    case 501: return UnsupportedError(std::move(message));
-    case 507: return ResourceExhaustedError(std::move(message));
-    default: break;
+    case 404:
+      return NotFoundError(std::move(message));
+    case 401:
+      return UnauthorizedError(std::move(message));
+    case 403:
+      return ForbiddenError(std::move(message));
+    case 409:
+      return ConflictError(std::move(message));
+    case 412:
+      return FailedPreconditionError(std::move(message));
+    case 408:
+      return UnavailableError(std::move(message));
+    case 429:
+      return Status(Code::kResourceExhausted, std::move(message), true);
+    case 501:
+      return UnsupportedError(std::move(message));
+    case 507:
+      return ResourceExhaustedError(std::move(message));
+    default:
+      break;
   }
   if (status >= 500) return UnavailableError(std::move(message));
   return InvalidError(std::move(message));
@@ -212,9 +225,11 @@ Result<HttpResponse> HttpClient::Do(const HttpRequest& request, std::vector<uint
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(options_.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+                   static_cast<long>(options_.low_speed_time.count()));
   if (options_.total_timeout.count() > 0) {
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
   }
@@ -247,7 +262,8 @@ Result<HttpResponse> HttpClient::Do(const HttpRequest& request, std::vector<uint
     curl_easy_setopt(curl, CURLOPT_READDATA, &t);
     curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
     curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
-    if (request.method != "PUT") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    if (request.method != "PUT")
+      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   } else if (request.method != "GET") {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
@@ -275,7 +291,8 @@ Result<HttpResponse> HttpClient::Do(const HttpRequest& request, std::vector<uint
     std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     std::string msg = Scrub(prefix + detail);
     switch (rc) {
-      case CURLE_OPERATION_TIMEDOUT: return TimeoutError(msg + " (the server stopped answering)");
+      case CURLE_OPERATION_TIMEDOUT:
+        return TimeoutError(msg + " (the server stopped answering)");
       case CURLE_COULDNT_CONNECT:
       case CURLE_COULDNT_RESOLVE_HOST:
       case CURLE_COULDNT_RESOLVE_PROXY:

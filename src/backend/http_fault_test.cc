@@ -18,7 +18,8 @@ namespace {
 using testing::Fault;
 using testing::FaultProxy;
 
-const RetryOptions kQuick{.max_attempts = 8, .initial_delay = std::chrono::milliseconds(2),
+const RetryOptions kQuick{.max_attempts = 8,
+                          .initial_delay = std::chrono::milliseconds(2),
                           .max_delay = std::chrono::milliseconds(20)};
 const std::string kAccessKey = "AKIAFAULTPROXYKEY1";
 const std::string kSecretKey = "fault/proxy+secret/key";
@@ -40,7 +41,8 @@ class HttpFaults : public ::testing::TestWithParam<std::string> {
     REQUIRE_PEER(port, why);
     proxy_ = std::make_unique<FaultProxy>(port);
     static int counter = 0;
-    const std::string unique = "fault" + std::to_string(::getpid()) + "x" + std::to_string(counter++);
+    const std::string unique =
+        "fault" + std::to_string(::getpid()) + "x" + std::to_string(counter++);
     const std::string at = "127.0.0.1:" + std::to_string(proxy_->port());
     Env env{{"AWS_ACCESS_KEY_ID", kAccessKey}, {"AWS_SECRET_ACCESS_KEY", kSecretKey}};
     std::string repo = GetParam() == "rest"

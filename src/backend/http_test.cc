@@ -80,8 +80,7 @@ TEST(HttpClient, RefusedConnectionIsRetryableAndNamesLocationAndRequest) {
 TEST(HttpClient, ScrubsRegisteredSecrets) {
   HttpClient client("x", HttpOptions{});
   client.AddSecret("AKIAEXAMPLEKEY");
-  EXPECT_EQ(client.Scrub("key AKIAEXAMPLEKEY was AKIAEXAMPLEKEY"),
-            "key [redacted] was [redacted]");
+  EXPECT_EQ(client.Scrub("key AKIAEXAMPLEKEY was AKIAEXAMPLEKEY"), "key [redacted] was [redacted]");
 }
 
 }  // namespace

@@ -87,7 +87,8 @@ Status RenameNoReplace(const std::string& from, const std::string& to) {
     }
     err = errno;
   }
-  if (err == EEXIST) return AlreadyExistsError(to + " already exists; repository files are never overwritten");
+  if (err == EEXIST)
+    return AlreadyExistsError(to + " already exists; repository files are never overwritten");
   return ErrnoError(err, "renaming " + from + " to " + to);
 }
 
@@ -100,8 +101,8 @@ LocalBackend::LocalBackend(std::string root, int connections)
 
 Status LocalBackend::Create() {
   STASH_RETURN_IF_ERROR(MkdirAll(root_));
-  for (FileType t : {FileType::kKey, FileType::kSnapshot, FileType::kIndex, FileType::kLock,
-                     FileType::kPack}) {
+  for (FileType t :
+       {FileType::kKey, FileType::kSnapshot, FileType::kIndex, FileType::kLock, FileType::kPack}) {
     STASH_RETURN_IF_ERROR(MkdirIfMissing(root_ + "/" + std::string(FileTypeDir(t))));
   }
   const std::string data = root_ + "/data/";

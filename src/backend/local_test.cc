@@ -30,8 +30,8 @@ TEST(LocalBackend, CreateMakesResticsLayoutWithPrivateDirs) {
   std::string root = FreshDir("layout");
   LocalBackend b(root);
   ASSERT_TRUE(b.Create().ok());
-  for (const char* d : {"keys", "snapshots", "index", "locks", "data", "data/00", "data/a7",
-                        "data/ff"}) {
+  for (const char* d :
+       {"keys", "snapshots", "index", "locks", "data", "data/00", "data/a7", "data/ff"}) {
     EXPECT_TRUE(fs::is_directory(root + "/" + d)) << d;
     EXPECT_EQ(ModeOf(root + "/" + d), 0700u) << d;
   }
@@ -77,8 +77,8 @@ TEST(LocalBackend, ReadsARepositoryInitialisedByRestic) {
     GTEST_SKIP() << "restic is not installed";
   }
   std::string root = FreshDir("restic-init");
-  std::string cmd = "RESTIC_PASSWORD=conformance RESTIC_CACHE_DIR=" + ScratchDir() +
-                    "/cache " + restic + " --no-cache init -q -r " + root + " >/dev/null 2>&1";
+  std::string cmd = "RESTIC_PASSWORD=conformance RESTIC_CACHE_DIR=" + ScratchDir() + "/cache " +
+                    restic + " --no-cache init -q -r " + root + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   LocalBackend b(root);
   std::vector<FileInfo> keys;

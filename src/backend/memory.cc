@@ -17,7 +17,8 @@ Status InMemoryBackend::Load(const Handle& h, uint64_t offset, uint64_t length,
                              std::vector<uint8_t>* out) {
   std::lock_guard lock(mu_);
   auto it = files_.find(h.Path());
-  if (it == files_.end()) return NotFoundError(Location() + ": " + h.ToString() + " does not exist");
+  if (it == files_.end())
+    return NotFoundError(Location() + ": " + h.ToString() + " does not exist");
   const auto& data = *it->second;
   if (offset > data.size() || (length > 0 && offset + length > data.size())) {
     return InvalidError(Location() + ": range " + std::to_string(offset) + "+" +
@@ -32,7 +33,8 @@ Status InMemoryBackend::Load(const Handle& h, uint64_t offset, uint64_t length,
 Result<FileInfo> InMemoryBackend::Stat(const Handle& h) {
   std::lock_guard lock(mu_);
   auto it = files_.find(h.Path());
-  if (it == files_.end()) return NotFoundError(Location() + ": " + h.ToString() + " does not exist");
+  if (it == files_.end())
+    return NotFoundError(Location() + ": " + h.ToString() + " does not exist");
   return FileInfo{h.name, it->second->size()};
 }
 
@@ -47,7 +49,8 @@ Status InMemoryBackend::List(FileType t, const std::function<Status(const FileIn
       }
       std::string_view p(path);
       std::string_view dir = FileTypeDir(t);
-      if (p.size() <= dir.size() || p.substr(0, dir.size()) != dir || p[dir.size()] != '/') continue;
+      if (p.size() <= dir.size() || p.substr(0, dir.size()) != dir || p[dir.size()] != '/')
+        continue;
       files.push_back(FileInfo{std::string(p.substr(p.rfind('/') + 1)), data->size()});
     }
   }

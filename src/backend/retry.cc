@@ -37,8 +37,7 @@ Status RetryBackend::Run(const std::string& what, const std::function<Status(int
     }
     spdlog::warn("{}: {} failed (attempt {}/{}), retrying in {} ms: {}", Location(), what, n,
                  options_.max_attempts,
-                 std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(),
-                 s.message());
+                 std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(), s.message());
     if (!clock_.SleepFor(delay)) return CancelledError(Location() + ": " + what + ": cancelled");
   }
 }
@@ -85,8 +84,7 @@ Status RetryBackend::List(FileType t, const std::function<Status(const FileInfo&
       callback_error = fn(fi);
       // The caller's own error must not be retried: mark it permanent and
       // return the original below.
-      return callback_error.ok() ? callback_error
-                                 : Status(callback_error).SetRetryable(false);
+      return callback_error.ok() ? callback_error : Status(callback_error).SetRetryable(false);
     });
   });
   return callback_error.ok() ? s : callback_error;

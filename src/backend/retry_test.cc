@@ -117,10 +117,13 @@ TEST(RetryBackend, ListInterruptedMidwayDeliversEveryNameOnce) {
   }
   fx.fault->LoseResponses(2, kOpList);
   std::multiset<std::string> names;
-  ASSERT_TRUE(fx.retry->List(FileType::kPack, [&](const FileInfo& fi) {
-                        names.insert(fi.name);
-                        return Status::Ok();
-                      }).ok());
+  ASSERT_TRUE(fx.retry
+                  ->List(FileType::kPack,
+                         [&](const FileInfo& fi) {
+                           names.insert(fi.name);
+                           return Status::Ok();
+                         })
+                  .ok());
   EXPECT_EQ(names.size(), 16u);
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), 16u);
 }
@@ -183,9 +186,12 @@ TEST(LimitBackend, ListCallbackMayUseTheBackendUnderALimitOfOne) {
   LimitBackend limit(std::make_unique<InMemoryBackend>(), 1);
   ASSERT_TRUE(limit.Save(H('9'), std::vector<uint8_t>{4, 2}).ok());
   std::vector<uint8_t> out;
-  ASSERT_TRUE(limit.List(FileType::kPack, [&](const FileInfo& fi) {
-                     return limit.Load(Handle{FileType::kPack, fi.name}, 0, 0, &out);
-                   }).ok());
+  ASSERT_TRUE(limit
+                  .List(FileType::kPack,
+                        [&](const FileInfo& fi) {
+                          return limit.Load(Handle{FileType::kPack, fi.name}, 0, 0, &out);
+                        })
+                  .ok());
   EXPECT_EQ(out, (std::vector<uint8_t>{4, 2}));
 }
 

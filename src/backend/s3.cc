@@ -23,14 +23,17 @@ const char* kEmptySha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495
 
 }  // namespace
 
-S3Backend::S3Backend(S3Config config, Clock& clock)
-    : config_(std::move(config)), clock_(clock) {
+S3Backend::S3Backend(S3Config config, Clock& clock) : config_(std::move(config)), clock_(clock) {
   while (!config_.prefix.empty() && config_.prefix.back() == '/') config_.prefix.pop_back();
   while (!config_.prefix.empty() && config_.prefix.front() == '/') config_.prefix.erase(0, 1);
   if (config_.region.empty()) config_.region = "us-east-1";
   switch (config_.lookup) {
-    case BucketLookup::kPath: virtual_host_ = false; break;
-    case BucketLookup::kDns: virtual_host_ = true; break;
+    case BucketLookup::kPath:
+      virtual_host_ = false;
+      break;
+    case BucketLookup::kDns:
+      virtual_host_ = true;
+      break;
     case BucketLookup::kAuto:
       // Virtual-host addressing needs DNS for <bucket>.<host>; only AWS
       // guarantees that, and bucket names with dots break its TLS names.
@@ -105,9 +108,10 @@ Status S3Backend::Create() {
   if (head.status().code() != Code::kNotFound) return head.status();
   std::string xml;
   if (config_.region != "us-east-1") {
-    xml = "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-          "<LocationConstraint>" + XmlEscape(config_.region) +
-          "</LocationConstraint></CreateBucketConfiguration>";
+    xml =
+        "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        "<LocationConstraint>" +
+        XmlEscape(config_.region) + "</LocationConstraint></CreateBucketConfiguration>";
   }
   std::span<const uint8_t> body(reinterpret_cast<const uint8_t*>(xml.data()), xml.size());
   auto put = Send("PUT", "", {}, {}, body, "creating bucket " + config_.bucket);
@@ -123,8 +127,7 @@ Status S3Backend::Save(const Handle& h, std::span<const uint8_t> data) {
                               " already exists; repository files are never overwritten");
   }
   if (existing.status().code() != Code::kNotFound) return existing.status();
-  return Send("PUT", Key(h), {}, {{"Content-Type", "application/octet-stream"}}, data,
-              h.ToString())
+  return Send("PUT", Key(h), {}, {{"Content-Type", "application/octet-stream"}}, data, h.ToString())
       .status();
 }
 
@@ -155,7 +158,10 @@ Status S3Backend::List(FileType t, const std::function<Status(const FileInfo&)>&
       (config_.prefix.empty() ? "" : config_.prefix + "/") + std::string(FileTypeDir(t)) + "/";
   std::string token;
   do {
-    std::vector<std::pair<std::string, std::string>> query{{"list-type", "2"}, {"prefix", prefix}, {"max-keys", std::to_string(config_.list_page_size)}};
+    std::vector<std::pair<std::string, std::string>> query{
+        {"list-type", "2"},
+        {"prefix", prefix},
+        {"max-keys", std::to_string(config_.list_page_size)}};
     if (!token.empty()) query.emplace_back("continuation-token", token);
     auto resp = Send("GET", "", std::move(query), {}, std::nullopt,
                      "listing " + std::string(FileTypeDir(t)));

@@ -76,7 +76,8 @@ TEST(S3Backend, AddressesPathStyleForIpsAndVirtualHostForAws) {
   aws.endpoint = *ParseUrl("https://s3.eu-west-1.amazonaws.com");
   S3Backend vhost(aws, clock);
   EXPECT_TRUE(vhost.virtual_host());
-  EXPECT_EQ(vhost.UrlFor("team/repo/config"), "https://b.s3.eu-west-1.amazonaws.com/team/repo/config");
+  EXPECT_EQ(vhost.UrlFor("team/repo/config"),
+            "https://b.s3.eu-west-1.amazonaws.com/team/repo/config");
   aws.lookup = BucketLookup::kPath;
   EXPECT_FALSE(S3Backend(aws, clock).virtual_host());
 }

@@ -49,8 +49,8 @@ std::string SignV4(const SigV4Request& r, const SigV4Key& key, const std::string
     signed_headers += n;
   }
   const std::string canonical_request = r.method + "\n" + r.canonical_uri + "\n" +
-                                        CanonicalQuery(r.query) + "\n" + canonical_headers +
-                                        "\n" + signed_headers + "\n" + r.payload_sha256_hex;
+                                        CanonicalQuery(r.query) + "\n" + canonical_headers + "\n" +
+                                        signed_headers + "\n" + r.payload_sha256_hex;
   const std::string date = amz_date.substr(0, 8);
   const std::string scope = date + "/" + key.region + "/" + key.service + "/aws4_request";
   const std::string string_to_sign =

@@ -17,7 +17,7 @@ struct SigV4Request {
   std::vector<std::pair<std::string, std::string>> query;    // raw (unencoded) pairs
   std::vector<std::pair<std::string, std::string>> headers;  // all to be signed; must
                                                              // include host and x-amz-date
-  std::string payload_sha256_hex;  // or "UNSIGNED-PAYLOAD"
+  std::string payload_sha256_hex;                            // or "UNSIGNED-PAYLOAD"
 };
 
 struct SigV4Key {

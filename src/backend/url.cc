@@ -18,7 +18,8 @@ std::string Url::Origin() const { return scheme + "://" + HostHeader(); }
 Result<Url> ParseUrl(std::string_view text) {
   Url u;
   auto sep = text.find("://");
-  if (sep == std::string_view::npos) return InvalidError("URL lacks a scheme (http:// or https://)");
+  if (sep == std::string_view::npos)
+    return InvalidError("URL lacks a scheme (http:// or https://)");
   u.scheme = std::string(text.substr(0, sep));
   for (char& c : u.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (u.scheme != "http" && u.scheme != "https") {
@@ -83,8 +84,7 @@ std::string UriEncode(std::string_view s, bool keep_slash) {
 std::string UriDecode(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
         std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
       out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
       i += 2;

@@ -52,7 +52,7 @@ struct HttpRequest {
 struct HttpResponse {
   long status = 0;
   std::map<std::string, std::string> headers;  // names lowercased
-  std::string body;  // the body when no sink was given
+  std::string body;                            // the body when no sink was given
   std::string Header(const std::string& lowercase_name) const {
     auto it = headers.find(lowercase_name);
     return it == headers.end() ? "" : it->second;

@@ -16,10 +16,10 @@ struct Url {
   std::string scheme;  // "http" or "https", lowercase
   std::string user;    // percent-decoded
   std::string password;
-  std::string host;    // without brackets for IPv6
-  int port = 0;        // 0: the scheme's default
-  std::string path;    // starts with '/' (at least "/"), still percent-encoded
-  std::string query;   // without the '?'
+  std::string host;   // without brackets for IPv6
+  int port = 0;       // 0: the scheme's default
+  std::string path;   // starts with '/' (at least "/"), still percent-encoded
+  std::string query;  // without the '?'
 
   // "scheme://host[:port]" — never includes credentials.
   std::string Origin() const;
