@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "json_read.h"
+#include "json_scan.h"
 #include "stash/format/gojson.h"
 
 namespace stash::format {
@@ -23,14 +23,18 @@ std::string EncodeConfig(const Config& config) {
 }
 
 Result<Config> DecodeConfig(std::string_view json) {
-  constexpr std::string_view kDoc = "config";
-  STASH_ASSIGN_OR_RETURN(internal::Json doc, internal::ParseJson(json, kDoc));
+  internal::JsonScanner js(json, "config");
   Config c;
   c.version = 0;
   std::string pol;
-  STASH_RETURN_IF_ERROR(internal::ReadUint32(doc, "version", kDoc, &c.version));
-  STASH_RETURN_IF_ERROR(internal::ReadString(doc, "id", kDoc, &c.id));
-  STASH_RETURN_IF_ERROR(internal::ReadString(doc, "chunker_polynomial", kDoc, &pol));
+  Status status = js.Object([&](const std::string& key) -> Status {
+    if (key == "version") return js.U32(&c.version);
+    if (key == "id") return js.String(&c.id);
+    if (key == "chunker_polynomial") return js.String(&pol);
+    return js.Skip();  // rustic adds optional keys
+  });
+  if (status.ok()) status = js.Finish();
+  if (!status.ok()) return std::move(status).Prepend("config");
   if (c.version != 1 && c.version != 2) {
     return UnsupportedError("repository format version " + std::to_string(c.version) +
                             " is not supported (only 1 and 2); use a newer stash");

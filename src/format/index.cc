@@ -8,19 +8,6 @@ namespace {
 
 constexpr std::string_view kDoc = "index";
 
-Status ReadIdValue(internal::JsonScanner& js, std::string* buf, Id* out) {
-  STASH_RETURN_IF_ERROR(js.String(buf));
-  STASH_ASSIGN_OR_RETURN(*out, Id::FromHex(*buf));
-  return Status::Ok();
-}
-
-Status ReadU32(internal::JsonScanner& js, uint32_t* out) {
-  uint64_t v;
-  STASH_RETURN_IF_ERROR(js.Uint(UINT32_MAX, &v));
-  *out = static_cast<uint32_t>(v);
-  return Status::Ok();
-}
-
 Status ReadBlob(internal::JsonScanner& js, std::string* key, std::string* buf, IndexPackBlob* b) {
   if (!js.PeekObject()) return js.Error("a blob entry must be an object");
   STASH_RETURN_IF_ERROR(js.BeginObject());
@@ -30,7 +17,7 @@ Status ReadBlob(internal::JsonScanner& js, std::string* key, std::string* buf, I
     if (!more) break;
     if (js.TryNull()) continue;
     if (*key == "id") {
-      STASH_RETURN_IF_ERROR(ReadIdValue(js, buf, &b->id));
+      STASH_RETURN_IF_ERROR(js.IdValue(&b->id));
       has_id = true;
     } else if (*key == "type") {
       STASH_RETURN_IF_ERROR(js.String(buf));
@@ -39,11 +26,11 @@ Status ReadBlob(internal::JsonScanner& js, std::string* key, std::string* buf, I
       b->type = *type;
       has_type = true;
     } else if (*key == "offset") {
-      STASH_RETURN_IF_ERROR(ReadU32(js, &b->offset));
+      STASH_RETURN_IF_ERROR(js.U32(&b->offset));
     } else if (*key == "length") {
-      STASH_RETURN_IF_ERROR(ReadU32(js, &b->length));
+      STASH_RETURN_IF_ERROR(js.U32(&b->length));
     } else if (*key == "uncompressed_length") {
-      STASH_RETURN_IF_ERROR(ReadU32(js, &b->uncompressed_length));
+      STASH_RETURN_IF_ERROR(js.U32(&b->uncompressed_length));
     } else {
       STASH_RETURN_IF_ERROR(js.Skip());
     }
@@ -62,7 +49,7 @@ Status ReadPack(internal::JsonScanner& js, std::string* key, std::string* buf, I
     if (!more) break;
     if (js.TryNull()) continue;
     if (*key == "id") {
-      STASH_RETURN_IF_ERROR(ReadIdValue(js, buf, &pack->id));
+      STASH_RETURN_IF_ERROR(js.IdValue(&pack->id));
       has_id = true;
     } else if (*key == "blobs") {
       pack->blobs.clear();
@@ -147,15 +134,7 @@ Result<IndexFile> DecodeIndex(std::string_view json) {
       if (!more) break;
       if (js.TryNull()) continue;
       if (key == "supersedes") {
-        index.supersedes.clear();
-        STASH_RETURN_IF_ERROR(js.BeginArray());
-        while (true) {
-          STASH_ASSIGN_OR_RETURN(bool element, js.NextElement());
-          if (!element) break;
-          Id id;
-          STASH_RETURN_IF_ERROR(ReadIdValue(js, &buf, &id));
-          index.supersedes.push_back(id);
-        }
+        STASH_RETURN_IF_ERROR(js.IdList(&index.supersedes));
       } else if (key == "packs") {
         index.packs.clear();
         STASH_RETURN_IF_ERROR(js.BeginArray());

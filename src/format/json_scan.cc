@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "stash/format/base64.h"
 #include "stash/format/goquote.h"
 
 namespace stash::format::internal {
@@ -215,8 +216,8 @@ Status JsonScanner::Number(bool* negative, uint64_t* magnitude) {
 }
 
 Status JsonScanner::Uint(uint64_t max, uint64_t* out) {
-  bool negative;
-  uint64_t v;
+  bool negative = false;
+  uint64_t v = 0;
   STASH_RETURN_IF_ERROR(Number(&negative, &v));
   if (negative && v != 0) return Error("negative value for an unsigned field");
   if (v > max) return Error("integer out of range");
@@ -225,8 +226,8 @@ Status JsonScanner::Uint(uint64_t max, uint64_t* out) {
 }
 
 Status JsonScanner::Int(int64_t* out) {
-  bool negative;
-  uint64_t v;
+  bool negative = false;
+  uint64_t v = 0;
   STASH_RETURN_IF_ERROR(Number(&negative, &v));
   const uint64_t limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + negative;
   if (v > limit) return Error("integer out of range");
@@ -303,6 +304,53 @@ Status JsonScanner::Skip() {
       }
       return Status::Ok();
     }
+  }
+}
+
+Status JsonScanner::U32(uint32_t* out) {
+  uint64_t v = 0;
+  STASH_RETURN_IF_ERROR(Uint(UINT32_MAX, &v));
+  *out = static_cast<uint32_t>(v);
+  return Status::Ok();
+}
+
+Status JsonScanner::Time(Timestamp* out) {
+  STASH_RETURN_IF_ERROR(String(&buf_));
+  STASH_ASSIGN_OR_RETURN(*out, ParseRfc3339(buf_));
+  return Status::Ok();
+}
+
+Status JsonScanner::IdValue(Id* out) {
+  STASH_RETURN_IF_ERROR(String(&buf_));
+  STASH_ASSIGN_OR_RETURN(*out, Id::FromHex(buf_));
+  return Status::Ok();
+}
+
+Status JsonScanner::Base64(std::string* out) {
+  STASH_RETURN_IF_ERROR(String(&buf_));
+  STASH_ASSIGN_OR_RETURN(*out, Base64DecodeToString(buf_));
+  return Status::Ok();
+}
+
+Status JsonScanner::StringList(std::vector<std::string>* out) {
+  out->clear();
+  STASH_RETURN_IF_ERROR(BeginArray());
+  while (true) {
+    STASH_ASSIGN_OR_RETURN(bool more, NextElement());
+    if (!more) return Status::Ok();
+    out->emplace_back();
+    if (!TryNull()) STASH_RETURN_IF_ERROR(String(&out->back()));
+  }
+}
+
+Status JsonScanner::IdList(std::vector<Id>* out) {
+  out->clear();
+  STASH_RETURN_IF_ERROR(BeginArray());
+  while (true) {
+    STASH_ASSIGN_OR_RETURN(bool more, NextElement());
+    if (!more) return Status::Ok();
+    out->emplace_back();
+    STASH_RETURN_IF_ERROR(IdValue(&out->back()));
   }
 }
 

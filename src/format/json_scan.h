@@ -1,6 +1,6 @@
-// JsonScanner: a small pull parser for the large restic documents (trees,
-// indexes) where a DOM (nlohmann) costs too much: no allocation per value,
-// strings decoded into caller-owned buffers.
+// JsonScanner: the pull parser behind every Decode* of this layer. Trees and
+// indexes can be tens of MB, where a DOM costs too much: no allocation per
+// value, strings decoded into caller-owned buffers.
 //
 // It follows Go's encoding/json decoding rules that matter for restic
 // documents: invalid UTF-8 and lone surrogate escapes become U+FFFD, raw
@@ -14,8 +14,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "stash/core/id.h"
 #include "stash/core/result.h"
+#include "stash/format/time.h"
 
 namespace stash::format::internal {
 
@@ -40,6 +43,32 @@ class JsonScanner {
   Status Uint(uint64_t max, uint64_t* out);
   Status Int(int64_t* out);
   Status Bool(bool* out);
+  // Typed values of restic documents.
+  Status U32(uint32_t* out);
+  Status Time(Timestamp* out);
+  Status IdValue(Id* out);
+  Status Base64(std::string* out);  // decoded bytes
+  Status StringList(std::vector<std::string>* out);
+  Status IdList(std::vector<Id>* out);
+
+  // Reads an object, calling field(key) for each member; field must consume
+  // the value (Skip() what it does not know). Null members are skipped, as Go
+  // leaves the field at its zero value. Errors from field are prefixed with
+  // the key.
+  template <typename F>
+  Status Object(F&& field) {
+    if (!PeekObject()) return Error("expected an object");
+    STASH_RETURN_IF_ERROR(BeginObject());
+    std::string key;
+    while (true) {
+      STASH_ASSIGN_OR_RETURN(bool more, NextKey(&key));
+      if (!more) return Status::Ok();
+      if (TryNull()) continue;
+      Status s = field(key);
+      if (!s.ok()) return std::move(s).Prepend("field \"" + key + "\"");
+    }
+  }
+
   // Any value, validated but discarded.
   Status Skip();
   // Only whitespace may remain.
@@ -55,6 +84,7 @@ class JsonScanner {
 
   std::string_view s_;
   size_t pos_ = 0;
+  std::string buf_;  // scratch for typed values
   std::string_view doc_;
   // Per open container: no element yet.
   bool first_ = false;

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "json_read.h"
+#include "json_scan.h"
 #include "stash/format/base64.h"
 #include "stash/format/gojson.h"
 
@@ -10,12 +10,12 @@ namespace stash::format {
 namespace {
 
 template <size_t N>
-Status ReadFixed(const internal::Json& obj, const char* key, std::array<uint8_t, N>* out) {
+Status ReadFixed(internal::JsonScanner& js, std::array<uint8_t, N>* out) {
   std::string bytes;
-  STASH_RETURN_IF_ERROR(internal::ReadBase64(obj, key, "master key", &bytes));
+  STASH_RETURN_IF_ERROR(js.Base64(&bytes));
   if (bytes.size() != N) {
-    return InvalidError("master key: \"" + std::string(key) + "\" has " +
-                        std::to_string(bytes.size()) + " bytes, want " + std::to_string(N));
+    return InvalidError("has " + std::to_string(bytes.size()) + " bytes, want " +
+                        std::to_string(N));
   }
   std::memcpy(out->data(), bytes.data(), N);
   return Status::Ok();
@@ -49,20 +49,24 @@ std::string EncodeKeyFile(const KeyFile& key) {
 }
 
 Result<KeyFile> DecodeKeyFile(std::string_view json) {
-  constexpr std::string_view kDoc = "key file";
-  STASH_ASSIGN_OR_RETURN(internal::Json doc, internal::ParseJson(json, kDoc));
+  internal::JsonScanner js(json, "key file");
   KeyFile k;
   k.kdf.clear();
   std::string salt, data;
-  STASH_RETURN_IF_ERROR(internal::ReadTime(doc, "created", kDoc, &k.created));
-  STASH_RETURN_IF_ERROR(internal::ReadString(doc, "username", kDoc, &k.username));
-  STASH_RETURN_IF_ERROR(internal::ReadString(doc, "hostname", kDoc, &k.hostname));
-  STASH_RETURN_IF_ERROR(internal::ReadString(doc, "kdf", kDoc, &k.kdf));
-  STASH_RETURN_IF_ERROR(internal::ReadInt(doc, "N", kDoc, &k.n));
-  STASH_RETURN_IF_ERROR(internal::ReadInt(doc, "r", kDoc, &k.r));
-  STASH_RETURN_IF_ERROR(internal::ReadInt(doc, "p", kDoc, &k.p));
-  STASH_RETURN_IF_ERROR(internal::ReadBase64(doc, "salt", kDoc, &salt));
-  STASH_RETURN_IF_ERROR(internal::ReadBase64(doc, "data", kDoc, &data));
+  Status status = js.Object([&](const std::string& key) -> Status {
+    if (key == "created") return js.Time(&k.created);
+    if (key == "username") return js.String(&k.username);
+    if (key == "hostname") return js.String(&k.hostname);
+    if (key == "kdf") return js.String(&k.kdf);
+    if (key == "N") return js.Int(&k.n);
+    if (key == "r") return js.Int(&k.r);
+    if (key == "p") return js.Int(&k.p);
+    if (key == "salt") return js.Base64(&salt);
+    if (key == "data") return js.Base64(&data);
+    return js.Skip();
+  });
+  if (status.ok()) status = js.Finish();
+  if (!status.ok()) return std::move(status).Prepend("key file");
   if (k.kdf != "scrypt") {
     return UnsupportedError("key file uses KDF \"" + k.kdf + "\"; only scrypt is supported");
   }
@@ -93,14 +97,34 @@ std::string EncodeMasterKey(const MasterKey& key) {
 }
 
 Result<MasterKey> DecodeMasterKey(std::string_view json) {
-  STASH_ASSIGN_OR_RETURN(internal::Json doc, internal::ParseJson(json, "master key"));
-  auto mac = doc.find("mac");
-  if (mac == doc.end()) return InvalidError("master key: \"mac\" is missing");
-  STASH_RETURN_IF_ERROR(internal::ExpectObject(*mac, "master key", "\"mac\""));
+  internal::JsonScanner js(json, "master key");
   MasterKey k;
-  STASH_RETURN_IF_ERROR(ReadFixed(*mac, "k", &k.mac_k));
-  STASH_RETURN_IF_ERROR(ReadFixed(*mac, "r", &k.mac_r));
-  STASH_RETURN_IF_ERROR(ReadFixed(doc, "encrypt", &k.encrypt));
+  bool have_k = false, have_r = false, have_encrypt = false;
+  Status status = js.Object([&](const std::string& key) -> Status {
+    if (key == "mac") {
+      return js.Object([&](const std::string& part) -> Status {
+        if (part == "k") {
+          have_k = true;
+          return ReadFixed(js, &k.mac_k);
+        }
+        if (part == "r") {
+          have_r = true;
+          return ReadFixed(js, &k.mac_r);
+        }
+        return js.Skip();
+      });
+    }
+    if (key == "encrypt") {
+      have_encrypt = true;
+      return ReadFixed(js, &k.encrypt);
+    }
+    return js.Skip();
+  });
+  if (status.ok()) status = js.Finish();
+  if (status.ok() && !(have_k && have_r && have_encrypt)) {
+    status = InvalidError("mac.k, mac.r or encrypt is missing");
+  }
+  if (!status.ok()) return std::move(status).Prepend("master key");
   return k;
 }
 

@@ -1,6 +1,6 @@
 #include "stash/format/lock.h"
 
-#include "json_read.h"
+#include "json_scan.h"
 #include "stash/format/gojson.h"
 
 namespace stash::format {
@@ -31,16 +31,20 @@ std::string EncodeLock(const Lock& lock) {
 }
 
 Result<Lock> DecodeLock(std::string_view json) {
-  constexpr std::string_view kDoc = "lock";
-  STASH_ASSIGN_OR_RETURN(internal::Json doc, internal::ParseJson(json, kDoc));
+  internal::JsonScanner js(json, "lock");
   Lock l;
-  STASH_RETURN_IF_ERROR(internal::ReadTime(doc, "time", kDoc, &l.time));
-  STASH_RETURN_IF_ERROR(internal::ReadBool(doc, "exclusive", kDoc, &l.exclusive));
-  STASH_RETURN_IF_ERROR(internal::ReadString(doc, "hostname", kDoc, &l.hostname));
-  STASH_RETURN_IF_ERROR(internal::ReadString(doc, "username", kDoc, &l.username));
-  STASH_RETURN_IF_ERROR(internal::ReadInt(doc, "pid", kDoc, &l.pid));
-  STASH_RETURN_IF_ERROR(internal::ReadUint32(doc, "uid", kDoc, &l.uid));
-  STASH_RETURN_IF_ERROR(internal::ReadUint32(doc, "gid", kDoc, &l.gid));
+  Status status = js.Object([&](const std::string& key) -> Status {
+    if (key == "time") return js.Time(&l.time);
+    if (key == "exclusive") return js.Bool(&l.exclusive);
+    if (key == "hostname") return js.String(&l.hostname);
+    if (key == "username") return js.String(&l.username);
+    if (key == "pid") return js.Int(&l.pid);
+    if (key == "uid") return js.U32(&l.uid);
+    if (key == "gid") return js.U32(&l.gid);
+    return js.Skip();
+  });
+  if (status.ok()) status = js.Finish();
+  if (!status.ok()) return std::move(status).Prepend("lock");
   return l;
 }
 

@@ -1,12 +1,10 @@
 #include "stash/format/snapshot.h"
 
-#include "json_read.h"
+#include "json_scan.h"
 #include "stash/format/gojson.h"
 
 namespace stash::format {
 namespace {
-
-using internal::Json;
 
 constexpr std::string_view kDoc = "snapshot";
 
@@ -49,13 +47,21 @@ void WriteSummary(GoJsonWriter* w, const SnapshotSummary& s) {
   w->EndObject();
 }
 
-Status ReadSummary(const Json& obj, SnapshotSummary* s) {
-  STASH_RETURN_IF_ERROR(internal::ExpectObject(obj, kDoc, "summary"));
-  STASH_RETURN_IF_ERROR(internal::ReadTime(obj, "backup_start", kDoc, &s->backup_start));
-  STASH_RETURN_IF_ERROR(internal::ReadTime(obj, "backup_end", kDoc, &s->backup_end));
-  for (const SummaryCounter& c : kSummaryCounters) {
-    STASH_RETURN_IF_ERROR(internal::ReadUint(obj, c.key, kDoc, UINT64_MAX, &(s->*c.field)));
-  }
+Status ReadSummary(internal::JsonScanner& js, SnapshotSummary* s) {
+  return js.Object([&](const std::string& key) -> Status {
+    if (key == "backup_start") return js.Time(&s->backup_start);
+    if (key == "backup_end") return js.Time(&s->backup_end);
+    for (const SummaryCounter& c : kSummaryCounters) {
+      if (key == c.key) return js.Uint(UINT64_MAX, &(s->*c.field));
+    }
+    return js.Skip();
+  });
+}
+
+Status ReadOptionalId(internal::JsonScanner& js, std::optional<Id>* out) {
+  Id id;
+  STASH_RETURN_IF_ERROR(js.IdValue(&id));
+  *out = id;
   return Status::Ok();
 }
 
@@ -115,30 +121,39 @@ std::string EncodeSnapshot(const Snapshot& s) {
 }
 
 Result<Snapshot> DecodeSnapshot(std::string_view json) {
-  STASH_ASSIGN_OR_RETURN(Json doc, internal::ParseJson(json, kDoc));
+  internal::JsonScanner js(json, kDoc);
   Snapshot s;
   bool has_tree = false;
-  STASH_RETURN_IF_ERROR(internal::ReadTime(doc, "time", kDoc, &s.time));
-  STASH_RETURN_IF_ERROR(internal::ReadOptionalId(doc, "parent", kDoc, &s.parent));
-  STASH_RETURN_IF_ERROR(internal::ReadId(doc, "tree", kDoc, &s.tree, &has_tree));
+  Status status = js.Object([&](const std::string& key) -> Status {
+    if (key == "time") return js.Time(&s.time);
+    if (key == "parent") return ReadOptionalId(js, &s.parent);
+    if (key == "tree") {
+      has_tree = true;
+      return js.IdValue(&s.tree);
+    }
+    if (key == "paths") return js.StringList(&s.paths);
+    if (key == "hostname") return js.String(&s.hostname);
+    if (key == "username") return js.String(&s.username);
+    if (key == "uid") return js.U32(&s.uid);
+    if (key == "gid") return js.U32(&s.gid);
+    if (key == "excludes") return js.StringList(&s.excludes);
+    if (key == "tags") return js.StringList(&s.tags);
+    if (key == "original") return ReadOptionalId(js, &s.original);
+    if (key == "program_version") return js.String(&s.program_version);
+    if (key == "summary") {
+      SnapshotSummary summary;
+      STASH_RETURN_IF_ERROR(ReadSummary(js, &summary));
+      s.summary = summary;
+      return Status::Ok();
+    }
+    return js.Skip();
+  });
+  if (status.ok()) status = js.Finish();
+  if (!status.ok()) return std::move(status).Prepend("snapshot");
   if (!has_tree) {
     return InvalidError(
         "snapshot has no tree; the snapshot file is damaged, remove it with "
         "forget or repair it");
-  }
-  STASH_RETURN_IF_ERROR(internal::ReadStringList(doc, "paths", kDoc, &s.paths));
-  STASH_RETURN_IF_ERROR(internal::ReadString(doc, "hostname", kDoc, &s.hostname));
-  STASH_RETURN_IF_ERROR(internal::ReadString(doc, "username", kDoc, &s.username));
-  STASH_RETURN_IF_ERROR(internal::ReadUint32(doc, "uid", kDoc, &s.uid));
-  STASH_RETURN_IF_ERROR(internal::ReadUint32(doc, "gid", kDoc, &s.gid));
-  STASH_RETURN_IF_ERROR(internal::ReadStringList(doc, "excludes", kDoc, &s.excludes));
-  STASH_RETURN_IF_ERROR(internal::ReadStringList(doc, "tags", kDoc, &s.tags));
-  STASH_RETURN_IF_ERROR(internal::ReadOptionalId(doc, "original", kDoc, &s.original));
-  STASH_RETURN_IF_ERROR(internal::ReadString(doc, "program_version", kDoc, &s.program_version));
-  if (auto it = doc.find("summary"); it != doc.end() && !it->is_null()) {
-    SnapshotSummary summary;
-    STASH_RETURN_IF_ERROR(ReadSummary(*it, &summary));
-    s.summary = summary;
   }
   return s;
 }

@@ -126,12 +126,12 @@ class NodeReader {
       n->type = *type;
       return Status::Ok();
     }
-    if (k == "mode") return U32(&n->mode);
-    if (k == "mtime") return Time(&n->mtime);
-    if (k == "atime") return Time(&n->atime);
-    if (k == "ctime") return Time(&n->ctime);
-    if (k == "uid") return U32(&n->uid);
-    if (k == "gid") return U32(&n->gid);
+    if (k == "mode") return js_.U32(&n->mode);
+    if (k == "mtime") return js_.Time(&n->mtime);
+    if (k == "atime") return js_.Time(&n->atime);
+    if (k == "ctime") return js_.Time(&n->ctime);
+    if (k == "uid") return js_.U32(&n->uid);
+    if (k == "gid") return js_.U32(&n->gid);
     if (k == "user") return js_.String(&n->user);
     if (k == "group") return js_.String(&n->group);
     if (k == "inode") return js_.Uint(UINT64_MAX, &n->inode);
@@ -141,7 +141,7 @@ class NodeReader {
     if (k == "linktarget") return js_.String(&n->linktarget);
     if (k == "linktarget_raw") {
       // restic 0.16+ keeps the exact bytes of a non-UTF-8 target here.
-      STASH_RETURN_IF_ERROR(Bytes(raw_target));
+      STASH_RETURN_IF_ERROR(js_.Base64(raw_target));
       *have_raw_target = true;
       return Status::Ok();
     }
@@ -149,50 +149,18 @@ class NodeReader {
     if (k == "device") return js_.Uint(UINT64_MAX, &n->device);
     if (k == "content") {
       std::vector<Id> ids;
-      STASH_RETURN_IF_ERROR(js_.BeginArray());
-      while (true) {
-        STASH_ASSIGN_OR_RETURN(bool more, js_.NextElement());
-        if (!more) break;
-        Id id;
-        STASH_RETURN_IF_ERROR(IdValue(&id));
-        ids.push_back(id);
-      }
+      STASH_RETURN_IF_ERROR(js_.IdList(&ids));
       n->content = std::move(ids);
       return Status::Ok();
     }
     if (k == "subtree") {
       Id id;
-      STASH_RETURN_IF_ERROR(IdValue(&id));
+      STASH_RETURN_IF_ERROR(js_.IdValue(&id));
       n->subtree = id;
       return Status::Ok();
     }
     if (k == "error") return js_.String(&n->error);
     return js_.Skip();  // generic_attributes and whatever newer restic adds
-  }
-
-  Status U32(uint32_t* out) {
-    uint64_t v;
-    STASH_RETURN_IF_ERROR(js_.Uint(UINT32_MAX, &v));
-    *out = static_cast<uint32_t>(v);
-    return Status::Ok();
-  }
-
-  Status Time(Timestamp* out) {
-    STASH_RETURN_IF_ERROR(js_.String(&buf_));
-    STASH_ASSIGN_OR_RETURN(*out, ParseRfc3339(buf_));
-    return Status::Ok();
-  }
-
-  Status IdValue(Id* out) {
-    STASH_RETURN_IF_ERROR(js_.String(&buf_));
-    STASH_ASSIGN_OR_RETURN(*out, Id::FromHex(buf_));
-    return Status::Ok();
-  }
-
-  Status Bytes(std::string* out) {
-    STASH_RETURN_IF_ERROR(js_.String(&buf_));
-    STASH_ASSIGN_OR_RETURN(*out, Base64DecodeToString(buf_));
-    return Status::Ok();
   }
 
   Status Xattrs(std::vector<ExtendedAttribute>* out) {
@@ -212,7 +180,7 @@ class NodeReader {
         if (key == "name") {
           STASH_RETURN_IF_ERROR(js_.String(&a.name));
         } else if (key == "value") {
-          STASH_RETURN_IF_ERROR(Bytes(&a.value));
+          STASH_RETURN_IF_ERROR(js_.Base64(&a.value));
         } else {
           STASH_RETURN_IF_ERROR(js_.Skip());
         }
