@@ -102,7 +102,7 @@ class NodeReader {
         continue;
       }
       Status s = Field(n, &have_raw_target, &raw_target);
-      if (!s.ok()) return std::move(s).Prepend("tree: node field \"" + key_ + "\"");
+      if (!s.ok()) return std::move(s).Prepend("field \"" + key_ + "\"");
     }
     if (have_raw_target) n->linktarget = std::move(raw_target);
     return Status::Ok();
