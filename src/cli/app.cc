@@ -19,6 +19,7 @@ Run 'stash <command> --help' for a command's flags.)";
 
 const Registrar kCommands[] = {
     RegisterVersion,
+    RegisterBackup,
     RegisterInit,
     RegisterServer,
 };

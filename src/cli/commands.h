@@ -18,6 +18,7 @@ struct GlobalOptions {
 using Registrar = std::function<void(CLI::App& app, GlobalOptions& global, int* exit_code)>;
 
 void RegisterVersion(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterBackup(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterInit(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code);
 

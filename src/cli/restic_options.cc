@@ -214,6 +214,12 @@ std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& 
     }
     ro.pack_size = *pack_mib << 20;
   }
+  // Test knob: write index files this often (seconds) during a backup, so
+  // crash tests see indexed packs early.
+  if (std::string i = Env("STASH_TEST_INDEX_INTERVAL"); !i.empty()) {
+    ro.index_max_age = std::chrono::milliseconds(
+        static_cast<int64_t>(std::strtod(i.c_str(), nullptr) * 1000));
+  }
   if (std::string n = Env("STASH_TEST_SCRYPT_N"); !n.empty()) {
     ro.scrypt_n = std::strtoull(n.c_str(), nullptr, 10);
   }

@@ -1,0 +1,377 @@
+// `stash backup`: restic's backup verb — flags, human and --json output, a
+// live progress line on a terminal, exit code 3 when some source files could
+// not be read.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "commands.h"
+#include "restic_options.h"
+#include "stash/cli/app.h"
+#include "stash/engine/backup.h"
+#include "stash/engine/filter.h"
+
+namespace stash::cli {
+
+namespace {
+
+struct BackupFlags {
+  std::vector<std::string> paths;
+  std::string host;
+  std::vector<std::string> tags;
+  std::string time;
+  std::vector<std::string> excludes;
+  std::vector<std::string> exclude_files;
+  std::vector<std::string> files_from;
+  std::string parent;
+  bool force = false;
+  bool with_atime = false;
+  int read_concurrency = 0;
+};
+
+std::string FormatBytes(uint64_t c) {
+  char buf[64];
+  double b = static_cast<double>(c);
+  if (c > (1ull << 40)) {
+    snprintf(buf, sizeof buf, "%.3f TiB", b / (1ull << 40));
+  } else if (c > (1ull << 30)) {
+    snprintf(buf, sizeof buf, "%.3f GiB", b / (1ull << 30));
+  } else if (c > (1ull << 20)) {
+    snprintf(buf, sizeof buf, "%.3f MiB", b / (1ull << 20));
+  } else if (c > (1ull << 10)) {
+    snprintf(buf, sizeof buf, "%.3f KiB", b / (1ull << 10));
+  } else {
+    snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(c));
+  }
+  return buf;
+}
+
+std::string FormatDuration(uint64_t sec) {
+  char buf[32];
+  uint64_t h = sec / 3600, m = sec / 60 % 60, s = sec % 60;
+  if (h > 0) {
+    snprintf(buf, sizeof buf, "%llu:%02llu:%02llu", (unsigned long long)h, (unsigned long long)m,
+             (unsigned long long)s);
+  } else {
+    snprintf(buf, sizeof buf, "%llu:%02llu", (unsigned long long)m, (unsigned long long)s);
+  }
+  return buf;
+}
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// "open /x: Permission denied" → "open /x: permission denied", as Go prints.
+std::string GoStyle(std::string msg) {
+  size_t p = msg.rfind(": ");
+  if (p != std::string::npos && p + 2 < msg.size()) {
+    msg[p + 2] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[p + 2])));
+  }
+  return msg;
+}
+
+std::optional<std::vector<std::string>> ReadLines(const std::string& file, bool patterns) {
+  std::ifstream in(file);
+  if (!in) return std::nullopt;
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || (patterns && line[0] == '#')) continue;
+    out.push_back(line);
+  }
+  return out;
+}
+
+// restic's --time format "2006-01-02 15:04:05" in local time.
+std::optional<SystemTime> ParseTime(const std::string& s) {
+  struct tm tm {};
+  const char* end = strptime(s.c_str(), "%Y-%m-%d %H:%M:%S", &tm);
+  if (!end || *end) return std::nullopt;
+  tm.tm_isdst = -1;
+  time_t t = mktime(&tm);
+  return std::chrono::system_clock::from_time_t(t);
+}
+
+// Prints progress while the backup runs: JSON status lines (--json) or a
+// single updating line on a terminal.
+class ProgressPrinter {
+ public:
+  ProgressPrinter(const engine::BackupProgress& p, bool json, bool tty)
+      : p_(p), json_(json), tty_(tty), start_(std::chrono::steady_clock::now()) {
+    if (json_ || tty_) thread_ = std::thread([this] { Loop(); });
+  }
+  ~ProgressPrinter() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    if (tty_ && printed_) std::cout << "\r\033[K" << std::flush;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(json_ ? 1000 : 250),
+                         [&] { return stop_; })) {
+      Print();
+    }
+  }
+  void Print() {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    uint64_t files = p_.files_done, bytes = p_.bytes_done;
+    uint64_t tfiles = p_.total_files, tbytes = p_.total_bytes;
+    double pct = tbytes ? static_cast<double>(bytes) / tbytes : 0;
+    if (pct > 1) pct = 1;
+    printed_ = true;
+    if (json_) {
+      std::cout << "{\"message_type\":\"status\",\"seconds_elapsed\":" << static_cast<uint64_t>(secs)
+                << ",\"percent_done\":" << pct << ",\"total_files\":" << tfiles
+                << ",\"files_done\":" << files << ",\"total_bytes\":" << tbytes
+                << ",\"bytes_done\":" << bytes;
+      if (p_.errors) std::cout << ",\"error_count\":" << p_.errors;
+      std::cout << "}\n" << std::flush;
+      return;
+    }
+    double rate = secs > 0 ? bytes / secs : 0;
+    std::string eta;
+    if (p_.scan_finished && rate > 0 && tbytes > bytes) {
+      eta = " ETA " + FormatDuration(static_cast<uint64_t>((tbytes - bytes) / rate));
+    }
+    char pcts[16];
+    snprintf(pcts, sizeof pcts, "%.2f%%", pct * 100);
+    std::cout << "\r\033[K[" << FormatDuration(static_cast<uint64_t>(secs)) << "] " << pcts << "  "
+              << files << " files " << FormatBytes(bytes) << ", total " << tfiles << " files "
+              << FormatBytes(tbytes) << ", " << p_.errors << " errors, "
+              << FormatBytes(static_cast<uint64_t>(rate)) << "/s" << eta << std::flush;
+  }
+
+  const engine::BackupProgress& p_;
+  bool json_, tty_;
+  bool printed_ = false;
+  std::chrono::steady_clock::time_point start_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
+  auto ctx_or = ResolveResticContext(ro);
+  if (auto* e = std::get_if<CliError>(&ctx_or)) {
+    std::cerr << e->message << "\n";
+    return e->exit_code;
+  }
+  ResticContext& ctx = std::get<ResticContext>(ctx_or);
+
+  engine::BackupOptions opts;
+  opts.paths = f.paths;
+  for (const std::string& file : f.files_from) {
+    auto lines = ReadLines(file, true);
+    if (!lines) {
+      std::cerr << "Fatal: unable to read --files-from " << file << ": " << std::strerror(errno)
+                << "\n";
+      return kExitError;
+    }
+    opts.paths.insert(opts.paths.end(), lines->begin(), lines->end());
+  }
+  if (opts.paths.empty()) {
+    std::cerr << "Fatal: nothing to backup, please specify target files/dirs\n";
+    return kExitError;
+  }
+  opts.hostname = f.host;
+  if (opts.hostname.empty()) {
+    char buf[256] = {};
+    gethostname(buf, sizeof buf - 1);
+    opts.hostname = buf;
+  }
+  opts.username = ctx.repo_options.username;
+  if (opts.username.empty()) {
+    struct passwd pw {};
+    struct passwd* res = nullptr;
+    char buf[4096];
+    if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) == 0 && res) opts.username = res->pw_name;
+  }
+  for (const std::string& t : f.tags) {
+    std::stringstream ss(t);
+    std::string part;
+    while (std::getline(ss, part, ',')) {
+      if (!part.empty()) opts.tags.push_back(part);
+    }
+  }
+  if (!f.time.empty()) {
+    opts.time = ParseTime(f.time);
+    if (!opts.time) {
+      std::cerr << "Fatal: unable to parse time \"" << f.time
+                << "\": use the format \"2006-01-02 15:04:05\"\n";
+      return kExitError;
+    }
+  }
+  opts.excludes = f.excludes;
+  for (const std::string& file : f.exclude_files) {
+    auto lines = ReadLines(file, true);
+    if (!lines) {
+      std::cerr << "Fatal: unable to read --exclude-file " << file << ": " << std::strerror(errno)
+                << "\n";
+      return kExitError;
+    }
+    opts.excludes.insert(opts.excludes.end(), lines->begin(), lines->end());
+  }
+  opts.force = f.force;
+  opts.with_atime = f.with_atime;
+  if (f.read_concurrency > 0) opts.read_concurrency = f.read_concurrency;
+  std::atomic<uint64_t> opens{0};
+  bool count_reads = getenv("STASH_DEBUG_COUNT_READS") != nullptr;
+  if (count_reads) opts.content_opens = &opens;
+
+  auto repo_or = OpenRepository(ctx);
+  if (auto* e = std::get_if<CliError>(&repo_or)) {
+    std::cerr << e->message << "\n";
+    return e->exit_code;
+  }
+  auto& repo = std::get<std::unique_ptr<repo::Repository>>(repo_or);
+  if (!f.parent.empty()) {
+    auto id = repo->ResolvePrefix(backend::FileType::kSnapshot, f.parent);
+    if (!id.ok()) {
+      std::cerr << "Fatal: invalid id \"" << f.parent << "\": " << id.status().message() << "\n";
+      return kExitError;
+    }
+    opts.parent = *id;
+  }
+
+  bool human = !ro.json && !ro.quiet;
+  std::mutex out_mu;
+  engine::BackupErrorFn on_error = [&](const std::string& path, const Status& s) {
+    std::lock_guard lock(out_mu);
+    if (ro.json) {
+      std::cerr << "{\"message_type\":\"error\",\"error\":{\"message\":"
+                << JsonString(GoStyle(s.message())) << "},\"during\":\"archival\",\"item\":"
+                << JsonString(path) << "}\n";
+    } else {
+      std::cerr << "error: " << GoStyle(s.message()) << "\n";
+    }
+  };
+  if (human) {
+    // Parent detection happens inside Backup; say which one restic would use.
+    std::vector<std::string> abs;
+    std::optional<Id> parent = opts.parent;
+    if (!parent && !opts.force) {
+      for (const auto& p : opts.paths) {
+        char buf[4096];
+        std::string cwd = getcwd(buf, sizeof buf) ? buf : "/";
+        abs.push_back(engine::GoPathClean(p[0] == '/' ? p : cwd + "/" + p));
+      }
+      auto found = engine::FindParentSnapshot(*repo, opts.hostname, abs);
+      if (found.ok()) parent = *found;
+    }
+    if (parent) {
+      std::cout << "using parent snapshot " << parent->ShortHex() << "\n";
+    } else {
+      std::cout << "no parent snapshot found, will read all files\n";
+    }
+    opts.parent = parent;
+  }
+
+  engine::BackupProgress progress;
+  RealClock clock;
+  std::optional<ProgressPrinter> printer;
+  printer.emplace(progress, ro.json && !ro.quiet, human && isatty(STDOUT_FILENO));
+  auto stats = engine::Backup(*repo, opts, clock, &progress, on_error);
+  printer.reset();
+  if (!stats.ok()) {
+    std::cerr << "Fatal: unable to save snapshot: " << stats.status().message() << "\n";
+    return kExitError;
+  }
+  if (count_reads) std::cerr << "stash-debug: content opens: " << opens.load() << "\n";
+  const engine::BackupStats& s = *stats;
+  if (ro.json) {
+    std::cout << "{\"message_type\":\"summary\",\"files_new\":" << s.files_new
+              << ",\"files_changed\":" << s.files_changed
+              << ",\"files_unmodified\":" << s.files_unmodified << ",\"dirs_new\":" << s.dirs_new
+              << ",\"dirs_changed\":" << s.dirs_changed
+              << ",\"dirs_unmodified\":" << s.dirs_unmodified << ",\"data_blobs\":" << s.data_blobs
+              << ",\"tree_blobs\":" << s.tree_blobs << ",\"data_added\":" << s.data_added
+              << ",\"total_files_processed\":" << s.total_files_processed
+              << ",\"total_bytes_processed\":" << s.total_bytes_processed
+              << ",\"total_duration\":" << s.seconds << ",\"snapshot_id\":\""
+              << s.snapshot_id.Hex() << "\"}\n";
+  } else if (!ro.quiet) {
+    char line[256];
+    snprintf(line, sizeof line, "\nFiles:       %5llu new, %5llu changed, %5llu unmodified\n",
+             (unsigned long long)s.files_new, (unsigned long long)s.files_changed,
+             (unsigned long long)s.files_unmodified);
+    std::cout << line;
+    snprintf(line, sizeof line, "Dirs:        %5llu new, %5llu changed, %5llu unmodified\n",
+             (unsigned long long)s.dirs_new, (unsigned long long)s.dirs_changed,
+             (unsigned long long)s.dirs_unmodified);
+    std::cout << line;
+    std::cout << "Added to the repository: " << FormatBytes(s.data_added) << " ("
+              << FormatBytes(s.data_added_packed) << " stored)\n\n";
+    std::cout << "processed " << s.total_files_processed << " files, "
+              << FormatBytes(s.total_bytes_processed) << " in "
+              << FormatDuration(static_cast<uint64_t>(s.seconds)) << "\n";
+    std::cout << "snapshot " << s.snapshot_id.ShortHex() << " saved\n";
+  }
+  if (s.errors > 0) {
+    std::cerr << "Warning: at least one source file could not be read\n";
+    return kExitIncomplete;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
+  ResticOptions* ro = AddResticFlags(app);
+  auto f = std::make_shared<BackupFlags>();
+  auto* cmd = app.add_subcommand("backup", "Create a new backup of files and/or directories");
+  cmd->add_option("paths", f->paths, "Files and directories to back up");
+  cmd->add_option("-H,--host", f->host, "Set the hostname for the snapshot");
+  cmd->add_option("--tag", f->tags, "Add tags for the new snapshot (comma-separated or repeated)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--time", f->time, "Time of the backup (ex. '2012-11-01 22:08:41')");
+  cmd->add_option("-e,--exclude", f->excludes, "Exclude a pattern (can be repeated)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--exclude-file", f->exclude_files, "Read exclude patterns from a file")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--files-from", f->files_from, "Read the files to back up from a file")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--parent", f->parent, "Use this parent snapshot (default: latest matching)");
+  cmd->add_flag("-f,--force", f->force, "Force re-reading the target files");
+  cmd->add_flag("--with-atime", f->with_atime, "Store the atime for all files and directories");
+  cmd->add_option("--read-concurrency", f->read_concurrency, "Read n files concurrently");
+  cmd->callback([ro, f, exit_code] { *exit_code = RunBackup(*ro, *f); });
+}
+
+}  // namespace stash::cli

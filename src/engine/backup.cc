@@ -1,0 +1,445 @@
+// The archiver: walks the targets, decides per file whether the parent
+// snapshot's content can be reused, feeds changed files to the chunk
+// pipeline, and assembles tree blobs bottom-up as directories complete.
+#include "stash/engine/backup.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "backup_fs.h"
+#include "backup_pipeline.h"
+#include "stash/crypto/sha256.h"
+#include "stash/engine/filter.h"
+#include "stash/format/snapshot.h"
+#include "stash/format/tree.h"
+
+namespace stash::engine {
+
+namespace {
+
+using format::Node;
+using format::NodeType;
+using repo::BlobKind;
+
+// A directory being assembled. Its nodes are complete once `pending` drops
+// to zero: one count for the walker while it lists, one per file being read
+// and one per subdirectory not yet saved.
+struct DirState {
+  DirState* parent = nullptr;
+  size_t slot = 0;  // index of this dir's node in parent->nodes
+  std::vector<Node> nodes;
+  std::vector<char> drop;  // nodes left out (unreadable)
+  std::optional<Id> parent_subtree;  // the same directory in the parent snapshot
+  std::atomic<int> pending{1};
+};
+
+// A target path component trie: restic's root tree follows the targets as given.
+struct Target {
+  std::map<std::string, Target> children;
+  std::string fs_path;  // path to lstat for this component
+  bool is_target = false;
+};
+
+class Archiver {
+ public:
+  Archiver(repo::Repository& repo, const BackupOptions& opts, BackupProgress* progress,
+           const BackupErrorFn& on_error, PatternList excludes)
+      : repo_(repo),
+        opts_(opts),
+        progress_(progress ? progress : &own_progress_),
+        on_error_(on_error),
+        excludes_(std::move(excludes)) {}
+
+  Result<Id> Run(const Target& root, std::optional<Id> parent_tree);
+  BackupStats& stats() { return stats_; }
+
+ private:
+  // Lists `dir_path` (a real directory) into d and starts its children.
+  void WalkDir(DirState* d, const std::string& dir_path);
+  // Builds d from the virtual target trie node t.
+  void WalkTarget(DirState* d, const Target& t);
+  struct Entry {
+    Node node;
+    std::string path;
+    const Target* virtual_children;  // intermediate target component
+  };
+  // Installs d's nodes, then starts each child: subdirectories are walked
+  // (depth first), changed files go to the pipeline.
+  void Dispatch(DirState* d, std::vector<Entry> entries, const std::vector<Node>& parent_nodes);
+  void AddFile(DirState* d, size_t slot, const std::string& path, const Node* prev);
+  void Release(DirState* d);
+  void FinishDir(DirState* d);
+  void Error(const std::string& path, const Status& s);
+  void Fail(const Status& s);
+  std::vector<Node> LoadParentTree(const std::optional<Id>& tree);
+
+  repo::Repository& repo_;
+  const BackupOptions& opts_;
+  BackupProgress own_progress_;
+  BackupProgress* progress_;
+  const BackupErrorFn& on_error_;
+  PatternList excludes_;
+  NameCache names_;
+  std::unique_ptr<ChunkPipeline> pipeline_;
+
+  std::mutex mu_;  // stats, errors, completion
+  std::condition_variable cv_;
+  BackupStats stats_;
+  Status fatal_;
+  std::optional<Id> root_id_;
+  bool root_done_ = false;
+  std::vector<std::unique_ptr<DirState>> dirs_;  // owned until the end
+};
+
+const Node* FindNode(const std::vector<Node>* nodes, const std::string& name) {
+  if (!nodes) return nullptr;
+  auto it = std::lower_bound(nodes->begin(), nodes->end(), name,
+                             [](const Node& n, const std::string& s) { return n.name < s; });
+  if (it == nodes->end() || it->name != name) return nullptr;
+  return &*it;
+}
+
+// restic 0.14's fileChanged: type, mtime, ctime, inode and size must match.
+bool Unchanged(const Node& prev, const Node& now) {
+  return prev.type == NodeType::kFile && prev.mtime.SameInstant(now.mtime) &&
+         prev.ctime.SameInstant(now.ctime) && prev.inode == now.inode && prev.size == now.size &&
+         prev.content.has_value();
+}
+
+void Archiver::Error(const std::string& path, const Status& s) {
+  ++progress_->errors;
+  std::lock_guard lock(mu_);
+  ++stats_.errors;
+  if (on_error_) on_error_(path, s);
+}
+
+void Archiver::Fail(const Status& s) {
+  std::lock_guard lock(mu_);
+  if (fatal_.ok()) fatal_ = s;
+  cv_.notify_all();
+}
+
+std::vector<Node> Archiver::LoadParentTree(const std::optional<Id>& tree) {
+  if (!tree) return {};
+  auto blob = repo_.LoadBlob(BlobKind::kTree, *tree);
+  if (!blob.ok()) return {};  // a broken parent only costs re-reading
+  auto nodes = format::DecodeTree(
+      std::string_view(reinterpret_cast<const char*>(blob->data()), blob->size()));
+  if (!nodes.ok()) return {};
+  format::SortNodes(&*nodes);
+  return std::move(*nodes);
+}
+
+Result<Id> Archiver::Run(const Target& root, std::optional<Id> parent_tree) {
+  int hashers = opts_.hash_threads > 0 ? opts_.hash_threads
+                                       : static_cast<int>(std::thread::hardware_concurrency());
+  pipeline_ = std::make_unique<ChunkPipeline>(repo_, opts_.read_concurrency, hashers, progress_,
+                                              opts_.content_opens);
+  auto d = std::make_unique<DirState>();
+  DirState* rd = d.get();
+  dirs_.push_back(std::move(d));
+  rd->parent_subtree = parent_tree;
+  WalkTarget(rd, root);
+  progress_->scan_finished = true;
+  Status ps = pipeline_->Finish();
+  if (!ps.ok()) Fail(ps);
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return root_done_ || !fatal_.ok(); });
+  stats_.data_blobs = pipeline_->data_blobs();
+  if (!fatal_.ok()) return fatal_;
+  return *root_id_;
+}
+
+void Archiver::WalkTarget(DirState* d, const Target& t) {
+  std::vector<Node> parent_nodes = LoadParentTree(d->parent_subtree);
+  std::vector<Entry> entries;
+  for (const auto& [name, child] : t.children) {
+    struct stat st {};
+    if (lstat(child.fs_path.c_str(), &st) != 0) {
+      Error(child.fs_path, ErrnoError(errno, "lstat " + child.fs_path));
+      continue;
+    }
+    auto node = NodeForPath(child.fs_path, name, st, opts_.with_atime, names_);
+    if (!node.ok()) {
+      Error(child.fs_path, node.status());
+      continue;
+    }
+    entries.push_back(Entry{std::move(*node), child.fs_path, child.is_target ? nullptr : &child});
+  }
+  Dispatch(d, std::move(entries), parent_nodes);
+}
+
+void Archiver::WalkDir(DirState* d, const std::string& dir_path) {
+  std::vector<Node> parent_nodes = LoadParentTree(d->parent_subtree);
+  auto names = ListDirSorted(dir_path);
+  if (!names.ok()) {
+    Error(dir_path, names.status());
+    Release(d);
+    return;
+  }
+  std::vector<Entry> entries;
+  entries.reserve(names->size());
+  for (std::string& name : *names) {
+    std::string path = JoinPath(dir_path, name);
+    if (!excludes_.empty() && excludes_.Match(path)) continue;
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0) {
+      Error(path, ErrnoError(errno, "lstat " + path));
+      continue;
+    }
+    auto node = NodeForPath(path, std::move(name), st, opts_.with_atime, names_);
+    if (!node.ok()) {
+      Error(path, node.status());
+      continue;
+    }
+    entries.push_back(Entry{std::move(*node), std::move(path), nullptr});
+  }
+  Dispatch(d, std::move(entries), parent_nodes);
+}
+
+void Archiver::Dispatch(DirState* d, std::vector<Entry> entries,
+                        const std::vector<Node>& parent_nodes) {
+  // The node list is complete before any child starts, so completion
+  // callbacks on other threads never see it reallocate.
+  d->nodes.reserve(entries.size());
+  for (Entry& e : entries) d->nodes.push_back(std::move(e.node));
+  d->drop.assign(d->nodes.size(), 0);
+  for (size_t slot = 0; slot < d->nodes.size(); ++slot) {
+    Node& n = d->nodes[slot];
+    const Node* prev = FindNode(&parent_nodes, n.name);
+    const std::string& path = entries[slot].path;
+    if (n.type == NodeType::kDir) {
+      auto sub = std::make_unique<DirState>();
+      DirState* sd = sub.get();
+      sd->parent = d;
+      sd->slot = slot;
+      if (prev && prev->type == NodeType::kDir) sd->parent_subtree = prev->subtree;
+      {
+        std::lock_guard lock(mu_);
+        dirs_.push_back(std::move(sub));
+      }
+      d->pending.fetch_add(1);
+      if (entries[slot].virtual_children) {
+        WalkTarget(sd, *entries[slot].virtual_children);
+      } else {
+        WalkDir(sd, path);
+      }
+      continue;
+    }
+    if (n.type == NodeType::kFile) AddFile(d, slot, path, prev);
+  }
+  Release(d);
+}
+
+void Archiver::AddFile(DirState* d, size_t slot, const std::string& path, const Node* prev) {
+  Node& n = d->nodes[slot];
+  ++progress_->total_files;
+  progress_->total_bytes += n.size;
+  if (!opts_.force && prev && Unchanged(*prev, n)) {
+    n.content = prev->content;
+    ++progress_->files_done;
+    progress_->bytes_done += n.size;
+    std::lock_guard lock(mu_);
+    ++stats_.files_unmodified;
+    ++stats_.total_files_processed;
+    stats_.total_bytes_processed += n.size;
+    return;
+  }
+  bool changed = prev != nullptr;
+  d->pending.fetch_add(1);
+  pipeline_->AddFile(path, [this, d, slot, path, changed](Result<FileContent> r) {
+    Node& fn = d->nodes[slot];
+    if (!r.ok()) {
+      if (r.status().code() != Code::kCancelled) Error(path, r.status());
+      d->drop[slot] = 1;
+    } else {
+      fn.content = std::move(r->content);
+      fn.size = r->size;
+      ++progress_->files_done;
+      std::lock_guard lock(mu_);
+      ++(changed ? stats_.files_changed : stats_.files_new);
+      ++stats_.total_files_processed;
+      stats_.total_bytes_processed += r->size;
+    }
+    Release(d);
+  });
+}
+
+void Archiver::Release(DirState* d) {
+  if (d->pending.fetch_sub(1) == 1) FinishDir(d);
+}
+
+void Archiver::FinishDir(DirState* d) {
+  std::vector<Node> nodes;
+  nodes.reserve(d->nodes.size());
+  for (size_t i = 0; i < d->nodes.size(); ++i) {
+    if (!d->drop[i]) nodes.push_back(std::move(d->nodes[i]));
+  }
+  d->nodes.clear();
+  d->nodes.shrink_to_fit();
+  auto tree = format::EncodeTree(nodes);
+  if (!tree.ok()) {
+    Fail(Status(tree.status()).Prepend("encoding tree"));
+    return;
+  }
+  std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(tree->data()), tree->size());
+  Id id = crypto::Sha256(bytes);
+  auto added = repo_.SaveBlob(BlobKind::kTree, id, bytes);
+  if (!added.ok()) {
+    Fail(added.status());
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (*added) ++stats_.tree_blobs;
+    if (d->parent) {  // the root tree is not counted as a directory
+      if (!d->parent_subtree) {
+        ++stats_.dirs_new;
+      } else if (*d->parent_subtree == id) {
+        ++stats_.dirs_unmodified;
+      } else {
+        ++stats_.dirs_changed;
+      }
+    }
+  }
+  if (d->parent) {
+    d->parent->nodes[d->slot].subtree = id;
+    Release(d->parent);
+    return;
+  }
+  std::lock_guard lock(mu_);
+  root_id_ = id;
+  root_done_ = true;
+  cv_.notify_all();
+}
+
+// Splits the targets into the trie restic's root tree follows.
+Result<Target> BuildTargets(const std::vector<std::string>& paths) {
+  Target root;
+  for (const std::string& p : paths) {
+    std::string clean = GoPathClean(p);
+    bool abs = !clean.empty() && clean[0] == '/';
+    std::vector<std::string> parts;
+    size_t start = abs ? 1 : 0;
+    while (start < clean.size()) {
+      size_t end = clean.find('/', start);
+      if (end == std::string::npos) end = clean.size();
+      parts.push_back(clean.substr(start, end - start));
+      start = end + 1;
+    }
+    if (!parts.empty() && parts[0] == ".") parts.clear();
+    Target* t = &root;
+    std::string prefix = abs ? "/" : "";
+    for (const std::string& part : parts) {
+      if (part == "..") return InvalidError("target " + p + " leaves the working directory");
+      prefix = prefix.empty() ? part : JoinPath(prefix, part);
+      Target& c = t->children[part];
+      c.fs_path = prefix;
+      t = &c;
+    }
+    if (parts.empty()) {
+      // "." or "/": the directory's entries form the root tree.
+      std::string dir = clean.empty() ? "." : clean;
+      auto names = ListDirSorted(dir);
+      if (!names.ok()) return names.status();
+      for (const std::string& n : *names) {
+        Target& c = root.children[n];
+        c.fs_path = JoinPath(dir, n);
+        c.is_target = true;
+      }
+      continue;
+    }
+    t->is_target = true;
+    t->children.clear();
+  }
+  return root;
+}
+
+}  // namespace
+
+Result<std::optional<Id>> FindParentSnapshot(repo::Repository& repo, const std::string& hostname,
+                                             const std::vector<std::string>& abs_paths) {
+  std::vector<std::string> want = abs_paths;
+  std::sort(want.begin(), want.end());
+  STASH_ASSIGN_OR_RETURN(std::vector<Id> ids, repo.ListIds(backend::FileType::kSnapshot));
+  std::optional<Id> best;
+  format::Timestamp best_time;
+  for (const Id& id : ids) {
+    auto json = repo.LoadUnpacked(backend::FileType::kSnapshot, id);
+    if (!json.ok()) continue;
+    auto sn = format::DecodeSnapshot(*json);
+    if (!sn.ok() || sn->hostname != hostname) continue;
+    std::vector<std::string> paths = sn->paths;
+    std::sort(paths.begin(), paths.end());
+    if (paths != want) continue;
+    if (!best || format::Before(best_time, sn->time)) {
+      best = id;
+      best_time = sn->time;
+    }
+  }
+  return best;
+}
+
+Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Clock& clock,
+                           BackupProgress* progress, const BackupErrorFn& on_error) {
+  SystemTime start = clock.Now();
+  if (opts.paths.empty()) return InvalidError("nothing to back up: no source paths given");
+  STASH_ASSIGN_OR_RETURN(PatternList excludes, PatternList::Parse(opts.excludes));
+  std::vector<std::string> abs_paths;
+  for (const std::string& p : opts.paths) {
+    if (p.empty()) continue;
+    abs_paths.push_back(AbsolutePath(p));
+  }
+  std::sort(abs_paths.begin(), abs_paths.end());
+  abs_paths.erase(std::unique(abs_paths.begin(), abs_paths.end()), abs_paths.end());
+  STASH_ASSIGN_OR_RETURN(Target targets, BuildTargets(opts.paths));
+
+  STASH_RETURN_IF_ERROR(repo.LoadIndex());
+  std::optional<Id> parent = opts.parent;
+  if (!parent && !opts.force) {
+    STASH_ASSIGN_OR_RETURN(parent, FindParentSnapshot(repo, opts.hostname, abs_paths));
+  }
+  std::optional<Id> parent_tree;
+  if (parent) {
+    STASH_ASSIGN_OR_RETURN(std::string json,
+                           repo.LoadUnpacked(backend::FileType::kSnapshot, *parent));
+    STASH_ASSIGN_OR_RETURN(format::Snapshot psn, format::DecodeSnapshot(json));
+    if (!opts.force) parent_tree = psn.tree;
+  }
+
+  uint64_t added_before = repo.bytes_added();
+  uint64_t packed_before = repo.bytes_added_packed();
+  Archiver archiver(repo, opts, progress, on_error, std::move(excludes));
+  STASH_ASSIGN_OR_RETURN(Id root, archiver.Run(targets, parent_tree));
+  STASH_RETURN_IF_ERROR(repo.Flush());
+
+  format::Snapshot sn;
+  sn.time = format::LocalTimestamp(opts.time ? *opts.time : start);
+  sn.parent = parent;
+  sn.tree = root;
+  sn.paths = abs_paths;
+  sn.hostname = opts.hostname;
+  sn.username = opts.username;
+  sn.uid = getuid();
+  sn.gid = getgid();
+  sn.excludes = opts.excludes;
+  sn.tags = opts.tags;
+  STASH_ASSIGN_OR_RETURN(Id snap_id,
+                         repo.SaveUnpacked(backend::FileType::kSnapshot, format::EncodeSnapshot(sn)));
+  BackupStats stats = archiver.stats();
+  stats.data_added = repo.bytes_added() - added_before;
+  stats.data_added_packed = repo.bytes_added_packed() - packed_before;
+  stats.snapshot_id = snap_id;
+  stats.parent = parent;
+  stats.seconds = std::chrono::duration<double>(clock.Now() - start).count();
+  return stats;
+}
+
+}  // namespace stash::engine

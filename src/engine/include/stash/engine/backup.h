@@ -1,0 +1,97 @@
+// Backup: the archiver. Walks the given paths as restic 0.14 does, splits
+// changed files into content-defined chunks, stores new blobs through the
+// Repository and writes tree blobs bottom-up and finally the snapshot.
+//
+//   BackupOptions o; o.paths = {"/srv/data"}; o.hostname = "h";
+//   BackupProgress progress;                    // polled by the caller
+//   auto stats = Backup(repo, o, clock, &progress, on_error);
+//
+// Pipeline: a walker thread lists directories and lstat()s entries; files
+// that are new or changed since the parent snapshot (size, mtime, ctime,
+// inode, type) go to reader threads that read large sequential blocks and
+// run the chunker; finished chunks go to hasher threads that SHA-256 them and
+// call Repository::SaveBlob (zstd + seal), whose upload threads write packs.
+// Queues between the stages are bounded, so memory does not grow with file
+// size or file count beyond the per-directory node lists. A directory's tree
+// is encoded and saved when its last entry completes; the snapshot is saved
+// only after Repository::Flush() (packs, then index, then snapshot).
+//
+// Thread-safety: Backup() is a blocking call; BackupProgress counters may be
+// read from another thread while it runs.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stash/core/clock.h"
+#include "stash/core/id.h"
+#include "stash/core/result.h"
+#include "stash/repo/repository.h"
+
+namespace stash::engine {
+
+struct BackupOptions {
+  std::vector<std::string> paths;  // as given on the command line
+  std::string hostname;            // snapshot hostname
+  std::string username;            // snapshot username (empty: current user)
+  std::vector<std::string> tags;
+  std::optional<SystemTime> time;  // snapshot time (default: now)
+  std::vector<std::string> excludes;
+  std::optional<Id> parent;  // explicit parent snapshot
+  bool force = false;        // read every file, ignore the parent
+  bool with_atime = false;
+  int read_concurrency = 2;  // reader threads
+  int hash_threads = 0;      // 0: one per core
+  // Test hook: counts file opens for content reading (STASH_DEBUG_COUNT_READS).
+  std::atomic<uint64_t>* content_opens = nullptr;
+};
+
+// Live counters for a progress display ("files, bytes, rate, ETA").
+struct BackupProgress {
+  std::atomic<uint64_t> files_done{0};
+  std::atomic<uint64_t> bytes_done{0};
+  std::atomic<uint64_t> total_files{0};  // seen by the walker so far
+  std::atomic<uint64_t> total_bytes{0};
+  std::atomic<bool> scan_finished{false};
+  std::atomic<uint64_t> errors{0};
+};
+
+struct BackupStats {
+  uint64_t files_new = 0;
+  uint64_t files_changed = 0;
+  uint64_t files_unmodified = 0;
+  uint64_t dirs_new = 0;
+  uint64_t dirs_changed = 0;
+  uint64_t dirs_unmodified = 0;
+  uint64_t data_blobs = 0;
+  uint64_t tree_blobs = 0;
+  uint64_t data_added = 0;  // plaintext bytes of new blobs
+  uint64_t data_added_packed = 0;
+  uint64_t total_files_processed = 0;
+  uint64_t total_bytes_processed = 0;
+  uint64_t errors = 0;  // source entries that could not be read
+  Id snapshot_id;
+  std::optional<Id> parent;
+  double seconds = 0;
+};
+
+// Called (from any pipeline thread, serialised) for each source entry that
+// could not be read: `path` and the error ("open /x: permission denied").
+using BackupErrorFn = std::function<void(const std::string& path, const Status& error)>;
+
+// Runs a backup. Unreadable entries are reported through on_error, counted
+// in stats.errors, and left out of the snapshot, which is still written.
+// Errors of the repository (upload, index) fail the whole backup.
+Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Clock& clock,
+                           BackupProgress* progress, const BackupErrorFn& on_error);
+
+// The snapshot a backup would use as parent: the latest one with the same
+// hostname and the same (absolute, sorted) paths. nullopt when none.
+Result<std::optional<Id>> FindParentSnapshot(repo::Repository& repo, const std::string& hostname,
+                                             const std::vector<std::string>& abs_paths);
+
+}  // namespace stash::engine
