@@ -2,11 +2,16 @@
 // that pass are ridden out, outages that last end in an error that names the
 // backend and the operation, and no secret reaches any output.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "conformance_targets.h"
 #include "stash/backend/factory.h"
+#include "stash/backend/gcs.h"
 #include "stash/core/id.h"
 #include "stash/core/log.h"
 #include "testing/fault_proxy.h"
@@ -161,6 +166,96 @@ TEST(RestAuth, WrongPasswordIsUnauthorizedAndNoPasswordIsPrinted) {
     EXPECT_EQ(text.find(good), std::string::npos) << text;
     EXPECT_EQ(text.find(bad), std::string::npos) << text;
   }
+}
+
+}  // namespace
+}  // namespace stash::backend
+
+namespace stash::backend {
+namespace {
+
+// A token endpoint for the OAuth2 JWT-bearer exchange: checks the grant and
+// the assertion's shape, hands out numbered tokens, and reports how many.
+constexpr const char* kTokenServer = R"PY(
+import http.server, json, sys, urllib.parse
+count = 0
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(str(count).encode())
+    def do_POST(self):
+        global count
+        body = self.rfile.read(int(self.headers['Content-Length'])).decode()
+        form = urllib.parse.parse_qs(body)
+        ok = form.get('grant_type') == ['urn:ietf:params:oauth:grant-type:jwt-bearer'] and \
+             len(form.get('assertion', [''])[0].split('.')) == 3
+        if not ok:
+            self.send_response(400); self.end_headers(); return
+        count += 1
+        out = json.dumps({'access_token': 'tok-%d' % count, 'expires_in': 3600}).encode()
+        self.send_response(200); self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(out))); self.end_headers(); self.wfile.write(out)
+http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+)PY";
+
+TEST(GcsAuth, FetchesATokenOnceAndRefreshesItBeforeExpiry) {
+  std::string python = testing::FindProgram("python3");
+  if (python.empty()) GTEST_SKIP() << "python3 is not installed";
+  // The storage emulator ignores the bearer token but serves the requests
+  // that need one; the token server sees the exchanges.
+  std::string storage_why;
+  const ConformanceTarget* gcs = nullptr;
+  for (const auto* t : AllConformanceTargets()) {
+    if (t->name == "gcs") gcs = t;
+  }
+  ASSERT_NE(gcs, nullptr);
+  storage_why = gcs->unavailable();
+  REQUIRE_PEER(storage_why.empty() ? 1 : 0, storage_why);
+  auto emulator = gcs->make("gcsauth");
+  ASSERT_TRUE(emulator.ok());
+  const std::string storage_at =
+      (*emulator)->Location().substr((*emulator)->Location().find(" at ") + 4);
+
+  testing::PeerProcess token_server;
+  int port = testing::FreePort();
+  ASSERT_TRUE(token_server
+                  .Start({python, "-c", kTokenServer, std::to_string(port)}, {}, port,
+                         ScratchDir() + "/token-server.log")
+                  .ok());
+  EVP_PKEY* pkey = EVP_RSA_gen(2048);
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+  char* pem = nullptr;
+  long pem_len = BIO_get_mem_data(bio, &pem);
+  nlohmann::json key = {{"type", "service_account"},
+                        {"client_email", "ci@demo-test.iam.gserviceaccount.com"},
+                        {"private_key", std::string(pem, static_cast<size_t>(pem_len))},
+                        {"token_uri", "http://127.0.0.1:" + std::to_string(port) + "/token"}};
+  BIO_free(bio);
+  EVP_PKEY_free(pkey);
+
+  ManualClock clock(std::chrono::system_clock::now());
+  GcsConfig c;
+  c.bucket = "gcsauth";
+  c.prefix = "repo";
+  c.endpoint = storage_at;
+  c.service_account_json = key.dump();
+  auto b = GcsBackend::Open(c, clock);
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto tokens_issued = [&] {
+    HttpClient http("token-server", HttpOptions{});
+    HttpRequest req;
+    req.url = "http://127.0.0.1:" + std::to_string(port) + "/count";
+    auto r = http.Do(req);
+    return r.ok() ? std::stoi(r->body) : -1;
+  };
+  ASSERT_TRUE(
+      (*b)->Save(Handle{FileType::kKey, std::string(64, '1')}, std::vector<uint8_t>{1}).ok());
+  ASSERT_TRUE((*b)->Stat(Handle{FileType::kKey, std::string(64, '1')}).ok());
+  EXPECT_EQ(tokens_issued(), 1) << "the token must be cached";
+  clock.Advance(std::chrono::minutes(56));  // within 5 minutes of expiry
+  ASSERT_TRUE((*b)->Stat(Handle{FileType::kKey, std::string(64, '1')}).ok());
+  EXPECT_EQ(tokens_issued(), 2) << "the token must be refreshed before it expires";
 }
 
 }  // namespace
