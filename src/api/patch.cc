@@ -66,8 +66,9 @@ Result<size_t> ArrayIndex(const std::string& token, size_t size, bool allow_end,
   bool digits = !token.empty() && token.size() <= 18 &&
                 token.find_first_not_of("0123456789") == std::string::npos &&
                 (token == "0" || token[0] != '0');
-  if (!digits) return InvalidError("JSON patch path \"" + path + "\": \"" + token +
-                                   "\" is not a valid array index");
+  if (!digits)
+    return InvalidError("JSON patch path \"" + path + "\": \"" + token +
+                        "\" is not a valid array index");
   size_t index = std::stoull(token);
   if (index > size || (index == size && !allow_end)) {
     return InvalidError("JSON patch path \"" + path + "\": index " + token +
@@ -144,7 +145,8 @@ Result<json> Remove(json& doc, const Pointer& p) {
   if (parent->is_object()) {
     parent->erase(p.tokens.back());
   } else {
-    STASH_ASSIGN_OR_RETURN(size_t index, ArrayIndex(p.tokens.back(), parent->size(), false, p.text));
+    STASH_ASSIGN_OR_RETURN(size_t index,
+                           ArrayIndex(p.tokens.back(), parent->size(), false, p.text));
     parent->erase(parent->begin() + static_cast<std::ptrdiff_t>(index));
   }
   return removed;
@@ -159,7 +161,8 @@ Result<json> ValueOf(const json& op) {
 }
 
 Status ApplyOne(json& doc, const json& op) {
-  if (!op.is_object()) return InvalidError("JSON patch operation " + op.dump() + " is not an object");
+  if (!op.is_object())
+    return InvalidError("JSON patch operation " + op.dump() + " is not an object");
   auto op_it = op.find("op");
   if (op_it == op.end() || !op_it->is_string()) {
     return InvalidError("JSON patch operation " + op.dump() + " has no string \"op\" member");
@@ -189,7 +192,8 @@ Status ApplyOne(json& doc, const json& op) {
   if (name == "move" || name == "copy") {
     STASH_ASSIGN_OR_RETURN(Pointer from, ParsePointer(op, "from"));
     if (name == "move") {
-      if (path.text.size() > from.text.size() && path.text.compare(0, from.text.size(), from.text) == 0 &&
+      if (path.text.size() > from.text.size() &&
+          path.text.compare(0, from.text.size(), from.text) == 0 &&
           path.text[from.text.size()] == '/') {
         return InvalidError("JSON patch cannot move \"" + from.text + "\" into its own child \"" +
                             path.text + "\"");

@@ -176,9 +176,9 @@ class Merger {
     json out = base;
     for (const auto& item : value) {
       if (!item.is_object()) {
-        return InvalidError("strategic merge patch: list \"" + parents.back() +
-                            "\" merges by \"" + merge_key + "\", but an element is a " +
-                            item.type_name() + ": " + item.dump());
+        return InvalidError("strategic merge patch: list \"" + parents.back() + "\" merges by \"" +
+                            merge_key + "\", but an element is a " + item.type_name() + ": " +
+                            item.dump());
       }
       auto key_it = item.find(merge_key);
       if (key_it == item.end()) {

@@ -84,8 +84,7 @@ TEST(JsonPatchTest, Rfc6902AppendixASuccessCases) {
       {"A.8", R"({"baz":"qux","foo":["a",2,"c"]})",
        R"([{"op":"test","path":"/baz","value":"qux"},{"op":"test","path":"/foo/1","value":2}])",
        R"({"baz":"qux","foo":["a",2,"c"]})"},
-      {"A.10", R"({"foo":"bar"})",
-       R"([{"op":"add","path":"/child","value":{"grandchild":{}}}])",
+      {"A.10", R"({"foo":"bar"})", R"([{"op":"add","path":"/child","value":{"grandchild":{}}}])",
        R"({"foo":"bar","child":{"grandchild":{}}})"},
       {"A.11", R"({"foo":"bar"})", R"([{"op":"add","path":"/baz","value":"qux","xyz":123}])",
        R"({"foo":"bar","baz":"qux"})"},
@@ -124,7 +123,7 @@ TEST(JsonPatchTest, Rfc6902AppendixAFailures) {
 
 TEST(JsonPatchTest, MalformedOperationsAreInvalid) {
   const char* bad[] = {
-      R"([{"op":"add","path":"/a"}])",                 // no value
+      R"([{"op":"add","path":"/a"}])",                  // no value
       R"({"op":"add","path":"/a","value":1})",          // not an array
       R"([{"op":"frobnicate","path":"/a"}])",           // unknown op
       R"([{"op":"add","path":"a","value":1}])",         // path without '/'
@@ -179,8 +178,9 @@ const json kDeployment = json::parse(R"({
     "volumes":[{"name":"data","emptyDir":{}}]}}}})");
 
 TEST(StrategicMergePatchTest, ContainersMergeByName) {
-  json out = Smp(kDeployment,
-                 R"({"spec":{"template":{"spec":{"containers":[{"name":"app","image":"busybox:2"}]}}}})");
+  json out =
+      Smp(kDeployment,
+          R"({"spec":{"template":{"spec":{"containers":[{"name":"app","image":"busybox:2"}]}}}})");
   const json& containers = out["spec"]["template"]["spec"]["containers"];
   ASSERT_EQ(containers.size(), 2u);
   EXPECT_EQ(containers[0]["image"], "busybox:2");
@@ -254,9 +254,11 @@ TEST(StrategicMergePatchTest, ServicePortsMergeByPortAndNullDeletes) {
   json svc = json::parse(R"({"metadata":{"labels":{"a":"1","b":"2"}},
       "spec":{"ports":[{"port":80,"name":"http"},{"port":443,"name":"https"}]}})");
   json out = Smp(svc, R"({"metadata":{"labels":{"a":null}},
-                          "spec":{"ports":[{"port":443,"targetPort":8443}]}})", "Service");
+                          "spec":{"ports":[{"port":443,"targetPort":8443}]}})",
+                 "Service");
   EXPECT_EQ(out["metadata"]["labels"], json::parse(R"({"b":"2"})"));
-  EXPECT_EQ(out["spec"]["ports"][1], json::parse(R"({"port":443,"name":"https","targetPort":8443})"));
+  EXPECT_EQ(out["spec"]["ports"][1],
+            json::parse(R"({"port":443,"name":"https","targetPort":8443})"));
 }
 
 TEST(StrategicMergePatchTest, StatusConditionsMergeByType) {

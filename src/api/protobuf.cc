@@ -72,11 +72,16 @@ class Reader {
 
   Status Skip(int wire) {
     switch (wire) {
-      case 0: return Varint().status();
-      case 1: return Advance(8);
-      case 2: return Bytes().status();
-      case 5: return Advance(4);
-      default: return Error("unsupported wire type " + std::to_string(wire));
+      case 0:
+        return Varint().status();
+      case 1:
+        return Advance(8);
+      case 2:
+        return Bytes().status();
+      case 5:
+        return Advance(4);
+      default:
+        return Error("unsupported wire type " + std::to_string(wire));
     }
   }
 
@@ -130,9 +135,12 @@ Result<json> DecodeSpecial(std::string_view bytes, FieldKind kind, std::string_v
           std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos))};
       return kind == FieldKind::kTime ? FormatTimestamp(t) : FormatMicroTimestamp(t);
     }
-    case FieldKind::kQuantity: return str;
-    case FieldKind::kIntOrString: return type == 1 ? json(str) : json(static_cast<int32_t>(int_val));
-    default: return json();
+    case FieldKind::kQuantity:
+      return str;
+    case FieldKind::kIntOrString:
+      return type == 1 ? json(str) : json(static_cast<int32_t>(int_val));
+    default:
+      return json();
   }
 }
 
@@ -164,8 +172,8 @@ bool IsZero(const json& v) {
          (v.is_boolean() && !v.get<bool>()) || (v.is_number_integer() && v.get<int64_t>() == 0);
 }
 
-Result<json> DecodeField(Reader& r, const FieldDesc& f, int wire, std::string_view what,
-                         int depth, std::string* map_key) {
+Result<json> DecodeField(Reader& r, const FieldDesc& f, int wire, std::string_view what, int depth,
+                         std::string* map_key) {
   const bool varint_kind = f.kind == FieldKind::kBool || f.kind == FieldKind::kInt;
   if (wire != (varint_kind ? 0 : 2)) {
     return r.Error("field " + std::string(f.name) + " has wire type " + std::to_string(wire));
@@ -180,13 +188,18 @@ Result<json> DecodeField(Reader& r, const FieldDesc& f, int wire, std::string_vi
   }
   STASH_ASSIGN_OR_RETURN(std::string_view bytes, r.Bytes());
   switch (f.kind) {
-    case FieldKind::kString: return std::string(bytes);
-    case FieldKind::kBytes: return Base64(bytes);
-    case FieldKind::kMessage: return DecodeMessage(bytes, *f.message, depth + 1);
+    case FieldKind::kString:
+      return std::string(bytes);
+    case FieldKind::kBytes:
+      return Base64(bytes);
+    case FieldKind::kMessage:
+      return DecodeMessage(bytes, *f.message, depth + 1);
     case FieldKind::kStringMap:
     case FieldKind::kBytesMap:
-    case FieldKind::kQuantityMap: return DecodeMapEntry(bytes, f.kind, what, *map_key);
-    default: return DecodeSpecial(bytes, f.kind, what);
+    case FieldKind::kQuantityMap:
+      return DecodeMapEntry(bytes, f.kind, what, *map_key);
+    default:
+      return DecodeSpecial(bytes, f.kind, what);
   }
 }
 
@@ -227,8 +240,9 @@ bool HasProtobufMagic(std::string_view body) { return body.substr(0, kMagic.size
 
 Result<nlohmann::json> DecodeProtobufObject(std::string_view body) {
   if (!HasProtobufMagic(body)) {
-    return InvalidError("the request body is not Kubernetes protobuf (it does not start with "
-                        "\"k8s\\0\"); send JSON or application/vnd.kubernetes.protobuf");
+    return InvalidError(
+        "the request body is not Kubernetes protobuf (it does not start with "
+        "\"k8s\\0\"); send JSON or application/vnd.kubernetes.protobuf");
   }
   try {
     STASH_ASSIGN_OR_RETURN(json unknown,
@@ -243,10 +257,10 @@ Result<nlohmann::json> DecodeProtobufObject(std::string_view body) {
     }
     const MessageDesc* desc = pb::KindDesc(kind);
     if (desc == nullptr) {
-      return Status(Code::kUnsupported,
-                    "this server does not decode protobuf bodies of kind \"" + kind +
-                        "\" (" + api_version + "); send it as JSON (kubectl --validate=false "
-                        "does not help; use kubectl apply or a JSON client)");
+      return Status(Code::kUnsupported, "this server does not decode protobuf bodies of kind \"" +
+                                            kind + "\" (" + api_version +
+                                            "); send it as JSON (kubectl --validate=false "
+                                            "does not help; use kubectl apply or a JSON client)");
     }
     // The raw object is re-read from the envelope to keep its bytes exact.
     std::string_view raw;

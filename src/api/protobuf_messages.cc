@@ -16,7 +16,7 @@
 namespace stash::api::pb {
 
 std::string_view WorkloadMessages() {
-  return R"pb(
+  return R"tbl(
 Deployment 1:metadata:m:ObjectMeta 2:spec:m:DeploymentSpec 3:status:m:DeploymentStatus
 DeploymentSpec 1:replicas:i! 2:selector:m:LabelSelector 3:template:m:PodTemplateSpec
   4:strategy:m:DeploymentStrategy 5:minReadySeconds:i 6:revisionHistoryLimit:i! 7:paused:t
@@ -334,7 +334,7 @@ Event 1:metadata:m:ObjectMeta 2:involvedObject:m:ObjectReference 3:reason:s 4:me
   14:reportingComponent:s 15:reportingInstance:s
 EventSource 1:component:s 2:host:s
 EventSeries 1:count:i 2:lastObservedTime:mtime
-)pb";
+)tbl";
 }
 
 }  // namespace stash::api::pb

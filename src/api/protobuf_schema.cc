@@ -11,7 +11,7 @@ namespace {
 // The apimachinery messages (meta/v1, runtime), in the format described in
 // protobuf_messages.cc. ObjectMeta's 17 managedFields (server-side apply) is
 // left out on purpose.
-constexpr std::string_view kMetaMessages = R"pb(
+constexpr std::string_view kMetaMessages = R"tbl(
 TypeMeta 1:apiVersion:s 2:kind:s
 Unknown 1:typeMeta:m:TypeMeta 3:contentEncoding:s 4:contentType:s
 OwnerReference 1:kind:s 3:name:s 4:uid:s 5:apiVersion:s 6:controller:t! 7:blockOwnerDeletion:t!
@@ -24,16 +24,16 @@ LabelSelectorRequirement 1:key:s 2:operator:s 3:values:s*
 Preconditions 1:uid:s 2:resourceVersion:s
 DeleteOptions 1:gracePeriodSeconds:i! 2:preconditions:m:Preconditions 3:orphanDependents:t!
   4:propagationPolicy:s 5:dryRun:s* 6:ignoreStoreReadErrorWithClusterBreakingPotential:t!
-)pb";
+)tbl";
 
 bool ParseKind(std::string_view k, FieldKind& out) {
   static const std::map<std::string_view, FieldKind> kKinds = {
-      {"s", FieldKind::kString},        {"b", FieldKind::kBytes},
-      {"t", FieldKind::kBool},          {"i", FieldKind::kInt},
-      {"m", FieldKind::kMessage},       {"ms", FieldKind::kStringMap},
-      {"mb", FieldKind::kBytesMap},     {"mq", FieldKind::kQuantityMap},
-      {"time", FieldKind::kTime},       {"mtime", FieldKind::kMicroTime},
-      {"q", FieldKind::kQuantity},      {"ios", FieldKind::kIntOrString}};
+      {"s", FieldKind::kString},    {"b", FieldKind::kBytes},
+      {"t", FieldKind::kBool},      {"i", FieldKind::kInt},
+      {"m", FieldKind::kMessage},   {"ms", FieldKind::kStringMap},
+      {"mb", FieldKind::kBytesMap}, {"mq", FieldKind::kQuantityMap},
+      {"time", FieldKind::kTime},   {"mtime", FieldKind::kMicroTime},
+      {"q", FieldKind::kQuantity},  {"ios", FieldKind::kIntOrString}};
   auto it = kKinds.find(k);
   if (it == kKinds.end()) return false;
   out = it->second;
@@ -108,9 +108,18 @@ const MessageDesc* Lookup(const std::string& name) {
 const MessageDesc& UnknownDesc() { return *Lookup("Unknown"); }
 
 const MessageDesc* KindDesc(std::string_view kind) {
-  static const char* const kKinds[] = {"Namespace",  "Secret", "ConfigMap",  "DeleteOptions",
-                                       "Deployment", "StatefulSet", "DaemonSet", "Job",
-                                       "CronJob",    "Pod",    "PersistentVolumeClaim", "Event"};
+  static const char* const kKinds[] = {"Namespace",
+                                       "Secret",
+                                       "ConfigMap",
+                                       "DeleteOptions",
+                                       "Deployment",
+                                       "StatefulSet",
+                                       "DaemonSet",
+                                       "Job",
+                                       "CronJob",
+                                       "Pod",
+                                       "PersistentVolumeClaim",
+                                       "Event"};
   for (const char* k : kKinds) {
     if (kind == k) return Lookup(k);
   }

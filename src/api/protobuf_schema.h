@@ -15,9 +15,9 @@ namespace stash::api::pb {
 
 enum class FieldKind {
   kString,
-  kBytes,        // base64 in JSON
+  kBytes,  // base64 in JSON
   kBool,
-  kInt,          // any varint integer (int32/int64)
+  kInt,  // any varint integer (int32/int64)
   kMessage,
   kStringMap,    // map<string, string>
   kBytesMap,     // map<string, bytes>: base64 values

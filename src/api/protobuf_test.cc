@@ -160,14 +160,16 @@ const char* const kDeploymentHex =
     "7379626f782a00320a0a001000185022002a0042006a007200800100880100900100a201001a00320042004a00"
     "52005800600068008201008a01009a0100c2010022020a00280038001a0c0800100018002000280038001a0022"
     "00";
-const char* const kDeploymentJson = R"({"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"web","namespace":"demo","labels":{"app":"web"}},"spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"busybox","image":"busybox","ports":[{"containerPort":80}],"resources":{}}]}},"strategy":{}},"status":{}})";
+const char* const kDeploymentJson =
+    R"({"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"web","namespace":"demo","labels":{"app":"web"}},"spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"busybox","image":"busybox","ports":[{"containerPort":80}],"resources":{}}]}},"strategy":{}},"status":{}})";
 // `kubectl create job ...` (1.32.4 protobuf; expected = the 1.31.9 JSON body).
 const char* const kJobHex =
     "6b3873000a0f0a0862617463682f763112034a6f621286010a150a016a12001a0464656d6f22002a0032003800"
     "4200126332610a100a0012001a0022002a00320038004200124d122a0a016a120762757379626f781a04656368"
     "6f1a0268692a0042006a007200800100880100900100a201001a054e65766572320042004a0052005800600068"
     "008201008a01009a0100c201001a082000280030003a001a002200";
-const char* const kJobJson = R"({"kind":"Job","apiVersion":"batch/v1","metadata":{"name":"j","namespace":"demo"},"spec":{"template":{"metadata":{},"spec":{"containers":[{"name":"j","image":"busybox","command":["echo","hi"],"resources":{}}],"restartPolicy":"Never"}}},"status":{}})";
+const char* const kJobJson =
+    R"({"kind":"Job","apiVersion":"batch/v1","metadata":{"name":"j","namespace":"demo"},"spec":{"template":{"metadata":{},"spec":{"containers":[{"name":"j","image":"busybox","command":["echo","hi"],"resources":{}}],"restartPolicy":"Never"}}},"status":{}})";
 // `kubectl create cronjob ...` (1.32.4 protobuf; expected = the 1.31.9 JSON body).
 const char* const kCronJobHex =
     "6b3873000a130a0862617463682f7631120743726f6e4a6f6212ac010a160a02636a12001a0464656d6f22002a"
@@ -175,7 +177,8 @@ const char* const kCronJobHex =
     "4200126832660a100a0012001a0022002a003200380042001252122b0a02636a120762757379626f781a046563"
     "686f1a0268692a0042006a007200800100880100900100a201001a094f6e4661696c757265320042004a005200"
     "5800600068008201008a01009a0100c201001a001a002200";
-const char* const kCronJobJson = R"({"kind":"CronJob","apiVersion":"batch/v1","metadata":{"name":"cj","namespace":"demo"},"spec":{"schedule":"*/1 * * * *","jobTemplate":{"metadata":{"name":"cj"},"spec":{"template":{"metadata":{},"spec":{"containers":[{"name":"cj","image":"busybox","command":["echo","hi"],"resources":{}}],"restartPolicy":"OnFailure"}}}}},"status":{}})";
+const char* const kCronJobJson =
+    R"({"kind":"CronJob","apiVersion":"batch/v1","metadata":{"name":"cj","namespace":"demo"},"spec":{"schedule":"*/1 * * * *","jobTemplate":{"metadata":{"name":"cj"},"spec":{"template":{"metadata":{},"spec":{"containers":[{"name":"cj","image":"busybox","command":["echo","hi"],"resources":{}}],"restartPolicy":"OnFailure"}}}}},"status":{}})";
 
 TEST(ProtobufTest, KubectlCreateWorkloadsMatchTheirJsonBodies) {
   const std::pair<const char*, const char*> cases[] = {
@@ -195,10 +198,9 @@ TEST(ProtobufTest, PodSpecDetails) {
       Len(10, Len(1, Len(2, Len(1, "/healthz") + Len(2, VarintField(1, 1) + Len(3, "http")))) +
                   VarintField(2, 5)) +
       Len(19, Len(2, Len(1, Len(1, "settings"))));
-  const std::string pod_spec =
-      Len(1, Len(1, "data") + Len(2, Len(10, Len(1, "source-pvc")))) +
-      Len(1, Len(1, "cfg") + Len(2, Len(19, Len(1, Len(1, "settings"))))) + Len(2, container) +
-      Len(3, "Always") + VarintField(4, 0);
+  const std::string pod_spec = Len(1, Len(1, "data") + Len(2, Len(10, Len(1, "source-pvc")))) +
+                               Len(1, Len(1, "cfg") + Len(2, Len(19, Len(1, Len(1, "settings"))))) +
+                               Len(2, container) + Len(3, "Always") + VarintField(4, 0);
   const std::string deployment =
       Len(1, Len(1, "web")) + Len(2, VarintField(1, 0) + Len(3, Len(2, pod_spec)));
   EXPECT_EQ(Decode(Envelope("apps/v1", "Deployment", deployment)), json::parse(R"({
@@ -230,9 +232,9 @@ void CollectUnresolved(const pb::MessageDesc& desc, std::set<std::string>& seen,
 TEST(ProtobufTest, EveryMessageReferenceOfTheDecodedKindsResolves) {
   std::set<std::string> seen;
   std::vector<std::string> unresolved;
-  for (const char* kind : {"Namespace", "Secret", "ConfigMap", "DeleteOptions", "Deployment",
-                           "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod",
-                           "PersistentVolumeClaim", "Event"}) {
+  for (const char* kind :
+       {"Namespace", "Secret", "ConfigMap", "DeleteOptions", "Deployment", "StatefulSet",
+        "DaemonSet", "Job", "CronJob", "Pod", "PersistentVolumeClaim", "Event"}) {
     const pb::MessageDesc* desc = pb::KindDesc(kind);
     ASSERT_NE(desc, nullptr) << kind;
     CollectUnresolved(*desc, seen, unresolved);

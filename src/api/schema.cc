@@ -45,7 +45,9 @@ void Invalid(std::vector<FieldError>& errors, const std::string& field, const js
   Add(errors, field, "Invalid value", ValueText(value) + ": " + detail);
 }
 
-std::string InBody(const std::string& field) { return (field.empty() ? "body" : field) + " in body"; }
+std::string InBody(const std::string& field) {
+  return (field.empty() ? "body" : field) + " in body";
+}
 
 // kube-openapi reports a type mismatch with the value's type name standing in
 // for the value: `Invalid value: "integer": spec.schedule in body must be of
@@ -95,12 +97,10 @@ class Validator {
   void Check(const json& schema, const json& v, const std::string& path, bool root,
              std::vector<FieldError>& errors) {
     if (!schema.is_object()) return;
-    if (v.is_null()) {
-      if (!Flag(schema, "nullable") && schema.contains("type") && schema["type"].is_string()) {
-        TypeError(errors, path, v, schema["type"].get<std::string>());
-      }
-      return;
-    }
+    // A null the schema does not allow is dropped before validation (as the
+    // apiserver prunes non-nullable nulls), so it is never a type error; see
+    // CheckObject for required fields.
+    if (v.is_null()) return;
     if (Flag(schema, "x-kubernetes-int-or-string")) {
       if (!v.is_string() && !TypeMatches("integer", v)) {
         TypeError(errors, path, v, "integer,string");
@@ -133,16 +133,15 @@ class Validator {
 
   void CheckString(const json& schema, const std::string& s, const std::string& path,
                    std::vector<FieldError>& errors) {
-    if (auto f = schema.find("format"); f != schema.end() && f->is_string() &&
-                                        !ValidFormat(f->get<std::string>(), s)) {
+    if (auto f = schema.find("format");
+        f != schema.end() && f->is_string() && !ValidFormat(f->get<std::string>(), s)) {
       Invalid(errors, path, s,
               InBody(path) + " must be of type " + f->get<std::string>() + ": " + Quote(s));
     }
     if (auto p = schema.find("pattern"); p != schema.end() && p->is_string()) {
       try {
         if (!std::regex_search(s, std::regex(p->get<std::string>(), std::regex::ECMAScript))) {
-          Invalid(errors, path, s,
-                  InBody(path) + " should match '" + p->get<std::string>() + "'");
+          Invalid(errors, path, s, InBody(path) + " should match '" + p->get<std::string>() + "'");
         }
       } catch (const std::regex_error&) {
         // An unsupported pattern in the CRD is the CRD author's problem; not
@@ -173,9 +172,9 @@ class Validator {
     if (auto m = schema.find("maximum"); m != schema.end() && m->is_number()) {
       bool exclusive = Flag(schema, "exclusiveMaximum");
       if (exclusive ? x >= m->get<double>() : x > m->get<double>()) {
-        Invalid(errors, path, v,
-                InBody(path) + " should be less than " + (exclusive ? "" : "or equal to ") +
-                    m->dump());
+        Invalid(
+            errors, path, v,
+            InBody(path) + " should be less than " + (exclusive ? "" : "or equal to ") + m->dump());
       }
     }
   }
@@ -204,9 +203,19 @@ class Validator {
     const bool embedded = root || Flag(schema, "x-kubernetes-embedded-resource");
     if (auto req = schema.find("required"); req != schema.end() && req->is_array()) {
       for (const json& name : *req) {
-        if (name.is_string() && !v.contains(name.get<std::string>())) {
-          Add(errors, Child(path, name.get<std::string>()), "Required value", "");
+        if (!name.is_string()) continue;
+        auto it = v.find(name.get<std::string>());
+        bool missing = it == v.end();
+        if (!missing && it->is_null()) {
+          // A non-nullable null is dropped, which leaves the field missing.
+          bool nullable = false;
+          if (has_props) {
+            auto prop = props->find(name.get<std::string>());
+            nullable = prop != props->end() && Flag(*prop, "nullable");
+          }
+          missing = !nullable;
         }
+        if (missing) Add(errors, Child(path, name.get<std::string>()), "Required value", "");
       }
     }
     auto extra = schema.find("additionalProperties");
@@ -315,15 +324,21 @@ json Pruned(const json& schema, const json& v, const std::string& path, bool roo
 
 std::string JsonTypeName(const nlohmann::json& v) {
   switch (v.type()) {
-    case json::value_t::string: return "string";
+    case json::value_t::string:
+      return "string";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
+    case json::value_t::number_unsigned:
+      return "integer";
     case json::value_t::number_float:
       return std::trunc(v.get<double>()) == v.get<double>() ? "integer" : "number";
-    case json::value_t::boolean: return "boolean";
-    case json::value_t::object: return "object";
-    case json::value_t::array: return "array";
-    default: return "null";
+    case json::value_t::boolean:
+      return "boolean";
+    case json::value_t::object:
+      return "object";
+    case json::value_t::array:
+      return "array";
+    default:
+      return "null";
   }
 }
 

@@ -1,13 +1,13 @@
 // The CRDs of deploy/crds against the guide's manifests: the files a real
 // cluster installs must accept exactly what the guide applies, and reject the
 // guide's typical mistakes with the right field paths.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
-
-#include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
 #include "stash/api/schema.h"
 #include "stash/api/table.h"
@@ -47,7 +47,9 @@ json ToJson(const YAML::Node& node) {
   }
 }
 
-fs::path CrdDir() { return fs::path(__FILE__).parent_path().parent_path().parent_path() / "deploy" / "crds"; }
+fs::path CrdDir() {
+  return fs::path(__FILE__).parent_path().parent_path().parent_path() / "deploy" / "crds";
+}
 
 std::map<std::string, json> LoadCrds() {
   std::map<std::string, json> by_kind;
@@ -147,8 +149,7 @@ TEST_F(CrdTest, TheFourCrdsAreWellFormed) {
   }
   EXPECT_EQ(crds_["BackupConfiguration"]["spec"]["names"]["shortNames"], json::parse(R"(["bc"])"));
   EXPECT_EQ(crds_["Repository"]["spec"]["names"]["shortNames"], json::parse(R"(["repo"])"));
-  EXPECT_EQ(crds_["RestoreSession"]["spec"]["names"]["shortNames"],
-            json::parse(R"(["restore"])"));
+  EXPECT_EQ(crds_["RestoreSession"]["spec"]["names"]["shortNames"], json::parse(R"(["restore"])"));
   EXPECT_EQ(crds_["Repository"]["spec"]["names"]["categories"],
             json::parse(R"(["stash","appscode"])"));
   EXPECT_EQ(crds_["BackupSession"]["spec"]["names"]["categories"],
@@ -193,10 +194,10 @@ TEST_F(CrdTest, GuideManifestsValidateWithoutErrors) {
 TEST_F(CrdTest, SeedFilesMatchTheEmbeddedCopies) {
   const fs::path dir = "/work/shared/seed/examples";
   if (!fs::exists(dir)) GTEST_SKIP() << dir << " not present";
-  const std::map<std::string, const char*> files = {{"repository.yaml", kRepository},
-                                                    {"backupconfiguration.yaml",
-                                                     kBackupConfiguration},
-                                                    {"backupsession.yaml", kBackupSession}};
+  const std::map<std::string, const char*> files = {
+      {"repository.yaml", kRepository},
+      {"backupconfiguration.yaml", kBackupConfiguration},
+      {"backupsession.yaml", kBackupSession}};
   for (const auto& [name, embedded] : files) {
     EXPECT_EQ(ToJson(YAML::LoadFile((dir / name).string())), ToJson(YAML::Load(embedded))) << name;
   }
@@ -206,16 +207,18 @@ TEST_F(CrdTest, SeedFilesMatchTheEmbeddedCopies) {
 std::string Replace(std::string text, std::string_view from, std::string_view to) {
   size_t at = text.find(from);
   EXPECT_NE(at, std::string::npos) << from;
-  return at == std::string::npos ? text : text.substr(0, at) + std::string(to) +
-                                              text.substr(at + from.size());
+  return at == std::string::npos
+             ? text
+             : text.substr(0, at) + std::string(to) + text.substr(at + from.size());
 }
 
 TEST_F(CrdTest, GuideMistakesFailWithTheRightFieldPaths) {
   std::string bad_schedule = Replace(kBackupConfiguration, "\"*/5 * * * *\"", "5");
   std::vector<FieldError> errors = ValidateYaml(bad_schedule);
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].message,
-            R"(spec.schedule: Invalid value: "integer": spec.schedule in body must be of type string: "integer")");
+  EXPECT_EQ(
+      errors[0].message,
+      R"(spec.schedule: Invalid value: "integer": spec.schedule in body must be of type string: "integer")");
 
   std::string no_name = Replace(kBackupConfiguration, "    name: 'keep-last-5'\n", "");
   errors = ValidateYaml(no_name);
@@ -233,8 +236,9 @@ TEST_F(CrdTest, GuideMistakesFailWithTheRightFieldPaths) {
   paused_text += "  paused: \"yes\"\n  driver: Borg\n";
   errors = ValidateYaml(paused_text);
   ASSERT_EQ(errors.size(), 2u);
-  EXPECT_EQ(errors[0].message,
-            R"(spec.driver: Unsupported value: "Borg": supported values: "Restic", "VolumeSnapshotter")");
+  EXPECT_EQ(
+      errors[0].message,
+      R"(spec.driver: Unsupported value: "Borg": supported values: "Restic", "VolumeSnapshotter")");
   EXPECT_EQ(errors[1].field, "spec.paused");
 
   errors = ValidateYaml(R"(apiVersion: stash.appscode.com/v1beta1

@@ -60,23 +60,27 @@ TEST(SchemaTest, WrongTypeNamesTheFieldAsKubernetesDoes) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].field, "spec.schedule");
   EXPECT_EQ(errors[0].type, "Invalid value");
-  EXPECT_EQ(errors[0].message,
-            R"(spec.schedule: Invalid value: "integer": spec.schedule in body must be of type string: "integer")");
+  EXPECT_EQ(
+      errors[0].message,
+      R"(spec.schedule: Invalid value: "integer": spec.schedule in body must be of type string: "integer")");
   EXPECT_EQ(errors[0].body,
             R"(Invalid value: "integer": spec.schedule in body must be of type string: "integer")");
-  EXPECT_EQ(Messages(R"({"paused":"yes","replicas":1.5,"size":true,"paths":"/a",
+  EXPECT_EQ(
+      Messages(R"({"paused":"yes","replicas":1.5,"size":true,"paths":"/a",
                          "retentionPolicy":{"name":["x"]}})"),
-            (V{R"(spec.paths: Invalid value: "string": spec.paths in body must be of type array: "string")",
-               R"(spec.paused: Invalid value: "string": spec.paused in body must be of type boolean: "string")",
-               R"(spec.replicas: Invalid value: "number": spec.replicas in body must be of type integer: "number")",
-               R"(spec.retentionPolicy.name: Invalid value: "array": spec.retentionPolicy.name in body must be of type string: "array")",
-               R"(spec.size: Invalid value: "boolean": spec.size in body must be of type integer,string: "boolean")"}));
-  EXPECT_EQ(Messages(R"({"schedule":null,"retentionPolicy":{"name":"x"}})"),
-            V{R"(spec.schedule: Invalid value: "null": spec.schedule in body must be of type string: "null")"});
+      (V{R"(spec.paths: Invalid value: "string": spec.paths in body must be of type array: "string")",
+         R"(spec.paused: Invalid value: "string": spec.paused in body must be of type boolean: "string")",
+         R"(spec.replicas: Invalid value: "number": spec.replicas in body must be of type integer: "number")",
+         R"(spec.retentionPolicy.name: Invalid value: "array": spec.retentionPolicy.name in body must be of type string: "array")",
+         R"(spec.size: Invalid value: "boolean": spec.size in body must be of type integer,string: "boolean")"}));
+  // The apiserver drops nulls the schema does not allow instead of failing.
+  EXPECT_EQ(Messages(R"({"schedule":null,"retentionPolicy":{"name":"x"}})"), V{});
 }
 
 TEST(SchemaTest, RequiredValues) {
   EXPECT_EQ(Messages(R"({})"), V{"spec.retentionPolicy: Required value"});
+  EXPECT_EQ(Messages(R"({"retentionPolicy":null})"), V{"spec.retentionPolicy: Required value"})
+      << "a null that is dropped leaves a required field missing";
   std::vector<FieldError> errors =
       Validate(kSchema, Object(R"({"retentionPolicy":{"keepLast":5}})"), true);
   ASSERT_EQ(errors.size(), 1u);
@@ -90,15 +94,16 @@ TEST(SchemaTest, EnumFormatPatternAndBounds) {
   EXPECT_EQ(
       Messages(R"({"driver":"Borg","retentionPolicy":{"name":"x"}})"),
       V{R"(spec.driver: Unsupported value: "Borg": supported values: "Restic", "VolumeSnapshotter")"});
-  EXPECT_EQ(Messages(R"({"since":"yesterday","timeOut":"2 days","replicas":11,"ratio":0,
+  EXPECT_EQ(
+      Messages(R"({"since":"yesterday","timeOut":"2 days","replicas":11,"ratio":0,
                          "paths":["/a","","/c"],"retentionPolicy":{"name":"x"}})"),
-            (V{R"(spec.paths: Too many: 3: must have at most 2 items)",
-               R"(spec.paths[1]: Invalid value: "": spec.paths[1] in body should be at least 1 chars long)",
-               R"(spec.ratio: Invalid value: 0: spec.ratio in body should be greater than 0)",
-               R"(spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10)",
-               R"(spec.since: Invalid value: "yesterday": spec.since in body must be of type date-time: "yesterday")",
-               R"(spec.timeOut: Invalid value: "2 days": spec.timeOut in body should match '^[0-9]+(s|m|h)$')",
-               R"(spec.timeOut: Too long: may not be longer than 5)"}));
+      (V{R"(spec.paths: Too many: 3: must have at most 2 items)",
+         R"(spec.paths[1]: Invalid value: "": spec.paths[1] in body should be at least 1 chars long)",
+         R"(spec.ratio: Invalid value: 0: spec.ratio in body should be greater than 0)",
+         R"(spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10)",
+         R"(spec.since: Invalid value: "yesterday": spec.since in body must be of type date-time: "yesterday")",
+         R"(spec.timeOut: Invalid value: "2 days": spec.timeOut in body should match '^[0-9]+(s|m|h)$')",
+         R"(spec.timeOut: Too long: may not be longer than 5)"}));
 }
 
 TEST(SchemaTest, UnknownFieldsAreErrorsOnlyWhenStrict) {
@@ -107,8 +112,8 @@ TEST(SchemaTest, UnknownFieldsAreErrorsOnlyWhenStrict) {
   std::vector<FieldError> errors = Validate(kSchema, Object(spec), true);
   V messages;
   for (const FieldError& e : errors) messages.push_back(e.message);
-  EXPECT_EQ(messages, (V{R"(unknown field "spec.retentionPolicy.keep")",
-                         R"(unknown field "spec.schedul")"}));
+  EXPECT_EQ(messages,
+            (V{R"(unknown field "spec.retentionPolicy.keep")", R"(unknown field "spec.schedul")"}));
   EXPECT_EQ(errors[0].type, "unknown field");
   EXPECT_EQ(errors[0].field, "spec.retentionPolicy.keep");
   EXPECT_EQ(Messages(spec, /*strict=*/false), V{});

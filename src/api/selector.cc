@@ -12,8 +12,20 @@ using json = nlohmann::json;
 
 // ---- label selector lexer -------------------------------------------------
 
-enum class Tok { kIdent, kComma, kEquals, kDoubleEquals, kNotEquals, kBang, kIn, kNotIn,
-                 kOpen, kClose, kCompare, kEnd };
+enum class Tok {
+  kIdent,
+  kComma,
+  kEquals,
+  kDoubleEquals,
+  kNotEquals,
+  kBang,
+  kIn,
+  kNotIn,
+  kOpen,
+  kClose,
+  kCompare,
+  kEnd
+};
 
 struct Token {
   Tok kind;
@@ -80,8 +92,8 @@ bool IsDnsSubdomain(std::string_view s) {
   if (s.empty() || s.size() > 253) return false;
   if (!IsAlnum(s.front()) || !IsAlnum(s.back())) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-            c == '-' || c == '.');
+    return (std::islower(static_cast<unsigned char>(c)) ||
+            std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.');
   });
 }
 
@@ -165,7 +177,8 @@ class LabelParser {
       case Tok::kNotEquals: {
         r.op = op == Tok::kNotEquals ? LabelSelector::Op::kNotEquals : LabelSelector::Op::kEquals;
         std::string value;
-        if (Peek().kind == Tok::kIdent) value = Next().text;
+        if (Peek().kind == Tok::kIdent)
+          value = Next().text;
         else if (Peek().kind != Tok::kComma && Peek().kind != Tok::kEnd) {
           return Unexpected(Peek(), "identifier");
         }
@@ -187,8 +200,9 @@ class LabelParser {
           if (t.kind != Tok::kComma) return Unexpected(t, "',' or ')'");
         }
         if (r.values.empty()) {
-          return InvalidError("unable to parse requirement: values: Invalid value: []: for 'in', "
-                              "'notin' operators, values set can't be empty");
+          return InvalidError(
+              "unable to parse requirement: values: Invalid value: []: for 'in', "
+              "'notin' operators, values set can't be empty");
         }
         std::sort(r.values.begin(), r.values.end());
         r.values.erase(std::unique(r.values.begin(), r.values.end()), r.values.end());
@@ -211,11 +225,16 @@ const json* LabelValue(const json& labels, const std::string& key) {
 
 std::string OpText(LabelSelector::Op op) {
   switch (op) {
-    case LabelSelector::Op::kEquals: return "=";
-    case LabelSelector::Op::kNotEquals: return "!=";
-    case LabelSelector::Op::kIn: return " in ";
-    case LabelSelector::Op::kNotIn: return " notin ";
-    default: return "";
+    case LabelSelector::Op::kEquals:
+      return "=";
+    case LabelSelector::Op::kNotEquals:
+      return "!=";
+    case LabelSelector::Op::kIn:
+      return " in ";
+    case LabelSelector::Op::kNotIn:
+      return " notin ";
+    default:
+      return "";
   }
 }
 
@@ -271,8 +290,8 @@ std::string FieldText(const json& object, std::string_view path) {
   size_t start = 0;
   while (start <= path.size()) {
     size_t dot = path.find('.', start);
-    std::string step(path.substr(start, dot == std::string_view::npos ? std::string_view::npos
-                                                                      : dot - start));
+    std::string step(
+        path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
     if (!cur->is_object()) return "";
     auto it = cur->find(step);
     if (it == cur->end()) return "";
@@ -291,8 +310,8 @@ Result<LabelSelector> LabelSelector::Parse(std::string_view text) {
   LabelParser parser(text);
   Result<std::vector<Requirement>> reqs = parser.Parse();
   if (!reqs.ok()) {
-    return InvalidError("invalid label selector \"" + std::string(text) + "\": " +
-                        reqs.status().message());
+    return InvalidError("invalid label selector \"" + std::string(text) +
+                        "\": " + reqs.status().message());
   }
   LabelSelector s;
   s.requirements_ = std::move(*reqs);
@@ -360,12 +379,24 @@ bool LabelSelector::Matches(const nlohmann::json& labels) const {
     bool in_set = v && std::binary_search(r.values.begin(), r.values.end(), value);
     bool ok = false;
     switch (r.op) {
-      case Op::kEquals: ok = v && value == r.values[0]; break;
-      case Op::kNotEquals: ok = !v || value != r.values[0]; break;
-      case Op::kIn: ok = in_set; break;
-      case Op::kNotIn: ok = !in_set; break;
-      case Op::kExists: ok = v != nullptr; break;
-      case Op::kDoesNotExist: ok = v == nullptr; break;
+      case Op::kEquals:
+        ok = v && value == r.values[0];
+        break;
+      case Op::kNotEquals:
+        ok = !v || value != r.values[0];
+        break;
+      case Op::kIn:
+        ok = in_set;
+        break;
+      case Op::kNotIn:
+        ok = !in_set;
+        break;
+      case Op::kExists:
+        ok = v != nullptr;
+        break;
+      case Op::kDoesNotExist:
+        ok = v == nullptr;
+        break;
     }
     if (!ok) return false;
   }
@@ -423,8 +454,9 @@ Result<FieldSelector> FieldSelector::Parse(std::string_view text) {
       }
     }
     if (pos == std::string_view::npos || pos == 0) {
-      return InvalidError("invalid field selector \"" + std::string(text) + "\": can't understand '" +
-                          std::string(term) + "' (want field=value, field==value or field!=value)");
+      return InvalidError("invalid field selector \"" + std::string(text) +
+                          "\": can't understand '" + std::string(term) +
+                          "' (want field=value, field==value or field!=value)");
     }
     STASH_ASSIGN_OR_RETURN(std::string field, Unescape(term.substr(0, pos), text));
     STASH_ASSIGN_OR_RETURN(std::string value, Unescape(term.substr(pos + op_len), text));

@@ -80,8 +80,8 @@ TEST(LabelSelectorTest, FromMetav1LabelSelector) {
   EXPECT_FALSE(s->MatchesObject(json::parse(R"({"metadata":{"labels":{"app":"x"}}})")));
   EXPECT_FALSE(s->MatchesObject(json::parse(R"({"metadata":{}})")));
   EXPECT_TRUE(LabelSelector::FromJson(json())->empty());
-  EXPECT_FALSE(LabelSelector::FromJson(json::parse(
-                   R"({"matchExpressions":[{"key":"a","operator":"In","values":[]}]})"))
+  EXPECT_FALSE(LabelSelector::FromJson(
+                   json::parse(R"({"matchExpressions":[{"key":"a","operator":"In","values":[]}]})"))
                    .ok());
   EXPECT_FALSE(
       LabelSelector::FromJson(json::parse(R"({"matchExpressions":[{"key":"a","operator":"Gt"}]})"))
@@ -101,12 +101,14 @@ bool FieldsMatch(const char* selector, const json& object) {
 }
 
 TEST(FieldSelectorTest, DescribeEventSelectorInAnyOrder) {
-  EXPECT_TRUE(FieldsMatch("involvedObject.name=pause-backup,involvedObject.namespace=demo,"
-                          "involvedObject.kind=BackupConfiguration,involvedObject.uid=0f6c-11",
-                          kEvent));
-  EXPECT_TRUE(FieldsMatch("involvedObject.uid=0f6c-11,involvedObject.kind=BackupConfiguration,"
-                          "involvedObject.name=pause-backup,involvedObject.namespace=demo",
-                          kEvent));
+  EXPECT_TRUE(
+      FieldsMatch("involvedObject.name=pause-backup,involvedObject.namespace=demo,"
+                  "involvedObject.kind=BackupConfiguration,involvedObject.uid=0f6c-11",
+                  kEvent));
+  EXPECT_TRUE(
+      FieldsMatch("involvedObject.uid=0f6c-11,involvedObject.kind=BackupConfiguration,"
+                  "involvedObject.name=pause-backup,involvedObject.namespace=demo",
+                  kEvent));
   EXPECT_FALSE(FieldsMatch("involvedObject.name=pause-backup,involvedObject.uid=other", kEvent));
 }
 
@@ -126,8 +128,7 @@ TEST(FieldSelectorTest, MalformedSelectorsAreInvalid) {
     Result<FieldSelector> s = FieldSelector::Parse(bad);
     ASSERT_FALSE(s.ok()) << bad;
     EXPECT_EQ(s.status().code(), Code::kInvalid);
-    EXPECT_NE(s.status().message().find("invalid field selector"), std::string::npos)
-        << s.status();
+    EXPECT_NE(s.status().message().find("invalid field selector"), std::string::npos) << s.status();
   }
 }
 

@@ -116,8 +116,8 @@ bool ParseSteps(std::string_view path, std::vector<Step>& steps) {
 }
 
 json PartialObjectMetadata(const json& object) {
-  json meta = object.is_object() && object.contains("metadata") ? object["metadata"]
-                                                                 : json::object();
+  json meta =
+      object.is_object() && object.contains("metadata") ? object["metadata"] : json::object();
   return {{"kind", "PartialObjectMetadata"},
           {"apiVersion", "meta.k8s.io/v1"},
           {"metadata", std::move(meta)}};
@@ -236,8 +236,8 @@ Result<SystemTime> ParseTimestamp(std::string_view s) {
     return bad();
   }
   if (i != s.size()) return bad();
-  int64_t secs = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
-                 offset;
+  int64_t secs =
+      DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
   return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
       std::chrono::seconds(secs) + std::chrono::nanoseconds(nanos)));
 }
@@ -275,8 +275,8 @@ nlohmann::json BuildTable(const std::vector<PrinterColumn>& columns,
                           const std::vector<nlohmann::json>& objects, SystemTime now,
                           IncludeObject include) {
   std::vector<const PrinterColumn*> all;
-  PrinterColumn name_column{"Name", "string", "name", std::string(kNameDescription), 0,
-                            ".metadata.name", nullptr};
+  PrinterColumn name_column{"Name", "string",         "name", std::string(kNameDescription),
+                            0,      ".metadata.name", nullptr};
   bool has_name = false;
   for (const PrinterColumn& c : columns) has_name = has_name || c.format == "name";
   if (!has_name) all.push_back(&name_column);
@@ -304,8 +304,8 @@ nlohmann::json BuildTable(const std::vector<PrinterColumn>& columns,
 
 std::vector<PrinterColumn> ColumnsForCrdVersion(const nlohmann::json& crd_version) {
   std::vector<PrinterColumn> out;
-  auto it = crd_version.is_object() ? crd_version.find("additionalPrinterColumns")
-                                    : crd_version.end();
+  auto it =
+      crd_version.is_object() ? crd_version.find("additionalPrinterColumns") : crd_version.end();
   if (it == crd_version.end() || !it->is_array() || it->empty()) {
     out.push_back({"Age", "date", "",
                    "CreationTimestamp is a timestamp representing the server time when this "

@@ -50,9 +50,9 @@ PrinterColumn Col(std::string name, std::string type, Cell cell, int priority = 
 }
 
 PrinterColumn NameCol(int priority = 0) {
-  return Col("Name", "string",
-             [](const json& o, SystemTime) { return json(Str(o, "metadata.name")); }, priority,
-             "name");
+  return Col(
+      "Name", "string", [](const json& o, SystemTime) { return json(Str(o, "metadata.name")); },
+      priority, "name");
 }
 
 PrinterColumn AgeCol() {
@@ -63,12 +63,13 @@ PrinterColumn AgeCol() {
 
 PrinterColumn StringCol(std::string name, std::string path, std::string fallback = "",
                         int priority = 0) {
-  return Col(std::move(name), "string",
-             [path, fallback](const json& o, SystemTime) {
-               std::string v = Str(o, path);
-               return json(v.empty() ? fallback : v);
-             },
-             priority);
+  return Col(
+      std::move(name), "string",
+      [path, fallback](const json& o, SystemTime) {
+        std::string v = Str(o, path);
+        return json(v.empty() ? fallback : v);
+      },
+      priority);
 }
 
 PrinterColumn IntCol(std::string name, std::string path) {
@@ -97,22 +98,21 @@ std::string SelectorText(const json& selector) {
 void AddWorkloadWideColumns(std::vector<PrinterColumn>& cols, const std::string& template_path,
                             const std::string& selector_path, bool with_selector = true) {
   std::string containers = template_path + ".spec.containers";
-  cols.push_back(Col("Containers", "string",
-                     [containers](const json& o, SystemTime) {
-                       return json(Join(At(o, containers), "name"));
-                     },
-                     1));
-  cols.push_back(Col("Images", "string",
-                     [containers](const json& o, SystemTime) {
-                       return json(Join(At(o, containers), "image"));
-                     },
-                     1));
+  cols.push_back(Col(
+      "Containers", "string",
+      [containers](const json& o, SystemTime) { return json(Join(At(o, containers), "name")); },
+      1));
+  cols.push_back(Col(
+      "Images", "string",
+      [containers](const json& o, SystemTime) { return json(Join(At(o, containers), "image")); },
+      1));
   if (with_selector) {
-    cols.push_back(Col("Selector", "string",
-                       [selector_path](const json& o, SystemTime) {
-                         return json(SelectorText(At(o, selector_path)));
-                       },
-                       1));
+    cols.push_back(Col(
+        "Selector", "string",
+        [selector_path](const json& o, SystemTime) {
+          return json(SelectorText(At(o, selector_path)));
+        },
+        1));
   }
 }
 
@@ -146,7 +146,8 @@ std::string PodStatus(const json& pod) {
       }
     }
   }
-  if (reason == "Completed" && running) reason = HasCondition(pod, "Ready") ? "Running" : "NotReady";
+  if (reason == "Completed" && running)
+    reason = HasCondition(pod, "Ready") ? "Running" : "NotReady";
   if (Deleting(pod)) reason = Str(pod, "status.reason") == "NodeLost" ? "Unknown" : "Terminating";
   return reason.empty() ? "Pending" : reason;
 }
@@ -180,20 +181,24 @@ std::vector<PrinterColumn> Pods() {
     size_t total = containers.is_array() ? containers.size() : 0;
     return json(std::to_string(ready) + "/" + std::to_string(total));
   }));
-  c.push_back(Col("Status", "string", [](const json& o, SystemTime) { return json(PodStatus(o)); }));
+  c.push_back(
+      Col("Status", "string", [](const json& o, SystemTime) { return json(PodStatus(o)); }));
   c.push_back(Col("Restarts", "string",
                   [](const json& o, SystemTime now) { return json(PodRestarts(o, now)); }));
   c.push_back(AgeCol());
   c.push_back(StringCol("IP", "status.podIP", "<none>", 1));
   c.push_back(StringCol("Node", "spec.nodeName", "<none>", 1));
   c.push_back(StringCol("Nominated Node", "status.nominatedNodeName", "<none>", 1));
-  c.push_back(Col("Readiness Gates", "string", [](const json& o, SystemTime) {
-    const json& gates = At(o, "spec.readinessGates");
-    if (!gates.is_array() || gates.empty()) return json("<none>");
-    int64_t ok = 0;
-    for (const json& g : gates) ok += HasCondition(o, Str(g, "conditionType")) ? 1 : 0;
-    return json(std::to_string(ok) + "/" + std::to_string(gates.size()));
-  }, 1));
+  c.push_back(Col(
+      "Readiness Gates", "string",
+      [](const json& o, SystemTime) {
+        const json& gates = At(o, "spec.readinessGates");
+        if (!gates.is_array() || gates.empty()) return json("<none>");
+        int64_t ok = 0;
+        for (const json& g : gates) ok += HasCondition(o, Str(g, "conditionType")) ? 1 : 0;
+        return json(std::to_string(ok) + "/" + std::to_string(gates.size()));
+      },
+      1));
   return c;
 }
 
@@ -364,27 +369,33 @@ std::vector<PrinterColumn> Events() {
     return json(name.empty() ? kind : kind + "/" + name);
   }));
   c.push_back(StringCol("Subobject", "involvedObject.fieldPath", "", 1));
-  c.push_back(Col("Source", "string", [](const json& o, SystemTime) {
-    std::string component = Str(o, "source.component");
-    if (component.empty()) component = Str(o, "reportingComponent");
-    std::string host = Str(o, "source.host");
-    if (host.empty()) host = Str(o, "reportingInstance");
-    return json(host.empty() ? component : component + ", " + host);
-  }, 1));
+  c.push_back(Col(
+      "Source", "string",
+      [](const json& o, SystemTime) {
+        std::string component = Str(o, "source.component");
+        if (component.empty()) component = Str(o, "reportingComponent");
+        std::string host = Str(o, "source.host");
+        if (host.empty()) host = Str(o, "reportingInstance");
+        return json(host.empty() ? component : component + ", " + host);
+      },
+      1));
   c.push_back(Col("Message", "string", [](const json& o, SystemTime) {
     std::string m = Str(o, "message");
     size_t b = m.find_first_not_of(" \t\r\n");
     size_t e = m.find_last_not_of(" \t\r\n");
     return json(b == std::string::npos ? "" : m.substr(b, e - b + 1));
   }));
-  c.push_back(Col("First Seen", "string",
-                  [first_seen](const json& o, SystemTime now) { return json(first_seen(o, now)); },
-                  1));
-  c.push_back(Col("Count", "integer", [](const json& o, SystemTime) {
-    if (At(o, "series.count").is_number()) return json(Int(o, "series.count"));
-    int64_t count = Int(o, "count");
-    return json(count == 0 ? 1 : count);
-  }, 1));
+  c.push_back(Col(
+      "First Seen", "string",
+      [first_seen](const json& o, SystemTime now) { return json(first_seen(o, now)); }, 1));
+  c.push_back(Col(
+      "Count", "integer",
+      [](const json& o, SystemTime) {
+        if (At(o, "series.count").is_number()) return json(Int(o, "series.count"));
+        int64_t count = Int(o, "count");
+        return json(count == 0 ? 1 : count);
+      },
+      1));
   c.push_back(NameCol(1));
   return c;
 }

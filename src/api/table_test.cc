@@ -117,7 +117,8 @@ TEST(TableTest, CrdColumnsAsTheGuidePrintsThem) {
 }
 
 TEST(TableTest, CellsAreTypeCorrect) {
-  std::vector<PrinterColumn> cols = ColumnsForCrdVersion(json::parse(R"({"additionalPrinterColumns":[
+  std::vector<PrinterColumn> cols =
+      ColumnsForCrdVersion(json::parse(R"({"additionalPrinterColumns":[
       {"name":"Integrity","type":"boolean","jsonPath":".status.integrity"},
       {"name":"Size","type":"string","jsonPath":".status.totalSize"},
       {"name":"Snapshot-Count","type":"integer","jsonPath":".status.snapshotCount"},
@@ -183,7 +184,8 @@ TEST(BuiltinColumnsTest, WorkloadAndPodCells) {
       "spec":{"replicas":3,"selector":{"matchLabels":{"app":"stash-demo"}},
               "template":{"spec":{"containers":[{"name":"busybox","image":"busybox"},
                                                 {"name":"stash","image":"stash:v1"}]}}},
-      "status":{"readyReplicas":2,"updatedReplicas":3,"availableReplicas":2}})", now),
+      "status":{"readyReplicas":2,"updatedReplicas":3,"availableReplicas":2}})",
+                now),
             json::parse(R"(["stash-demo","2/3",3,2,"10m","busybox,stash","busybox,stash:v1",
                             "app=stash-demo"])"));
   EXPECT_EQ(Row("pods", R"({"metadata":{"name":"p","creationTimestamp":"2026-11-26T06:09:00Z"},
@@ -192,11 +194,13 @@ TEST(BuiltinColumnsTest, WorkloadAndPodCells) {
         {"name":"a","ready":true,"restartCount":2,"state":{"running":{}},
          "lastState":{"terminated":{"finishedAt":"2026-11-26T06:07:00Z"}}},
         {"name":"b","ready":false,"restartCount":0,
-         "state":{"waiting":{"reason":"CrashLoopBackOff"}}}]}})", now),
+         "state":{"waiting":{"reason":"CrashLoopBackOff"}}}]}})",
+                now),
             json::parse(R"j(["p","1/2","CrashLoopBackOff","2 (3m ago)","60s","10.0.0.5","node-1",
                              "<none>","<none>"])j"));
   EXPECT_EQ(Row("pods", R"({"metadata":{"name":"q","deletionTimestamp":"2026-11-26T06:09:00Z"},
-      "spec":{"containers":[{"name":"a"}]},"status":{"phase":"Running"}})", now)[2],
+      "spec":{"containers":[{"name":"a"}]},"status":{"phase":"Running"}})",
+                now)[2],
             "Terminating");
 }
 
@@ -212,24 +216,29 @@ TEST(BuiltinColumnsTest, EventsSecretsCronJobsPvcs) {
                             "stash-operator","Backup paused","3m4s",4,"pause-backup.1800a1"])"));
   EXPECT_EQ(Row("secrets", R"({"metadata":{"name":"gcs-secret",
       "creationTimestamp":"2026-11-26T06:20:00Z"},"type":"Opaque",
-      "data":{"RESTIC_PASSWORD":"Y2hhbmdlaXQ="}})", now),
+      "data":{"RESTIC_PASSWORD":"Y2hhbmdlaXQ="}})",
+                now),
             json::parse(R"(["gcs-secret","Opaque",1,"4s"])"));
   EXPECT_EQ(Row("cronjobs", R"({"metadata":{"name":"stash-trigger-pause-backup",
       "creationTimestamp":"2026-11-26T06:00:00Z"},
       "spec":{"schedule":"*/5 * * * *","suspend":true,"jobTemplate":{"spec":{"template":{"spec":{
         "containers":[{"name":"trigger","image":"stash"}]}}}}},
-      "status":{"lastScheduleTime":"2026-11-26T06:15:00Z","active":[{"name":"j"}]}})", now),
+      "status":{"lastScheduleTime":"2026-11-26T06:15:00Z","active":[{"name":"j"}]}})",
+                now),
             json::parse(R"(["stash-trigger-pause-backup","*/5 * * * *","<none>","True",1,
                             "5m4s","20m","trigger","stash","<none>"])"));
-  EXPECT_EQ(Row("persistentvolumeclaims", R"({"metadata":{"name":"source-pvc",
+  EXPECT_EQ(
+      Row("persistentvolumeclaims", R"({"metadata":{"name":"source-pvc",
       "creationTimestamp":"2026-11-26T06:20:00Z"},
       "spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"standard",
-              "resources":{"requests":{"storage":"1Gi"}}}})", now),
-            json::parse(R"(["source-pvc","Pending","","","","standard","<unset>","4s","<unset>"])"));
+              "resources":{"requests":{"storage":"1Gi"}}}})",
+          now),
+      json::parse(R"(["source-pvc","Pending","","","","standard","<unset>","4s","<unset>"])"));
   EXPECT_EQ(Row("persistentvolumeclaims", R"({"metadata":{"name":"b"},
       "spec":{"volumeName":"pv-1","volumeMode":"Filesystem"},
       "status":{"phase":"Bound","capacity":{"storage":"1Gi"},
-                "accessModes":["ReadWriteMany","ReadWriteOnce"]}})", now),
+                "accessModes":["ReadWriteMany","ReadWriteOnce"]}})",
+                now),
             json::parse(R"(["b","Bound","pv-1","1Gi","RWO,RWX","","<unset>","<unknown>",
                             "Filesystem"])"));
 }
@@ -239,10 +248,12 @@ TEST(BuiltinColumnsTest, JobStatusCompletionsAndDuration) {
   EXPECT_EQ(Row("jobs", R"({"metadata":{"name":"j"},"spec":{"completions":1},
       "status":{"succeeded":1,"startTime":"2026-11-26T06:00:00Z",
                 "completionTime":"2026-11-26T06:00:42Z",
-                "conditions":[{"type":"Complete","status":"True"}]}})", now),
+                "conditions":[{"type":"Complete","status":"True"}]}})",
+                now),
             json::parse(R"(["j","Complete","1/1","42s","<unknown>","","","<none>"])"));
   EXPECT_EQ(Row("jobs", R"({"metadata":{"name":"j"},"spec":{"parallelism":3},
-      "status":{"startTime":"2026-11-26T06:07:00Z"}})", now),
+      "status":{"startTime":"2026-11-26T06:07:00Z"}})",
+                now),
             json::parse(R"(["j","Running","0/1 of 3","3m","<unknown>","","","<none>"])"));
 }
 

@@ -11,9 +11,8 @@
 // Thread-safety: stateless free functions; safe from any thread.
 #pragma once
 
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "stash/core/result.h"
 
@@ -40,8 +39,7 @@ Result<nlohmann::json> ApplyJsonPatch(const nlohmann::json& target, const nlohma
 // honoured where possible). Unknown kinds fall back to merge-key-less
 // semantics (lists replace), as the apiserver does for unstructured objects.
 Result<nlohmann::json> ApplyStrategicMergePatch(const nlohmann::json& target,
-                                                const nlohmann::json& patch,
-                                                std::string_view kind);
+                                                const nlohmann::json& patch, std::string_view kind);
 
 // Parses a patch body (JSON text) as the apiserver does: kInvalid with a
 // message naming the content type when it is not valid JSON, and for a JSON

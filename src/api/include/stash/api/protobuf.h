@@ -17,9 +17,8 @@
 // Thread-safety: stateless free functions; safe from any thread.
 #pragma once
 
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "stash/core/result.h"
 

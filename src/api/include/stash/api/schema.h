@@ -9,20 +9,21 @@
 // x-kubernetes-int-or-string, x-kubernetes-embedded-resource.
 // At the root, apiVersion, kind and metadata are always known (the server
 // validates metadata itself); schema constraints under metadata are ignored.
+// A null where the schema does not say nullable is not an error: the apiserver
+// drops such nulls (ApplyDefaults does), so only a required field left missing
+// by it is reported.
 //
 // Error messages follow kube-apiserver's field errors, e.g.
-//   spec.schedule: Invalid value: "integer": spec.schedule in body must be of type string: "integer"
-//   spec.retentionPolicy.name: Required value
-//   spec.driver: Unsupported value: "Foo": supported values: "Restic", "VolumeSnapshotter"
-//   unknown field "spec.foo"
+//   spec.schedule: Invalid value: "integer": spec.schedule in body must be of type string:
+//   "integer" spec.retentionPolicy.name: Required value spec.driver: Unsupported value: "Foo":
+//   supported values: "Restic", "VolumeSnapshotter" unknown field "spec.foo"
 //
 // Thread-safety: stateless free functions; safe from any thread.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace stash::api {
 

@@ -13,11 +13,10 @@
 // Thread-safety: immutable values after parsing; safe to share across threads.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "stash/core/result.h"
 
