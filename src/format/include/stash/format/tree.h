@@ -31,10 +31,14 @@ Result<std::string> EncodeTree(const std::vector<Node>& nodes);
 // Sorts by raw name bytes (stable).
 void SortNodes(std::vector<Node>* nodes);
 
-// Parses a tree blob. Unknown keys are ignored (newer restic versions add
-// some); names are Go-unquoted back to raw bytes; linktarget_raw, when present,
-// replaces linktarget. Malformed JSON, a bad name escape, an unknown node type
-// or a field of the wrong type is kInvalid. The order is not checked.
+// Parses a tree blob with Go's decoding rules (null = zero value, invalid
+// UTF-8 → U+FFFD). Unknown keys are skipped (restic 0.17+ adds
+// generic_attributes, which a re-encode therefore drops); names are
+// Go-unquoted back to raw bytes; linktarget_raw, when present, replaces
+// linktarget. Malformed JSON, a bad name escape, an unknown node type or a
+// field of the wrong type or range is kInvalid and names the node and field.
+// The order is not checked. ~0.1 GB/s; trees of restic 0.14 round-trip
+// byte-identically (oracle_test.cc).
 Result<std::vector<Node>> DecodeTree(std::string_view json);
 
 }  // namespace stash::format
