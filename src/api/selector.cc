@@ -479,6 +479,46 @@ const std::string* FieldSelector::RequiredValue(std::string_view field) const {
   return nullptr;
 }
 
+Status CheckFieldSelectorSupported(const FieldSelector& selector, std::string_view resource) {
+  static const std::vector<std::string_view> kEvents = {"involvedObject.kind",
+                                                        "involvedObject.namespace",
+                                                        "involvedObject.name",
+                                                        "involvedObject.uid",
+                                                        "involvedObject.apiVersion",
+                                                        "involvedObject.resourceVersion",
+                                                        "involvedObject.fieldPath",
+                                                        "reason",
+                                                        "reportingComponent",
+                                                        "source",
+                                                        "type"};
+  static const std::vector<std::string_view> kPods = {"spec.nodeName",
+                                                      "spec.restartPolicy",
+                                                      "spec.schedulerName",
+                                                      "spec.serviceAccountName",
+                                                      "spec.hostNetwork",
+                                                      "status.phase",
+                                                      "status.podIP",
+                                                      "status.podIPs",
+                                                      "status.nominatedNodeName"};
+  static const std::vector<std::string_view> kSecrets = {"type"};
+  static const std::vector<std::string_view> kNamespaces = {"status.phase"};
+  static const std::vector<std::string_view> kJobs = {"status.successful"};
+  static const std::vector<std::string_view> kNone;
+  const std::vector<std::string_view>& extra = resource == "events"       ? kEvents
+                                               : resource == "pods"       ? kPods
+                                               : resource == "secrets"    ? kSecrets
+                                               : resource == "namespaces" ? kNamespaces
+                                               : resource == "jobs"       ? kJobs
+                                                                          : kNone;
+  for (const FieldSelector::Requirement& r : selector.requirements()) {
+    if (r.field == "metadata.name" || r.field == "metadata.namespace") continue;
+    if (std::find(extra.begin(), extra.end(), r.field) == extra.end()) {
+      return InvalidError("field label not supported: " + r.field);
+    }
+  }
+  return Status::Ok();
+}
+
 std::string FieldSelector::ToString() const {
   std::string out;
   for (const Requirement& r : requirements_) {

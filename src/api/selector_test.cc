@@ -142,5 +142,20 @@ TEST(FieldSelectorTest, RequiredValueAndRoundTrip) {
   EXPECT_EQ(FieldSelector::Parse(R"(a=x\=y)")->requirements()[0].value, "x=y");
 }
 
+TEST(FieldSelectorTest, OnlyTheFieldLabelsTheApiserverDeclares) {
+  auto check = [](const char* selector, const char* resource) {
+    return CheckFieldSelectorSupported(*FieldSelector::Parse(selector), resource);
+  };
+  EXPECT_TRUE(check("involvedObject.name=x,involvedObject.uid=u,type=Normal", "events").ok());
+  EXPECT_TRUE(check("metadata.name=pause-backup", "backupconfigurations").ok());
+  EXPECT_TRUE(check("metadata.namespace=demo,status.phase=Running", "pods").ok());
+  EXPECT_TRUE(check("type=Opaque", "secrets").ok());
+  Status s = check("spec.schedule=x", "backupconfigurations");
+  EXPECT_EQ(s.code(), Code::kInvalid);
+  EXPECT_EQ(s.message(), "field label not supported: spec.schedule");
+  EXPECT_FALSE(check("type=Opaque", "configmaps").ok());
+  EXPECT_FALSE(check("status.phase=Running", "deployments").ok());
+}
+
 }  // namespace
 }  // namespace stash::api

@@ -81,4 +81,13 @@ class FieldSelector {
   std::vector<Requirement> requirements_;
 };
 
+// kube-apiserver only filters on the field labels each resource declares
+// (metadata.name and metadata.namespace everywhere; events: involvedObject.*,
+// reason, reportingComponent, source, type; pods: spec.nodeName, status.phase,
+// ...; secrets: type; namespaces: status.phase; jobs: status.successful).
+// Returns kInvalid "field label not supported: <field>" for any other field of
+// `selector`, as the apiserver's 400 BadRequest does. `resource` is the plural
+// lower-case resource name; custom resources support only the metadata pair.
+Status CheckFieldSelectorSupported(const FieldSelector& selector, std::string_view resource);
+
 }  // namespace stash::api
