@@ -144,6 +144,11 @@ Result<RetentionResult> CliBackupRunner::ApplyRetention(const RepoTarget& repo,
   if (policy.value("prune", false)) args.push_back("--prune");
   if (policy.value("dryRun", false)) args.push_back("--dry-run");
   STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, args));
+  if (r.exit_code != 0 && ErrorText(r).find("locked") != std::string::npos) {
+    // As Stash does: a stale lock (e.g. from a killed backup) blocks prune.
+    Unlock(repo).IgnoreError();
+    STASH_ASSIGN_OR_RETURN(r, Run(repo, args));
+  }
   if (r.exit_code != 0) {
     return FailedPreconditionError("applying retention policy \"" + policy.value("name", "") +
                                    "\" to " + repo.url + ": " + ErrorText(r));
@@ -159,6 +164,12 @@ Status CliBackupRunner::Check(const RepoTarget& repo) {
   return Status::Ok();
 }
 
+Status CliBackupRunner::Unlock(const RepoTarget& repo) {
+  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, {"unlock", "--no-cache"}));
+  if (r.exit_code != 0) return UnavailableError("unlocking " + repo.url + ": " + ErrorText(r));
+  return Status::Ok();
+}
+
 Result<RepoStats> CliBackupRunner::Stats(const RepoTarget& repo) {
   STASH_ASSIGN_OR_RETURN(ProcessResult snaps,
                          Run(repo, {"snapshots", "--json", "--no-lock", "--no-cache"}));
@@ -170,11 +181,19 @@ Result<RepoStats> CliBackupRunner::Stats(const RepoTarget& repo) {
   if (list.is_array()) stats.snapshot_count = int64_t(list.size());
   STASH_ASSIGN_OR_RETURN(
       ProcessResult r, Run(repo, {"stats", "--json", "--mode", "raw-data", "--no-lock", "--no-cache"}));
-  if (r.exit_code != 0) {
+  json j = json::parse(r.out, nullptr, false);
+  if (r.exit_code == 0 && j.is_object()) {
+    stats.total_size = j.value("total_size", uint64_t{0});
+  } else if (!repo.local_dir.empty()) {
+    // An engine without `stats`: a local repository's size is what it takes on disk.
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(repo.local_dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file(ec)) stats.total_size += it->file_size(ec);
+    }
+  } else {
     return UnavailableError("reading the size of " + repo.url + ": " + ErrorText(r));
   }
-  json j = json::parse(r.out, nullptr, false);
-  if (j.is_object()) stats.total_size = j.value("total_size", uint64_t{0});
   return stats;
 }
 

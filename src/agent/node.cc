@@ -84,6 +84,18 @@ std::string NodeRuntime::VolumeHostDir(const std::string& ns, const std::string&
   return "";
 }
 
+Status NodeRuntime::PatchStatus(const kube::Resource& r, const json& obj, const json& status) {
+  json patch = {{"status", status}};
+  auto p = client_.Patch(r, NsOf(obj), NameOf(obj), kube::PatchType::kMerge, patch, "status");
+  if (p.ok()) return Status::Ok();
+  if (p.status().code() != Code::kNotFound && p.status().code() != Code::kUnsupported) {
+    return p.status();
+  }
+  // A server without the status subresource for this kind takes it on the object.
+  auto q = client_.Patch(r, NsOf(obj), NameOf(obj), kube::PatchType::kMerge, patch);
+  return q.ok() ? Status::Ok() : q.status();
+}
+
 void NodeRuntime::OnPvc(const std::string& type, const json& pvc) {
   if (type == "DELETED") return;  // the data stays, as with a Retain policy
   std::string dir = VolumeDir(opts_.data_dir, NsOf(pvc), NameOf(pvc));
@@ -99,10 +111,9 @@ void NodeRuntime::OnPvc(const std::string& type, const json& pvc) {
                  {"accessModes", pvc.value("/spec/accessModes"_json_pointer, json::array())}};
   json storage = pvc.value("/spec/resources/requests/storage"_json_pointer, json());
   if (!storage.is_null()) status["capacity"] = {{"storage", storage}};
-  auto p = client_.Patch(res::kPersistentVolumeClaims, NsOf(pvc), NameOf(pvc),
-                         kube::PatchType::kMerge, {{"status", status}}, "status");
+  Status p = PatchStatus(res::kPersistentVolumeClaims, pvc, status);
   if (!p.ok()) {
-    spdlog::warn("marking PVC {}/{} Bound: {}", NsOf(pvc), NameOf(pvc), p.status().ToString());
+    spdlog::warn("marking PVC {}/{} Bound: {}", NsOf(pvc), NameOf(pvc), p.ToString());
   }
 }
 
@@ -250,9 +261,8 @@ void NodeRuntime::SyncCronJobs() {
       continue;
     }
     st.proc = std::move(proc);
-    auto p = client_.Patch(res::kCronJobs, NsOf(cj), NameOf(cj), kube::PatchType::kMerge,
-                           {{"status", {{"lastScheduleTime", kube::FormatTime(tick)}}}}, "status");
-    if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.status().ToString());
+    Status p = PatchStatus(res::kCronJobs, cj, {{"lastScheduleTime", kube::FormatTime(tick)}});
+    if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
   }
   for (auto it = crons_.begin(); it != crons_.end();) {
     if (seen.count(it->first)) {

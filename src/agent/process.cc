@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,7 +31,17 @@ std::vector<std::string> MergedEnv(const EnvMap& extra) {
 
 // Runs in the child after fork: only async-signal-safe calls.
 [[noreturn]] void ExecChild(const std::vector<std::string>& argv,
-                            const std::vector<std::string>& env) {
+                            const std::vector<std::string>& env, pid_t parent) {
+  // A child must not outlive its parent: after a kill -9 of the server, a
+  // surviving backup would finish behind the restarted node's back.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(128 + SIGKILL);
+  // Servers block SIGTERM/SIGINT for sigwait and ignore SIGPIPE; a child must
+  // start with the defaults or it could not be stopped.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  signal(SIGPIPE, SIG_DFL);
   std::vector<char*> a, e;
   for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
   a.push_back(nullptr);
@@ -69,6 +80,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, const Env
     return ErrnoError(errno, "pipe");
   }
   std::vector<std::string> merged = MergedEnv(env);
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return ErrnoError(errno, "fork " + argv[0]);
   if (pid == 0) {
@@ -76,7 +88,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, const Env
     dup2(err_pipe[1], 2);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
-    ExecChild(argv, merged);
+    ExecChild(argv, merged, parent);
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -122,6 +134,7 @@ Status ChildProcess::Start(const std::vector<std::string>& argv, const EnvMap& e
   std::vector<std::string> merged = MergedEnv(env);
   int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) return ErrnoError(errno, "opening " + log_path);
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     close(log);
@@ -133,7 +146,7 @@ Status ChildProcess::Start(const std::vector<std::string>& argv, const EnvMap& e
     dup2(log, 2);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
-    ExecChild(argv, merged);
+    ExecChild(argv, merged, parent);
   }
   close(log);
   pid_ = pid;

@@ -150,6 +150,7 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
 
 Status BackupSidecar::FailInterrupted() {
   STASH_ASSIGN_OR_RETURN(json list, client_.List(res::kBackupSessions, opts_.ns));
+  bool interrupted = false;
   for (const json& s : list.value("items", json::array())) {
     if (!Matches(s) || s.value("/status/phase"_json_pointer, "") != "Running") continue;
     std::string name = s["metadata"].value("name", "");
@@ -174,8 +175,25 @@ Status BackupSidecar::FailInterrupted() {
     obj["kind"] = res::kBackupSessions.kind;
     updater_events_.Record(obj, kube::kWarning, "Host Backup Failed", error).IgnoreError();
     spdlog::warn("BackupSession {}/{} was left Running; marked Failed", opts_.ns, name);
+    interrupted = true;
   }
+  if (interrupted) RemoveStaleLocks();
   return Status::Ok();
+}
+
+void BackupSidecar::RemoveStaleLocks() {
+  auto bc = client_.Get(res::kBackupConfigurations, opts_.ns, opts_.invoker_name);
+  if (!bc.ok()) return;
+  std::string repo_ns = bc->value("/spec/repository/namespace"_json_pointer, opts_.ns);
+  auto repo = client_.Get(res::kRepositories, repo_ns,
+                          bc->value("/spec/repository/name"_json_pointer, ""));
+  if (!repo.ok()) return;
+  auto secret = client_.Get(res::kSecrets, repo_ns,
+                            repo->value("/spec/backend/storageSecretName"_json_pointer, ""));
+  if (!secret.ok()) return;
+  auto target = ResolveRepository(*repo, *secret, opts_.data_dir);
+  if (!target.ok()) return;
+  if (Status s = runner_.Unlock(*target); !s.ok()) spdlog::warn("{}", s.ToString());
 }
 
 Status BackupSidecar::ProcessSession(const std::string& name) {

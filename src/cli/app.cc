@@ -19,6 +19,9 @@ Run 'stash <command> --help' for a command's flags.)";
 
 const Registrar kCommands[] = {
     RegisterVersion,
+    RegisterOperator,
+    RegisterRunBackup,
+    RegisterCreateBackupSession,
     RegisterBackup,
     RegisterInit,
     RegisterServer,

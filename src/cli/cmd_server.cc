@@ -31,7 +31,8 @@ bool SplitListen(const std::string& listen, std::string* host, int* port) {
   return true;
 }
 
-int RunServer(const std::string& data_dir, const std::string& listen, const std::string& crds_dir) {
+int RunServer(const std::string& data_dir, const std::string& listen, const std::string& crds_dir,
+              bool run_operator) {
   api::ServerOptions options;
   options.data_dir = data_dir;
   options.crds_dir = crds_dir;
@@ -56,6 +57,22 @@ int RunServer(const std::string& data_dir, const std::string& listen, const std:
     return kExitError;
   }
   std::string kubeconfig = std::filesystem::absolute(server.kubeconfig_path()).string();
+  // The operator and the embedded node talk to this server like any client.
+  OperatorOptions op;
+  op.kubeconfig = kubeconfig;
+  op.node = true;
+  op.data_dir = (std::filesystem::absolute(data_dir) / "node").string();
+  Result<std::shared_ptr<OperatorHandle>> op_handle = std::shared_ptr<OperatorHandle>();
+  if (run_operator) op_handle = StartOperator(op, clock);
+  if (!op_handle.ok()) {
+    std::cerr << "stash server: starting the operator: " << op_handle.status().message() << "\n";
+    server.Stop();
+    return kExitError;
+  }
+  if (run_operator) {
+    std::cerr << "stash server: operator and embedded node running; volumes under " << op.data_dir
+              << "/volumes\n";
+  }
   std::cerr << "stash server: serving the Kubernetes API on " << server.url() << "\n"
             << "stash server: kubeconfig written to " << kubeconfig << "\n"
             << "export KUBECONFIG=" << kubeconfig << "\n"
@@ -64,6 +81,7 @@ int RunServer(const std::string& data_dir, const std::string& listen, const std:
   sigwait(&stop, &sig);
   std::cerr << "stash server: " << (sig == SIGINT ? "interrupted" : "terminated")
             << ", shutting down\n";
+  op_handle->reset();
   server.Stop();
   return kExitOk;
 }
@@ -82,7 +100,11 @@ void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--crds-dir", *crds_dir,
                   "Install the CRDs of this directory instead of the built-in deploy/crds");
-  cmd->callback([=] { *exit_code = RunServer(*data_dir, *listen, *crds_dir); });
+  auto run_operator = std::make_shared<bool>(false);
+  cmd->add_flag("--operator", *run_operator,
+                "Also run the Stash operator and the embedded node (PVC directories, stash's "
+                "containers as processes) against this server");
+  cmd->callback([=] { *exit_code = RunServer(*data_dir, *listen, *crds_dir, *run_operator); });
 }
 
 }  // namespace stash::cli

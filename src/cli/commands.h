@@ -5,7 +5,11 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
+
+#include "stash/core/clock.h"
+#include "stash/core/result.h"
 
 namespace stash::cli {
 
@@ -21,5 +25,21 @@ void RegisterVersion(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterBackup(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterInit(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code);
+
+// The operator and its agents (cmd_operator.cc, cmd_run_backup.cc,
+// cmd_create_backupsession.cc). StartOperator runs the controller (and the
+// embedded node) in-process, for `stash server`; dropping the handle stops it.
+void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterCreateBackupSession(CLI::App& app, GlobalOptions& global, int* exit_code);
+struct OperatorOptions {
+  std::string kubeconfig;  // empty: $KUBECONFIG / in-cluster
+  std::string ns;          // empty: all namespaces
+  bool node = false;       // also run the embedded node runtime
+  std::string data_dir = "stash-data";
+  std::string stash_binary;  // empty: this executable
+};
+struct OperatorHandle;
+Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opts, Clock& clock);
 
 }  // namespace stash::cli

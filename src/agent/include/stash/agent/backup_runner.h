@@ -66,6 +66,8 @@ class BackupRunner {
                                                  const nlohmann::json& policy) = 0;
   virtual Status Check(const RepoTarget& repo) = 0;
   virtual Result<RepoStats> Stats(const RepoTarget& repo) = 0;
+  // Removes stale locks (left by a killed backup on this host).
+  virtual Status Unlock(const RepoTarget& repo) = 0;
 };
 
 class CliBackupRunner final : public BackupRunner {
@@ -83,6 +85,7 @@ class CliBackupRunner final : public BackupRunner {
                                          const nlohmann::json& policy) override;
   Status Check(const RepoTarget& repo) override;
   Result<RepoStats> Stats(const RepoTarget& repo) override;
+  Status Unlock(const RepoTarget& repo) override;
 
  private:
   Result<ProcessResult> Run(const RepoTarget& repo, std::vector<std::string> args);

@@ -68,6 +68,7 @@ class NodeRuntime {
   };
 
   void OnPvc(const std::string& type, const kube::json& pvc);
+  Status PatchStatus(const kube::Resource& r, const kube::json& obj, const kube::json& status);
   std::map<std::string, Container> DesiredContainers();
   void Loop();
   void SyncContainers();

@@ -58,6 +58,8 @@ class BackupSidecar {
   Status UpdateRepositoryStatus(const kube::json& repository, const kube::json& session,
                                 const kube::json& repo_status);
   void CleanupHistory(const kube::json& bc);
+  // The killed predecessor's repository lock (same host, dead process).
+  void RemoveStaleLocks();
 
   const kube::Client& client_;
   Clock& clock_;
