@@ -164,7 +164,9 @@ HttpResponse ApiHandler::OpenApiGroupVersion(const std::string& group,
     json patch_types = {{"application/json-patch+json", json::object()},
                         {"application/merge-patch+json", json::object()},
                         {"application/apply-patch+yaml", json::object()}};
-    if (!r.custom) patch_types["application/strategic-merge-patch+json"] = json::object();
+    // Strategic merge patch is accepted for built-in kinds but not listed:
+    // kubectl would then compute it from these documents' (absent) schemas
+    // instead of its compiled-in types.
     json params = json::array({{{"name", "dryRun"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
                                {{"name", "fieldManager"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
                                {{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}}});

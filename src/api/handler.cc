@@ -76,6 +76,15 @@ HttpResponse ApiHandler::Route(const HttpRequest& req) {
   if (parts.empty()) return PathNotFoundResponse();
   if (parts[0] == "openapi" && get) {
     if (parts.size() == 2 && parts[1] == "v3") return OpenApiRoot();
+    if (parts.size() == 2 && parts[1] == "v2" &&
+        req.accept.find("protobuf") != std::string::npos) {
+      // An empty (valid) OpenAPI v2 protobuf document: schemas live in v3.
+      // With it, kubectl's fallbacks end in its own messages (e.g. `no
+      // matches for kind`) instead of "failed to download openapi".
+      HttpResponse r;
+      r.content_type = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+      return r;
+    }
     if (parts.size() == 4 && parts[1] == "v3" && parts[2] == "api") {
       return OpenApiGroupVersion("", parts[3]);
     }

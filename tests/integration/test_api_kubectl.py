@@ -1,0 +1,187 @@
+"""The guide's kubectl flow against `stash server`, with the real kubectl.
+
+Creates the namespace and the storage secret, applies the guide's four
+manifests unchanged, and checks what kubectl prints for get (the guide's
+columns), get -w, patch, describe with events, apply again, -o yaml/json and
+delete.
+"""
+import datetime
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_api_server import ApiServer  # noqa: E402
+
+SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "seed")
+
+
+def ts(seconds_ago):
+    t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds_ago)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class KubectlGuideFlowTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ApiServer().start()
+        cls.work = tempfile.mkdtemp(prefix="stash-guide-")
+        for name, content in (("RESTIC_PASSWORD", "changeit"), ("GOOGLE_PROJECT_ID", "appscode-qa"),
+                              ("GOOGLE_SERVICE_ACCOUNT_JSON_KEY", '{"type":"service_account"}')):
+            with open(os.path.join(cls.work, name), "w") as f:
+                f.write(content)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def kubectl(self, *args, ok=True):
+        r = self.server.kubectl(*args, cwd=self.work)
+        if ok:
+            self.assertEqual(r.returncode, 0, f"kubectl {' '.join(args)}: {r.stderr}")
+        return r
+
+    def test_guide_flow(self):
+        k = self.kubectl
+        self.assertEqual(k("create", "ns", "demo").stdout, "namespace/demo created\n")
+        r = k("create", "secret", "generic", "-n", "demo", "gcs-secret",
+              "--from-file=./RESTIC_PASSWORD", "--from-file=./GOOGLE_PROJECT_ID",
+              "--from-file=./GOOGLE_SERVICE_ACCOUNT_JSON_KEY")
+        self.assertEqual(r.stdout, "secret/gcs-secret created\n")
+        secret = json.loads(k("get", "secret", "-n", "demo", "gcs-secret", "-o", "json").stdout)
+        self.assertEqual(secret["type"], "Opaque")
+        self.assertEqual(secret["data"]["RESTIC_PASSWORD"], "Y2hhbmdlaXQ=")
+
+        self.assertEqual(k("apply", "-f", f"{SEED}/deployment.yaml").stdout,
+                         "persistentvolumeclaim/source-pvc created\n"
+                         "deployment.apps/stash-demo created\n")
+        r = k("get", "pod", "-n", "demo")
+        self.assertEqual((r.stdout, r.stderr), ("", "No resources found in demo namespace.\n"))
+        self.assertEqual(k("apply", "-f", f"{SEED}/repository.yaml").stdout,
+                         "repository.stash.appscode.com/gcs-repo created\n")
+        self.assertEqual(k("apply", "-f", f"{SEED}/backupconfiguration.yaml").stdout,
+                         "backupconfiguration.stash.appscode.com/pause-backup created\n")
+
+        lines = k("get", "backupconfiguration", "-n", "demo").stdout.splitlines()
+        self.assertEqual(lines[0], "NAME           TASK   SCHEDULE      PAUSED   AGE")
+        self.assertRegex(lines[1], r"^pause-backup          \*/5 \* \* \* \*            \d+s$")
+        self.assertEqual(k("get", "bc", "-n", "demo", "-o", "name").stdout,
+                         "backupconfiguration.stash.appscode.com/pause-backup\n")
+
+        # get -w sees the patch as a new row.
+        watch = self.server.kubectl_bg("get", "backupconfiguration", "-n", "demo", "-w")
+        try:
+            time.sleep(1.5)
+            r = k("patch", "backupconfiguration", "-n", "demo", "pause-backup", "--type=merge",
+                  "--patch", '{"spec": {"paused": true}}')
+            self.assertEqual(r.stdout, "backupconfiguration.stash.appscode.com/pause-backup patched\n")
+            time.sleep(1.5)
+        finally:
+            watch.terminate()
+        out, _ = watch.communicate(timeout=10)
+        rows = out.splitlines()
+        self.assertEqual(rows[0], "NAME           TASK   SCHEDULE      PAUSED   AGE")
+        self.assertRegex(rows[-1], r"^pause-backup          \*/5 \* \* \* \*   true     \d+s$")
+        self.assertEqual(len(rows), 3, out)
+
+        r = k("patch", "backupconfiguration", "-n", "demo", "pause-backup", "--type=merge",
+              "--patch", '{"spec": {"paused": true}}')
+        self.assertEqual(r.stdout,
+                         "backupconfiguration.stash.appscode.com/pause-backup patched (no change)\n")
+        self.assertEqual(k("apply", "-f", f"{SEED}/backupconfiguration.yaml").stdout,
+                         "backupconfiguration.stash.appscode.com/pause-backup unchanged\n")
+        changed = os.path.join(self.work, "bc2.yaml")
+        with open(f"{SEED}/backupconfiguration.yaml") as f, open(changed, "w") as g:
+            g.write(f.read().replace('"*/5 * * * *"', '"*/1 * * * *"'))
+        self.assertEqual(k("apply", "-f", changed).stdout,
+                         "backupconfiguration.stash.appscode.com/pause-backup configured\n")
+        r = k("apply", "-f", f"{SEED}/deployment.yaml")
+        self.assertEqual((r.stdout, r.stderr), ("persistentvolumeclaim/source-pvc unchanged\n"
+                                                "deployment.apps/stash-demo unchanged\n", ""))
+
+        # BackupSession: the guide's columns, status through the subresource.
+        self.assertEqual(k("apply", "-f", f"{SEED}/backupsession.yaml").stdout,
+                         "backupsession.stash.appscode.com/instant-backupsession created\n")
+        k("patch", "backupsession", "-n", "demo", "instant-backupsession", "--subresource=status",
+          "--type=merge", "-p", '{"status":{"phase":"Skipped"}}')
+        lines = k("get", "backupsession", "-n", "demo").stdout.splitlines()
+        self.assertEqual(lines[0], "NAME                    INVOKER-TYPE          INVOKER-NAME   PHASE     AGE")
+        self.assertRegex(lines[1], r"^instant-backupsession   BackupConfiguration   pause-backup   Skipped   \d+s$")
+
+        # describe shows the events of the object (field selector on involvedObject).
+        bc = json.loads(k("get", "bc", "-n", "demo", "pause-backup", "-o", "json").stdout)
+        self.assertEqual(bc["spec"]["paused"], True)
+        self.assertEqual(bc["spec"]["schedule"], "*/1 * * * *")
+        self.assertEqual(bc["metadata"]["generation"], 3)
+        involved = {"apiVersion": "stash.appscode.com/v1beta1", "kind": "BackupConfiguration",
+                    "name": "pause-backup", "namespace": "demo", "uid": bc["metadata"]["uid"]}
+        event = {"apiVersion": "v1", "kind": "Event",
+                 "metadata": {"name": "pause-backup.187a2b3c4d5e6f70", "namespace": "demo"},
+                 "involvedObject": involved, "type": "Normal", "reason": "Backup Skipped",
+                 "message": "Skipping creating BackupSession. Reason: Backup Configuration "
+                            "demo/pause-backup is paused.",
+                 "source": {"component": "Backup Triggering CronJob"},
+                 "firstTimestamp": ts(184), "lastTimestamp": ts(34), "count": 4}
+        status, _, _ = self.server.request("POST", "/api/v1/namespaces/demo/events", event)
+        self.assertEqual(status, 201)
+        other = dict(event, metadata={"name": "other.1", "namespace": "demo"},
+                     involvedObject=dict(involved, name="instant-backupsession",
+                                         kind="BackupSession"), reason="Elsewhere")
+        self.assertEqual(self.server.request("POST", "/api/v1/namespaces/demo/events", other)[0], 201)
+        out = k("describe", "backupconfiguration", "-n", "demo", "pause-backup").stdout
+        self.assertIn("Name:         pause-backup\nNamespace:    demo\n", out)
+        self.assertIn("  Paused:  true\n", out)
+        events = out[out.index("Events:"):].splitlines()
+        self.assertRegex(events[1], r"^\s+Type\s+Reason\s+Age\s+From\s+Message$")
+        self.assertRegex(events[3], r"^\s+Normal\s+Backup Skipped\s+3\ds \(x4 over 3m\d+s\)\s+"
+                                    r"Backup Triggering CronJob\s+Skipping creating BackupSession\. "
+                                    r"Reason: Backup Configuration demo/pause-backup is paused\.$")
+        self.assertEqual(len(events), 4, out)
+
+        # -o yaml / -o json keep the last-applied annotation and the fields.
+        y = k("get", "backupconfiguration", "-n", "demo", "pause-backup", "-o", "yaml").stdout
+        self.assertIn("kind: BackupConfiguration\n", y)
+        self.assertIn("    kubectl.kubernetes.io/last-applied-configuration: |\n", y)
+        self.assertIn("  paused: true\n", y)
+        self.assertIn("  schedule: '*/1 * * * *'\n", y)
+        listed = json.loads(k("get", "backupconfiguration", "-n", "demo", "-o", "json").stdout)
+        self.assertEqual(listed["kind"], "List")
+        self.assertEqual([i["metadata"]["name"] for i in listed["items"]], ["pause-backup"])
+
+        # delete, then it is gone.
+        self.assertEqual(k("delete", "-n", "demo", "backupconfiguration", "pause-backup").stdout,
+                         'backupconfiguration.stash.appscode.com "pause-backup" deleted\n')
+        r = k("get", "backupconfiguration", "-n", "demo", "pause-backup", ok=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, 'Error from server (NotFound): backupconfigurations.stash.appscode.com '
+                                   '"pause-backup" not found\n')
+        self.assertEqual(k("delete", "ns", "demo").stdout, 'namespace "demo" deleted\n')
+        r = k("get", "secret", "-n", "demo", ok=False)
+        self.assertEqual(r.stderr, "No resources found in demo namespace.\n")
+        r = k("get", "ns", "demo", ok=False)
+        self.assertEqual(r.stderr, 'Error from server (NotFound): namespaces "demo" not found\n')
+
+    def test_finalizers_hold_deletion_until_removed(self):
+        k = self.kubectl
+        k("create", "ns", "fin")
+        repo = {"apiVersion": "stash.appscode.com/v1alpha1", "kind": "Repository",
+                "metadata": {"name": "r", "namespace": "fin", "finalizers": ["stash.appscode.com"]},
+                "spec": {"backend": {"local": {"mountPath": "/r"}}}}
+        path = "/apis/stash.appscode.com/v1alpha1/namespaces/fin/repositories"
+        self.assertEqual(self.server.request("POST", path, repo)[0], 201)
+        r = k("delete", "repository", "-n", "fin", "r", "--wait=false")
+        self.assertEqual(r.stdout, 'repository.stash.appscode.com "r" deleted\n')
+        got = json.loads(k("get", "repository", "-n", "fin", "r", "-o", "json").stdout)
+        self.assertIn("deletionTimestamp", got["metadata"])
+        k("patch", "repository", "-n", "fin", "r", "--type=merge", "-p",
+          '{"metadata":{"finalizers":null}}')
+        r = k("get", "repository", "-n", "fin", "r", ok=False)
+        self.assertIn('"r" not found', r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
