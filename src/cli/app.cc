@@ -19,6 +19,12 @@ Run 'stash <command> --help' for a command's flags.)";
 
 const Registrar kCommands[] = {
     RegisterVersion,
+    RegisterSnapshots,
+    RegisterLs,
+    RegisterCat,
+    RegisterDump,
+    RegisterRestore,
+    RegisterCheck,
     RegisterOperator,
     RegisterRunBackup,
     RegisterCreateBackupSession,

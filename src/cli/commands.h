@@ -25,6 +25,14 @@ void RegisterVersion(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterBackup(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterInit(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code);
+// Read-side restic verbs (cmd_snapshots.cc, cmd_ls.cc, cmd_cat.cc, cmd_dump.cc,
+// cmd_restore.cc, cmd_check.cc).
+void RegisterSnapshots(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterLs(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterCat(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterDump(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterRestore(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterCheck(CLI::App& app, GlobalOptions& global, int* exit_code);
 
 // The operator and its agents (cmd_operator.cc, cmd_run_backup.cc,
 // cmd_create_backupsession.cc). StartOperator runs the controller (and the

@@ -229,22 +229,22 @@ void Checker::CheckStructure() {
         }
         std::string prefix = "tree " + tree.Hex() + ": ";
         for (const format::Node& node : *nodes) {
-          std::string quoted = "\"" + format::GoQuote(node.name) + "\"";
+          auto quoted = [&node] { return "\"" + format::GoQuote(node.name) + "\""; };
           switch (node.type) {
             case format::NodeType::kFile:
               if (!node.content) {
-                errs[i].push_back(prefix + "file " + quoted + " has nil blob list");
+                errs[i].push_back(prefix + "file " + quoted() + " has nil blob list");
                 break;
               }
               for (size_t b = 0; b < node.content->size(); ++b) {
                 const Id& blob = (*node.content)[b];
                 if (blob.IsZero()) {
-                  errs[i].push_back(prefix + "file " + quoted + " blob " + std::to_string(b) +
+                  errs[i].push_back(prefix + "file " + quoted() + " blob " + std::to_string(b) +
                                     " has null ID");
                   continue;
                 }
                 if (!repo_.Has(repo::BlobKind::kData, blob)) {
-                  errs[i].push_back(prefix + "file " + quoted + " blob " + blob.Hex() +
+                  errs[i].push_back(prefix + "file " + quoted() + " blob " + blob.Hex() +
                                     " not found in index");
                 }
                 if (opts_.check_unused) used[i].push_back(blob);
@@ -252,15 +252,15 @@ void Checker::CheckStructure() {
               break;
             case format::NodeType::kDir:
               if (!node.subtree) {
-                errs[i].push_back(prefix + "dir node " + quoted + " has no subtree");
+                errs[i].push_back(prefix + "dir node " + quoted() + " has no subtree");
               } else if (node.subtree->IsZero()) {
-                errs[i].push_back(prefix + "dir node " + quoted + " subtree id is null");
+                errs[i].push_back(prefix + "dir node " + quoted() + " subtree id is null");
               } else {
                 subtrees[i].push_back(*node.subtree);
               }
               break;
             case format::NodeType::kIrregular:
-              errs[i].push_back(prefix + "node " + quoted + " with invalid type \"irregular\"");
+              errs[i].push_back(prefix + "node " + quoted() + " with invalid type \"irregular\"");
               break;
             default:
               break;

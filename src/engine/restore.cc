@@ -164,14 +164,12 @@ Result<RestoreStats> Restorer::Run() {
                             static_cast<int>(std::thread::hardware_concurrency())) +
               1;
   }
-  std::mutex error_mu;
   PackFileWriter writer(repo_, workers, [&](const std::string& loc, const Status& s) {
     if (on_error_) on_error_(loc, s);
   });
   Collected collected;
   collected.writer = &writer;
-  STASH_ASSIGN_OR_RETURN(bool any, Traverse(snapshot_.snapshot.tree, dst, "/", &collected));
-  (void)any;
+  STASH_RETURN_IF_ERROR(Traverse(snapshot_.snapshot.tree, dst, "/", &collected));
 
   writer.Run(&stats_);
 

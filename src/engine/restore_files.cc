@@ -101,7 +101,6 @@ void PackFileWriter::Plan() {
       auto [bit, bnew] = blob_index[pit->second].try_emplace(id, pack.blobs.size());
       if (bnew) pack.blobs.push_back(BlobNeed{id, *loc, {}});
       slots.emplace_back(pit->second, bit->second);
-      (void)offset;
     }
     if (missing) continue;
     for (size_t i = 0; i < slots.size(); ++i) {
@@ -155,9 +154,7 @@ void PackFileWriter::BlobDone(File& f) {
   if (f.remaining.fetch_sub(1) != 1) return;
   std::lock_guard<std::mutex> lock(f.mu);
   if (f.fd >= 0) {
-    if (close(f.fd) != 0 && !f.failed.load()) {
-      // Reported below without the lock held.
-    }
+    close(f.fd);  // pwrite errors were reported already; close cannot add any on Linux
     f.fd = -1;
   }
 }

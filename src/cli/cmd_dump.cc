@@ -1,0 +1,81 @@
+// `stash dump`: writes a file from a snapshot to stdout, as restic 0.14.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "cmd_read_common.h"
+#include "commands.h"
+#include "stash/engine/dump.h"
+
+namespace stash::cli {
+
+namespace {
+
+struct DumpFlags {
+  FilterFlags filter;
+  std::string archive = "tar";
+  std::vector<std::string> args;
+};
+
+int RunDump(const ResticOptions& ro, const DumpFlags& f) {
+  if (f.args.size() != 2) {
+    std::cerr << "Fatal: no file and no snapshot ID specified\n";
+    return kExitError;
+  }
+  if (f.archive != "tar" && f.archive != "zip") {
+    std::cerr << "unknown archive format \"" << f.archive << "\"\n";
+    return kExitError;
+  }
+  auto opened = OpenForVerb(ro);
+  if (auto* code = std::get_if<int>(&opened)) return *code;
+  repo::Repository& repo = *std::get<OpenedRepo>(opened).repo;
+  const std::string& name = f.args[0];
+  auto entry = engine::FindSnapshot(repo, name, f.filter.ToFilter());
+  if (!entry.ok()) {
+    if (name == "latest") {
+      std::cerr << "latest snapshot for criteria not found: " << entry.status().message()
+                << " Paths:" << GoList(f.filter.paths) << " Hosts:" << GoList(f.filter.hosts)
+                << "\n";
+    } else {
+      std::cerr << "invalid id \"" << name << "\": " << entry.status().message() << "\n";
+    }
+    return kExitError;
+  }
+  if (Status s = repo.LoadIndex(); !s.ok()) {
+    std::cerr << "Fatal: " << s.message() << "\n";
+    return kExitError;
+  }
+  Status s = engine::DumpFile(repo, *entry, f.args[1], [](std::span<const uint8_t> data) {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = write(STDOUT_FILENO, data.data() + done, data.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Status(Code::kInternal, std::string("Write: ") + std::strerror(errno));
+      }
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) {
+    std::cerr << "cannot dump file: " << s.message() << "\n";
+    return 2;  // restic exits 2 here
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterDump(CLI::App& app, GlobalOptions& global, int* exit_code) {
+  ResticOptions* ro = AddResticFlags(app);
+  auto* cmd = app.add_subcommand("dump", "Print a backed-up file to stdout");
+  auto flags = std::make_shared<DumpFlags>();
+  flags->filter.Add(cmd, " when the snapshot ID is \"latest\"");
+  cmd->add_option("-a,--archive", flags->archive, "archive format for directories (tar or zip)");
+  cmd->add_option("args", flags->args, "snapshotID file");
+  cmd->callback([ro, flags, exit_code] { *exit_code = RunDump(*ro, *flags); });
+}
+
+}  // namespace stash::cli

@@ -1,0 +1,87 @@
+// Private to cli: what the read-side verbs (snapshots, ls, cat, dump, restore,
+// check) share — opening the repository named by the global restic flags with
+// restic's messages, and the --host/--tag/--path snapshot filter flags.
+//
+// Thread-safety: main thread only, like the rest of the CLI.
+#pragma once
+
+#include <iostream>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "restic_options.h"
+#include "stash/cli/app.h"
+#include "stash/engine/snapshots.h"
+
+namespace stash::cli {
+
+// The open repository and the context (clock, random) it points into.
+struct OpenedRepo {
+  ResticContext ctx;
+  std::unique_ptr<repo::Repository> repo;
+};
+
+// Opens the repository; on failure prints restic's message on stderr and
+// returns the exit code instead.
+inline std::variant<OpenedRepo, int> OpenForVerb(const ResticOptions& ro) {
+  auto ctx_or = ResolveResticContext(ro);
+  if (auto* e = std::get_if<CliError>(&ctx_or)) {
+    std::cerr << e->message << "\n";
+    return e->exit_code;
+  }
+  OpenedRepo out{std::move(std::get<ResticContext>(ctx_or)), nullptr};
+  auto repo = OpenRepository(out.ctx);
+  if (auto* e = std::get_if<CliError>(&repo)) {
+    std::cerr << e->message << "\n";
+    return e->exit_code;
+  }
+  out.repo = std::move(std::get<std::unique_ptr<repo::Repository>>(repo));
+  return out;
+}
+
+// --host/-H, --tag (a,b lists), --path as restic's snapshot-selecting verbs.
+struct FilterFlags {
+  std::vector<std::string> hosts;
+  std::vector<std::string> tags;
+  std::vector<std::string> paths;
+
+  void Add(CLI::App* cmd, const std::string& when) {
+    cmd->add_option("-H,--host", hosts,
+                    "only consider snapshots for this host" + when + " (can be repeated)")
+        ->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    cmd->add_option("--tag", tags,
+                    "only consider snapshots which include this taglist in the format "
+                    "tag[,tag,...]" + when + " (can be repeated)")
+        ->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    cmd->add_option("--path", paths,
+                    "only consider snapshots which include this (absolute) path" + when +
+                        " (can be repeated)")
+        ->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  }
+
+  engine::SnapshotFilter ToFilter() const {
+    engine::SnapshotFilter f;
+    f.hosts = hosts;
+    f.paths = paths;
+    for (const std::string& t : tags) f.tags.push_back(engine::ParseTagList(t));
+    return f;
+  }
+};
+
+// restic's "[a b]" rendering of a string list (Go's %v).
+inline std::string GoList(const std::vector<std::string>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? " " : "") + v[i];
+  return s + "]";
+}
+
+// restic prints a tag list filter as [[a b] [c]].
+inline std::string GoTagLists(const std::vector<std::string>& tags) {
+  std::string s = "[";
+  for (size_t i = 0; i < tags.size(); ++i) s += (i ? " " : "") + GoList(engine::ParseTagList(tags[i]));
+  return s + "]";
+}
+
+}  // namespace stash::cli
