@@ -16,6 +16,10 @@ namespace {
 
 constexpr mode_t kDirMode = 0700;
 constexpr mode_t kFileMode = 0600;
+// restic's rule: a group-readable config makes the whole repository group
+// accessible (shared repositories), with the same read-only finish.
+constexpr mode_t kGroupDirMode = 0770;
+constexpr mode_t kGroupFileMode = 0660;
 
 std::string DirName(const std::string& path) {
   auto pos = path.rfind('/');
@@ -33,16 +37,16 @@ struct Fd {
   }
 };
 
-Status MkdirIfMissing(const std::string& path) {
-  if (::mkdir(path.c_str(), kDirMode) == 0 || errno == EEXIST) return Status::Ok();
+Status MkdirIfMissing(const std::string& path, mode_t mode = kDirMode) {
+  if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return Status::Ok();
   return ErrnoError(errno, "creating directory " + path);
 }
 
-Status MkdirAll(const std::string& path) {
+Status MkdirAll(const std::string& path, mode_t mode = kDirMode) {
   if (path.empty()) return Status::Ok();
   for (size_t pos = 1; pos <= path.size(); ++pos) {
     if (pos == path.size() || path[pos] == '/') {
-      STASH_RETURN_IF_ERROR(MkdirIfMissing(path.substr(0, pos)));
+      STASH_RETURN_IF_ERROR(MkdirIfMissing(path.substr(0, pos), mode));
     }
   }
   return Status::Ok();
@@ -113,14 +117,21 @@ Status LocalBackend::Create() {
   return Status::Ok();
 }
 
+bool LocalBackend::GroupAccessible() const {
+  struct stat st;
+  return ::stat((root_ + "/config").c_str(), &st) == 0 && (st.st_mode & S_IRGRP);
+}
+
 Status LocalBackend::Save(const Handle& h, std::span<const uint8_t> data) {
   const std::string path = PathOf(h);
+  const bool group = h.type != FileType::kConfig && GroupAccessible();
+  const mode_t file_mode = group ? kGroupFileMode : kFileMode;
   const std::string dir = DirName(path);
   std::string tmpl = path + "-tmp-XXXXXX";
   int fd = ::mkstemp(tmpl.data());
   if (fd < 0 && errno == ENOENT) {
     // A repository created by another tool may lack data/xx directories.
-    STASH_RETURN_IF_ERROR(MkdirAll(dir));
+    STASH_RETURN_IF_ERROR(MkdirAll(dir, group ? kGroupDirMode : kDirMode));
     tmpl = path + "-tmp-XXXXXX";
     fd = ::mkstemp(tmpl.data());
   }
@@ -130,11 +141,11 @@ Status LocalBackend::Save(const Handle& h, std::span<const uint8_t> data) {
     ::unlink(tmpl.c_str());
     return s;
   };
-  if (::fchmod(fd, kFileMode) != 0) return fail(ErrnoError(errno, "chmod " + tmpl));
+  if (::fchmod(fd, file_mode) != 0) return fail(ErrnoError(errno, "chmod " + tmpl));
   if (Status s = WriteAll(fd, data, tmpl); !s.ok()) return fail(s);
   if (::fsync(fd) != 0) return fail(ErrnoError(errno, "syncing " + tmpl));
   // Read-only like restic: a stray write to a finished file is a bug.
-  if (::fchmod(fd, kFileMode & ~0222) != 0) return fail(ErrnoError(errno, "chmod " + tmpl));
+  if (::fchmod(fd, file_mode & ~0222) != 0) return fail(ErrnoError(errno, "chmod " + tmpl));
   if (Status s = RenameNoReplace(tmpl, path); !s.ok()) return fail(s);
   return FsyncDir(dir);
 }

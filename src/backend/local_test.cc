@@ -112,3 +112,23 @@ TEST(LocalBackend, ErrorsNameTheFile) {
 
 }  // namespace
 }  // namespace stash::backend
+
+namespace stash::backend {
+namespace {
+
+TEST(LocalBackend, GroupReadableConfigMakesNewFilesGroupReadable) {
+  std::string root = ScratchDir() + "/local-group";
+  LocalBackend b(root);
+  ASSERT_TRUE(b.Create().ok());
+  ASSERT_TRUE(b.Save(Handle{FileType::kConfig, "config"}, std::vector<uint8_t>{1}).ok());
+  std::string before(64, '7');
+  ASSERT_TRUE(b.Save(Handle{FileType::kKey, before}, std::vector<uint8_t>{1}).ok());
+  EXPECT_EQ(ModeOf(root + "/keys/" + before), 0400u);
+  ASSERT_EQ(::chmod((root + "/config").c_str(), 0440), 0);  // an admin shares the repository
+  std::string after(64, '8');
+  ASSERT_TRUE(b.Save(Handle{FileType::kKey, after}, std::vector<uint8_t>{1}).ok());
+  EXPECT_EQ(ModeOf(root + "/keys/" + after), 0440u);
+}
+
+}  // namespace
+}  // namespace stash::backend

@@ -5,7 +5,8 @@
 // Saves are crash-safe: the data goes to "<name>-tmp-XXXXXX" in the target
 // directory, is fsynced, renamed into place without replacing an existing
 // file, and the directory is fsynced; the file is then read-only, as restic
-// leaves it.
+// leaves it (0400, or 0440 when config is group-readable, as restic does for
+// shared repositories).
 //
 // Thread-safety: all methods may be called concurrently; the object keeps no
 // mutable state besides the root path.
@@ -36,6 +37,8 @@ class LocalBackend final : public Backend {
 
  private:
   std::string PathOf(const Handle& h) const { return root_ + "/" + h.Path(); }
+  // True when config is group-readable: new files are then 0440, not 0400.
+  bool GroupAccessible() const;
   Status ListDir(const std::string& dir, const std::function<Status(const FileInfo&)>& fn);
 
   std::string root_;
