@@ -184,8 +184,8 @@ Status ApplyOne(json& doc, const json& op) {
     STASH_ASSIGN_OR_RETURN(json value, ValueOf(op));
     STASH_ASSIGN_OR_RETURN(json * target, Find(doc, path));
     if (*target != value) {
-      return ConflictError("JSON patch test failed: \"" + path.text + "\" is " + target->dump() +
-                           ", not " + value.dump());
+      return InvalidError("JSON patch test failed: \"" + path.text + "\" is " + target->dump() +
+                          ", not " + value.dump());
     }
     return Status::Ok();
   }

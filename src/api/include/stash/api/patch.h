@@ -5,8 +5,8 @@
 //   application/strategic-merge-patch+json ApplyStrategicMergePatch (built-in kinds only)
 //
 // All functions are pure: they return the patched copy and never modify their
-// arguments. Errors are kInvalid (malformed patch) or kConflict (a JSON patch
-// "test" operation failed), with a message that names the offending path.
+// arguments. Errors are kInvalid, with a message that names the offending
+// path; kube-apiserver answers all of them, a failed "test" included, with 422.
 //
 // Thread-safety: stateless free functions; safe from any thread.
 #pragma once
@@ -24,8 +24,8 @@ Result<nlohmann::json> ApplyMergePatch(const nlohmann::json& target, const nlohm
 
 // RFC 6902: `ops` must be an array of {op, path, value|from}. Operations apply
 // in order to a copy; the first failing one aborts the whole patch.
-// kInvalid: malformed operation, path that does not exist, bad array index.
-// kConflict: a "test" operation whose value differs.
+// kInvalid: malformed operation, path that does not exist, bad array index,
+// or a "test" operation whose value differs ("JSON patch test failed: ...").
 Result<nlohmann::json> ApplyJsonPatch(const nlohmann::json& target, const nlohmann::json& ops);
 
 // Kubernetes strategic merge patch for built-in kinds (`kind` is the object's
