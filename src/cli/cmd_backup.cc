@@ -356,17 +356,21 @@ void RegisterBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_option("-H,--host", f->host, "Set the hostname for the snapshot");
   cmd->add_option("--tag", f->tags, "Add tags for the new snapshot (comma-separated or repeated)")
       ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
   cmd->add_option("--time", f->time, "Time of the backup (ex. '2012-11-01 22:08:41')");
   cmd->add_option("-e,--exclude", f->excludes, "Exclude a pattern (can be repeated)")
       ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
   cmd->add_option("--exclude-file", f->exclude_files, "Read exclude patterns from a file")
       ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
   cmd->add_option("--files-from", f->files_from, "Read the files to back up from a file")
       ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
   cmd->add_option("--parent", f->parent, "Use this parent snapshot (default: latest matching)");
   cmd->add_flag("-f,--force", f->force, "Force re-reading the target files");
   cmd->add_flag("--with-atime", f->with_atime, "Store the atime for all files and directories");

@@ -124,10 +124,12 @@ ResticOptions* AddResticFlags(CLI::App& app) {
   app.add_option("-o,--option", o->extended_options, "Set extended option (key=value)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
       ->group(g);
   app.add_option("--cacert", o->cacerts, "File to load root certificates from")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
       ->group(g);
   app.add_option("--tls-client-cert", o->tls_client_cert, "Path to a TLS client certificate")
       ->group(g);
