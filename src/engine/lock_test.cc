@@ -1,0 +1,118 @@
+#include "stash/engine/lock.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "stash/backend/memory.h"
+
+namespace stash::engine {
+namespace {
+
+using namespace std::chrono_literals;
+
+class LockTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo::Options opts;
+    opts.scrypt_n = 1024;
+    opts.clock = &clock_;
+    opts.random = &random_;
+    auto r = repo::Repository::Init(std::make_unique<backend::InMemoryBackend>(), "pw", opts);
+    ASSERT_TRUE(r.ok()) << r.status();
+    repo_ = std::move(*r);
+  }
+
+  LockOwner Owner(int64_t pid, const std::string& host = "thishost") {
+    LockOwner o;
+    o.hostname = host;
+    o.username = "alice";
+    o.pid = pid;
+    return o;
+  }
+
+  // No settle wait: the manual clock would need a helper thread to pass it.
+  Result<ScopedLock> Take(LockMode mode, const LockOwner& owner) {
+    LockTiming timing;
+    timing.settle = Duration::zero();
+    return ScopedLock::Acquire(*repo_, mode, clock_, owner, timing);
+  }
+
+  ManualClock clock_;
+  SeededRandom random_{7};
+  std::unique_ptr<repo::Repository> repo_;
+};
+
+TEST_F(LockTest, SharedLocksCoexistAndExclusiveIsRefusedNamingTheHolder) {
+  auto a = Take(LockMode::kShared, Owner(getpid()));
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = Take(LockMode::kShared, Owner(getpid()));
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto x = Take(LockMode::kExclusive, Owner(4242));
+  ASSERT_FALSE(x.ok());
+  EXPECT_EQ(x.status().code(), Code::kConflict);
+  EXPECT_NE(x.status().message().find("repository is already locked by PID " +
+                                      std::to_string(getpid()) + " on thishost by alice"),
+            std::string::npos)
+      << x.status().message();
+  EXPECT_NE(x.status().message().find("`unlock`"), std::string::npos);
+  EXPECT_EQ(ListLocks(*repo_)->size(), 2u);  // the refused attempt left nothing behind
+  ASSERT_TRUE(a->Release().ok());
+  ASSERT_TRUE(b->Release().ok());
+  EXPECT_TRUE(ListLocks(*repo_)->empty());
+}
+
+TEST_F(LockTest, ExclusiveLockBlocksSharedOnes) {
+  auto x = Take(LockMode::kExclusive, Owner(getpid()));
+  ASSERT_TRUE(x.ok()) << x.status();
+  auto s = Take(LockMode::kShared, Owner(getpid()));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("already locked exclusively by"), std::string::npos);
+}
+
+TEST_F(LockTest, RefreshReplacesTheLockFileWithANewerOne) {
+  auto a = Take(LockMode::kShared, Owner(getpid()));
+  ASSERT_TRUE(a.ok());
+  const Id first = a->id();
+  auto before = ListLocks(*repo_);
+  ASSERT_EQ(before->size(), 1u);
+  while (clock_.sleepers() == 0) std::this_thread::sleep_for(1ms);
+  clock_.Advance(kLockRefreshEvery);
+  for (int i = 0; i < 2000 && a->id() == first; ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_NE(a->id(), first);
+  for (int i = 0; i < 2000 && ListLocks(*repo_)->size() != 1; ++i) std::this_thread::sleep_for(1ms);
+  auto after = ListLocks(*repo_);
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ(after->front().id, a->id());
+  EXPECT_TRUE(format::Before(before->front().lock.time, after->front().lock.time));
+}
+
+TEST_F(LockTest, StaleWhenOldOrWhenTheProcessOnThisHostIsGone) {
+  format::Lock l;
+  l.time = format::LocalTimestamp(clock_.Now());
+  l.hostname = "thishost";
+  l.pid = getpid();
+  EXPECT_FALSE(IsStale(l, clock_.Now() + 29min, "thishost"));
+  EXPECT_TRUE(IsStale(l, clock_.Now() + 31min, "thishost"));
+  // A pid above the kernel's pid_max cannot be running.
+  l.pid = 1 << 30;
+  EXPECT_TRUE(IsStale(l, clock_.Now(), "thishost"));
+  EXPECT_FALSE(IsStale(l, clock_.Now(), "otherhost"));
+}
+
+TEST_F(LockTest, UnlockRemovesOnlyStaleLocksUnlessRemoveAll) {
+  auto live = Take(LockMode::kShared, Owner(getpid()));
+  ASSERT_TRUE(live.ok());
+  auto dead = Take(LockMode::kShared, Owner(1 << 30));
+  ASSERT_TRUE(dead.ok());
+  EXPECT_EQ(*RemoveLocks(*repo_, false, clock_.Now(), "thishost"), 1);
+  auto left = ListLocks(*repo_);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->front().lock.pid, getpid());
+  EXPECT_EQ(*RemoveLocks(*repo_, true, clock_.Now(), "thishost"), 1);
+  EXPECT_TRUE(ListLocks(*repo_)->empty());
+}
+
+}  // namespace
+}  // namespace stash::engine
