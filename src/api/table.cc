@@ -76,10 +76,55 @@ std::string Format(SystemTime t, bool micro) {
 }
 
 // One step of a simple JSONPath: a member name or an array index.
+// One step of a JSONPath as CRD printer columns use them: a member, an index,
+// every element ([*]) or a filter ([?(@.type=="Ready")]).
 struct Step {
+  enum Kind { kMember, kIndex, kAll, kFilter } kind = kMember;
   std::string name;
   int64_t index = -1;
+  // kFilter: the element's member path, the operator and the literal.
+  std::vector<std::string> filter_path;
+  bool filter_equals = true;
+  std::optional<json> filter_value;  // nullopt: an existence test
 };
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+// Parses the inside of "[?(...)]": "@.a.b == 'x'", "@.n!=3" or "@.a".
+bool ParseFilter(std::string_view expr, Step& step) {
+  step.kind = Step::kFilter;
+  expr = Trim(expr);
+  size_t op = expr.find("==");
+  if (op == std::string_view::npos) {
+    op = expr.find("!=");
+    step.filter_equals = op == std::string_view::npos;
+  }
+  std::string_view lhs = Trim(expr.substr(0, op));
+  if (lhs.empty() || lhs.front() != '@') return false;
+  lhs.remove_prefix(1);
+  while (!lhs.empty()) {
+    if (lhs.front() != '.') return false;
+    lhs.remove_prefix(1);
+    size_t end = lhs.find('.');
+    step.filter_path.emplace_back(lhs.substr(0, end));
+    if (step.filter_path.back().empty()) return false;
+    lhs = end == std::string_view::npos ? std::string_view() : lhs.substr(end);
+  }
+  if (op == std::string_view::npos) return true;
+  std::string_view rhs = Trim(expr.substr(op + 2));
+  if (rhs.size() >= 2 && (rhs.front() == '\'' || rhs.front() == '"') && rhs.back() == rhs.front()) {
+    step.filter_value = json(std::string(rhs.substr(1, rhs.size() - 2)));
+    return true;
+  }
+  json literal = json::parse(rhs, nullptr, /*allow_exceptions=*/false);
+  if (literal.is_discarded()) return false;
+  step.filter_value = std::move(literal);
+  return true;
+}
 
 bool ParseSteps(std::string_view path, std::vector<Step>& steps) {
   if (path.size() >= 2 && path.front() == '{' && path.back() == '}') {
@@ -92,27 +137,70 @@ bool ParseSteps(std::string_view path, std::vector<Step>& steps) {
       size_t j = ++i;
       while (j < path.size() && path[j] != '.' && path[j] != '[') ++j;
       if (j == i) return false;
-      steps.push_back({std::string(path.substr(i, j - i))});
+      Step step;
+      step.name = std::string(path.substr(i, j - i));
+      steps.push_back(std::move(step));
       i = j;
     } else if (path[i] == '[') {
       size_t close = path.find(']', i);
       if (close == std::string_view::npos) return false;
       std::string_view inner = path.substr(i + 1, close - i - 1);
+      Step step;
       if (inner.size() >= 2 && (inner.front() == '\'' || inner.front() == '"') &&
           inner.back() == inner.front()) {
-        steps.push_back({std::string(inner.substr(1, inner.size() - 2))});
+        step.name = std::string(inner.substr(1, inner.size() - 2));
+      } else if (inner == "*") {
+        step.kind = Step::kAll;
+      } else if (inner.size() >= 3 && inner.substr(0, 2) == "?(" && inner.back() == ')') {
+        if (!ParseFilter(inner.substr(2, inner.size() - 3), step)) return false;
       } else {
-        int64_t index = 0;
-        auto [p, ec] = std::from_chars(inner.data(), inner.data() + inner.size(), index);
-        if (ec != std::errc() || p != inner.data() + inner.size() || index < 0) return false;
-        steps.push_back({"", index});
+        auto [p, ec] = std::from_chars(inner.data(), inner.data() + inner.size(), step.index);
+        if (ec != std::errc() || p != inner.data() + inner.size() || step.index < 0) return false;
+        step.kind = Step::kIndex;
       }
+      steps.push_back(std::move(step));
       i = close + 1;
     } else {
       return false;
     }
   }
   return true;
+}
+
+bool FilterMatches(const Step& step, const json& element) {
+  const json* cur = &element;
+  for (const std::string& name : step.filter_path) {
+    if (!cur->is_object() || !cur->contains(name)) return false;
+    cur = &(*cur)[name];
+  }
+  if (!step.filter_value) return true;
+  return (*cur == *step.filter_value) == step.filter_equals;
+}
+
+// The first value the steps from `i` on reach: as kube-apiserver's printer,
+// a column shows only the first result of [*] and filters.
+const json* Walk(const json& cur, const std::vector<Step>& steps, size_t i) {
+  if (i == steps.size()) return &cur;
+  const Step& step = steps[i];
+  switch (step.kind) {
+    case Step::kMember: {
+      if (!cur.is_object()) return nullptr;
+      auto it = cur.find(step.name);
+      return it == cur.end() ? nullptr : Walk(*it, steps, i + 1);
+    }
+    case Step::kIndex:
+      if (!cur.is_array() || static_cast<size_t>(step.index) >= cur.size()) return nullptr;
+      return Walk(cur[static_cast<size_t>(step.index)], steps, i + 1);
+    case Step::kAll:
+    case Step::kFilter:
+      if (!cur.is_array()) return nullptr;
+      for (const json& element : cur) {
+        if (step.kind == Step::kFilter && !FilterMatches(step, element)) continue;
+        if (const json* found = Walk(element, steps, i + 1)) return found;
+      }
+      return nullptr;
+  }
+  return nullptr;
 }
 
 json PartialObjectMetadata(const json& object) {
@@ -197,8 +285,10 @@ std::string TranslateTimestampSince(std::string_view rfc3339, SystemTime now) {
 Result<SystemTime> ParseTimestamp(std::string_view s) {
   int year, month, day, hour, minute, second;
   auto bad = [&] {
-    return InvalidError("\"" + std::string(s) +
-                        "\" is not an RFC 3339 timestamp (want e.g. 2026-11-26T06:17:00Z)");
+    std::string message(1, '"');
+    message.append(s);
+    message += "\" is not an RFC 3339 timestamp (want e.g. 2026-11-26T06:17:00Z)";
+    return InvalidError(std::move(message));
   };
   if (!Digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, month) ||
       s[7] != '-' || !Digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') ||
@@ -249,19 +339,9 @@ std::optional<nlohmann::json> EvalSimpleJsonPath(const nlohmann::json& object,
                                                  std::string_view path) {
   std::vector<Step> steps;
   if (!ParseSteps(path, steps)) return std::nullopt;
-  const json* cur = &object;
-  for (const Step& step : steps) {
-    if (step.index >= 0) {
-      if (!cur->is_array() || static_cast<size_t>(step.index) >= cur->size()) return std::nullopt;
-      cur = &(*cur)[static_cast<size_t>(step.index)];
-    } else {
-      if (!cur->is_object()) return std::nullopt;
-      auto it = cur->find(step.name);
-      if (it == cur->end()) return std::nullopt;
-      cur = &*it;
-    }
-  }
-  return *cur;
+  const json* found = Walk(object, steps, 0);
+  if (found == nullptr) return std::nullopt;
+  return *found;
 }
 
 nlohmann::json BuildTable(const std::vector<PrinterColumn>& columns,

@@ -79,6 +79,30 @@ TEST(JsonPathTest, SimplePaths) {
   EXPECT_FALSE(EvalSimpleJsonPath(o, ".spec.schedule").has_value());
   EXPECT_FALSE(EvalSimpleJsonPath(o, ".spec.paths[2]").has_value());
   EXPECT_FALSE(EvalSimpleJsonPath(o, ".spec.paths[?(@=='x')]").has_value());
+  EXPECT_FALSE(EvalSimpleJsonPath(o, ".spec..paths").has_value());
+}
+
+TEST(JsonPathTest, WildcardsAndFiltersAsCrdColumnsUseThem) {
+  json o = json::parse(R"({"status":{"conditions":[
+      {"type":"BackupTargetFound","status":"True","observedGeneration":1},
+      {"type":"Ready","status":"False","reason":"CronJobCreationFailed"}]}})");
+  EXPECT_EQ(*EvalSimpleJsonPath(o, R"(.status.conditions[?(@.type=="Ready")].status)"), "False");
+  EXPECT_EQ(*EvalSimpleJsonPath(o, ".status.conditions[?(@.type == 'Ready')].reason"),
+            "CronJobCreationFailed");
+  EXPECT_EQ(*EvalSimpleJsonPath(o, ".status.conditions[?(@.type!='Ready')].type"),
+            "BackupTargetFound");
+  EXPECT_EQ(*EvalSimpleJsonPath(o, ".status.conditions[?(@.observedGeneration==1)].type"),
+            "BackupTargetFound");
+  EXPECT_EQ(*EvalSimpleJsonPath(o, ".status.conditions[?(@.reason)].type"), "Ready");
+  EXPECT_EQ(*EvalSimpleJsonPath(o, ".status.conditions[*].type"), "BackupTargetFound");
+  EXPECT_EQ(*EvalSimpleJsonPath(o, ".status.conditions[*].reason"), "CronJobCreationFailed")
+      << "the first element that has the rest of the path";
+  EXPECT_FALSE(EvalSimpleJsonPath(o, R"(.status.conditions[?(@.type=="Gone")].status)"));
+  EXPECT_FALSE(EvalSimpleJsonPath(o, ".status.conditions[?(type=='Ready')].status"));
+  std::vector<PrinterColumn> cols = ColumnsForCrdVersion(
+      json::parse(R"({"additionalPrinterColumns":[{"name":"Ready","type":"string",
+                      "jsonPath":".status.conditions[?(@.type=='Ready')].status"}]})"));
+  EXPECT_EQ(BuildTable(cols, {o}, SystemTime{}, false)["rows"][0]["cells"][1], "False");
 }
 
 const json kBackupConfigurationCrdVersion = json::parse(R"({

@@ -28,8 +28,9 @@ struct PrinterColumn {
   std::string format;       // "name" for the Name column, else usually ""
   std::string description;  // shown by `kubectl explain`-like tools only
   int priority = 0;         // > 0: only with `-o wide`
-  // A simple JSONPath such as ".spec.schedule", ".spec.task.name" or
-  // ".metadata.labels['a.b/c']"; used when `cell` is empty.
+  // A JSONPath as CRDs use them: ".spec.schedule", ".metadata.labels['a.b/c']",
+  // ".spec.paths[0]", ".items[*].name" or
+  // ".status.conditions[?(@.type=="Ready")].status"; used when `cell` is empty.
   std::string json_path;
   // Built-in kinds compute some cells (READY "2/3", STATUS, ...) instead.
   std::function<nlohmann::json(const nlohmann::json& object, SystemTime now)> cell;
@@ -79,8 +80,9 @@ Result<SystemTime> ParseTimestamp(std::string_view rfc3339);
 std::string FormatTimestamp(SystemTime t);
 std::string FormatMicroTimestamp(SystemTime t);
 
-// Evaluates a simple JSONPath (see PrinterColumn::json_path) against `object`;
-// nullopt when a step is missing or the path is not simple.
+// Evaluates a JSONPath (see PrinterColumn::json_path) against `object`: the
+// first result, as the apiserver's printer shows; nullopt when nothing matches
+// or the path uses syntax beyond members, indices, [*] and ==/!= filters.
 std::optional<nlohmann::json> EvalSimpleJsonPath(const nlohmann::json& object,
                                                  std::string_view path);
 
