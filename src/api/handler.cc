@@ -33,7 +33,15 @@ bool ConstantTimeEquals(const std::string& a, const std::string& b) {
 
 HttpResponse ObjectResponse(int code, const json& object, const std::vector<std::string>& warnings) {
   HttpResponse r = JsonResponse(code, object);
-  for (const std::string& w : warnings) r.headers.push_back({"Warning", "299 - \"" + w + "\""});
+  for (const std::string& w : warnings) {
+    // RFC 7234 warn-text: a quoted string, as Go's strconv.Quote writes it.
+    std::string quoted = "\"";
+    for (char c : w) {
+      if (c == '"' || c == '\\') quoted.push_back('\\');
+      quoted.push_back(c);
+    }
+    r.headers.push_back({"Warning", "299 - " + quoted + "\""});
+  }
   return r;
 }
 

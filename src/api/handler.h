@@ -62,6 +62,7 @@ class ApiHandler {
   HttpResponse Create(const HttpRequest& req, const Target& t);
   HttpResponse Update(const HttpRequest& req, const Target& t);
   HttpResponse Patch(const HttpRequest& req, const Target& t);
+  HttpResponse ServerSideApply(const HttpRequest& req, const Target& t);
   HttpResponse Delete(const HttpRequest& req, const Target& t);
   HttpResponse DeleteCollection(const HttpRequest& req, const Target& t);
   WriteOutcome WriteExisting(const HttpRequest& req, const Target& t, const Transform& transform);

@@ -11,6 +11,7 @@
 #include "stash/api/protobuf.h"
 #include "stash/api/schema.h"
 #include "stash/core/id.h"
+#include "yaml_json.h"
 
 namespace stash::api {
 
@@ -318,6 +319,7 @@ HttpResponse ApiHandler::Update(const HttpRequest& req, const Target& t) {
 
 HttpResponse ApiHandler::Patch(const HttpRequest& req, const Target& t) {
   std::string ct = req.content_type.substr(0, req.content_type.find(';'));
+  if (ct == "application/apply-patch+yaml") return ServerSideApply(req, t);
   const bool strategic = ct == "application/strategic-merge-patch+json";
   if ((strategic && t.info.custom) ||
       (ct != "application/merge-patch+json" && ct != "application/json-patch+json" && !strategic)) {
@@ -337,6 +339,40 @@ HttpResponse ApiHandler::Patch(const HttpRequest& req, const Target& t) {
       if (r.status().code() == Code::kConflict) return ConflictResponse(t.info, t.name);
       return StatusResponse(422, "Invalid", r.status().message());
     }
+    *next = std::move(*r);
+    return std::nullopt;
+  });
+  if (w.error) return *w.error;
+  return ObjectResponse(200, w.result.object);
+}
+
+// Server-side apply without field ownership: creates the object, or merges
+// the applied configuration into it (RFC 7386), which is what a single
+// manager applying a configuration observes.
+HttpResponse ApiHandler::ServerSideApply(const HttpRequest& req, const Target& t) {
+  auto docs = YamlToJson(req.body);
+  if (!docs.ok()) return ErrorResponse(docs.status());
+  if (docs->size() != 1 || !(*docs)[0].is_object()) {
+    return BadRequestResponse("the applied configuration must be exactly one object");
+  }
+  json applied = std::move((*docs)[0]);
+  std::string name = MetaString(applied, "name");
+  if (!name.empty() && name != t.name) {
+    return BadRequestResponse("the name of the object (" + name +
+                              ") does not match the name on the URL (" + t.name + ")");
+  }
+  if (!store_.Get(t.info.key(), t.ns, t.name)) {
+    HttpRequest create = req;
+    applied["metadata"]["name"] = t.name;
+    create.body = applied.dump();
+    create.content_type = "application/json";
+    Target list_target = t;
+    list_target.name.clear();
+    return Create(create, list_target);
+  }
+  WriteOutcome w = WriteExisting(req, t, [&](const json& cur, json* next) -> std::optional<HttpResponse> {
+    auto r = ApplyMergePatch(cur, applied);
+    if (!r.ok()) return ErrorResponse(r.status());
     *next = std::move(*r);
     return std::nullopt;
   });

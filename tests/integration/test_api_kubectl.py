@@ -165,6 +165,36 @@ class KubectlGuideFlowTest(unittest.TestCase):
         r = k("get", "ns", "demo", ok=False)
         self.assertEqual(r.stderr, 'Error from server (NotFound): namespaces "demo" not found\n')
 
+    def test_server_side_apply_creates_then_updates(self):
+        k = self.kubectl
+        k("create", "ns", "ssa")
+        manifest = os.path.join(self.work, "ssa-repo.yaml")
+        with open(f"{SEED}/repository.yaml") as f, open(manifest, "w") as g:
+            g.write(f.read().replace("namespace: demo", "namespace: ssa"))
+        self.assertEqual(k("apply", "--server-side", "-f", manifest).stdout,
+                         "repository.stash.appscode.com/gcs-repo serverside-applied\n")
+        with open(manifest) as f:
+            text = f.read().replace("appscode-qa", "other-bucket")
+        with open(manifest, "w") as f:
+            f.write(text)
+        k("apply", "--server-side", "-f", manifest)
+        got = json.loads(k("get", "repo", "-n", "ssa", "gcs-repo", "-o", "json").stdout)
+        self.assertEqual(got["spec"]["backend"]["gcs"]["bucket"], "other-bucket")
+        self.assertEqual(got["metadata"]["generation"], 2)
+
+    def test_unknown_field_is_a_warning_without_strict_validation(self):
+        k = self.kubectl
+        k("create", "ns", "warn")
+        manifest = os.path.join(self.work, "warn-bc.yaml")
+        with open(f"{SEED}/backupconfiguration.yaml") as f, open(manifest, "w") as g:
+            g.write(f.read().replace("namespace: demo", "namespace: warn")
+                    .replace("  schedule:", "  foo: bar\n  schedule:"))
+        r = k("apply", "--validate=warn", "-f", manifest)
+        self.assertEqual(r.stderr, 'Warning: unknown field "spec.foo"\n')
+        self.assertEqual(r.stdout, "backupconfiguration.stash.appscode.com/pause-backup created\n")
+        got = json.loads(k("get", "bc", "-n", "warn", "pause-backup", "-o", "json").stdout)
+        self.assertNotIn("foo", got["spec"])  # pruned, as the apiserver does
+
     def test_finalizers_hold_deletion_until_removed(self):
         k = self.kubectl
         k("create", "ns", "fin")
