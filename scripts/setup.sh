@@ -50,6 +50,9 @@ install_npm_peers() {
 }
 
 build() {
+  # Paths relative to the checkout in ccache's keys, so another clone of the
+  # same tree (CI's) reuses the cache instead of compiling everything again.
+  export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
   if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
