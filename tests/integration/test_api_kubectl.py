@@ -8,7 +8,7 @@ delete.
 import datetime
 import json
 import os
-import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -194,6 +194,34 @@ class KubectlGuideFlowTest(unittest.TestCase):
         self.assertEqual(r.stdout, "backupconfiguration.stash.appscode.com/pause-backup created\n")
         got = json.loads(k("get", "bc", "-n", "warn", "pause-backup", "-o", "json").stdout)
         self.assertNotIn("foo", got["spec"])  # pruned, as the apiserver does
+
+    def test_other_kubectl_versions(self):
+        # 1.27 asks only for v2beta1 aggregated discovery; 1.31 sends JSON
+        # bodies; 1.33 protobuf ones, like the built-in 1.32.
+        sdk = "/usr/lib/google-cloud-sdk/bin"
+        versions = [v for v in ("1.27", "1.31", "1.33") if os.path.exists(f"{sdk}/kubectl.{v}")]
+        if not versions:
+            self.skipTest("no per-minor kubectl binaries")
+        for v in versions:
+            ns = "v" + v.replace(".", "")
+            env = self.server.env()
+            env["KUBECACHEDIR"] = tempfile.mkdtemp(prefix="stash-kubecache-")
+
+            def run(*args, input=None):
+                r = subprocess.run([f"{sdk}/kubectl.{v}", *args], capture_output=True, text=True,
+                                   env=env, input=input, cwd=self.work, timeout=60)
+                self.assertEqual(r.returncode, 0, f"kubectl {v} {args}: {r.stderr}")
+                return r.stdout
+
+            self.assertEqual(run("create", "ns", ns), f"namespace/{ns} created\n")
+            self.assertEqual(run("create", "secret", "generic", "-n", ns, "s",
+                                 "--from-file=./RESTIC_PASSWORD"), "secret/s created\n")
+            with open(f"{SEED}/backupconfiguration.yaml") as f:
+                manifest = f.read().replace("namespace: demo", f"namespace: {ns}")
+            self.assertEqual(run("apply", "-f", "-", input=manifest),
+                             "backupconfiguration.stash.appscode.com/pause-backup created\n")
+            lines = run("get", "bc", "-n", ns).splitlines()
+            self.assertEqual(lines[0], "NAME           TASK   SCHEDULE      PAUSED   AGE", v)
 
     def test_finalizers_hold_deletion_until_removed(self):
         k = self.kubectl
