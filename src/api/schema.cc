@@ -1,6 +1,7 @@
 // openAPIV3Schema validation, defaulting and pruning for custom resources.
 #include "stash/api/schema.h"
 
+#include <algorithm>
 #include <cmath>
 #include <regex>
 #include <set>
@@ -118,9 +119,41 @@ class Validator {
     if (v.is_number()) CheckNumber(schema, v, path, errors);
     if (v.is_array()) CheckArray(schema, v, path, errors);
     if (v.is_object()) CheckObject(schema, v, path, root, errors);
+    CheckCombinators(schema, v, path, errors);
   }
 
  private:
+  // allOf/anyOf/oneOf/not: value validations in structural schemas. Their
+  // subschemas never declare fields, so unknown fields are not checked there.
+  void CheckCombinators(const json& schema, const json& v, const std::string& path,
+                        std::vector<FieldError>& errors) {
+    auto valid = [&](const json& sub) {
+      std::vector<FieldError> sub_errors;
+      Validator(false).Check(sub, v, path, false, sub_errors);
+      return sub_errors.empty();
+    };
+    if (auto all = schema.find("allOf"); all != schema.end() && all->is_array()) {
+      for (const json& sub : *all) Validator(false).Check(sub, v, path, false, errors);
+    }
+    if (auto any = schema.find("anyOf"); any != schema.end() && any->is_array()) {
+      if (std::none_of(any->begin(), any->end(), valid)) {
+        Invalid(errors, path, v, InBody(path) + " must validate at least one schema (anyOf)");
+      }
+    }
+    if (auto one = schema.find("oneOf"); one != schema.end() && one->is_array()) {
+      const auto n = std::count_if(one->begin(), one->end(), valid);
+      if (n != 1) {
+        Invalid(errors, path, v,
+                InBody(path) + " must validate one and only one schema (oneOf). " +
+                    (n == 0 ? std::string("Found none valid")
+                            : "Found " + std::to_string(n) + " valid alternatives"));
+      }
+    }
+    if (auto no = schema.find("not"); no != schema.end() && no->is_object() && valid(*no)) {
+      Invalid(errors, path, v, InBody(path) + " must not validate the schema (not)");
+    }
+  }
+
   void CheckEnum(const json& schema, const json& v, const std::string& path,
                  std::vector<FieldError>& errors) {
     auto e = schema.find("enum");

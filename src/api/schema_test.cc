@@ -152,6 +152,39 @@ TEST(SchemaTest, MetadataMustBeAnObject) {
   EXPECT_EQ(Validate(kSchema, o, true)[0].field, "metadata");
 }
 
+TEST(SchemaTest, Combinators) {
+  // The shape of Repository's backend rule: exactly one provider, and a
+  // required field that may come from either of two alternatives.
+  const json schema = json::parse(R"({"type":"object","properties":{
+      "backend":{"type":"object","properties":{"s3":{"type":"object"},"gcs":{"type":"object"}},
+                 "oneOf":[{"required":["s3"]},{"required":["gcs"]}]},
+      "size":{"x-kubernetes-int-or-string":true,
+              "anyOf":[{"type":"integer"},{"type":"string","pattern":"^[0-9]+Gi$"}]},
+      "name":{"type":"string","allOf":[{"minLength":2},{"maxLength":4}],
+              "not":{"enum":["root"]}}}})");
+  auto messages = [&](const char* object) {
+    V out;
+    for (const FieldError& e : Validate(schema, json::parse(object), true)) {
+      out.push_back(e.message);
+    }
+    return out;
+  };
+  EXPECT_EQ(messages(R"({"backend":{"gcs":{}},"size":"5Gi","name":"ok"})"), V{});
+  EXPECT_EQ(messages(R"({"backend":{"gcs":{},"s3":{}}})"),
+            V{"backend: Invalid value: \"object\": backend in body must validate one and only "
+              "one schema (oneOf). Found 2 valid alternatives"});
+  EXPECT_EQ(messages(R"({"backend":{}})"),
+            V{"backend: Invalid value: \"object\": backend in body must validate one and only "
+              "one schema (oneOf). Found none valid"});
+  EXPECT_EQ(
+      messages(R"({"size":"5 GB"})"),
+      V{R"(size: Invalid value: "5 GB": size in body must validate at least one schema (anyOf))"});
+  EXPECT_EQ(messages(R"({"name":"x"})"),
+            V{R"(name: Invalid value: "x": name in body should be at least 2 chars long)"});
+  EXPECT_EQ(messages(R"({"name":"root"})"),
+            V{R"(name: Invalid value: "root": name in body must not validate the schema (not))"});
+}
+
 TEST(SchemaTest, JsonTypeNames) {
   EXPECT_EQ(JsonTypeName(json(1)), "integer");
   EXPECT_EQ(JsonTypeName(json(1.0)), "integer");
