@@ -157,8 +157,14 @@ HttpResponse ApiHandler::Watch(const HttpRequest& req, const Target& t) {
     return tbl;
   };
   auto render = [=](const WatchEvent& e) -> std::string {
-    if (!sel->Matches(e.object)) return "";
-    return json{{"type", EventTypeName(e.type)}, {"object", render_object(e.object)}}.dump() + "\n";
+    std::string type = EventTypeName(e.type);
+    const bool now = sel->Matches(e.object);
+    // As the apiserver: an object entering the selection is ADDED, one
+    // leaving it DELETED.
+    const bool before = e.previous ? sel->Matches(*e.previous) : now;
+    if (!now && !before) return "";
+    if (e.type == EventType::kModified && now != before) type = now ? "ADDED" : "DELETED";
+    return json{{"type", type}, {"object", render_object(e.object)}}.dump() + "\n";
   };
   std::vector<std::string> initial;
   if (from_rv == 0) {

@@ -255,6 +255,8 @@ Result<MutateResult> Store::Mutate(const std::string& resource, const std::strin
                    : current == nullptr        ? EventType::kAdded
                                                : EventType::kModified;
   STASH_RETURN_IF_ERROR(Commit(key, type, m.object, rv));
+  WatchEvent event{type, rv, resource, ns, m.object, nullptr};
+  if (type == EventType::kModified) event.previous = std::make_shared<const json>(*current);
   std::unique_lock lock(mu_);
   rv_ = rv;
   if (type == EventType::kDeleted) {
@@ -262,10 +264,10 @@ Result<MutateResult> Store::Mutate(const std::string& resource, const std::strin
   } else {
     objects_[key] = m.object;
   }
-  WatchEvent event{type, rv, resource, ns, m.object};
   for (auto& w : watchers_) {
     if (w->Matches(resource, ns)) w->Push(event);
   }
+  event.previous.reset();
   log_.push_back(std::move(event));
   if (writes_since_prune_ == 0 && log_.size() > log_keep_) {
     size_t drop = log_.size() - log_keep_;

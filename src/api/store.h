@@ -44,6 +44,9 @@ struct WatchEvent {
   std::string resource;
   std::string ns;
   json object;
+  // For live MODIFIED events: the object before the change, so selector
+  // watches can turn "stopped matching" into DELETED (null in replays).
+  std::shared_ptr<const json> previous;
 };
 
 // One watch's queue of events, fed by the store.

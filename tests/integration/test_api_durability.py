@@ -109,6 +109,22 @@ class DurabilityTest(unittest.TestCase):
         self.assertEqual((event["type"], event["object"]["data"]["n"]), ("MODIFIED", "b"))
         conn.close()
 
+    def test_label_selector_watch_sees_objects_enter_and_leave(self):
+        s = self.server
+        s.request("POST", "/api/v1/namespaces", {"metadata": {"name": "demo"}})
+        s.request("POST", CM, configmap("a"))
+        conn, resp = self.open_watch(CM + "?watch=true&labelSelector=app%3Dweb&resourceVersion="
+                                     + s.request("GET", CM)[1]["metadata"]["resourceVersion"])
+        merge = "application/merge-patch+json"
+        s.request("PATCH", CM + "/a", {"metadata": {"labels": {"app": "web"}}}, content_type=merge)
+        s.request("PATCH", CM + "/a", {"data": {"n": "2"}}, content_type=merge)
+        s.request("PATCH", CM + "/a", {"metadata": {"labels": {"app": None}}}, content_type=merge)
+        s.request("PATCH", CM + "/a", {"data": {"n": "3"}}, content_type=merge)  # not selected
+        s.request("PATCH", CM + "/a", {"metadata": {"labels": {"app": "web"}}}, content_type=merge)
+        types = [json.loads(resp.readline())["type"] for _ in range(4)]
+        self.assertEqual(types, ["ADDED", "MODIFIED", "DELETED", "ADDED"])
+        conn.close()
+
 
 if __name__ == "__main__":
     unittest.main()
