@@ -31,6 +31,9 @@ const Registrar kCommands[] = {
     RegisterBackup,
     RegisterInit,
     RegisterServer,
+    RegisterForget,
+    RegisterPrune,
+    RegisterUnlock,
 };
 
 }  // namespace

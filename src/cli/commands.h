@@ -33,6 +33,10 @@ void RegisterCat(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterDump(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterRestore(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterCheck(CLI::App& app, GlobalOptions& global, int* exit_code);
+// Retention and maintenance (cmd_forget.cc, cmd_prune.cc, cmd_unlock.cc).
+void RegisterForget(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterPrune(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterUnlock(CLI::App& app, GlobalOptions& global, int* exit_code);
 
 // The operator and its agents (cmd_operator.cc, cmd_run_backup.cc,
 // cmd_create_backupsession.cc). StartOperator runs the controller (and the
