@@ -204,19 +204,21 @@ const json* Walk(const json& cur, const std::vector<Step>& steps, size_t i) {
 }
 
 json PartialObjectMetadata(const json& object) {
-  json meta =
-      object.is_object() && object.contains("metadata") ? object["metadata"] : json::object();
-  return {{"kind", "PartialObjectMetadata"},
-          {"apiVersion", "meta.k8s.io/v1"},
-          {"metadata", std::move(meta)}};
+  json out = json::object();
+  out["kind"] = "PartialObjectMetadata";
+  out["apiVersion"] = "meta.k8s.io/v1";
+  auto meta = object.is_object() ? object.find("metadata") : object.end();
+  out["metadata"] = meta != object.end() ? *meta : json::object();
+  return out;
 }
 
 // The cell of a CRD-style (JSONPath) column, as apiextensions' table
 // convertor computes it.
-json PathCell(const PrinterColumn& column, const json& object, SystemTime now) {
-  std::optional<json> value = EvalSimpleJsonPath(object, column.json_path);
-  if (!value || value->is_null()) return nullptr;
-  const json& v = *value;
+json PathCell(const PrinterColumn& column, const std::optional<std::vector<Step>>& steps,
+              const json& object, SystemTime now) {
+  const json* found = steps ? Walk(object, *steps, 0) : nullptr;
+  if (found == nullptr || found->is_null()) return nullptr;
+  const json& v = *found;
   if (column.type == "string") return v.is_string() ? v : json(v.dump());
   if (column.type == "integer") {
     if (v.is_number_integer()) return v;
@@ -363,12 +365,20 @@ nlohmann::json BuildTable(const std::vector<PrinterColumn>& columns,
   for (const PrinterColumn& c : columns) all.push_back(&c);
 
   json defs = json::array();
-  for (const PrinterColumn* c : all) defs.push_back(ColumnDefinition(*c));
+  // Paths are parsed once per table, not once per cell.
+  std::vector<std::optional<std::vector<Step>>> paths;
+  for (const PrinterColumn* c : all) {
+    defs.push_back(ColumnDefinition(*c));
+    std::vector<Step> steps;
+    paths.push_back(ParseSteps(c->json_path, steps) ? std::optional(std::move(steps))
+                                                    : std::nullopt);
+  }
   json rows = json::array();
   for (const json& object : objects) {
     json cells = json::array();
-    for (const PrinterColumn* c : all) {
-      cells.push_back(c->cell ? c->cell(object, now) : PathCell(*c, object, now));
+    for (size_t i = 0; i < all.size(); ++i) {
+      const PrinterColumn& c = *all[i];
+      cells.push_back(c.cell ? c.cell(object, now) : PathCell(c, paths[i], object, now));
     }
     json row = {{"cells", std::move(cells)}};
     if (include == IncludeObject::kMetadata) row["object"] = PartialObjectMetadata(object);

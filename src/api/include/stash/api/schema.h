@@ -5,7 +5,7 @@
 // properties, required, items, additionalProperties (bool or schema), enum,
 // nullable, format (date-time, date, int32, int64, byte, duration basics),
 // pattern, minimum/maximum (+exclusive), minLength/maxLength, minItems/
-// maxItems, default, x-kubernetes-preserve-unknown-fields,
+// maxItems, allOf/anyOf/oneOf/not, default, x-kubernetes-preserve-unknown-fields,
 // x-kubernetes-int-or-string, x-kubernetes-embedded-resource.
 // At the root, apiVersion, kind and metadata are always known (the server
 // validates metadata itself); schema constraints under metadata are ignored.
