@@ -50,15 +50,15 @@ struct FilterFlags {
   void Add(CLI::App* cmd, const std::string& when) {
     cmd->add_option("-H,--host", hosts,
                     "only consider snapshots for this host" + when + " (can be repeated)")
-        ->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+        ->allow_extra_args(false);
     cmd->add_option("--tag", tags,
                     "only consider snapshots which include this taglist in the format "
                     "tag[,tag,...]" + when + " (can be repeated)")
-        ->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+        ->allow_extra_args(false);
     cmd->add_option("--path", paths,
                     "only consider snapshots which include this (absolute) path" + when +
                         " (can be repeated)")
-        ->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+        ->allow_extra_args(false);
   }
 
   engine::SnapshotFilter ToFilter() const {

@@ -144,7 +144,7 @@ void RegisterRestore(CLI::App& app, GlobalOptions& global, int* exit_code) {
   auto flags = std::make_shared<RestoreFlags>();
   flags->filter.Add(cmd, " when the snapshot ID is \"latest\"");
   auto one_each = [](CLI::Option* o) {
-    o->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    o->allow_extra_args(false);
   };
   cmd->add_option("-t,--target", flags->target, "directory to extract data to");
   one_each(cmd->add_option("-e,--exclude", flags->excludes,

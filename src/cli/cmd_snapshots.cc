@@ -1,4 +1,5 @@
 // `stash snapshots`: lists snapshots as restic 0.14 (table or --json).
+#include <algorithm>
 #include <iostream>
 
 #include "cmd_read_common.h"
@@ -58,6 +59,8 @@ int RunSnapshots(const ResticOptions& ro, const SnapshotsFlags& f) {
     }
     list = std::move(*loaded);
   }
+  // restic's grouping step sorts every snapshot's paths before printing.
+  for (auto& e : list) std::sort(e.snapshot.paths.begin(), e.snapshot.paths.end());
   if (f.last) {
     list = engine::KeepLatestPerGroup(std::move(list), 1);
   } else if (f.latest > 0) {

@@ -251,3 +251,32 @@ TEST_F(RestoreTest, CorruptPackIsReportedPerFileAndByCheck) {
 
 }  // namespace
 }  // namespace stash::engine
+
+namespace stash::engine {
+namespace {
+
+TEST_F(RestoreTest, CheckNamesTreeAndBlobMissingFromTheIndex) {
+  format::Node ghost = File("ghost", {});
+  Id missing = crypto::Sha256(std::string("never saved"));
+  ghost.content = std::vector<Id>{missing};
+  ghost.size = 11;
+  Id tree = Tree({ghost});
+  ASSERT_TRUE(repo_->Flush().ok());
+  format::Snapshot sn;
+  sn.tree = tree;
+  sn.paths = {"/y"};
+  ASSERT_TRUE(repo_->SaveUnpacked(backend::FileType::kSnapshot, format::EncodeSnapshot(sn)).ok());
+  std::vector<std::string> errs;
+  Checker checker(*repo_, CheckOptions{},
+                  CheckOutput{nullptr, [&](const std::string& e) { errs.push_back(e); }}, random_);
+  auto found = checker.Run();
+  ASSERT_TRUE(found.ok());
+  EXPECT_TRUE(*found);
+  ASSERT_EQ(errs.size(), 2u);
+  EXPECT_EQ(errs[0], "error for tree " + tree.ShortHex() + ":");
+  EXPECT_EQ(errs[1], "  tree " + tree.Hex() + ": file \"ghost\" blob " + missing.Hex() +
+                         " not found in index");
+}
+
+}  // namespace
+}  // namespace stash::engine
