@@ -4,6 +4,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+extern char** environ;
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -12,7 +14,7 @@
 #include <map>
 #include <sstream>
 
-#include "stash/backend/local.h"
+#include "stash/backend/factory.h"
 #include "stash/cli/app.h"
 
 namespace stash::cli {
@@ -183,6 +185,8 @@ std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& 
     ctx.password = *pw;
   }
 
+  if (!o.cacerts.empty()) ctx.cacert = o.cacerts.front();
+  ctx.insecure_tls = o.insecure_tls;
   repo::Options& ro = ctx.repo_options;
   ro.clock = ctx.clock.get();
   ro.random = ctx.random.get();
@@ -229,16 +233,17 @@ std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& 
 }
 
 std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContext& ctx) {
-  std::string path = ctx.repo;
-  if (path.rfind("local:", 0) == 0) path = path.substr(6);
-  // Only local repositories so far; remote URLs come with the backend factory.
-  for (const char* scheme : {"s3:", "gs:", "azure:", "rest:", "sftp:", "b2:", "swift:", "rclone:"}) {
-    if (path.rfind(scheme, 0) == 0) {
-      return CliError{kExitError, "Fatal: repository location \"" + ctx.repo +
-                                      "\" is not supported yet: only local paths are"};
-    }
+  backend::Env env;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv = *e;
+    size_t eq = kv.find('=');
+    if (eq != std::string_view::npos) env[std::string(kv.substr(0, eq))] = kv.substr(eq + 1);
   }
-  return backend::BackendPtr(std::make_unique<backend::LocalBackend>(path));
+  if (!ctx.cacert.empty()) env["STASH_CACERT"] = ctx.cacert;
+  if (ctx.insecure_tls) env["STASH_INSECURE_TLS"] = "true";
+  auto b = backend::OpenBackend(ctx.repo, env, *ctx.clock, *ctx.random);
+  if (!b.ok()) return FatalError(b.status());
+  return std::move(b).value();
 }
 
 std::variant<std::unique_ptr<repo::Repository>, CliError> OpenRepository(

@@ -68,6 +68,8 @@ struct CliError {
 struct ResticContext {
   std::string repo;      // the repository location as given
   std::string password;  // resolved from flag/env/file/command
+  std::string cacert;    // --cacert (first one)
+  bool insecure_tls = false;
   repo::Options repo_options;
   std::unique_ptr<Clock> clock;
   std::unique_ptr<Random> random;
@@ -80,8 +82,8 @@ struct ResticContext {
 std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& opts,
                                                           bool need_password = true);
 
-// Builds the backend for ctx.repo (local paths; other URLs through the
-// backend factory once it exists).
+// Builds the backend for ctx.repo through the backend factory: local paths,
+// rest:, s3:, gs:, azure: with restic's environment variables.
 std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContext& ctx);
 
 // Opens the repository with restic's messages: no config → "Fatal: unable to

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "polynomial.h"
 
 namespace stash::repo {
 namespace {
@@ -68,14 +67,6 @@ TEST(CodecTest, KeyFileKeepsGoFieldOrder) {
   auto back = codec::DecodeKeyFile(j);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->data, k.data);
-}
-
-TEST(PolynomialTest, KnownIrreducibleAndReducible) {
-  EXPECT_TRUE(poly::Irreducible(0x3DA3358B4DC173));
-  // x^53+1 is divisible by x+1.
-  EXPECT_FALSE(poly::Irreducible((uint64_t{1} << 53) | 1));
-  EXPECT_EQ(poly::ToHex(0x3DA3358B4DC173), "3da3358b4dc173");
-  EXPECT_EQ(*poly::FromHex("3da3358b4dc173"), 0x3DA3358B4DC173u);
 }
 
 }  // namespace

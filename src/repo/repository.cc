@@ -8,7 +8,7 @@
 #include <future>
 
 #include "repository_impl.h"
-#include "polynomial.h"
+#include "stash/chunker/polynomial.h"
 #include "stash/crypto/kdf.h"
 #include "stash/crypto/seal.h"
 #include "stash/crypto/sha256.h"
@@ -169,10 +169,10 @@ Result<std::unique_ptr<Repository>> Repository::Open(backend::BackendPtr backend
     return UnsupportedError("repository at " + b.Location() + " has format version " +
                             std::to_string(cfg->version) + "; only versions 1 and 2 are supported");
   }
-  auto pol = poly::FromHex(cfg->chunker_polynomial);
-  if (!pol.ok() || !poly::Irreducible(*pol)) {
-    return NotARepository(b, "chunker polynomial \"" + cfg->chunker_polynomial +
-                                 "\" is not irreducible");
+  auto pol = chunker::PolFromHex(cfg->chunker_polynomial);
+  if (!pol.ok()) return NotARepository(b, pol.status().message());
+  if (Status s = chunker::CheckChunkerPolynomial(*pol); !s.ok()) {
+    return NotARepository(b, s.message());
   }
   return std::unique_ptr<Repository>(
       new RepositoryImpl(std::move(backend), opts, *master, std::move(*cfg), *pol, key_id));
@@ -199,8 +199,8 @@ Result<std::unique_ptr<Repository>> Repository::Init(backend::BackendPtr backend
   codec::Config cfg;
   cfg.version = 2;
   cfg.id = HexEncode(rid, sizeof rid);
-  uint64_t pol = poly::Derive(*opts.random);
-  cfg.chunker_polynomial = poly::ToHex(pol);
+  uint64_t pol = chunker::DerivePolynomial(*opts.random);
+  cfg.chunker_polynomial = chunker::PolToHex(pol);
 
   codec::KeyFile kf;
   kf.created = Rfc3339NanoUtc(opts.clock->Now());

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""stash vs restic 0.14 on the same data, same compression, same cores, in one run.
+
+Workloads (issue targets in brackets):
+  1. first backup of 1 GiB incompressible data        [stash >= 2.5x restic throughput]
+  2. first backup of 1 GiB compressible data (tar of /usr/lib)  [>= 1.8x, stored size within 3%]
+  3. no-change second backup of 100,000 small files   [>= 3x faster]
+  4. full restore of 1. and 2.                         [>= 2x faster]
+Peak RSS (from /usr/bin/time -v) should be no higher than restic's.
+
+Usage: bench/bench_backup.py [--stash build/bin/stash] [--dir /tmp/stash-bench] [--size-mib 1024]
+Not part of the test suite: it takes minutes and wants an otherwise idle machine.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+PASSWORD = "bench"
+
+
+def sh(cmd, env, cwd=None):
+    """Runs cmd under /usr/bin/time -v; returns (seconds, peak RSS MiB)."""
+    t0 = time.monotonic()
+    p = subprocess.run(["/usr/bin/time", "-v", *cmd], env=env, cwd=cwd, capture_output=True)
+    dt = time.monotonic() - t0
+    if p.returncode != 0:
+        sys.exit("%s failed (%d):\n%s\n%s" % (" ".join(cmd), p.returncode, p.stdout.decode()[-2000:],
+                                             p.stderr.decode()[-2000:]))
+    m = re.search(rb"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    return dt, int(m.group(1)) / 1024 if m else 0.0
+
+
+def du(path):
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            total += os.lstat(os.path.join(dirpath, f)).st_size
+    return total
+
+
+def make_data(d, size_mib):
+    rnd = os.path.join(d, "random")
+    if not os.path.exists(rnd):
+        os.makedirs(rnd)
+        with open("/dev/urandom", "rb") as src, open(os.path.join(rnd, "data.bin"), "wb") as out:
+            for _ in range(size_mib):
+                out.write(src.read(1 << 20))
+    tar = os.path.join(d, "tar")
+    if not os.path.exists(tar):
+        os.makedirs(tar)
+        out = os.path.join(tar, "usrlib.tar")
+        subprocess.run("tar cf - /usr/lib 2>/dev/null | head -c %d > %s" % (size_mib << 20, out),
+                       shell=True, check=True)
+    small = os.path.join(d, "small")
+    if not os.path.exists(small):
+        os.makedirs(small)
+        for i in range(100):
+            sub = os.path.join(small, "d%03d" % i)
+            os.makedirs(sub)
+            for j in range(1000):
+                with open(os.path.join(sub, "f%04d" % j), "w") as f:
+                    f.write("small file %d/%d\n" % (i, j))
+    return rnd, tar, small
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stash", default=os.path.join(os.path.dirname(__file__), "..", "build", "bin",
+                                                    "stash"))
+    ap.add_argument("--restic", default=shutil.which("restic") or "restic")
+    ap.add_argument("--dir", default="/tmp/stash-bench")
+    ap.add_argument("--size-mib", type=int, default=1024)
+    a = ap.parse_args()
+    os.makedirs(a.dir, exist_ok=True)
+    rnd, tar, small = make_data(os.path.join(a.dir, "data"), a.size_mib)
+    env = dict(os.environ, RESTIC_PASSWORD=PASSWORD, GOMAXPROCS="2",
+               TMPDIR=os.path.join(a.dir, "tmp"))
+    os.makedirs(env["TMPDIR"], exist_ok=True)
+    tools = {"restic": [a.restic, "--no-cache"], "stash": [os.path.abspath(a.stash)]}
+    rows = []
+
+    def repo_of(tool, name):
+        r = os.path.join(a.dir, "repos", "%s-%s" % (tool, name))
+        shutil.rmtree(r, ignore_errors=True)
+        return r
+
+    for name, src in (("random", rnd), ("tar", tar)):
+        size = du(src)
+        res = {}
+        for tool, base in tools.items():
+            repo = repo_of(tool, name)
+            subprocess.run([*base, "-r", repo, "init", "-q"], env=env, check=True,
+                           capture_output=True)
+            t, rss = sh([*base, "-r", repo, "backup", "-q", "--compression", "auto", "."], env,
+                        cwd=src)
+            stored = du(repo)
+            target = os.path.join(a.dir, "restore-%s-%s" % (tool, name))
+            shutil.rmtree(target, ignore_errors=True)
+            rt, rrss = sh([*base, "-r", repo, "restore", "-q", "latest", "--target", target], env)
+            shutil.rmtree(target, ignore_errors=True)
+            res[tool] = (t, rss, stored, rt, rrss)
+        rows.append(("backup %s" % name, size, res, lambda r: r[0], lambda r: r[1]))
+        rows.append(("restore %s" % name, size, res, lambda r: r[3], lambda r: r[4]))
+        print("%s: stored restic %.1f MiB, stash %.1f MiB (%.2f%%)" % (
+            name, res["restic"][2] / 2**20, res["stash"][2] / 2**20,
+            100.0 * (res["stash"][2] - res["restic"][2]) / res["restic"][2]))
+
+    res = {}
+    for tool, base in tools.items():
+        repo = repo_of(tool, "small")
+        subprocess.run([*base, "-r", repo, "init", "-q"], env=env, check=True, capture_output=True)
+        subprocess.run([*base, "-r", repo, "backup", "-q", "."], env=env, cwd=small, check=True,
+                       capture_output=True)
+        t, rss = sh([*base, "-r", repo, "backup", "-q", "."], env, cwd=small)
+        res[tool] = (t, rss)
+    rows.append(("no-change 100k files", 0, res, lambda r: r[0], lambda r: r[1]))
+
+    print("\n%-22s %10s %10s %9s %9s %7s %9s %9s" % ("workload", "restic s", "stash s",
+                                                   "restic MB/s", "stash MB/s", "speedup",
+                                                   "restic RSS", "stash RSS"))
+    for name, size, res, t, rss in rows:
+        rt, st = t(res["restic"]), t(res["stash"])
+        mbs = lambda sec: "%.0f" % (size / 2**20 / sec) if size else "-"
+        print("%-22s %10.2f %10.2f %9s %9s %6.2fx %8.0fM %8.0fM" % (
+            name, rt, st, mbs(rt), mbs(st), rt / st, rss(res["restic"]), rss(res["stash"])))
+
+
+if __name__ == "__main__":
+    main()
