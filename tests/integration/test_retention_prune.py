@@ -106,6 +106,7 @@ class PruneTest(unittest.TestCase):
             self.assertEqual(digest, original[sid], sid)
         reclaimed_ours = before - dir_bytes(os.path.join(ours, "data"))
         reclaimed_theirs = before - dir_bytes(os.path.join(theirs, "data"))
+        print("reclaimed: stash %d bytes, restic %d bytes" % (reclaimed_ours, reclaimed_theirs))
         self.assertGreater(reclaimed_theirs, 1_000_000)
         self.assertLess(abs(reclaimed_ours - reclaimed_theirs), 0.10 * reclaimed_theirs,
                         "stash reclaimed %d bytes, restic %d" % (reclaimed_ours, reclaimed_theirs))
