@@ -276,8 +276,12 @@ void NodeRuntime::SyncCronJobs() {
 
 void NodeRuntime::Loop() {
   while (!stop_.load()) {
-    SyncContainers();
-    SyncCronJobs();
+    try {
+      SyncContainers();
+      SyncCronJobs();
+    } catch (const std::exception& e) {
+      spdlog::error("node: {}", e.what());
+    }
     clock_.SleepUntil(clock_.Now() + std::chrono::milliseconds(200));
   }
 }

@@ -149,6 +149,14 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
 }
 
 Status BackupSidecar::FailInterrupted() {
+  try {
+    return FailInterruptedUnguarded();
+  } catch (const std::exception& e) {
+    return InternalError("ending interrupted BackupSessions: " + std::string(e.what()));
+  }
+}
+
+Status BackupSidecar::FailInterruptedUnguarded() {
   STASH_ASSIGN_OR_RETURN(json list, client_.List(res::kBackupSessions, opts_.ns));
   bool interrupted = false;
   for (const json& s : list.value("items", json::array())) {
@@ -197,6 +205,16 @@ void BackupSidecar::RemoveStaleLocks() {
 }
 
 Status BackupSidecar::ProcessSession(const std::string& name) {
+  // Objects from the server are JSON of any shape; a surprise in one must end
+  // as an error on that session, not as a crash of the sidecar.
+  try {
+    return ProcessSessionUnguarded(name);
+  } catch (const std::exception& e) {
+    return InternalError("processing BackupSession " + opts_.ns + "/" + name + ": " + e.what());
+  }
+}
+
+Status BackupSidecar::ProcessSessionUnguarded(const std::string& name) {
   auto got = client_.Get(res::kBackupSessions, opts_.ns, name);
   if (!got.ok()) return got.status().code() == Code::kNotFound ? Status::Ok() : got.status();
   json session = std::move(*got);

@@ -133,7 +133,12 @@ void BackupConfigurationController::Work() {
     std::string rest = key->substr(3);
     size_t slash = rest.find('/');
     std::string ns = rest.substr(0, slash), name = rest.substr(slash + 1);
-    Status s = kind == "bc" ? Reconcile(ns, name) : ReconcileSession(ns, name);
+    Status s;
+    try {
+      s = kind == "bc" ? Reconcile(ns, name) : ReconcileSession(ns, name);
+    } catch (const std::exception& e) {  // a malformed object must not stop the operator
+      s = InternalError(e.what());
+    }
     if (s.ok()) {
       queue_.Forget(*key);
     } else {

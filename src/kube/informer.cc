@@ -68,7 +68,12 @@ void Informer::Deliver(const std::string& type, const json& obj) {
     std::string rv = obj.value("/metadata/resourceVersion"_json_pointer, "");
     if (!rv.empty()) resource_version_ = rv;
   }
-  if (handler_) handler_(type, obj);
+  if (!handler_) return;
+  try {
+    handler_(type, obj);
+  } catch (const std::exception& e) {
+    spdlog::error("handling {} {} {}: {}", type, resource_.kind, KeyOf(obj), e.what());
+  }
 }
 
 Status Informer::ListOnce() {
@@ -78,7 +83,8 @@ Status Informer::ListOnce() {
     // List items carry no kind; handlers expect whole objects.
     item["apiVersion"] = resource_.ApiVersion();
     item["kind"] = resource_.kind;
-    fresh[KeyOf(item)] = std::move(item);
+    std::string key = KeyOf(item);  // before the move: operator= takes its argument by value
+    fresh[key] = std::move(item);
   }
   std::map<std::string, json> old;
   {

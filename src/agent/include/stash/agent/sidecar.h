@@ -52,6 +52,8 @@ class BackupSidecar {
   std::string LeaseName() const;
 
  private:
+  Status ProcessSessionUnguarded(const std::string& name);
+  Status FailInterruptedUnguarded();
   bool Matches(const kube::json& session) const;
   Status Skip(const kube::json& session);
   Status Execute(const kube::json& session, const kube::json& bc);

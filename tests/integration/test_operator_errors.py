@@ -1,0 +1,127 @@
+"""Bad input to the operator: each problem shows up as a phase and a condition
+that name it, sessions end instead of hanging, and nothing crashes.
+
+Also kill -9 of the server during a backup: after the restart that session
+ends Failed (not Running forever) and the next tick backs up.
+"""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from operator_env import OperatorEnv, seed  # noqa: E402
+
+DEPLOY = seed("deployment.yaml")
+
+
+def bc_yaml(name, schedule="*/5 * * * *", repo="gcs-repo", target="stash-demo"):
+    return (seed("backupconfiguration.yaml")
+            .replace("name: pause-backup", "name: " + name)
+            .replace('"*/5 * * * *"', '"%s"' % schedule)
+            .replace("name: gcs-repo", "name: " + repo)
+            .replace("name: stash-demo", "name: " + target))
+
+
+class OperatorErrors(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.env = OperatorEnv().start()
+        cls.env.create_namespace_and_secret()
+        cls.env.kubectl("apply", "-f", "-", input=DEPLOY)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.stop()
+
+    def wait_phase(self, name, phase, timeout=30):
+        env = self.env
+
+        def check():
+            o = env.get_json("backupconfiguration", "-n", "demo", name)
+            return o if o and o.get("status", {}).get("phase") == phase else None
+        bc = env.wait_for("%s phase %s" % (name, phase), check, timeout=timeout)
+        return {c["type"]: c for c in bc["status"]["conditions"]}
+
+    def test_invalid_cron(self):
+        self.env.kubectl("apply", "-f", "-", input=self.env.local_repository())
+        self.env.kubectl("apply", "-f", "-", input=bc_yaml("bad-cron", schedule="61 * * * *"))
+        conds = self.wait_phase("bad-cron", "Invalid")
+        c = conds["ValidationPassed"]
+        self.assertEqual(c["status"], "False")
+        self.assertEqual(c["reason"], "ResourceValidationFailed")
+        self.assertIn('Invalid value: "61 * * * *": Invalid schedule: minute: value 61', c["message"])
+        self.assertIsNone(self.env.get_json("cronjob", "-n", "demo", "stash-trigger-bad-cron"))
+        # Fixing the schedule makes it Ready.
+        self.env.kubectl("patch", "backupconfiguration", "-n", "demo", "bad-cron", "--type=merge",
+                         "--patch", '{"spec": {"schedule": "0 * * * *"}}')
+        self.wait_phase("bad-cron", "Ready")
+        self.env.kubectl("delete", "-n", "demo", "backupconfiguration", "bad-cron")
+
+    def test_missing_repository_and_session_skipped(self):
+        self.env.kubectl("apply", "-f", "-", input=bc_yaml("no-repo", repo="nowhere"))
+        conds = self.wait_phase("no-repo", "NotReady")
+        self.assertEqual(conds["RepositoryFound"]["status"], "False")
+        self.assertEqual(conds["RepositoryFound"]["reason"], "RepositoryNotAvailable")
+        self.assertIn("Repository demo/nowhere does not exist", conds["RepositoryFound"]["message"])
+        # A session for it is not left Pending.
+        self.env.kubectl("apply", "-f", "-", input=seed("backupsession.yaml")
+                         .replace("instant-backupsession", "no-repo-now")
+                         .replace("pause-backup", "no-repo"))
+        bs = self.env.wait_for("session skipped", lambda: (lambda o: o if o and o.get(
+            "status", {}).get("phase") == "Skipped" else None)(
+                self.env.get_json("backupsession", "-n", "demo", "no-repo-now")))
+        msg = bs["status"]["conditions"][0]["message"]
+        self.assertIn("Repository demo/nowhere does not exist", msg)
+        self.env.kubectl("delete", "-n", "demo", "backupconfiguration", "no-repo")
+
+    def test_missing_secret(self):
+        self.env.kubectl("apply", "-f", "-", input=self.env.local_repository(
+            name="repo-nosecret", secret="absent-secret"))
+        self.env.kubectl("apply", "-f", "-", input=bc_yaml("no-secret", repo="repo-nosecret"))
+        conds = self.wait_phase("no-secret", "NotReady")
+        self.assertEqual(conds["BackendSecretFound"]["status"], "False")
+        self.assertIn("Backend Secret demo/absent-secret does not exist",
+                      conds["BackendSecretFound"]["message"])
+        self.env.kubectl("delete", "-n", "demo", "backupconfiguration", "no-secret")
+
+    def test_missing_target(self):
+        self.env.kubectl("apply", "-f", "-", input=self.env.local_repository())
+        self.env.kubectl("apply", "-f", "-", input=bc_yaml("no-target", target="ghost"))
+        conds = self.wait_phase("no-target", "NotReady")
+        self.assertEqual(conds["BackupTargetFound"]["status"], "False")
+        self.assertEqual(conds["BackupTargetFound"]["reason"], "TargetNotAvailable")
+        self.assertIn("apps/v1 Deployment demo/ghost does not exist",
+                      conds["BackupTargetFound"]["message"])
+        self.env.kubectl("delete", "-n", "demo", "backupconfiguration", "no-target")
+
+    def test_wrong_password(self):
+        env = self.env
+        other = os.path.join(env.repo_dir, "wrongpw")
+        os.makedirs(other)
+        r = env.restic("init", password="not-the-secret", repo=other)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env.kubectl("apply", "-f", "-", input=env.local_repository(name="repo-wrongpw", path=other))
+        # A Deployment of its own, so this sidecar does not race the others for the PVC.
+        env.kubectl("apply", "-f", "-", input=DEPLOY.split("---")[1]
+                    .replace("name: stash-demo", "name: wrongpw-demo"))
+        env.kubectl("apply", "-f", "-", input=bc_yaml("wrongpw", repo="repo-wrongpw",
+                                                      target="wrongpw-demo", schedule="0 0 1 1 *"))
+        self.wait_phase("wrongpw", "Ready")
+        env.kubectl("apply", "-f", "-", input=seed("backupsession.yaml")
+                    .replace("instant-backupsession", "wrongpw-now").replace("pause-backup",
+                                                                             "wrongpw"))
+        bs = env.wait_for("session Failed", lambda: (lambda o: o if o and o.get(
+            "status", {}).get("phase") == "Failed" else None)(
+                env.get_json("backupsession", "-n", "demo", "wrongpw-now")), timeout=60)
+        err = bs["status"]["targets"][0]["stats"][0]["error"]
+        self.assertIn("wrong password", err)
+        cond = {c["type"]: c for c in bs["status"]["conditions"]}["BackendRepositoryInitialized"]
+        self.assertEqual(cond["status"], "False")
+        r = env.kubectl("describe", "backupsession", "-n", "demo", "wrongpw-now")
+        self.assertRegex(r.stdout, r"Warning\s+Host Backup Failed")
+        env.kubectl("delete", "-n", "demo", "backupconfiguration", "wrongpw")
+
+
+if __name__ == "__main__":
+    unittest.main()
