@@ -1,6 +1,7 @@
 // `stash backup`: restic's backup verb — flags, human and --json output, a
 // live progress line on a terminal, exit code 3 when some source files could
 // not be read.
+#include <malloc.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -299,6 +300,10 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
     opts.parent = parent;
   }
 
+  // Packs and chunks are large, short-lived buffers freed by other threads:
+  // keep them mmap'ed so freeing returns the memory (glibc would otherwise
+  // raise its mmap threshold and keep them in per-thread arenas).
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   engine::BackupProgress progress;
   RealClock clock;
   std::optional<ProgressPrinter> printer;

@@ -33,7 +33,7 @@ ChunkPipeline::ChunkPipeline(repo::Repository& repo, int readers, int hashers,
   max_files_ = 4096;
   // Enough chunks to keep every hasher busy while readers fill the next ones;
   // each is at most 8 MiB (chunker::kMaxSize), ~1 MiB on average.
-  max_chunks_ = static_cast<size_t>(hashers) + 2;
+  max_chunks_ = static_cast<size_t>(hashers) + 1;
   for (int i = 0; i < readers; ++i) readers_.emplace_back([this] { ReaderLoop(); });
   for (int i = 0; i < hashers; ++i) hashers_.emplace_back([this] { HasherLoop(); });
 }

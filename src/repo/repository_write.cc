@@ -124,9 +124,12 @@ void RepositoryImpl::StartUploaders() {
 Status RepositoryImpl::Enqueue(OpenPack pack) {
   std::unique_lock lock(upload_mu_);
   StartUploaders();
-  // One finished pack may wait while every uploader is busy: memory stays
-  // bounded at (uploaders + 1 + open packs) × pack size.
-  upload_cv_.wait(lock, [&] { return queue_.empty() || !upload_error_.ok(); });
+  // A finished pack waits only for a free uploader: memory stays bounded at
+  // (uploaders + open packs) × pack size.
+  size_t limit = uploaders_.size();
+  upload_cv_.wait(lock, [&] {
+    return queue_.size() + static_cast<size_t>(uploading_) < limit || !upload_error_.ok();
+  });
   if (!upload_error_.ok()) return upload_error_;
   queue_.push_back(std::move(pack));
   upload_cv_.notify_all();
