@@ -177,10 +177,16 @@ class OperatorEnv:
                 "      mountPath: /safe/data\n      hostPath:\n        path: %s\n"
                 "    storageSecretName: %s\n" % (name, path or self.repo_dir, secret))
 
-    def restic(self, *args, password="changeit", repo=None):
+    def restic(self, *args, password="changeit", repo=None, lock_wait=60):
+        """Debian's restic 0.14; waits while the sidecar holds the repository lock."""
         env = dict(os.environ, RESTIC_PASSWORD=password, RESTIC_CACHE_DIR=tempfile.mkdtemp())
-        return subprocess.run([RESTIC, "-r", repo or self.repo_dir, *args], capture_output=True,
-                              text=True, env=env, timeout=120)
+        deadline = time.time() + lock_wait
+        while True:
+            r = subprocess.run([RESTIC, "-r", repo or self.repo_dir, *args], capture_output=True,
+                               text=True, env=env, timeout=120)
+            if r.returncode == 0 or "already locked" not in r.stderr or time.time() > deadline:
+                return r
+            time.sleep(0.5)
 
     def pvc_dir(self, claim, ns="demo"):
         return os.path.join(self.node_dir, "volumes", ns, claim)

@@ -110,7 +110,8 @@ class PauseBackupGuide(unittest.TestCase):
         self.assertTrue(any(p.endswith("/data.txt") for p in restored), restored)
         with open([p for p in restored if p.endswith("/data.txt")][0]) as f:
             self.assertEqual(f.read(), "sample_data\n")
-        self.assertEqual(env.restic("check").returncode, 0)
+        r = env.restic("check")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
         # Pause: the pod template stays as it is; ticks create no session, only the event.
         template_before = env.get_json("deploy", "-n", "demo", "stash-demo")["spec"]["template"]
