@@ -138,7 +138,6 @@ void HttpServer::AcceptLoop() {
     std::thread([this, fd] {
       Serve(fd);
       std::lock_guard lock(mu_);
-      fds_.erase(fd);
       --active_;
       cv_.notify_all();
     }).detach();
@@ -150,6 +149,19 @@ void HttpServer::Serve(int fd) {
   boost::system::error_code ec;
   boost::beast::ssl_stream<tcp::socket> stream(tcp::socket(io, protocol_v6_ ? tcp::v6() : tcp::v4(), fd),
                                                 impl_->tls);
+  // Runs before `stream` closes the fd. No TLS close_notify exchange: a
+  // synchronous SSL shutdown waits for the peer's reply and could hang on a
+  // silent client; a FIN is enough for HTTP/1.1 clients. The fd leaves the
+  // set while still open, so a new connection reusing the number is kept.
+  struct Untrack {
+    HttpServer* server;
+    int fd;
+    ~Untrack() {
+      ::shutdown(fd, SHUT_RDWR);
+      std::lock_guard lock(server->mu_);
+      server->fds_.erase(fd);
+    }
+  } untrack{this, fd};
   stream.handshake(ssl::stream_base::server, ec);
   if (ec) return;
   boost::beast::flat_buffer buffer;
@@ -194,7 +206,6 @@ void HttpServer::Serve(int fd) {
     http::write(stream, res, ec);
     if (ec || !keep_alive) break;
   }
-  stream.shutdown(ec);
 }
 
 void HttpServer::Stop() {
