@@ -185,6 +185,41 @@ class ServerTest(unittest.TestCase):
             self.assertIn(f"customresourcedefinition.apiextensions.k8s.io/{plural}.stash.appscode.com",
                           names)
 
+    def test_discovery_honours_the_requested_format(self):
+        agg = "application/json;g=apidiscovery.k8s.io;v={};as=APIGroupDiscoveryList"
+        for version in ("v2", "v2beta1"):
+            status, body, headers = self.server.request(
+                "GET", "/apis", accept=agg.format(version) + ",application/json")
+            self.assertEqual(status, 200)
+            self.assertEqual(headers["Content-Type"], agg.format(version))
+            stash = [g for g in body["items"] if g["metadata"]["name"] == "stash.appscode.com"][0]
+            self.assertEqual([v["version"] for v in stash["versions"]], ["v1beta1", "v1alpha1"])
+            bc = [r for r in stash["versions"][0]["resources"]
+                  if r["resource"] == "backupconfigurations"][0]
+            self.assertEqual((bc["scope"], bc["shortNames"], bc["responseKind"]["kind"]),
+                             ("Namespaced", ["bc"], "BackupConfiguration"))
+        status, body, headers = self.server.request("GET", "/apis")
+        self.assertEqual((status, body["kind"]), (200, "APIGroupList"))
+        stash = [g for g in body["groups"] if g["name"] == "stash.appscode.com"][0]
+        self.assertEqual(stash["preferredVersion"]["version"], "v1beta1")
+        self.assertEqual(self.server.request("GET", "/api")[1]["versions"], ["v1"])
+        status, body, _ = self.server.request("GET", "/apis/stash.appscode.com/v1beta1")
+        names = {r["name"]: r["namespaced"] for r in body["resources"]}
+        self.assertEqual(names["backupconfigurations"], True)
+        self.assertIn("backupconfigurations/status", names)
+
+    def test_openapi_v3_lists_patch_with_field_validation(self):
+        status, root, _ = self.server.request("GET", "/openapi/v3")
+        self.assertEqual(status, 200)
+        url = root["paths"]["apis/stash.appscode.com/v1beta1"]["serverRelativeURL"]
+        status, doc, _ = self.server.request("GET", url)
+        op = doc["paths"]["/apis/stash.appscode.com/v1beta1/namespaces/{namespace}/"
+                          "backupconfigurations/{name}"]["patch"]
+        self.assertEqual(op["x-kubernetes-group-version-kind"]["kind"], "BackupConfiguration")
+        self.assertIn("fieldValidation", [p["name"] for p in op["parameters"]])
+        schema = doc["components"]["schemas"]["com.appscode.stash.v1beta1.BackupConfiguration"]
+        self.assertEqual(schema["properties"]["spec"]["properties"]["schedule"]["type"], "string")
+
     def test_sigterm_stops_cleanly(self):
         other = ApiServer().start()
         try:
