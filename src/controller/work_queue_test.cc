@@ -1,0 +1,46 @@
+#include "stash/controller/work_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace stash::controller {
+namespace {
+
+TEST(WorkQueue, KeysQueuedTwiceAreProcessedOnce) {
+  ManualClock clock;
+  WorkQueue q(clock);
+  std::atomic<bool> stop{false};
+  q.Add("bc:demo/a");
+  q.Add("bc:demo/a");
+  q.Add("bc:demo/b");
+  EXPECT_EQ(q.Get(stop), "bc:demo/a");
+  EXPECT_EQ(q.Get(stop), "bc:demo/b");
+  // Nothing left: Get blocks until stopped.
+  std::thread stopper([&] {
+    while (clock.sleepers() == 0) std::this_thread::yield();
+    stop = true;
+    clock.Advance(std::chrono::seconds(1));
+  });
+  EXPECT_FALSE(q.Get(stop).has_value());
+  stopper.join();
+}
+
+TEST(WorkQueue, DelayedKeysWaitForTheClock) {
+  ManualClock clock;
+  WorkQueue q(clock);
+  std::atomic<bool> stop{false};
+  q.AddAfter("bc:demo/late", std::chrono::seconds(10));
+  q.Add("bc:demo/now");
+  EXPECT_EQ(q.Get(stop), "bc:demo/now");
+  std::optional<std::string> got;
+  std::thread getter([&] { got = q.Get(stop); });
+  while (clock.sleepers() == 0) std::this_thread::yield();
+  EXPECT_FALSE(got.has_value());
+  clock.Advance(std::chrono::seconds(10));
+  getter.join();
+  EXPECT_EQ(got, "bc:demo/late");
+}
+
+}  // namespace
+}  // namespace stash::controller
