@@ -21,6 +21,7 @@
 #include "stash/cli/app.h"
 #include "stash/engine/backup.h"
 #include "stash/engine/filter.h"
+#include "stash/engine/lock.h"
 
 namespace stash::cli {
 
@@ -265,6 +266,19 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
       return kExitError;
     }
     opts.parent = *id;
+  }
+
+  // A shared lock, as restic's backup takes: prune/forget (stash's or
+  // restic's) wait for it instead of deleting packs this backup still needs.
+  RealClock lock_clock;
+  engine::ScopedLock lock;
+  if (!ro.no_lock) {
+    auto l = engine::ScopedLock::Acquire(*repo, engine::LockMode::kShared, lock_clock);
+    if (!l.ok()) {
+      std::cerr << "Fatal: unable to create lock in backend: " << l.status().message() << "\n";
+      return kExitError;
+    }
+    lock = std::move(l).value();
   }
 
   bool human = !ro.json && !ro.quiet;
