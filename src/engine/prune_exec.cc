@@ -1,5 +1,7 @@
 // Step 4 of prune (see prune.h) in restic's crash-safe order, and the
 // statistics text.
+#include <zstd.h>
+
 #include <cstdio>
 #include <map>
 #include <unordered_map>
@@ -35,10 +37,10 @@ class PackCopier {
   Status Add(const Id& id, BlobKind kind, const repo::BlobLocation& loc,
              std::span<const uint8_t> sealed) {
     Open& o = open_[kind == BlobKind::kData ? 0 : 1];
-    format::IndexPackBlob ib{id, ToFormat(kind), static_cast<uint32_t>(o.bytes.size()), loc.length,
-                             loc.uncompressed_length};
+    format::IndexPackBlob ib{id, ToFormat(kind), static_cast<uint32_t>(o.bytes.size()),
+                             static_cast<uint32_t>(sealed.size()), loc.uncompressed_length};
     o.bytes.insert(o.bytes.end(), sealed.begin(), sealed.end());
-    o.entries.push_back({ToFormat(kind), loc.length, loc.uncompressed_length, id});
+    o.entries.push_back({ToFormat(kind), ib.length, ib.uncompressed_length, id});
     o.index.push_back(ib);
     if (o.bytes.size() >= repo_.options().pack_size) return Finish(o);
     return Status::Ok();
@@ -78,6 +80,17 @@ class PackCopier {
   Open open_[2];
   std::vector<format::IndexPack> written_;
 };
+
+// restic re-saves repacked blobs through its packer, which compresses them
+// as the repository's current setting says (trees always in v2). Returns the
+// zstd level, or 0 to copy the blob as it is.
+int RecompressLevel(repo::Repository& repo, BlobKind kind, const repo::BlobLocation& loc) {
+  if (repo.format_version() < 2 || loc.uncompressed_length != 0) return 0;
+  if (loc.length <= format::kSealOverhead) return 0;  // empty blobs are never compressed
+  const repo::Compression c = repo.options().compression;
+  if (kind == BlobKind::kData && c == repo::Compression::kOff) return 0;
+  return c == repo::Compression::kMax ? 11 : 3;
+}
 
 Status RemoveAll(repo::Repository& repo, FileType type, const std::set<Id>& ids) {
   for (const Id& id : ids) {
@@ -147,10 +160,24 @@ Status ExecutePrune(repo::Repository& repo, PrunePlan plan, Random& random, cons
         }
         std::span<const uint8_t> sealed(bytes.data() + loc.offset, loc.length);
         // Never copy a damaged blob into a new pack: verify MAC and hash first.
+        auto plain = repo.OpenBlob(id, loc, sealed);
         STASH_RETURN_IF_ERROR_CTX(
-            repo.OpenBlob(id, loc, sealed).status(),
-            "repacking blob " + id.ShortHex() + " of pack " + pack.ShortHex());
-        STASH_RETURN_IF_ERROR(copier.Add(id, loc.kind, loc, sealed));
+            plain.status(), "repacking blob " + id.ShortHex() + " of pack " + pack.ShortHex());
+        if (const int level = RecompressLevel(repo, loc.kind, loc); level > 0) {
+          std::vector<uint8_t> z(ZSTD_compressBound(plain->size()));
+          const size_t n = ZSTD_compress(z.data(), z.size(), plain->data(), plain->size(), level);
+          if (ZSTD_isError(n)) {
+            return InternalError(std::string("compressing blob ") + id.ShortHex() + ": " +
+                                 ZSTD_getErrorName(n));
+          }
+          z.resize(n);
+          const std::vector<uint8_t> resealed = crypto::Seal(key, random, z);
+          repo::BlobLocation packed = loc;
+          packed.uncompressed_length = static_cast<uint32_t>(plain->size());
+          STASH_RETURN_IF_ERROR(copier.Add(id, loc.kind, packed, resealed));
+        } else {
+          STASH_RETURN_IF_ERROR(copier.Add(id, loc.kind, loc, sealed));
+        }
         plan.keep_blobs.erase(it);
       }
     }

@@ -134,6 +134,28 @@ class PruneTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn(b"must be below 100%", p.stderr)
 
+    def test_repack_uncompressed_compresses_once_and_converges(self):
+        repo = os.path.join(self.tmp, "uncompressed")
+        src = os.path.join(self.tmp, "text-src")
+        os.makedirs(src)
+        for i in range(3):
+            with open(os.path.join(src, "t%d.txt" % i), "w") as f:
+                f.write("compressible line %d\n" % i * 40000)
+        must(restic(repo, "init"))
+        TestRepo(repo).cheapen_key()
+        must(restic(repo, "backup", "--compression", "off", src))
+        packs_before = dir_bytes(os.path.join(repo, "data"))
+        out = must(stash(repo, "prune", "--repack-uncompressed", "-v")).stdout.decode()
+        self.assertRegex(out, r"to repack: +[1-9]\d* packs")
+        self.assertLess(dir_bytes(os.path.join(repo, "data")), packs_before / 10)
+        must(restic(repo, "check", "--read-data"))
+        target = os.path.join(self.tmp, "uncompressed-restore")
+        must(restic(repo, "restore", "latest", "--target", target))
+        self.assertEqual(tree_digest(os.path.join(target, src.lstrip("/"))), tree_digest(src))
+        # Everything is compressed now: a second run has nothing to repack.
+        again = must(stash(repo, "prune", "--repack-uncompressed", "-v")).stdout.decode()
+        self.assertRegex(again, r"to repack: +0 packs")
+
     def test_prune_killed_at_any_moment_leaves_a_repository_restic_checks(self):
         # How long a full prune takes here, to spread the kills over it.
         timing = self.copy("timing")

@@ -13,9 +13,11 @@
 //      the packs. A prune killed at any point leaves a repository `restic
 //      check` accepts (at worst with unreferenced packs the next prune removes).
 //
-// Repacking copies each kept blob's sealed bytes verbatim after verifying its
-// MAC and hash (no re-compression), and seals only the new pack headers. The
-// caller holds an exclusive lock.
+// Repacking verifies each kept blob's MAC and hash, then copies its sealed
+// bytes verbatim, or — for an uncompressed blob that restic's packer would
+// compress (trees in v2; data unless --compression off) — compresses and
+// reseals it, so uncompressed packs converge instead of being repacked again.
+// The caller holds an exclusive lock.
 //
 // Thread-safety: free functions over a thread-safe Repository; no state.
 #pragma once
