@@ -195,7 +195,8 @@ void PackFileWriter::RestorePack(Pack& pack, std::vector<uint8_t>* buf) {
     size_t j = i + 1;
     uint64_t start = pack.blobs[i].loc.offset;
     uint64_t end = start + pack.blobs[i].loc.length;
-    while (j < pack.blobs.size() && pack.blobs[j].loc.offset <= end + kMaxRangeGap) {
+    while (j < pack.blobs.size() && pack.blobs[j].loc.offset <= end + kMaxRangeGap &&
+           end - start < kMaxRangeSize) {
       end = std::max<uint64_t>(end, pack.blobs[j].loc.offset + pack.blobs[j].loc.length);
       ++j;
     }

@@ -1,7 +1,8 @@
 // Private to engine: writes the content of many files from a repository,
 // planned by pack. AddFile() registers each file; Run() groups every needed
 // blob by the pack holding it, reads each pack once in ranges covering its
-// needed blobs (gaps up to kMaxRangeGap are read through rather than split),
+// needed blobs (gaps up to kMaxRangeGap are read through rather than split,
+// ranges end after kMaxRangeSize),
 // on several worker threads, and pwrite()s each decrypted blob at its offset
 // in every file that uses it. Files are created and sized by the first blob
 // that reaches them; all-zero blobs are skipped so they stay holes.
@@ -25,6 +26,9 @@ namespace stash::engine {
 class PackFileWriter {
  public:
   static constexpr uint64_t kMaxRangeGap = 1 << 20;
+  // A range stops growing past this size, so each worker holds at most one
+  // such buffer (plus one blob): memory stays bounded with many workers.
+  static constexpr uint64_t kMaxRangeSize = 4 << 20;
 
   PackFileWriter(repo::Repository& repo, int workers, RestoreErrorFn on_error);
   ~PackFileWriter();

@@ -34,7 +34,7 @@ struct RestoreOptions {
   std::string target;    // created when missing
   PatternList includes;  // restore only what matches (and what leads to it)
   PatternList excludes;  // restore everything but what matches
-  // Packs in flight at once; 0 picks max(backend connections, cores) + 1.
+  // Packs in flight at once; 0 picks max(backend connections, cores).
   int workers = 0;
 };
 
