@@ -3,6 +3,7 @@
 // not be read.
 #include <malloc.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -208,6 +209,21 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
     std::cerr << "Fatal: nothing to backup, please specify target files/dirs\n";
     return kExitError;
   }
+  // As restic: missing targets are skipped with a warning, none left is fatal.
+  std::vector<std::string> existing;
+  for (const std::string& p : opts.paths) {
+    struct stat st {};
+    if (lstat(p.c_str(), &st) != 0) {
+      std::cerr << p << " does not exist, skipping\n";
+      continue;
+    }
+    existing.push_back(p);
+  }
+  if (existing.empty()) {
+    std::cerr << "Fatal: all target directories/files do not exist\n";
+    return kExitError;
+  }
+  opts.paths = std::move(existing);
   opts.hostname = f.host;
   if (opts.hostname.empty()) {
     char buf[256] = {};
