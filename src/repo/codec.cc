@@ -5,6 +5,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "stash/format/index.h"
+
 namespace stash::repo::codec {
 
 namespace {
@@ -185,57 +187,27 @@ std::string EncodeIndex(const std::vector<IndexPack>& packs) {
 
 Status DecodeIndex(std::string_view text, std::string_view name,
                    const std::function<void(IndexPack&&)>& fn) {
-  std::string what = "index " + std::string(name);
-  STASH_ASSIGN_OR_RETURN(json j, Parse(text, what));
-  const json* packs = nullptr;
-  if (j.is_object()) {
-    auto it = j.find("packs");
-    if (it != j.end() && it->is_array()) packs = &*it;
-    if (it != j.end() && it->is_null()) return Status::Ok();
-  } else if (j.is_array()) {
-    packs = &j;  // restic's legacy format: a bare array of packs
+  // format's pull parser: no DOM, so a large index costs little beyond its
+  // entries while loading.
+  auto file = format::DecodeIndex(text);
+  if (!file.ok()) {
+    return DataLossError("index " + std::string(name) + ": " + file.status().message());
   }
-  if (!packs) return DataLossError(what + ": no \"packs\" array");
-  for (const json& p : *packs) {
+  for (format::IndexPack& p : file->packs) {
     IndexPack ip;
-    STASH_ASSIGN_OR_RETURN(std::string pid, GetString(p, "id", what));
-    auto id = Id::FromHex(pid);
-    if (!id.ok()) return DataLossError(what + ": bad pack id " + pid);
-    ip.pack = *id;
-    auto blobs = p.find("blobs");
-    if (blobs == p.end() || !blobs->is_array()) {
-      if (blobs != p.end() && blobs->is_null()) continue;
-      return DataLossError(what + ": pack " + pid + " has no blobs array");
-    }
-    ip.blobs.reserve(blobs->size());
-    for (const json& b : *blobs) {
+    ip.pack = p.id;
+    ip.blobs.reserve(p.blobs.size());
+    for (const format::IndexPackBlob& b : p.blobs) {
       IndexEntry e;
-      STASH_ASSIGN_OR_RETURN(std::string bid, GetString(b, "id", what));
-      auto bi = Id::FromHex(bid);
-      if (!bi.ok()) return DataLossError(what + ": bad blob id " + bid);
-      e.id = *bi;
-      STASH_ASSIGN_OR_RETURN(std::string type, GetString(b, "type", what));
-      if (type == "tree") {
-        e.kind = BlobKind::kTree;
-      } else if (type == "data") {
-        e.kind = BlobKind::kData;
-      } else {
-        return DataLossError(what + ": blob " + bid + " has unknown type \"" + type + "\"");
-      }
-      STASH_ASSIGN_OR_RETURN(uint64_t off, GetUint(b, "offset", what));
-      STASH_ASSIGN_OR_RETURN(uint64_t len, GetUint(b, "length", what));
-      uint64_t ulen = 0;
-      if (auto u = b.find("uncompressed_length"); u != b.end() && !u->is_null()) {
-        STASH_ASSIGN_OR_RETURN(ulen, GetUint(b, "uncompressed_length", what));
-      }
-      if (off > UINT32_MAX || len > UINT32_MAX || ulen > UINT32_MAX) {
-        return DataLossError(what + ": blob " + bid + " offset/length out of range");
-      }
-      e.offset = static_cast<uint32_t>(off);
-      e.length = static_cast<uint32_t>(len);
-      e.uncompressed_length = static_cast<uint32_t>(ulen);
+      e.id = b.id;
+      e.kind = b.type == format::BlobType::kTree ? BlobKind::kTree : BlobKind::kData;
+      e.offset = b.offset;
+      e.length = b.length;
+      e.uncompressed_length = b.uncompressed_length;
       ip.blobs.push_back(e);
     }
+    p.blobs.clear();
+    p.blobs.shrink_to_fit();
     fn(std::move(ip));
   }
   return Status::Ok();
