@@ -39,11 +39,6 @@ std::string GoDurationMs(std::chrono::milliseconds d) {
 }
 
 int RunRestore(const ResticOptions& ro, const RestoreFlags& f) {
-  if (!f.iexcludes.empty() || !f.iincludes.empty()) {
-    std::cerr << "Fatal: --iexclude/--iinclude are not supported by stash yet; use "
-                 "--exclude/--include\n";
-    return kExitError;
-  }
   auto includes = engine::PatternList::Parse(f.includes);
   if (!includes.ok()) {
     std::cerr << "Fatal: --include: " << includes.status().message() << "\n";
@@ -52,6 +47,24 @@ int RunRestore(const ResticOptions& ro, const RestoreFlags& f) {
   auto excludes = engine::PatternList::Parse(f.excludes);
   if (!excludes.ok()) {
     std::cerr << "Fatal: --exclude: " << excludes.status().message() << "\n";
+    return kExitError;
+  }
+  auto lower = [](std::vector<std::string> v) {
+    for (std::string& p : v) {
+      for (char& c : p) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      }
+    }
+    return v;
+  };
+  auto iincludes = engine::PatternList::Parse(lower(f.iincludes));
+  if (!iincludes.ok()) {
+    std::cerr << "Fatal: --iinclude: " << iincludes.status().message() << "\n";
+    return kExitError;
+  }
+  auto iexcludes = engine::PatternList::Parse(lower(f.iexcludes));
+  if (!iexcludes.ok()) {
+    std::cerr << "Fatal: --iexclude: " << iexcludes.status().message() << "\n";
     return kExitError;
   }
   if (f.ids.empty()) {
@@ -66,7 +79,8 @@ int RunRestore(const ResticOptions& ro, const RestoreFlags& f) {
     std::cerr << "Fatal: please specify a directory to restore to (--target)\n";
     return kExitError;
   }
-  if (!excludes->empty() && !includes->empty()) {
+  const bool has_excludes = !excludes->empty() || !iexcludes->empty();
+  if (has_excludes && (!includes->empty() || !iincludes->empty())) {
     std::cerr << "Fatal: exclude and include patterns are mutually exclusive\n";
     return kExitError;
   }
@@ -93,6 +107,8 @@ int RunRestore(const ResticOptions& ro, const RestoreFlags& f) {
   opts.target = f.target;
   opts.includes = std::move(*includes);
   opts.excludes = std::move(*excludes);
+  opts.iincludes = std::move(*iincludes);
+  opts.iexcludes = std::move(*iexcludes);
   const bool verbose = !ro.quiet && !ro.json;
   if (verbose) {
     std::cout << "restoring " << engine::DescribeSnapshot(*entry) << " to " << f.target << "\n";

@@ -45,6 +45,13 @@ std::string ParentDir(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+std::string AsciiLower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
 bool ValidName(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos;
 }
@@ -97,13 +104,15 @@ Result<bool> Restorer::Traverse(const Id& tree, const std::string& target,
 
     bool selected = true;
     bool child_may = true;
-    if (!opts_.excludes.empty()) {
-      selected = !opts_.excludes.Match(node_location);
+    if (!opts_.excludes.empty() || !opts_.iexcludes.empty()) {
+      selected = !opts_.excludes.Match(node_location) &&
+                 !opts_.iexcludes.Match(AsciiLower(node_location));
       child_may = selected && node.type == format::NodeType::kDir;
-    } else if (!opts_.includes.empty()) {
+    } else if (!opts_.includes.empty() || !opts_.iincludes.empty()) {
       auto [m, c] = opts_.includes.MatchWithChild(node_location);
-      selected = m;
-      child_may = c && node.type == format::NodeType::kDir;
+      auto [im, ic] = opts_.iincludes.MatchWithChild(AsciiLower(node_location));
+      selected = m || im;
+      child_may = (c || ic) && node.type == format::NodeType::kDir;
     }
     if (selected) has_restored = true;
 

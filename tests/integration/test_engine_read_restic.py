@@ -80,7 +80,8 @@ class ResticToStash(unittest.TestCase):
 
     def test_restore_include_and_exclude_select_as_restic(self):
         for flags in (["--include", "/src/odd"], ["--include", "*.txt"],
-                      ["--exclude", "wide"], ["--exclude", "/src/d00/**/leaf"]):
+                      ["--exclude", "wide"], ["--exclude", "/src/d00/**/leaf"],
+                      ["--iinclude", "*.TXT"], ["--iexclude", "/SRC/WIDE"]):
             a = os.path.join(self.tmp.path, "inc-stash-" + str(abs(hash(str(flags)))))
             b = os.path.join(self.tmp.path, "inc-restic-" + str(abs(hash(str(flags)))))
             must(stash(self.repo, "restore", "--host", "h1", "latest", "--target", a, *flags))

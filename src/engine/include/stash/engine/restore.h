@@ -34,6 +34,10 @@ struct RestoreOptions {
   std::string target;    // created when missing
   PatternList includes;  // restore only what matches (and what leads to it)
   PatternList excludes;  // restore everything but what matches
+  // --iinclude/--iexclude: patterns already lower-cased, matched against the
+  // lower-cased path (ASCII case folding).
+  PatternList iincludes;
+  PatternList iexcludes;
   // Packs in flight at once; 0 picks max(backend connections, cores).
   int workers = 0;
 };
