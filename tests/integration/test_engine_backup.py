@@ -157,6 +157,9 @@ class KillTest(unittest.TestCase):
             time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        # The killed backup leaves its (now stale: dead pid) lock, as restic
+        # does; `unlock` removes stale locks only.
+        el.restic(repo, "unlock")
         el.restic(repo, "check")
         p = el.stash(repo, "backup", "--json", self.src)
         s = el.summary(p.stdout)
