@@ -100,10 +100,12 @@ void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--crds-dir", *crds_dir,
                   "Install the CRDs of this directory instead of the built-in deploy/crds");
-  auto run_operator = std::make_shared<bool>(false);
-  cmd->add_flag("--operator", *run_operator,
-                "Also run the Stash operator and the embedded node (PVC directories, stash's "
-                "containers as processes) against this server");
+  // Embedded mode is the whole system: the operator and the embedded node run
+  // by default; --no-operator serves the bare API (as a cluster's apiserver).
+  auto run_operator = std::make_shared<bool>(true);
+  cmd->add_flag("--operator,!--no-operator", *run_operator,
+                "Run the Stash operator and the embedded node (PVC directories, stash's "
+                "containers as processes) against this server (default; --no-operator: API only)");
   cmd->callback([=] { *exit_code = RunServer(*data_dir, *listen, *crds_dir, *run_operator); });
 }
 

@@ -39,7 +39,8 @@ class ApiServer:
     def start(self, timeout=60):
         self.stderr_lines = []
         self.proc = subprocess.Popen(
-            [STASH, "server", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0"],
+            [STASH, "server", "--no-operator", "--data-dir", self.data_dir,
+             "--listen", "127.0.0.1:0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + timeout
         while time.time() < deadline:
