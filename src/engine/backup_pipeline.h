@@ -65,6 +65,7 @@ class ChunkPipeline {
   void PushChunk(Chunk chunk);
   void Release(const std::shared_ptr<FileState>& f);
   std::vector<uint8_t> GetBuffer();
+  std::vector<uint8_t> NewChunkBuffer();
   void PutBuffer(std::vector<uint8_t> buf);
   void SetError(const Status& s);
   bool Failed();
