@@ -47,7 +47,24 @@ int RunDump(const ResticOptions& ro, const DumpFlags& f) {
     std::cerr << "Fatal: " << s.message() << "\n";
     return kExitError;
   }
-  Status s = engine::DumpFile(repo, *entry, f.args[1], [](std::span<const uint8_t> data) {
+  auto is_dir = engine::IsDirectory(repo, *entry, f.args[1]);
+  if (!is_dir.ok()) {
+    std::cerr << "cannot dump file: " << is_dir.status().message() << "\n";
+    return 2;
+  }
+  if (*is_dir) {
+    if (f.archive != "tar") {
+      std::cerr << "cannot dump file: the zip archive format is not supported by stash yet; use "
+                   "--archive tar\n";
+      return 2;
+    }
+    if (isatty(STDOUT_FILENO)) {
+      std::cerr << "cannot dump file: stdout is the terminal, please redirect output\n";
+      return 2;
+    }
+  }
+  auto dump = *is_dir ? engine::DumpTar : engine::DumpFile;
+  Status s = dump(repo, *entry, f.args[1], [](std::span<const uint8_t> data) {
     size_t done = 0;
     while (done < data.size()) {
       ssize_t n = write(STDOUT_FILENO, data.data() + done, data.size() - done);
