@@ -109,7 +109,6 @@ class RepositoryImpl final : public Repository {
   Status upload_error_;
   std::vector<std::thread> uploaders_;
   std::vector<codec::IndexPack> unindexed_;
-  std::vector<std::vector<uint8_t>> spare_pack_;  // at most one uploaded buffer
   size_t unindexed_blobs_ = 0;
   SystemTime last_index_write_{};
   std::mutex index_write_mu_;  // one index writer at a time

@@ -96,15 +96,6 @@ Result<bool> RepositoryImpl::SaveBlob(BlobKind kind, const Id& id,
   {
     std::lock_guard lock(pack_mu_);
     OpenPack& p = open_[KindSlot(kind)];
-    if (p.data.capacity() == 0) {
-      // Reuse an uploaded pack's buffer: its pages are already mapped.
-      std::lock_guard spare_lock(upload_mu_);
-      if (!spare_pack_.empty()) {
-        p.data = std::move(spare_pack_.back());
-        spare_pack_.pop_back();
-        p.data.clear();
-      }
-    }
     if (p.data.capacity() == 0) p.data.reserve(opts_.pack_size + (1u << 20));
     codec::IndexEntry e;
     e.id = id;
@@ -196,9 +187,6 @@ Status RepositoryImpl::UploadPack(OpenPack pack) {
     for (const auto& b : pack.blobs) pending_.erase(PendingKey{b.id, b.kind});
   }
   std::lock_guard lock(upload_mu_);
-  if (spare_pack_.empty() && pack.data.capacity() <= opts_.pack_size + (2u << 20)) {
-    spare_pack_.push_back(std::move(pack.data));
-  }
   unindexed_blobs_ += pack.blobs.size();
   unindexed_.push_back(codec::IndexPack{pack_id, std::move(pack.blobs)});
   return Status::Ok();
