@@ -17,23 +17,25 @@ constexpr const char* kFooter = R"(Exit codes:
 
 Run 'stash <command> --help' for a command's flags.)";
 
+// Order of `stash --help`: the Kubernetes side first, then restic's verbs in
+// the order a user meets them, then version.
 const Registrar kCommands[] = {
-    RegisterVersion,
+    RegisterServer,
+    RegisterOperator,
+    RegisterRunBackup,
+    RegisterCreateBackupSession,
+    RegisterInit,
+    RegisterBackup,
     RegisterSnapshots,
     RegisterLs,
     RegisterCat,
     RegisterDump,
     RegisterRestore,
     RegisterCheck,
-    RegisterOperator,
-    RegisterRunBackup,
-    RegisterCreateBackupSession,
-    RegisterBackup,
-    RegisterInit,
-    RegisterServer,
     RegisterForget,
     RegisterPrune,
     RegisterUnlock,
+    RegisterVersion,
 };
 
 }  // namespace
