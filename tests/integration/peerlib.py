@@ -115,12 +115,19 @@ class FaultProxy:
     get, alternately, `HTTP/1.1 500` (then close) or a reset after the request
     head; other connections are piped through. `fail_first` faults the first N
     connections, `fail_for` those opened in the first that many seconds;
-    `forever` answers every connection with a 500."""
+    `forever` answers every connection with a 500. With `storm_after_bytes`,
+    once that many request bytes went upstream (uploads are under way), all
+    open connections are reset and new ones fault for `storm_for` seconds."""
 
-    def __init__(self, target_port, fail_first=0, fail_for=0.0, forever=False):
+    def __init__(self, target_port, fail_first=0, fail_for=0.0, forever=False,
+                 storm_after_bytes=0, storm_for=2.0):
         self.target_port = target_port
         self.fail_first, self.forever = fail_first, forever
         self.fail_until = time.monotonic() + fail_for
+        self.storm_after_bytes, self.storm_for = storm_after_bytes, storm_for
+        self.upstream_bytes = 0
+        self.storms = 0
+        self._live = set()
         self.accepted = 0
         self.faulted = 0
         self._lock = threading.Lock()
@@ -194,12 +201,17 @@ class FaultProxy:
             conn.close()
             return
 
+        with self._lock:
+            self._live.add(conn)
+
         def copy(src, dst):
             try:
                 while True:
                     b = src.recv(1 << 16)
                     if not b:
                         break
+                    if src is conn:
+                        self._count_upstream(len(b))
                     dst.sendall(b)
             except OSError:
                 pass
@@ -214,5 +226,24 @@ class FaultProxy:
         t.start()
         copy(conn, up)
         t.join()
+        with self._lock:
+            self._live.discard(conn)
         conn.close()
         up.close()
+
+    def _count_upstream(self, n):
+        with self._lock:
+            before = self.upstream_bytes
+            self.upstream_bytes += n
+            if not (self.storm_after_bytes and before < self.storm_after_bytes <=
+                    self.upstream_bytes):
+                return
+            self.storms += 1
+            self.fail_until = time.monotonic() + self.storm_for
+            live = list(self._live)
+        for c in live:
+            try:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

@@ -280,13 +280,18 @@ class FlakyRestTest(unittest.TestCase):
         direct = "rest:http://127.0.0.1:%d/%s/" % (SERVERS["rest"].port, repo)
         stash(direct, "init")
         src = make_tree(os.path.join(tempfile.mkdtemp(dir=TMP), "src"), 5)
-        # Every connection opened in the first 2 s of the backup gets a 500 or a reset.
-        proxy = peerlib.FaultProxy(SERVERS["rest"].port, fail_for=2.0)
+        # Every connection opened in the first 2 s of the backup gets a 500 or a
+        # reset; then, once 1 MiB of uploads went through, open connections are
+        # reset and new ones fault for another 2 s.
+        proxy = peerlib.FaultProxy(SERVERS["rest"].port, fail_for=2.0,
+                                   storm_after_bytes=1 << 20, storm_for=2.0)
         try:
             flaky = "rest:http://127.0.0.1:%d/%s/" % (proxy.port, repo)
             p = stash(flaky, "backup", src)
             self.assertGreater(proxy.faulted, 1)
-            self.assertIn("retrying", p.stderr)
+            self.assertEqual(proxy.storms, 1)
+            self.assertIn("stat config failed", p.stderr)
+            self.assertRegex(p.stderr, r"(save|POST) data/")
         finally:
             proxy.stop()
         stash(direct, "check", "--read-data")
