@@ -13,19 +13,28 @@
 
 #include "restic_options.h"
 #include "stash/cli/app.h"
+#include "stash/engine/lock.h"
 #include "stash/engine/snapshots.h"
 
 namespace stash::cli {
 
-// The open repository and the context (clock, random) it points into.
+// The open repository, the context (clock, random) it points into, and the
+// repository lock held while the verb runs. Members are destroyed bottom-up:
+// the lock goes before the repository it lives in.
 struct OpenedRepo {
   ResticContext ctx;
   std::unique_ptr<repo::Repository> repo;
+  engine::ScopedLock lock;
 };
 
-// Opens the repository; on failure prints restic's message on stderr and
-// returns the exit code instead.
-inline std::variant<OpenedRepo, int> OpenForVerb(const ResticOptions& ro) {
+enum class VerbLock { kNone, kShared };
+
+// Opens the repository (and, with VerbLock::kShared and without --no-lock,
+// takes restic's shared lock so forget/prune cannot delete what the verb
+// reads); on failure prints restic's message on stderr and returns the exit
+// code instead.
+inline std::variant<OpenedRepo, int> OpenForVerb(const ResticOptions& ro,
+                                                 VerbLock lock = VerbLock::kNone) {
   auto ctx_or = ResolveResticContext(ro);
   if (auto* e = std::get_if<CliError>(&ctx_or)) {
     std::cerr << e->message << "\n";
@@ -38,6 +47,14 @@ inline std::variant<OpenedRepo, int> OpenForVerb(const ResticOptions& ro) {
     return e->exit_code;
   }
   out.repo = std::move(std::get<std::unique_ptr<repo::Repository>>(repo));
+  if (lock == VerbLock::kShared && !ro.no_lock) {
+    auto l = engine::ScopedLock::Acquire(*out.repo, engine::LockMode::kShared, *out.ctx.clock);
+    if (!l.ok()) {
+      std::cerr << "Fatal: unable to create lock in backend: " << l.status().message() << "\n";
+      return kExitError;
+    }
+    out.lock = std::move(l).value();
+  }
   return out;
 }
 

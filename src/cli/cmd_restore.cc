@@ -84,7 +84,7 @@ int RunRestore(const ResticOptions& ro, const RestoreFlags& f) {
     std::cerr << "Fatal: exclude and include patterns are mutually exclusive\n";
     return kExitError;
   }
-  auto opened = OpenForVerb(ro);
+  auto opened = OpenForVerb(ro, VerbLock::kShared);
   if (auto* code = std::get_if<int>(&opened)) return *code;
   repo::Repository& repo = *std::get<OpenedRepo>(opened).repo;
   const std::string& name = f.ids[0];

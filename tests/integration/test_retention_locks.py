@@ -102,6 +102,37 @@ class LockInteropTest(unittest.TestCase):
         self.assertEqual(holder.returncode, 0)
         self.assertEqual(locks(repo), [])
 
+    def test_restore_and_check_take_shared_locks(self):
+        repo = self.repo_with_snapshots("shared")
+        holder = start_and_catch_lock(["restic", "-r", repo, "--no-cache", "forget",
+                                       "--keep-last", "2"])
+        try:
+            for args in (["check"], ["restore", "latest", "--target",
+                                     os.path.join(self.tmp, "blocked")]):
+                p = stash(repo, *args)
+                self.assertEqual(p.returncode, 1, args)
+                self.assertIn("repository is already locked exclusively by PID %d" % holder.pid,
+                              p.stderr.decode())
+        finally:
+            holder.send_signal(signal.SIGCONT)
+            holder.communicate(timeout=60)
+        # Unopposed, both run and leave no lock behind.
+        must(stash(repo, "check"))
+        must(stash(repo, "restore", "latest", "--target", os.path.join(self.tmp, "free")))
+        self.assertEqual(locks(repo), [])
+        # While stash's restore holds its shared lock, restic's forget must wait.
+        holder = start_and_catch_lock([STASH, "-r", repo, "restore", "latest", "--target",
+                                       os.path.join(self.tmp, "holding")])
+        try:
+            p = restic(repo, "forget", "--keep-last", "1")
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(b"repository is already locked by PID %d" % holder.pid, p.stderr)
+        finally:
+            holder.send_signal(signal.SIGCONT)
+            holder.communicate(timeout=60)
+        self.assertEqual(holder.returncode, 0)
+        self.assertEqual(locks(repo), [])
+
     def test_lock_of_a_killed_process_is_stale_and_unlock_clears_it(self):
         repo = self.repo_with_snapshots("killed")
         holder = start_and_catch_lock([STASH, "-r", repo, "forget", "--keep-last", "3"])
