@@ -145,6 +145,9 @@ class Interop:
         src2 = make_tree(os.path.join(work, "src2"), 2)
         writer = restic if self.restic_can_reach else stash
         writer(repo, "backup", src2, env=env)
+        if not self.restic_can_reach:
+            print("%s: restic half skipped (restic cannot reach this peer)" % type(self).__name__,
+                  file=sys.stderr)
         snaps = json.loads(stash(repo, "snapshots", "--json", env=env).stdout)
         self.assertEqual(sorted(s["paths"][0] for s in snaps), [src, src2])
         second = [s for s in snaps if s["paths"] == [src2]][0]
@@ -152,7 +155,6 @@ class Interop:
         out2 = os.path.join(work, "restic-restored")
         stash(repo, "restore", second["id"], "--target", out2, env=env)
         self.assertEqual(read_tree(src2), read_tree(out2 + src2))
-        self.assertEqual(read_tree(src2)["big.bin"][:100], read_tree(out2 + src2)["big.bin"][:100])
 
 
 class RestTest(Interop, unittest.TestCase):
