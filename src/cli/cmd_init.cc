@@ -36,15 +36,15 @@ int RunInit(const ResticOptions& ro, const std::string& version) {
   if (!repo.ok()) {
     std::string why = repo.status().code() == Code::kAlreadyExists ? "config file already exists"
                                                                      : repo.status().message();
-    std::cerr << "Fatal: create repository at " << ctx.repo << " failed: " << why << "\n";
+    std::cerr << "Fatal: create repository at " << ctx.repo_display << " failed: " << why << "\n";
     return kExitError;
   }
   std::string short_id = (*repo)->repository_id().substr(0, 10);
   if (ro.json) {
     std::cout << "{\"message_type\":\"initialized\",\"id\":\"" << (*repo)->repository_id()
-              << "\",\"repository\":\"" << ctx.repo << "\"}\n";
+              << "\",\"repository\":\"" << ctx.repo_display << "\"}\n";
   } else if (!ro.quiet) {
-    std::cout << "created restic repository " << short_id << " at " << ctx.repo << "\n\n"
+    std::cout << "created restic repository " << short_id << " at " << ctx.repo_display << "\n\n"
               << "Please note that knowledge of your password is required to access\n"
                  "the repository. Losing your password means that your data is\n"
                  "irrecoverably lost.\n";

@@ -160,6 +160,7 @@ std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& 
   if (ctx.repo.empty()) {
     return CliError{kExitError, "Fatal: Please specify repository location (-r or --repository-file)"};
   }
+  ctx.repo_display = RedactRepository(ctx.repo);
 
   if (need_password) {
     std::string pw_file = o.password_file.empty() ? Env("RESTIC_PASSWORD_FILE") : o.password_file;
@@ -255,17 +256,36 @@ std::variant<std::unique_ptr<repo::Repository>, CliError> OpenRepository(
   if (r.ok()) return std::move(r).value();
   const Status& s = r.status();
   if (s.code() == Code::kNotFound) {
-    std::string path = ctx.repo;
+    std::string path = ctx.repo_display;
     if (path.rfind("local:", 0) == 0) path = path.substr(6);
-    return CliError{kExitError, "Fatal: unable to open config file: stat " + path +
-                                    "/config: no such file or directory\n"
-                                    "Is there a repository at the following location?\n" +
+    const bool local = path.find(':') == std::string::npos;
+    std::string config = path;
+    while (config.size() > 1 && config.back() == '/') config.pop_back();
+    config += "/config";
+    return CliError{kExitError, "Fatal: unable to open config file: " +
+                                    (local ? "stat " + config + ": no such file or directory"
+                                           : "<config/> does not exist") +
+                                    "\nIs there a repository at the following location?\n" +
                                     path};
   }
   if (s.code() == Code::kUnauthorized) {
     return CliError{kExitError, "Fatal: wrong password or no key found"};
   }
   return FatalError(s);
+}
+
+std::string RedactRepository(std::string_view repo) {
+  const size_t scheme = repo.find("://");
+  if (scheme == std::string_view::npos) return std::string(repo);
+  const size_t host = scheme + 3;
+  const size_t at = repo.find('@', host);
+  const size_t slash = repo.find('/', host);
+  if (at == std::string_view::npos || (slash != std::string_view::npos && at > slash)) {
+    return std::string(repo);
+  }
+  const size_t colon = repo.find(':', host);
+  if (colon == std::string_view::npos || colon > at) return std::string(repo);
+  return std::string(repo.substr(0, colon + 1)) + "***" + std::string(repo.substr(at));
 }
 
 CliError FatalError(const Status& s) { return CliError{kExitError, "Fatal: " + s.message()}; }

@@ -67,6 +67,7 @@ struct CliError {
 // Everything a verb needs from a resolved command line.
 struct ResticContext {
   std::string repo;      // the repository location as given
+  std::string repo_display;  // the same with any URL password replaced by ***
   std::string password;  // resolved from flag/env/file/command
   std::string cacert;    // --cacert (first one)
   bool insecure_tls = false;
@@ -92,6 +93,10 @@ std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContex
 // wrong password or no key found". Both exit 1.
 std::variant<std::unique_ptr<repo::Repository>, CliError> OpenRepository(
     const ResticContext& ctx);
+
+// The repository location for output: "rest:http://user:pass@host/" becomes
+// "rest:http://user:***@host/", as restic prints it. Never print `repo` itself.
+std::string RedactRepository(std::string_view repo);
 
 // Prints "Fatal: ..." style message for an error status from a verb.
 CliError FatalError(const Status& s);

@@ -202,10 +202,8 @@ class RestSecretTest(unittest.TestCase):
     def setUp(self):
         need("rclone", "rest" in SERVERS)
 
-    # Known product bug: `stash init` ("created restic repository ... at <url>") and
-    # the missing-config error print the REST URL with its password; restic 0.14
-    # prints `user:***@`. Remove the marker once the CLI redacts it.
-    @unittest.expectedFailure
+    # `stash init` ("created restic repository ... at <url>") and the missing-config
+    # error print the REST URL as restic 0.14 does: `user:***@`, never the password.
     def test_url_password_stays_out_of_output(self):
         src = make_tree(os.path.join(tempfile.mkdtemp(dir=TMP), "src"), 6)
         rest = "rest:http://%s:%s@127.0.0.1:%d/secrets/" % (REST_USER, REST_PASS,
