@@ -67,11 +67,14 @@ CliBackupRunner::CliBackupRunner(std::string binary, EnvMap extra_env,
       cancel_(cancel) {}
 
 Result<ProcessResult> CliBackupRunner::Run(const RepoTarget& repo, std::vector<std::string> args) {
-  std::vector<std::string> argv = {binary_, "-r", repo.url};
+  // The repository goes in the environment, not argv: a URL may carry
+  // credentials (rest:http://user:pass@...) and argv is visible to every
+  // user in the process listing.
+  std::vector<std::string> argv = {binary_};
   argv.insert(argv.end(), args.begin(), args.end());
   EnvMap env = extra_env_;
   for (const auto& [k, v] : repo.env) env[k] = v;
-  env.erase("RESTIC_REPOSITORY");
+  env["RESTIC_REPOSITORY"] = repo.url;
   return RunProcess(argv, env, cancel_);
 }
 
