@@ -40,7 +40,7 @@ inline std::variant<OpenedRepo, int> OpenForVerb(const ResticOptions& ro,
     std::cerr << e->message << "\n";
     return e->exit_code;
   }
-  OpenedRepo out{std::move(std::get<ResticContext>(ctx_or)), nullptr};
+  OpenedRepo out{std::move(std::get<ResticContext>(ctx_or)), nullptr, {}};
   auto repo = OpenRepository(out.ctx);
   if (auto* e = std::get_if<CliError>(&repo)) {
     std::cerr << e->message << "\n";
