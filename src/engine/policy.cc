@@ -6,22 +6,16 @@
 #include <map>
 
 #include "stash/format/gojson.h"
+#include "stash/format/time.h"
 
 namespace stash::engine {
 
 namespace {
 
-// Proleptic Gregorian calendar helpers (H. Hinnant's algorithms), so bucket
-// values do not depend on the process's time zone database: Go computes the
-// calendar fields of a decoded snapshot time in its recorded offset.
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
+// Calendar fields come from format::DaysFromCivil and plain arithmetic, so
+// bucket values do not depend on the process's time zone database: Go
+// computes the calendar fields of a decoded snapshot time in its recorded offset.
+using format::DaysFromCivil;
 
 struct Civil {
   int64_t year;

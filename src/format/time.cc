@@ -9,17 +9,6 @@ namespace {
 
 constexpr int64_t kSecondsPerDay = 86400;
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-// algorithm). Days past the month's end roll over, like Go's time.Date.
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 struct Civil {
   int64_t year;
   int month, day, hour, minute, second;
@@ -215,6 +204,15 @@ Timestamp LocalTimestamp(SystemTime t) {
 SystemTime ToSystemTime(const Timestamp& t) {
   return SystemTime{} + std::chrono::duration_cast<SystemTime::duration>(
                             std::chrono::seconds(t.unix_sec) + std::chrono::nanoseconds(t.nsec));
+}
+
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
 }
 
 }  // namespace stash::format

@@ -52,4 +52,9 @@ Timestamp LocalTimestamp(SystemTime t);
 // The instant as a system_clock time point (offset dropped).
 SystemTime ToSystemTime(const Timestamp& t);
 
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+// algorithm), independent of any time zone database. Days past the month's
+// end roll over, like Go's time.Date.
+int64_t DaysFromCivil(int64_t year, int64_t month, int64_t day);
+
 }  // namespace stash::format
