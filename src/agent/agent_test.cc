@@ -26,19 +26,6 @@ TEST(Format, SizesTimesAndDurationsAsStashWritesThem) {
             "250ms");
 }
 
-TEST(PathMap, LongestMountWinsAndUnmappedPathsPassThrough) {
-  auto m = PathMap::Parse(R"({"/source": "/d/a", "/source/data": "/d/volumes/demo/source-pvc"})");
-  ASSERT_TRUE(m.ok());
-  EXPECT_EQ(m->ToHost("/source/data"), "/d/volumes/demo/source-pvc");
-  EXPECT_EQ(m->ToHost("/source/data/x/y.txt"), "/d/volumes/demo/source-pvc/x/y.txt");
-  EXPECT_EQ(m->ToHost("/source/database"), "/d/a/database");
-  EXPECT_EQ(m->ToHost("/etc"), "/etc");
-  auto round = PathMap::Parse(m->Serialize());
-  ASSERT_TRUE(round.ok());
-  EXPECT_EQ(round->ToHost("/source/data"), "/d/volumes/demo/source-pvc");
-  EXPECT_FALSE(PathMap::Parse("[1]").ok());
-}
-
 json Secret() {
   return json::parse(R"({"metadata": {"name": "s", "namespace": "demo"},
       "data": {"RESTIC_PASSWORD": "Y2hhbmdlaXQ=", "GOOGLE_PROJECT_ID": "cA==", "not-env": "eA=="}})");

@@ -30,46 +30,6 @@ bool IsEnvName(const std::string& k) {
 
 }  // namespace
 
-Result<PathMap> PathMap::Parse(const std::string& text) {
-  PathMap m;
-  if (text.empty()) return m;
-  json j = json::parse(text, nullptr, false);
-  if (!j.is_object()) return InvalidError(std::string(kPathMapEnv) + " is not a JSON object");
-  for (const auto& [k, v] : j.items()) {
-    if (!v.is_string()) return InvalidError(std::string(kPathMapEnv) + ": \"" + k + "\" is not a path");
-    m.Add(k, v.get<std::string>());
-  }
-  return m;
-}
-
-Result<PathMap> PathMap::FromEnvironment() {
-  const char* v = std::getenv(kPathMapEnv);
-  return Parse(v ? v : "");
-}
-
-void PathMap::Add(std::string container_path, std::string host_path) {
-  while (container_path.size() > 1 && container_path.back() == '/') container_path.pop_back();
-  mounts_.emplace_back(std::move(container_path), std::move(host_path));
-}
-
-std::string PathMap::ToHost(const std::string& path) const {
-  const std::pair<std::string, std::string>* best = nullptr;
-  for (const auto& m : mounts_) {
-    const std::string& c = m.first;
-    bool under = path == c || (path.size() > c.size() && path.compare(0, c.size(), c) == 0 &&
-                               (c == "/" || path[c.size()] == '/'));
-    if (under && (!best || c.size() > best->first.size())) best = &m;
-  }
-  if (!best) return path;
-  return JoinPath(best->second, path.substr(best->first.size()));
-}
-
-std::string PathMap::Serialize() const {
-  json j = json::object();
-  for (const auto& [c, h] : mounts_) j[c] = h;
-  return j.dump();
-}
-
 std::string VolumeDir(const std::string& data_dir, const std::string& ns, const std::string& claim) {
   return data_dir + "/volumes/" + ns + "/" + claim;
 }

@@ -209,11 +209,20 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
     std::cerr << "Fatal: nothing to backup, please specify target files/dirs\n";
     return kExitError;
   }
+  // The embedded node runs this as a container: read through its mounts,
+  // record the container paths.
+  auto path_map = engine::PathMap::FromEnvironment();
+  if (!path_map.ok()) {
+    std::cerr << "Fatal: " << path_map.status().message() << "\n";
+    return kExitError;
+  }
+  opts.path_map = std::move(*path_map);
   // As restic: missing targets are skipped with a warning, none left is fatal.
   std::vector<std::string> existing;
   for (const std::string& p : opts.paths) {
     struct stat st {};
-    if (lstat(p.c_str(), &st) != 0) {
+    std::string host = opts.path_map.TargetOnHost(p);
+    if (lstat(host.c_str(), &st) != 0) {
       std::cerr << p << " does not exist, skipping\n";
       continue;
     }

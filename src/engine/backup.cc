@@ -35,7 +35,7 @@ struct DirState {
   DirState* parent = nullptr;
   size_t slot = 0;  // index of this dir's node in parent->nodes
   std::vector<Node> nodes;
-  std::vector<char> drop;  // nodes left out (unreadable)
+  std::vector<char> drop;            // nodes left out (unreadable)
   std::optional<Id> parent_subtree;  // the same directory in the parent snapshot
   std::atomic<int> pending{1};
 };
@@ -43,8 +43,10 @@ struct DirState {
 // A target path component trie: restic's root tree follows the targets as given.
 struct Target {
   std::map<std::string, Target> children;
-  std::string fs_path;  // path to lstat for this component
+  std::string fs_path;  // path to lstat for this component (on this host)
+  std::string cpath;    // the path as recorded (the container's), when not fs_path
   bool is_target = false;
+  bool mapped = false;  // under a mount of the path map
 };
 
 class Archiver {
@@ -62,18 +64,21 @@ class Archiver {
 
  private:
   // Lists `dir_path` (a real directory) into d and starts its children.
-  void WalkDir(DirState* d, const std::string& dir_path);
+  // `cdir` is its path as recorded when that differs (a path map is set).
+  void WalkDir(DirState* d, const std::string& dir_path, const std::string& cdir);
   // Builds d from the virtual target trie node t.
   void WalkTarget(DirState* d, const Target& t);
   struct Entry {
     Node node;
-    std::string path;
+    std::string path;                // to read on this host
+    std::string cpath;               // as recorded, when a path map makes it differ from path
     const Target* virtual_children;  // intermediate target component
   };
   // Installs d's nodes, then starts each child: subdirectories are walked
   // (depth first), changed files go to the pipeline.
   void Dispatch(DirState* d, std::vector<Entry> entries, const std::vector<Node>& parent_nodes);
-  void AddFile(DirState* d, size_t slot, const std::string& path, const Node* prev);
+  void AddFile(DirState* d, size_t slot, const std::string& path, const std::string& cpath,
+               const Node* prev);
   void Release(DirState* d);
   void FinishDir(DirState* d);
   void Error(const std::string& path, const Status& s);
@@ -161,45 +166,68 @@ void Archiver::WalkTarget(DirState* d, const Target& t) {
   std::vector<Node> parent_nodes = LoadParentTree(d->parent_subtree);
   std::vector<Entry> entries;
   for (const auto& [name, child] : t.children) {
+    const std::string& shown = child.cpath.empty() ? child.fs_path : child.cpath;
     struct stat st {};
     if (lstat(child.fs_path.c_str(), &st) != 0) {
-      Error(child.fs_path, ErrnoError(errno, "lstat " + child.fs_path));
+      Error(shown, ErrnoError(errno, "lstat " + shown));
       continue;
     }
     auto node = NodeForPath(child.fs_path, name, st, opts_.with_atime, names_);
     if (!node.ok()) {
-      Error(child.fs_path, node.status());
+      Error(shown, node.status());
       continue;
     }
-    entries.push_back(Entry{std::move(*node), child.fs_path, child.is_target ? nullptr : &child});
+    if (!child.is_target && node->type != NodeType::kDir) {
+      // A directory above a mount that is a single file: the container has a
+      // directory there.
+      node->type = NodeType::kDir;
+      node->mode = format::kGoModeDir | 0755;
+      node->size = 0;
+      node->links = 0;
+      node->content.reset();
+    }
+    entries.push_back(
+        Entry{std::move(*node), child.fs_path, child.cpath, child.is_target ? nullptr : &child});
   }
   Dispatch(d, std::move(entries), parent_nodes);
 }
 
-void Archiver::WalkDir(DirState* d, const std::string& dir_path) {
+void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::string& cdir) {
   std::vector<Node> parent_nodes = LoadParentTree(d->parent_subtree);
   auto names = ListDirSorted(dir_path);
   if (!names.ok()) {
-    Error(dir_path, names.status());
+    Error(cdir.empty() ? dir_path : cdir, names.status());
     Release(d);
     return;
   }
+  // Mounts nested in this directory hide (or add) the entry of that name.
+  std::vector<std::pair<std::string, std::string>> mounts;
+  if (!cdir.empty() && cdir[0] == '/') mounts = opts_.path_map.MountsIn(cdir);
+  for (const auto& m : mounts) {
+    if (!std::binary_search(names->begin(), names->end(), m.first)) names->push_back(m.first);
+  }
+  if (!mounts.empty()) std::sort(names->begin(), names->end());
   std::vector<Entry> entries;
   entries.reserve(names->size());
   for (std::string& name : *names) {
     std::string path = JoinPath(dir_path, name);
-    if (!excludes_.empty() && excludes_.Match(path)) continue;
+    std::string cpath = cdir.empty() ? std::string() : JoinPath(cdir, name);
+    const std::string& shown = cdir.empty() ? path : cpath;
+    if (!excludes_.empty() && excludes_.Match(shown)) continue;
+    auto mount = std::lower_bound(mounts.begin(), mounts.end(), name,
+                                  [](const auto& m, const std::string& n) { return m.first < n; });
+    if (mount != mounts.end() && mount->first == name) path = mount->second;
     struct stat st {};
     if (lstat(path.c_str(), &st) != 0) {
-      Error(path, ErrnoError(errno, "lstat " + path));
+      Error(shown, ErrnoError(errno, "lstat " + shown));
       continue;
     }
     auto node = NodeForPath(path, std::move(name), st, opts_.with_atime, names_);
     if (!node.ok()) {
-      Error(path, node.status());
+      Error(shown, node.status());
       continue;
     }
-    entries.push_back(Entry{std::move(*node), std::move(path), nullptr});
+    entries.push_back(Entry{std::move(*node), std::move(path), std::move(cpath), nullptr});
   }
   Dispatch(d, std::move(entries), parent_nodes);
 }
@@ -229,16 +257,17 @@ void Archiver::Dispatch(DirState* d, std::vector<Entry> entries,
       if (entries[slot].virtual_children) {
         WalkTarget(sd, *entries[slot].virtual_children);
       } else {
-        WalkDir(sd, path);
+        WalkDir(sd, path, entries[slot].cpath);
       }
       continue;
     }
-    if (n.type == NodeType::kFile) AddFile(d, slot, path, prev);
+    if (n.type == NodeType::kFile) AddFile(d, slot, path, entries[slot].cpath, prev);
   }
   Release(d);
 }
 
-void Archiver::AddFile(DirState* d, size_t slot, const std::string& path, const Node* prev) {
+void Archiver::AddFile(DirState* d, size_t slot, const std::string& path, const std::string& cpath,
+                       const Node* prev) {
   Node& n = d->nodes[slot];
   ++progress_->total_files;
   progress_->total_bytes += n.size;
@@ -254,10 +283,11 @@ void Archiver::AddFile(DirState* d, size_t slot, const std::string& path, const 
   }
   bool changed = prev != nullptr;
   d->pending.fetch_add(1);
-  pipeline_->AddFile(path, [this, d, slot, path, changed](Result<FileContent> r) {
+  std::string shown = cpath.empty() ? path : cpath;
+  pipeline_->AddFile(path, [this, d, slot, shown, changed](Result<FileContent> r) {
     Node& fn = d->nodes[slot];
     if (!r.ok()) {
-      if (r.status().code() != Code::kCancelled) Error(path, r.status());
+      if (r.status().code() != Code::kCancelled) Error(shown, r.status());
       d->drop[slot] = 1;
     } else {
       fn.content = std::move(r->content);
@@ -320,9 +350,43 @@ void Archiver::FinishDir(DirState* d) {
   cv_.notify_all();
 }
 
-// Splits the targets into the trie restic's root tree follows.
-Result<Target> BuildTargets(const std::vector<std::string>& paths) {
+// The first mapped target below t (in name order), or nullptr.
+const Target* FirstMappedTarget(const Target& t) {
+  for (const auto& [name, c] : t.children) {
+    if (c.is_target && c.mapped) return &c;
+    if (c.is_target) continue;
+    if (const Target* m = FirstMappedTarget(c)) return m;
+  }
+  return nullptr;
+}
+
+// Directories above a mount that no mount covers do not exist on this host
+// (the container runtime makes them): they take the metadata of the first
+// mount directory below them, so the tree is deterministic and the mode and
+// owner are the volume's.
+void AdoptMountDirs(Target& t) {
+  for (auto& [name, c] : t.children) {
+    if (c.is_target) continue;
+    AdoptMountDirs(c);
+    if (c.mapped) continue;
+    if (const Target* m = FirstMappedTarget(c)) c.fs_path = m->fs_path;
+  }
+}
+
+// Splits the targets into the trie restic's root tree follows. With a path
+// map the components are container paths and fs_path is where they are here.
+Result<Target> BuildTargets(const std::vector<std::string>& paths, const PathMap& map) {
   Target root;
+  auto locate = [&map](Target& c, const std::string& cpath) {
+    if (map.empty()) {
+      c.fs_path = cpath;
+      return;
+    }
+    std::string abs = AbsolutePath(cpath);
+    c.mapped = map.Covers(abs);
+    c.fs_path = map.ToHost(abs);
+    c.cpath = cpath;
+  };
   for (const std::string& p : paths) {
     std::string clean = GoPathClean(p);
     bool abs = !clean.empty() && clean[0] == '/';
@@ -341,17 +405,17 @@ Result<Target> BuildTargets(const std::vector<std::string>& paths) {
       if (part == "..") return InvalidError("target " + p + " leaves the working directory");
       prefix = prefix.empty() ? part : JoinPath(prefix, part);
       Target& c = t->children[part];
-      c.fs_path = prefix;
+      locate(c, prefix);
       t = &c;
     }
     if (parts.empty()) {
       // "." or "/": the directory's entries form the root tree.
       std::string dir = clean.empty() ? "." : clean;
-      auto names = ListDirSorted(dir);
+      auto names = ListDirSorted(map.empty() ? dir : map.ToHost(AbsolutePath(dir)));
       if (!names.ok()) return names.status();
       for (const std::string& n : *names) {
         Target& c = root.children[n];
-        c.fs_path = JoinPath(dir, n);
+        locate(c, JoinPath(dir, n));
         c.is_target = true;
       }
       continue;
@@ -359,6 +423,7 @@ Result<Target> BuildTargets(const std::vector<std::string>& paths) {
     t->is_target = true;
     t->children.clear();
   }
+  if (!map.empty()) AdoptMountDirs(root);
   return root;
 }
 
@@ -399,7 +464,7 @@ Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Cl
   }
   std::sort(abs_paths.begin(), abs_paths.end());
   abs_paths.erase(std::unique(abs_paths.begin(), abs_paths.end()), abs_paths.end());
-  STASH_ASSIGN_OR_RETURN(Target targets, BuildTargets(opts.paths));
+  STASH_ASSIGN_OR_RETURN(Target targets, BuildTargets(opts.paths, opts.path_map));
 
   STASH_RETURN_IF_ERROR(repo.LoadIndex());
   std::optional<Id> parent = opts.parent;
@@ -431,8 +496,8 @@ Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Cl
   sn.gid = getgid();
   sn.excludes = opts.excludes;
   sn.tags = opts.tags;
-  STASH_ASSIGN_OR_RETURN(Id snap_id,
-                         repo.SaveUnpacked(backend::FileType::kSnapshot, format::EncodeSnapshot(sn)));
+  STASH_ASSIGN_OR_RETURN(
+      Id snap_id, repo.SaveUnpacked(backend::FileType::kSnapshot, format::EncodeSnapshot(sn)));
   BackupStats stats = archiver.stats();
   stats.data_added = repo.bytes_added() - added_before;
   stats.data_added_packed = repo.bytes_added_packed() - packed_before;

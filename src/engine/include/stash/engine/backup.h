@@ -30,6 +30,7 @@
 #include "stash/core/clock.h"
 #include "stash/core/id.h"
 #include "stash/core/result.h"
+#include "stash/engine/path_map.h"
 #include "stash/repo/repository.h"
 
 namespace stash::engine {
@@ -42,6 +43,12 @@ struct BackupOptions {
   std::optional<SystemTime> time;  // snapshot time (default: now)
   std::vector<std::string> excludes;
   std::optional<Id> parent;  // explicit parent snapshot
+  // Container path → host directory (embedded node). `paths` and excludes
+  // are container paths; files are read from the host directories and the
+  // snapshot records the container paths and tree, as restic run inside the
+  // container would. Directories above a mount that no mount covers take
+  // the metadata of the first mount directory below them.
+  PathMap path_map;
   bool force = false;        // read every file, ignore the parent
   bool with_atime = false;
   int read_concurrency = 2;  // reader threads
