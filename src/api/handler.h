@@ -11,6 +11,7 @@
 #include <string>
 
 #include "http_server.h"
+#include "paging.h"
 #include "registry.h"
 #include "stash/api/table.h"
 #include "stash/core/clock.h"
@@ -81,6 +82,7 @@ class ApiHandler {
   Clock& clock_;
   Random& random_;
   const std::string token_;
+  ListPager pager_{clock_};
 };
 
 // JSON text of an object as the API server answers it.

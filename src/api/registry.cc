@@ -87,6 +87,10 @@ void Registry::SetCrds(const std::vector<json>& crds) {
       r.has_generation = true;
       if (v.contains("schema")) r.schema = v["schema"].value("openAPIV3Schema", json());
       r.printer_columns = v.value("additionalPrinterColumns", json::array());
+      for (const json& f : v.value("selectableFields", json::array())) {
+        std::string path = f.is_object() ? f.value("jsonPath", "") : "";
+        if (path.size() > 1 && path[0] == '.') r.selectable_fields.push_back(path.substr(1));
+      }
       if (r.group.empty() || r.resource.empty() || r.kind.empty() || r.version.empty()) continue;
       custom.push_back(std::move(r));
     }

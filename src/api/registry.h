@@ -30,6 +30,8 @@ struct ResourceInfo {
   bool has_generation = false;  // metadata.generation tracks spec changes
   json schema;                 // CRs: the version's openAPIV3Schema (may be null)
   json printer_columns;        // CRs: additionalPrinterColumns (array, may be empty)
+  // CRs: the version's selectableFields as field labels ("spec.color").
+  std::vector<std::string> selectable_fields;
 
   // Storage key, shared by all versions of a resource.
   std::string key() const { return group + "/" + resource; }

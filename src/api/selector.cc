@@ -479,7 +479,8 @@ const std::string* FieldSelector::RequiredValue(std::string_view field) const {
   return nullptr;
 }
 
-Status CheckFieldSelectorSupported(const FieldSelector& selector, std::string_view resource) {
+Status CheckFieldSelectorSupported(const FieldSelector& selector, std::string_view resource,
+                                   const std::vector<std::string>* custom_fields) {
   static const std::vector<std::string_view> kEvents = {"involvedObject.kind",
                                                         "involvedObject.namespace",
                                                         "involvedObject.name",
@@ -503,15 +504,28 @@ Status CheckFieldSelectorSupported(const FieldSelector& selector, std::string_vi
   static const std::vector<std::string_view> kSecrets = {"type"};
   static const std::vector<std::string_view> kNamespaces = {"status.phase"};
   static const std::vector<std::string_view> kJobs = {"status.successful"};
+  static const std::vector<std::string_view> kNodes = {"spec.unschedulable"};
+  static const std::vector<std::string_view> kReplicas = {"status.replicas"};
+  static const std::vector<std::string_view> kCsrs = {"spec.signerName"};
   static const std::vector<std::string_view> kNone;
-  const std::vector<std::string_view>& extra = resource == "events"       ? kEvents
-                                               : resource == "pods"       ? kPods
-                                               : resource == "secrets"    ? kSecrets
-                                               : resource == "namespaces" ? kNamespaces
-                                               : resource == "jobs"       ? kJobs
-                                                                          : kNone;
+  const std::vector<std::string_view>& extra =
+      custom_fields                                ? kNone
+      : resource == "events"                       ? kEvents
+      : resource == "pods"                         ? kPods
+      : resource == "secrets"                      ? kSecrets
+      : resource == "namespaces"                   ? kNamespaces
+      : resource == "jobs"                         ? kJobs
+      : resource == "nodes"                        ? kNodes
+      : resource == "replicasets"                  ? kReplicas
+      : resource == "replicationcontrollers"       ? kReplicas
+      : resource == "certificatesigningrequests"   ? kCsrs
+                                                   : kNone;
   for (const FieldSelector::Requirement& r : selector.requirements()) {
     if (r.field == "metadata.name" || r.field == "metadata.namespace") continue;
+    if (custom_fields &&
+        std::find(custom_fields->begin(), custom_fields->end(), r.field) != custom_fields->end()) {
+      continue;
+    }
     if (std::find(extra.begin(), extra.end(), r.field) == extra.end()) {
       return InvalidError("field label not supported: " + r.field);
     }

@@ -84,10 +84,14 @@ class FieldSelector {
 // kube-apiserver only filters on the field labels each resource declares
 // (metadata.name and metadata.namespace everywhere; events: involvedObject.*,
 // reason, reportingComponent, source, type; pods: spec.nodeName, status.phase,
-// ...; secrets: type; namespaces: status.phase; jobs: status.successful).
+// ...; secrets: type; namespaces: status.phase; nodes: spec.unschedulable;
+// jobs: status.successful; replicasets and replicationcontrollers:
+// status.replicas; certificatesigningrequests: spec.signerName).
 // Returns kInvalid "field label not supported: <field>" for any other field of
 // `selector`, as the apiserver's 400 BadRequest does. `resource` is the plural
-// lower-case resource name; custom resources support only the metadata pair.
-Status CheckFieldSelectorSupported(const FieldSelector& selector, std::string_view resource);
+// lower-case resource name of a built-in kind; for a custom resource pass its
+// CRD version's selectableFields instead (the metadata pair plus those).
+Status CheckFieldSelectorSupported(const FieldSelector& selector, std::string_view resource,
+                                   const std::vector<std::string>* custom_fields = nullptr);
 
 }  // namespace stash::api
