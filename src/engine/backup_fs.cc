@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,8 +36,58 @@ const std::string& NameCache::Group(uint32_t gid) {
   return groups_.emplace(gid, std::move(name)).first->second;
 }
 
-Result<format::Node> NodeForPath(const std::string& path, std::string name,
-                                 const struct stat& st, bool with_atime, NameCache& names) {
+namespace {
+
+// Not supported by the file system, or gone meanwhile: no attributes (as
+// restic's handleXattrErr).
+bool NoXattrs(int err) { return err == ENOTSUP || err == ENODATA; }
+
+}  // namespace
+
+Status ReadXattrs(const std::string& path, std::vector<format::ExtendedAttribute>* out) {
+  out->clear();
+  std::string names;
+  while (true) {
+    // One syscall for the common case of a file without attributes.
+    ssize_t len = llistxattr(path.c_str(), nullptr, 0);
+    if (len < 0) return NoXattrs(errno) ? Status::Ok() : ErrnoError(errno, "listxattr " + path);
+    if (len == 0) return Status::Ok();
+    names.resize(static_cast<size_t>(len));
+    len = llistxattr(path.c_str(), names.data(), names.size());
+    if (len >= 0) {
+      names.resize(static_cast<size_t>(len));
+      break;
+    }
+    if (errno != ERANGE) {
+      return NoXattrs(errno) ? Status::Ok() : ErrnoError(errno, "listxattr " + path);
+    }
+  }
+  // The kernel's order, which is the order restic 0.14 stores.
+  for (size_t pos = 0; pos < names.size();) {
+    size_t end = names.find('\0', pos);
+    if (end == std::string::npos) end = names.size();
+    std::string name = names.substr(pos, end - pos);
+    pos = end + 1;
+    if (name.empty()) continue;
+    std::string value;
+    ssize_t len = 0;
+    while (true) {
+      len = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+      if (len <= 0) break;
+      value.resize(static_cast<size_t>(len));
+      len = lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+      if (len >= 0 || errno != ERANGE) break;
+    }
+    // restic 0.14 leaves out an attribute it cannot read and keeps the node.
+    if (len < 0) continue;
+    value.resize(static_cast<size_t>(len));
+    out->push_back(format::ExtendedAttribute{std::move(name), std::move(value)});
+  }
+  return Status::Ok();
+}
+
+Result<format::Node> NodeForPath(const std::string& path, std::string name, const struct stat& st,
+                                 bool with_atime, NameCache& names) {
   format::Node n = format::NodeFromStat(std::move(name), st, with_atime);
   n.user = names.User(n.uid);
   n.group = names.Group(n.gid);
@@ -53,6 +104,7 @@ Result<format::Node> NodeForPath(const std::string& path, std::string name,
     }
     n.linktarget = std::move(target);
   }
+  STASH_RETURN_IF_ERROR(ReadXattrs(path, &n.extended_attributes));
   return n;
 }
 

@@ -29,9 +29,14 @@ class NameCache {
 };
 
 // The node restic 0.14 writes for `path` as lstat'ed in `st`: metadata, user
-// and group names, the symlink target. Content/subtree are filled later.
-Result<format::Node> NodeForPath(const std::string& path, std::string name,
-                                 const struct stat& st, bool with_atime, NameCache& names);
+// and group names, the symlink target, extended attributes. Content/subtree are filled later.
+Result<format::Node> NodeForPath(const std::string& path, std::string name, const struct stat& st,
+                                 bool with_atime, NameCache& names);
+
+// Extended attributes of `path` (not following a symlink) in the kernel's
+// list order, as restic 0.14 stores them; none when the file system does not
+// support them.
+Status ReadXattrs(const std::string& path, std::vector<format::ExtendedAttribute>* out);
 
 // Entry names of a directory (raw bytes, without . and ..), sorted by bytes.
 Result<std::vector<std::string>> ListDirSorted(const std::string& path);

@@ -4,6 +4,7 @@ node notices, each checked with restic 0.14 as the oracle.
 Path map: in embedded mode the sidecar runs on the host with env
 STASH_PATH_MAP (container path -> host directory); the snapshot must look as
 if restic had run inside the container (paths and tree of /source/data)."""
+import base64
 import json
 import os
 import re
@@ -125,6 +126,97 @@ class PathMapTest(unittest.TestCase):
                      extra_env={"STASH_PATH_MAP": "[1]"})
         self.assertEqual(p.returncode, 1)
         self.assertIn(b"STASH_PATH_MAP", p.stderr)
+
+
+def tree_nodes(repo, snap, path):
+    """The nodes restic stores in directory `path` of snapshot `snap`, by name."""
+    nodes = cat_json(repo, "blob", subtree(repo, snap, path))["nodes"]
+    return {n["name"]: n for n in nodes}
+
+
+def xattrs_supported(d):
+    probe = os.path.join(d, ".xattr-probe")
+    open(probe, "w").close()
+    try:
+        os.setxattr(probe, "user.probe", b"1")
+        return True
+    except OSError:
+        return False
+    finally:
+        os.remove(probe)
+
+
+@unittest.skipUnless(el.RESTIC, "restic 0.14 not installed")
+class XattrTest(unittest.TestCase):
+    """restic 0.14 stores extended attributes in the node; stash's tree must be
+    byte-identical (same tree ids) and restore must put them back."""
+
+    def setUp(self):
+        self.tmp = el.TempDir()
+        if not xattrs_supported(self.tmp.path):
+            self.tmp.cleanup()
+            self.skipTest("the file system of %s rejects user.* xattrs" % self.tmp.path)
+        self.repo = os.path.join(self.tmp.path, "repo")
+        el.stash(self.repo, "init")
+        src = os.path.join(self.tmp.path, "src")
+        os.makedirs(os.path.join(src, "dir"))
+        self.f = os.path.join(src, "dir", "f.txt")
+        with open(self.f, "w") as fh:
+            fh.write("attributes\n")
+        with open(os.path.join(src, "plain.txt"), "w") as fh:
+            fh.write("none\n")
+        # Binary value, empty value, odd name, several in a non-sorted order.
+        os.setxattr(self.f, "user.zeta", b"\x00\xffbin")
+        os.setxattr(self.f, "user.empty", b"")
+        os.setxattr(self.f, "user.a<&>", b"v" * 300)
+        os.setxattr(os.path.join(src, "dir"), "user.dir", b"on a directory")
+        os.symlink("f.txt", os.path.join(src, "dir", "link"))
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_trees_match_restic_both_ways_and_restore_sets_them(self):
+        first = el.summary(el.stash(self.repo, "backup", "--json", "src",
+                                    cwd=self.tmp.path).stdout)
+        nodes = tree_nodes(self.repo, first["snapshot_id"], "src/dir")
+        got = [(a["name"], a["value"]) for a in nodes["f.txt"]["extended_attributes"]]
+        want = [(n, base64.b64encode(os.getxattr(self.f, n)).decode())
+                for n in os.listxattr(self.f)]
+        self.assertEqual(got, want)
+        # restic's backup of the same tree (stash's as parent) adds nothing.
+        r = el.summary(el.restic(self.repo, "backup", "--json", "src", "--force",
+                                 cwd=self.tmp.path).stdout)
+        self.assertEqual((r["data_blobs"], r["tree_blobs"]), (0, 0))
+        # And the other way round: restic first, then stash reading every file.
+        repo2 = os.path.join(self.tmp.path, "repo2")
+        el.stash(repo2, "init")
+        el.restic(repo2, "backup", "src", cwd=self.tmp.path)
+        s = el.summary(el.stash(repo2, "backup", "--json", "--force", "src",
+                                cwd=self.tmp.path).stdout)
+        self.assertEqual((s["data_blobs"], s["tree_blobs"]), (0, 0))
+
+        out = os.path.join(self.tmp.path, "out")
+        el.stash(self.repo, "restore", first["snapshot_id"], "--target", out)
+        rf = os.path.join(out, "src", "dir", "f.txt")
+        for name in os.listxattr(self.f):
+            self.assertEqual(os.getxattr(rf, name), os.getxattr(self.f, name), name)
+        self.assertEqual(os.getxattr(os.path.join(out, "src", "dir"), "user.dir"),
+                         b"on a directory")
+        # restic restores what stash wrote the same way.
+        out2 = os.path.join(self.tmp.path, "out2")
+        el.restic(self.repo, "restore", first["snapshot_id"], "--target", out2)
+        rf2 = os.path.join(out2, "src", "dir", "f.txt")
+        self.assertEqual(os.getxattr(rf2, "user.zeta"), b"\x00\xffbin")
+
+    def test_changed_xattr_is_a_changed_tree(self):
+        el.stash(self.repo, "backup", "src", cwd=self.tmp.path)
+        os.setxattr(self.f, "user.zeta", b"changed")
+        s = el.summary(el.stash(self.repo, "backup", "--json", "src",
+                                cwd=self.tmp.path).stdout)
+        self.assertGreater(s["tree_blobs"], 0)
+        nodes = tree_nodes(self.repo, s["snapshot_id"], "src/dir")
+        vals = {a["name"]: a["value"] for a in nodes["f.txt"]["extended_attributes"]}
+        self.assertEqual(vals["user.zeta"], base64.b64encode(b"changed").decode())
 
 
 if __name__ == "__main__":
