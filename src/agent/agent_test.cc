@@ -3,6 +3,7 @@
 #include "stash/agent/backup_runner.h"
 #include "stash/agent/format.h"
 #include "stash/agent/lease.h"
+#include "stash/agent/pods.h"
 #include "stash/agent/repository.h"
 
 namespace stash::agent {
@@ -107,6 +108,40 @@ TEST(Process, RunsACommandAndCapturesBothStreams) {
 TEST(Lease, MicroTimeFormat) {
   SystemTime t = std::chrono::system_clock::from_time_t(1564726385) + std::chrono::microseconds(42);
   EXPECT_EQ(FormatMicroTime(t), "2019-08-02T06:13:05.000042Z");
+}
+
+TEST(Pods, TemplateHashFollowsTheTemplateOnly) {
+  json t = json::parse(R"({"metadata":{"labels":{"app":"a"}},"spec":{"containers":[{"name":"c"}]}})");
+  std::string h = PodTemplateHash(t);
+  EXPECT_EQ(h, PodTemplateHash(t));
+  EXPECT_GE(h.size(), 1u);
+  EXPECT_LE(h.size(), 10u);
+  EXPECT_EQ(h.find_first_not_of("bcdfghjklmnpqrstvwxz2456789"), std::string::npos);
+  t["spec"]["containers"].push_back({{"name", "stash"}});
+  EXPECT_NE(PodTemplateHash(t), h);
+}
+
+TEST(Pods, OnlyContainersTheNodeRunsAreReported) {
+  json pod = json::parse(R"({"metadata":{"name":"p","creationTimestamp":"2026-11-26T06:00:00Z"},
+      "spec":{"containers":[{"name":"busybox","image":"busybox"},
+                            {"name":"stash","image":"stash.appscode.com/stash:embedded"}]}})");
+  std::map<std::string, ContainerState> states;
+  states["stash"].running = true;
+  json st = PodStatusFor(pod, states);
+  EXPECT_EQ(st["phase"], "Pending");  // busybox never started: not Running
+  EXPECT_EQ(st["containerStatuses"][0]["state"]["waiting"]["reason"], kNotRunReason);
+  EXPECT_EQ(st["containerStatuses"][0]["ready"], false);
+  EXPECT_TRUE(st["containerStatuses"][1]["state"].contains("running"));
+  EXPECT_EQ(st["containerStatuses"][1]["ready"], true);
+  states["stash"].running = false;
+  states["stash"].restarts = 2;
+  states["stash"].waiting_reason = "CrashLoopBackOff";
+  st = PodStatusFor(pod, states);
+  EXPECT_EQ(st["containerStatuses"][1]["state"]["waiting"]["reason"], "CrashLoopBackOff");
+  EXPECT_EQ(st["containerStatuses"][1]["restartCount"], 2);
+  pod["spec"]["containers"].erase(0);
+  states["stash"].running = true;
+  EXPECT_EQ(PodStatusFor(pod, states)["phase"], "Running");
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
 #include "stash/agent/backup_runner.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <sstream>
+
+#include "stash/backend/factory.h"
 
 namespace stash::agent {
 
@@ -173,6 +177,46 @@ Status CliBackupRunner::Unlock(const RepoTarget& repo) {
   return Status::Ok();
 }
 
+Result<uint64_t> CliBackupRunner::StoredSize(const RepoTarget& repo) {
+  uint64_t total = 0;
+  if (!clock_ || !random_) {
+    if (repo.local_dir.empty()) return UnsupportedError("no way to list a remote store here");
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(repo.local_dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file(ec)) total += it->file_size(ec);
+    }
+    if (ec) return Status(ErrnoError(ec.value(), "listing " + repo.local_dir));
+    return total;
+  }
+  // The engine sees the process environment (STORAGE_EMULATOR_HOST, CA
+  // settings); the backend must see the same, with the Secret's keys on top.
+  backend::Env env;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : extra_env_) env[k] = v;
+  for (const auto& [k, v] : repo.env) env[k] = v;
+  STASH_ASSIGN_OR_RETURN(backend::BackendPtr store,
+                         backend::OpenBackend(repo.url, env, *clock_, *random_));
+  for (backend::FileType t : {backend::FileType::kConfig, backend::FileType::kKey,
+                              backend::FileType::kSnapshot, backend::FileType::kIndex,
+                              backend::FileType::kPack}) {
+    if (t == backend::FileType::kConfig) {
+      auto info = store->Stat({t, "config"});
+      if (info.ok()) total += info->size;
+      continue;
+    }
+    STASH_RETURN_IF_ERROR(store->List(t, [&](const backend::FileInfo& f) {
+      total += f.size;
+      return Status::Ok();
+    }));
+  }
+  return total;
+}
+
 Result<RepoStats> CliBackupRunner::Stats(const RepoTarget& repo) {
   STASH_ASSIGN_OR_RETURN(ProcessResult snaps,
                          Run(repo, {"snapshots", "--json", "--no-lock", "--no-cache"}));
@@ -187,16 +231,15 @@ Result<RepoStats> CliBackupRunner::Stats(const RepoTarget& repo) {
   json j = json::parse(r.out, nullptr, false);
   if (r.exit_code == 0 && j.is_object()) {
     stats.total_size = j.value("total_size", uint64_t{0});
-  } else if (!repo.local_dir.empty()) {
-    // An engine without `stats`: a local repository's size is what it takes on disk.
-    std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(repo.local_dir, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_regular_file(ec)) stats.total_size += it->file_size(ec);
-    }
-  } else {
-    return UnavailableError("reading the size of " + repo.url + ": " + ErrorText(r));
+    return stats;
   }
+  auto stored = StoredSize(repo);
+  if (!stored.ok()) {
+    return UnavailableError("reading the size of " + repo.url + ": the engine has no `stats` (" +
+                            ErrorText(r) + ") and listing the store failed: " +
+                            stored.status().message());
+  }
+  stats.total_size = *stored;
   return stats;
 }
 

@@ -29,8 +29,12 @@ std::string SafeName(std::string s) {
 
 }  // namespace
 
-NodeRuntime::NodeRuntime(const kube::Client& client, Clock& clock, NodeOptions opts)
-    : client_(client), clock_(clock), opts_(std::move(opts)) {
+NodeRuntime::NodeRuntime(const kube::Client& client, Clock& clock, Random& random,
+                         NodeOptions opts)
+    : client_(client),
+      clock_(clock),
+      opts_(std::move(opts)),
+      pod_keeper_(client, random, opts_.node_name) {
   if (opts_.stash_binary.empty()) opts_.stash_binary = SelfExe();
 }
 
@@ -45,12 +49,15 @@ void NodeRuntime::Start() {
       [this](const std::string& type, const json& obj) { OnPvc(type, obj); });
   cronjobs_ = std::make_unique<kube::Informer>(client_, res::kCronJobs, "", kube::ListOptions{},
                                                clock_, nullptr);
+  pods_ = std::make_unique<kube::Informer>(client_, res::kPods, "", kube::ListOptions{}, clock_,
+                                           nullptr);
   for (const kube::Resource* r : {&res::kDeployments, &res::kStatefulSets, &res::kDaemonSets}) {
     workloads_.push_back(
         std::make_unique<kube::Informer>(client_, *r, "", kube::ListOptions{}, clock_, nullptr));
   }
   pvcs_->Start();
   cronjobs_->Start();
+  pods_->Start();
   for (auto& w : workloads_) w->Start();
   loop_ = std::thread([this] { Loop(); });
 }
@@ -60,6 +67,7 @@ void NodeRuntime::Stop() {
   if (loop_.joinable()) loop_.join();
   if (pvcs_) pvcs_->Stop();
   if (cronjobs_) cronjobs_->Stop();
+  if (pods_) pods_->Stop();
   for (auto& w : workloads_) w->Stop();
   workloads_.clear();
   for (auto& [key, r] : running_) {
@@ -161,28 +169,62 @@ NodeRuntime::Container NodeRuntime::MakeContainer(const std::string& ns, const s
   return out;
 }
 
-std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers() {
-  std::map<std::string, Container> desired;
+std::optional<std::vector<json>> NodeRuntime::SyncPods() {
+  // Before every informer has listed, a missing pod or workload may only be
+  // not seen yet; acting then would delete or duplicate pods.
+  if (!pods_->synced()) return std::nullopt;
+  std::vector<json> workloads;
   for (auto& inf : workloads_) {
-    for (const json& w : inf->List()) {
-      if (w.contains("/metadata/deletionTimestamp"_json_pointer)) continue;
-      if (w.value("/spec/replicas"_json_pointer, 1) == 0) continue;
-      std::string kind = w.value("kind", "");
-      std::string ns = NsOf(w), name = NameOf(w);
-      std::string pod = kind == "StatefulSet" ? name + "-0" : name + "-embedded-0";
-      const json pod_spec = w.value("/spec/template/spec"_json_pointer, json::object());
-      for (const json& c : pod_spec.value("containers", json::array())) {
-        if (c.value("image", "") != kube::kStashImage) continue;
-        std::string key = kind + "/" + ns + "/" + name + "/" + c.value("name", "");
-        desired[key] = MakeContainer(ns, pod, pod_spec, c, ns + "_" + name + "_" + c.value("name", ""));
-      }
+    if (!inf->synced()) return std::nullopt;
+    for (json& w : inf->List()) workloads.push_back(std::move(w));
+  }
+  return pod_keeper_.Sync(workloads, pods_->List());
+}
+
+std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
+    const std::vector<json>& pods) {
+  std::map<std::string, Container> desired;
+  for (const json& p : pods) {
+    if (p.contains("/metadata/deletionTimestamp"_json_pointer)) continue;
+    std::string ns = NsOf(p), pod = NameOf(p);
+    const json pod_spec = p.value("spec", json::object());
+    for (const json& c : pod_spec.value("containers", json::array())) {
+      if (c.value("image", "") != kube::kStashImage) continue;
+      std::string key = ns + "/" + pod + "/" + c.value("name", "");
+      desired[key] = MakeContainer(ns, pod, pod_spec, c, ns + "_" + pod + "_" + c.value("name", ""));
     }
   }
   return desired;
 }
 
-void NodeRuntime::SyncContainers() {
-  auto desired = DesiredContainers();
+void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
+  for (const json& p : pods) {
+    std::string prefix = NsOf(p) + "/" + NameOf(p) + "/";
+    std::map<std::string, ContainerState> states;
+    for (auto it = running_.lower_bound(prefix);
+         it != running_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      ContainerState& st = states[it->first.substr(prefix.size())];
+      st.running = it->second.proc && it->second.proc->Running();
+      st.started = it->second.started;
+      st.restarts = it->second.restarts;
+      if (!st.running && it->second.failures > 0) st.waiting_reason = "CrashLoopBackOff";
+    }
+    json status = PodStatusFor(p, states);
+    const json current = p.value("status", json::object());
+    bool same = true;
+    for (const auto& [k, v] : status.items()) {
+      if (!current.contains(k) || current[k] != v) same = false;
+    }
+    if (same) continue;
+    Status s = PatchStatus(res::kPods, p, status);
+    if (!s.ok() && s.code() != Code::kNotFound) {
+      spdlog::warn("node: pod {}/{} status: {}", NsOf(p), NameOf(p), s.ToString());
+    }
+  }
+}
+
+void NodeRuntime::SyncContainers(const std::vector<json>& pods) {
+  auto desired = DesiredContainers(pods);
   for (auto it = running_.begin(); it != running_.end();) {
     auto d = desired.find(it->first);
     if (d == desired.end() || d->second.spec_hash != it->second.spec.spec_hash) {
@@ -207,6 +249,7 @@ void NodeRuntime::SyncContainers() {
       r.restart_at = now + std::min<Duration>(std::chrono::seconds(int64_t(1) << std::min(r.failures, 5)),
                                               std::chrono::seconds(30));
       ++r.failures;
+      ++r.restarts;
     }
     if (now < r.restart_at) continue;
     auto proc = std::make_unique<ChildProcess>();
@@ -277,7 +320,10 @@ void NodeRuntime::SyncCronJobs() {
 void NodeRuntime::Loop() {
   while (!stop_.load()) {
     try {
-      SyncContainers();
+      if (auto pods = SyncPods()) {
+        SyncContainers(*pods);
+        SyncPodStatuses(*pods);
+      }
       SyncCronJobs();
     } catch (const std::exception& e) {
       spdlog::error("node: {}", e.what());

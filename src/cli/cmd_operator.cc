@@ -11,6 +11,7 @@
 #include "stash/cli/app.h"
 #include "stash/controller/backup_configuration_controller.h"
 #include "stash/core/clock.h"
+#include "stash/core/random.h"
 #include "stash/kube/config.h"
 
 namespace stash::cli {
@@ -19,6 +20,7 @@ struct OperatorHandle {
   std::unique_ptr<kube::Client> client;
   std::unique_ptr<controller::BackupConfigurationController> controller;
   std::unique_ptr<agent::NodeRuntime> node;
+  SystemRandom random;  // pod names
   ~OperatorHandle() {
     if (node) node->Stop();
     if (controller) controller->Stop();
@@ -40,7 +42,7 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
     node.data_dir = std::filesystem::absolute(opts.data_dir).string();
     node.kubeconfig_path = std::filesystem::absolute(opts.kubeconfig).string();
     node.stash_binary = opts.stash_binary;
-    h->node = std::make_unique<agent::NodeRuntime>(*h->client, clock, node);
+    h->node = std::make_unique<agent::NodeRuntime>(*h->client, clock, h->random, node);
     h->node->Start();
   }
   return h;

@@ -10,6 +10,7 @@
 #include "stash/agent/sidecar.h"
 #include "stash/cli/app.h"
 #include "stash/core/clock.h"
+#include "stash/core/random.h"
 #include "stash/kube/config.h"
 
 namespace stash::cli {
@@ -90,6 +91,8 @@ void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
     });
     kube::Client client(*cfg);
     agent::CliBackupRunner runner(o->engine, {}, &stop);
+    SystemRandom random;
+    runner.SizeThroughBackend(clock, random);
     agent::BackupSidecar sidecar(client, clock, runner, so);
     Status s = sidecar.Run(stop);
     if (!stop.load()) {

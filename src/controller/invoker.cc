@@ -124,8 +124,10 @@ bool RemoveSidecar(json* workload) {
     (*pod)[list] = kept;
   }
   if (workload->contains("/spec/template/metadata/annotations"_json_pointer)) {
-    (*workload)["spec"]["template"]["metadata"]["annotations"].erase(
-        S(kube::kAnnotationInvokerHash));
+    json& tmeta = (*workload)["spec"]["template"]["metadata"];
+    tmeta["annotations"].erase(S(kube::kAnnotationInvokerHash));
+    // Back to the template as the user wrote it, so its pods' hash is the old one.
+    if (tmeta["annotations"].empty()) tmeta.erase("annotations");
   }
   if (workload->contains("/metadata/annotations"_json_pointer)) {
     (*workload)["metadata"]["annotations"].erase(S(kube::kAnnotationInvokerKind));

@@ -53,6 +53,8 @@ TEST(Invoker, InjectionIsIdempotentAndKeepsTheUsersContainer) {
   EXPECT_FALSE(InjectSidecar(&d, bc, nullptr));
   EXPECT_TRUE(RemoveSidecar(&d));
   EXPECT_EQ(d["spec"]["template"]["spec"]["containers"].size(), 1u);
+  // The template is back as written: its pods get the hash they had before.
+  EXPECT_EQ(d["spec"]["template"], GuideDeployment()["spec"]["template"]);
   EXPECT_FALSE(RemoveSidecar(&d));
 }
 

@@ -15,10 +15,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helpers import STASH, SOURCE_DIR  # noqa: E402
 from test_api_server import ApiServer  # noqa: E402
+import peerlib  # noqa: E402
 
 RESTIC = shutil.which("restic") or "/usr/bin/restic"
 SEED = os.path.join(SOURCE_DIR, "tests", "integration", "data", "seed")
@@ -43,8 +46,33 @@ def seed(name):
         return f.read()
 
 
+def gcs_emulator_available():
+    return bool(shutil.which("node")) and os.path.isdir(
+        os.path.join(peerlib.PEERS_DIR, "node_modules", "firebase-tools"))
+
+
+def service_account_key(project):
+    """A service-account key file as Google issues them, with a fresh RSA key
+    (the emulator does not verify it; the point is the Secret's real shape)."""
+    pem = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                          "rsa_keygen_bits:2048"], capture_output=True, text=True,
+                         check=True).stdout
+    email = "stash-backup@%s.iam.gserviceaccount.com" % project
+    return json.dumps({
+        "type": "service_account", "project_id": project,
+        "private_key_id": os.urandom(20).hex(), "private_key": pem, "client_email": email,
+        "client_id": str(int.from_bytes(os.urandom(8), "big")),
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+        "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+        "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/" +
+        urllib.parse.quote(email)}, indent=2)
+
+
 class OperatorServer(ApiServer):
     """ApiServer started with --operator (the embedded operator and node)."""
+
+    extra_env = {}
 
     def start(self, timeout=60):
         import threading
@@ -52,7 +80,8 @@ class OperatorServer(ApiServer):
         self.proc = subprocess.Popen(
             [STASH, "--log-level", "info", "server", "--operator", "--data-dir", self.data_dir,
              "--listen", "127.0.0.1:0"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, **self.extra_env))
         deadline = time.time() + timeout
         while time.time() < deadline:
             line = self.proc.stderr.readline()
@@ -72,10 +101,18 @@ class OperatorServer(ApiServer):
 class OperatorEnv:
     """A server, the operator with the node runtime, and helpers."""
 
-    def __init__(self):
+    def __init__(self, gcs=False):
         self.separate = os.environ.get("OPERATOR_MODE") == "separate"
         self.server = ApiServer() if self.separate else OperatorServer()
         self.operator = None
+        self.gcs = None
+        self.extra_env = {}
+        if gcs:
+            # The GCS emulator; the operator's processes find it through
+            # STORAGE_EMULATOR_HOST, as Google's client libraries do.
+            self.gcs = peerlib.start_gcs(tempfile.mkdtemp(prefix="stash-gcs-"))
+            self.extra_env["STORAGE_EMULATOR_HOST"] = "127.0.0.1:%d" % self.gcs.port
+            self.server.extra_env = self.extra_env
         self.engine = engine_binary()
         if self.engine:
             os.environ["STASH_BACKUP_ENGINE"] = self.engine
@@ -90,7 +127,7 @@ class OperatorEnv:
         return self
 
     def _start_operator(self):
-        env = dict(os.environ)
+        env = dict(os.environ, **self.extra_env)
         if self.engine:
             env["STASH_BACKUP_ENGINE"] = self.engine
         self.op_log = open(os.path.join(self.server.data_dir, "operator.log"), "a")
@@ -122,6 +159,8 @@ class OperatorEnv:
             except subprocess.TimeoutExpired:
                 self.operator.kill()
         self.server.stop()
+        if self.gcs:
+            self.gcs.stop()
 
     def logs(self):
         out = "".join(self.server.stderr_lines[-120:])
@@ -159,11 +198,14 @@ class OperatorEnv:
             time.sleep(interval)
         raise AssertionError("timed out waiting for %s (last: %r)\n%s" % (what, last, self.logs()))
 
-    def create_namespace_and_secret(self, password="changeit", ns="demo", name="gcs-secret"):
+    def create_namespace_and_secret(self, password="changeit", ns="demo", name="gcs-secret",
+                                    project="stash-local-test", key=None):
+        """As the guide: `echo -n` each value into a file, then
+        `kubectl create secret generic --from-file=./...` in that directory."""
         d = tempfile.mkdtemp(prefix="stash-secret-")
-        for key, value in (("RESTIC_PASSWORD", password), ("GOOGLE_PROJECT_ID", "local-test"),
-                           ("GOOGLE_SERVICE_ACCOUNT_JSON_KEY", "{}")):
-            with open(os.path.join(d, key), "w") as f:
+        for k, value in (("RESTIC_PASSWORD", password), ("GOOGLE_PROJECT_ID", project),
+                         ("GOOGLE_SERVICE_ACCOUNT_JSON_KEY", key or "{}")):
+            with open(os.path.join(d, k), "w") as f:
                 f.write(value)
         self.kubectl("create", "ns", ns, check=False)
         self.server.kubectl("create", "secret", "generic", "-n", ns, name,
@@ -187,6 +229,34 @@ class OperatorEnv:
             if r.returncode == 0 or "already locked" not in r.stderr or time.time() > deadline:
                 return r
             time.sleep(0.5)
+
+    def copy_bucket(self, bucket, prefix, dest=None):
+        """Every object under gs://bucket/prefix/ out of the emulator, byte for
+        byte, into a local directory (restic 0.14 cannot reach an emulator)."""
+        dest = dest or tempfile.mkdtemp(prefix="stash-gcs-copy-")
+        base = "http://127.0.0.1:%d/storage/v1/b/%s/o" % (self.gcs.port, bucket)
+        prefix = prefix.strip("/") + "/"
+        token, names = None, []
+        while True:
+            q = {"prefix": prefix}
+            if token:
+                q["pageToken"] = token
+            with urllib.request.urlopen(base + "?" + urllib.parse.urlencode(q)) as r:
+                page = json.load(r)
+            names += [(o["name"], int(o["size"])) for o in page.get("items", [])]
+            token = page.get("nextPageToken")
+            if not token:
+                break
+        for name, size in names:
+            url = base + "/" + urllib.parse.quote(name, safe="") + "?alt=media"
+            with urllib.request.urlopen(url) as r:
+                data = r.read()
+            assert len(data) == size, (name, len(data), size)
+            path = os.path.join(dest, name[len(prefix):])
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+        return dest
 
     def pvc_dir(self, claim, ns="demo"):
         return os.path.join(self.node_dir, "volumes", ns, claim)

@@ -1,12 +1,19 @@
 """The Pause Backup guide end to end, against `stash server` with the real kubectl.
 
-Steps as the guide: namespace, secret, Deployment + PVC (unchanged manifest),
-Repository (local hostPath instead of GCS: no network here), BackupConfiguration
-(the guide's manifest with a 4-second schedule, a stash extension, so the test
-does not wait minutes), scheduled backup Succeeded, restic 0.14 restores
-data.txt, pause, skipped ticks with the guide's event, the instant
+Steps as the guide: namespace, the gcs-secret made as the guide makes it (a
+generated service-account key), Deployment + PVC (unchanged manifest), its 3
+pods, the guide's Repository unchanged (bucket appscode-qa, prefix
+/sample/data) on the GCS emulator via STORAGE_EMULATOR_HOST, BackupConfiguration
+(the guide's manifest with a 3-second schedule, a stash extension, so the test
+does not wait minutes), the sidecar in every pod (new pod names), scheduled
+backup Succeeded, restic 0.14 restores data.txt from a byte-for-byte copy of
+the bucket, pause, skipped ticks with the guide's event, the instant
 BackupSession Skipped with the guide's Warning event, describe output, the pod
-template unchanged, resume, and retention keeping 5 snapshots after 7 backups.
+template and the pods unchanged, resume, and retention keeping 5 snapshots
+after 7 backups.
+
+Local (hostPath) repositories are covered by test_operator_errors and
+test_operator_crash.
 """
 import json
 import os
@@ -17,9 +24,11 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from operator_env import OperatorEnv, seed  # noqa: E402
+from operator_env import (OperatorEnv, gcs_emulator_available, seed,  # noqa: E402
+                          service_account_key)
 
-SCHEDULE = "*/4 * * * * *"
+SCHEDULE = "*/3 * * * * *"
+POD_ROW = re.compile(r"^(stash-demo-[a-z0-9]+-[a-z0-9]{5})\s+(\d+/\d+)\s+(\S+)\s+(\d+)", re.M)
 
 
 def succeeded_sessions(env):
@@ -31,10 +40,26 @@ def succeeded_sessions(env):
     return names
 
 
+def pods(env):
+    """`kubectl get pod -n demo` as {name: (READY, STATUS)}."""
+    out = env.kubectl("get", "pod", "-n", "demo").stdout
+    return {m.group(1): (m.group(2), m.group(3)) for m in POD_ROW.finditer(out)}
+
+
+def pods_like(env, ready, exclude=()):
+    """Three pods, all with READY `ready`, none of them named in `exclude`."""
+    now = pods(env)
+    if len(now) == 3 and all(r == ready for r, _ in now.values()) and not set(now) & set(exclude):
+        return now
+    return None
+
+
+@unittest.skipUnless(gcs_emulator_available(), "the firebase-tools storage emulator is not "
+                     "installed (tests/peers; scripts/setup.sh installs it)")
 class PauseBackupGuide(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.env = OperatorEnv().start()
+        cls.env = OperatorEnv(gcs=True).start()
         print("backup engine:", cls.env.engine or "stash", file=sys.stderr)
 
     @classmethod
@@ -43,10 +68,18 @@ class PauseBackupGuide(unittest.TestCase):
 
     def test_guide(self):
         env = self.env
-        env.create_namespace_and_secret()
+        env.create_namespace_and_secret(project="stash-local-test",
+                                        key=service_account_key("stash-local-test"))
+        secret = env.get_json("secret", "-n", "demo", "gcs-secret")
+        self.assertEqual(sorted(secret["data"]), ["GOOGLE_PROJECT_ID",
+                                                  "GOOGLE_SERVICE_ACCOUNT_JSON_KEY",
+                                                  "RESTIC_PASSWORD"])
         r = env.kubectl("apply", "-f", "-", input=seed("deployment.yaml"))
         self.assertIn("persistentvolumeclaim/source-pvc created", r.stdout)
         self.assertIn("deployment.apps/stash-demo created", r.stdout)
+        # Three pods; busybox is not run by the embedded node, and they say so.
+        plain = env.wait_for("3 pods", lambda: pods_like(env, "0/1"))
+        self.assertEqual({st for _, st in plain.values()}, {"NotRunByEmbeddedNode"})
         # The PVC is a host directory; the busybox container does not run here, so the
         # user (this test) writes the guide's sample data into it.
         pvc = env.wait_for("the PVC directory", lambda: os.path.isdir(env.pvc_dir("source-pvc")))
@@ -55,7 +88,7 @@ class PauseBackupGuide(unittest.TestCase):
         env.wait_for("PVC Bound", lambda: (env.get_json("pvc", "-n", "demo", "source-pvc") or {})
                      .get("status", {}).get("phase") == "Bound")
 
-        r = env.kubectl("apply", "-f", "-", input=env.local_repository())
+        r = env.kubectl("apply", "-f", "-", input=seed("repository.yaml"))
         self.assertIn("repository.stash.appscode.com/gcs-repo created", r.stdout)
         bc_yaml = seed("backupconfiguration.yaml").replace('"*/5 * * * *"', '"%s"' % SCHEDULE)
         r = env.kubectl("apply", "-f", "-", input=bc_yaml)
@@ -80,6 +113,15 @@ class PauseBackupGuide(unittest.TestCase):
         self.assertEqual(containers[1]["args"][0], "run-backup")
         self.assertIn({"name": "source-data", "mountPath": "/source/data"},
                       containers[1]["volumeMounts"])
+        # The new template replaces the pods: 2 containers, the sidecar running in each.
+        injected = env.wait_for("3 new pods with the sidecar",
+                                lambda: pods_like(env, "1/2", exclude=plain))
+        self.assertEqual({st for _, st in injected.values()}, {"NotRunByEmbeddedNode"})
+        pod = env.get_json("pod", "-n", "demo", sorted(injected)[0])
+        self.assertEqual(pod["metadata"]["ownerReferences"][0]["name"], "stash-demo")
+        states = {c["name"]: c["state"] for c in pod["status"]["containerStatuses"]}
+        self.assertIn("running", states["stash"])
+        self.assertEqual(states["busybox"]["waiting"]["reason"], "NotRunByEmbeddedNode")
 
         # A scheduled BackupSession succeeds.
         first = env.wait_for("a Succeeded BackupSession", lambda: succeeded_sessions(env),
@@ -102,15 +144,21 @@ class PauseBackupGuide(unittest.TestCase):
         self.assertTrue(repo["status"]["integrity"])
         self.assertIn("lastBackupTime", repo["status"])
 
-        # restic 0.14 restores data.txt from what the sidecar wrote.
+        # One replica's sidecar holds the Lease and backs up.
+        lease = env.get_json("lease", "-n", "demo", "lock-backupconfiguration-pause-backup-backup")
+        self.assertIn(lease["spec"]["holderIdentity"], injected)
+
+        # restic 0.14 restores data.txt from what the sidecar wrote to the bucket.
+        copy = env.copy_bucket("appscode-qa", "/sample/data")
+        self.assertTrue(os.path.isfile(os.path.join(copy, "config")))
         target = tempfile.mkdtemp(prefix="stash-restore-")
-        r = env.restic("restore", "latest", "--target", target)
+        r = env.restic("restore", "latest", "--target", target, repo=copy)
         self.assertEqual(r.returncode, 0, r.stderr)
         restored = [os.path.join(d, f) for d, _, fs in os.walk(target) for f in fs]
         self.assertTrue(any(p.endswith("/data.txt") for p in restored), restored)
         with open([p for p in restored if p.endswith("/data.txt")][0]) as f:
             self.assertEqual(f.read(), "sample_data\n")
-        r = env.restic("check")
+        r = env.restic("check", "--read-data", repo=copy)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
         # Pause: the pod template stays as it is; ticks create no session, only the event.
@@ -127,7 +175,7 @@ class PauseBackupGuide(unittest.TestCase):
             r = env.kubectl("describe", "backupconfiguration", "-n", "demo", "pause-backup")
             return r.stdout if "Backup Skipped" in r.stdout else None
         describe = env.wait_for("the Backup Skipped event", skipped_event, timeout=30)
-        time.sleep(5)  # at least one more tick
+        time.sleep(3.5)  # at least one more tick
         after = {i["metadata"]["name"] for i in
                  env.get_json("backupsession", "-n", "demo")["items"]}
         self.assertEqual(after - before, set(), "ticks created sessions while paused")
@@ -154,6 +202,7 @@ class PauseBackupGuide(unittest.TestCase):
         deploy = env.get_json("deploy", "-n", "demo", "stash-demo")
         self.assertEqual(deploy["spec"]["template"], template_before)
         self.assertEqual(deploy["metadata"].get("generation"), gen_before)
+        self.assertEqual(set(pods(env)), set(injected), "pausing replaced the pods")
 
         # Resume: the next tick backs up again; 7 backups in all leave 5 snapshots.
         env.kubectl("patch", "backupconfiguration", "-n", "demo", "pause-backup", "--type=merge",
@@ -171,6 +220,7 @@ class PauseBackupGuide(unittest.TestCase):
                     "--patch", '{"spec": {"paused": true}}')
         self.assertEqual(env.get_json("deploy", "-n", "demo", "stash-demo")["spec"]["template"],
                          template_before)
+        self.assertEqual(set(pods(env)), set(injected), "resuming replaced the pods")
 
         def idle():
             items = env.get_json("backupsession", "-n", "demo")["items"]
@@ -178,10 +228,12 @@ class PauseBackupGuide(unittest.TestCase):
         time.sleep(1)
         env.wait_for("no backup running", idle, timeout=60)
         # Every backup applied keepLast 5 with prune before it Succeeded.
-        r = env.restic("snapshots", "--json")
+        copy = env.copy_bucket("appscode-qa", "/sample/data")
+        r = env.restic("snapshots", "--json", repo=copy)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(json.loads(r.stdout)), 5, r.stdout)
-        self.assertEqual(env.restic("check").returncode, 0)
+        r = env.restic("check", repo=copy)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
         # Deleting the BackupConfiguration removes the sidecar and the CronJob.
         env.kubectl("delete", "-n", "demo", "backupconfiguration", "pause-backup")
@@ -191,6 +243,7 @@ class PauseBackupGuide(unittest.TestCase):
         env.wait_for("CronJob removed",
                      lambda: env.get_json("cronjob", "-n", "demo",
                                           "stash-trigger-pause-backup") is None)
+        env.wait_for("pods without the sidecar", lambda: pods_like(env, "0/1", exclude=injected))
 
 
 if __name__ == "__main__":

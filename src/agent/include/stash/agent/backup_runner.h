@@ -21,6 +21,8 @@
 #include <nlohmann/json.hpp>
 
 #include "stash/agent/process.h"
+#include "stash/core/clock.h"
+#include "stash/core/random.h"
 #include "stash/core/result.h"
 
 namespace stash::agent {
@@ -87,12 +89,24 @@ class CliBackupRunner final : public BackupRunner {
   Result<RepoStats> Stats(const RepoTarget& repo) override;
   Status Unlock(const RepoTarget& repo) override;
 
+  // An engine without `stats` (stash's own has none yet): Stats then sums the
+  // sizes of the repository's files by listing its backend, which needs a
+  // clock and randomness for retries. Without this only local repositories
+  // can be sized.
+  void SizeThroughBackend(Clock& clock, Random& random) {
+    clock_ = &clock;
+    random_ = &random;
+  }
+
  private:
   Result<ProcessResult> Run(const RepoTarget& repo, std::vector<std::string> args);
+  Result<uint64_t> StoredSize(const RepoTarget& repo);
 
   std::string binary_;
   EnvMap extra_env_;
   const std::atomic<bool>* cancel_;
+  Clock* clock_ = nullptr;
+  Random* random_ = nullptr;
 };
 
 // Parses the `--json` summary line of a backup (the last line whose

@@ -2,11 +2,13 @@
 // runtime; instead
 //  - every PersistentVolumeClaim gets a host directory DATA/volumes/<ns>/<pvc>
 //    and is marked Bound, so a user can put data into it;
-//  - the containers of Deployments, StatefulSets and DaemonSets whose image is
-//    stash's (the injected sidecar) run as local `stash` processes — one pod
-//    (replica 0) per workload — with their volumeMounts mapped onto host
-//    directories (env STASH_PATH_MAP), restarted with backoff when they exit,
-//    stopped when the workload or the container goes away;
+//  - Deployments, StatefulSets and DaemonSets get Pod objects for their
+//    replicas (PodKeeper, pods.h), with honest statuses;
+//  - in every such pod, the containers whose image is stash's (the injected
+//    sidecar) run as local `stash` processes with their volumeMounts mapped
+//    onto host directories (env STASH_PATH_MAP), restarted with backoff when
+//    they exit, stopped when the pod or the container goes away (the
+//    sidecars of a Deployment's replicas elect one leader through a Lease);
 //  - CronJobs whose container is stash's run that container as a local
 //    process at each tick of their schedule, and get status.lastScheduleTime.
 // Containers with any other image are not run (nothing claims they are).
@@ -18,12 +20,15 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "stash/agent/pods.h"
 #include "stash/agent/process.h"
 #include "stash/core/clock.h"
+#include "stash/core/random.h"
 #include "stash/kube/client.h"
 #include "stash/kube/informer.h"
 
@@ -38,7 +43,7 @@ struct NodeOptions {
 
 class NodeRuntime {
  public:
-  NodeRuntime(const kube::Client& client, Clock& clock, NodeOptions opts);
+  NodeRuntime(const kube::Client& client, Clock& clock, Random& random, NodeOptions opts);
   ~NodeRuntime();
 
   void Start();
@@ -58,7 +63,8 @@ class NodeRuntime {
   struct Running {
     Container spec;
     std::unique_ptr<ChildProcess> proc;
-    int failures = 0;
+    int failures = 0;  // recent, for the backoff
+    int restarts = 0;  // ever, for restartCount
     SystemTime started{}, restart_at{};
   };
   struct CronState {
@@ -69,9 +75,12 @@ class NodeRuntime {
 
   void OnPvc(const std::string& type, const kube::json& pvc);
   Status PatchStatus(const kube::Resource& r, const kube::json& obj, const kube::json& status);
-  std::map<std::string, Container> DesiredContainers();
+  std::map<std::string, Container> DesiredContainers(const std::vector<kube::json>& pods);
   void Loop();
-  void SyncContainers();
+  // The pods that should exist now; empty until every informer has synced.
+  std::optional<std::vector<kube::json>> SyncPods();
+  void SyncContainers(const std::vector<kube::json>& pods);
+  void SyncPodStatuses(const std::vector<kube::json>& pods);
   void SyncCronJobs();
   Container MakeContainer(const std::string& ns, const std::string& pod,
                           const kube::json& pod_spec, const kube::json& container,
@@ -81,8 +90,9 @@ class NodeRuntime {
   Clock& clock_;
   NodeOptions opts_;
   std::vector<std::unique_ptr<kube::Informer>> workloads_;
-  std::unique_ptr<kube::Informer> pvcs_, cronjobs_;
-  std::map<std::string, Running> running_;  // key kind/ns/name/container
+  std::unique_ptr<kube::Informer> pvcs_, cronjobs_, pods_;
+  PodKeeper pod_keeper_;
+  std::map<std::string, Running> running_;  // key ns/pod/container
   std::map<std::string, CronState> crons_;  // key ns/name
   std::atomic<bool> stop_{false};
   std::thread loop_;

@@ -1,0 +1,77 @@
+// The Pod objects of the embedded node: what `kubectl get pod` lists for the
+// replicas of Deployments, StatefulSets and DaemonSets.
+//
+// PodKeeper decides which pods a workload should have and creates or deletes
+// Pod objects to match, as the ReplicaSet/StatefulSet/DaemonSet controllers
+// and the scheduler would together:
+//  - Deployment: `<name>-<pod-template-hash>-<5 random>`, spec.replicas of
+//    them; the hash is of the pod template, so a template change (the sidecar
+//    injected or removed) replaces every pod and nothing else does (a paused
+//    toggle leaves the template, so the pods keep their names);
+//  - StatefulSet: `<name>-<ordinal>`, recreated under the same name when the
+//    template changes (label controller-revision-hash);
+//  - DaemonSet: one pod `<name>-<5 random>` (this is one node).
+// Every pod is bound to this node and owned (ownerReferences) by its workload;
+// a pod whose owner is gone is deleted.
+//
+// PodStatusFor builds an honest status: containers the node runs (stash's
+// image) are running and ready while their process runs; every other
+// container is waiting with reason NotRunByEmbeddedNode, so such a pod is
+// Pending and `kubectl get pod` shows READY 1/2 and that reason.
+//
+// Thread-safety: one thread at a time (the node's loop).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "stash/core/clock.h"
+#include "stash/core/random.h"
+#include "stash/kube/client.h"
+
+namespace stash::agent {
+
+inline constexpr const char* kNotRunReason = "NotRunByEmbeddedNode";
+
+// Kubernetes' pod-template-hash form: FNV-32a of the template, its decimal
+// digits mapped onto the consonant/digit alphabet of generated names.
+std::string PodTemplateHash(const kube::json& pod_template);
+
+// What the node knows about one of its stash containers.
+struct ContainerState {
+  bool running = false;
+  SystemTime started{};
+  int restarts = 0;
+  std::string waiting_reason;  // when not running: ContainerCreating, CrashLoopBackOff
+};
+
+// status for `pod`; `states` by container name (stash's containers only).
+kube::json PodStatusFor(const kube::json& pod,
+                        const std::map<std::string, ContainerState>& states);
+
+class PodKeeper {
+ public:
+  PodKeeper(const kube::Client& client, Random& random, std::string node_name);
+
+  // One pass over `workloads` (whole objects with kind) against `pods` (this
+  // node's Pod objects as listed). Returns the pods that should exist after
+  // the pass, created ones included; deletions are issued.
+  std::vector<kube::json> Sync(const std::vector<kube::json>& workloads,
+                               const std::vector<kube::json>& pods);
+
+ private:
+  std::string RandomSuffix();
+  kube::json NewPod(const kube::json& workload, const std::string& name,
+                    const std::string& hash) const;
+
+  const kube::Client& client_;
+  Random& random_;
+  const std::string node_name_;
+  // Pods created or deleted by us that the informer may not show yet; keeps a
+  // pass from creating a second set before the first is observed.
+  std::map<std::string, kube::json> created_;
+  std::map<std::string, bool> deleted_;
+};
+
+}  // namespace stash::agent

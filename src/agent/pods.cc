@@ -1,0 +1,259 @@
+#include "stash/agent/pods.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "stash/kube/events.h"
+#include "stash/kube/stash_names.h"
+
+namespace stash::agent {
+
+namespace {
+
+using kube::json;
+namespace res = kube::res;
+
+// Kubernetes' alphabet for generated names: no vowels (no words), no
+// look-alikes (0/1/3).
+constexpr std::string_view kAlphabet = "bcdfghjklmnpqrstvwxz2456789";
+
+std::string NsOf(const json& o) { return o.value("/metadata/namespace"_json_pointer, ""); }
+std::string NameOf(const json& o) { return o.value("/metadata/name"_json_pointer, ""); }
+std::string UidOf(const json& o) { return o.value("/metadata/uid"_json_pointer, ""); }
+
+// The uid of the pod's controlling owner, and its kind.
+std::pair<std::string, std::string> ControllerOf(const json& pod) {
+  for (const json& r : pod.value("/metadata/ownerReferences"_json_pointer, json::array())) {
+    if (r.value("controller", false)) return {r.value("uid", ""), r.value("kind", "")};
+  }
+  return {"", ""};
+}
+
+std::string HashLabel(const std::string& kind) {
+  return kind == "Deployment" ? "pod-template-hash" : "controller-revision-hash";
+}
+
+bool IsWorkloadKind(const std::string& kind) {
+  return kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet";
+}
+
+}  // namespace
+
+std::string PodTemplateHash(const json& pod_template) {
+  uint32_t h = 2166136261u;
+  for (char c : pod_template.dump()) {
+    h ^= uint8_t(c);
+    h *= 16777619u;
+  }
+  std::string out;
+  for (char d : std::to_string(h)) out += kAlphabet[size_t(d) % kAlphabet.size()];
+  return out;
+}
+
+json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& states) {
+  const std::string created = pod.value("/metadata/creationTimestamp"_json_pointer, "");
+  json statuses = json::array();
+  bool all_ready = true;
+  SystemTime ready_since{};
+  for (const json& c : pod.value("/spec/containers"_json_pointer, json::array())) {
+    std::string name = c.value("name", "");
+    json st = {{"name", name},
+               {"image", c.value("image", "")},
+               {"imageID", ""},
+               {"restartCount", 0},
+               {"ready", false},
+               {"started", false}};
+    auto it = states.find(name);
+    if (c.value("image", "") != kube::kStashImage || it == states.end()) {
+      st["state"] = {{"waiting",
+                      {{"reason", kNotRunReason},
+                       {"message", "the embedded node runs only stash's own containers; image " +
+                                       c.value("image", "") + " is not started"}}}};
+      all_ready = false;
+    } else if (it->second.running) {
+      st["ready"] = true;
+      st["started"] = true;
+      st["restartCount"] = it->second.restarts;
+      st["state"] = {{"running", {{"startedAt", kube::FormatTime(it->second.started)}}}};
+      ready_since = std::max(ready_since, it->second.started);
+    } else {
+      st["restartCount"] = it->second.restarts;
+      st["state"] = {{"waiting", {{"reason", it->second.waiting_reason.empty()
+                                                 ? "ContainerCreating"
+                                                 : it->second.waiting_reason}}}};
+      all_ready = false;
+    }
+    statuses.push_back(st);
+  }
+  std::string ready = all_ready ? "True" : "False";
+  std::string ready_time = all_ready ? kube::FormatTime(ready_since) : created;
+  auto cond = [&](const char* type, const std::string& status, const std::string& at) {
+    json c = {{"type", type}, {"status", status}, {"lastTransitionTime", at}};
+    if (status == "False") c["reason"] = "ContainersNotReady";
+    return c;
+  };
+  return {{"phase", all_ready ? "Running" : "Pending"},
+          {"hostIP", "127.0.0.1"},
+          {"startTime", created},
+          {"conditions", json::array({cond("PodScheduled", "True", created),
+                                      cond("Initialized", "True", created),
+                                      cond("ContainersReady", ready, ready_time),
+                                      cond("Ready", ready, ready_time)})},
+          {"containerStatuses", statuses},
+          {"qosClass", "BestEffort"}};
+}
+
+PodKeeper::PodKeeper(const kube::Client& client, Random& random, std::string node_name)
+    : client_(client), random_(random), node_name_(std::move(node_name)) {}
+
+std::string PodKeeper::RandomSuffix() {
+  std::string s;
+  for (int i = 0; i < 5; ++i) s += kAlphabet[random_.Uniform(kAlphabet.size())];
+  return s;
+}
+
+json PodKeeper::NewPod(const json& w, const std::string& name, const std::string& hash) const {
+  const std::string kind = w.value("kind", "");
+  json tmpl = w.value("/spec/template"_json_pointer, json::object());
+  json labels = tmpl.value("/metadata/labels"_json_pointer, json::object());
+  labels[HashLabel(kind)] = hash;
+  if (kind == "StatefulSet") labels["statefulset.kubernetes.io/pod-name"] = name;
+  json meta = {{"name", name},
+               {"namespace", NsOf(w)},
+               {"labels", labels},
+               {"ownerReferences",
+                json::array({{{"apiVersion", w.value("apiVersion", "apps/v1")},
+                              {"kind", kind},
+                              {"name", NameOf(w)},
+                              {"uid", UidOf(w)},
+                              {"controller", true},
+                              {"blockOwnerDeletion", true}}})}};
+  json annotations = tmpl.value("/metadata/annotations"_json_pointer, json());
+  if (annotations.is_object() && !annotations.empty()) meta["annotations"] = annotations;
+  json spec = tmpl.value("spec", json::object());
+  spec["nodeName"] = node_name_;
+  if (kind == "StatefulSet") {
+    spec["hostname"] = name;
+  }
+  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", spec}};
+}
+
+std::vector<json> PodKeeper::Sync(const std::vector<json>& workloads, const std::vector<json>& listed) {
+  // What exists: the informer's view corrected by our own recent writes.
+  std::map<std::string, json> pods;  // ns/name
+  std::set<std::string> listed_keys;
+  for (const json& p : listed) {
+    std::string key = NsOf(p) + "/" + NameOf(p);
+    listed_keys.insert(key);
+    if (p.value("/spec/nodeName"_json_pointer, "") != node_name_) continue;
+    if (deleted_.count(key)) continue;
+    pods[key] = p;
+  }
+  for (auto it = deleted_.begin(); it != deleted_.end();) {
+    it = listed_keys.count(it->first) ? std::next(it) : deleted_.erase(it);
+  }
+  for (auto it = created_.begin(); it != created_.end();) {
+    if (listed_keys.count(it->first)) {
+      it = created_.erase(it);
+    } else {
+      pods.emplace(it->first, it->second);
+      ++it;
+    }
+  }
+
+  auto remove = [&](const json& p) {
+    std::string key = NsOf(p) + "/" + NameOf(p);
+    Status s = client_.Delete(res::kPods, NsOf(p), NameOf(p));
+    if (!s.ok() && s.code() != Code::kNotFound) {
+      spdlog::warn("node: deleting pod {}: {}", key, s.ToString());
+      return;
+    }
+    spdlog::info("node: deleted pod {}", key);
+    deleted_[key] = true;
+    created_.erase(key);
+    pods.erase(key);
+  };
+  auto create = [&](const json& pod) {
+    std::string key = NsOf(pod) + "/" + NameOf(pod);
+    auto made = client_.Create(res::kPods, NsOf(pod), pod);
+    if (!made.ok()) {
+      if (made.status().code() != Code::kAlreadyExists) {
+        spdlog::warn("node: creating pod {}: {}", key, made.status().ToString());
+      }
+      return;
+    }
+    json obj = *made;
+    obj["apiVersion"] = "v1";
+    obj["kind"] = "Pod";
+    spdlog::info("node: created pod {}", key);
+    created_[key] = obj;
+    pods[key] = obj;
+  };
+
+  std::map<std::string, std::vector<json>> by_owner;  // controller uid → pods
+  for (const auto& [key, p] : pods) by_owner[ControllerOf(p).first].push_back(p);
+  std::set<std::string> owners;
+  for (const json& w : workloads) {
+    const std::string kind = w.value("kind", ""), uid = UidOf(w);
+    owners.insert(uid);
+    std::vector<json> owned = by_owner[uid];
+    std::sort(owned.begin(), owned.end(),
+              [](const json& a, const json& b) { return NameOf(a) < NameOf(b); });
+    int64_t want = kind == "DaemonSet" ? 1 : w.value("/spec/replicas"_json_pointer, int64_t{1});
+    if (w.contains("/metadata/deletionTimestamp"_json_pointer)) want = 0;
+    const std::string hash = PodTemplateHash(w.value("/spec/template"_json_pointer, json()));
+    auto current = [&](const json& p) {
+      return p.value("/metadata/labels"_json_pointer, json::object()).value(HashLabel(kind), "") ==
+             hash;
+    };
+    if (kind == "StatefulSet") {
+      std::set<std::string> present;
+      for (const json& p : owned) {
+        std::string n = NameOf(p);
+        std::string ordinal = n.substr(n.rfind('-') + 1);
+        bool in_range = n == NameOf(w) + "-" + ordinal &&
+                        !ordinal.empty() && ordinal.find_first_not_of("0123456789") ==
+                                                std::string::npos &&
+                        std::stoll(ordinal) < want;
+        if (!in_range || !current(p)) {
+          remove(p);
+        } else {
+          present.insert(n);
+        }
+      }
+      for (int64_t i = 0; i < want; ++i) {
+        std::string n = NameOf(w) + "-" + std::to_string(i);
+        if (present.count(n) || pods.count(NsOf(w) + "/" + n) || deleted_.count(NsOf(w) + "/" + n)) {
+          continue;  // a replaced pod is recreated once its old object is gone
+        }
+        create(NewPod(w, n, hash));
+      }
+      continue;
+    }
+    int64_t kept = 0;
+    for (const json& p : owned) {
+      if (current(p) && kept < want) {
+        ++kept;
+      } else {
+        remove(p);
+      }
+    }
+    const std::string prefix = kind == "Deployment" ? NameOf(w) + "-" + hash + "-" : NameOf(w) + "-";
+    for (; kept < want; ++kept) create(NewPod(w, prefix + RandomSuffix(), hash));
+  }
+  // Pods of workloads that are gone (no garbage collector here).
+  for (const auto& [uid, list] : by_owner) {
+    if (owners.count(uid)) continue;
+    for (const json& p : list) {
+      if (IsWorkloadKind(ControllerOf(p).second)) remove(p);
+    }
+  }
+  std::vector<json> out;
+  out.reserve(pods.size());
+  for (auto& [key, p] : pods) out.push_back(std::move(p));
+  return out;
+}
+
+}  // namespace stash::agent
