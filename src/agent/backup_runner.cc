@@ -70,7 +70,8 @@ CliBackupRunner::CliBackupRunner(std::string binary, EnvMap extra_env,
       extra_env_(std::move(extra_env)),
       cancel_(cancel) {}
 
-Result<ProcessResult> CliBackupRunner::Run(const RepoTarget& repo, std::vector<std::string> args) {
+Result<ProcessResult> CliBackupRunner::Run(const RepoTarget& repo, std::vector<std::string> args,
+                                           const EnvMap& extra) {
   // The repository goes in the environment, not argv: a URL may carry
   // credentials (rest:http://user:pass@...) and argv is visible to every
   // user in the process listing.
@@ -78,6 +79,7 @@ Result<ProcessResult> CliBackupRunner::Run(const RepoTarget& repo, std::vector<s
   argv.insert(argv.end(), args.begin(), args.end());
   EnvMap env = extra_env_;
   for (const auto& [k, v] : repo.env) env[k] = v;
+  for (const auto& [k, v] : extra) env[k] = v;
   env["RESTIC_REPOSITORY"] = repo.url;
   return RunProcess(argv, env, cancel_);
 }
@@ -109,16 +111,27 @@ Result<bool> CliBackupRunner::EnsureRepository(const RepoTarget& repo) {
   return true;
 }
 
+bool CliBackupRunner::EngineReadsPathMap() const {
+  return binary_ == SelfExe() ||
+         std::filesystem::path(binary_).filename().string().rfind("stash", 0) == 0;
+}
+
 Result<SnapshotResult> CliBackupRunner::Backup(const RepoTarget& repo, const std::string& host,
                                                const std::vector<std::string>& paths,
-                                               const std::vector<std::string>& excludes) {
+                                               const std::vector<std::string>& excludes,
+                                               const engine::PathMap& map) {
   std::vector<std::string> args = {"backup", "--json", "--no-cache", "--host", host};
   for (const auto& e : excludes) {
     args.push_back("--exclude");
     args.push_back(e);
   }
-  args.insert(args.end(), paths.begin(), paths.end());
-  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, args));
+  EnvMap env;
+  const bool mapped = EngineReadsPathMap();
+  // Always set (empty too): a map inherited from our own environment must not
+  // apply to paths that were already translated.
+  env[engine::kPathMapEnv] = mapped ? map.Serialize() : "";
+  for (const auto& p : paths) args.push_back(mapped ? p : map.ToHost(p));
+  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, args, env));
   if (r.exit_code != 0 && r.exit_code != 3) {
     return FailedPreconditionError("backup to " + repo.url + " failed: " + ErrorText(r));
   }

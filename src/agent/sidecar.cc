@@ -306,7 +306,7 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
     }
     for (const json& p : spec.value("/target/paths"_json_pointer, json::array())) {
       std::string path = p.get<std::string>();
-      auto snap = runner_.Backup(*target_repo, host, {opts_.path_map.ToHost(path)}, excludes);
+      auto snap = runner_.Backup(*target_repo, host, {path}, excludes, opts_.path_map);
       if (!snap.ok()) return void(failure = snap.status());
       if (snap->partial) {
         failure = IncompleteError("some files under " + path +

@@ -154,10 +154,16 @@ class PauseBackupGuide(unittest.TestCase):
         target = tempfile.mkdtemp(prefix="stash-restore-")
         r = env.restic("restore", "latest", "--target", target, repo=copy)
         self.assertEqual(r.returncode, 0, r.stderr)
-        restored = [os.path.join(d, f) for d, _, fs in os.walk(target) for f in fs]
-        self.assertTrue(any(p.endswith("/data.txt") for p in restored), restored)
-        with open([p for p in restored if p.endswith("/data.txt")][0]) as f:
+        # The snapshot holds the container's path, not the PVC's host directory.
+        with open(os.path.join(target, "source", "data", "data.txt")) as f:
             self.assertEqual(f.read(), "sample_data\n")
+        r = env.restic("ls", "latest", repo=copy)
+        self.assertIn("/source/data/data.txt", r.stdout.splitlines(), r.stdout + r.stderr)
+        r = env.restic("snapshots", "--json", repo=copy)
+        self.assertEqual([s["paths"] for s in json.loads(r.stdout)], [["/source/data"]])
+        self.assertEqual(json.loads(r.stdout)[0]["hostname"], "host-0")
+        r = env.kubectl("get", "backupsession", "-n", "demo", name, "-o", "yaml")
+        self.assertRegex(r.stdout, r"\n\s+path: /source/data\n")
         r = env.restic("check", "--read-data", repo=copy)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 

@@ -24,6 +24,7 @@
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
 #include "stash/core/result.h"
+#include "stash/engine/path_map.h"
 
 namespace stash::agent {
 
@@ -60,9 +61,13 @@ class BackupRunner {
   // Opens the repository, initialising it when there is none. Returns true
   // when it was created now. kUnauthorized for a wrong password.
   virtual Result<bool> EnsureRepository(const RepoTarget& repo) = 0;
+  // `paths` are as the container sees them; `map` says where they are on
+  // this host (empty in a real pod). The snapshot records the container paths
+  // when the engine can read through the map.
   virtual Result<SnapshotResult> Backup(const RepoTarget& repo, const std::string& host,
                                         const std::vector<std::string>& paths,
-                                        const std::vector<std::string>& excludes) = 0;
+                                        const std::vector<std::string>& excludes,
+                                        const engine::PathMap& map) = 0;
   // `policy` is Stash's RetentionPolicy object.
   virtual Result<RetentionResult> ApplyRetention(const RepoTarget& repo,
                                                  const nlohmann::json& policy) = 0;
@@ -82,7 +87,8 @@ class CliBackupRunner final : public BackupRunner {
   Result<bool> EnsureRepository(const RepoTarget& repo) override;
   Result<SnapshotResult> Backup(const RepoTarget& repo, const std::string& host,
                                 const std::vector<std::string>& paths,
-                                const std::vector<std::string>& excludes) override;
+                                const std::vector<std::string>& excludes,
+                                const engine::PathMap& map) override;
   Result<RetentionResult> ApplyRetention(const RepoTarget& repo,
                                          const nlohmann::json& policy) override;
   Status Check(const RepoTarget& repo) override;
@@ -99,7 +105,10 @@ class CliBackupRunner final : public BackupRunner {
   }
 
  private:
-  Result<ProcessResult> Run(const RepoTarget& repo, std::vector<std::string> args);
+  Result<ProcessResult> Run(const RepoTarget& repo, std::vector<std::string> args,
+                            const EnvMap& env = {});
+  // stash's engine honours STASH_PATH_MAP; another (restic) is given host paths.
+  bool EngineReadsPathMap() const;
   Result<uint64_t> StoredSize(const RepoTarget& repo);
 
   std::string binary_;
