@@ -248,6 +248,8 @@ class OperatorEnv:
             if not token:
                 break
         for name, size in names:
+            if name[len(prefix):].startswith("locks/"):
+                continue  # a running backup's lock comes and goes; a copy needs none
             url = base + "/" + urllib.parse.quote(name, safe="") + "?alt=media"
             with urllib.request.urlopen(url) as r:
                 data = r.read()
