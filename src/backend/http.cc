@@ -283,8 +283,11 @@ Result<HttpResponse> HttpClient::Do(const HttpRequest& request, std::vector<uint
   curl_slist_free_all(headers);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  long os_errno = 0;
+  curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
   Release(curl);
 
+  if (rc == CURLE_OK || status != 0) answered_.store(true);
   const std::string what = request.what.empty() ? PathOf(request.url) : request.what;
   const std::string prefix = location_ + ": " + request.method + " " + what + ": ";
   if (rc != CURLE_OK) {
@@ -293,10 +296,17 @@ Result<HttpResponse> HttpClient::Do(const HttpRequest& request, std::vector<uint
     switch (rc) {
       case CURLE_OPERATION_TIMEDOUT:
         return TimeoutError(msg + " (the server stopped answering)");
-      case CURLE_COULDNT_CONNECT:
       case CURLE_COULDNT_RESOLVE_HOST:
       case CURLE_COULDNT_RESOLVE_PROXY:
-        return UnavailableError(msg + " (is the server running and reachable?)");
+        // Retrying a name that never resolved only delays the answer.
+        return UnavailableError(msg + " (check the host name in the repository URL or endpoint)")
+            .SetRetryable(answered_.load());
+      case CURLE_COULDNT_CONNECT:
+        // curl says only "Couldn't connect"; the reason tells a stopped
+        // server (refused) from a filtered or unreachable one.
+        if (os_errno != 0) msg += std::string(" (") + std::strerror(static_cast<int>(os_errno)) + ")";
+        return UnavailableError(msg + " (is the server running and reachable?)")
+            .SetRetryable(answered_.load());
       case CURLE_SEND_ERROR:
       case CURLE_RECV_ERROR:
       case CURLE_GOT_NOTHING:

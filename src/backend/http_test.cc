@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "stash/backend/url.h"
+#include "testing/fault_proxy.h"
 #include "testing/peer_process.h"
 
 namespace stash::backend {
@@ -57,7 +58,9 @@ TEST(HttpStatusError, MapsStatusesToCodesAndRetryability) {
   }
 }
 
-TEST(HttpClient, RefusedConnectionIsRetryableAndNamesLocationAndRequest) {
+// Nothing ever listened there: a wrong port or a stopped server, which no
+// amount of retrying fixes.
+TEST(HttpClient, RefusedByAHostThatNeverAnsweredFailsAtOnceNamingLocationAndRequest) {
   int port = testing::FreePort();
   HttpClient client("rest:http://127.0.0.1:" + std::to_string(port) + "/repo/", HttpOptions{});
   client.AddSecret("topsecretpw");
@@ -69,12 +72,47 @@ TEST(HttpClient, RefusedConnectionIsRetryableAndNamesLocationAndRequest) {
   auto r = client.Do(req);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kUnavailable);
-  EXPECT_TRUE(r.status().retryable());
+  EXPECT_FALSE(r.status().retryable());
   const std::string& m = r.status().message();
   EXPECT_NE(m.find("rest:http://127.0.0.1"), std::string::npos) << m;
   EXPECT_NE(m.find("HEAD /repo/config"), std::string::npos) << m;
   EXPECT_EQ(m.find("topsecretpw"), std::string::npos) << m;
   EXPECT_EQ(m.find("sig="), std::string::npos) << m;
+}
+
+TEST(HttpClient, RefusedAfterTheHostAnsweredIsRetryable) {
+  auto proxy = std::make_unique<testing::FaultProxy>(testing::FreePort());
+  proxy->Plan({testing::Fault::kHttp500}, /*forever=*/true);
+  const std::string base = "http://127.0.0.1:" + std::to_string(proxy->port());
+  HttpClient client("rest:" + base + "/", HttpOptions{});
+  HttpRequest req;
+  req.method = "HEAD";
+  req.url = base + "/config";
+  auto r = client.Do(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("HTTP 500"), std::string::npos) << r.status();
+  proxy.reset();  // the server restarts: refused for a while
+  r = client.Do(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status();
+  EXPECT_TRUE(r.status().retryable()) << r.status();
+}
+
+TEST(HttpClient, UnresolvableHostFailsAtOnceNamingTheHost) {
+  HttpClient client("s3:no-such-host.invalid/bucket", HttpOptions{});
+  HttpRequest req;
+  req.method = "HEAD";
+  req.url = "http://no-such-host.invalid/bucket/config";
+  const auto start = std::chrono::steady_clock::now();
+  auto r = client.Do(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status();
+  EXPECT_FALSE(r.status().retryable()) << r.status();
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("s3:no-such-host.invalid/bucket: HEAD /bucket/config"), std::string::npos) << m;
+  EXPECT_NE(m.find("resolve host"), std::string::npos) << m;
+  EXPECT_NE(m.find("check the host name"), std::string::npos) << m;
 }
 
 TEST(HttpClient, ScrubsRegisteredSecrets) {

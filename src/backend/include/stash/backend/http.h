@@ -4,7 +4,12 @@
 // bodies into the caller's buffer (a pack is never held twice), applies
 // timeouts and TLS options, and turns every failure into a Status whose code
 // and retryable bit the retry decorator can act on:
-//   5xx, 408, 429, resets, refused connections, timeouts → retryable
+//   5xx, 408, 429, resets, timeouts → retryable
+//   unresolvable host, refused/failed connection → retryable only once the
+//     host has answered this client before (a restart or a network blip);
+//     a host that never answered is a configuration error and fails at once
+//     (restic 0.14 fails the same way: it opens the config file before it
+//     wraps the backend in its retrying layer)
 //   404 → kNotFound, 401 → kUnauthorized, 403 → kForbidden, 409 → kConflict,
 //   412 → kFailedPrecondition, 416/400/other 4xx → kInvalid.
 // Messages name the backend location and the request (method and path, never
@@ -15,6 +20,7 @@
 // borrows its own easy handle. AddSecret() must happen before concurrent use.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -88,6 +94,7 @@ class HttpClient {
   std::vector<std::string> secrets_;
   std::mutex mu_;
   std::vector<void*> idle_;
+  std::atomic<bool> answered_{false};  // some request reached the server
 };
 
 // Maps an HTTP status to a Status code and retryable bit (exposed for tests
