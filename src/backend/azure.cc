@@ -33,11 +33,32 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// The storage emulator's well-known account (Azurite, and Microsoft's
+// emulator before it).
+constexpr const char* kEmulatorAccount = "devstoreaccount1";
+constexpr const char* kEmulatorKey =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+// Azurite and other emulators serve every account on one host, the account
+// being the first path segment; Azure itself never has a port or an IP.
+bool PathStyleHost(const Url& url) {
+  if (url.port != 0 || url.host == "localhost") return true;
+  return url.host.find_first_not_of("0123456789.") == std::string::npos ||
+         url.host.find(':') != std::string::npos;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<AzureBackend>> AzureBackend::Open(AzureConfig config, Clock& clock) {
   if (config.account_name.empty() || config.container.empty()) {
     return InvalidError("azure: the account name and the container are required");
+  }
+  if (config.endpoint.empty() && config.account_name == kEmulatorAccount) {
+    // As restic 0.14 (the Azure SDK's NewBasicClient): the emulator account
+    // means the local emulator at its default port, with its key unless
+    // another is given.
+    config.endpoint = std::string("http://127.0.0.1:10000/") + kEmulatorAccount;
+    if (config.account_key.empty()) config.account_key = kEmulatorKey;
   }
   auto key = Base64Decode(config.account_key);
   if (!key.ok() || key->empty()) {
@@ -50,6 +71,8 @@ Result<std::unique_ptr<AzureBackend>> AzureBackend::Open(AzureConfig config, Clo
   auto url = ParseUrl(ep);
   if (!url.ok()) return Status(url.status()).Prepend("azure endpoint");
   while (!url->path.empty() && url->path.back() == '/') url->path.pop_back();
+  // "http://azurite:10000" means the account's path on that emulator.
+  if (url->path.empty() && PathStyleHost(*url)) url->path = "/" + config.account_name;
   while (!config.prefix.empty() && config.prefix.back() == '/') config.prefix.pop_back();
   while (!config.prefix.empty() && config.prefix.front() == '/') config.prefix.erase(0, 1);
   return std::unique_ptr<AzureBackend>(

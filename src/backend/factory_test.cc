@@ -110,6 +110,35 @@ TEST(FromStashRepository, MapsEachKindWithItsSecretKeys) {
   EXPECT_EQ(local->local_path, "/safe/ns/app");
 }
 
+// Users point restic 0.14 at Azurite with just the emulator account; the
+// Stash Secret of an in-cluster Azurite names its service without a path.
+TEST(FromStashRepository, AzureEmulatorAccountAndPathlessEndpoints) {
+  SeededRandom random(1);
+  ManualClock clock;
+  auto open = [&](std::map<std::string, std::string> secret) {
+    auto spec = FromStashRepository(
+        nlohmann::json::parse(R"({"azure":{"container":"ctr","prefix":"/demo/"}})"), secret);
+    EXPECT_TRUE(spec.ok()) << spec.status();
+    auto b = OpenBackend(*spec, clock, random);
+    EXPECT_TRUE(b.ok()) << b.status();
+    return b.ok() ? (*b)->Location() : std::string();
+  };
+  EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "devstoreaccount1"}}),
+            "azure:ctr:/demo at http://127.0.0.1:10000/devstoreaccount1");
+  EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "devstoreaccount1"}, {"AZURE_ACCOUNT_KEY", "a2V5"},
+                  {"AZURE_ENDPOINT", "http://azurite.storage.svc:10000/"}}),
+            "azure:ctr:/demo at http://azurite.storage.svc:10000/devstoreaccount1");
+  EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "acct"}, {"AZURE_ACCOUNT_KEY", "a2V5"},
+                  {"AZURE_ENDPOINT", "https://acct.blob.core.windows.net"}}),
+            "azure:ctr:/demo at https://acct.blob.core.windows.net");
+  EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "acct"}, {"AZURE_ACCOUNT_KEY", "a2V5"}}), "azure:ctr:/demo");
+  // Any other account still needs its key.
+  auto spec = FromStashRepository(nlohmann::json::parse(R"({"azure":{"container":"c"}})"),
+                                  {{"AZURE_ACCOUNT_NAME", "acct"}});
+  ASSERT_TRUE(spec.ok());
+  EXPECT_EQ(OpenBackend(*spec, clock, random).status().code(), Code::kInvalid);
+}
+
 TEST(FromStashRepository, RejectsIncompleteSpecsNamingTheField) {
   auto r = FromStashRepository(nlohmann::json::parse(R"({"s3":{"endpoint":"e"}})"), {});
   EXPECT_EQ(r.status().code(), Code::kInvalid);

@@ -7,7 +7,11 @@
 // committed with Put Block List. The endpoint is
 // https://<account>.blob.core.windows.net unless overridden (Azurite:
 // http://127.0.0.1:10000/devstoreaccount1, path-style with the account in
-// the path).
+// the path; an emulator endpoint given without a path, e.g.
+// http://azurite:10000, gets the account appended). As restic 0.14, the
+// emulator account devstoreaccount1 without an endpoint means Azurite at
+// http://127.0.0.1:10000 (and the emulator's well-known key when none is
+// given).
 //
 // Thread-safety: thread-safe (the HttpClient is; the clock must be).
 #pragma once
