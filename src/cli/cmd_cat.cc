@@ -22,7 +22,7 @@ int RunCat(const ResticOptions& ro, const std::vector<std::string>& args) {
     std::cerr << "Fatal: invalid type\n";
     return kExitError;
   }
-  auto opened = OpenForVerb(ro);
+  auto opened = OpenForVerb(ro, VerbLock::kShared);
   if (auto* code = std::get_if<int>(&opened)) return *code;
   repo::Repository& repo = *std::get<OpenedRepo>(opened).repo;
   auto out = engine::CatObject(repo, args[0], args.size() > 1 ? args[1] : "",

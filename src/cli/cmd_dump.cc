@@ -28,7 +28,7 @@ int RunDump(const ResticOptions& ro, const DumpFlags& f) {
     std::cerr << "unknown archive format \"" << f.archive << "\"\n";
     return kExitError;
   }
-  auto opened = OpenForVerb(ro);
+  auto opened = OpenForVerb(ro, VerbLock::kShared);
   if (auto* code = std::get_if<int>(&opened)) return *code;
   repo::Repository& repo = *std::get<OpenedRepo>(opened).repo;
   const std::string& name = f.args[0];

@@ -27,6 +27,8 @@ struct OpenedRepo {
   engine::ScopedLock lock;
 };
 
+// As restic 0.14: restore, check, cat, dump and snapshots take a shared lock;
+// ls takes none.
 enum class VerbLock { kNone, kShared };
 
 // Opens the repository (and, with VerbLock::kShared and without --no-lock,

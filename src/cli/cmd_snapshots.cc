@@ -23,7 +23,7 @@ int RunSnapshots(const ResticOptions& ro, const SnapshotsFlags& f) {
     std::cerr << "Fatal: --group-by is not supported by stash yet\n";
     return kExitError;
   }
-  auto opened = OpenForVerb(ro);
+  auto opened = OpenForVerb(ro, VerbLock::kShared);
   if (auto* code = std::get_if<int>(&opened)) return *code;
   repo::Repository& repo = *std::get<OpenedRepo>(opened).repo;
   auto warn = [](const std::string& w) { std::cerr << w << "\n"; };

@@ -8,6 +8,9 @@ import base64
 import json
 import os
 import re
+import signal
+import subprocess
+import time
 import unittest
 
 import enginelib as el
@@ -217,6 +220,82 @@ class XattrTest(unittest.TestCase):
         nodes = tree_nodes(self.repo, s["snapshot_id"], "src/dir")
         vals = {a["name"]: a["value"] for a in nodes["f.txt"]["extended_attributes"]}
         self.assertEqual(vals["user.zeta"], base64.b64encode(b"changed").decode())
+
+
+def lock_files(repo):
+    return sorted(n for n in os.listdir(os.path.join(repo, "locks")) if len(n) == 64)
+
+
+def hold_lock(argv):
+    """Starts argv (restic or stash) and SIGSTOPs it once its lock file exists."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=el.env())
+    repo = argv[argv.index("-r") + 1]
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if lock_files(repo):
+            proc.send_signal(signal.SIGSTOP)
+            return proc
+        if proc.poll() is not None:
+            raise AssertionError("%r ended before holding its lock: %r" % (argv, proc.communicate()))
+        time.sleep(0.002)
+    proc.kill()
+    raise AssertionError("no lock appeared for %r" % argv)
+
+
+@unittest.skipUnless(el.RESTIC, "restic 0.14 not installed")
+class ReadLockTest(unittest.TestCase):
+    """restic 0.14 takes a shared lock for cat, dump and snapshots (not ls),
+    skipped with --no-lock."""
+
+    def setUp(self):
+        self.tmp = el.TempDir()
+        self.repo = os.path.join(self.tmp.path, "repo")
+        el.stash(self.repo, "init")
+        src = os.path.join(self.tmp.path, "src")
+        os.makedirs(src)
+        with open(os.path.join(src, "f"), "w") as f:
+            f.write("x")
+        el.stash(self.repo, "backup", "src", cwd=self.tmp.path)
+        for i in range(3):
+            el.stash(self.repo, "backup", "--force", "src", cwd=self.tmp.path)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_read_verbs_lock_as_restic(self):
+        verbs = {"snapshots": ["snapshots"], "cat": ["cat", "config"],
+                 "dump": ["dump", "latest", "/src/f"], "ls": ["ls", "latest"]}
+        holder = hold_lock([el.RESTIC, "-r", self.repo, "--no-cache", "forget",
+                            "--keep-last", "1"])
+        try:
+            for name, args in verbs.items():
+                p = el.stash(self.repo, *args, check=False)
+                if name == "ls":  # restic 0.14's ls takes no lock
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    r = el.restic(self.repo, *args, check=False)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    continue
+                self.assertEqual(p.returncode, 1, name)
+                self.assertIn(b"locked exclusively by PID %d" % holder.pid, p.stderr, name)
+                r = el.restic(self.repo, *args, check=False)
+                self.assertNotEqual(r.returncode, 0, name)  # the oracle refuses too
+                p = el.stash(self.repo, "--no-lock", *args)
+                self.assertEqual(p.returncode, 0, name)
+        finally:
+            holder.send_signal(signal.SIGCONT)
+            holder.communicate(timeout=60)
+        self.assertEqual(lock_files(self.repo), [])
+        # While stash's snapshots holds its shared lock, restic's forget waits.
+        holder = hold_lock([el.STASH, "-r", self.repo, "snapshots"])
+        try:
+            p = el.restic(self.repo, "forget", "--keep-last", "1", check=False)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(b"repository is already locked by PID %d" % holder.pid, p.stderr)
+        finally:
+            holder.send_signal(signal.SIGCONT)
+            holder.communicate(timeout=60)
+        self.assertEqual(holder.returncode, 0)
+        self.assertEqual(lock_files(self.repo), [])
 
 
 if __name__ == "__main__":
