@@ -85,9 +85,17 @@ Result<ProcessResult> CliBackupRunner::Run(const RepoTarget& repo, std::vector<s
 }
 
 Result<bool> CliBackupRunner::EnsureRepository(const RepoTarget& repo) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (known_.count(repo.url)) return false;
+  }
   STASH_ASSIGN_OR_RETURN(ProcessResult probe,
                          Run(repo, {"snapshots", "--json", "--no-lock", "--no-cache"}));
-  if (probe.exit_code == 0) return false;
+  if (probe.exit_code == 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    known_.insert(repo.url);
+    return false;
+  }
   std::string err = ErrorText(probe);
   if (err.find("wrong password") != std::string::npos) {
     return UnauthorizedError("repository " + repo.url + ": " + err +
@@ -108,6 +116,8 @@ Result<bool> CliBackupRunner::EnsureRepository(const RepoTarget& repo) {
   if (init.exit_code != 0) {
     return FailedPreconditionError("initialising repository " + repo.url + ": " + ErrorText(init));
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  known_.insert(repo.url);
   return true;
 }
 
@@ -133,6 +143,10 @@ Result<SnapshotResult> CliBackupRunner::Backup(const RepoTarget& repo, const std
   for (const auto& p : paths) args.push_back(mapped ? p : map.ToHost(p));
   STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, args, env));
   if (r.exit_code != 0 && r.exit_code != 3) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      known_.erase(repo.url);  // gone, or a new password: probe again next time
+    }
     return FailedPreconditionError("backup to " + repo.url + " failed: " + ErrorText(r));
   }
   STASH_ASSIGN_OR_RETURN(SnapshotResult s, ParseBackupSummary(r.out));

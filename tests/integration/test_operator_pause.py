@@ -4,7 +4,7 @@ Steps as the guide: namespace, the gcs-secret made as the guide makes it (a
 generated service-account key), Deployment + PVC (unchanged manifest), its 3
 pods, the guide's Repository unchanged (bucket appscode-qa, prefix
 /sample/data) on the GCS emulator via STORAGE_EMULATOR_HOST, BackupConfiguration
-(the guide's manifest with a 3-second schedule, a stash extension, so the test
+(the guide's manifest with a 2-second schedule, a stash extension, so the test
 does not wait minutes), the sidecar in every pod (new pod names), scheduled
 backup Succeeded, restic 0.14 restores data.txt from a byte-for-byte copy of
 the bucket, pause, skipped ticks with the guide's event, the instant
@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from operator_env import (OperatorEnv, gcs_emulator_available, seed,  # noqa: E402
                           service_account_key)
 
-SCHEDULE = "*/3 * * * * *"
+SCHEDULE = "*/2 * * * * *"
 POD_ROW = re.compile(r"^(stash-demo-[a-z0-9]+-[a-z0-9]{5})\s+(\d+/\d+)\s+(\S+)\s+(\d+)", re.M)
 
 
@@ -47,9 +47,11 @@ def pods(env):
 
 
 def pods_like(env, ready, exclude=()):
-    """Three pods, all with READY `ready`, none of them named in `exclude`."""
+    """Three pods, all READY `ready` and STATUS NotRunByEmbeddedNode (busybox is
+    not run here, and the pods say so), none of them named in `exclude`."""
     now = pods(env)
-    if len(now) == 3 and all(r == ready for r, _ in now.values()) and not set(now) & set(exclude):
+    if len(now) == 3 and set(now.values()) == {(ready, "NotRunByEmbeddedNode")} and \
+            not set(now) & set(exclude):
         return now
     return None
 
@@ -79,7 +81,6 @@ class PauseBackupGuide(unittest.TestCase):
         self.assertIn("deployment.apps/stash-demo created", r.stdout)
         # Three pods; busybox is not run by the embedded node, and they say so.
         plain = env.wait_for("3 pods", lambda: pods_like(env, "0/1"))
-        self.assertEqual({st for _, st in plain.values()}, {"NotRunByEmbeddedNode"})
         # The PVC is a host directory; the busybox container does not run here, so the
         # user (this test) writes the guide's sample data into it.
         pvc = env.wait_for("the PVC directory", lambda: os.path.isdir(env.pvc_dir("source-pvc")))
@@ -116,7 +117,6 @@ class PauseBackupGuide(unittest.TestCase):
         # The new template replaces the pods: 2 containers, the sidecar running in each.
         injected = env.wait_for("3 new pods with the sidecar",
                                 lambda: pods_like(env, "1/2", exclude=plain))
-        self.assertEqual({st for _, st in injected.values()}, {"NotRunByEmbeddedNode"})
         pod = env.get_json("pod", "-n", "demo", sorted(injected)[0])
         self.assertEqual(pod["metadata"]["ownerReferences"][0]["name"], "stash-demo")
         states = {c["name"]: c["state"] for c in pod["status"]["containerStatuses"]}
@@ -160,9 +160,11 @@ class PauseBackupGuide(unittest.TestCase):
         r = env.restic("ls", "latest", repo=copy)
         self.assertIn("/source/data/data.txt", r.stdout.splitlines(), r.stdout + r.stderr)
         r = env.restic("snapshots", "--json", repo=copy)
-        self.assertEqual([s["paths"] for s in json.loads(r.stdout)], [["/source/data"]])
-        self.assertEqual(json.loads(r.stdout)[0]["hostname"], "host-0")
-        r = env.kubectl("get", "backupsession", "-n", "demo", name, "-o", "yaml")
+        snaps = json.loads(r.stdout)  # more backups may have run by now
+        self.assertGreaterEqual(len(snaps), 1)
+        self.assertEqual({(tuple(s["paths"]), s["hostname"]) for s in snaps},
+                         {(("/source/data",), "host-0")})
+        r = env.kubectl("get", "backupsession", "-n", "demo", "-o", "yaml")
         self.assertRegex(r.stdout, r"\n\s+path: /source/data\n")
         r = env.restic("check", "--read-data", repo=copy)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -181,7 +183,7 @@ class PauseBackupGuide(unittest.TestCase):
             r = env.kubectl("describe", "backupconfiguration", "-n", "demo", "pause-backup")
             return r.stdout if "Backup Skipped" in r.stdout else None
         describe = env.wait_for("the Backup Skipped event", skipped_event, timeout=30)
-        time.sleep(3.5)  # at least one more tick
+        time.sleep(2.5)  # at least one more tick
         after = {i["metadata"]["name"] for i in
                  env.get_json("backupsession", "-n", "demo")["items"]}
         self.assertEqual(after - before, set(), "ticks created sessions while paused")

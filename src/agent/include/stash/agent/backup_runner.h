@@ -14,7 +14,9 @@
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -116,6 +118,11 @@ class CliBackupRunner final : public BackupRunner {
   const std::atomic<bool>* cancel_;
   Clock* clock_ = nullptr;
   Random* random_ = nullptr;
+  // Repositories seen to exist: each session need not probe again (a probe
+  // opens the repository: a key derivation and a round trip). A failed
+  // backup forgets the entry.
+  std::mutex mu_;
+  std::set<std::string> known_;
 };
 
 // Parses the `--json` summary line of a backup (the last line whose
