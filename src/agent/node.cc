@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "stash/agent/repository.h"
+#include "stash/agent/trigger.h"
+#include "trigger_workers.h"
 #include "stash/kube/cron.h"
 #include "stash/kube/events.h"
 #include "stash/kube/stash_names.h"
@@ -47,13 +49,18 @@ void NodeRuntime::Start() {
   pvcs_ = std::make_unique<kube::Informer>(
       client_, res::kPersistentVolumeClaims, "", kube::ListOptions{}, clock_,
       [this](const std::string& type, const json& obj) { OnPvc(type, obj); });
-  cronjobs_ = std::make_unique<kube::Informer>(client_, res::kCronJobs, "", kube::ListOptions{},
-                                               clock_, nullptr);
+  pods_dirty_ = true;
+  crons_dirty_ = true;
+  triggers_ = std::make_unique<TriggerWorkers>(4);
+  auto pods_changed = [this](const std::string&, const json&) { pods_dirty_ = true; };
+  cronjobs_ = std::make_unique<kube::Informer>(
+      client_, res::kCronJobs, "", kube::ListOptions{}, clock_,
+      [this](const std::string&, const json&) { crons_dirty_ = true; });
   pods_ = std::make_unique<kube::Informer>(client_, res::kPods, "", kube::ListOptions{}, clock_,
-                                           nullptr);
+                                           pods_changed);
   for (const kube::Resource* r : {&res::kDeployments, &res::kStatefulSets, &res::kDaemonSets}) {
-    workloads_.push_back(
-        std::make_unique<kube::Informer>(client_, *r, "", kube::ListOptions{}, clock_, nullptr));
+    workloads_.push_back(std::make_unique<kube::Informer>(client_, *r, "", kube::ListOptions{},
+                                                          clock_, pods_changed));
   }
   pvcs_->Start();
   cronjobs_->Start();
@@ -65,6 +72,7 @@ void NodeRuntime::Start() {
 void NodeRuntime::Stop() {
   stop_ = true;
   if (loop_.joinable()) loop_.join();
+  triggers_.reset();
   if (pvcs_) pvcs_->Stop();
   if (cronjobs_) cronjobs_->Stop();
   if (pods_) pods_->Stop();
@@ -78,6 +86,8 @@ void NodeRuntime::Stop() {
     if (c.proc) c.proc->Stop();
   }
   crons_.clear();
+  desired_.clear();
+  pods_now_.clear();
 }
 
 std::string NodeRuntime::VolumeHostDir(const std::string& ns, const std::string& pod,
@@ -223,14 +233,16 @@ void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
   }
 }
 
-void NodeRuntime::SyncContainers(const std::vector<json>& pods) {
-  auto desired = DesiredContainers(pods);
+bool NodeRuntime::SyncContainers() {
+  const auto& desired = desired_;
+  bool changed = false;
   for (auto it = running_.begin(); it != running_.end();) {
     auto d = desired.find(it->first);
     if (d == desired.end() || d->second.spec_hash != it->second.spec.spec_hash) {
       spdlog::info("node: stopping container {}", it->first);
       if (it->second.proc) it->second.proc->Stop();
       it = running_.erase(it);
+      changed = true;
     } else {
       ++it;
     }
@@ -244,6 +256,7 @@ void NodeRuntime::SyncContainers(const std::vector<json>& pods) {
       continue;
     }
     if (r.proc) {  // it exited: restart with backoff, as a kubelet does
+      changed = true;
       spdlog::warn("node: container {} exited with code {}; restarting", key, r.proc->exit_code());
       r.proc.reset();
       r.restart_at = now + std::min<Duration>(std::chrono::seconds(int64_t(1) << std::min(r.failures, 5)),
@@ -261,69 +274,33 @@ void NodeRuntime::SyncContainers(const std::vector<json>& pods) {
     spdlog::info("node: started container {} (pid {}), log {}", key, proc->pid(), r.spec.log_path);
     r.proc = std::move(proc);
     r.started = now;
+    changed = true;
   }
-}
-
-void NodeRuntime::SyncCronJobs() {
-  const SystemTime now = clock_.Now();
-  std::map<std::string, bool> seen;
-  for (const json& cj : cronjobs_->List()) {
-    std::string key = NsOf(cj) + "/" + NameOf(cj);
-    const json pod_spec =
-        cj.value("/spec/jobTemplate/spec/template/spec"_json_pointer, json::object());
-    const json containers = pod_spec.value("containers", json::array());
-    if (containers.empty() || containers[0].value("image", "") != kube::kStashImage) continue;
-    seen[key] = true;
-    CronState& st = crons_[key];
-    if (st.proc && !st.proc->Running()) {
-      spdlog::info("node: CronJob {} run finished with code {}", key, st.proc->exit_code());
-      st.proc.reset();
-    }
-    std::string schedule = cj.value("/spec/schedule"_json_pointer, "");
-    auto parsed = kube::ParseCron(schedule);
-    if (!parsed.ok()) continue;
-    if (schedule != st.schedule) {
-      st.schedule = schedule;
-      st.next = parsed->Next(now);
-    }
-    if (now < st.next) continue;
-    SystemTime tick = st.next;
-    st.next = parsed->Next(now);
-    if (cj.value("/spec/suspend"_json_pointer, false)) continue;
-    if (st.proc) {
-      spdlog::warn("node: CronJob {}: previous run still active; skipping the tick (Forbid)", key);
-      continue;
-    }
-    auto secs = std::chrono::duration_cast<std::chrono::seconds>(tick.time_since_epoch()).count();
-    std::string pod = NameOf(cj) + "-" + std::to_string(secs / 60);
-    Container c = MakeContainer(NsOf(cj), pod, pod_spec, containers[0],
-                                NsOf(cj) + "_" + NameOf(cj));
-    auto proc = std::make_unique<ChildProcess>();
-    if (Status s = proc->Start(c.argv, c.env, c.log_path); !s.ok()) {
-      spdlog::error("node: running CronJob {}: {}", key, s.ToString());
-      continue;
-    }
-    st.proc = std::move(proc);
-    Status p = PatchStatus(res::kCronJobs, cj, {{"lastScheduleTime", kube::FormatTime(tick)}});
-    if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
-  }
-  for (auto it = crons_.begin(); it != crons_.end();) {
-    if (seen.count(it->first)) {
-      ++it;
-      continue;
-    }
-    if (it->second.proc) it->second.proc->Stop();
-    it = crons_.erase(it);
-  }
+  return changed;
 }
 
 void NodeRuntime::Loop() {
+  SystemTime next_full{};
+  bool statuses_due = false;
   while (!stop_.load()) {
     try {
-      if (auto pods = SyncPods()) {
-        SyncContainers(*pods);
-        SyncPodStatuses(*pods);
+      const SystemTime now = clock_.Now();
+      // A periodic pass as well: a missed event must not leave pods wrong for long.
+      if (pods_dirty_.exchange(false) || now >= next_full) {
+        if (auto pods = SyncPods()) {
+          pods_now_ = std::move(*pods);
+          desired_ = DesiredContainers(pods_now_);
+          statuses_due = true;
+          next_full = now + std::chrono::seconds(10);
+        } else {
+          pods_dirty_ = true;  // informers not synced yet
+        }
       }
+      if (SyncContainers() || statuses_due) {
+        SyncPodStatuses(pods_now_);
+        statuses_due = false;
+      }
+      if (crons_dirty_.exchange(false)) RefreshCronJobs();
       SyncCronJobs();
     } catch (const std::exception& e) {
       spdlog::error("node: {}", e.what());

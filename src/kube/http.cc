@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace stash::kube {
 
@@ -39,6 +40,33 @@ int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return (t->req->cancel && t->req->cancel->load()) ? 1 : 0;
 }
 
+using HandlePtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
+
+std::mutex pool_mu;
+std::vector<CURL*>& Pool() {
+  static auto* pool = new std::vector<CURL*>();  // never destroyed: used until exit
+  return *pool;
+}
+
+HandlePtr TakeHandle() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu);
+    if (!Pool().empty()) {
+      CURL* h = Pool().back();
+      Pool().pop_back();
+      curl_easy_reset(h);
+      return HandlePtr(h, curl_easy_cleanup);
+    }
+  }
+  return HandlePtr(curl_easy_init(), curl_easy_cleanup);
+}
+
+void GiveBack(HandlePtr h) {
+  if (!h) return;
+  std::lock_guard<std::mutex> lock(pool_mu);
+  if (Pool().size() < 32) Pool().push_back(h.release());
+}
+
 void SetBlob(CURL* h, CURLoption opt, const std::string& pem) {
   curl_blob blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
   curl_easy_setopt(h, opt, &blob);
@@ -48,9 +76,17 @@ void SetBlob(CURL* h, CURLoption opt, const std::string& pem) {
 
 Result<HttpResponse> Perform(const KubeConfig& cfg, const HttpRequest& req) {
   GlobalInitOnce();
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle(curl_easy_init(), curl_easy_cleanup);
+  // Handles are pooled and reset between requests: a handle's connection
+  // cache keeps the TLS connection to the API server open, so a controller
+  // does not pay a handshake for every GET. A request made from inside a
+  // watch's callback takes another handle than the watch's.
+  HandlePtr handle = TakeHandle();
   if (!handle) return InternalError("curl_easy_init failed");
   CURL* h = handle.get();
+  struct Return {
+    HandlePtr& h;
+    ~Return() { GiveBack(std::move(h)); }
+  } give_back{handle};
   Transfer transfer{&req, {}, false};
   std::string url = cfg.server + req.path;
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -76,6 +112,9 @@ Result<HttpResponse> Perform(const KubeConfig& cfg, const HttpRequest& req) {
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Accept: application/json");
   headers = curl_slist_append(headers, "User-Agent: stash-operator");
+  // libcurl would otherwise wait up to 1 s for a "100 Continue" before sending
+  // any body over 1 KiB (a Deployment update), which no API server sends.
+  headers = curl_slist_append(headers, "Expect:");
   std::string auth;
   if (!cfg.token.empty()) {
     auth = "Authorization: Bearer " + cfg.token;

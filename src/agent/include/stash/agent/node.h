@@ -9,8 +9,14 @@
 //    onto host directories (env STASH_PATH_MAP), restarted with backoff when
 //    they exit, stopped when the pod or the container goes away (the
 //    sidecars of a Deployment's replicas elect one leader through a Lease);
-//  - CronJobs whose container is stash's run that container as a local
-//    process at each tick of their schedule, and get status.lastScheduleTime.
+//  - CronJobs whose container is stash's run that container at each tick of
+//    their schedule (concurrencyPolicy Forbid) and get status.lastScheduleTime.
+//    The operator's trigger (`stash create-backupsession`) runs in-process on
+//    a few worker threads (see trigger_workers.h: a process per tick does not
+//    scale to a thousand BackupConfigurations); any other command of stash's
+//    runs as a local process.
+// Work is driven by the informers: pods, containers and CronJob states are
+// recomputed when something changed (or every 10 s), not on every pass.
 // Containers with any other image are not run (nothing claims they are).
 //
 // Thread-safety: Start/Stop from one thread.
@@ -30,9 +36,12 @@
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
 #include "stash/kube/client.h"
+#include "stash/kube/cron.h"
 #include "stash/kube/informer.h"
 
 namespace stash::agent {
+
+class TriggerWorkers;
 
 struct NodeOptions {
   std::string data_dir;         // DATA above
@@ -68,9 +77,14 @@ class NodeRuntime {
     SystemTime started{}, restart_at{};
   };
   struct CronState {
-    SystemTime next{};
+    kube::json cronjob;
     std::string schedule;
+    std::optional<kube::Schedule> parsed;
+    bool suspend = false;
+    SystemTime next{};
     std::unique_ptr<ChildProcess> proc;
+    // Set while an in-process trigger run is queued or running.
+    std::shared_ptr<std::atomic<bool>> active = std::make_shared<std::atomic<bool>>(false);
   };
 
   void OnPvc(const std::string& type, const kube::json& pvc);
@@ -79,9 +93,14 @@ class NodeRuntime {
   void Loop();
   // The pods that should exist now; empty until every informer has synced.
   std::optional<std::vector<kube::json>> SyncPods();
-  void SyncContainers(const std::vector<kube::json>& pods);
+  // Returns whether a container started or stopped.
+  bool SyncContainers();
   void SyncPodStatuses(const std::vector<kube::json>& pods);
+  // Takes in the CronJobs' current specs (after a change).
+  void RefreshCronJobs();
+  // Fires due ticks.
   void SyncCronJobs();
+  void FireCronJob(const std::string& key, CronState& st, SystemTime tick);
   Container MakeContainer(const std::string& ns, const std::string& pod,
                           const kube::json& pod_spec, const kube::json& container,
                           const std::string& log_name);
@@ -94,6 +113,11 @@ class NodeRuntime {
   PodKeeper pod_keeper_;
   std::map<std::string, Running> running_;  // key ns/pod/container
   std::map<std::string, CronState> crons_;  // key ns/name
+  std::map<std::string, Container> desired_;  // key ns/pod/container
+  std::vector<kube::json> pods_now_;
+  // Set by informer handlers; the loop recomputes what depends on them.
+  std::atomic<bool> pods_dirty_{true}, crons_dirty_{true};
+  std::unique_ptr<TriggerWorkers> triggers_;
   std::atomic<bool> stop_{false};
   std::thread loop_;
 };

@@ -1,0 +1,147 @@
+// The embedded node's CronJobs: NodeRuntime::RefreshCronJobs and
+// SyncCronJobs (see node.h).
+#include <spdlog/spdlog.h>
+
+#include "stash/agent/node.h"
+#include "stash/agent/trigger.h"
+#include "stash/kube/events.h"
+#include "stash/kube/stash_names.h"
+#include "trigger_workers.h"
+
+namespace stash::agent {
+
+namespace {
+
+using kube::json;
+namespace res = kube::res;
+
+std::string NsOf(const json& o) { return o.value("/metadata/namespace"_json_pointer, ""); }
+std::string NameOf(const json& o) { return o.value("/metadata/name"_json_pointer, ""); }
+
+json TriggerContainer(const json& cj) {
+  json containers =
+      cj.value("/spec/jobTemplate/spec/template/spec/containers"_json_pointer, json::array());
+  return containers.empty() ? json() : containers[0];
+}
+
+// `create-backupsession --invoker-name=X [--invoker-kind=K]` (either flag
+// form); nullopt for any other command.
+std::optional<TriggerOptions> TriggerCommand(const json& container, const std::string& ns) {
+  std::vector<std::string> args;
+  json command = container.value("command", json::array());
+  for (size_t i = 1; i < command.size(); ++i) args.push_back(command[i].get<std::string>());
+  for (const json& a : container.value("args", json::array())) args.push_back(a.get<std::string>());
+  if (args.empty() || args[0] != "create-backupsession") return std::nullopt;
+  TriggerOptions t;
+  t.ns = ns;
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string a = args[i], value;
+    size_t eq = a.find('=');
+    if (eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    }
+    if (a == "--invoker-name") {
+      t.invoker_name = value;
+    } else if (a == "--invoker-kind") {
+      t.invoker_kind = value;
+    } else {
+      return std::nullopt;  // a flag we do not know: run the real command
+    }
+  }
+  if (t.invoker_name.empty()) return std::nullopt;
+  return t;
+}
+
+}  // namespace
+
+void NodeRuntime::RefreshCronJobs() {
+  const SystemTime now = clock_.Now();
+  std::map<std::string, bool> seen;
+  for (json& cj : cronjobs_->List()) {
+    if (TriggerContainer(cj).value("image", "") != kube::kStashImage) continue;
+    std::string key = NsOf(cj) + "/" + NameOf(cj);
+    seen[key] = true;
+    CronState& st = crons_[key];
+    std::string schedule = cj.value("/spec/schedule"_json_pointer, "");
+    if (schedule != st.schedule || !st.parsed) {
+      st.schedule = schedule;
+      auto parsed = kube::ParseCron(schedule);
+      st.parsed.reset();
+      if (parsed.ok()) {
+        st.parsed = *parsed;
+        st.next = parsed->Next(now);
+      }
+    }
+    st.suspend = cj.value("/spec/suspend"_json_pointer, false);
+    st.cronjob = std::move(cj);
+  }
+  for (auto it = crons_.begin(); it != crons_.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (it->second.proc) it->second.proc->Stop();
+    it = crons_.erase(it);
+  }
+}
+
+void NodeRuntime::SyncCronJobs() {
+  const SystemTime now = clock_.Now();
+  for (auto& [key, st] : crons_) {
+    if (st.proc && !st.proc->Running()) {
+      spdlog::info("node: CronJob {} run finished with code {}", key, st.proc->exit_code());
+      st.proc.reset();
+    }
+    if (!st.parsed || now < st.next) continue;
+    SystemTime tick = st.next;
+    st.next = st.parsed->Next(now);
+    if (st.suspend) continue;
+    if (st.proc || st.active->load()) {
+      spdlog::warn("node: CronJob {}: previous run still active; skipping the tick (Forbid)", key);
+      continue;
+    }
+    FireCronJob(key, st, tick);
+  }
+}
+
+void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime tick) {
+  const json& cj = st.cronjob;
+  const json container = TriggerContainer(cj);
+  json status_patch = {{"lastScheduleTime", kube::FormatTime(tick)}};
+  if (auto trigger = TriggerCommand(container, NsOf(cj))) {
+    st.active->store(true);
+    triggers_->Submit([this, key, opts = *trigger, active = st.active, cj, status_patch] {
+      auto made = CreateBackupSession(client_, clock_, opts);
+      if (!made.ok()) {
+        spdlog::warn("node: CronJob {}: {}", key, made.status().ToString());
+      } else if (made->empty()) {
+        spdlog::debug("node: CronJob {}: {}/{} is paused; no BackupSession", key, opts.ns,
+                      opts.invoker_name);
+      } else {
+        spdlog::debug("node: CronJob {}: created BackupSession {}/{}", key, opts.ns, *made);
+      }
+      // After the session: its delay is what users wait for.
+      Status p = PatchStatus(res::kCronJobs, cj, status_patch);
+      if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
+      active->store(false);
+    });
+    return;
+  }
+  const json pod_spec = cj.value("/spec/jobTemplate/spec/template/spec"_json_pointer, json::object());
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(tick.time_since_epoch()).count();
+  std::string pod = NameOf(cj) + "-" + std::to_string(secs / 60);
+  Container c = MakeContainer(NsOf(cj), pod, pod_spec, container, NsOf(cj) + "_" + NameOf(cj));
+  auto proc = std::make_unique<ChildProcess>();
+  if (Status s = proc->Start(c.argv, c.env, c.log_path); !s.ok()) {
+    spdlog::error("node: running CronJob {}: {}", key, s.ToString());
+    return;
+  }
+  st.proc = std::move(proc);
+  Status p = PatchStatus(res::kCronJobs, cj, status_patch);
+  if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
+}
+
+}  // namespace stash::agent
