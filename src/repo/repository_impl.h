@@ -10,6 +10,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
@@ -60,11 +61,19 @@ class RepositoryImpl final : public Repository {
   uint64_t bytes_added() const override { return bytes_added_; }
 
  private:
-  // A pack being filled: sealed blobs back to back, and their header entries.
+  // A pack being filled: sealed blobs back to back in a fixed buffer, so
+  // hashers seal straight into their reserved slice without holding
+  // pack_mu_ and without a copy; `writers` counts slices still being sealed.
+  // Once closed (full, or at Flush) the last writer hands it to the uploaders.
   struct OpenPack {
-    std::vector<uint8_t> data;
+    std::unique_ptr<uint8_t[]> buf;
+    size_t capacity = 0;
+    size_t size = 0;
     std::vector<codec::IndexEntry> blobs;
+    int writers = 0;
+    bool closed = false;
   };
+  using PackPtr = std::shared_ptr<OpenPack>;
   struct PendingKey {
     Id id;
     BlobKind kind;
@@ -78,9 +87,21 @@ class RepositoryImpl final : public Repository {
 
   void StartUploaders();
   void UploadLoop();
-  Status UploadPack(OpenPack pack);
-  // Queues a full pack for upload, waiting while the queue is full.
-  Status Enqueue(OpenPack pack);
+  Status UploadPack(OpenPack& pack);
+  // A new open pack for `kind` with room for at least `need` bytes (blob
+  // plus header); pack_mu_ held through `lock`. May wait for a buffer to
+  // come back from an upload; returns null when another thread opened a
+  // pack of `kind` meanwhile.
+  PackPtr NewPack(std::unique_lock<std::mutex>& lock, BlobKind kind, size_t need);
+  // Reserves `len` bytes for one blob in the open pack of `kind` (which
+  // has room), closing it when it reached the target size; pack_mu_ held.
+  PackPtr Reserve(BlobKind kind, size_t len, codec::IndexEntry entry, size_t* offset);
+  // pack_mu_ held: drops one writer; returns the pack when it is closed and
+  // complete, for the caller to Enqueue outside the lock.
+  PackPtr Release(const PackPtr& p);
+  // Queues a complete pack for upload, waiting while the queue is full.
+  Status Enqueue(PackPtr pack);
+  void RecycleBuffer(OpenPack& pack);
   // Writes index files for packs uploaded but not yet indexed; `all` false:
   // only when enough blobs or time have accumulated.
   Status WriteIndexes(bool all);
@@ -98,12 +119,19 @@ class RepositoryImpl final : public Repository {
   std::vector<Id> index_files_;
 
   std::mutex pack_mu_;
-  OpenPack open_[2];  // by BlobKind
+  PackPtr open_[2];  // by BlobKind
   std::unordered_set<PendingKey, PendingHash> pending_;
+  int sealing_packs_ = 0;  // closed packs whose writers are still sealing
+  std::condition_variable sealed_cv_;
+  // Uploaded packs' buffers, reused so steady-state writes touch no fresh
+  // memory (a page fault per 4 KiB is a large share of a backup's CPU).
+  std::vector<std::unique_ptr<uint8_t[]>> free_bufs_;
+  size_t live_bufs_ = 0;  // standard-size pack buffers allocated
+  std::condition_variable buffer_cv_;
 
   mutable std::mutex upload_mu_;
   std::condition_variable upload_cv_;
-  std::deque<OpenPack> queue_;
+  std::deque<PackPtr> queue_;
   int uploading_ = 0;
   bool stopping_ = false;
   Status upload_error_;

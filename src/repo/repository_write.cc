@@ -20,15 +20,48 @@ constexpr int kZstdMax = 11;  // restic's SpeedBestCompression
 
 int KindSlot(BlobKind k) { return k == BlobKind::kTree ? 1 : 0; }
 
-// Thread-local scratch buffers: compressing and sealing reuse them, so the
-// hot path allocates nothing per blob.
+// Room a pack needs beyond its blobs for a header of `blobs` entries: the
+// largest entries, the seal and the 4-byte length.
+size_t HeaderBound(size_t blobs) { return blobs * 41 + crypto::kSealOverhead + 4; }
+
+// A pack buffer holds the target size plus this: a blob that would not fit
+// closes the pack and starts the next one, so packs end near the target
+// (restic lets the last blob overshoot by up to 8 MiB) and the buffers, all
+// kept for reuse, stay small. A blob larger than a whole buffer gets its own.
+constexpr size_t kPackSlack = 256u << 10;
+
+// Thread-local compression scratch: grows to the largest blob a thread has
+// seen and is reused, so the hot path allocates nothing per blob.
 struct Scratch {
-  std::vector<uint8_t> compressed;
-  std::vector<uint8_t> sealed;
+  std::unique_ptr<uint8_t[]> buf;
+  size_t capacity = 0;
+  uint8_t* Reserve(size_t n) {
+    if (n > capacity) {
+      buf.reset(new uint8_t[n]);
+      capacity = n;
+    }
+    return buf.get();
+  }
 };
 Scratch& ThreadScratch() {
   thread_local Scratch s;
   return s;
+}
+
+// True when three samples of a large blob (start, middle, end) all fail to
+// compress by even 2%: then the whole blob is almost surely random or
+// already compressed, and zstd over all of it would only burn CPU (and
+// touch a scratch buffer as large as the blob) to be stored raw anyway.
+// A mixed blob has some sample that compresses, and gets the full attempt.
+bool LooksIncompressible(std::span<const uint8_t> data, int level) {
+  constexpr size_t kSample = 16 << 10;
+  if (data.size() < 16 * kSample) return false;
+  uint8_t out[kSample + 1024];
+  for (size_t at : {size_t{0}, data.size() / 2 - kSample / 2, data.size() - kSample}) {
+    size_t n = ZstdCompressTo(data.subspan(at, kSample), level, out, sizeof out);
+    if (n > 0 && n < kSample - kSample / 50) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -66,6 +99,62 @@ Status RepositoryImpl::UploadError() const {
   return upload_error_;
 }
 
+RepositoryImpl::PackPtr RepositoryImpl::NewPack(std::unique_lock<std::mutex>& lock, BlobKind kind,
+                                                size_t need) {
+  auto p = std::make_shared<OpenPack>();
+  const size_t standard = opts_.pack_size + kPackSlack;
+  if (need > standard) {
+    // Default-initialised: the bytes are written before they are read.
+    p->capacity = need;
+    p->buf.reset(new uint8_t[need]);
+    return p;
+  }
+  // A fixed set of buffers, all reused: the open packs and one per uploader.
+  // That bounds memory, and steady state touches no fresh pages.
+  const size_t max_buffers = static_cast<size_t>(std::max(1, backend_->Connections())) + 1;
+  buffer_cv_.wait(lock, [&] {
+    return !free_bufs_.empty() || live_bufs_ < max_buffers || open_[KindSlot(kind)];
+  });
+  if (open_[KindSlot(kind)]) return nullptr;  // another thread opened one meanwhile
+  p->capacity = standard;
+  if (!free_bufs_.empty()) {
+    p->buf = std::move(free_bufs_.back());
+    free_bufs_.pop_back();
+  } else {
+    p->buf.reset(new uint8_t[standard]);
+    ++live_bufs_;
+  }
+  return p;
+}
+
+void RepositoryImpl::RecycleBuffer(OpenPack& pack) {
+  if (pack.capacity != opts_.pack_size + kPackSlack || !pack.buf) return;
+  std::lock_guard lock(pack_mu_);
+  free_bufs_.push_back(std::move(pack.buf));
+  buffer_cv_.notify_all();
+}
+
+RepositoryImpl::PackPtr RepositoryImpl::Reserve(BlobKind kind, size_t len,
+                                                codec::IndexEntry entry, size_t* offset) {
+  PackPtr& p = open_[KindSlot(kind)];
+  entry.offset = static_cast<uint32_t>(p->size);
+  *offset = p->size;
+  p->size += len;
+  p->blobs.push_back(entry);
+  ++p->writers;
+  PackPtr mine = p;
+  if (p->size >= opts_.pack_size || p->blobs.size() >= 100000) {
+    p->closed = true;
+    ++sealing_packs_;
+    p = nullptr;
+  }
+  return mine;
+}
+
+RepositoryImpl::PackPtr RepositoryImpl::Release(const PackPtr& p) {
+  return --p->writers == 0 && p->closed ? p : nullptr;
+}
+
 Result<bool> RepositoryImpl::SaveBlob(BlobKind kind, const Id& id,
                                       std::span<const uint8_t> plaintext) {
   STASH_RETURN_IF_ERROR(UploadError());
@@ -74,43 +163,71 @@ Result<bool> RepositoryImpl::SaveBlob(BlobKind kind, const Id& id,
     std::lock_guard lock(pack_mu_);
     if (!pending_.insert(PendingKey{id, kind}).second) return false;
   }
-  Scratch& s = ThreadScratch();
   std::span<const uint8_t> payload = plaintext;
   uint32_t uncompressed_length = 0;
   bool compress = config_.version >= 2 && !plaintext.empty() &&
                   (kind == BlobKind::kTree || opts_.compression != Compression::kOff);
+  if (compress && kind == BlobKind::kData && opts_.compression == Compression::kAuto &&
+      LooksIncompressible(plaintext, kZstdAuto)) {
+    compress = false;
+  }
   if (compress) {
     int level = opts_.compression == Compression::kMax ? kZstdMax : kZstdAuto;
-    ZstdCompress(plaintext, level, &s.compressed);
+    Scratch& s = ThreadScratch();
+    size_t cap = ZstdBound(plaintext.size());
+    size_t n = ZstdCompressTo(plaintext, level, s.Reserve(cap), cap);
     // Storing incompressible data raw is legal and makes restores cheaper.
-    if (!s.compressed.empty() && s.compressed.size() < plaintext.size()) {
-      payload = s.compressed;
+    if (n > 0 && n < plaintext.size()) {
+      payload = std::span<const uint8_t>(s.buf.get(), n);
       uncompressed_length = static_cast<uint32_t>(plaintext.size());
     }
   }
-  s.sealed.resize(payload.size() + crypto::kSealOverhead);
-  crypto::Seal(master_, *opts_.random, payload, s.sealed.data());
-  bytes_added_ += plaintext.size();
+  codec::IndexEntry e;
+  e.id = id;
+  e.kind = kind;
+  e.length = static_cast<uint32_t>(payload.size() + crypto::kSealOverhead);
+  e.uncompressed_length = uncompressed_length;
 
-  std::optional<OpenPack> full;
+  // Close the open pack first when this blob and the grown header would not
+  // fit; its last writer (maybe this thread, right here) hands it over.
+  PackPtr pack;
+  size_t offset = 0;
+  while (!pack) {
+    PackPtr full;
+    {
+      std::unique_lock lock(pack_mu_);
+      PackPtr& open = open_[KindSlot(kind)];
+      if (open && open->size + e.length + HeaderBound(open->blobs.size() + 1) > open->capacity) {
+        open->closed = true;
+        ++sealing_packs_;
+        if (open->writers == 0) full = open;
+        open = nullptr;
+      }
+      if (open) {
+        if (!full) pack = Reserve(kind, e.length, e, &offset);
+      } else if (!full) {
+        // Null when another thread opened a pack while this one waited: loop
+        // to check that this blob fits there.
+        if (PackPtr fresh = NewPack(lock, kind, e.length + HeaderBound(1))) {
+          open = std::move(fresh);
+          pack = Reserve(kind, e.length, e, &offset);
+        }
+      }
+    }
+    // Enqueue (which may wait for an uploader) before waiting for a buffer,
+    // so the buffer this pack holds is on its way back.
+    if (full) STASH_RETURN_IF_ERROR(Enqueue(std::move(full)));
+  }
+  // The slice is ours alone: seal without the lock, straight into the pack.
+  crypto::Seal(master_, *opts_.random, payload, pack->buf.get() + offset);
+  bytes_added_ += plaintext.size();
+  PackPtr complete;
   {
     std::lock_guard lock(pack_mu_);
-    OpenPack& p = open_[KindSlot(kind)];
-    if (p.data.capacity() == 0) p.data.reserve(opts_.pack_size + (1u << 20));
-    codec::IndexEntry e;
-    e.id = id;
-    e.kind = kind;
-    e.offset = static_cast<uint32_t>(p.data.size());
-    e.length = static_cast<uint32_t>(s.sealed.size());
-    e.uncompressed_length = uncompressed_length;
-    p.data.insert(p.data.end(), s.sealed.begin(), s.sealed.end());
-    p.blobs.push_back(e);
-    if (p.data.size() >= opts_.pack_size || p.blobs.size() >= 100000) {
-      full = std::move(p);
-      p = OpenPack{};
-    }
+    complete = Release(pack);
   }
-  if (full) STASH_RETURN_IF_ERROR(Enqueue(std::move(*full)));
+  pack.reset();
+  if (complete) STASH_RETURN_IF_ERROR(Enqueue(std::move(complete)));
   return true;
 }
 
@@ -121,24 +238,34 @@ void RepositoryImpl::StartUploaders() {
   for (int i = 0; i < n; ++i) uploaders_.emplace_back([this] { UploadLoop(); });
 }
 
-Status RepositoryImpl::Enqueue(OpenPack pack) {
-  std::unique_lock lock(upload_mu_);
-  StartUploaders();
-  // A finished pack waits only for a free uploader: memory stays bounded at
-  // (uploaders + open packs) × pack size.
-  size_t limit = uploaders_.size();
-  upload_cv_.wait(lock, [&] {
-    return queue_.size() + static_cast<size_t>(uploading_) < limit || !upload_error_.ok();
-  });
-  if (!upload_error_.ok()) return upload_error_;
-  queue_.push_back(std::move(pack));
-  upload_cv_.notify_all();
-  return Status::Ok();
+Status RepositoryImpl::Enqueue(PackPtr pack) {
+  Status result;
+  {
+    std::unique_lock lock(upload_mu_);
+    StartUploaders();
+    // A finished pack waits only for a free uploader: memory stays bounded at
+    // (uploaders + open packs) x pack size.
+    size_t limit = uploaders_.size();
+    upload_cv_.wait(lock, [&] {
+      return queue_.size() + static_cast<size_t>(uploading_) < limit || !upload_error_.ok();
+    });
+    if (upload_error_.ok()) {
+      queue_.push_back(std::move(pack));
+      upload_cv_.notify_all();
+    } else {
+      result = upload_error_;
+    }
+  }
+  if (pack) RecycleBuffer(*pack);
+  std::lock_guard lock(pack_mu_);
+  --sealing_packs_;
+  sealed_cv_.notify_all();
+  return result;
 }
 
 void RepositoryImpl::UploadLoop() {
   while (true) {
-    OpenPack pack;
+    PackPtr pack;
     {
       std::unique_lock lock(upload_mu_);
       upload_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -148,7 +275,9 @@ void RepositoryImpl::UploadLoop() {
       ++uploading_;
       upload_cv_.notify_all();
     }
-    Status s = UploadPack(std::move(pack));
+    Status s = UploadPack(*pack);
+    RecycleBuffer(*pack);
+    pack.reset();
     if (s.ok()) s = WriteIndexes(false);
     std::lock_guard lock(upload_mu_);
     --uploading_;
@@ -157,24 +286,25 @@ void RepositoryImpl::UploadLoop() {
   }
 }
 
-Status RepositoryImpl::UploadPack(OpenPack pack) {
+Status RepositoryImpl::UploadPack(OpenPack& pack) {
   std::vector<uint8_t> header = codec::EncodePackHeader(pack.blobs);
-  size_t at = pack.data.size();
-  pack.data.resize(at + header.size() + crypto::kSealOverhead + 4);
-  crypto::Seal(master_, *opts_.random, header, pack.data.data() + at);
+  size_t at = pack.size;
+  uint8_t* data = pack.buf.get();
+  crypto::Seal(master_, *opts_.random, header, data + at);
   uint32_t hlen = static_cast<uint32_t>(header.size() + crypto::kSealOverhead);
-  uint8_t* t = pack.data.data() + pack.data.size() - 4;
+  uint8_t* t = data + at + hlen;
   t[0] = hlen & 0xff;
   t[1] = (hlen >> 8) & 0xff;
   t[2] = (hlen >> 16) & 0xff;
   t[3] = hlen >> 24;
-  Id pack_id = crypto::Sha256(pack.data);
-  Status s = backend_->Save(Handle{FileType::kPack, pack_id.Hex()}, pack.data);
+  std::span<const uint8_t> bytes(data, at + hlen + 4);
+  Id pack_id = crypto::Sha256(bytes);
+  Status s = backend_->Save(Handle{FileType::kPack, pack_id.Hex()}, bytes);
   // The same bytes under the same name: a previous run already stored them.
   if (!s.ok() && s.code() != Code::kAlreadyExists) {
     return s.Prepend("saving pack " + pack_id.ShortHex());
   }
-  bytes_added_packed_ += pack.data.size();
+  bytes_added_packed_ += bytes.size();
   {
     std::unique_lock lock(index_mu_);
     uint32_t n = index_.AddPack(pack_id);
@@ -222,17 +352,30 @@ Status RepositoryImpl::WriteIndexes(bool all) {
 }
 
 Status RepositoryImpl::Flush() {
+  Status st;
   for (BlobKind kind : {BlobKind::kData, BlobKind::kTree}) {
-    std::optional<OpenPack> p;
+    PackPtr p;
     {
       std::lock_guard lock(pack_mu_);
-      OpenPack& open = open_[KindSlot(kind)];
-      if (!open.blobs.empty()) {
-        p = std::move(open);
-        open = OpenPack{};
+      PackPtr& open = open_[KindSlot(kind)];
+      if (open && !open->blobs.empty()) {
+        open->closed = true;
+        ++sealing_packs_;
+        if (open->writers == 0) p = open;
+        open = nullptr;
       }
     }
-    if (p) STASH_RETURN_IF_ERROR(Enqueue(std::move(*p)));
+    if (p) {
+      Status s = Enqueue(std::move(p));
+      if (st.ok()) st = s;
+    }
+  }
+  STASH_RETURN_IF_ERROR(st);
+  {
+    // Packs closed while a SaveBlob was still sealing into them are handed
+    // over by that caller; wait for it.
+    std::unique_lock lock(pack_mu_);
+    sealed_cv_.wait(lock, [&] { return sealing_packs_ == 0; });
   }
   {
     std::unique_lock lock(upload_mu_);

@@ -27,18 +27,23 @@ ZSTD_DCtx* ThreadDctx() {
 
 }  // namespace
 
-void ZstdCompress(std::span<const uint8_t> in, int level, std::vector<uint8_t>* out) {
-  out->resize(ZSTD_compressBound(in.size()));
+size_t ZstdBound(size_t n) { return ZSTD_compressBound(n); }
+
+size_t ZstdCompressTo(std::span<const uint8_t> in, int level, uint8_t* out, size_t cap) {
   ZSTD_CCtx* c = ThreadCctx();
   ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
   ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
   // restic's encoder uses a 512 KiB window; a small window also keeps the
   // decoder's memory low when restic reads our blobs.
   ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, 19);
-  size_t n = ZSTD_compress2(c, out->data(), out->size(), in.data(), in.size());
-  // compressBound guarantees room, so an error here is a bug in the call.
-  if (ZSTD_isError(n)) n = 0;
-  out->resize(n);
+  size_t n = ZSTD_compress2(c, out, cap, in.data(), in.size());
+  return ZSTD_isError(n) ? 0 : n;
+}
+
+void ZstdCompress(std::span<const uint8_t> in, int level, std::vector<uint8_t>* out) {
+  out->resize(ZSTD_compressBound(in.size()));
+  // compressBound guarantees room, so 0 here is a bug in the call.
+  out->resize(ZstdCompressTo(in, level, out->data(), out->size()));
 }
 
 Result<std::vector<uint8_t>> ZstdDecompress(std::span<const uint8_t> in, size_t expected,

@@ -19,6 +19,12 @@ namespace stash::repo {
 // levels.
 void ZstdCompress(std::span<const uint8_t> in, int level, std::vector<uint8_t>* out);
 
+// Room ZstdCompressTo needs to never fail for `n` input bytes.
+size_t ZstdBound(size_t n);
+// Compresses `in` into out[0, cap); returns the frame's size, or 0 when it
+// does not fit (the caller then stores `in` raw).
+size_t ZstdCompressTo(std::span<const uint8_t> in, int level, uint8_t* out, size_t cap);
+
 // Decompresses one or more frames. `expected` > 0: the exact plaintext size
 // (blobs); 0: unknown (unpacked files). `what` names the object in errors.
 Result<std::vector<uint8_t>> ZstdDecompress(std::span<const uint8_t> in, size_t expected,
