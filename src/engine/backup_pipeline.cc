@@ -1,17 +1,23 @@
 #include "backup_pipeline.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "stash/crypto/sha256.h"
 
 namespace stash::engine {
 
 namespace {
-constexpr size_t kReadBlock = 1 << 20;
-constexpr size_t kChunkReserve = 2 << 20;
+// Smaller reads mean less to copy after a cut (the tail of the last read
+// moves to the next chunk's buffer); 512 KiB keeps syscalls rare.
+constexpr size_t kReadBlock = 512 << 10;
+constexpr size_t kBufferSize = chunker::kMaxSize + kReadBlock;
+constexpr size_t kKeepResident = 2 << 20;
+constexpr uintptr_t kPage = 4096;
 }  // namespace
 
 struct ChunkPipeline::FileState {
@@ -75,35 +81,37 @@ void ChunkPipeline::SetError(const Status& s) {
 
 bool ChunkPipeline::Failed() { return failed_.load(std::memory_order_relaxed); }
 
-std::vector<uint8_t> ChunkPipeline::GetBuffer() {
-  std::lock_guard lock(mu_);
-  if (free_buffers_.empty()) return {};
-  std::vector<uint8_t> b = std::move(free_buffers_.back());
-  free_buffers_.pop_back();
-  b.clear();
-  return b;
-}
-
-std::vector<uint8_t> ChunkPipeline::NewChunkBuffer() {
-  std::vector<uint8_t> b = GetBuffer();
-  // Most chunks are 0.5–2 MiB: reserving 2 MiB avoids regrowing (and, with
-  // mmap'ed buffers, re-faulting) for almost all of them.
-  if (b.capacity() < kChunkReserve) b.reserve(kChunkReserve);
-  return b;
-}
-
-void ChunkPipeline::PutBuffer(std::vector<uint8_t> buf) {
-  std::lock_guard lock(mu_);
-  // Keep only as many buffers as can be in flight; big ones are returned to
-  // the allocator so a single 8 MiB chunk does not pin memory forever.
-  if (free_buffers_.size() < max_chunks_ + 2 && buf.capacity() <= 2 * kChunkReserve) {
-    free_buffers_.push_back(std::move(buf));
+ChunkPipeline::Buffer ChunkPipeline::GetBuffer() {
+  {
+    std::lock_guard lock(mu_);
+    if (!free_buffers_.empty()) {
+      Buffer b = std::move(free_buffers_.back());
+      free_buffers_.pop_back();
+      b.size = 0;
+      return b;
+    }
   }
+  // Default-initialised: fresh pages are touched only as data lands in them.
+  return Buffer{std::unique_ptr<uint8_t[]>(new uint8_t[kBufferSize]), 0};
+}
+
+void ChunkPipeline::PutBuffer(Buffer buf) {
+  // Most chunks are 0.5-2 MiB; the pages a rare large one touched beyond
+  // kKeepResident go back to the kernel so the idle buffers stay small.
+  if (buf.size > kKeepResident) {
+    auto base = reinterpret_cast<uintptr_t>(buf.bytes.get());
+    uintptr_t from = (base + kKeepResident + kPage - 1) & ~(kPage - 1);
+    uintptr_t to = (base + buf.size) & ~(kPage - 1);
+    if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+  }
+  // Buffers in existence are bounded by the queues (a current one per
+  // reader, max_chunks_ queued, one per hasher), so all are kept.
+  std::lock_guard lock(mu_);
+  free_buffers_.push_back(std::move(buf));
 }
 
 void ChunkPipeline::ReaderLoop() {
   chunker::Chunker chunker(tables_);
-  std::vector<uint8_t> block(kReadBlock);
   while (true) {
     FileJob job;
     {
@@ -114,12 +122,11 @@ void ChunkPipeline::ReaderLoop() {
       files_.pop_front();
       cv_.notify_all();
     }
-    ReadFile(std::move(job), chunker, block);
+    ReadFile(std::move(job), chunker);
   }
 }
 
-void ChunkPipeline::ReadFile(FileJob job, chunker::Chunker& chunker,
-                             std::vector<uint8_t>& block) {
+void ChunkPipeline::ReadFile(FileJob job, chunker::Chunker& chunker) {
   auto f = std::make_shared<FileState>();
   f->done = std::move(job.done);
   int fd = open(job.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
@@ -132,10 +139,12 @@ void ChunkPipeline::ReadFile(FileJob job, chunker::Chunker& chunker,
   if (content_opens_) ++*content_opens_;
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   chunker.Reset();
-  std::vector<uint8_t> cur = NewChunkBuffer();
+  Buffer cur = GetBuffer();
   size_t index = 0;
   while (!Failed()) {
-    ssize_t n = read(fd, block.data(), block.size());
+    // The chunker cuts at kMaxSize, so the current chunk is shorter than
+    // that and a whole read block always fits.
+    ssize_t n = read(fd, cur.bytes.get() + cur.size, kReadBlock);
     if (n < 0) {
       if (errno == EINTR) continue;
       f->error = ErrnoError(errno, "read " + job.path);
@@ -143,20 +152,24 @@ void ChunkPipeline::ReadFile(FileJob job, chunker::Chunker& chunker,
     }
     if (n == 0) break;
     f->size += static_cast<uint64_t>(n);
-    std::span<const uint8_t> rest(block.data(), static_cast<size_t>(n));
-    while (!rest.empty()) {
+    size_t scanned = cur.size;
+    cur.size += static_cast<size_t>(n);
+    while (scanned < cur.size) {
       bool cut = false;
-      size_t used = chunker.Next(rest, &cut);
-      cur.insert(cur.end(), rest.begin(), rest.begin() + used);
-      rest = rest.subspan(used);
-      if (cut) {
-        PushChunk(Chunk{f, index++, std::move(cur)});
-        cur = NewChunkBuffer();
-      }
+      scanned += chunker.Next(
+          std::span<const uint8_t>(cur.bytes.get() + scanned, cur.size - scanned), &cut);
+      if (!cut) break;
+      Buffer next = GetBuffer();
+      next.size = cur.size - scanned;
+      std::memcpy(next.bytes.get(), cur.bytes.get() + scanned, next.size);
+      cur.size = scanned;
+      PushChunk(Chunk{f, index++, std::move(cur)});
+      cur = std::move(next);
+      scanned = 0;
     }
   }
   close(fd);
-  if (!cur.empty() && f->error.ok()) {
+  if (cur.size > 0 && f->error.ok()) {
     PushChunk(Chunk{f, index++, std::move(cur)});
   } else {
     PutBuffer(std::move(cur));
@@ -188,8 +201,9 @@ void ChunkPipeline::HasherLoop() {
       cv_.notify_all();
     }
     if (!Failed()) {
-      Id id = crypto::Sha256(c.data);
-      auto added = repo_.SaveBlob(repo::BlobKind::kData, id, c.data);
+      std::span<const uint8_t> data(c.data.bytes.get(), c.data.size);
+      Id id = crypto::Sha256(data);
+      auto added = repo_.SaveBlob(repo::BlobKind::kData, id, data);
       if (!added.ok()) {
         SetError(added.status());
       } else {
@@ -197,7 +211,7 @@ void ChunkPipeline::HasherLoop() {
         std::lock_guard lock(c.file->mu);
         c.file->content[c.index] = id;
       }
-      if (progress_) progress_->bytes_done += c.data.size();
+      if (progress_) progress_->bytes_done += c.data.size;
     }
     PutBuffer(std::move(c.data));
     Release(c.file);

@@ -1,9 +1,10 @@
 // Private to engine (backup): the file-content stage of the archiver.
 // Reader threads open changed files and run restic's chunker over large
-// sequential reads; hasher threads SHA-256 each chunk and store it with
+// sequential reads straight into chunk buffers (no copy but the tail after a
+// cut); hasher threads SHA-256 each chunk and store it with
 // Repository::SaveBlob. Both queues are bounded (file jobs, and chunks in
 // flight), and chunk buffers are recycled, so memory stays flat whatever the
-// file sizes and counts.
+// file sizes and counts, and steady state touches no fresh pages.
 //
 // Thread-safety: AddFile/Finish are called from the walker thread; the done
 // callbacks run on pipeline threads (one call per file).
@@ -49,10 +50,16 @@ class ChunkPipeline {
 
  private:
   struct FileState;
+  // A chunk buffer: room for the largest chunk plus one read, so a read
+  // never has to wait for a cut. Only the pages used are ever touched.
+  struct Buffer {
+    std::unique_ptr<uint8_t[]> bytes;
+    size_t size = 0;
+  };
   struct Chunk {
     std::shared_ptr<FileState> file;
     size_t index;
-    std::vector<uint8_t> data;
+    Buffer data;
   };
   struct FileJob {
     std::string path;
@@ -61,12 +68,11 @@ class ChunkPipeline {
 
   void ReaderLoop();
   void HasherLoop();
-  void ReadFile(FileJob job, chunker::Chunker& chunker, std::vector<uint8_t>& block);
+  void ReadFile(FileJob job, chunker::Chunker& chunker);
   void PushChunk(Chunk chunk);
   void Release(const std::shared_ptr<FileState>& f);
-  std::vector<uint8_t> GetBuffer();
-  std::vector<uint8_t> NewChunkBuffer();
-  void PutBuffer(std::vector<uint8_t> buf);
+  Buffer GetBuffer();
+  void PutBuffer(Buffer buf);
   void SetError(const Status& s);
   bool Failed();
 
@@ -79,7 +85,7 @@ class ChunkPipeline {
   std::condition_variable cv_;
   std::deque<FileJob> files_;
   std::deque<Chunk> chunks_;
-  std::vector<std::vector<uint8_t>> free_buffers_;
+  std::vector<Buffer> free_buffers_;
   size_t max_files_;
   size_t max_chunks_;
   int active_readers_ = 0;  // readers working on a file
