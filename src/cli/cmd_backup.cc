@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cmd_backup_sources.h"
 #include "commands.h"
 #include "restic_options.h"
 #include "stash/cli/app.h"
@@ -35,7 +36,18 @@ struct BackupFlags {
   std::string time;
   std::vector<std::string> excludes;
   std::vector<std::string> exclude_files;
-  std::vector<std::string> files_from;
+  std::vector<std::string> iexcludes;
+  std::vector<std::string> iexclude_files;
+  std::vector<std::string> exclude_if_present;
+  bool exclude_caches = false;
+  std::string exclude_larger_than;
+  TargetSources sources;
+  bool stdin = false;
+  std::string stdin_filename = "stdin";
+  bool one_file_system = false;
+  bool ignore_inode = false;
+  bool ignore_ctime = false;
+  bool dry_run = false;
   std::string parent;
   bool force = false;
   bool with_atime = false;
@@ -97,19 +109,6 @@ std::string GoStyle(std::string msg) {
   return msg;
 }
 
-std::optional<std::vector<std::string>> ReadLines(const std::string& file, bool patterns) {
-  std::ifstream in(file);
-  if (!in) return std::nullopt;
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || (patterns && line[0] == '#')) continue;
-    out.push_back(line);
-  }
-  return out;
-}
-
 // restic's --time format "2006-01-02 15:04:05" in local time.
 std::optional<SystemTime> ParseTime(const std::string& s) {
   struct tm tm {};
@@ -142,8 +141,8 @@ class ProgressPrinter {
  private:
   void Loop() {
     std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::milliseconds(json_ ? 1000 : 250),
-                         [&] { return stop_; })) {
+    while (
+        !cv_.wait_for(lock, std::chrono::milliseconds(json_ ? 1000 : 250), [&] { return stop_; })) {
       Print();
     }
   }
@@ -155,10 +154,10 @@ class ProgressPrinter {
     if (pct > 1) pct = 1;
     printed_ = true;
     if (json_) {
-      std::cout << "{\"message_type\":\"status\",\"seconds_elapsed\":" << static_cast<uint64_t>(secs)
-                << ",\"percent_done\":" << pct << ",\"total_files\":" << tfiles
-                << ",\"files_done\":" << files << ",\"total_bytes\":" << tbytes
-                << ",\"bytes_done\":" << bytes;
+      std::cout << "{\"message_type\":\"status\",\"seconds_elapsed\":"
+                << static_cast<uint64_t>(secs) << ",\"percent_done\":" << pct
+                << ",\"total_files\":" << tfiles << ",\"files_done\":" << files
+                << ",\"total_bytes\":" << tbytes << ",\"bytes_done\":" << bytes;
       if (p_.errors) std::cout << ",\"error_count\":" << p_.errors;
       std::cout << "}\n" << std::flush;
       return;
@@ -193,21 +192,36 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
     return e->exit_code;
   }
   ResticContext& ctx = std::get<ResticContext>(ctx_or);
+  ctx.dry_run = f.dry_run;
 
   engine::BackupOptions opts;
-  opts.paths = f.paths;
-  for (const std::string& file : f.files_from) {
-    auto lines = ReadLines(file, true);
-    if (!lines) {
-      std::cerr << "Fatal: unable to read --files-from " << file << ": " << std::strerror(errno)
-                << "\n";
+  if (f.stdin) {
+    const char* clash = !f.sources.files_from.empty()            ? "--files-from"
+                        : !f.sources.files_from_verbatim.empty() ? "--files-from-verbatim"
+                        : !f.sources.files_from_raw.empty()      ? "--files-from-raw"
+                                                                 : nullptr;
+    if (clash) {
+      std::cerr << "Fatal: --stdin and " << clash << " cannot be used together\n";
       return kExitError;
     }
-    opts.paths.insert(opts.paths.end(), lines->begin(), lines->end());
-  }
-  if (opts.paths.empty()) {
-    std::cerr << "Fatal: nothing to backup, please specify target files/dirs\n";
-    return kExitError;
+    if (!f.paths.empty()) {
+      std::cerr << "Fatal: --stdin was specified and files/dirs were listed as arguments\n";
+      return kExitError;
+    }
+    opts.stdin_fd = STDIN_FILENO;
+    opts.stdin_filename = f.stdin_filename;
+  } else {
+    auto targets =
+        CollectTargets(f.sources, f.paths, [](const std::string& w) { std::cerr << w << "\n"; });
+    if (!targets.ok()) {
+      std::cerr << "Fatal: " << targets.status().message() << "\n";
+      return kExitError;
+    }
+    opts.paths = std::move(*targets);
+    if (opts.paths.empty()) {
+      std::cerr << "Fatal: nothing to backup, please specify target files/dirs\n";
+      return kExitError;
+    }
   }
   // The embedded node runs this as a container: read through its mounts,
   // record the container paths.
@@ -228,7 +242,7 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
     }
     existing.push_back(p);
   }
-  if (existing.empty()) {
+  if (existing.empty() && !f.stdin) {
     std::cerr << "Fatal: all target directories/files do not exist\n";
     return kExitError;
   }
@@ -262,15 +276,32 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
     }
   }
   opts.excludes = f.excludes;
-  for (const std::string& file : f.exclude_files) {
-    auto lines = ReadLines(file, true);
-    if (!lines) {
-      std::cerr << "Fatal: unable to read --exclude-file " << file << ": " << std::strerror(errno)
-                << "\n";
+  auto file_excludes = ReadExcludeFiles(f.exclude_files);
+  auto ifile_excludes = ReadExcludeFiles(f.iexclude_files);
+  for (const auto* r : {&file_excludes, &ifile_excludes}) {
+    if (!r->ok()) {
+      std::cerr << "Fatal: " << r->status().message() << "\n";
       return kExitError;
     }
-    opts.excludes.insert(opts.excludes.end(), lines->begin(), lines->end());
   }
+  opts.file_excludes = std::move(*file_excludes);
+  opts.iexcludes = f.iexcludes;
+  opts.iexcludes.insert(opts.iexcludes.end(), ifile_excludes->begin(), ifile_excludes->end());
+  opts.exclude_if_present = f.exclude_if_present;
+  if (f.exclude_caches) {
+    opts.exclude_if_present.push_back("CACHEDIR.TAG:Signature: 8a477f597d28d172789f06886806bc55");
+  }
+  if (!f.exclude_larger_than.empty()) {
+    opts.exclude_larger_than = ParseSize(f.exclude_larger_than);
+    if (!opts.exclude_larger_than) {
+      std::cerr << "Fatal: invalid size \"" << f.exclude_larger_than
+                << "\" for --exclude-larger-than (a number with k, m, g or t)\n";
+      return kExitError;
+    }
+  }
+  opts.one_file_system = f.one_file_system && !f.stdin;
+  opts.ignore_inode = f.ignore_inode;
+  opts.ignore_ctime = f.ignore_ctime;
   opts.force = f.force;
   opts.with_atime = f.with_atime;
   if (f.read_concurrency > 0) opts.read_concurrency = f.read_concurrency;
@@ -312,13 +343,13 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
     std::lock_guard lock(out_mu);
     if (ro.json) {
       std::cerr << "{\"message_type\":\"error\",\"error\":{\"message\":"
-                << JsonString(GoStyle(s.message())) << "},\"during\":\"archival\",\"item\":"
-                << JsonString(path) << "}\n";
+                << JsonString(GoStyle(s.message()))
+                << "},\"during\":\"archival\",\"item\":" << JsonString(path) << "}\n";
     } else {
       std::cerr << "error: " << GoStyle(s.message()) << "\n";
     }
   };
-  if (human) {
+  if (human && !f.stdin) {
     // Parent detection happens inside Backup; say which one restic would use.
     std::vector<std::string> abs;
     std::optional<Id> parent = opts.parent;
@@ -328,7 +359,7 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
         std::string cwd = getcwd(buf, sizeof buf) ? buf : "/";
         abs.push_back(engine::GoPathClean(p[0] == '/' ? p : cwd + "/" + p));
       }
-      auto found = engine::FindParentSnapshot(*repo, opts.hostname, abs);
+      auto found = engine::FindParentSnapshot(*repo, opts.hostname, abs, opts.time);
       if (found.ok()) parent = *found;
     }
     if (parent) {
@@ -364,8 +395,8 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
               << ",\"tree_blobs\":" << s.tree_blobs << ",\"data_added\":" << s.data_added
               << ",\"total_files_processed\":" << s.total_files_processed
               << ",\"total_bytes_processed\":" << s.total_bytes_processed
-              << ",\"total_duration\":" << s.seconds << ",\"snapshot_id\":\""
-              << s.snapshot_id.Hex() << "\"}\n";
+              << ",\"total_duration\":" << s.seconds << ",\"snapshot_id\":\"" << s.snapshot_id.Hex()
+              << "\"" << (f.dry_run ? ",\"dry_run\":true" : "") << "}\n";
   } else if (!ro.quiet) {
     char line[256];
     snprintf(line, sizeof line, "\nFiles:       %5llu new, %5llu changed, %5llu unmodified\n",
@@ -376,12 +407,13 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
              (unsigned long long)s.dirs_new, (unsigned long long)s.dirs_changed,
              (unsigned long long)s.dirs_unmodified);
     std::cout << line;
-    std::cout << "Added to the repository: " << FormatBytes(s.data_added) << " ("
+    std::cout << (f.dry_run ? "Would add" : "Added")
+              << " to the repository: " << FormatBytes(s.data_added) << " ("
               << FormatBytes(s.data_added_packed) << " stored)\n\n";
     std::cout << "processed " << s.total_files_processed << " files, "
               << FormatBytes(s.total_bytes_processed) << " in "
               << FormatDuration(static_cast<uint64_t>(s.seconds)) << "\n";
-    std::cout << "snapshot " << s.snapshot_id.ShortHex() << " saved\n";
+    if (!f.dry_run) std::cout << "snapshot " << s.snapshot_id.ShortHex() << " saved\n";
   }
   if (s.errors > 0) {
     std::cerr << "Warning: at least one source file could not be read\n";
@@ -411,10 +443,39 @@ void RegisterBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false);
-  cmd->add_option("--files-from", f->files_from, "Read the files to back up from a file")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->allow_extra_args(false);
+  auto multi = [&](const std::string& name, std::vector<std::string>& into,
+                   const std::string& help) {
+    cmd->add_option(name, into, help)
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->allow_extra_args(false);
+  };
+  multi("--files-from", f->sources.files_from,
+        "Read the files to back up from a file (globs, # comments; - for stdin)");
+  multi("--files-from-verbatim", f->sources.files_from_verbatim,
+        "Read the files to back up from a file, one name per line as is");
+  multi("--files-from-raw", f->sources.files_from_raw,
+        "Read the files to back up from a file of NUL-terminated names");
+  multi("--iexclude", f->iexcludes, "Same as --exclude but ignores the casing of filenames");
+  multi("--iexclude-file", f->iexclude_files,
+        "Same as --exclude-file but ignores casing of filenames in patterns");
+  multi("--exclude-if-present", f->exclude_if_present,
+        "Exclude the contents of directories containing filename[:header] (can be repeated)");
+  cmd->add_flag("--exclude-caches", f->exclude_caches,
+                "Exclude directories marked with a CACHEDIR.TAG file");
+  cmd->add_option("--exclude-larger-than", f->exclude_larger_than,
+                  "Max size of the files to be backed up (suffixes k/K, m/M, g/G, t/T)");
+  cmd->add_flag("-x,--one-file-system", f->one_file_system,
+                "Exclude other file systems, don't cross file system boundaries");
+  cmd->add_flag("--stdin", f->stdin, "Read the backup from stdin");
+  cmd->add_option("--stdin-filename", f->stdin_filename,
+                  "Filename to use when reading from stdin (default \"stdin\")");
+  cmd->add_flag("-n,--dry-run", f->dry_run,
+                "Do not upload or write any data, just show what would be done");
+  cmd->add_flag("--ignore-inode", f->ignore_inode,
+                "Ignore inode number changes when checking for modified files");
+  cmd->add_flag("--ignore-ctime", f->ignore_ctime,
+                "Ignore ctime changes when checking for modified files");
   cmd->add_option("--parent", f->parent, "Use this parent snapshot (default: latest matching)");
   cmd->add_flag("-f,--force", f->force, "Force re-reading the target files");
   cmd->add_flag("--with-atime", f->with_atime, "Store the atime for all files and directories");

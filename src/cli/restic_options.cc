@@ -16,6 +16,7 @@ extern char** environ;
 
 #include "stash/backend/factory.h"
 #include "stash/cli/app.h"
+#include "stash/engine/dry_run.h"
 
 namespace stash::cli {
 
@@ -67,7 +68,7 @@ std::optional<std::string> ReadPasswordInteractively() {
   std::string line;
   if (isatty(STDIN_FILENO)) {
     std::cerr << "enter password for repository: " << std::flush;
-    termios old {};
+    termios old{};
     tcgetattr(STDIN_FILENO, &old);
     termios quiet = old;
     quiet.c_lflag &= ~ECHO;
@@ -97,7 +98,8 @@ ResticOptions* AddResticFlags(CLI::App& app) {
   ResticOptions* o = opts.get();
   reg[&app] = std::move(opts);
   const char* g = "restic global flags";
-  app.add_option("-r,--repo", o->repo, "Repository to back up to or restore from (RESTIC_REPOSITORY)")
+  app.add_option("-r,--repo", o->repo,
+                 "Repository to back up to or restore from (RESTIC_REPOSITORY)")
       ->group(g);
   app.add_option("--repository-file", o->repository_file,
                  "File to read the repository location from (RESTIC_REPOSITORY_FILE)")
@@ -108,12 +110,14 @@ ResticOptions* AddResticFlags(CLI::App& app) {
   app.add_option("--password-command", o->password_command,
                  "Shell command to obtain the repository password from (RESTIC_PASSWORD_COMMAND)")
       ->group(g);
-  app.add_option("--key-hint", o->key_hint, "Key ID of key to try decrypting first (RESTIC_KEY_HINT)")
+  app.add_option("--key-hint", o->key_hint,
+                 "Key ID of key to try decrypting first (RESTIC_KEY_HINT)")
       ->group(g);
   app.add_flag("--json", o->json, "Set output mode to JSON for commands that support it")->group(g);
   app.add_flag("-q,--quiet", o->quiet, "Do not output comprehensive progress report")->group(g);
   app.add_flag("-v,--verbose", o->verbose, "Be verbose (specify multiple times)")->group(g);
-  app.add_flag("--no-cache", o->no_cache, "Do not use a local cache (stash keeps none yet)")->group(g);
+  app.add_flag("--no-cache", o->no_cache, "Do not use a local cache (stash keeps none yet)")
+      ->group(g);
   app.add_option("--cache-dir", o->cache_dir, "Set the cache directory (accepted)")->group(g);
   app.add_flag("--cleanup-cache", o->cleanup_cache, "Auto remove old cache directories (accepted)")
       ->group(g);
@@ -143,22 +147,23 @@ ResticOptions* AddResticFlags(CLI::App& app) {
 }
 
 std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& o,
-                                                          bool need_password) {
+                                                           bool need_password) {
   ResticContext ctx;
   ctx.clock = std::make_unique<RealClock>();
   ctx.random = std::make_unique<SystemRandom>();
   std::string err;
 
   ctx.repo = o.repo.empty() ? Env("RESTIC_REPOSITORY") : o.repo;
-  std::string repo_file = o.repository_file.empty() ? Env("RESTIC_REPOSITORY_FILE")
-                                                    : o.repository_file;
+  std::string repo_file =
+      o.repository_file.empty() ? Env("RESTIC_REPOSITORY_FILE") : o.repository_file;
   if (ctx.repo.empty() && !repo_file.empty()) {
     auto r = ReadFileFirstLine(repo_file, &err);
     if (!r) return CliError{kExitError, err};
     ctx.repo = *r;
   }
   if (ctx.repo.empty()) {
-    return CliError{kExitError, "Fatal: Please specify repository location (-r or --repository-file)"};
+    return CliError{kExitError,
+                    "Fatal: Please specify repository location (-r or --repository-file)"};
   }
   ctx.repo_display = RedactRepository(ctx.repo);
 
@@ -224,8 +229,8 @@ std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& 
   // Test knob: write index files this often (seconds) during a backup, so
   // crash tests see indexed packs early.
   if (std::string i = Env("STASH_TEST_INDEX_INTERVAL"); !i.empty()) {
-    ro.index_max_age = std::chrono::milliseconds(
-        static_cast<int64_t>(std::strtod(i.c_str(), nullptr) * 1000));
+    ro.index_max_age =
+        std::chrono::milliseconds(static_cast<int64_t>(std::strtod(i.c_str(), nullptr) * 1000));
   }
   if (std::string n = Env("STASH_TEST_SCRYPT_N"); !n.empty()) {
     ro.scrypt_n = std::strtoull(n.c_str(), nullptr, 10);
@@ -247,12 +252,12 @@ std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContex
   return std::move(b).value();
 }
 
-std::variant<std::unique_ptr<repo::Repository>, CliError> OpenRepository(
-    const ResticContext& ctx) {
+std::variant<std::unique_ptr<repo::Repository>, CliError> OpenRepository(const ResticContext& ctx) {
   auto be = OpenResticBackend(ctx);
   if (auto* e = std::get_if<CliError>(&be)) return *e;
-  auto r = repo::Repository::Open(std::move(std::get<backend::BackendPtr>(be)), ctx.password,
-                                  ctx.repo_options);
+  backend::BackendPtr store = std::move(std::get<backend::BackendPtr>(be));
+  if (ctx.dry_run) store = engine::NewDryRunBackend(std::move(store));
+  auto r = repo::Repository::Open(std::move(store), ctx.password, ctx.repo_options);
   if (r.ok()) return std::move(r).value();
   const Status& s = r.status();
   if (s.code() == Code::kNotFound) {
@@ -265,8 +270,7 @@ std::variant<std::unique_ptr<repo::Repository>, CliError> OpenRepository(
     return CliError{kExitError, "Fatal: unable to open config file: " +
                                     (local ? "stat " + config + ": no such file or directory"
                                            : "<config/> does not exist") +
-                                    "\nIs there a repository at the following location?\n" +
-                                    path};
+                                    "\nIs there a repository at the following location?\n" + path};
   }
   if (s.code() == Code::kUnauthorized) {
     return CliError{kExitError, "Fatal: wrong password or no key found"};

@@ -16,12 +16,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <variant>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "stash/core/clock.h"
@@ -66,12 +65,13 @@ struct CliError {
 
 // Everything a verb needs from a resolved command line.
 struct ResticContext {
-  std::string repo;      // the repository location as given
+  std::string repo;          // the repository location as given
   std::string repo_display;  // the same with any URL password replaced by ***
-  std::string password;  // resolved from flag/env/file/command
-  std::string cacert;    // --cacert (first one)
+  std::string password;      // resolved from flag/env/file/command
+  std::string cacert;        // --cacert (first one)
   bool insecure_tls = false;
   repo::Options repo_options;
+  bool dry_run = false;  // backup --dry-run: the backend drops every write
   std::unique_ptr<Clock> clock;
   std::unique_ptr<Random> random;
 };
@@ -81,7 +81,7 @@ struct ResticContext {
 // RESTIC_PACK_SIZE, RESTIC_COMPRESSION, RESTIC_KEY_HINT, STASH_TEST_SCRYPT_N).
 // `need_password` false skips the password (none of our verbs, yet).
 std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& opts,
-                                                          bool need_password = true);
+                                                           bool need_password = true);
 
 // Builds the backend for ctx.repo through the backend factory: local paths,
 // rest:, s3:, gs:, azure: with restic's environment variables.
@@ -91,8 +91,7 @@ std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContex
 // open config file: stat <repo>/config: no such file or directory\nIs there a
 // repository at the following location?\n<repo>"; wrong password → "Fatal:
 // wrong password or no key found". Both exit 1.
-std::variant<std::unique_ptr<repo::Repository>, CliError> OpenRepository(
-    const ResticContext& ctx);
+std::variant<std::unique_ptr<repo::Repository>, CliError> OpenRepository(const ResticContext& ctx);
 
 // The repository location for output: "rest:http://user:pass@host/" becomes
 // "rest:http://user:***@host/", as restic prints it. Never print `repo` itself.

@@ -15,6 +15,8 @@
 
 #include "backup_fs.h"
 #include "backup_pipeline.h"
+#include "backup_select.h"
+#include "backup_stdin.h"
 #include "stash/crypto/sha256.h"
 #include "stash/engine/filter.h"
 #include "stash/format/snapshot.h"
@@ -38,6 +40,10 @@ struct DirState {
   std::vector<char> drop;            // nodes left out (unreadable)
   std::optional<Id> parent_subtree;  // the same directory in the parent snapshot
   std::atomic<int> pending{1};
+  // --one-file-system: the device of the target this directory is under,
+  // and the directory's own (they differ below a mount point).
+  uint64_t target_dev = 0;
+  uint64_t own_dev = 0;
 };
 
 // A target path component trie: restic's root tree follows the targets as given.
@@ -52,12 +58,13 @@ struct Target {
 class Archiver {
  public:
   Archiver(repo::Repository& repo, const BackupOptions& opts, BackupProgress* progress,
-           const BackupErrorFn& on_error, PatternList excludes)
+           const BackupErrorFn& on_error, Selector select)
       : repo_(repo),
         opts_(opts),
         progress_(progress ? progress : &own_progress_),
         on_error_(on_error),
-        excludes_(std::move(excludes)) {}
+        select_(std::move(select)),
+        cwd_(AbsolutePath(".")) {}
 
   Result<Id> Run(const Target& root, std::optional<Id> parent_tree);
   BackupStats& stats() { return stats_; }
@@ -73,7 +80,12 @@ class Archiver {
     std::string path;                // to read on this host
     std::string cpath;               // as recorded, when a path map makes it differ from path
     const Target* virtual_children;  // intermediate target component
+    bool target = false;             // a backup target (not below one)
   };
+  // The absolute form of a shown (recorded) path, as restic's rules see it.
+  std::string Abs(const std::string& shown) const {
+    return !shown.empty() && shown[0] == '/' ? shown : GoPathClean(cwd_ + "/" + shown);
+  }
   // Installs d's nodes, then starts each child: subdirectories are walked
   // (depth first), changed files go to the pipeline.
   void Dispatch(DirState* d, std::vector<Entry> entries, const std::vector<Node>& parent_nodes);
@@ -90,7 +102,8 @@ class Archiver {
   BackupProgress own_progress_;
   BackupProgress* progress_;
   const BackupErrorFn& on_error_;
-  PatternList excludes_;
+  Selector select_;
+  std::string cwd_;
   NameCache names_;
   std::unique_ptr<ChunkPipeline> pipeline_;
 
@@ -111,10 +124,13 @@ const Node* FindNode(const std::vector<Node>* nodes, const std::string& name) {
   return &*it;
 }
 
-// restic 0.14's fileChanged: type, mtime, ctime, inode and size must match.
-bool Unchanged(const Node& prev, const Node& now) {
+// restic 0.14's fileChanged: type, mtime, ctime, inode and size must match
+// (ctime and inode unless ignored).
+bool Unchanged(const Node& prev, const Node& now, const BackupOptions& o) {
+  bool ignore_ctime = o.ignore_ctime || o.ignore_inode;
   return prev.type == NodeType::kFile && prev.mtime.SameInstant(now.mtime) &&
-         prev.ctime.SameInstant(now.ctime) && prev.inode == now.inode && prev.size == now.size &&
+         (ignore_ctime || prev.ctime.SameInstant(now.ctime)) &&
+         (o.ignore_inode || prev.inode == now.inode) && prev.size == now.size &&
          prev.content.has_value();
 }
 
@@ -167,11 +183,17 @@ void Archiver::WalkTarget(DirState* d, const Target& t) {
   std::vector<Entry> entries;
   for (const auto& [name, child] : t.children) {
     const std::string& shown = child.cpath.empty() ? child.fs_path : child.cpath;
+    if (child.is_target && select_.has_name_rules() && select_.RejectByName(Abs(shown))) continue;
+    if (child.is_target && select_.has_tag_rules()) {
+      std::string host_dir = child.fs_path.substr(0, child.fs_path.rfind('/') + 1);
+      if (!KeptByTags(select_.TagsExcluding(host_dir.empty() ? "." : host_dir), name)) continue;
+    }
     struct stat st {};
     if (lstat(child.fs_path.c_str(), &st) != 0) {
       Error(shown, ErrnoError(errno, "lstat " + shown));
       continue;
     }
+    if (child.is_target && select_.RejectBySize(st)) continue;
     auto node = NodeForPath(child.fs_path, name, st, opts_.with_atime, names_);
     if (!node.ok()) {
       Error(shown, node.status());
@@ -186,8 +208,8 @@ void Archiver::WalkTarget(DirState* d, const Target& t) {
       node->links = 0;
       node->content.reset();
     }
-    entries.push_back(
-        Entry{std::move(*node), child.fs_path, child.cpath, child.is_target ? nullptr : &child});
+    entries.push_back(Entry{std::move(*node), child.fs_path, child.cpath,
+                            child.is_target ? nullptr : &child, child.is_target});
   }
   Dispatch(d, std::move(entries), parent_nodes);
 }
@@ -207,13 +229,21 @@ void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::stri
     if (!std::binary_search(names->begin(), names->end(), m.first)) names->push_back(m.first);
   }
   if (!mounts.empty()) std::sort(names->begin(), names->end());
+  std::string abs_dir;
+  if (select_.has_name_rules()) abs_dir = Abs(cdir.empty() ? dir_path : cdir);
+  std::vector<std::string> tags;
+  if (select_.has_tag_rules()) tags = select_.TagsExcluding(dir_path);
+  // -x: entries on another device go, except directories that are mount
+  // points of an allowed directory (kept, and empty below).
+  const bool dir_allowed = d->own_dev == d->target_dev;
   std::vector<Entry> entries;
   entries.reserve(names->size());
   for (std::string& name : *names) {
+    if (!tags.empty() && !KeptByTags(tags, name)) continue;
     std::string path = JoinPath(dir_path, name);
     std::string cpath = cdir.empty() ? std::string() : JoinPath(cdir, name);
     const std::string& shown = cdir.empty() ? path : cpath;
-    if (!excludes_.empty() && excludes_.Match(shown)) continue;
+    if (!abs_dir.empty() && select_.RejectByName(JoinPath(abs_dir, name))) continue;
     auto mount = std::lower_bound(mounts.begin(), mounts.end(), name,
                                   [](const auto& m, const std::string& n) { return m.first < n; });
     if (mount != mounts.end() && mount->first == name) path = mount->second;
@@ -222,12 +252,17 @@ void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::stri
       Error(shown, ErrnoError(errno, "lstat " + shown));
       continue;
     }
+    if (select_.RejectBySize(st)) continue;
+    if (opts_.one_file_system && static_cast<uint64_t>(st.st_dev) != d->target_dev &&
+        !(S_ISDIR(st.st_mode) && dir_allowed)) {
+      continue;
+    }
     auto node = NodeForPath(path, std::move(name), st, opts_.with_atime, names_);
     if (!node.ok()) {
       Error(shown, node.status());
       continue;
     }
-    entries.push_back(Entry{std::move(*node), std::move(path), std::move(cpath), nullptr});
+    entries.push_back(Entry{std::move(*node), std::move(path), std::move(cpath), nullptr, false});
   }
   Dispatch(d, std::move(entries), parent_nodes);
 }
@@ -248,6 +283,8 @@ void Archiver::Dispatch(DirState* d, std::vector<Entry> entries,
       DirState* sd = sub.get();
       sd->parent = d;
       sd->slot = slot;
+      sd->own_dev = n.device_id;
+      sd->target_dev = entries[slot].target ? n.device_id : d->target_dev;
       if (prev && prev->type == NodeType::kDir) sd->parent_subtree = prev->subtree;
       {
         std::lock_guard lock(mu_);
@@ -271,7 +308,7 @@ void Archiver::AddFile(DirState* d, size_t slot, const std::string& path, const 
   Node& n = d->nodes[slot];
   ++progress_->total_files;
   progress_->total_bytes += n.size;
-  if (!opts_.force && prev && Unchanged(*prev, n)) {
+  if (!opts_.force && prev && Unchanged(*prev, n, opts_)) {
     n.content = prev->content;
     ++progress_->files_done;
     progress_->bytes_done += n.size;
@@ -430,9 +467,10 @@ Result<Target> BuildTargets(const std::vector<std::string>& paths, const PathMap
 }  // namespace
 
 Result<std::optional<Id>> FindParentSnapshot(repo::Repository& repo, const std::string& hostname,
-                                             const std::vector<std::string>& abs_paths) {
-  std::vector<std::string> want = abs_paths;
-  std::sort(want.begin(), want.end());
+                                             const std::vector<std::string>& abs_paths,
+                                             std::optional<SystemTime> not_after) {
+  std::optional<format::Timestamp> limit;
+  if (not_after) limit = format::LocalTimestamp(*not_after);
   STASH_ASSIGN_OR_RETURN(std::vector<Id> ids, repo.ListIds(backend::FileType::kSnapshot));
   std::optional<Id> best;
   format::Timestamp best_time;
@@ -441,9 +479,11 @@ Result<std::optional<Id>> FindParentSnapshot(repo::Repository& repo, const std::
     if (!json.ok()) continue;
     auto sn = format::DecodeSnapshot(*json);
     if (!sn.ok() || sn->hostname != hostname) continue;
-    std::vector<std::string> paths = sn->paths;
-    std::sort(paths.begin(), paths.end());
-    if (paths != want) continue;
+    if (limit && format::Before(*limit, sn->time)) continue;
+    bool has_all = std::all_of(abs_paths.begin(), abs_paths.end(), [&](const std::string& p) {
+      return std::find(sn->paths.begin(), sn->paths.end(), p) != sn->paths.end();
+    });
+    if (!has_all) continue;
     if (!best || format::Before(best_time, sn->time)) {
       best = id;
       best_time = sn->time;
@@ -455,21 +495,31 @@ Result<std::optional<Id>> FindParentSnapshot(repo::Repository& repo, const std::
 Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Clock& clock,
                            BackupProgress* progress, const BackupErrorFn& on_error) {
   SystemTime start = clock.Now();
-  if (opts.paths.empty()) return InvalidError("nothing to back up: no source paths given");
-  STASH_ASSIGN_OR_RETURN(PatternList excludes, PatternList::Parse(opts.excludes));
+  const bool from_stdin = opts.stdin_fd >= 0;
+  if (from_stdin && !opts.paths.empty()) {
+    return InvalidError("--stdin was specified and files/dirs were listed as arguments");
+  }
+  if (!from_stdin && opts.paths.empty()) {
+    return InvalidError("nothing to back up: no source paths given");
+  }
+  STASH_ASSIGN_OR_RETURN(Selector select, Selector::Make(opts));
+  // In the order given, as restic records them.
   std::vector<std::string> abs_paths;
   for (const std::string& p : opts.paths) {
     if (p.empty()) continue;
     abs_paths.push_back(AbsolutePath(p));
   }
-  std::sort(abs_paths.begin(), abs_paths.end());
-  abs_paths.erase(std::unique(abs_paths.begin(), abs_paths.end()), abs_paths.end());
-  STASH_ASSIGN_OR_RETURN(Target targets, BuildTargets(opts.paths, opts.path_map));
+  Target targets;
+  if (!from_stdin) {
+    STASH_ASSIGN_OR_RETURN(targets, BuildTargets(opts.paths, opts.path_map));
+  }
 
   STASH_RETURN_IF_ERROR(repo.LoadIndex());
-  std::optional<Id> parent = opts.parent;
-  if (!parent && !opts.force) {
-    STASH_ASSIGN_OR_RETURN(parent, FindParentSnapshot(repo, opts.hostname, abs_paths));
+  // restic reads stdin without a parent (there is nothing to compare with).
+  std::optional<Id> parent = from_stdin ? std::nullopt : opts.parent;
+  if (!from_stdin && !parent && !opts.force) {
+    STASH_ASSIGN_OR_RETURN(
+        parent, FindParentSnapshot(repo, opts.hostname, abs_paths, opts.time ? *opts.time : start));
   }
   std::optional<Id> parent_tree;
   if (parent) {
@@ -479,14 +529,31 @@ Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Cl
     if (!opts.force) parent_tree = psn.tree;
   }
 
-  uint64_t added_before = repo.bytes_added();
-  uint64_t packed_before = repo.bytes_added_packed();
-  Archiver archiver(repo, opts, progress, on_error, std::move(excludes));
-  STASH_ASSIGN_OR_RETURN(Id root, archiver.Run(targets, parent_tree));
-  STASH_RETURN_IF_ERROR(repo.Flush());
-
   format::Snapshot sn;
   sn.time = format::LocalTimestamp(opts.time ? *opts.time : start);
+  uint64_t added_before = repo.bytes_added();
+  uint64_t packed_before = repo.bytes_added_packed();
+  BackupStats stats;
+  Id root;
+  if (from_stdin) {
+    STASH_ASSIGN_OR_RETURN(StdinResult r,
+                           BackupStdin(repo, opts.stdin_fd, opts.stdin_filename, sn.time,
+                                       format::LocalTimestamp(start), progress));
+    root = r.tree;
+    abs_paths = {r.path};
+    stats.files_new = 1;
+    stats.total_files_processed = 1;
+    stats.total_bytes_processed = r.size;
+    stats.data_blobs = r.data_blobs;
+    stats.tree_blobs = r.tree_blobs;
+    stats.dirs_new = r.dirs_new;
+  } else {
+    Archiver archiver(repo, opts, progress, on_error, std::move(select));
+    STASH_ASSIGN_OR_RETURN(root, archiver.Run(targets, parent_tree));
+    stats = archiver.stats();
+  }
+  STASH_RETURN_IF_ERROR(repo.Flush());
+
   sn.parent = parent;
   sn.tree = root;
   sn.paths = abs_paths;
@@ -498,7 +565,6 @@ Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Cl
   sn.tags = opts.tags;
   STASH_ASSIGN_OR_RETURN(
       Id snap_id, repo.SaveUnpacked(backend::FileType::kSnapshot, format::EncodeSnapshot(sn)));
-  BackupStats stats = archiver.stats();
   stats.data_added = repo.bytes_added() - added_before;
   stats.data_added_packed = repo.bytes_added_packed() - packed_before;
   stats.snapshot_id = snap_id;

@@ -41,7 +41,27 @@ struct BackupOptions {
   std::string username;            // snapshot username (empty: current user)
   std::vector<std::string> tags;
   std::optional<SystemTime> time;  // snapshot time (default: now)
+  // restic's rejection rules. Patterns match absolute paths (container paths
+  // with a path map). `excludes` (--exclude) are also recorded in the
+  // snapshot; `file_excludes` (--exclude-file) are not, as restic 0.14.
   std::vector<std::string> excludes;
+  std::vector<std::string> file_excludes;
+  std::vector<std::string> iexcludes;  // --iexclude(-file): ignore case
+  // --exclude-if-present "name[:header]": a directory holding that file
+  // (starting with header) keeps only the file itself. --exclude-caches is
+  // "CACHEDIR.TAG:Signature: 8a477f597d28d172789f06886806bc55".
+  std::vector<std::string> exclude_if_present;
+  std::optional<uint64_t> exclude_larger_than;  // bytes; never directories
+  // -x: stay on the devices of the targets; mount points are kept, empty.
+  bool one_file_system = false;
+  // Change detection: --ignore-inode also ignores ctime (as restic).
+  bool ignore_inode = false;
+  bool ignore_ctime = false;
+  // --stdin: back up what this descriptor yields as one file "/<name>"
+  // (mode 0644, the snapshot time as its times); `paths` must be empty and
+  // no parent is used.
+  int stdin_fd = -1;
+  std::string stdin_filename = "stdin";
   std::optional<Id> parent;  // explicit parent snapshot
   // Container path → host directory (embedded node). `paths` and excludes
   // are container paths; files are read from the host directories and the
@@ -49,7 +69,7 @@ struct BackupOptions {
   // container would. Directories above a mount that no mount covers take
   // the metadata of the first mount directory below them.
   PathMap path_map;
-  bool force = false;        // read every file, ignore the parent
+  bool force = false;  // read every file, ignore the parent
   bool with_atime = false;
   int read_concurrency = 2;  // reader threads
   int hash_threads = 0;      // 0: one per core
@@ -96,9 +116,12 @@ using BackupErrorFn = std::function<void(const std::string& path, const Status& 
 Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Clock& clock,
                            BackupProgress* progress, const BackupErrorFn& on_error);
 
-// The snapshot a backup would use as parent: the latest one with the same
-// hostname and the same (absolute, sorted) paths. nullopt when none.
+// The snapshot a backup would use as parent, as restic 0.14 picks it: the
+// latest one with the same hostname whose paths include all of `abs_paths`
+// and that is not newer than `not_after` (the new snapshot's time). nullopt
+// when none.
 Result<std::optional<Id>> FindParentSnapshot(repo::Repository& repo, const std::string& hostname,
-                                             const std::vector<std::string>& abs_paths);
+                                             const std::vector<std::string>& abs_paths,
+                                             std::optional<SystemTime> not_after = std::nullopt);
 
 }  // namespace stash::engine

@@ -1,0 +1,81 @@
+#include "cmd_backup_sources.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace stash::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SourcesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/stash-sources-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Write(const std::string& name, const std::string& data) {
+    std::string p = dir_ + "/" + name;
+    std::ofstream(p, std::ios::binary) << data;
+    return p;
+  }
+  std::string dir_;
+};
+
+TEST_F(SourcesTest, GlobMatchesDotFilesAndSortsLikeGo) {
+  Write("b.txt", "");
+  Write(".a.txt", "");
+  Write("c.log", "");
+  auto m = GoGlob(dir_ + "/*.txt");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(*m, (std::vector<std::string>{dir_ + "/.a.txt", dir_ + "/b.txt"}));
+  EXPECT_EQ(GoGlob(dir_ + "/c.log").value().size(), 1u);  // no meta: lstat only
+  EXPECT_TRUE(GoGlob(dir_ + "/missing").value().empty());
+  EXPECT_FALSE(GoGlob(dir_ + "/[").ok());
+}
+
+TEST_F(SourcesTest, FilesFromTrimsCommentsAndWarnsAboutEmptyGlobs) {
+  Write("x", "");
+  std::string list = Write("list", "  " + dir_ + "/x  \r\n# comment\n\n" + dir_ + "/nope*\n");
+  std::string verbatim = Write("verbatim", " spaced name \n#literal\n\n");
+  std::string raw = Write("raw", std::string("a\nb\0c\0", 6));
+  std::vector<std::string> warnings;
+  TargetSources src{{list}, {verbatim}, {raw}};
+  auto t = CollectTargets(src, {"arg"}, [&](const std::string& w) { warnings.push_back(w); });
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(
+      *t, (std::vector<std::string>{dir_ + "/x", " spaced name ", "#literal", "a\nb", "c", "arg"}));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("does not match any files"), std::string::npos);
+  std::string bad = Write("bad", std::string("a\0b", 3));
+  EXPECT_FALSE(CollectTargets({{}, {}, {bad}}, {}, [](const std::string&) {}).ok());
+}
+
+TEST_F(SourcesTest, ExcludeFilesExpandEnvironmentLikeGo) {
+  setenv("STASH_T_X", "val", 1);
+  std::string f =
+      Write("ex", "\xEF\xBB\xBF*.tmp\n  $STASH_T_X/a  \n${STASH_T_X}b\n# c\n$$lit\n$\n");
+  auto p = ReadExcludeFiles({f});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(*p, (std::vector<std::string>{"*.tmp", "val/a", "valb", "$lit", "$"}));
+  EXPECT_EQ(ExpandEnv("${}x${unclosed"), "xunclosed");  // Go eats "${}" and "${"
+  EXPECT_FALSE(ReadExcludeFiles({dir_ + "/missing"}).ok());
+}
+
+TEST(ParseSize, AcceptsResticSuffixes) {
+  EXPECT_EQ(ParseSize("10"), 10u);
+  EXPECT_EQ(ParseSize("10b"), 10u);
+  EXPECT_EQ(ParseSize("4k"), 4096u);
+  EXPECT_EQ(ParseSize("2M"), 2u << 20);
+  EXPECT_EQ(ParseSize("1t"), 1ull << 40);
+  EXPECT_FALSE(ParseSize("k").has_value());
+  EXPECT_FALSE(ParseSize("1.5m").has_value());
+  EXPECT_FALSE(ParseSize("").has_value());
+}
+
+}  // namespace
+}  // namespace stash::cli
