@@ -12,12 +12,9 @@ std::string EncodeConfig(const Config& config) {
   auto res = std::to_chars(hex, hex + sizeof hex, config.chunker_polynomial, 16);
   GoJsonWriter w;
   w.BeginObject();
-  w.Key("version");
-  w.Uint(config.version);
-  w.Key("id");
-  w.String(config.id);
-  w.Key("chunker_polynomial");
-  w.String(std::string_view(hex, static_cast<size_t>(res.ptr - hex)));
+  w.UintField("version", config.version);
+  w.StringField("id", config.id);
+  w.StringField("chunker_polynomial", std::string_view(hex, static_cast<size_t>(res.ptr - hex)));
   w.EndObject();
   return w.Take();
 }
@@ -27,14 +24,13 @@ Result<Config> DecodeConfig(std::string_view json) {
   Config c;
   c.version = 0;
   std::string pol;
-  Status status = js.Object([&](const std::string& key) -> Status {
+  Status status = js.Document([&](const std::string& key) -> Status {
     if (key == "version") return js.U32(&c.version);
     if (key == "id") return js.String(&c.id);
     if (key == "chunker_polynomial") return js.String(&pol);
     return js.Skip();  // rustic adds optional keys
   });
-  if (status.ok()) status = js.Finish();
-  if (!status.ok()) return std::move(status).Prepend("config");
+  if (!status.ok()) return status;
   if (c.version != 1 && c.version != 2) {
     return UnsupportedError("repository format version " + std::to_string(c.version) +
                             " is not supported (only 1 and 2); use a newer stash");

@@ -87,24 +87,16 @@ std::string EncodeIndex(const IndexFile& index) {
   w.BeginArray();
   for (const IndexPack& pack : index.packs) {
     w.BeginObject();
-    w.Key("id");
-    w.IdHex(pack.id);
+    w.IdField("id", pack.id);
     w.Key("blobs");
     w.BeginArray();
     for (const IndexPackBlob& b : pack.blobs) {
       w.BeginObject();
-      w.Key("id");
-      w.IdHex(b.id);
-      w.Key("type");
-      w.String(BlobTypeName(b.type));
-      w.Key("offset");
-      w.Uint(b.offset);
-      w.Key("length");
-      w.Uint(b.length);
-      if (b.uncompressed_length != 0) {
-        w.Key("uncompressed_length");
-        w.Uint(b.uncompressed_length);
-      }
+      w.IdField("id", b.id);
+      w.StringField("type", BlobTypeName(b.type));
+      w.UintField("offset", b.offset);
+      w.UintField("length", b.length);
+      if (b.uncompressed_length != 0) w.UintField("uncompressed_length", b.uncompressed_length);
       w.EndObject();
     }
     w.EndArray();

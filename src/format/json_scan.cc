@@ -41,16 +41,16 @@ Status JsonScanner::Expect(char c) {
   return Status::Ok();
 }
 
-Status JsonScanner::BeginObject() {
-  STASH_RETURN_IF_ERROR(Expect('{'));
+Status JsonScanner::Open(char c) {
+  STASH_RETURN_IF_ERROR(Expect(c));
   if (++depth_ > kMaxDepth) return Error("nesting too deep");
   first_ = true;
   return Status::Ok();
 }
 
-Result<bool> JsonScanner::NextKey(std::string* key) {
+Result<bool> JsonScanner::More(char close) {
   SkipSpace();
-  if (pos_ < s_.size() && s_[pos_] == '}') {
+  if (pos_ < s_.size() && s_[pos_] == close) {
     ++pos_;
     --depth_;
     first_ = false;
@@ -58,30 +58,22 @@ Result<bool> JsonScanner::NextKey(std::string* key) {
   }
   if (!first_) STASH_RETURN_IF_ERROR(Expect(','));
   first_ = false;
+  return true;
+}
+
+Status JsonScanner::BeginObject() { return Open('{'); }
+
+Result<bool> JsonScanner::NextKey(std::string* key) {
+  STASH_ASSIGN_OR_RETURN(bool more, More('}'));
+  if (!more) return false;
   STASH_RETURN_IF_ERROR(String(key));
   STASH_RETURN_IF_ERROR(Expect(':'));
   return true;
 }
 
-Status JsonScanner::BeginArray() {
-  STASH_RETURN_IF_ERROR(Expect('['));
-  if (++depth_ > kMaxDepth) return Error("nesting too deep");
-  first_ = true;
-  return Status::Ok();
-}
+Status JsonScanner::BeginArray() { return Open('['); }
 
-Result<bool> JsonScanner::NextElement() {
-  SkipSpace();
-  if (pos_ < s_.size() && s_[pos_] == ']') {
-    ++pos_;
-    --depth_;
-    first_ = false;
-    return false;
-  }
-  if (!first_) STASH_RETURN_IF_ERROR(Expect(','));
-  first_ = false;
-  return true;
-}
+Result<bool> JsonScanner::NextElement() { return More(']'); }
 
 bool JsonScanner::TryNull() {
   SkipSpace();
@@ -93,6 +85,37 @@ bool JsonScanner::TryNull() {
 bool JsonScanner::PeekObject() {
   SkipSpace();
   return pos_ < s_.size() && s_[pos_] == '{';
+}
+
+bool JsonScanner::Hex4(size_t at, char32_t* v) const {
+  if (at + 4 > s_.size()) return false;
+  *v = 0;
+  for (size_t k = 0; k < 4; ++k) {
+    const int h = Hex(s_[at + k]);
+    if (h < 0) return false;
+    *v = (*v << 4) | static_cast<char32_t>(h);
+  }
+  return true;
+}
+
+Status JsonScanner::UnicodeEscape(std::string* out) {
+  char32_t r;
+  if (!Hex4(pos_, &r)) return Error("bad \\u escape");
+  pos_ += 4;
+  if (r >= 0xD800 && r < 0xDC00) {
+    // A high surrogate needs a following low one; else U+FFFD, as Go.
+    char32_t lo;
+    if (s_.substr(pos_, 2) == "\\u" && Hex4(pos_ + 2, &lo) && lo >= 0xDC00 && lo < 0xE000) {
+      r = 0x10000 + ((r - 0xD800) << 10) + (lo - 0xDC00);
+      pos_ += 6;
+    } else {
+      r = 0xFFFD;
+    }
+  } else if (r >= 0xDC00 && r < 0xE000) {
+    r = 0xFFFD;
+  }
+  AppendUtf8(out, r);
+  return Status::Ok();
 }
 
 Status JsonScanner::String(std::string* out) {
@@ -128,63 +151,16 @@ Status JsonScanner::String(std::string* out) {
     if (pos_ + 1 >= s_.size()) return Error("unterminated escape");
     const char e = s_[pos_ + 1];
     pos_ += 2;
-    switch (e) {
-      case '"':
-        out->push_back('"');
-        break;
-      case '\\':
-        out->push_back('\\');
-        break;
-      case '/':
-        out->push_back('/');
-        break;
-      case 'b':
-        out->push_back('\b');
-        break;
-      case 'f':
-        out->push_back('\f');
-        break;
-      case 'n':
-        out->push_back('\n');
-        break;
-      case 'r':
-        out->push_back('\r');
-        break;
-      case 't':
-        out->push_back('\t');
-        break;
-      case 'u': {
-        const auto hex4 = [&](size_t at, char32_t* v) {
-          if (at + 4 > s_.size()) return false;
-          *v = 0;
-          for (size_t k = 0; k < 4; ++k) {
-            const int h = Hex(s_[at + k]);
-            if (h < 0) return false;
-            *v = (*v << 4) | static_cast<char32_t>(h);
-          }
-          return true;
-        };
-        char32_t r;
-        if (!hex4(pos_, &r)) return Error("bad \\u escape");
-        pos_ += 4;
-        if (r >= 0xD800 && r < 0xDC00) {
-          // A high surrogate needs a following low one; else U+FFFD, as Go.
-          char32_t lo;
-          if (s_.substr(pos_, 2) == "\\u" && hex4(pos_ + 2, &lo) && lo >= 0xDC00 && lo < 0xE000) {
-            r = 0x10000 + ((r - 0xD800) << 10) + (lo - 0xDC00);
-            pos_ += 6;
-          } else {
-            r = 0xFFFD;
-          }
-        } else if (r >= 0xDC00 && r < 0xE000) {
-          r = 0xFFFD;
-        }
-        AppendUtf8(out, r);
-        break;
-      }
-      default:
-        return Error(std::string("invalid escape \\") + e);
+    // The one-character escapes and what they stand for.
+    static constexpr std::string_view kEscapes = "\"\"\\\\//b\bf\fn\nr\rt\t";
+    const size_t at = kEscapes.find(e);
+    if (at != std::string_view::npos && at % 2 == 0) {
+      out->push_back(kEscapes[at + 1]);
+      run = pos_;
+      continue;
     }
+    if (e != 'u') return Error(std::string("invalid escape \\") + e);
+    STASH_RETURN_IF_ERROR(UnicodeEscape(out));
     run = pos_;
   }
 }
@@ -259,22 +235,15 @@ Status JsonScanner::Skip() {
   if (pos_ >= s_.size()) return Error("unexpected end, expected a value");
   std::string scratch;
   switch (s_[pos_]) {
-    case '{': {
+    case '{':
       STASH_RETURN_IF_ERROR(BeginObject());
       while (true) {
         STASH_ASSIGN_OR_RETURN(bool more, NextKey(&scratch));
         if (!more) return Status::Ok();
         STASH_RETURN_IF_ERROR(Skip());
       }
-    }
-    case '[': {
-      STASH_RETURN_IF_ERROR(BeginArray());
-      while (true) {
-        STASH_ASSIGN_OR_RETURN(bool more, NextElement());
-        if (!more) return Status::Ok();
-        STASH_RETURN_IF_ERROR(Skip());
-      }
-    }
+    case '[':
+      return Array([&] { return Skip(); });
     case '"':
       return String(&scratch);
     case 't':
@@ -286,21 +255,15 @@ Status JsonScanner::Skip() {
     default: {
       // Any JSON number, fraction and exponent included.
       if (s_[pos_] == '-') ++pos_;
-      const size_t start = pos_;
-      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
-      if (pos_ == start) return Error("unexpected character");
+      if (Digits() == 0) return Error("unexpected character");
       if (pos_ < s_.size() && s_[pos_] == '.') {
         ++pos_;
-        const size_t frac = pos_;
-        while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
-        if (pos_ == frac) return Error("bad number");
+        if (Digits() == 0) return Error("bad number");
       }
       if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
         ++pos_;
         if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
-        const size_t exp = pos_;
-        while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
-        if (pos_ == exp) return Error("bad number");
+        if (Digits() == 0) return Error("bad number");
       }
       return Status::Ok();
     }
@@ -314,44 +277,32 @@ Status JsonScanner::U32(uint32_t* out) {
   return Status::Ok();
 }
 
-Status JsonScanner::Time(Timestamp* out) {
-  STASH_RETURN_IF_ERROR(String(&buf_));
-  STASH_ASSIGN_OR_RETURN(*out, ParseRfc3339(buf_));
-  return Status::Ok();
-}
+Status JsonScanner::Time(Timestamp* out) { return StringAs(out, ParseRfc3339); }
 
-Status JsonScanner::IdValue(Id* out) {
-  STASH_RETURN_IF_ERROR(String(&buf_));
-  STASH_ASSIGN_OR_RETURN(*out, Id::FromHex(buf_));
-  return Status::Ok();
-}
+Status JsonScanner::IdValue(Id* out) { return StringAs(out, Id::FromHex); }
 
-Status JsonScanner::Base64(std::string* out) {
-  STASH_RETURN_IF_ERROR(String(&buf_));
-  STASH_ASSIGN_OR_RETURN(*out, Base64DecodeToString(buf_));
-  return Status::Ok();
-}
+Status JsonScanner::Base64(std::string* out) { return StringAs(out, Base64DecodeToString); }
 
 Status JsonScanner::StringList(std::vector<std::string>* out) {
   out->clear();
-  STASH_RETURN_IF_ERROR(BeginArray());
-  while (true) {
-    STASH_ASSIGN_OR_RETURN(bool more, NextElement());
-    if (!more) return Status::Ok();
+  return Array([&] {
     out->emplace_back();
-    if (!TryNull()) STASH_RETURN_IF_ERROR(String(&out->back()));
-  }
+    return TryNull() ? Status::Ok() : String(&out->back());
+  });
 }
 
 Status JsonScanner::IdList(std::vector<Id>* out) {
   out->clear();
-  STASH_RETURN_IF_ERROR(BeginArray());
-  while (true) {
-    STASH_ASSIGN_OR_RETURN(bool more, NextElement());
-    if (!more) return Status::Ok();
+  return Array([&] {
     out->emplace_back();
-    STASH_RETURN_IF_ERROR(IdValue(&out->back()));
-  }
+    return IdValue(&out->back());
+  });
+}
+
+size_t JsonScanner::Digits() {
+  const size_t start = pos_;
+  while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+  return pos_ - start;
 }
 
 Status JsonScanner::Finish() {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "stash/core/id.h"
@@ -69,6 +70,28 @@ class JsonScanner {
     }
   }
 
+  // A whole document: Object(field), then nothing but whitespace; errors are
+  // prefixed with the document's name.
+  template <typename F>
+  Status Document(F&& field) {
+    Status s = Object(std::forward<F>(field));
+    if (s.ok()) s = Finish();
+    if (!s.ok()) return std::move(s).Prepend(doc_);
+    return s;
+  }
+
+  // Reads an array, calling element() before each element; element must
+  // consume it.
+  template <typename F>
+  Status Array(F&& element) {
+    STASH_RETURN_IF_ERROR(BeginArray());
+    while (true) {
+      STASH_ASSIGN_OR_RETURN(bool more, NextElement());
+      if (!more) return Status::Ok();
+      STASH_RETURN_IF_ERROR(element());
+    }
+  }
+
   // Any value, validated but discarded.
   Status Skip();
   // Only whitespace may remain.
@@ -79,6 +102,23 @@ class JsonScanner {
  private:
   void SkipSpace();
   Status Expect(char c);
+  // Opens an object or array; More() is true before each member or element
+  // and false after `close`.
+  Status Open(char c);
+  Result<bool> More(char close);
+  // The 4 hex digits at `at`; false when they are not.
+  bool Hex4(size_t at, char32_t* v) const;
+  // After "\u": the code point, surrogate pairs joined, as UTF-8.
+  Status UnicodeEscape(std::string* out);
+  // Skips decimal digits; how many.
+  size_t Digits();
+  // A string value parsed by `parse` (a Result-returning function).
+  template <typename T, typename P>
+  Status StringAs(T* out, P parse) {
+    STASH_RETURN_IF_ERROR(String(&buf_));
+    STASH_ASSIGN_OR_RETURN(*out, parse(buf_));
+    return Status::Ok();
+  }
   Status Literal(std::string_view word);
   Status Number(bool* negative, uint64_t* magnitude);
 

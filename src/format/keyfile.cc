@@ -26,24 +26,15 @@ Status ReadFixed(internal::JsonScanner& js, std::array<uint8_t, N>* out) {
 std::string EncodeKeyFile(const KeyFile& key) {
   GoJsonWriter w;
   w.BeginObject();
-  w.Key("created");
-  w.Time(key.created);
-  w.Key("username");
-  w.String(key.username);
-  w.Key("hostname");
-  w.String(key.hostname);
-  w.Key("kdf");
-  w.String(key.kdf);
-  w.Key("N");
-  w.Int(key.n);
-  w.Key("r");
-  w.Int(key.r);
-  w.Key("p");
-  w.Int(key.p);
-  w.Key("salt");
-  w.String(Base64Encode(key.salt));
-  w.Key("data");
-  w.String(Base64Encode(key.data));
+  w.TimeField("created", key.created);
+  w.StringField("username", key.username);
+  w.StringField("hostname", key.hostname);
+  w.StringField("kdf", key.kdf);
+  w.IntField("N", key.n);
+  w.IntField("r", key.r);
+  w.IntField("p", key.p);
+  w.StringField("salt", Base64Encode(key.salt));
+  w.StringField("data", Base64Encode(key.data));
   w.EndObject();
   return w.Take();
 }
@@ -53,7 +44,7 @@ Result<KeyFile> DecodeKeyFile(std::string_view json) {
   KeyFile k;
   k.kdf.clear();
   std::string salt, data;
-  Status status = js.Object([&](const std::string& key) -> Status {
+  Status status = js.Document([&](const std::string& key) -> Status {
     if (key == "created") return js.Time(&k.created);
     if (key == "username") return js.String(&k.username);
     if (key == "hostname") return js.String(&k.hostname);
@@ -65,8 +56,7 @@ Result<KeyFile> DecodeKeyFile(std::string_view json) {
     if (key == "data") return js.Base64(&data);
     return js.Skip();
   });
-  if (status.ok()) status = js.Finish();
-  if (!status.ok()) return std::move(status).Prepend("key file");
+  if (!status.ok()) return status;
   if (k.kdf != "scrypt") {
     return UnsupportedError("key file uses KDF \"" + k.kdf + "\"; only scrypt is supported");
   }
@@ -85,13 +75,10 @@ std::string EncodeMasterKey(const MasterKey& key) {
   w.BeginObject();
   w.Key("mac");
   w.BeginObject();
-  w.Key("k");
-  w.String(Base64Encode(key.mac_k));
-  w.Key("r");
-  w.String(Base64Encode(key.mac_r));
+  w.StringField("k", Base64Encode(key.mac_k));
+  w.StringField("r", Base64Encode(key.mac_r));
   w.EndObject();
-  w.Key("encrypt");
-  w.String(Base64Encode(key.encrypt));
+  w.StringField("encrypt", Base64Encode(key.encrypt));
   w.EndObject();
   return w.Take();
 }

@@ -8,24 +8,13 @@ namespace stash::format {
 std::string EncodeLock(const Lock& lock) {
   GoJsonWriter w;
   w.BeginObject();
-  w.Key("time");
-  w.Time(lock.time);
-  w.Key("exclusive");
-  w.Bool(lock.exclusive);
-  w.Key("hostname");
-  w.String(lock.hostname);
-  w.Key("username");
-  w.String(lock.username);
-  w.Key("pid");
-  w.Int(lock.pid);
-  if (lock.uid != 0) {
-    w.Key("uid");
-    w.Uint(lock.uid);
-  }
-  if (lock.gid != 0) {
-    w.Key("gid");
-    w.Uint(lock.gid);
-  }
+  w.TimeField("time", lock.time);
+  w.BoolField("exclusive", lock.exclusive);
+  w.StringField("hostname", lock.hostname);
+  w.StringField("username", lock.username);
+  w.IntField("pid", lock.pid);
+  if (lock.uid != 0) w.UintField("uid", lock.uid);
+  if (lock.gid != 0) w.UintField("gid", lock.gid);
   w.EndObject();
   return w.Take();
 }
@@ -33,7 +22,7 @@ std::string EncodeLock(const Lock& lock) {
 Result<Lock> DecodeLock(std::string_view json) {
   internal::JsonScanner js(json, "lock");
   Lock l;
-  Status status = js.Object([&](const std::string& key) -> Status {
+  Status status = js.Document([&](const std::string& key) -> Status {
     if (key == "time") return js.Time(&l.time);
     if (key == "exclusive") return js.Bool(&l.exclusive);
     if (key == "hostname") return js.String(&l.hostname);
@@ -43,8 +32,7 @@ Result<Lock> DecodeLock(std::string_view json) {
     if (key == "gid") return js.U32(&l.gid);
     return js.Skip();
   });
-  if (status.ok()) status = js.Finish();
-  if (!status.ok()) return std::move(status).Prepend("lock");
+  if (!status.ok()) return status;
   return l;
 }
 

@@ -70,32 +70,15 @@ Status ReadOptionalId(internal::JsonScanner& js, std::optional<Id>* out) {
 std::string EncodeSnapshot(const Snapshot& s) {
   GoJsonWriter w;
   w.BeginObject();
-  w.Key("time");
-  w.Time(s.time);
-  if (s.parent.has_value()) {
-    w.Key("parent");
-    w.IdHex(*s.parent);
-  }
-  w.Key("tree");
-  w.IdHex(s.tree);
+  w.TimeField("time", s.time);
+  if (s.parent.has_value()) w.IdField("parent", *s.parent);
+  w.IdField("tree", s.tree);
   w.Key("paths");
   WriteStrings(&w, s.paths);
-  if (!s.hostname.empty()) {
-    w.Key("hostname");
-    w.String(s.hostname);
-  }
-  if (!s.username.empty()) {
-    w.Key("username");
-    w.String(s.username);
-  }
-  if (s.uid != 0) {
-    w.Key("uid");
-    w.Uint(s.uid);
-  }
-  if (s.gid != 0) {
-    w.Key("gid");
-    w.Uint(s.gid);
-  }
+  if (!s.hostname.empty()) w.StringField("hostname", s.hostname);
+  if (!s.username.empty()) w.StringField("username", s.username);
+  if (s.uid != 0) w.UintField("uid", s.uid);
+  if (s.gid != 0) w.UintField("gid", s.gid);
   if (!s.excludes.empty()) {
     w.Key("excludes");
     WriteStrings(&w, s.excludes);
@@ -104,14 +87,8 @@ std::string EncodeSnapshot(const Snapshot& s) {
     w.Key("tags");
     WriteStrings(&w, s.tags);
   }
-  if (s.original.has_value()) {
-    w.Key("original");
-    w.IdHex(*s.original);
-  }
-  if (!s.program_version.empty()) {
-    w.Key("program_version");
-    w.String(s.program_version);
-  }
+  if (s.original.has_value()) w.IdField("original", *s.original);
+  if (!s.program_version.empty()) w.StringField("program_version", s.program_version);
   if (s.summary.has_value()) {
     w.Key("summary");
     WriteSummary(&w, *s.summary);
@@ -124,7 +101,7 @@ Result<Snapshot> DecodeSnapshot(std::string_view json) {
   internal::JsonScanner js(json, kDoc);
   Snapshot s;
   bool has_tree = false;
-  Status status = js.Object([&](const std::string& key) -> Status {
+  Status status = js.Document([&](const std::string& key) -> Status {
     if (key == "time") return js.Time(&s.time);
     if (key == "parent") return ReadOptionalId(js, &s.parent);
     if (key == "tree") {
@@ -148,8 +125,7 @@ Result<Snapshot> DecodeSnapshot(std::string_view json) {
     }
     return js.Skip();
   });
-  if (status.ok()) status = js.Finish();
-  if (!status.ok()) return std::move(status).Prepend("snapshot");
+  if (!status.ok()) return status;
   if (!has_tree) {
     return InvalidError(
         "snapshot has no tree; the snapshot file is damaged, remove it with "

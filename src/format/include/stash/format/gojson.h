@@ -47,6 +47,13 @@ class GoJsonWriter {
   // Shorthands for the two most common restic values.
   void Time(const Timestamp& t);
   void IdHex(const Id& id);
+  // `"key":value` in one call, for the common value kinds.
+  void StringField(std::string_view key, std::string_view v) { Key(key), String(v); }
+  void IntField(std::string_view key, int64_t v) { Key(key), Int(v); }
+  void UintField(std::string_view key, uint64_t v) { Key(key), Uint(v); }
+  void BoolField(std::string_view key, bool v) { Key(key), Bool(v); }
+  void TimeField(std::string_view key, const Timestamp& t) { Key(key), Time(t); }
+  void IdField(std::string_view key, const Id& id) { Key(key), IdHex(id); }
 
   const std::string& str() const { return out_; }
   std::string Take() { return std::move(out_); }
