@@ -72,41 +72,21 @@ std::variant<engine::ForgetRequest, CliError> BuildRequest(const ForgetFlags& f)
 
 int RunForget(const ResticOptions& ro, const ForgetFlags& f) {
   auto prune_opts = ResolvePruneFlags(f.prune_flags);
-  if (auto* e = std::get_if<CliError>(&prune_opts)) {
-    std::cerr << e->message << "\n";
-    return e->exit_code;
-  }
+  if (auto rc = ReportCliError(prune_opts)) return *rc;
   auto req = BuildRequest(f);
-  if (auto* e = std::get_if<CliError>(&req)) {
-    std::cerr << e->message << "\n";
-    return e->exit_code;
-  }
+  if (auto rc = ReportCliError(req)) return *rc;
   const engine::ForgetRequest& request = std::get<engine::ForgetRequest>(req);
-  auto ctx_or = ResolveResticContext(ro);
-  if (auto* e = std::get_if<CliError>(&ctx_or)) {
-    std::cerr << e->message << "\n";
-    return e->exit_code;
-  }
-  ResticContext& ctx = std::get<ResticContext>(ctx_or);
-  auto opened = OpenRepository(ctx);
-  if (auto* e = std::get_if<CliError>(&opened)) {
-    std::cerr << e->message << "\n";
-    return e->exit_code;
-  }
-  repo::Repository& repo = *std::get<std::unique_ptr<repo::Repository>>(opened);
+  // --no-lock never locks; it is refused below unless --dry-run, after the
+  // repository was opened (restic's order of complaints).
+  auto opened = OpenExclusive(ro, /*lock=*/!ro.no_lock);
+  if (auto* rc = std::get_if<int>(&opened)) return *rc;
+  OpenedRepo& o = std::get<OpenedRepo>(opened);
+  repo::Repository& repo = *o.repo;
+  ResticContext& ctx = o.ctx;
   if (ro.no_lock && !f.dry_run) {
     std::cerr << "Fatal: --no-lock is only applicable in combination with --dry-run for forget "
                  "command\n";
     return kExitError;
-  }
-  engine::ScopedLock lock;
-  if (!f.dry_run || !ro.no_lock) {
-    auto l = engine::ScopedLock::Acquire(repo, engine::LockMode::kExclusive, *ctx.clock);
-    if (!l.ok()) {
-      std::cerr << l.status().message() << "\n";
-      return kExitError;
-    }
-    lock = std::move(*l);
   }
   auto warn = [](const std::string& w) { std::cerr << w << "\n"; };
   auto plan = engine::PlanForget(repo, request, ctx.clock->Now(), warn);
@@ -140,7 +120,7 @@ int RunForget(const ResticOptions& ro, const ForgetFlags& f) {
     rc = RunPruneWithRepo(ro, std::get<engine::PruneOptions>(prune_opts), f.dry_run, repo,
                           *ctx.random, std::set<Id>(plan->remove.begin(), plan->remove.end()));
   }
-  if (Status s = lock.Release(); !s.ok()) std::cerr << s.message() << "\n";
+  if (Status s = o.lock.Release(); !s.ok()) std::cerr << s.message() << "\n";
   return rc;
 }
 

@@ -94,30 +94,13 @@ struct PruneCmdFlags {
 
 int RunPrune(const ResticOptions& ro, const PruneCmdFlags& f) {
   auto opts = ResolvePruneFlags(f.prune);
-  if (auto* e = std::get_if<CliError>(&opts)) {
-    std::cerr << e->message << "\n";
-    return e->exit_code;
-  }
-  auto ctx_or = ResolveResticContext(ro);
-  if (auto* e = std::get_if<CliError>(&ctx_or)) {
-    std::cerr << e->message << "\n";
-    return e->exit_code;
-  }
-  ResticContext& ctx = std::get<ResticContext>(ctx_or);
-  auto opened = OpenRepository(ctx);
-  if (auto* e = std::get_if<CliError>(&opened)) {
-    std::cerr << e->message << "\n";
-    return e->exit_code;
-  }
-  repo::Repository& repo = *std::get<std::unique_ptr<repo::Repository>>(opened);
-  auto lock = engine::ScopedLock::Acquire(repo, engine::LockMode::kExclusive, *ctx.clock);
-  if (!lock.ok()) {
-    std::cerr << lock.status().message() << "\n";
-    return kExitError;
-  }
-  int rc =
-      RunPruneWithRepo(ro, std::get<engine::PruneOptions>(opts), f.dry_run, repo, *ctx.random, {});
-  if (Status s = lock->Release(); !s.ok()) std::cerr << s.message() << "\n";
+  if (auto rc = ReportCliError(opts)) return *rc;
+  auto opened = OpenExclusive(ro, /*lock=*/true);
+  if (auto* rc = std::get_if<int>(&opened)) return *rc;
+  OpenedRepo& o = std::get<OpenedRepo>(opened);
+  int rc = RunPruneWithRepo(ro, std::get<engine::PruneOptions>(opts), f.dry_run, *o.repo,
+                            *o.ctx.random, {});
+  if (Status s = o.lock.Release(); !s.ok()) std::cerr << s.message() << "\n";
   return rc;
 }
 
@@ -131,6 +114,19 @@ void RegisterPrune(CLI::App& app, GlobalOptions& global, int* exit_code) {
                 "do not modify the repository, just print what would be done");
   AddPruneFlags(cmd, &flags->prune);
   cmd->callback([ro, flags, exit_code] { *exit_code = RunPrune(*ro, *flags); });
+}
+
+std::variant<OpenedRepo, int> OpenExclusive(const ResticOptions& ro, bool lock) {
+  auto opened = OpenForVerb(ro);
+  if (!lock || std::holds_alternative<int>(opened)) return opened;
+  OpenedRepo& o = std::get<OpenedRepo>(opened);
+  auto l = engine::ScopedLock::Acquire(*o.repo, engine::LockMode::kExclusive, *o.ctx.clock);
+  if (!l.ok()) {
+    std::cerr << l.status().message() << "\n";
+    return kExitError;
+  }
+  o.lock = std::move(l).value();
+  return opened;
 }
 
 }  // namespace stash::cli

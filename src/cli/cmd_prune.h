@@ -1,15 +1,18 @@
-// Private to cli: what `prune` shares with `forget --prune` — restic's prune
-// flags, their validation, and running prune on an open, exclusively locked
-// repository.
+// Private to cli: what the deleting verbs (prune, forget, unlock) share —
+// restic's prune flags and their validation, opening the repository under
+// restic's exclusive lock, and running prune on it.
 //
 // Thread-safety: main thread only, like the rest of the CLI.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <iostream>
+#include <optional>
 #include <set>
 #include <string>
 #include <variant>
 
+#include "cmd_read_common.h"
 #include "restic_options.h"
 #include "stash/core/id.h"
 #include "stash/core/random.h"
@@ -29,6 +32,20 @@ struct PruneFlags {
 void AddPruneFlags(CLI::App* cmd, PruneFlags* flags);
 // restic's verifyPruneOptions: "Fatal: invalid value for --max-unused …".
 std::variant<engine::PruneOptions, CliError> ResolvePruneFlags(const PruneFlags& flags);
+
+// Prints the error of a resolved flag set, if it is one; its exit code.
+template <typename T>
+std::optional<int> ReportCliError(const std::variant<T, CliError>& v) {
+  const CliError* e = std::get_if<CliError>(&v);
+  if (e == nullptr) return std::nullopt;
+  std::cerr << e->message << "\n";
+  return e->exit_code;
+}
+
+// Opens the repository and, when `lock` is set, takes restic's exclusive lock
+// (forget and prune delete files); on failure prints the message and returns
+// the exit code.
+std::variant<OpenedRepo, int> OpenExclusive(const ResticOptions& ro, bool lock);
 
 // Loads the index, plans, prints the statistics and (unless dry_run)
 // executes. Snapshots in `ignore_snapshots` do not keep data alive. Returns

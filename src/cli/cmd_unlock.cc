@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cmd_read_common.h"
 #include "commands.h"
 #include "restic_options.h"
 #include "stash/cli/app.h"
@@ -14,18 +15,10 @@ namespace stash::cli {
 namespace {
 
 int RunUnlock(const ResticOptions& ro, bool remove_all) {
-  auto ctx_or = ResolveResticContext(ro);
-  if (auto* e = std::get_if<CliError>(&ctx_or)) {
-    std::cerr << e->message << "\n";
-    return e->exit_code;
-  }
-  ResticContext& ctx = std::get<ResticContext>(ctx_or);
-  auto opened = OpenRepository(ctx);
-  if (auto* e = std::get_if<CliError>(&opened)) {
-    std::cerr << e->message << "\n";
-    return e->exit_code;
-  }
-  repo::Repository& repo = *std::get<std::unique_ptr<repo::Repository>>(opened);
+  auto opened = OpenForVerb(ro);
+  if (auto* rc = std::get_if<int>(&opened)) return *rc;
+  repo::Repository& repo = *std::get<OpenedRepo>(opened).repo;
+  const ResticContext& ctx = std::get<OpenedRepo>(opened).ctx;
   auto removed = engine::RemoveLocks(repo, remove_all, ctx.clock->Now(),
                                      engine::LockOwner::Current().hostname);
   if (!removed.ok()) {

@@ -12,38 +12,17 @@ namespace stash::engine {
 
 namespace {
 
-// Calendar fields come from format::DaysFromCivil and plain arithmetic, so
+// Calendar fields come from format's civil-date arithmetic, so
 // bucket values do not depend on the process's time zone database: Go
 // computes the calendar fields of a decoded snapshot time in its recorded offset.
 using format::DaysFromCivil;
 
-struct Civil {
-  int64_t year;
-  int month, day, hour, minute, second;
-  int64_t days;  // days since 1970-01-01 of the civil date
-};
+using Civil = format::CivilTime;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 Civil ToCivil(const format::Timestamp& t) {
-  const int64_t local = t.unix_sec + t.utc_offset_sec;
-  const int64_t z = FloorDiv(local, 86400);
-  const int64_t secs = local - z * 86400;
-  const int64_t zz = z + 719468;
-  const int64_t era = (zz >= 0 ? zz : zz - 146096) / 146097;
-  const int64_t doe = zz - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  Civil c;
-  c.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  c.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  c.year = yoe + era * 400 + (c.month <= 2);
-  c.hour = static_cast<int>(secs / 3600);
-  c.minute = static_cast<int>(secs / 60 % 60);
-  c.second = static_cast<int>(secs % 60);
-  c.days = z;
-  return c;
+  return format::CivilFromSeconds(t.unix_sec + t.utc_offset_sec);
 }
 
 // Go's Time.ISOWeek: the week (Monday first) that holds the date's Thursday.

@@ -9,34 +9,6 @@ namespace {
 
 constexpr int64_t kSecondsPerDay = 86400;
 
-struct Civil {
-  int64_t year;
-  int month, day, hour, minute, second;
-};
-
-Civil CivilFromSeconds(int64_t secs) {
-  int64_t days = secs / kSecondsPerDay;
-  int64_t rem = secs % kSecondsPerDay;
-  if (rem < 0) {
-    rem += kSecondsPerDay;
-    --days;
-  }
-  days += 719468;
-  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const int64_t doe = days - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  Civil c;
-  c.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  c.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  c.year = yoe + era * 400 + (c.month <= 2);
-  c.hour = static_cast<int>(rem / 3600);
-  c.minute = static_cast<int>(rem / 60 % 60);
-  c.second = static_cast<int>(rem % 60);
-  return c;
-}
-
 bool IsLeap(int64_t y) { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
 
 int DaysInMonth(int64_t y, int m) {
@@ -72,7 +44,7 @@ bool Before(const Timestamp& a, const Timestamp& b) {
 
 size_t FormatRfc3339NanoTo(const Timestamp& t, char* buf) {
   const int64_t offset = t.utc_offset_sec;
-  Civil c = CivilFromSeconds(t.unix_sec + offset);
+  CivilTime c = CivilFromSeconds(t.unix_sec + offset);
   if (c.year < 0 || c.year > 9999) {
     // restic's FixTime: AddDate(±years) keeps month/day/clock, rolling an
     // impossible Feb 29 over to Mar 1.
@@ -204,6 +176,30 @@ Timestamp LocalTimestamp(SystemTime t) {
 SystemTime ToSystemTime(const Timestamp& t) {
   return SystemTime{} + std::chrono::duration_cast<SystemTime::duration>(
                             std::chrono::seconds(t.unix_sec) + std::chrono::nanoseconds(t.nsec));
+}
+
+CivilTime CivilFromSeconds(int64_t secs) {
+  int64_t days = secs / kSecondsPerDay;
+  int64_t rem = secs % kSecondsPerDay;
+  if (rem < 0) {
+    rem += kSecondsPerDay;
+    --days;
+  }
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  CivilTime c;
+  c.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  c.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  c.year = yoe + era * 400 + (c.month <= 2);
+  c.hour = static_cast<int>(rem / 3600);
+  c.minute = static_cast<int>(rem / 60 % 60);
+  c.second = static_cast<int>(rem % 60);
+  c.days = days;
+  return c;
 }
 
 int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {

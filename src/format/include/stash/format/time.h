@@ -57,4 +57,14 @@ SystemTime ToSystemTime(const Timestamp& t);
 // end roll over, like Go's time.Date.
 int64_t DaysFromCivil(int64_t year, int64_t month, int64_t day);
 
+// The calendar fields of a count of seconds since 1970-01-01 00:00 (already
+// shifted into the wanted offset): the inverse of DaysFromCivil plus the
+// time of day.
+struct CivilTime {
+  int64_t year;
+  int month, day, hour, minute, second;
+  int64_t days;  // days since 1970-01-01, floored
+};
+CivilTime CivilFromSeconds(int64_t secs);
+
 }  // namespace stash::format
