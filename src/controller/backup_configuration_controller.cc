@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "stash/kube/cron.h"
 #include "stash/controller/invoker.h"
 #include "stash/kube/stash_names.h"
@@ -72,10 +74,47 @@ BackupConfigurationController::BackupConfigurationController(const kube::Client&
 
 BackupConfigurationController::~BackupConfigurationController() { Stop(); }
 
-void BackupConfigurationController::EnqueueNamespace(const std::string& ns) {
+void BackupConfigurationController::EnqueueReferring(
+    const std::string& ns, const std::function<bool(const json& bc)>& refers) {
   if (!bc_informer_) return;
-  for (const json& bc : bc_informer_->List()) {
-    if (NsOf(bc) == ns) queue_.Add("bc:" + ns + "/" + NameOf(bc));
+  std::vector<std::string> keys;
+  bc_informer_->ForEach([&](const json& bc) {
+    if (NsOf(bc) == ns && refers(bc)) keys.push_back("bc:" + ns + "/" + NameOf(bc));
+  });
+  for (const auto& k : keys) queue_.Add(k);
+}
+
+void BackupConfigurationController::OnDependency(const kube::Resource& r, const std::string& type,
+                                                 const json& obj) {
+  const std::string ns = NsOf(obj), name = NameOf(obj);
+  if (&r == &res::kRepositories) {
+    EnqueueReferring(ns, [&](const json& bc) {
+      return bc.value("/spec/repository/name"_json_pointer, "") == name &&
+             bc.value("/spec/repository/namespace"_json_pointer, ns) == ns;
+    });
+  } else if (&r == &res::kSecrets) {
+    // Secret → the Repositories that use it → their BackupConfigurations.
+    std::set<std::string> repos;
+    if (repo_informer_) {
+      repo_informer_->ForEach([&](const json& repo) {
+        if (NsOf(repo) == ns &&
+            repo.value("/spec/backend/storageSecretName"_json_pointer, "") == name) {
+          repos.insert(NameOf(repo));
+        }
+      });
+    }
+    if (repos.empty()) return;
+    EnqueueReferring(ns, [&](const json& bc) {
+      return repos.count(bc.value("/spec/repository/name"_json_pointer, "")) > 0;
+    });
+  } else if (&r == &res::kCronJobs) {
+    if (type != "DELETED") return;  // ours to recreate; other changes are our own writes
+    EnqueueReferring(ns, [&](const json& bc) { return TriggerCronJobName(NameOf(bc)) == name; });
+  } else {  // a workload
+    EnqueueReferring(ns, [&](const json& bc) {
+      return bc.value("/spec/target/ref/kind"_json_pointer, "") == r.kind &&
+             bc.value("/spec/target/ref/name"_json_pointer, "") == name;
+    });
   }
 }
 
@@ -90,30 +129,26 @@ void BackupConfigurationController::Start() {
       queue_.Add("bs:" + NsOf(obj) + "/" + NameOf(obj));
     }
   };
-  auto ns_handler = [this](const std::string&, const json& obj) { EnqueueNamespace(NsOf(obj)); };
-  auto deleted_handler = [this](const std::string& type, const json& obj) {
-    if (type == "DELETED") EnqueueNamespace(NsOf(obj));
-  };
   informers_.push_back(std::make_unique<kube::Informer>(client_, res::kBackupConfigurations, ns_,
                                                         kube::ListOptions{}, clock_, bc_handler));
   bc_informer_ = informers_.back().get();
   informers_.push_back(std::make_unique<kube::Informer>(client_, res::kBackupSessions, ns_,
                                                         kube::ListOptions{}, clock_, bs_handler));
   for (const kube::Resource* r : {&res::kRepositories, &res::kSecrets, &res::kDeployments,
-                                  &res::kStatefulSets, &res::kDaemonSets}) {
-    informers_.push_back(std::make_unique<kube::Informer>(client_, *r, ns_, kube::ListOptions{},
-                                                          clock_, ns_handler));
+                                  &res::kStatefulSets, &res::kDaemonSets, &res::kCronJobs}) {
+    informers_.push_back(std::make_unique<kube::Informer>(
+        client_, *r, ns_, kube::ListOptions{}, clock_,
+        [this, r](const std::string& type, const json& obj) { OnDependency(*r, type, obj); }));
+    if (r == &res::kRepositories) repo_informer_ = informers_.back().get();
   }
-  informers_.push_back(std::make_unique<kube::Informer>(client_, res::kCronJobs, ns_,
-                                                        kube::ListOptions{}, clock_,
-                                                        deleted_handler));
   for (auto& inf : informers_) inf->Start();
   worker_ = std::thread([this] { Work(); });
   resync_ = std::thread([this] {
-    while (kube::SleepUnlessStopped(clock_, std::chrono::seconds(30), stop_)) {
-      for (const json& bc : bc_informer_->List()) {
-        queue_.Add("bc:" + NsOf(bc) + "/" + NameOf(bc));
-      }
+    while (kube::SleepUnlessStopped(clock_, std::chrono::minutes(10), stop_)) {
+      std::vector<std::string> keys;
+      bc_informer_->ForEach(
+          [&](const json& bc) { keys.push_back("bc:" + NsOf(bc) + "/" + NameOf(bc)); });
+      for (const auto& k : keys) queue_.Add(k);
     }
   });
 }
@@ -125,6 +160,7 @@ void BackupConfigurationController::Stop() {
   if (resync_.joinable()) resync_.join();
   informers_.clear();
   bc_informer_ = nullptr;
+  repo_informer_ = nullptr;
 }
 
 void BackupConfigurationController::Work() {

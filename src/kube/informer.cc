@@ -50,6 +50,11 @@ std::vector<json> Informer::List() const {
   return out;
 }
 
+void Informer::ForEach(const std::function<void(const json&)>& fn) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [k, v] : cache_) fn(v);
+}
+
 std::optional<json> Informer::Get(const std::string& ns, const std::string& name) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache_.find(ns + "/" + name);

@@ -7,14 +7,17 @@
 // deleted. It also ends BackupSessions whose BackupConfiguration is missing or
 // not Ready as Skipped (with a condition saying why), so none waits forever.
 //
-// Changes to Repositories, Secrets and workloads requeue the
-// BackupConfigurations of their namespace; failures requeue with backoff.
+// A change to a Repository, Secret, workload or trigger CronJob requeues only
+// the BackupConfigurations that refer to it (a namespace with a thousand of
+// them must not reconcile all for each one's sidecar injection); failures
+// requeue with backoff; everything is resynced every 10 minutes.
 //
 // Thread-safety: Start/Stop from one thread; Reconcile may be called from
 // tests while stopped.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -47,7 +50,9 @@ class BackupConfigurationController {
   Status EnsureSidecar(const json& bc, const json& workload, const kube::Resource& r,
                        const json* repository, std::string* message);
   Status EnsureCronJob(const json& bc);
-  void EnqueueNamespace(const std::string& ns);
+  // Enqueues the BackupConfigurations of `ns` for which `refers` is true.
+  void EnqueueReferring(const std::string& ns, const std::function<bool(const json& bc)>& refers);
+  void OnDependency(const kube::Resource& r, const std::string& type, const json& obj);
   void Work();
 
   const kube::Client& client_;
@@ -58,6 +63,7 @@ class BackupConfigurationController {
   WorkQueue queue_;
   std::vector<std::unique_ptr<kube::Informer>> informers_;
   kube::Informer* bc_informer_ = nullptr;
+  kube::Informer* repo_informer_ = nullptr;
   std::atomic<bool> stop_{false};
   std::thread worker_;
   std::thread resync_;

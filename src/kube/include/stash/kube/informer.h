@@ -42,6 +42,9 @@ class Informer {
   // True once the first list has been delivered.
   bool synced() const { return synced_.load(); }
   std::vector<json> List() const;
+  // Calls fn for each cached object without copying them (under the cache's
+  // lock: fn must be quick and must not call back into this informer).
+  void ForEach(const std::function<void(const json&)>& fn) const;
   std::optional<json> Get(const std::string& ns, const std::string& name) const;
 
  private:
