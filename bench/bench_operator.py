@@ -136,6 +136,8 @@ def main():
     ap.add_argument("--period", type=int, default=30, help="seconds between ticks (divides 60)")
     ap.add_argument("--ticks", type=int, default=2)
     ap.add_argument("--log", help="write the server's log here")
+    ap.add_argument("--settle", type=float, default=10,
+                    help="seconds after all are Ready before measuring idle")
     args = ap.parse_args()
     os.environ["STASH_BIN"] = os.path.abspath(args.stash)
     from operator_env import OperatorServer  # after STASH_BIN is set
@@ -192,11 +194,11 @@ def run(server, args):
             sys.exit("BackupConfigurations not Ready after 30 min: %d" % n)
         time.sleep(1)
     ready = time.time() - t0
-    time.sleep(5)  # let the last reconciles settle
+    time.sleep(args.settle)  # let the last reconciles settle
     idle_rss = rss_kib(pid)
     idle_cpu = cpu_seconds(pid)
-    time.sleep(5)
-    idle_cpu = (cpu_seconds(pid) - idle_cpu) / 5.0
+    time.sleep(10)
+    idle_cpu = (cpu_seconds(pid) - idle_cpu) / 10.0
 
     # Watch sessions from now on.
     st, lst = api.call("GET", "/apis/stash.appscode.com/v1beta1/namespaces/%s/backupsessions" % NS)
@@ -212,7 +214,10 @@ def run(server, args):
         r = conn.getresponse()
         buf = b""
         while not stop.is_set():
-            chunk = r.read1(65536) if hasattr(r, "read1") else r.read(4096)
+            try:
+                chunk = r.read1(65536)
+            except (OSError, http.client.HTTPException):
+                break  # the server is going away
             if not chunk:
                 break
             buf += chunk

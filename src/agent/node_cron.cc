@@ -123,10 +123,13 @@ void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime 
       } else {
         spdlog::debug("node: CronJob {}: created BackupSession {}/{}", key, opts.ns, *made);
       }
-      // After the session: its delay is what users wait for.
-      Status p = PatchStatus(res::kCronJobs, cj, status_patch);
-      if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
       active->store(false);
+      // Behind every session of this tick (the queue is FIFO): the sessions'
+      // delay is what users wait for; the status can come later.
+      triggers_->Submit([this, key, cj, status_patch] {
+        Status p = PatchStatus(res::kCronJobs, cj, status_patch);
+        if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
+      });
     });
     return;
   }
