@@ -159,18 +159,12 @@ Status AzureBackend::Save(const Handle& h, std::span<const uint8_t> data) {
                     {"If-None-Match", "*"},
                     {"x-ms-blob-type", "BlockBlob"}},
                    data, h.ToString());
-  if (!resp.ok() && resp.status().code() == Code::kConflict) {
-    return AlreadyExistsError(Location() + ": " + h.ToString() +
-                              " already exists; repository files are never overwritten");
-  }
+  if (!resp.ok() && resp.status().code() == Code::kConflict) return AlreadyExistsFor(Location(), h);
   return resp.status();
 }
 
 Status AzureBackend::SaveBlocks(const Handle& h, std::span<const uint8_t> data) {
-  if (Stat(h).ok()) {
-    return AlreadyExistsError(Location() + ": " + h.ToString() +
-                              " already exists; repository files are never overwritten");
-  }
+  if (Stat(h).ok()) return AlreadyExistsFor(Location(), h);
   std::string list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
   int n = 0;
   for (uint64_t off = 0; off < data.size(); off += config_.block_size, ++n) {
@@ -208,34 +202,26 @@ Result<FileInfo> AzureBackend::Stat(const Handle& h) {
 }
 
 Status AzureBackend::List(FileType t, const std::function<Status(const FileInfo&)>& fn) {
-  if (t == FileType::kConfig) {
-    auto st = Stat(Handle{FileType::kConfig, "config"});
-    if (!st.ok()) return st.status().code() == Code::kNotFound ? Status::Ok() : st.status();
-    return fn(*st);
-  }
-  const std::string prefix =
-      (config_.prefix.empty() ? "" : config_.prefix + "/") + std::string(FileTypeDir(t)) + "/";
-  std::string marker;
-  do {
+  const std::string prefix = ListPrefix(config_.prefix, t);
+  auto fetch = [&](const std::string& marker) -> Result<ListPage> {
     std::vector<std::pair<std::string, std::string>> query{
         {"restype", "container"},
         {"comp", "list"},
         {"prefix", prefix},
         {"maxresults", std::to_string(config_.list_page_size)}};
     if (!marker.empty()) query.emplace_back("marker", marker);
-    auto resp = Send("GET", "", std::move(query), {}, std::nullopt,
-                     "listing " + std::string(FileTypeDir(t)));
-    if (!resp.ok()) return resp.status();
-    std::vector<FileInfo> page;
-    for (std::string_view blob : XmlElements(resp->body, "Blob")) {
-      std::string name = XmlText(blob, "Name");
-      std::string size = XmlText(blob, "Content-Length");
-      page.push_back(FileInfo{name.substr(name.rfind('/') + 1), ParseU64(size).value_or(0)});
+    STASH_ASSIGN_OR_RETURN(HttpResponse resp,
+                           Send("GET", "", std::move(query), {}, std::nullopt,
+                                "listing " + std::string(FileTypeDir(t))));
+    ListPage page;
+    for (std::string_view blob : XmlElements(resp.body, "Blob")) {
+      page.files.push_back(FileInfo{KeyBaseName(XmlText(blob, "Name")),
+                                    ParseU64(XmlText(blob, "Content-Length")).value_or(0)});
     }
-    for (const FileInfo& fi : page) STASH_RETURN_IF_ERROR(fn(fi));
-    marker = XmlText(resp->body, "NextMarker");
-  } while (!marker.empty());
-  return Status::Ok();
+    page.next = XmlText(resp.body, "NextMarker");
+    return page;
+  };
+  return ListPaged(t, [&](const Handle& h) { return Stat(h); }, fetch, fn);
 }
 
 Status AzureBackend::Remove(const Handle& h) {

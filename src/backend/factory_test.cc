@@ -131,7 +131,8 @@ TEST(FromStashRepository, AzureEmulatorAccountAndPathlessEndpoints) {
   EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "acct"}, {"AZURE_ACCOUNT_KEY", "a2V5"},
                   {"AZURE_ENDPOINT", "https://acct.blob.core.windows.net"}}),
             "azure:ctr:/demo at https://acct.blob.core.windows.net");
-  EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "acct"}, {"AZURE_ACCOUNT_KEY", "a2V5"}}), "azure:ctr:/demo");
+  EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "acct"}, {"AZURE_ACCOUNT_KEY", "a2V5"}}),
+            "azure:ctr:/demo");
   // Any other account still needs its key.
   auto spec = FromStashRepository(nlohmann::json::parse(R"({"azure":{"container":"c"}})"),
                                   {{"AZURE_ACCOUNT_NAME", "acct"}});

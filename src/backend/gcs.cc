@@ -162,12 +162,7 @@ Status GcsBackend::Create() {
 }
 
 Status GcsBackend::Save(const Handle& h, std::span<const uint8_t> data) {
-  auto existing = Stat(h);
-  if (existing.ok()) {
-    return AlreadyExistsError(Location() + ": " + h.ToString() +
-                              " already exists; repository files are never overwritten");
-  }
-  if (existing.status().code() != Code::kNotFound) return existing.status();
+  STASH_RETURN_IF_ERROR(MustNotExist(Location(), h, Stat(h)));
   HttpRequest r;
   r.method = "POST";
   // ifGenerationMatch=0: only create, so a concurrent writer cannot be
@@ -179,7 +174,7 @@ Status GcsBackend::Save(const Handle& h, std::span<const uint8_t> data) {
   r.body = data;
   auto resp = Send(r);
   if (!resp.ok() && resp.status().code() == Code::kFailedPrecondition) {
-    return AlreadyExistsError(Location() + ": " + h.ToString() + " already exists");
+    return AlreadyExistsFor(Location(), h);
   }
   return resp.status();
 }
@@ -210,15 +205,8 @@ Result<FileInfo> GcsBackend::Stat(const Handle& h) {
 }
 
 Status GcsBackend::List(FileType t, const std::function<Status(const FileInfo&)>& fn) {
-  if (t == FileType::kConfig) {
-    auto st = Stat(Handle{FileType::kConfig, "config"});
-    if (!st.ok()) return st.status().code() == Code::kNotFound ? Status::Ok() : st.status();
-    return fn(*st);
-  }
-  const std::string prefix =
-      (config_.prefix.empty() ? "" : config_.prefix + "/") + std::string(FileTypeDir(t)) + "/";
-  std::string token;
-  do {
+  const std::string prefix = ListPrefix(config_.prefix, t);
+  auto fetch = [&](const std::string& token) -> Result<ListPage> {
     HttpRequest r;
     r.url = endpoint_.Origin() + "/storage/v1/b/" + UriEncode(config_.bucket, false) +
             "/o?prefix=" + UriEncode(prefix, false) +
@@ -226,27 +214,24 @@ Status GcsBackend::List(FileType t, const std::function<Status(const FileInfo&)>
     if (!token.empty()) r.url += "&pageToken=" + UriEncode(token, false);
     r.what = "listing " + std::string(FileTypeDir(t));
     auto resp = Send(r);
-    if (!resp.ok()) {
-      // The emulator answers 404 for a bucket nobody wrote to yet.
-      return resp.status().code() == Code::kNotFound ? Status::Ok() : resp.status();
-    }
+    // The emulator answers 404 for a bucket nobody wrote to yet.
+    if (!resp.ok() && resp.status().code() == Code::kNotFound) return ListPage{};
+    if (!resp.ok()) return resp.status();
     nlohmann::json doc = nlohmann::json::parse(resp->body, nullptr, false);
     if (!doc.is_object()) return DataLossError(Location() + ": listing is not JSON");
-    std::vector<FileInfo> page;
-    if (doc.contains("items") && doc["items"].is_array()) {
-      for (const auto& item : doc["items"]) {
-        if (!item.is_object() || !item.contains("name") || !item["name"].is_string()) continue;
-        std::string name = item["name"].get<std::string>();
-        auto size = item.contains("size") ? JsonSize(item["size"]) : std::nullopt;
-        page.push_back(FileInfo{name.substr(name.rfind('/') + 1), size.value_or(0)});
-      }
+    ListPage page;
+    for (const auto& item : doc.value("items", nlohmann::json::array())) {
+      if (!item.is_object() || !item.contains("name") || !item["name"].is_string()) continue;
+      auto size = item.contains("size") ? JsonSize(item["size"]) : std::nullopt;
+      page.files.push_back(FileInfo{KeyBaseName(item["name"].get<std::string>()),
+                                    size.value_or(0)});
     }
-    for (const FileInfo& fi : page) STASH_RETURN_IF_ERROR(fn(fi));
-    token = doc.contains("nextPageToken") && doc["nextPageToken"].is_string()
-                ? doc["nextPageToken"].get<std::string>()
-                : "";
-  } while (!token.empty());
-  return Status::Ok();
+    if (doc.contains("nextPageToken") && doc["nextPageToken"].is_string()) {
+      page.next = doc["nextPageToken"].get<std::string>();
+    }
+    return page;
+  };
+  return ListPaged(t, [&](const Handle& h) { return Stat(h); }, fetch, fn);
 }
 
 Status GcsBackend::Remove(const Handle& h) {

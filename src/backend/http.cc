@@ -304,7 +304,9 @@ Result<HttpResponse> HttpClient::Do(const HttpRequest& request, std::vector<uint
       case CURLE_COULDNT_CONNECT:
         // curl says only "Couldn't connect"; the reason tells a stopped
         // server (refused) from a filtered or unreachable one.
-        if (os_errno != 0) msg += std::string(" (") + std::strerror(static_cast<int>(os_errno)) + ")";
+        if (os_errno != 0) {
+          msg += std::string(" (") + std::strerror(static_cast<int>(os_errno)) + ")";
+        }
         return UnavailableError(msg + " (is the server running and reachable?)")
             .SetRetryable(answered_.load());
       case CURLE_SEND_ERROR:

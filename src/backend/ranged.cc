@@ -48,4 +48,42 @@ Status CheckRange(const std::string& location, const Handle& h, const HttpRespon
   return Status::Ok();
 }
 
+std::string ListPrefix(const std::string& prefix, FileType t) {
+  return (prefix.empty() ? "" : prefix + "/") + std::string(FileTypeDir(t)) + "/";
+}
+
+std::string KeyBaseName(std::string_view key) {
+  size_t slash = key.rfind('/');
+  return std::string(slash == std::string_view::npos ? key : key.substr(slash + 1));
+}
+
+Status ListPaged(FileType t, const std::function<Result<FileInfo>(const Handle&)>& stat,
+                 const std::function<Result<ListPage>(const std::string& token)>& fetch,
+                 const std::function<Status(const FileInfo&)>& fn) {
+  if (t == FileType::kConfig) {
+    auto st = stat(Handle{FileType::kConfig, "config"});
+    if (!st.ok()) return st.status().code() == Code::kNotFound ? Status::Ok() : st.status();
+    return fn(*st);
+  }
+  std::string token;
+  do {
+    STASH_ASSIGN_OR_RETURN(ListPage page, fetch(token));
+    for (const FileInfo& fi : page.files) STASH_RETURN_IF_ERROR(fn(fi));
+    token = std::move(page.next);
+  } while (!token.empty());
+  return Status::Ok();
+}
+
+Status AlreadyExistsFor(const std::string& location, const Handle& h) {
+  return AlreadyExistsError(location + ": " + h.ToString() +
+                            " already exists; repository files are never overwritten");
+}
+
+Status MustNotExist(const std::string& location, const Handle& h,
+                    const Result<FileInfo>& existing) {
+  if (existing.ok()) return AlreadyExistsFor(location, h);
+  if (existing.status().code() != Code::kNotFound) return existing.status();
+  return Status::Ok();
+}
+
 }  // namespace stash::backend

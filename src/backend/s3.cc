@@ -121,12 +121,7 @@ Status S3Backend::Create() {
 }
 
 Status S3Backend::Save(const Handle& h, std::span<const uint8_t> data) {
-  auto existing = Stat(h);
-  if (existing.ok()) {
-    return AlreadyExistsError(Location() + ": " + h.ToString() +
-                              " already exists; repository files are never overwritten");
-  }
-  if (existing.status().code() != Code::kNotFound) return existing.status();
+  STASH_RETURN_IF_ERROR(MustNotExist(Location(), h, Stat(h)));
   return Send("PUT", Key(h), {}, {{"Content-Type", "application/octet-stream"}}, data, h.ToString())
       .status();
 }
@@ -149,39 +144,27 @@ Result<FileInfo> S3Backend::Stat(const Handle& h) {
 }
 
 Status S3Backend::List(FileType t, const std::function<Status(const FileInfo&)>& fn) {
-  if (t == FileType::kConfig) {
-    auto st = Stat(Handle{FileType::kConfig, "config"});
-    if (!st.ok()) return st.status().code() == Code::kNotFound ? Status::Ok() : st.status();
-    return fn(*st);
-  }
-  const std::string prefix =
-      (config_.prefix.empty() ? "" : config_.prefix + "/") + std::string(FileTypeDir(t)) + "/";
-  std::string token;
-  do {
+  const std::string prefix = ListPrefix(config_.prefix, t);
+  auto fetch = [&](const std::string& token) -> Result<ListPage> {
     std::vector<std::pair<std::string, std::string>> query{
         {"list-type", "2"},
         {"prefix", prefix},
         {"max-keys", std::to_string(config_.list_page_size)}};
     if (!token.empty()) query.emplace_back("continuation-token", token);
-    auto resp = Send("GET", "", std::move(query), {}, std::nullopt,
-                     "listing " + std::string(FileTypeDir(t)));
-    if (!resp.ok()) return resp.status();
-    // Collect the page first: the callback may take a while, and the page's
-    // text is all we need.
-    std::vector<FileInfo> page;
-    for (std::string_view item : XmlElements(resp->body, "Contents")) {
-      std::string key = XmlText(item, "Key");
-      std::string size = XmlText(item, "Size");
-      auto slash = key.rfind('/');
-      page.push_back(FileInfo{key.substr(slash == std::string::npos ? 0 : slash + 1),
-                              ParseU64(size).value_or(0)});
+    STASH_ASSIGN_OR_RETURN(HttpResponse resp,
+                           Send("GET", "", std::move(query), {}, std::nullopt,
+                                "listing " + std::string(FileTypeDir(t))));
+    ListPage page;
+    for (std::string_view item : XmlElements(resp.body, "Contents")) {
+      page.files.push_back(FileInfo{KeyBaseName(XmlText(item, "Key")),
+                                    ParseU64(XmlText(item, "Size")).value_or(0)});
     }
-    for (const FileInfo& fi : page) STASH_RETURN_IF_ERROR(fn(fi));
-    token = XmlText(resp->body, "IsTruncated") == "true"
-                ? XmlText(resp->body, "NextContinuationToken")
-                : "";
-  } while (!token.empty());
-  return Status::Ok();
+    if (XmlText(resp.body, "IsTruncated") == "true") {
+      page.next = XmlText(resp.body, "NextContinuationToken");
+    }
+    return page;
+  };
+  return ListPaged(t, [&](const Handle& h) { return Stat(h); }, fetch, fn);
 }
 
 Status S3Backend::Remove(const Handle& h) {
