@@ -20,22 +20,20 @@
 
 #include "stash/backend/backend.h"
 #include "stash/backend/http.h"
+#include "stash/backend/object_store.h"
 #include "stash/backend/url.h"
 #include "stash/core/clock.h"
 
 namespace stash::backend {
 
-struct AzureConfig {
+struct AzureConfig : ObjectStoreOptions {
   std::string account_name;
   std::string account_key;  // base64, as the portal shows it
   std::string container;
-  std::string prefix;
   std::string endpoint;  // empty: https://<account>.blob.core.windows.net
-  HttpOptions http;
-  int connections = 5;
   uint64_t single_put_max = 256ull << 20;  // Put Blob limit we use
   uint64_t block_size = 64ull << 20;       // Put Block size above it
-  int list_page_size = 5000;
+  AzureConfig() { list_page_size = 5000; }  // Azure's own page maximum
 };
 
 class AzureBackend final : public Backend {

@@ -17,21 +17,18 @@
 
 #include "stash/backend/backend.h"
 #include "stash/backend/http.h"
+#include "stash/backend/object_store.h"
 #include "stash/backend/url.h"
 #include "stash/core/clock.h"
 
 namespace stash::backend {
 
-struct GcsConfig {
+struct GcsConfig : ObjectStoreOptions {
   std::string bucket;
-  std::string prefix;
   std::string project_id;            // needed to create a missing bucket
   std::string service_account_json;  // the key file's contents; empty: anonymous
   std::string endpoint;              // empty: https://storage.googleapis.com
   bool emulator = false;             // no auth, buckets appear on first use
-  HttpOptions http;
-  int connections = 5;
-  int list_page_size = 1000;
 };
 
 // The fields of a service-account key that signing needs.

@@ -14,6 +14,7 @@
 
 #include "stash/backend/backend.h"
 #include "stash/backend/http.h"
+#include "stash/backend/object_store.h"
 #include "stash/backend/url.h"
 #include "stash/core/clock.h"
 
@@ -21,18 +22,14 @@ namespace stash::backend {
 
 enum class BucketLookup { kAuto, kPath, kDns };
 
-struct S3Config {
+struct S3Config : ObjectStoreOptions {
   Url endpoint;  // scheme://host[:port]; path ignored
   std::string bucket;
-  std::string prefix;  // without leading/trailing '/'
   std::string region = "us-east-1";
   std::string access_key_id;
   std::string secret_access_key;
   std::string session_token;  // optional (AWS_SESSION_TOKEN)
   BucketLookup lookup = BucketLookup::kAuto;
-  HttpOptions http;
-  int connections = 5;
-  int list_page_size = 1000;  // max-keys; small values exercise pagination in tests
 };
 
 class S3Backend final : public Backend {
