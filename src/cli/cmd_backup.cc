@@ -395,7 +395,7 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
               << ",\"tree_blobs\":" << s.tree_blobs << ",\"data_added\":" << s.data_added
               << ",\"total_files_processed\":" << s.total_files_processed
               << ",\"total_bytes_processed\":" << s.total_bytes_processed
-              << ",\"total_duration\":" << s.seconds << ",\"snapshot_id\":\"" << s.snapshot_id.Hex()
+              << ",\"total_duration\":" << s.seconds << ",\"snapshot_id\":\"" << s.snapshot_id.ShortHex()
               << "\"" << (f.dry_run ? ",\"dry_run\":true" : "") << "}\n";
   } else if (!ro.quiet) {
     char line[256];
