@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of `stash server`: GET and LIST requests/s over keep-alive TLS
-connections, and watch delivery latency with 100 concurrent watchers.
+connections, paged lists (limit/continue), and watch delivery latency with 100
+concurrent watchers.
 
 Usage: bench/api_bench.py [--stash build/bin/stash] [--seconds 5] [--clients 4]
 Not a test: prints figures. The client is Python, so with few cores the
@@ -82,6 +83,28 @@ def run(server, args):
 
     print(f"get one object ({args.clients} clients):             {load(base + '/cm-7'):8.0f} req/s")
     print(f"list {args.objects} objects ({args.clients} clients):          {load(base):8.0f} req/s")
+
+    # A whole list in pages of a tenth (kubectl's --chunk-size), one client:
+    # the first page snapshots the list, the others slice it.
+    chunk = max(1, args.objects // 10)
+    c = connect(server)
+    lists, pages, stop = 0, 0, time.perf_counter() + args.seconds
+    while time.perf_counter() < stop:
+        cont = ""
+        while True:
+            c.request("GET", f"{base}?limit={chunk}" + (f"&continue={cont}" if cont else ""),
+                      headers=hdrs)
+            r = c.getresponse()
+            body = json.loads(r.read())
+            assert r.status == 200, body
+            pages += 1
+            cont = body["metadata"].get("continue", "")
+            if not cont:
+                break
+        lists += 1
+    c.close()
+    print(f"list {args.objects} objects in pages of {chunk} (1 client): {lists / args.seconds:8.0f} "
+          f"lists/s ({pages / args.seconds:.0f} pages/s)")
 
     # Watch latency: N watchers on the same resource; time from just before
     # each write to the arrival of its event at every watcher.

@@ -64,9 +64,9 @@ Result<ContinueToken> DecodeContinue(std::string_view text) {
 ListPage ListPager::Slice(const std::vector<json>& items, const ContinueToken* after, uint64_t rv,
                           size_t limit) {
   auto from = items.begin();
-  if (after) from = std::partition_point(items.begin(), items.end(), [&](const json& obj) {
-                 return AtOrBefore(obj, *after);
-               });
+  if (after)
+    from = std::partition_point(items.begin(), items.end(),
+                                [&](const json& obj) { return AtOrBefore(obj, *after); });
   ListPage page;
   page.rv = rv;
   size_t left = static_cast<size_t>(items.end() - from);
@@ -74,9 +74,9 @@ ListPage ListPager::Slice(const std::vector<json>& items, const ContinueToken* a
   page.items.assign(from, from + static_cast<std::ptrdiff_t>(take));
   if (take < left) {
     const json& last = page.items.back();
-    page.continue_token = EncodeContinue({static_cast<int64_t>(rv),
-                                          std::string(FieldOf(last, "namespace")),
-                                          std::string(FieldOf(last, "name"))});
+    page.continue_token =
+        EncodeContinue({static_cast<int64_t>(rv), std::string(FieldOf(last, "namespace")),
+                        std::string(FieldOf(last, "name"))});
     page.remaining = static_cast<int64_t>(left - take);
   }
   return page;

@@ -31,7 +31,7 @@ namespace stash::api {
 // state" (the inconsistent token of a 410 answer).
 struct ContinueToken {
   int64_t rv = 0;
-  std::string ns;    // namespace and name of the last item served
+  std::string ns;  // namespace and name of the last item served
   std::string name;
 };
 std::string EncodeContinue(const ContinueToken& token);
@@ -41,8 +41,8 @@ Result<ContinueToken> DecodeContinue(std::string_view text);
 struct ListPage {
   std::vector<nlohmann::json> items;
   uint64_t rv = 0;
-  std::string continue_token;          // empty on the last page
-  std::optional<int64_t> remaining;    // items after this page, when known
+  std::string continue_token;        // empty on the last page
+  std::optional<int64_t> remaining;  // items after this page, when known
 };
 
 class ListPager {

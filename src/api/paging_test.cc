@@ -1,6 +1,8 @@
 // Paging, expired continue tokens, too-old watches and field-label checks,
 // through the transport-agnostic handler (the integration tests drive the same
 // paths with kubectl and python3-kubernetes).
+#include "paging.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,7 +11,6 @@
 
 #include "base64.h"
 #include "handler.h"
-#include "paging.h"
 
 namespace stash::api {
 namespace {
@@ -131,8 +132,9 @@ TEST_F(PagingTest, BadTokensAre400) {
               std::string::npos);
   }
   json first = Body(Call("GET", kCms, {{"limit", "1"}}));
-  HttpResponse r = Call("GET", kCms, {{"continue", first["metadata"]["continue"]},
-                                      {"resourceVersion", first["metadata"]["resourceVersion"]}});
+  HttpResponse r = Call("GET", kCms,
+                        {{"continue", first["metadata"]["continue"]},
+                         {"resourceVersion", first["metadata"]["resourceVersion"]}});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(Body(r)["message"], "specifying resource version is not allowed when using continue");
 }
@@ -145,8 +147,9 @@ TEST_F(PagingTest, UnsupportedFieldLabelsAre400ForListsAndWatches) {
     EXPECT_EQ(Body(r)["message"], "field label not supported: foo");
     EXPECT_EQ(Body(r)["reason"], "BadRequest");
   }
-  EXPECT_EQ(Call("GET", "/api/v1/namespaces/demo/events", {{"fieldSelector", "type=Warning"}}).status,
-            200);
+  EXPECT_EQ(
+      Call("GET", "/api/v1/namespaces/demo/events", {{"fieldSelector", "type=Warning"}}).status,
+      200);
   EXPECT_EQ(Call("GET", kCms, {{"fieldSelector", "data.x=1"}}).status, 400);
 }
 

@@ -191,8 +191,8 @@ HttpResponse ApiHandler::List(const HttpRequest& req, const Target& t) {
   }
   // Snapshots belong to one query: the same token with other selectors is
   // served from the live state.
-  const std::string scope = t.info.key() + '\n' + t.ns + '\n' + sel.labels.ToString() + '\n' +
-                            sel.fields.ToString();
+  const std::string scope =
+      t.info.key() + '\n' + t.ns + '\n' + sel.labels.ToString() + '\n' + sel.fields.ToString();
   ListPage page;
   if (std::string cont = req.Query("continue"); !cont.empty()) {
     std::string rv_param = req.Query("resourceVersion");

@@ -508,18 +508,17 @@ Status CheckFieldSelectorSupported(const FieldSelector& selector, std::string_vi
   static const std::vector<std::string_view> kReplicas = {"status.replicas"};
   static const std::vector<std::string_view> kCsrs = {"spec.signerName"};
   static const std::vector<std::string_view> kNone;
-  const std::vector<std::string_view>& extra =
-      custom_fields                                ? kNone
-      : resource == "events"                       ? kEvents
-      : resource == "pods"                         ? kPods
-      : resource == "secrets"                      ? kSecrets
-      : resource == "namespaces"                   ? kNamespaces
-      : resource == "jobs"                         ? kJobs
-      : resource == "nodes"                        ? kNodes
-      : resource == "replicasets"                  ? kReplicas
-      : resource == "replicationcontrollers"       ? kReplicas
-      : resource == "certificatesigningrequests"   ? kCsrs
-                                                   : kNone;
+  const std::vector<std::string_view>& extra = custom_fields                          ? kNone
+                                               : resource == "events"                 ? kEvents
+                                               : resource == "pods"                   ? kPods
+                                               : resource == "secrets"                ? kSecrets
+                                               : resource == "namespaces"             ? kNamespaces
+                                               : resource == "jobs"                   ? kJobs
+                                               : resource == "nodes"                  ? kNodes
+                                               : resource == "replicasets"            ? kReplicas
+                                               : resource == "replicationcontrollers" ? kReplicas
+                                               : resource == "certificatesigningrequests" ? kCsrs
+                                                                                          : kNone;
   for (const FieldSelector::Requirement& r : selector.requirements()) {
     if (r.field == "metadata.name" || r.field == "metadata.namespace") continue;
     if (custom_fields &&

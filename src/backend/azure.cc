@@ -210,9 +210,8 @@ Status AzureBackend::List(FileType t, const std::function<Status(const FileInfo&
         {"prefix", prefix},
         {"maxresults", std::to_string(config_.list_page_size)}};
     if (!marker.empty()) query.emplace_back("marker", marker);
-    STASH_ASSIGN_OR_RETURN(HttpResponse resp,
-                           Send("GET", "", std::move(query), {}, std::nullopt,
-                                "listing " + std::string(FileTypeDir(t))));
+    STASH_ASSIGN_OR_RETURN(HttpResponse resp, Send("GET", "", std::move(query), {}, std::nullopt,
+                                                   "listing " + std::string(FileTypeDir(t))));
     ListPage page;
     for (std::string_view blob : XmlElements(resp.body, "Blob")) {
       page.files.push_back(FileInfo{KeyBaseName(XmlText(blob, "Name")),
@@ -221,7 +220,8 @@ Status AzureBackend::List(FileType t, const std::function<Status(const FileInfo&
     page.next = XmlText(resp.body, "NextMarker");
     return page;
   };
-  return ListPaged(t, [&](const Handle& h) { return Stat(h); }, fetch, fn);
+  return ListPaged(
+      t, [&](const Handle& h) { return Stat(h); }, fetch, fn);
 }
 
 Status AzureBackend::Remove(const Handle& h) {

@@ -125,10 +125,12 @@ TEST(FromStashRepository, AzureEmulatorAccountAndPathlessEndpoints) {
   };
   EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "devstoreaccount1"}}),
             "azure:ctr:/demo at http://127.0.0.1:10000/devstoreaccount1");
-  EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "devstoreaccount1"}, {"AZURE_ACCOUNT_KEY", "a2V5"},
+  EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "devstoreaccount1"},
+                  {"AZURE_ACCOUNT_KEY", "a2V5"},
                   {"AZURE_ENDPOINT", "http://azurite.storage.svc:10000/"}}),
             "azure:ctr:/demo at http://azurite.storage.svc:10000/devstoreaccount1");
-  EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "acct"}, {"AZURE_ACCOUNT_KEY", "a2V5"},
+  EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "acct"},
+                  {"AZURE_ACCOUNT_KEY", "a2V5"},
                   {"AZURE_ENDPOINT", "https://acct.blob.core.windows.net"}}),
             "azure:ctr:/demo at https://acct.blob.core.windows.net");
   EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "acct"}, {"AZURE_ACCOUNT_KEY", "a2V5"}}),

@@ -223,15 +223,16 @@ Status GcsBackend::List(FileType t, const std::function<Status(const FileInfo&)>
     for (const auto& item : doc.value("items", nlohmann::json::array())) {
       if (!item.is_object() || !item.contains("name") || !item["name"].is_string()) continue;
       auto size = item.contains("size") ? JsonSize(item["size"]) : std::nullopt;
-      page.files.push_back(FileInfo{KeyBaseName(item["name"].get<std::string>()),
-                                    size.value_or(0)});
+      page.files.push_back(
+          FileInfo{KeyBaseName(item["name"].get<std::string>()), size.value_or(0)});
     }
     if (doc.contains("nextPageToken") && doc["nextPageToken"].is_string()) {
       page.next = doc["nextPageToken"].get<std::string>();
     }
     return page;
   };
-  return ListPaged(t, [&](const Handle& h) { return Stat(h); }, fetch, fn);
+  return ListPaged(
+      t, [&](const Handle& h) { return Stat(h); }, fetch, fn);
 }
 
 Status GcsBackend::Remove(const Handle& h) {

@@ -56,7 +56,6 @@ Status ListPaged(FileType t, const std::function<Result<FileInfo>(const Handle&)
 Status AlreadyExistsFor(const std::string& location, const Handle& h);
 // Before an upload that must create: OK when `existing` is kNotFound,
 // AlreadyExistsFor when the file is there, the error otherwise.
-Status MustNotExist(const std::string& location, const Handle& h,
-                    const Result<FileInfo>& existing);
+Status MustNotExist(const std::string& location, const Handle& h, const Result<FileInfo>& existing);
 
 }  // namespace stash::backend

@@ -151,20 +151,20 @@ Status S3Backend::List(FileType t, const std::function<Status(const FileInfo&)>&
         {"prefix", prefix},
         {"max-keys", std::to_string(config_.list_page_size)}};
     if (!token.empty()) query.emplace_back("continuation-token", token);
-    STASH_ASSIGN_OR_RETURN(HttpResponse resp,
-                           Send("GET", "", std::move(query), {}, std::nullopt,
-                                "listing " + std::string(FileTypeDir(t))));
+    STASH_ASSIGN_OR_RETURN(HttpResponse resp, Send("GET", "", std::move(query), {}, std::nullopt,
+                                                   "listing " + std::string(FileTypeDir(t))));
     ListPage page;
     for (std::string_view item : XmlElements(resp.body, "Contents")) {
-      page.files.push_back(FileInfo{KeyBaseName(XmlText(item, "Key")),
-                                    ParseU64(XmlText(item, "Size")).value_or(0)});
+      page.files.push_back(
+          FileInfo{KeyBaseName(XmlText(item, "Key")), ParseU64(XmlText(item, "Size")).value_or(0)});
     }
     if (XmlText(resp.body, "IsTruncated") == "true") {
       page.next = XmlText(resp.body, "NextContinuationToken");
     }
     return page;
   };
-  return ListPaged(t, [&](const Handle& h) { return Stat(h); }, fetch, fn);
+  return ListPaged(
+      t, [&](const Handle& h) { return Stat(h); }, fetch, fn);
 }
 
 Status S3Backend::Remove(const Handle& h) {
