@@ -142,7 +142,9 @@ void BackupConfigurationController::Start() {
     if (r == &res::kRepositories) repo_informer_ = informers_.back().get();
   }
   for (auto& inf : informers_) inf->Start();
-  worker_ = std::thread([this] { Work(); });
+  // A few workers: a reconcile mostly waits on the API server, and a
+  // thousand BackupConfigurations created at once should not queue behind one.
+  for (int i = 0; i < 4; ++i) workers_.emplace_back([this] { Work(); });
   resync_ = std::thread([this] {
     while (kube::SleepUnlessStopped(clock_, std::chrono::minutes(10), stop_)) {
       std::vector<std::string> keys;
@@ -156,7 +158,8 @@ void BackupConfigurationController::Start() {
 void BackupConfigurationController::Stop() {
   stop_ = true;
   for (auto& inf : informers_) inf->Stop();
-  if (worker_.joinable()) worker_.join();
+  for (auto& w : workers_) w.join();
+  workers_.clear();
   if (resync_.joinable()) resync_.join();
   informers_.clear();
   bc_informer_ = nullptr;
@@ -181,6 +184,7 @@ void BackupConfigurationController::Work() {
       spdlog::warn("reconciling {}: {}", *key, s.ToString());
       queue_.AddRateLimited(*key);
     }
+    queue_.Done(*key);
   }
 }
 

@@ -26,15 +26,21 @@ void WorkQueue::Forget(const std::string& key) {
   failures_.erase(key);
 }
 
+void WorkQueue::Done(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  processing_.erase(key);
+}
+
 std::optional<std::string> WorkQueue::Get(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       SystemTime now = clock_.Now();
       for (auto it = due_.begin(); it != due_.end(); ++it) {
-        if (it->second <= now) {
+        if (it->second <= now && !processing_.count(it->first)) {
           std::string key = it->first;
           due_.erase(it);
+          processing_.insert(key);
           return key;
         }
       }

@@ -15,7 +15,9 @@ TEST(WorkQueue, KeysQueuedTwiceAreProcessedOnce) {
   q.Add("bc:demo/a");
   q.Add("bc:demo/b");
   EXPECT_EQ(q.Get(stop), "bc:demo/a");
+  q.Done("bc:demo/a");
   EXPECT_EQ(q.Get(stop), "bc:demo/b");
+  q.Done("bc:demo/b");
   // Nothing left: Get blocks until stopped.
   std::thread stopper([&] {
     while (clock.sleepers() == 0) std::this_thread::yield();
@@ -40,6 +42,19 @@ TEST(WorkQueue, DelayedKeysWaitForTheClock) {
   clock.Advance(std::chrono::seconds(10));
   getter.join();
   EXPECT_EQ(got, "bc:demo/late");
+}
+
+TEST(WorkQueue, AKeyInProcessGoesToNoSecondWorkerUntilDone) {
+  ManualClock clock;
+  WorkQueue q(clock);
+  std::atomic<bool> stop{false};
+  q.Add("bc:demo/a");
+  EXPECT_EQ(q.Get(stop), "bc:demo/a");
+  q.Add("bc:demo/a");  // changed again while being reconciled
+  q.Add("bc:demo/b");
+  EXPECT_EQ(q.Get(stop), "bc:demo/b");  // not a again: another worker has it
+  q.Done("bc:demo/a");
+  EXPECT_EQ(q.Get(stop), "bc:demo/a");  // then it is reconciled once more
 }
 
 }  // namespace

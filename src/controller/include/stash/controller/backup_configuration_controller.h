@@ -65,7 +65,7 @@ class BackupConfigurationController {
   kube::Informer* bc_informer_ = nullptr;
   kube::Informer* repo_informer_ = nullptr;
   std::atomic<bool> stop_{false};
-  std::thread worker_;
+  std::vector<std::thread> workers_;
   std::thread resync_;
 };
 

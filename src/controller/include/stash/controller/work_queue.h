@@ -1,6 +1,7 @@
 // WorkQueue: de-duplicating queue of object keys ("ns/name") with delayed
 // re-adds and per-key exponential backoff, as controllers use. A key queued
-// several times before it is taken is processed once.
+// several times before it is taken is processed once, and a key is given to
+// one worker at a time: re-added while in process, it waits for Done.
 //
 // Thread-safety: all methods are thread-safe.
 #pragma once
@@ -26,14 +27,17 @@ class WorkQueue {
   void AddRateLimited(const std::string& key, Duration max = std::chrono::seconds(60));
   void Forget(const std::string& key);  // resets the key's backoff
 
-  // Blocks until a key is due or `stop` is set (then nullopt).
+  // Blocks until a key is due and not in process, or `stop` is set (then
+  // nullopt). The caller calls Done(key) when it finished with it.
   std::optional<std::string> Get(const std::atomic<bool>& stop);
+  void Done(const std::string& key);
 
  private:
   Clock& clock_;
   std::mutex mu_;
   std::map<std::string, SystemTime> due_;
   std::map<std::string, int> failures_;
+  std::set<std::string> processing_;
 };
 
 }  // namespace stash::controller
