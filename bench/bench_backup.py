@@ -5,7 +5,7 @@ Workloads (issue targets in brackets):
   1. first backup of 1 GiB incompressible data        [stash >= 2.5x restic throughput]
   2. first backup of 1 GiB compressible data (tar of /usr/lib)  [>= 1.8x, stored size within 3%]
   3. no-change second backup of 100,000 small files   [>= 3x faster]
-  4. full restore of 1. and 2.                         [>= 2x faster]
+  4. full restore of 1., 2. and 3.                    [>= 2x faster]
 Peak RSS (from /usr/bin/time -v) should be no higher than restic's.
 
 Usage: bench/bench_backup.py [--stash build/bin/stash] [--dir /tmp/stash-bench] [--size-mib 1024]
@@ -116,8 +116,16 @@ def main():
         subprocess.run([*base, "-r", repo, "backup", "-q", "."], env=env, cwd=small, check=True,
                        capture_output=True)
         t, rss = sh([*base, "-r", repo, "backup", "-q", "."], env, cwd=small)
-        res[tool] = (t, rss)
+        target = os.path.join(a.dir, "restore-%s-small" % tool)
+        shutil.rmtree(target, ignore_errors=True)
+        rt, rrss = sh([*base, "-r", repo, "restore", "-q", "latest", "--target", target], env)
+        restored = sum(len(f) for _, _, f in os.walk(target))
+        if restored != 100000:
+            sys.exit("%s restored %d of 100000 small files" % (tool, restored))
+        shutil.rmtree(target, ignore_errors=True)
+        res[tool] = (t, rss, rt, rrss)
     rows.append(("no-change 100k files", 0, res, lambda r: r[0], lambda r: r[1]))
+    rows.append(("restore 100k files", 0, res, lambda r: r[2], lambda r: r[3]))
 
     print("\n%-22s %10s %10s %9s %9s %7s %9s %9s" % ("workload", "restic s", "stash s",
                                                    "restic MB/s", "stash MB/s", "speedup",

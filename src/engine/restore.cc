@@ -169,10 +169,11 @@ Result<RestoreStats> Restorer::Run() {
 
   int workers = opts_.workers;
   if (workers <= 0) {
-    // Decrypting, decompressing and hashing keep a worker busy; more workers
-    // than cores only add buffers (memory) without adding speed.
+    // Decrypting, decompressing and hashing keep a worker busy, but each
+    // also waits for reads and for its write-behind (restore_files.h): two
+    // per core keep the cores busy through those waits, for a few MiB each.
     workers = std::max<int>(repo_.backend().Connections(),
-                            static_cast<int>(std::thread::hardware_concurrency()));
+                            2 * static_cast<int>(std::thread::hardware_concurrency()));
   }
   PackFileWriter writer(repo_, workers, [&](const std::string& loc, const Status& s) {
     if (on_error_) on_error_(loc, s);

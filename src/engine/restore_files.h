@@ -29,6 +29,8 @@ class PackFileWriter {
   // A range stops growing past this size, so each worker holds at most one
   // such buffer (plus one blob): memory stays bounded with many workers.
   static constexpr uint64_t kMaxRangeSize = 4 << 20;
+  // Files at least this large are written behind (see WriteBlob).
+  static constexpr uint64_t kWriteBehindSize = 8 << 20;
 
   PackFileWriter(repo::Repository& repo, int workers, RestoreErrorFn on_error);
   ~PackFileWriter();
@@ -54,7 +56,7 @@ class PackFileWriter {
   };
 
   void Plan();
-  void RestorePack(Pack& pack, std::vector<uint8_t>* buf);
+  void RestorePack(Pack& pack, std::vector<uint8_t>* buf, std::vector<uint8_t>* scratch);
   void WriteBlob(const BlobNeed& need, std::span<const uint8_t> plain);
   void FailFile(File& f, const Status& s);
   bool OpenFile(File& f);

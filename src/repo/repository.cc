@@ -406,6 +406,34 @@ Result<std::vector<uint8_t>> RepositoryImpl::OpenBlob(const Id& id, const BlobLo
   return plain;
 }
 
+Result<std::span<const uint8_t>> RepositoryImpl::OpenBlobInPlace(const Id& id,
+                                                                 const BlobLocation& loc,
+                                                                 std::span<uint8_t> sealed,
+                                                                 std::vector<uint8_t>* scratch) {
+  auto where = [&] {
+    return std::string(loc.kind == BlobKind::kTree ? "tree" : "data") + " blob " + id.Hex() +
+           " in pack " + loc.pack.Hex();
+  };
+  if (sealed.size() < crypto::kSealOverhead) {
+    return DataLossError(where() + ": sealed blob of " + std::to_string(sealed.size()) +
+                         " bytes is too short");
+  }
+  uint8_t* plain_at = sealed.data() + crypto::kIvSize;
+  auto n = crypto::Open(master_, sealed, plain_at);
+  if (!n.ok()) return Status(n.status()).Prepend(where());
+  std::span<const uint8_t> plain(plain_at, *n);
+  if (loc.uncompressed_length) {
+    if (scratch->size() < loc.uncompressed_length) scratch->resize(loc.uncompressed_length);
+    STASH_RETURN_IF_ERROR(ZstdDecompressTo(
+        plain, std::span<uint8_t>(scratch->data(), loc.uncompressed_length), where()));
+    plain = std::span<const uint8_t>(scratch->data(), loc.uncompressed_length);
+  }
+  if (crypto::Sha256(plain) != id) {
+    return DataLossError(where() + ": content does not match the blob id (data is corrupt)");
+  }
+  return plain;
+}
+
 Result<std::vector<uint8_t>> RepositoryImpl::LoadBlob(BlobKind kind, const Id& id) {
   auto loc = Lookup(kind, id);
   if (!loc) {

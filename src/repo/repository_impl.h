@@ -53,6 +53,9 @@ class RepositoryImpl final : public Repository {
   Result<std::vector<PackedBlob>> ListPack(const Id& pack, uint64_t size) override;
   Result<std::vector<uint8_t>> OpenBlob(const Id& id, const BlobLocation& loc,
                                         std::span<const uint8_t> sealed) override;
+  Result<std::span<const uint8_t>> OpenBlobInPlace(const Id& id, const BlobLocation& loc,
+                                                   std::span<uint8_t> sealed,
+                                                   std::vector<uint8_t>* scratch) override;
   Result<std::vector<uint8_t>> LoadBlob(BlobKind kind, const Id& id) override;
   Result<bool> SaveBlob(BlobKind kind, const Id& id, std::span<const uint8_t> plaintext) override;
   Status Flush() override;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "stash/backend/memory.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
@@ -174,6 +176,40 @@ TEST_F(RepositoryTest, UnpackedFilesRoundTripAndResolveByPrefix) {
   EXPECT_EQ(*full, *id);
   EXPECT_EQ((*repo)->ResolvePrefix(backend::FileType::kSnapshot, "zz").status().code(),
             Code::kNotFound);
+}
+
+// Restore's path: blobs opened in their read buffer, one scratch reused
+// across compressed blobs of different sizes, and the id still checked.
+TEST_F(RepositoryTest, OpenBlobInPlaceGivesThePlaintextAndRejectsCorruption) {
+  auto repo = Repository::Init(Shared(), "pw", Opts());
+  ASSERT_TRUE(repo.ok());
+  std::vector<std::vector<uint8_t>> blobs = {std::vector<uint8_t>(300000, 'a'),
+                                             Data(700000, 9), std::vector<uint8_t>(5000, 'b')};
+  for (const auto& d : blobs) {
+    ASSERT_TRUE((*repo)->SaveBlob(BlobKind::kData, crypto::Sha256(d), d).ok());
+  }
+  ASSERT_TRUE((*repo)->Flush().ok());
+  std::vector<uint8_t> scratch;
+  for (const auto& d : blobs) {
+    Id id = crypto::Sha256(d);
+    auto loc = (*repo)->Lookup(BlobKind::kData, id);
+    ASSERT_TRUE(loc);
+    std::vector<uint8_t> sealed;
+    ASSERT_TRUE(
+        mem_.Load({backend::FileType::kPack, loc->pack.Hex()}, loc->offset, loc->length, &sealed)
+            .ok());
+    std::vector<uint8_t> copy = sealed;
+    auto plain = (*repo)->OpenBlobInPlace(id, *loc, sealed, &scratch);
+    ASSERT_TRUE(plain.ok()) << plain.status().message();
+    EXPECT_TRUE(std::equal(plain->begin(), plain->end(), d.begin(), d.end()));
+    copy[copy.size() / 2] ^= 1;
+    auto bad = (*repo)->OpenBlobInPlace(id, *loc, copy, &scratch);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.status().code(), Code::kDataLoss);
+  }
+  // The compressible blobs were stored compressed, the random one raw.
+  EXPECT_NE((*repo)->Lookup(BlobKind::kData, crypto::Sha256(blobs[0]))->uncompressed_length, 0u);
+  EXPECT_EQ((*repo)->Lookup(BlobKind::kData, crypto::Sha256(blobs[1]))->uncompressed_length, 0u);
 }
 
 }  // namespace

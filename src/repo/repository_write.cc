@@ -134,8 +134,8 @@ void RepositoryImpl::RecycleBuffer(OpenPack& pack) {
   buffer_cv_.notify_all();
 }
 
-RepositoryImpl::PackPtr RepositoryImpl::Reserve(BlobKind kind, size_t len,
-                                                codec::IndexEntry entry, size_t* offset) {
+RepositoryImpl::PackPtr RepositoryImpl::Reserve(BlobKind kind, size_t len, codec::IndexEntry entry,
+                                                size_t* offset) {
   PackPtr& p = open_[KindSlot(kind)];
   entry.offset = static_cast<uint32_t>(p->size);
   *offset = p->size;

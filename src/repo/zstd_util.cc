@@ -46,6 +46,22 @@ void ZstdCompress(std::span<const uint8_t> in, int level, std::vector<uint8_t>* 
   out->resize(ZstdCompressTo(in, level, out->data(), out->size()));
 }
 
+Status ZstdDecompressTo(std::span<const uint8_t> in, std::span<uint8_t> out,
+                        std::string_view what) {
+  ZSTD_DCtx* d = ThreadDctx();
+  ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
+  size_t n = ZSTD_decompressDCtx(d, out.data(), out.size(), in.data(), in.size());
+  if (ZSTD_isError(n)) {
+    return DataLossError(std::string(what) +
+                         ": zstd decompression failed: " + ZSTD_getErrorName(n));
+  }
+  if (n != out.size()) {
+    return DataLossError(std::string(what) + ": decompressed to " + std::to_string(n) +
+                         " bytes, expected " + std::to_string(out.size()));
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<uint8_t>> ZstdDecompress(std::span<const uint8_t> in, size_t expected,
                                             std::string_view what) {
   ZSTD_DCtx* d = ThreadDctx();
@@ -55,8 +71,8 @@ Result<std::vector<uint8_t>> ZstdDecompress(std::span<const uint8_t> in, size_t 
     out.resize(expected);
     size_t n = ZSTD_decompressDCtx(d, out.data(), out.size(), in.data(), in.size());
     if (ZSTD_isError(n)) {
-      return DataLossError(std::string(what) + ": zstd decompression failed: " +
-                           ZSTD_getErrorName(n));
+      return DataLossError(std::string(what) +
+                           ": zstd decompression failed: " + ZSTD_getErrorName(n));
     }
     if (n != expected) {
       return DataLossError(std::string(what) + ": decompressed to " + std::to_string(n) +
@@ -72,8 +88,8 @@ Result<std::vector<uint8_t>> ZstdDecompress(std::span<const uint8_t> in, size_t 
     ZSTD_outBuffer ob{out.data() + produced, out.size() - produced, 0};
     size_t r = ZSTD_decompressStream(d, &ob, &ib);
     if (ZSTD_isError(r)) {
-      return DataLossError(std::string(what) + ": zstd decompression failed: " +
-                           ZSTD_getErrorName(r));
+      return DataLossError(std::string(what) +
+                           ": zstd decompression failed: " + ZSTD_getErrorName(r));
     }
     produced += ob.pos;
     if (ib.pos == ib.size && ob.pos < ob.size) {

@@ -25,6 +25,10 @@ size_t ZstdBound(size_t n);
 // does not fit (the caller then stores `in` raw).
 size_t ZstdCompressTo(std::span<const uint8_t> in, int level, uint8_t* out, size_t cap);
 
+// Decompresses into exactly `out` (a blob of known size); kDataLoss naming
+// `what` when the data is corrupt or not exactly out.size() bytes.
+Status ZstdDecompressTo(std::span<const uint8_t> in, std::span<uint8_t> out, std::string_view what);
+
 // Decompresses one or more frames. `expected` > 0: the exact plaintext size
 // (blobs); 0: unknown (unpacked files). `what` names the object in errors.
 Result<std::vector<uint8_t>> ZstdDecompress(std::span<const uint8_t> in, size_t expected,

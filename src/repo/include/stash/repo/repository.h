@@ -125,6 +125,13 @@ class Repository {
   // at `loc` (sealed.size() == loc.length); verifies SHA-256 == id.
   virtual Result<std::vector<uint8_t>> OpenBlob(const Id& id, const BlobLocation& loc,
                                                 std::span<const uint8_t> sealed) = 0;
+  // As OpenBlob without allocating: decrypts `sealed` in place (it is
+  // overwritten) and decompresses into *scratch, which only grows and is
+  // meant to be reused by the caller. The span points into `sealed` or
+  // *scratch and stays valid until either is touched again.
+  virtual Result<std::span<const uint8_t>> OpenBlobInPlace(const Id& id, const BlobLocation& loc,
+                                                           std::span<uint8_t> sealed,
+                                                           std::vector<uint8_t>* scratch) = 0;
 
   // --- blobs
   // Loads, authenticates, decompresses and verifies the id of a blob.
@@ -136,7 +143,8 @@ class Repository {
   // the repository's upload threads, and SaveBlob blocks while too many
   // finished packs wait for upload (bounded memory). Upload errors surface
   // in a later SaveBlob or at Flush().
-  virtual Result<bool> SaveBlob(BlobKind kind, const Id& id, std::span<const uint8_t> plaintext) = 0;
+  virtual Result<bool> SaveBlob(BlobKind kind, const Id& id,
+                                std::span<const uint8_t> plaintext) = 0;
   // Uploads all pending packs, then writes index files for them. After it
   // returns OK every saved blob is durable and indexed.
   virtual Status Flush() = 0;
