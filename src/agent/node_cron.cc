@@ -111,7 +111,9 @@ void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime 
   const json& cj = st.cronjob;
   const json container = TriggerContainer(cj);
   json status_patch = {{"lastScheduleTime", kube::FormatTime(tick)}};
-  if (auto trigger = TriggerCommand(container, NsOf(cj))) {
+  std::optional<TriggerOptions> trigger;
+  if (opts_.in_process_triggers) trigger = TriggerCommand(container, NsOf(cj));
+  if (trigger) {
     st.active->store(true);
     triggers_->Submit([this, key, opts = *trigger, active = st.active, cj, status_patch] {
       auto made = CreateBackupSession(client_, clock_, opts);

@@ -42,6 +42,7 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
     node.data_dir = std::filesystem::absolute(opts.data_dir).string();
     node.kubeconfig_path = std::filesystem::absolute(opts.kubeconfig).string();
     node.stash_binary = opts.stash_binary;
+    node.in_process_triggers = opts.in_process_triggers;
     h->node = std::make_unique<agent::NodeRuntime>(*h->client, clock, h->random, node);
     h->node->Start();
   }
@@ -59,6 +60,9 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
                 "Also run the embedded node: PVC directories and stash's containers as processes");
   cmd->add_option("--data-dir", opts->data_dir, "Embedded node's data directory")
       ->capture_default_str();
+  cmd->add_flag("--in-process-triggers", opts->in_process_triggers,
+                "Run the trigger CronJobs' create-backupsession inside the node instead of as a "
+                "process per tick (for thousands of BackupConfigurations)");
   cmd->callback([opts, exit_code] {
     sigset_t stop_set;
     sigemptyset(&stop_set);

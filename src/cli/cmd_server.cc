@@ -32,7 +32,7 @@ bool SplitListen(const std::string& listen, std::string* host, int* port) {
 }
 
 int RunServer(const std::string& data_dir, const std::string& listen, const std::string& crds_dir,
-              bool run_operator) {
+              bool run_operator, bool in_process_triggers) {
   api::ServerOptions options;
   options.data_dir = data_dir;
   options.crds_dir = crds_dir;
@@ -61,6 +61,7 @@ int RunServer(const std::string& data_dir, const std::string& listen, const std:
   OperatorOptions op;
   op.kubeconfig = kubeconfig;
   op.node = true;
+  op.in_process_triggers = in_process_triggers;
   op.data_dir = (std::filesystem::absolute(data_dir) / "node").string();
   Result<std::shared_ptr<OperatorHandle>> op_handle = std::shared_ptr<OperatorHandle>();
   if (run_operator) op_handle = StartOperator(op, clock);
@@ -106,7 +107,14 @@ void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_flag("--operator,!--no-operator", *run_operator,
                 "Run the Stash operator and the embedded node (PVC directories, stash's "
                 "containers as processes) against this server (default; --no-operator: API only)");
-  cmd->callback([=] { *exit_code = RunServer(*data_dir, *listen, *crds_dir, *run_operator); });
+  auto in_process_triggers = std::make_shared<bool>(false);
+  cmd->add_flag("--in-process-triggers", *in_process_triggers,
+                "Run the trigger CronJobs' create-backupsession inside the embedded node instead "
+                "of as a process per tick (for thousands of BackupConfigurations)");
+  cmd->callback([=] {
+    *exit_code =
+        RunServer(*data_dir, *listen, *crds_dir, *run_operator, *in_process_triggers);
+  });
 }
 
 }  // namespace stash::cli

@@ -50,6 +50,7 @@ struct OperatorOptions {
   bool node = false;       // also run the embedded node runtime
   std::string data_dir = "stash-data";
   std::string stash_binary;  // empty: this executable
+  bool in_process_triggers = false;  // agent::NodeOptions::in_process_triggers
 };
 struct OperatorHandle;
 Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opts, Clock& clock);

@@ -73,13 +73,14 @@ class OperatorServer(ApiServer):
     """ApiServer started with --operator (the embedded operator and node)."""
 
     extra_env = {}
+    extra_args = []
 
     def start(self, timeout=60):
         import threading
         self.stderr_lines = []
         self.proc = subprocess.Popen(
             [STASH, "--log-level", "info", "server", "--operator", "--data-dir", self.data_dir,
-             "--listen", "127.0.0.1:0"],
+             "--listen", "127.0.0.1:0", *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env=dict(os.environ, **self.extra_env))
         deadline = time.time() + timeout

@@ -48,6 +48,12 @@ struct NodeOptions {
   std::string kubeconfig_path;  // given to the processes as KUBECONFIG
   std::string stash_binary;     // empty: this executable
   std::string node_name = "stash-embedded-node";
+  // The trigger CronJobs' `stash create-backupsession` runs as a process per
+  // tick, like every other stash container. With thousands of
+  // BackupConfigurations on one schedule that costs a process start, a
+  // kubeconfig read and a TLS handshake each; true runs the same function on
+  // the node's warm client instead (same BackupSession, same events).
+  bool in_process_triggers = false;
 };
 
 class NodeRuntime {
