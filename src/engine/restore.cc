@@ -170,8 +170,8 @@ Result<RestoreStats> Restorer::Run() {
   int workers = opts_.workers;
   if (workers <= 0) {
     // Decrypting, decompressing and hashing keep a worker busy, but each
-    // also waits for reads and for its write-behind (restore_files.h): two
-    // per core keep the cores busy through those waits, for a few MiB each.
+    // also waits for its reads (packs a backup just wrote are not cached):
+    // two per core keep the cores busy through those waits, a few MiB each.
     workers = std::max<int>(repo_.backend().Connections(),
                             2 * static_cast<int>(std::thread::hardware_concurrency()));
   }

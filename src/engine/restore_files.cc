@@ -180,18 +180,6 @@ void PackFileWriter::WriteBlob(const BlobNeed& need, std::span<const uint8_t> pl
         done += static_cast<size_t>(n);
       }
       if (f.failed.load()) continue;
-      if (f.size >= kWriteBehindSize) {
-        // Write-behind: a large restore would otherwise fill the page cache
-        // with fresh pages (their allocation costs more than the copy, on VMs
-        // several seconds per GiB). Writing the range out and dropping it
-        // lets the next blob reuse the same pages; other workers keep the
-        // CPU busy meanwhile. Advisory: errors here change nothing.
-        sync_file_range(
-            f.fd, static_cast<off_t>(t.offset), static_cast<off_t>(plain.size()),
-            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-        posix_fadvise(f.fd, static_cast<off_t>(t.offset), static_cast<off_t>(plain.size()),
-                      POSIX_FADV_DONTNEED);
-      }
     }
     bytes_.fetch_add(plain.size());
     BlobDone(f);

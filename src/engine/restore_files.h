@@ -29,8 +29,6 @@ class PackFileWriter {
   // A range stops growing past this size, so each worker holds at most one
   // such buffer (plus one blob): memory stays bounded with many workers.
   static constexpr uint64_t kMaxRangeSize = 4 << 20;
-  // Files at least this large are written behind (see WriteBlob).
-  static constexpr uint64_t kWriteBehindSize = 8 << 20;
 
   PackFileWriter(repo::Repository& repo, int workers, RestoreErrorFn on_error);
   ~PackFileWriter();
