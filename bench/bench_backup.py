@@ -8,6 +8,11 @@ Workloads (issue targets in brackets):
   4. full restore of 1., 2. and 3.                    [>= 2x faster]
 Peak RSS (from /usr/bin/time -v) should be no higher than restic's.
 
+Page cache: every restore starts with both repositories evicted (os.sync(), then
+posix_fadvise(DONTNEED) on each file), and every first backup with its source tree evicted,
+so neither tool reads from memory what the other reads from disk (stash's backup drops its
+pack pages after fsync; restic's does not).
+
 Usage: bench/bench_backup.py [--stash build/bin/stash] [--dir /tmp/stash-bench] [--size-mib 1024]
 Not part of the test suite: it takes minutes and wants an otherwise idle machine.
 """
@@ -40,6 +45,21 @@ def du(path):
         for f in files:
             total += os.lstat(os.path.join(dirpath, f)).st_size
     return total
+
+
+def evict(path):
+    """Drops path's files from the page cache so the next reader gets them from disk."""
+    os.sync()
+    for dirpath, _, files in os.walk(path):
+        for name in files:
+            try:
+                fd = os.open(os.path.join(dirpath, name), os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:
+                continue  # sockets, fifos, dangling links: nothing cached
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
 
 
 def make_data(d, size_mib):
@@ -82,6 +102,12 @@ def main():
     os.makedirs(env["TMPDIR"], exist_ok=True)
     tools = {"restic": [a.restic, "--no-cache"], "stash": [os.path.abspath(a.stash)]}
     rows = []
+    print("page cache: source trees evicted before each first backup, both repositories "
+          "before every restore")
+
+    def evict_repos(name):
+        for tool in tools:
+            evict(os.path.join(a.dir, "repos", "%s-%s" % (tool, name)))
 
     def repo_of(tool, name):
         r = os.path.join(a.dir, "repos", "%s-%s" % (tool, name))
@@ -95,11 +121,13 @@ def main():
             repo = repo_of(tool, name)
             subprocess.run([*base, "-r", repo, "init", "-q"], env=env, check=True,
                            capture_output=True)
+            evict(src)
             t, rss = sh([*base, "-r", repo, "backup", "-q", "--compression", "auto", "."], env,
                         cwd=src)
             stored = du(repo)
             target = os.path.join(a.dir, "restore-%s-%s" % (tool, name))
             shutil.rmtree(target, ignore_errors=True)
+            evict_repos(name)
             rt, rrss = sh([*base, "-r", repo, "restore", "-q", "latest", "--target", target], env)
             shutil.rmtree(target, ignore_errors=True)
             res[tool] = (t, rss, stored, rt, rrss)
@@ -113,11 +141,13 @@ def main():
     for tool, base in tools.items():
         repo = repo_of(tool, "small")
         subprocess.run([*base, "-r", repo, "init", "-q"], env=env, check=True, capture_output=True)
+        evict(small)
         subprocess.run([*base, "-r", repo, "backup", "-q", "."], env=env, cwd=small, check=True,
                        capture_output=True)
         t, rss = sh([*base, "-r", repo, "backup", "-q", "."], env, cwd=small)
         target = os.path.join(a.dir, "restore-%s-small" % tool)
         shutil.rmtree(target, ignore_errors=True)
+        evict_repos("small")
         rt, rrss = sh([*base, "-r", repo, "restore", "-q", "latest", "--target", target], env)
         restored = sum(len(f) for _, _, f in os.walk(target))
         if restored != 100000:
