@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "restore_files.h"
@@ -26,7 +27,8 @@ Status MkdirAll(const std::string& path) {
     return Status(Code::kAlreadyExists, "Mkdir " + path + ": not a directory");
   }
   size_t slash = path.find_last_of('/');
-  if (slash != std::string::npos && slash > 0) STASH_RETURN_IF_ERROR(MkdirAll(path.substr(0, slash)));
+  if (slash != std::string::npos && slash > 0)
+    STASH_RETURN_IF_ERROR(MkdirAll(path.substr(0, slash)));
   if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
     return Status(Code::kInternal, "Mkdir " + path + ": " + std::strerror(errno));
   }
@@ -38,11 +40,6 @@ std::string AbsTarget(const std::string& target) {
   char buf[4096];
   std::string cwd = getcwd(buf, sizeof buf) ? buf : "/";
   return GoPathClean(cwd + "/" + target);
-}
-
-std::string ParentDir(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 std::string AsciiLower(std::string s) {
@@ -67,7 +64,9 @@ struct Restorer::Collected {
     format::Node node;  // content moved to the file writer
     std::string target;
     std::string location;
+    size_t file = kNoFile;  // index in the file writer, for content files
   };
+  static constexpr size_t kNoFile = static_cast<size_t>(-1);
   std::vector<Action> actions;
   std::map<std::pair<uint64_t, uint64_t>, std::string> hardlinks;  // (inode, dev) → first target
   PackFileWriter* writer = nullptr;
@@ -93,6 +92,7 @@ Result<bool> Restorer::Traverse(const Id& tree, const std::string& target,
     return false;
   }
   bool has_restored = false;
+  bool target_made = false;  // every non-dir child shares this parent: make it once
   for (format::Node& node : *nodes) {
     if (!ValidName(node.name)) {
       Report(location, InvalidError("invalid child node name " + node.name));
@@ -105,8 +105,8 @@ Result<bool> Restorer::Traverse(const Id& tree, const std::string& target,
     bool selected = true;
     bool child_may = true;
     if (!opts_.excludes.empty() || !opts_.iexcludes.empty()) {
-      selected = !opts_.excludes.Match(node_location) &&
-                 !opts_.iexcludes.Match(AsciiLower(node_location));
+      selected =
+          !opts_.excludes.Match(node_location) && !opts_.iexcludes.Match(AsciiLower(node_location));
       child_may = selected && node.type == format::NodeType::kDir;
     } else if (!opts_.includes.empty() || !opts_.iincludes.empty()) {
       auto [m, c] = opts_.includes.MatchWithChild(node_location);
@@ -118,8 +118,8 @@ Result<bool> Restorer::Traverse(const Id& tree, const std::string& target,
 
     if (node.type == format::NodeType::kDir) {
       if (!node.subtree) {
-        Report(node_location, Status(Code::kDataLoss, "Dir without subtree in tree " +
-                                                          tree.ShortHex()));
+        Report(node_location,
+               Status(Code::kDataLoss, "Dir without subtree in tree " + tree.ShortHex()));
         continue;
       }
       if (selected) {
@@ -140,10 +140,14 @@ Result<bool> Restorer::Traverse(const Id& tree, const std::string& target,
       continue;
     }
     if (!selected) continue;
-    if (Status s = MkdirAll(ParentDir(node_target)); !s.ok()) {
-      Report(node_location, s);
-      continue;
+    if (!target_made) {
+      if (Status s = MkdirAll(target); !s.ok()) {
+        Report(node_location, s);
+        continue;
+      }
+      target_made = true;
     }
+    size_t file = Collected::kNoFile;
     if (node.type == format::NodeType::kFile && node.size > 0) {
       bool write_content = true;
       if (node.links > 1) {
@@ -152,11 +156,12 @@ Result<bool> Restorer::Traverse(const Id& tree, const std::string& target,
       }
       if (write_content && node.content) {
         written_.push_back({node_target, *node.content, node.size});
-        out->writer->AddFile(node_target, node_location, std::move(*node.content), node.size);
+        file =
+            out->writer->AddFile(node_target, node_location, std::move(*node.content), node.size);
         node.content.reset();
       }
     }
-    out->actions.push_back({false, std::move(node), node_target, node_location});
+    out->actions.push_back({false, std::move(node), node_target, node_location, file});
   }
   return has_restored;
 }
@@ -185,23 +190,78 @@ Result<RestoreStats> Restorer::Run() {
   writer.Run(&stats_);
 
   // Second pass: special files, empty files, hardlinks and all metadata.
+  // Nodes outside hardlink groups depend on nothing but their (existing)
+  // directory, so all workers finish them: with many small files this pass is
+  // a few syscalls per file. Hardlinks then follow in tree order (a link
+  // needs its first name), and directories last, children before parents,
+  // as creating an entry changes its directory's mtime.
+  std::vector<Collected::Action*> independent;
+  for (Collected::Action& a : collected.actions) {
+    if (a.leave_dir) {
+      ++stats_.dirs;
+      continue;
+    }
+    if (a.node.type != format::NodeType::kFile) {
+      ++stats_.other;
+    } else {
+      ++stats_.files;
+    }
+    if (a.node.type != format::NodeType::kFile || a.node.links < 2) independent.push_back(&a);
+  }
+  std::mutex report_mu;
+  std::atomic<size_t> next{0};
+  auto finish = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < independent.size();) {
+      const Collected::Action& a = *independent[i];
+      Status s;
+      if (a.node.type != format::NodeType::kFile) {
+        s = CreateSpecialNode(a.node, a.target);
+        if (s.ok()) s = RestoreMetadata(a.node, a.target);
+      } else if (a.node.size == 0) {
+        int fd = open(a.target.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0) {
+          s = Status(Code::kInternal, "OpenFile: open " + a.target + ": " + std::strerror(errno));
+        } else {
+          close(fd);
+          s = RestoreMetadata(a.node, a.target);
+        }
+      } else {
+        // A file whose content failed was already reported; do not report it twice.
+        if (a.file != Collected::kNoFile) {
+          if (writer.Failed(a.file)) continue;
+        } else {
+          struct stat st {};
+          if (lstat(a.target.c_str(), &st) != 0) continue;
+        }
+        s = RestoreMetadata(a.node, a.target);
+      }
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(report_mu);
+        Report(a.location, s);
+      }
+    }
+  };
+  {
+    std::vector<std::thread> threads;
+    size_t n = std::min<size_t>(static_cast<size_t>(workers), independent.size() / 256 + 1);
+    for (size_t t = 1; t < n; ++t) threads.emplace_back(finish);
+    finish();
+    for (auto& t : threads) t.join();
+  }
+
   std::map<std::pair<uint64_t, uint64_t>, std::string> empty_links;
   for (Collected::Action& a : collected.actions) {
     const format::Node& node = a.node;
     Status s;
     if (a.leave_dir) {
       s = RestoreMetadata(node, a.target);
-      ++stats_.dirs;
-    } else if (node.type != format::NodeType::kFile) {
-      s = CreateSpecialNode(node, a.target);
-      if (s.ok()) s = RestoreMetadata(node, a.target);
-      ++stats_.other;
+    } else if (node.type != format::NodeType::kFile || node.links < 2) {
+      continue;  // finished above
     } else {
-      ++stats_.files;
       auto key = std::make_pair(node.inode, node.device_id);
       auto link = collected.hardlinks.find(key);
-      if (node.size == 0 && (node.links < 2 || !empty_links.count(key))) {
-        if (node.links > 1) empty_links.emplace(key, a.target);
+      if (node.size == 0 && !empty_links.count(key)) {
+        empty_links.emplace(key, a.target);
         int fd = open(a.target.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
         if (fd < 0) {
           s = Status(Code::kInternal, "OpenFile: open " + a.target + ": " + std::strerror(errno));
@@ -209,10 +269,8 @@ Result<RestoreStats> Restorer::Run() {
           close(fd);
           s = RestoreMetadata(node, a.target);
         }
-      } else if (node.links > 1 &&
-                 ((node.size == 0 && empty_links[key] != a.target) ||
-                  (node.size > 0 && link != collected.hardlinks.end() &&
-                   link->second != a.target))) {
+      } else if ((node.size == 0 && empty_links[key] != a.target) ||
+                 (node.size > 0 && link != collected.hardlinks.end() && link->second != a.target)) {
         const std::string& first = node.size == 0 ? empty_links[key] : link->second;
         if (unlink(a.target.c_str()) != 0 && errno != ENOENT) {
           s = Status(Code::kInternal,
@@ -224,9 +282,12 @@ Result<RestoreStats> Restorer::Run() {
           s = RestoreMetadata(node, a.target);
         }
       } else {
-        struct stat st {};
-        // A file whose content failed was already reported; do not report it twice.
-        if (lstat(a.target.c_str(), &st) != 0) continue;
+        if (a.file != Collected::kNoFile) {
+          if (writer.Failed(a.file)) continue;
+        } else {
+          struct stat st {};
+          if (lstat(a.target.c_str(), &st) != 0) continue;
+        }
         s = RestoreMetadata(node, a.target);
       }
     }
@@ -256,9 +317,9 @@ Result<uint64_t> Restorer::Verify() {
       fstat(fd, &st);
       bool ok = true;
       if (static_cast<uint64_t>(st.st_size) != w.size) {
-        fail(w.target, Status(Code::kDataLoss, "Invalid file size for " + w.target +
-                                                   ": expected " + std::to_string(w.size) +
-                                                   ", got " + std::to_string(st.st_size)));
+        fail(w.target, Status(Code::kDataLoss, "Invalid file size for " + w.target + ": expected " +
+                                                   std::to_string(w.size) + ", got " +
+                                                   std::to_string(st.st_size)));
         ok = false;
       }
       uint64_t offset = 0;
@@ -272,9 +333,9 @@ Result<uint64_t> Restorer::Verify() {
         buf.resize(loc->PlainLength());
         ssize_t n = pread(fd, buf.data(), buf.size(), static_cast<off_t>(offset));
         if (n != static_cast<ssize_t>(buf.size()) || crypto::Sha256(buf) != w.content[b]) {
-          fail(w.target, Status(Code::kDataLoss, "Unexpected content in " + w.target +
-                                                     ", starting at offset " +
-                                                     std::to_string(offset)));
+          fail(w.target,
+               Status(Code::kDataLoss, "Unexpected content in " + w.target +
+                                           ", starting at offset " + std::to_string(offset)));
           ok = false;
         }
         offset += buf.size();

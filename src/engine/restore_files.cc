@@ -52,14 +52,17 @@ PackFileWriter::~PackFileWriter() {
   }
 }
 
-void PackFileWriter::AddFile(std::string target, std::string location, std::vector<Id> content,
-                             uint64_t size) {
+size_t PackFileWriter::AddFile(std::string target, std::string location, std::vector<Id> content,
+                               uint64_t size) {
   File& f = files_.emplace_back();
   f.target = std::move(target);
   f.location = std::move(location);
   f.content = std::move(content);
   f.size = size;
+  return files_.size() - 1;
 }
+
+bool PackFileWriter::Failed(size_t index) const { return files_[index].failed.load(); }
 
 void PackFileWriter::FailFile(File& f, const Status& s) {
   {
@@ -117,7 +120,7 @@ void PackFileWriter::Plan() {
   }
 }
 
-bool PackFileWriter::OpenFile(File& f) {
+bool PackFileWriter::OpenFile(File& f, bool zero_blob) {
   std::lock_guard<std::mutex> lock(f.mu);
   if (f.failed.load()) return false;
   if (f.opened) return f.fd >= 0;
@@ -134,7 +137,10 @@ bool PackFileWriter::OpenFile(File& f) {
     }
     return false;
   }
-  if (ftruncate(fd, static_cast<off_t>(f.size)) != 0) {
+  // A file of one written blob gets its size from that write: most small
+  // files save the syscall. Holes (skipped zero blobs) need the truncate.
+  const bool sized_by_write = f.content.size() == 1 && !zero_blob;
+  if (!sized_by_write && ftruncate(fd, static_cast<off_t>(f.size)) != 0) {
     int err = errno;
     close(fd);
     f.failed.store(true);
@@ -163,7 +169,7 @@ void PackFileWriter::WriteBlob(const BlobNeed& need, std::span<const uint8_t> pl
   const bool zero = AllZero(plain);
   for (const Target& t : need.targets) {
     File& f = files_[t.file];
-    if (!OpenFile(f)) continue;
+    if (!OpenFile(f, zero)) continue;
     if (zero) {
       skipped_.fetch_add(plain.size());
     } else {
@@ -186,65 +192,80 @@ void PackFileWriter::WriteBlob(const BlobNeed& need, std::span<const uint8_t> pl
   }
 }
 
-void PackFileWriter::RestorePack(Pack& pack, std::vector<uint8_t>* buf,
-                                 std::vector<uint8_t>* scratch) {
-  std::sort(pack.blobs.begin(), pack.blobs.end(),
-            [](const BlobNeed& a, const BlobNeed& b) { return a.loc.offset < b.loc.offset; });
-  size_t i = 0;
-  while (i < pack.blobs.size()) {
-    // One ranged read covers consecutive needed blobs separated by small gaps.
-    size_t j = i + 1;
-    uint64_t start = pack.blobs[i].loc.offset;
-    uint64_t end = start + pack.blobs[i].loc.length;
-    while (j < pack.blobs.size() && pack.blobs[j].loc.offset <= end + kMaxRangeGap &&
-           end - start < kMaxRangeSize) {
-      end = std::max<uint64_t>(end, pack.blobs[j].loc.offset + pack.blobs[j].loc.length);
-      ++j;
-    }
-    Status s =
-        repo_.backend().Load({backend::FileType::kPack, pack.id.Hex()}, start, end - start, buf);
-    if (s.ok() && buf->size() != end - start) {
-      s = Status(Code::kDataLoss, "short read");
-    }
-    for (size_t k = i; k < j; ++k) {
-      const BlobNeed& need = pack.blobs[k];
-      Status blob_status = s;
-      std::span<const uint8_t> plain;
-      if (s.ok()) {
-        // Decrypted in place, decompressed into the worker's scratch: no
-        // allocation per blob.
-        std::span<uint8_t> sealed(buf->data() + (need.loc.offset - start), need.loc.length);
-        auto opened = repo_.OpenBlobInPlace(need.id, need.loc, sealed, scratch);
-        if (opened.ok()) {
-          plain = *opened;
-        } else {
-          blob_status = opened.status();
-        }
+void PackFileWriter::CutRanges() {
+  for (size_t p = 0; p < packs_.size(); ++p) {
+    std::vector<BlobNeed>& blobs = packs_[p].blobs;
+    std::sort(blobs.begin(), blobs.end(),
+              [](const BlobNeed& a, const BlobNeed& b) { return a.loc.offset < b.loc.offset; });
+    size_t i = 0;
+    while (i < blobs.size()) {
+      // One ranged read covers consecutive needed blobs separated by small gaps.
+      size_t j = i + 1;
+      uint64_t start = blobs[i].loc.offset;
+      uint64_t end = start + blobs[i].loc.length;
+      while (j < blobs.size() && blobs[j].loc.offset <= end + kMaxRangeGap &&
+             end - start < kMaxRangeSize && j - i < kMaxRangeBlobs) {
+        end = std::max<uint64_t>(end, blobs[j].loc.offset + blobs[j].loc.length);
+        ++j;
       }
-      if (!blob_status.ok()) {
-        Status err =
-            Status(blob_status).Prepend("pack " + pack.id.Hex() + ": blob " + need.id.Hex());
-        for (const Target& t : need.targets) FailFile(files_[t.file], err);
-        continue;
-      }
-      WriteBlob(need, plain);
+      ranges_.push_back(Range{p, i, j});
+      i = j;
     }
-    i = j;
+  }
+}
+
+void PackFileWriter::RestoreRange(const Range& range, std::vector<uint8_t>* buf,
+                                  std::vector<uint8_t>* scratch) {
+  Pack& pack = packs_[range.pack];
+  const size_t i = range.begin;
+  const size_t j = range.end;
+  const uint64_t start = pack.blobs[i].loc.offset;
+  uint64_t end = start;
+  for (size_t k = i; k < j; ++k) {
+    end = std::max<uint64_t>(end, pack.blobs[k].loc.offset + pack.blobs[k].loc.length);
+  }
+  Status s =
+      repo_.backend().Load({backend::FileType::kPack, pack.id.Hex()}, start, end - start, buf);
+  if (s.ok() && buf->size() != end - start) {
+    s = Status(Code::kDataLoss, "short read");
+  }
+  for (size_t k = i; k < j; ++k) {
+    const BlobNeed& need = pack.blobs[k];
+    Status blob_status = s;
+    std::span<const uint8_t> plain;
+    if (s.ok()) {
+      // Decrypted in place, decompressed into the worker's scratch: no
+      // allocation per blob.
+      std::span<uint8_t> sealed(buf->data() + (need.loc.offset - start), need.loc.length);
+      auto opened = repo_.OpenBlobInPlace(need.id, need.loc, sealed, scratch);
+      if (opened.ok()) {
+        plain = *opened;
+      } else {
+        blob_status = opened.status();
+      }
+    }
+    if (!blob_status.ok()) {
+      Status err = Status(blob_status).Prepend("pack " + pack.id.Hex() + ": blob " + need.id.Hex());
+      for (const Target& t : need.targets) FailFile(files_[t.file], err);
+      continue;
+    }
+    WriteBlob(need, plain);
   }
 }
 
 void PackFileWriter::Run(RestoreStats* stats) {
   Plan();
+  CutRanges();
   std::atomic<size_t> next{0};
   auto worker = [&] {
     std::vector<uint8_t> buf;
     std::vector<uint8_t> scratch;
-    for (size_t p; (p = next.fetch_add(1)) < packs_.size();) {
-      RestorePack(packs_[p], &buf, &scratch);
+    for (size_t r; (r = next.fetch_add(1)) < ranges_.size();) {
+      RestoreRange(ranges_[r], &buf, &scratch);
     }
   };
   std::vector<std::thread> threads;
-  int n = std::min<int>(workers_, static_cast<int>(packs_.size()));
+  int n = std::min<int>(workers_, static_cast<int>(ranges_.size()));
   for (int t = 1; t < n; ++t) threads.emplace_back(worker);
   worker();
   for (auto& t : threads) t.join();

@@ -29,13 +29,20 @@ class PackFileWriter {
   // A range stops growing past this size, so each worker holds at most one
   // such buffer (plus one blob): memory stays bounded with many workers.
   static constexpr uint64_t kMaxRangeSize = 4 << 20;
+  // Ranges are the unit of work: capping their blob count spreads one pack of
+  // many small files (one pack can hold 100k of them) over all the workers,
+  // whose time goes into creating files rather than reading.
+  static constexpr size_t kMaxRangeBlobs = 256;
 
   PackFileWriter(repo::Repository& repo, int workers, RestoreErrorFn on_error);
   ~PackFileWriter();
 
-  void AddFile(std::string target, std::string location, std::vector<Id> content, uint64_t size);
+  // Returns the file's index for Failed().
+  size_t AddFile(std::string target, std::string location, std::vector<Id> content, uint64_t size);
   // Writes every added file. Adds to stats->bytes / bytes_skipped / errors.
   void Run(RestoreStats* stats);
+  // After Run(): whether file `index` failed (and was reported).
+  bool Failed(size_t index) const;
 
  private:
   struct File;
@@ -52,12 +59,19 @@ class PackFileWriter {
     Id id;
     std::vector<BlobNeed> blobs;
   };
+  // One ranged read of a pack: blobs [begin, end) of packs_[pack], by offset.
+  struct Range {
+    size_t pack;
+    size_t begin;
+    size_t end;
+  };
 
   void Plan();
-  void RestorePack(Pack& pack, std::vector<uint8_t>* buf, std::vector<uint8_t>* scratch);
+  void CutRanges();
+  void RestoreRange(const Range& range, std::vector<uint8_t>* buf, std::vector<uint8_t>* scratch);
   void WriteBlob(const BlobNeed& need, std::span<const uint8_t> plain);
   void FailFile(File& f, const Status& s);
-  bool OpenFile(File& f);
+  bool OpenFile(File& f, bool zero_blob);
   void BlobDone(File& f);
 
   repo::Repository& repo_;
@@ -65,6 +79,7 @@ class PackFileWriter {
   RestoreErrorFn on_error_;
   std::deque<File> files_;
   std::vector<Pack> packs_;
+  std::vector<Range> ranges_;
   std::mutex error_mu_;
   std::atomic<uint64_t> bytes_{0};
   std::atomic<uint64_t> skipped_{0};
