@@ -23,6 +23,7 @@
 #include "stash/cli/app.h"
 #include "stash/engine/backup.h"
 #include "stash/engine/filter.h"
+#include "stash/engine/prune.h"
 #include "stash/engine/lock.h"
 
 namespace stash::cli {
@@ -292,12 +293,13 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
     opts.exclude_if_present.push_back("CACHEDIR.TAG:Signature: 8a477f597d28d172789f06886806bc55");
   }
   if (!f.exclude_larger_than.empty()) {
-    opts.exclude_larger_than = ParseSize(f.exclude_larger_than);
-    if (!opts.exclude_larger_than) {
+    auto size = engine::ParseSize(f.exclude_larger_than);
+    if (!size.ok()) {
       std::cerr << "Fatal: invalid size \"" << f.exclude_larger_than
                 << "\" for --exclude-larger-than (a number with k, m, g or t)\n";
       return kExitError;
     }
+    opts.exclude_larger_than = *size;
   }
   opts.one_file_system = f.one_file_system && !f.stdin;
   opts.ignore_inode = f.ignore_inode;

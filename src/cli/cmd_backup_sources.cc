@@ -210,40 +210,4 @@ Result<std::vector<std::string>> ReadExcludeFiles(const std::vector<std::string>
   return out;
 }
 
-std::optional<uint64_t> ParseSize(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  uint64_t unit = 1;
-  std::string_view num = s.substr(0, s.size() - 1);
-  switch (s.back()) {
-    case 'b':
-    case 'B':
-      break;
-    case 'k':
-    case 'K':
-      unit = 1ull << 10;
-      break;
-    case 'm':
-    case 'M':
-      unit = 1ull << 20;
-      break;
-    case 'g':
-    case 'G':
-      unit = 1ull << 30;
-      break;
-    case 't':
-    case 'T':
-      unit = 1ull << 40;
-      break;
-    default:
-      num = s;
-  }
-  if (num.empty()) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : num) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return v * unit;
-}
-
 }  // namespace stash::cli

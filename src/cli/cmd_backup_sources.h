@@ -39,7 +39,4 @@ std::string ExpandEnv(std::string_view s);
 // Go's filepath.Glob: matches sorted per directory, `*` matches dot files.
 Result<std::vector<std::string>> GoGlob(const std::string& pattern);
 
-// restic's parseSizeStr: "10", "10b", "4k", "2M", "1g", "1T" (powers of 1024).
-std::optional<uint64_t> ParseSize(std::string_view s);
-
 }  // namespace stash::cli

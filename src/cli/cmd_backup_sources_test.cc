@@ -66,16 +66,5 @@ TEST_F(SourcesTest, ExcludeFilesExpandEnvironmentLikeGo) {
   EXPECT_FALSE(ReadExcludeFiles({dir_ + "/missing"}).ok());
 }
 
-TEST(ParseSize, AcceptsResticSuffixes) {
-  EXPECT_EQ(ParseSize("10"), 10u);
-  EXPECT_EQ(ParseSize("10b"), 10u);
-  EXPECT_EQ(ParseSize("4k"), 4096u);
-  EXPECT_EQ(ParseSize("2M"), 2u << 20);
-  EXPECT_EQ(ParseSize("1t"), 1ull << 40);
-  EXPECT_FALSE(ParseSize("k").has_value());
-  EXPECT_FALSE(ParseSize("1.5m").has_value());
-  EXPECT_FALSE(ParseSize("").has_value());
-}
-
 }  // namespace
 }  // namespace stash::cli

@@ -24,6 +24,13 @@ TEST(PruneOptionsTest, SizesAndByteFormattingAsRestic) {
   EXPECT_EQ(*ParseSize("3G"), 3ull << 30);
   EXPECT_EQ(*ParseSize("17"), 17u);
   EXPECT_FALSE(ParseSize("1.5M").ok());
+  // --exclude-larger-than's forms (restic's parseSizeStr).
+  EXPECT_EQ(*ParseSize("10b"), 10u);
+  EXPECT_EQ(*ParseSize("2M"), 2u << 20);
+  EXPECT_EQ(*ParseSize("1t"), 1ull << 40);
+  EXPECT_FALSE(ParseSize("k").ok());
+  EXPECT_FALSE(ParseSize("1.5m").ok());
+  EXPECT_FALSE(ParseSize("").ok());
   EXPECT_EQ(FormatBytes(1024), "1024 B");
   EXPECT_EQ(FormatBytes(1536), "1.500 KiB");
   EXPECT_EQ(FormatBytes(5ull << 30), "5.000 GiB");
