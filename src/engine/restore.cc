@@ -208,6 +208,21 @@ Result<RestoreStats> Restorer::Run() {
     }
     if (a.node.type != format::NodeType::kFile || a.node.links < 2) independent.push_back(&a);
   }
+  // A file whose content failed was already reported; its metadata is not
+  // set and it is not reported twice.
+  auto content_written = [&](const Collected::Action& a) {
+    if (a.file != Collected::kNoFile) return !writer.Failed(a.file);
+    struct stat st {};
+    return lstat(a.target.c_str(), &st) == 0;
+  };
+  auto create_empty = [](const format::Node& node, const std::string& target) {
+    int fd = open(target.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return Status(Code::kInternal, "OpenFile: open " + target + ": " + std::strerror(errno));
+    }
+    close(fd);
+    return RestoreMetadata(node, target);
+  };
   std::mutex report_mu;
   std::atomic<size_t> next{0};
   auto finish = [&] {
@@ -218,21 +233,9 @@ Result<RestoreStats> Restorer::Run() {
         s = CreateSpecialNode(a.node, a.target);
         if (s.ok()) s = RestoreMetadata(a.node, a.target);
       } else if (a.node.size == 0) {
-        int fd = open(a.target.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
-        if (fd < 0) {
-          s = Status(Code::kInternal, "OpenFile: open " + a.target + ": " + std::strerror(errno));
-        } else {
-          close(fd);
-          s = RestoreMetadata(a.node, a.target);
-        }
+        s = create_empty(a.node, a.target);
       } else {
-        // A file whose content failed was already reported; do not report it twice.
-        if (a.file != Collected::kNoFile) {
-          if (writer.Failed(a.file)) continue;
-        } else {
-          struct stat st {};
-          if (lstat(a.target.c_str(), &st) != 0) continue;
-        }
+        if (!content_written(a)) continue;
         s = RestoreMetadata(a.node, a.target);
       }
       if (!s.ok()) {
@@ -262,13 +265,7 @@ Result<RestoreStats> Restorer::Run() {
       auto link = collected.hardlinks.find(key);
       if (node.size == 0 && !empty_links.count(key)) {
         empty_links.emplace(key, a.target);
-        int fd = open(a.target.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
-        if (fd < 0) {
-          s = Status(Code::kInternal, "OpenFile: open " + a.target + ": " + std::strerror(errno));
-        } else {
-          close(fd);
-          s = RestoreMetadata(node, a.target);
-        }
+        s = create_empty(node, a.target);
       } else if ((node.size == 0 && empty_links[key] != a.target) ||
                  (node.size > 0 && link != collected.hardlinks.end() && link->second != a.target)) {
         const std::string& first = node.size == 0 ? empty_links[key] : link->second;
@@ -282,12 +279,7 @@ Result<RestoreStats> Restorer::Run() {
           s = RestoreMetadata(node, a.target);
         }
       } else {
-        if (a.file != Collected::kNoFile) {
-          if (writer.Failed(a.file)) continue;
-        } else {
-          struct stat st {};
-          if (lstat(a.target.c_str(), &st) != 0) continue;
-        }
+        if (!content_written(a)) continue;
         s = RestoreMetadata(node, a.target);
       }
     }

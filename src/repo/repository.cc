@@ -384,16 +384,27 @@ Result<std::vector<Repository::PackedBlob>> RepositoryImpl::ListPack(const Id& p
   return out;
 }
 
+namespace {
+
+// "data blob <id> in pack <id>": the object every blob error names.
+std::string BlobWhere(const Id& id, const BlobLocation& loc) {
+  return std::string(loc.kind == BlobKind::kTree ? "tree" : "data") + " blob " + id.Hex() +
+         " in pack " + loc.pack.Hex();
+}
+
+template <typename Where>
+Status CheckSealedSize(size_t size, const Where& where) {
+  if (size >= crypto::kSealOverhead) return Status();
+  return DataLossError(where() + ": sealed blob of " + std::to_string(size) +
+                       " bytes is too short");
+}
+
+}  // namespace
+
 Result<std::vector<uint8_t>> RepositoryImpl::OpenBlob(const Id& id, const BlobLocation& loc,
                                                       std::span<const uint8_t> sealed) {
-  auto where = [&] {
-    return std::string(loc.kind == BlobKind::kTree ? "tree" : "data") + " blob " + id.Hex() +
-           " in pack " + loc.pack.Hex();
-  };
-  if (sealed.size() < crypto::kSealOverhead) {
-    return DataLossError(where() + ": sealed blob of " + std::to_string(sealed.size()) +
-                         " bytes is too short");
-  }
+  auto where = [&] { return BlobWhere(id, loc); };
+  STASH_RETURN_IF_ERROR(CheckSealedSize(sealed.size(), where));
   std::vector<uint8_t> plain(sealed.size() - crypto::kSealOverhead);
   auto n = crypto::Open(master_, sealed, plain.data());
   if (!n.ok()) return Status(n.status()).Prepend(where());
@@ -410,14 +421,8 @@ Result<std::span<const uint8_t>> RepositoryImpl::OpenBlobInPlace(const Id& id,
                                                                  const BlobLocation& loc,
                                                                  std::span<uint8_t> sealed,
                                                                  std::vector<uint8_t>* scratch) {
-  auto where = [&] {
-    return std::string(loc.kind == BlobKind::kTree ? "tree" : "data") + " blob " + id.Hex() +
-           " in pack " + loc.pack.Hex();
-  };
-  if (sealed.size() < crypto::kSealOverhead) {
-    return DataLossError(where() + ": sealed blob of " + std::to_string(sealed.size()) +
-                         " bytes is too short");
-  }
+  auto where = [&] { return BlobWhere(id, loc); };
+  STASH_RETURN_IF_ERROR(CheckSealedSize(sealed.size(), where));
   uint8_t* plain_at = sealed.data() + crypto::kIvSize;
   auto n = crypto::Open(master_, sealed, plain_at);
   if (!n.ok()) return Status(n.status()).Prepend(where());
