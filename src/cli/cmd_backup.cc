@@ -23,8 +23,8 @@
 #include "stash/cli/app.h"
 #include "stash/engine/backup.h"
 #include "stash/engine/filter.h"
-#include "stash/engine/prune.h"
 #include "stash/engine/lock.h"
+#include "stash/engine/prune.h"
 
 namespace stash::cli {
 
@@ -351,6 +351,11 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
       std::cerr << "error: " << GoStyle(s.message()) << "\n";
     }
   };
+  // Plain lines on stderr, with or without --json, as restic 0.14 prints them.
+  opts.on_warning = [&](const std::string& message) {
+    std::lock_guard lock(out_mu);
+    std::cerr << message << "\n";
+  };
   if (human && !f.stdin) {
     // Parent detection happens inside Backup; say which one restic would use.
     std::vector<std::string> abs;
@@ -397,8 +402,9 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
               << ",\"tree_blobs\":" << s.tree_blobs << ",\"data_added\":" << s.data_added
               << ",\"total_files_processed\":" << s.total_files_processed
               << ",\"total_bytes_processed\":" << s.total_bytes_processed
-              << ",\"total_duration\":" << s.seconds << ",\"snapshot_id\":\"" << s.snapshot_id.ShortHex()
-              << "\"" << (f.dry_run ? ",\"dry_run\":true" : "") << "}\n";
+              << ",\"total_duration\":" << s.seconds << ",\"snapshot_id\":\""
+              << s.snapshot_id.ShortHex() << "\"" << (f.dry_run ? ",\"dry_run\":true" : "")
+              << "}\n";
   } else if (!ro.quiet) {
     char line[256];
     snprintf(line, sizeof line, "\nFiles:       %5llu new, %5llu changed, %5llu unmodified\n",

@@ -185,8 +185,14 @@ void Archiver::WalkTarget(DirState* d, const Target& t) {
     const std::string& shown = child.cpath.empty() ? child.fs_path : child.cpath;
     if (child.is_target && select_.has_name_rules() && select_.RejectByName(Abs(shown))) continue;
     if (child.is_target && select_.has_tag_rules()) {
-      std::string host_dir = child.fs_path.substr(0, child.fs_path.rfind('/') + 1);
-      if (!KeptByTags(select_.TagsExcluding(host_dir.empty() ? "." : host_dir), name)) continue;
+      // restic looks for tag files beside each target, in its parent.
+      std::string host = AbsolutePath(child.fs_path);
+      std::string abs = Abs(shown);
+      auto dir_of = [](const std::string& p) {
+        return p.substr(0, std::max<size_t>(p.rfind('/'), 1));
+      };
+      std::string_view base = std::string_view(abs).substr(abs.rfind('/') + 1);
+      if (select_.RejectByTag(dir_of(host), dir_of(abs), base)) continue;
     }
     struct stat st {};
     if (lstat(child.fs_path.c_str(), &st) != 0) {
@@ -194,7 +200,8 @@ void Archiver::WalkTarget(DirState* d, const Target& t) {
       continue;
     }
     if (child.is_target && select_.RejectBySize(st)) continue;
-    auto node = NodeForPath(child.fs_path, name, st, opts_.with_atime, names_);
+    auto node =
+        NodeForPath(child.fs_path, shown, name, st, opts_.with_atime, names_, opts_.on_warning);
     if (!node.ok()) {
       Error(shown, node.status());
       continue;
@@ -230,20 +237,21 @@ void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::stri
   }
   if (!mounts.empty()) std::sort(names->begin(), names->end());
   std::string abs_dir;
-  if (select_.has_name_rules()) abs_dir = Abs(cdir.empty() ? dir_path : cdir);
-  std::vector<std::string> tags;
-  if (select_.has_tag_rules()) tags = select_.TagsExcluding(dir_path);
+  if (select_.has_name_rules() || select_.has_tag_rules()) {
+    abs_dir = Abs(cdir.empty() ? dir_path : cdir);
+  }
   // -x: entries on another device go, except directories that are mount
   // points of an allowed directory (kept, and empty below).
   const bool dir_allowed = d->own_dev == d->target_dev;
   std::vector<Entry> entries;
   entries.reserve(names->size());
   for (std::string& name : *names) {
-    if (!tags.empty() && !KeptByTags(tags, name)) continue;
+    // restic's order: patterns first, then tag files.
+    if (select_.has_name_rules() && select_.RejectByName(JoinPath(abs_dir, name))) continue;
+    if (select_.has_tag_rules() && select_.RejectByTag(dir_path, abs_dir, name)) continue;
     std::string path = JoinPath(dir_path, name);
     std::string cpath = cdir.empty() ? std::string() : JoinPath(cdir, name);
     const std::string& shown = cdir.empty() ? path : cpath;
-    if (!abs_dir.empty() && select_.RejectByName(JoinPath(abs_dir, name))) continue;
     auto mount = std::lower_bound(mounts.begin(), mounts.end(), name,
                                   [](const auto& m, const std::string& n) { return m.first < n; });
     if (mount != mounts.end() && mount->first == name) path = mount->second;
@@ -257,7 +265,8 @@ void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::stri
         !(S_ISDIR(st.st_mode) && dir_allowed)) {
       continue;
     }
-    auto node = NodeForPath(path, std::move(name), st, opts_.with_atime, names_);
+    auto node =
+        NodeForPath(path, shown, std::move(name), st, opts_.with_atime, names_, opts_.on_warning);
     if (!node.ok()) {
       Error(shown, node.status());
       continue;

@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,15 +29,37 @@ class NameCache {
   std::unordered_map<uint32_t, std::string> groups_;
 };
 
-// The node restic 0.14 writes for `path` as lstat'ed in `st`: metadata, user
-// and group names, the symlink target, extended attributes. Content/subtree are filled later.
-Result<format::Node> NodeForPath(const std::string& path, std::string name, const struct stat& st,
-                                 bool with_atime, NameCache& names);
+// A warning line for the user (no trailing newline); the backup goes on.
+using WarnFn = std::function<void(const std::string& message)>;
 
-// Extended attributes of `path` (not following a symlink) in the kernel's
-// list order, as restic 0.14 stores them; none when the file system does not
-// support them.
-Status ReadXattrs(const std::string& path, std::vector<format::ExtendedAttribute>* out);
+// The extended-attribute syscalls, replaceable so tests can inject the
+// failures a real file system rarely produces (EIO, EACCES on one value).
+struct XattrCalls {
+  ssize_t (*list)(const char* path, char* list, size_t size);
+  ssize_t (*get)(const char* path, const char* name, void* value, size_t size);
+};
+const XattrCalls& RealXattrCalls();
+
+// The node restic 0.14 writes for `path` as lstat'ed in `st`: metadata, user
+// and group names, the symlink target, extended attributes. Content/subtree
+// are filled later. `shown` names the entry in messages (the recorded path).
+Result<format::Node> NodeForPath(const std::string& path, const std::string& shown,
+                                 std::string name, const struct stat& st, bool with_atime,
+                                 NameCache& names, const WarnFn& warn);
+
+// Extended attributes of the non-symlink `path` in the kernel's list order,
+// as restic 0.14's fillExtendedAttributes stores them: none when the file
+// system does not support them; a value that is gone or unsupported by the
+// time it is read is kept as null; a value that cannot be read for another
+// reason is left out with a warning. A list that cannot be read fails the
+// entry ("NodeFromFileInfo: xattr.list <shown>: <reason>"), which restic
+// reports as an error for that entry.
+Status ReadXattrs(const std::string& path, const std::string& shown,
+                  std::vector<format::ExtendedAttribute>* out, const WarnFn& warn,
+                  const XattrCalls& calls = RealXattrCalls());
+
+// Go's text of an errno value ("permission denied"): strerror, lower-cased.
+std::string GoErrnoText(int err);
 
 // Entry names of a directory (raw bytes, without . and ..), sorted by bytes.
 Result<std::vector<std::string>> ListDirSorted(const std::string& path);

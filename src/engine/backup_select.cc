@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "backup_fs.h"
+#include "stash/format/goquote.h"
 
 namespace stash::engine {
 
@@ -18,27 +19,6 @@ std::string Lower(std::string_view s) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-// restic's isDirExcludedByFile: the tag file exists and, when a header is
-// given, starts with it. A short or different file does not exclude.
-bool TagPresent(const std::string& dir, const std::string& name, const std::string& header) {
-  std::string path = JoinPath(dir, name);
-  struct stat st {};
-  if (lstat(path.c_str(), &st) != 0) return false;
-  if (header.empty()) return true;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  std::string buf(header.size(), '\0');
-  size_t got = 0;
-  while (got < buf.size()) {
-    ssize_t n = read(fd, buf.data() + got, buf.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  close(fd);
-  return got == buf.size() && buf == header;
 }
 
 }  // namespace
@@ -67,6 +47,7 @@ Result<Selector> Selector::Make(const BackupOptions& opts) {
     s.tags_.push_back(std::move(t));
   }
   s.max_size_ = opts.exclude_larger_than;
+  s.warn_ = opts.on_warning;
   return s;
 }
 
@@ -75,12 +56,67 @@ bool Selector::RejectByName(std::string_view abs_path) const {
   return !iexcludes_.empty() && iexcludes_.Match(Lower(abs_path));
 }
 
-std::vector<std::string> Selector::TagsExcluding(const std::string& dir) const {
-  std::vector<std::string> out;
-  for (const Tag& t : tags_) {
-    if (TagPresent(dir, t.name, t.header)) out.push_back(t.name);
+bool Selector::RejectByTag(const std::string& dir, const std::string& shown_dir,
+                           std::string_view name) {
+  for (Tag& t : tags_) {
+    if (name == t.name) continue;  // the tag file itself stays
+    auto [it, fresh] = t.excludes_dir.try_emplace(shown_dir, false);
+    if (fresh) it->second = DirExcluded(t, dir, shown_dir);
+    if (it->second) return true;
   }
-  return out;
+  return false;
+}
+
+// restic 0.14's isDirExcludedByFile: the tag file exists and, when a header
+// is given, starts with it. Anything else keeps the directory; a tag file
+// that exists but cannot be checked gets restic's warning (its words, with
+// the path as restic shows it).
+bool Selector::DirExcluded(const Tag& t, const std::string& dir,
+                           const std::string& shown_dir) const {
+  const std::string path = JoinPath(dir, t.name);
+  const std::string shown = JoinPath(shown_dir, t.name);
+  auto warn = [this](const std::string& msg) {
+    if (warn_) warn_(msg);
+  };
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      warn("could not access exclusion tagfile: lstat " + shown + ": " + GoErrnoText(errno));
+    }
+    return false;
+  }
+  if (t.header.empty()) return true;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    warn("could not open exclusion tagfile: open " + shown + ": " + GoErrnoText(errno));
+    return false;
+  }
+  // io.ReadFull: EOF before the first byte, a short read, or a read error.
+  std::string buf(t.header.size(), '\0');
+  size_t got = 0;
+  int err = 0;
+  while (got < buf.size()) {
+    ssize_t n = read(fd, buf.data() + got, buf.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) err = errno;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  const std::string quoted = "\"" + format::GoQuote(shown) + "\"";
+  if (err != 0) {
+    warn("could not read signature from exclusion tagfile " + quoted + ": read " + shown + ": " +
+         GoErrnoText(err));
+  } else if (got == 0) {
+    warn("invalid (too short) signature in exclusion tagfile " + quoted);
+  } else if (got < buf.size()) {
+    warn("could not read signature from exclusion tagfile " + quoted + ": unexpected EOF");
+  } else if (buf != t.header) {
+    warn("invalid signature in exclusion tagfile " + quoted);
+  } else {
+    return true;
+  }
+  return false;
 }
 
 }  // namespace stash::engine

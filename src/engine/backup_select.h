@@ -4,14 +4,16 @@
 // (--exclude-larger-than). --one-file-system needs the walk's devices and
 // lives in the archiver.
 //
-// Thread-safety: immutable after Make; the walker thread calls it.
+// Thread-safety: the walker thread alone calls it (RejectByTag caches).
 #pragma once
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "stash/core/result.h"
@@ -23,7 +25,8 @@ namespace stash::engine {
 class Selector {
  public:
   Selector() = default;
-  // kInvalid names malformed patterns or an empty tag file name.
+  // kInvalid names malformed patterns or an empty tag file name. Warnings
+  // about malformed tag files go to opts.on_warning.
   static Result<Selector> Make(const BackupOptions& opts);
 
   bool has_name_rules() const { return !excludes_.empty() || !iexcludes_.empty(); }
@@ -35,28 +38,29 @@ class Selector {
   bool RejectBySize(const struct stat& st) const {
     return max_size_ && !S_ISDIR(st.st_mode) && static_cast<uint64_t>(st.st_size) > *max_size_;
   }
-  // The tag file names of the rules that exclude the contents of the host
-  // directory `dir` (empty: none does). An entry stays only if it is named
-  // like every one of them.
-  std::vector<std::string> TagsExcluding(const std::string& dir) const;
+  // restic's rejectIfPresent rules, in their order and short-circuited as
+  // restic runs them after the patterns: true when one rejects the entry
+  // `name` of the host directory `dir`, i.e. the directory holds that rule's
+  // tag file (starting with its header) and `name` is not the tag file.
+  // `shown_dir` is the directory's absolute recorded path, which warnings
+  // name. A rule examines each directory once, on the first entry that gets
+  // that far, so a malformed tag file is reported exactly when restic 0.14
+  // reports it. Walker thread only (it caches per directory).
+  bool RejectByTag(const std::string& dir, const std::string& shown_dir, std::string_view name);
 
  private:
   struct Tag {
     std::string name;
     std::string header;
+    std::unordered_map<std::string, bool> excludes_dir;  // shown dir → verdict
   };
+  bool DirExcluded(const Tag& t, const std::string& dir, const std::string& shown_dir) const;
+
   PatternList excludes_;
   PatternList iexcludes_;  // lower-cased patterns
   std::vector<Tag> tags_;
   std::optional<uint64_t> max_size_;
+  std::function<void(const std::string&)> warn_;
 };
-
-// An entry of a directory the tag rules apply to survives only as the tag file.
-inline bool KeptByTags(const std::vector<std::string>& tags, const std::string& name) {
-  for (const std::string& t : tags) {
-    if (t != name) return false;
-  }
-  return true;
-}
 
 }  // namespace stash::engine

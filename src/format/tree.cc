@@ -62,7 +62,11 @@ void WriteNode(const Node& n, GoJsonWriter* w) {
       w->Key("name");
       w->String(a.name);
       w->Key("value");
-      w->String(Base64Encode(a.value));
+      if (a.null_value) {
+        w->Null();
+      } else {
+        w->String(Base64Encode(a.value));
+      }
       w->EndObject();
     }
     w->EndArray();
@@ -176,7 +180,10 @@ class NodeReader {
       while (true) {
         STASH_ASSIGN_OR_RETURN(bool field, js_.NextKey(&key));
         if (!field) break;
-        if (js_.TryNull()) continue;
+        if (js_.TryNull()) {
+          if (key == "value") a.null_value = true;
+          continue;
+        }
         if (key == "name") {
           STASH_RETURN_IF_ERROR(js_.String(&a.name));
         } else if (key == "value") {

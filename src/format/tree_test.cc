@@ -98,7 +98,8 @@ TEST(TreeTest, SymlinkWithInvalidUtf8TargetKeepsRawBytes) {
 
 TEST(TreeTest, TreeRoundTripsEveryField) {
   Node file = BigBin();
-  file.extended_attributes = {{"user.k", std::string("v\0x", 3)}, {"user.empty", ""}};
+  file.extended_attributes = {
+      {"user.k", std::string("v\0x", 3)}, {"user.empty", ""}, {"user.gone", "", true}};
   file.error = "lstat failed";
   Node dev;
   dev.name = "dev";
@@ -114,6 +115,8 @@ TEST(TreeTest, TreeRoundTripsEveryField) {
   ASSERT_TRUE(enc.ok()) << enc.status();
   EXPECT_EQ(enc->substr(0, 11), "{\"nodes\":[{");
   EXPECT_EQ(enc->substr(enc->size() - 3), "]}\n");
+  EXPECT_NE(enc->find("{\"name\":\"user.empty\",\"value\":\"\"}"), std::string::npos);
+  EXPECT_NE(enc->find("{\"name\":\"user.gone\",\"value\":null}"), std::string::npos);
   auto back = DecodeTree(*enc);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, nodes);
@@ -203,6 +206,7 @@ TEST(TreeDecodeTest, FollowsGoJsonDecodingRules) {
   EXPECT_FALSE(n.content.has_value());
   ASSERT_EQ(n.extended_attributes.size(), 1u);
   EXPECT_EQ(n.extended_attributes[0].value, "");
+  EXPECT_TRUE(n.extended_attributes[0].null_value);
 }
 
 TEST(TreeDecodeTest, RejectsWhatGoRejects) {

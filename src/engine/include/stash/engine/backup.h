@@ -73,6 +73,11 @@ struct BackupOptions {
   bool with_atime = false;
   int read_concurrency = 2;  // reader threads
   int hash_threads = 0;      // 0: one per core
+  // Warnings restic 0.14 prints and goes on (a tag file that exists but does
+  // not carry its header; an extended attribute whose value cannot be read):
+  // one line each, without newline, from the walker thread. They do not
+  // count as errors.
+  std::function<void(const std::string& message)> on_warning;
   // Test hook: counts file opens for content reading (STASH_DEBUG_COUNT_READS).
   std::atomic<uint64_t>* content_opens = nullptr;
 };

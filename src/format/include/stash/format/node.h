@@ -57,6 +57,9 @@ NodeType NodeTypeFromGoMode(uint32_t go_mode);
 struct ExtendedAttribute {
   std::string name;
   std::string value;  // raw bytes; base64 in JSON
+  // Go's nil []byte ("value":null): restic 0.14 keeps an attribute whose
+  // value vanished between listing and reading that way.
+  bool null_value = false;
   friend bool operator==(const ExtendedAttribute&, const ExtendedAttribute&) = default;
 };
 
