@@ -32,6 +32,7 @@ const Registrar kCommands[] = {
     RegisterDump,
     RegisterRestore,
     RegisterCheck,
+    RegisterStats,
     RegisterForget,
     RegisterPrune,
     RegisterUnlock,

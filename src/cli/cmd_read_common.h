@@ -103,4 +103,39 @@ inline std::string GoTagLists(const std::vector<std::string>& tags) {
   return s + "]";
 }
 
+// restic 0.14's FindFilteredSnapshots: the snapshots named by `ids` (an id
+// prefix, or "latest" under the filter; a name that resolves to nothing is
+// reported on stderr and skipped; duplicates once), else every snapshot the
+// filter matches, oldest first. Fails only when the list cannot be loaded.
+inline Result<std::vector<engine::SnapshotEntry>> SelectSnapshots(
+    repo::Repository& repo, const std::vector<std::string>& ids, const FilterFlags& filter) {
+  if (ids.empty()) {
+    return engine::LoadSnapshots(repo, filter.ToFilter(),
+                                 [](const std::string& w) { std::cerr << w << "\n"; });
+  }
+  std::vector<engine::SnapshotEntry> list;
+  bool used_filter = false;
+  for (const std::string& id : ids) {
+    if (id == "latest") used_filter = true;
+    auto entry = engine::FindSnapshot(repo, id, filter.ToFilter());
+    if (!entry.ok()) {
+      if (id == "latest") {
+        std::cerr << "Ignoring \"latest\", no snapshot matched given filter (Paths:"
+                  << GoList(filter.paths) << " Tags:" << GoTagLists(filter.tags)
+                  << " Hosts:" << GoList(filter.hosts) << ")\n";
+      } else {
+        std::cerr << "Ignoring \"" << id << "\": " << entry.status().message() << "\n";
+      }
+      continue;
+    }
+    bool dup = false;
+    for (const auto& e : list) dup = dup || e.id == entry->id;
+    if (!dup) list.push_back(std::move(*entry));
+  }
+  if (!used_filter && !filter.ToFilter().empty()) {
+    std::cerr << "Ignoring filters as there are explicit snapshot ids given\n";
+  }
+  return list;
+}
+
 }  // namespace stash::cli

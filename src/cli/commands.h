@@ -26,13 +26,14 @@ void RegisterBackup(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterInit(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code);
 // Read-side restic verbs (cmd_snapshots.cc, cmd_ls.cc, cmd_cat.cc, cmd_dump.cc,
-// cmd_restore.cc, cmd_check.cc).
+// cmd_restore.cc, cmd_check.cc, cmd_stats.cc).
 void RegisterSnapshots(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterLs(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterCat(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterDump(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterRestore(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterCheck(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterStats(CLI::App& app, GlobalOptions& global, int* exit_code);
 // Retention and maintenance (cmd_forget.cc, cmd_prune.cc, cmd_unlock.cc).
 void RegisterForget(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterPrune(CLI::App& app, GlobalOptions& global, int* exit_code);

@@ -244,7 +244,7 @@ def hold_lock(argv):
 
 @unittest.skipUnless(el.RESTIC, "restic 0.14 not installed")
 class ReadLockTest(unittest.TestCase):
-    """restic 0.14 takes a shared lock for cat, dump and snapshots (not ls),
+    """restic 0.14 takes a shared lock for cat, dump, snapshots and stats (not ls),
     skipped with --no-lock."""
 
     def setUp(self):
@@ -264,7 +264,8 @@ class ReadLockTest(unittest.TestCase):
 
     def test_read_verbs_lock_as_restic(self):
         verbs = {"snapshots": ["snapshots"], "cat": ["cat", "config"],
-                 "dump": ["dump", "latest", "/src/f"], "ls": ["ls", "latest"]}
+                 "dump": ["dump", "latest", "/src/f"], "ls": ["ls", "latest"],
+                 "stats": ["stats"]}
         holder = hold_lock([el.RESTIC, "-r", self.repo, "--no-cache", "forget",
                             "--keep-last", "1"])
         try:
