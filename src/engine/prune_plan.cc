@@ -43,23 +43,9 @@ Result<std::set<BlobKey>> UsedBlobs(repo::Repository& repo, const std::set<Id>& 
   }
   log(0, "finding data that is still in use for " + std::to_string(roots.size()) + " snapshots");
   std::set<BlobKey> used;
-  std::vector<Id> stack(roots.begin(), roots.end());
-  while (!stack.empty()) {
-    Id tree = stack.back();
-    stack.pop_back();
-    if (!used.insert({tree, BlobKind::kTree}).second) continue;
-    auto nodes = LoadTree(repo, tree);
-    if (!nodes.ok()) {
-      return Status(Code::kDataLoss,
-                    "unable to load a tree from the repository: " + nodes.status().message() +
-                        " (prune stopped before changing anything)");
-    }
-    for (const format::Node& n : *nodes) {
-      if (n.type == format::NodeType::kFile && n.content) {
-        for (const Id& b : *n.content) used.insert({b, BlobKind::kData});
-      }
-      if (n.subtree) stack.push_back(*n.subtree);
-    }
+  if (Status s = FindUsedBlobs(repo, roots, &used); !s.ok()) {
+    return Status(Code::kDataLoss, "unable to load a tree from the repository: " + s.message() +
+                                       " (prune stopped before changing anything)");
   }
   return used;
 }

@@ -1,6 +1,7 @@
 #include "stash/engine/stats.h"
 
 #include <cstdio>
+#include <set>
 #include <span>
 #include <unordered_map>
 #include <unordered_set>
@@ -27,17 +28,6 @@ Id ContentKey(const Node& node) {
   return crypto::Sha256(std::span<const uint8_t>(bytes));
 }
 
-struct BlobKey {
-  BlobKind kind;
-  Id id;
-  bool operator==(const BlobKey&) const = default;
-};
-struct BlobKeyHash {
-  size_t operator()(const BlobKey& k) const {
-    return std::hash<Id>()(k.id) ^ static_cast<size_t>(k.kind);
-  }
-};
-
 class Collector {
  public:
   Collector(repo::Repository& repo, StatsMode mode) : repo_(repo), mode_(mode) {}
@@ -49,10 +39,8 @@ class Collector {
     ++stats_.snapshots_count;
     const Id& root = sn.snapshot.tree;
     if (mode_ == StatsMode::kRawData) {
-      // restic's FindUsedBlobs: each tree once across all snapshots.
-      if (!blobs_.insert({BlobKind::kTree, root}).second) return Status::Ok();
-      return WalkTree(repo_, root, "/",
-                      [this](const std::string&, const Node& n) { return RawData(n); });
+      roots_.push_back(root);  // walked together in Finish
+      return Status::Ok();
     }
     std::unordered_set<uint64_t> inodes;  // restore-size: per snapshot
     Status s = WalkTree(repo_, root, "/", [&](const std::string& path, const Node& n) {
@@ -65,7 +53,11 @@ class Collector {
 
   Result<RepoStats> Finish() {
     if (mode_ == StatsMode::kRawData) {
-      for (const BlobKey& b : blobs_) {
+      std::set<BlobKey> blobs;
+      if (Status s = FindUsedBlobs(repo_, roots_, &blobs); !s.ok()) {
+        return Status(s).Prepend("error walking snapshot");
+      }
+      for (const BlobKey& b : blobs) {
         auto loc = repo_.Lookup(b.kind, b.id);
         if (!loc) {
           return Status(Code::kDataLoss, std::string("blob <") +
@@ -80,17 +72,6 @@ class Collector {
   }
 
  private:
-  Result<WalkAction> RawData(const Node& n) {
-    if (n.type == NodeType::kFile && n.content) {
-      for (const Id& id : *n.content) blobs_.insert({BlobKind::kData, id});
-    }
-    if (n.type == NodeType::kDir && n.subtree &&
-        !blobs_.insert({BlobKind::kTree, *n.subtree}).second) {
-      return WalkAction::kSkipSubtree;
-    }
-    return WalkAction::kContinue;
-  }
-
   // Every node counts, even directories; a hard link's size only once.
   Result<WalkAction> RestoreSize(const Node& n, std::unordered_set<uint64_t>* inodes) {
     ++stats_.total_file_count;
@@ -132,7 +113,7 @@ class Collector {
   repo::Repository& repo_;
   const StatsMode mode_;
   RepoStats stats_;
-  std::unordered_set<BlobKey, BlobKeyHash> blobs_;
+  std::vector<Id> roots_;  // raw-data
   std::unordered_set<Id> unique_files_;
   std::unordered_set<Id> seen_trees_;
   std::unordered_map<std::string, std::unordered_set<Id>> file_blobs_;

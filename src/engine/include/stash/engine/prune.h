@@ -77,6 +77,14 @@ struct BlobKey {
   friend auto operator<=>(const BlobKey&, const BlobKey&) = default;
 };
 
+// restic's FindUsedBlobs: adds to *used every tree reachable from `roots`
+// and the data blobs of their files (used by prune and `stats --mode
+// raw-data`). Trees already in *used are not loaded again. Trees load on as
+// many threads as the backend has connections, since on a remote store each
+// load is a round trip. Fails with the first tree that cannot be loaded.
+Status FindUsedBlobs(repo::Repository& repo, const std::vector<Id>& roots,
+                     std::set<BlobKey>* used);
+
 struct PrunePlan {
   std::set<Id> remove_packs_first;  // not in any index
   std::set<Id> repack_packs;
