@@ -49,6 +49,12 @@ Status LimitBackend::Load(const Handle& h, uint64_t offset, uint64_t length,
   return inner_->Load(h, offset, length, out);
 }
 
+Result<std::span<uint8_t>> LimitBackend::LoadUncached(const Handle& h, uint64_t offset,
+                                                      uint64_t length, std::vector<uint8_t>* buf) {
+  Slot s(*this);
+  return inner_->LoadUncached(h, offset, length, buf);
+}
+
 Result<FileInfo> LimitBackend::Stat(const Handle& h) {
   Slot s(*this);
   return inner_->Stat(h);

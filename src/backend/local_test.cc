@@ -1,8 +1,12 @@
 #include "stash/backend/local.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -128,6 +132,82 @@ TEST(LocalBackend, GroupReadableConfigMakesNewFilesGroupReadable) {
   std::string after(64, '8');
   ASSERT_TRUE(b.Save(Handle{FileType::kKey, after}, std::vector<uint8_t>{1}).ok());
   EXPECT_EQ(ModeOf(root + "/keys/" + after), 0440u);
+}
+
+}  // namespace
+}  // namespace stash::backend
+
+namespace stash::backend {
+namespace {
+
+// Pages of `path` in the page cache, out of its total.
+std::pair<size_t, size_t> CachedPages(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  struct stat st {};
+  ::fstat(fd, &st);
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t pages = (static_cast<size_t>(st.st_size) + page - 1) / page;
+  void* map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+  std::vector<unsigned char> resident(pages);
+  ::mincore(map, static_cast<size_t>(st.st_size), resident.data());
+  ::munmap(map, static_cast<size_t>(st.st_size));
+  ::close(fd);
+  size_t cached = 0;
+  for (unsigned char r : resident) cached += r & 1;
+  return {cached, pages};
+}
+
+void Evict(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ::fdatasync(fd);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+}
+
+TEST(LocalBackend, UncachedLoadsReturnTheRangeAndLeaveThePageCacheAlone) {
+  std::string root = FreshDir("uncached");
+  LocalBackend b(root);
+  ASSERT_TRUE(b.Create().ok());
+  std::vector<uint8_t> data(5 << 20);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + i / 4096);
+  Handle h{FileType::kPack, std::string(64, 'c')};
+  ASSERT_TRUE(b.Save(h, data).ok());
+  const std::string path = root + "/data/cc/" + h.name;
+  int probe = ::open(path.c_str(), O_RDONLY | O_DIRECT);
+  const bool direct_io = probe >= 0;
+  if (probe >= 0) ::close(probe);
+
+  struct Case {
+    uint64_t offset, length;
+  };
+  // Unaligned starts and ends, a range ending at the file's end, a small one.
+  for (Case c : {Case{12345, (2 << 20) + 17}, Case{4096, 1 << 20}, Case{(5 << 20) - (1 << 20) - 3,
+                                                                      (1 << 20) + 3},
+                 Case{100, 1000}}) {
+    Evict(path);
+    std::vector<uint8_t> buf;
+    auto got = b.LoadUncached(h, c.offset, c.length, &buf);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->size(), c.length);
+    EXPECT_TRUE(std::equal(got->begin(), got->end(), data.begin() + static_cast<long>(c.offset)))
+        << "offset " << c.offset;
+    if (direct_io && c.length >= (1 << 20)) {
+      EXPECT_EQ(CachedPages(path).first, 0u) << "a large uncached load went through the page cache";
+    }
+  }
+  // A file already in the page cache is copied from there, not re-read from disk.
+  std::vector<uint8_t> warm;
+  ASSERT_TRUE(b.Load(h, 0, 0, &warm).ok());
+  std::vector<uint8_t> buf;
+  auto got = b.LoadUncached(h, 1, 3 << 20, &buf);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(std::equal(got->begin(), got->end(), data.begin() + 1));
+
+  EXPECT_EQ(b.LoadUncached(h, 4 << 20, 2 << 20, &buf).status().code(), Code::kInvalid);
+  EXPECT_EQ(b.LoadUncached(Handle{FileType::kPack, std::string(64, 'd')}, 0, 2 << 20, &buf)
+                .status()
+                .code(),
+            Code::kNotFound);
 }
 
 }  // namespace

@@ -64,6 +64,18 @@ Status RetryBackend::Load(const Handle& h, uint64_t offset, uint64_t length,
   return Run("loading " + h.ToString(), [&](int) { return inner_->Load(h, offset, length, out); });
 }
 
+Result<std::span<uint8_t>> RetryBackend::LoadUncached(const Handle& h, uint64_t offset,
+                                                      uint64_t length, std::vector<uint8_t>* buf) {
+  std::span<uint8_t> where;
+  Status s = Run("loading " + h.ToString(), [&](int) {
+    auto r = inner_->LoadUncached(h, offset, length, buf);
+    if (r.ok()) where = *r;
+    return r.ok() ? Status::Ok() : r.status();
+  });
+  if (!s.ok()) return s;
+  return where;
+}
+
 Result<FileInfo> RetryBackend::Stat(const Handle& h) {
   FileInfo info;
   Status s = Run("stat " + h.ToString(), [&](int) {

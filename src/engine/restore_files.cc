@@ -224,9 +224,12 @@ void PackFileWriter::RestoreRange(const Range& range, std::vector<uint8_t>* buf,
   for (size_t k = i; k < j; ++k) {
     end = std::max<uint64_t>(end, pack.blobs[k].loc.offset + pack.blobs[k].loc.length);
   }
-  Status s =
-      repo_.backend().Load({backend::FileType::kPack, pack.id.Hex()}, start, end - start, buf);
-  if (s.ok() && buf->size() != end - start) {
+  // Each pack range is read once: a local repository reads it past the page
+  // cache, saving the kernel a copy and the cache its pages.
+  auto loaded =
+      repo_.backend().LoadUncached({backend::FileType::kPack, pack.id.Hex()}, start, end - start, buf);
+  Status s = loaded.status();
+  if (s.ok() && loaded->size() != end - start) {
     s = Status(Code::kDataLoss, "short read");
   }
   for (size_t k = i; k < j; ++k) {
@@ -236,7 +239,7 @@ void PackFileWriter::RestoreRange(const Range& range, std::vector<uint8_t>* buf,
     if (s.ok()) {
       // Decrypted in place, decompressed into the worker's scratch: no
       // allocation per blob.
-      std::span<uint8_t> sealed(buf->data() + (need.loc.offset - start), need.loc.length);
+      std::span<uint8_t> sealed(loaded->data() + (need.loc.offset - start), need.loc.length);
       auto opened = repo_.OpenBlobInPlace(need.id, need.loc, sealed, scratch);
       if (opened.ok()) {
         plain = *opened;
@@ -256,10 +259,25 @@ void PackFileWriter::RestoreRange(const Range& range, std::vector<uint8_t>* buf,
 void PackFileWriter::Run(RestoreStats* stats) {
   Plan();
   CutRanges();
+  // Each worker's buffers get their final capacity at once: grown on demand
+  // they were reallocated, copied and faulted in again several times over.
+  uint64_t max_range = 0;
+  uint64_t max_plain = 0;
+  for (const Range& r : ranges_) {
+    const std::vector<BlobNeed>& blobs = packs_[r.pack].blobs;
+    uint64_t end = 0;
+    for (size_t k = r.begin; k < r.end; ++k) {
+      end = std::max<uint64_t>(end, blobs[k].loc.offset + blobs[k].loc.length);
+      max_plain = std::max<uint64_t>(max_plain, blobs[k].loc.uncompressed_length);
+    }
+    max_range = std::max<uint64_t>(max_range, end - blobs[r.begin].loc.offset);
+  }
   std::atomic<size_t> next{0};
   auto worker = [&] {
     std::vector<uint8_t> buf;
     std::vector<uint8_t> scratch;
+    buf.reserve(max_range + kBufferSlack);
+    scratch.reserve(max_plain);
     for (size_t r; (r = next.fetch_add(1)) < ranges_.size();) {
       RestoreRange(ranges_[r], &buf, &scratch);
     }

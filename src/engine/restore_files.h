@@ -33,6 +33,8 @@ class PackFileWriter {
   // many small files (one pack can hold 100k of them) over all the workers,
   // whose time goes into creating files rather than reading.
   static constexpr size_t kMaxRangeBlobs = 256;
+  // A backend may need room around a range to align it (direct reads).
+  static constexpr uint64_t kBufferSlack = 3 * 4096;
 
   PackFileWriter(repo::Repository& repo, int workers, RestoreErrorFn on_error);
   ~PackFileWriter();
