@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <future>
 #include <thread>
 
+#include "stash/backend/local.h"
 #include "stash/backend/memory.h"
 
 namespace stash::engine {
@@ -112,6 +115,58 @@ TEST_F(LockTest, UnlockRemovesOnlyStaleLocksUnlessRemoveAll) {
   EXPECT_EQ(left->front().lock.pid, getpid());
   EXPECT_EQ(*RemoveLocks(*repo_, true, clock_.Now(), "thishost"), 1);
   EXPECT_TRUE(ListLocks(*repo_)->empty());
+}
+
+}  // namespace
+}  // namespace stash::engine
+
+namespace stash::engine {
+namespace {
+
+// A local repository lists a saved lock at once, so taking a lock does not
+// wait restic's 200 ms: every command on a local repository starts sooner.
+TEST(LockSettle, LocalRepositoryTakesTheLockWithoutTheSettleWait) {
+  std::string dir = ::testing::TempDir() + "/lock-settle-" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  ManualClock clock;
+  SeededRandom random{3};
+  repo::Options opts;
+  opts.scrypt_n = 1024;
+  opts.clock = &clock;
+  opts.random = &random;
+  auto repo = repo::Repository::Init(std::make_unique<backend::LocalBackend>(dir), "pw", opts);
+  ASSERT_TRUE(repo.ok()) << repo.status();
+  auto taking = std::async(std::launch::async, [&] {
+    return ScopedLock::Acquire(**repo, LockMode::kShared, clock);  // default 200 ms settle
+  });
+  if (taking.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    clock.Advance(std::chrono::seconds(1));  // let it finish before failing
+    FAIL() << "taking a lock on a local repository waited for the clock";
+  }
+  auto lock = taking.get();
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  EXPECT_EQ(ListLocks(**repo)->size(), 1u);
+  ASSERT_TRUE(lock->Release().ok());
+  std::filesystem::remove_all(dir);
+}
+
+// A store that may list a new file late gets the wait, as restic does.
+TEST(LockSettle, OtherStoresWaitBeforeLookingAgain) {
+  ManualClock clock;
+  SeededRandom random{4};
+  repo::Options opts;
+  opts.scrypt_n = 1024;
+  opts.clock = &clock;
+  opts.random = &random;
+  auto repo = repo::Repository::Init(std::make_unique<backend::InMemoryBackend>(), "pw", opts);
+  ASSERT_TRUE(repo.ok()) << repo.status();
+  auto taking = std::async(std::launch::async,
+                           [&] { return ScopedLock::Acquire(**repo, LockMode::kShared, clock); });
+  while (clock.sleepers() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_NE(taking.wait_for(std::chrono::milliseconds(50)), std::future_status::ready);
+  clock.Advance(std::chrono::milliseconds(200));
+  auto lock = taking.get();
+  ASSERT_TRUE(lock.ok()) << lock.status();
 }
 
 }  // namespace

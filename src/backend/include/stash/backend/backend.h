@@ -56,6 +56,11 @@ class Backend {
   // Sensible number of concurrent requests (restic: local 2, others 5).
   virtual int Connections() const = 0;
 
+  // Whether a List() started after a Save() returned always includes the
+  // saved file. Locking then needs no settle wait (restic waits 200 ms for
+  // stores that list late). Unknown stores say no.
+  virtual bool ListsSavedFilesAtOnce() const { return false; }
+
   // Creates what the store needs before the first Save (directories, bucket).
   // Succeeds when it already exists.
   virtual Status Create() = 0;

@@ -19,6 +19,7 @@ class LimitBackend final : public Backend {
 
   std::string Location() const override { return inner_->Location(); }
   int Connections() const override { return limit_; }
+  bool ListsSavedFilesAtOnce() const override { return inner_->ListsSavedFilesAtOnce(); }
   Status Create() override;
   Status Save(const Handle& h, std::span<const uint8_t> data) override;
   Status Load(const Handle& h, uint64_t offset, uint64_t length,

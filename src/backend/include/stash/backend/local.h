@@ -25,6 +25,8 @@ class LocalBackend final : public Backend {
 
   std::string Location() const override { return "local:" + root_; }
   int Connections() const override { return connections_; }
+  // A saved file is renamed into place and its directory fsynced first.
+  bool ListsSavedFilesAtOnce() const override { return true; }
   Status Create() override;
   Status Save(const Handle& h, std::span<const uint8_t> data) override;
   Status Load(const Handle& h, uint64_t offset, uint64_t length,

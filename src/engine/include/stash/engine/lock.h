@@ -3,8 +3,9 @@
 // exclusive ones for forget/prune.
 //
 // Taking a lock (restic's newLock): look for conflicting locks, write ours,
-// wait 200 ms, look again; on a conflict remove ours and fail with an error
-// that names the holder (pid, host, user, age) and suggests `stash unlock`.
+// wait 200 ms (only for stores that may list a new file late), look again; on
+// a conflict remove ours and fail with an error that names the holder (pid,
+// host, user, age) and suggests `stash unlock`.
 // An exclusive request conflicts with every lock; a shared one with exclusive
 // locks only. Unreadable lock files are ignored (as 0.14 does). Stale locks
 // are NOT skipped (as restic): they block until `unlock` removes them.
