@@ -181,6 +181,7 @@ Result<Id> Archiver::Run(const Target& root, std::optional<Id> parent_tree) {
 void Archiver::WalkTarget(DirState* d, const Target& t) {
   std::vector<Node> parent_nodes = LoadParentTree(d->parent_subtree);
   std::vector<Entry> entries;
+  std::map<std::string, Selector::TagMemo> parent_memos;  // targets' directories
   for (const auto& [name, child] : t.children) {
     const std::string& shown = child.cpath.empty() ? child.fs_path : child.cpath;
     if (child.is_target && select_.has_name_rules() && select_.RejectByName(Abs(shown))) continue;
@@ -192,7 +193,9 @@ void Archiver::WalkTarget(DirState* d, const Target& t) {
         return p.substr(0, std::max<size_t>(p.rfind('/'), 1));
       };
       std::string_view base = std::string_view(abs).substr(abs.rfind('/') + 1);
-      if (select_.RejectByTag(dir_of(host), dir_of(abs), base)) continue;
+      if (select_.RejectByTag(dir_of(host), dir_of(abs), base, &parent_memos[dir_of(abs)])) {
+        continue;
+      }
     }
     struct stat st {};
     if (lstat(child.fs_path.c_str(), &st) != 0) {
@@ -240,6 +243,7 @@ void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::stri
   if (select_.has_name_rules() || select_.has_tag_rules()) {
     abs_dir = Abs(cdir.empty() ? dir_path : cdir);
   }
+  Selector::TagMemo tag_memo;
   // -x: entries on another device go, except directories that are mount
   // points of an allowed directory (kept, and empty below).
   const bool dir_allowed = d->own_dev == d->target_dev;
@@ -248,7 +252,9 @@ void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::stri
   for (std::string& name : *names) {
     // restic's order: patterns first, then tag files.
     if (select_.has_name_rules() && select_.RejectByName(JoinPath(abs_dir, name))) continue;
-    if (select_.has_tag_rules() && select_.RejectByTag(dir_path, abs_dir, name)) continue;
+    if (select_.has_tag_rules() && select_.RejectByTag(dir_path, abs_dir, name, &tag_memo)) {
+      continue;
+    }
     std::string path = JoinPath(dir_path, name);
     std::string cpath = cdir.empty() ? std::string() : JoinPath(cdir, name);
     const std::string& shown = cdir.empty() ? path : cpath;

@@ -134,21 +134,26 @@ TEST_F(BackupFsTest, MalformedTagFileWarnsOnceAndKeepsTheDirectory) {
   auto sel = Selector::Make(opts);
   ASSERT_TRUE(sel.ok());
   Write("CACHEDIR.TAG", "Signature: 8a4");
-  EXPECT_FALSE(sel->RejectByTag(dir_, "/shown", "CACHEDIR.TAG"));  // the tag file is not examined
+  Selector::TagMemo memo;
+  EXPECT_FALSE(
+      sel->RejectByTag(dir_, "/shown", "CACHEDIR.TAG", &memo));  // the tag file is not examined
   EXPECT_TRUE(warnings_.empty());
-  EXPECT_FALSE(sel->RejectByTag(dir_, "/shown", "a"));
-  EXPECT_FALSE(sel->RejectByTag(dir_, "/shown", "b"));
+  EXPECT_FALSE(sel->RejectByTag(dir_, "/shown", "a", &memo));
+  EXPECT_FALSE(sel->RejectByTag(dir_, "/shown", "b", &memo));
   EXPECT_EQ(warnings_, (std::vector<std::string>{"could not read signature from exclusion tagfile "
                                                  "\"/shown/CACHEDIR.TAG\": unexpected EOF"}));
 
   Write("CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55 trailing");
-  EXPECT_TRUE(sel->RejectByTag(dir_, "/other", "a"));
+  Selector::TagMemo fresh;
+  EXPECT_TRUE(sel->RejectByTag(dir_, "/other", "a", &fresh));
   Write("CACHEDIR.TAG", "");
-  EXPECT_FALSE(sel->RejectByTag(dir_, "/third", "a"));
+  fresh.clear();
+  EXPECT_FALSE(sel->RejectByTag(dir_, "/third", "a", &fresh));
   EXPECT_EQ(warnings_.back(),
             "invalid (too short) signature in exclusion tagfile \"/third/CACHEDIR.TAG\"");
   Write("CACHEDIR.TAG", std::string(60, 'x'));
-  EXPECT_FALSE(sel->RejectByTag(dir_, "/fourth", "a"));
+  fresh.clear();
+  EXPECT_FALSE(sel->RejectByTag(dir_, "/fourth", "a", &fresh));
   EXPECT_EQ(warnings_.back(), "invalid signature in exclusion tagfile \"/fourth/CACHEDIR.TAG\"");
   EXPECT_EQ(warnings_.size(), 3u);
 }

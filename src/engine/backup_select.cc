@@ -57,12 +57,14 @@ bool Selector::RejectByName(std::string_view abs_path) const {
 }
 
 bool Selector::RejectByTag(const std::string& dir, const std::string& shown_dir,
-                           std::string_view name) {
-  for (Tag& t : tags_) {
+                           std::string_view name, TagMemo* memo) const {
+  memo->resize(tags_.size(), -1);
+  for (size_t i = 0; i < tags_.size(); ++i) {
+    const Tag& t = tags_[i];
     if (name == t.name) continue;  // the tag file itself stays
-    auto [it, fresh] = t.excludes_dir.try_emplace(shown_dir, false);
-    if (fresh) it->second = DirExcluded(t, dir, shown_dir);
-    if (it->second) return true;
+    int8_t& verdict = (*memo)[i];
+    if (verdict < 0) verdict = DirExcluded(t, dir, shown_dir) ? 1 : 0;
+    if (verdict == 1) return true;
   }
   return false;
 }

@@ -4,7 +4,7 @@
 // (--exclude-larger-than). --one-file-system needs the walk's devices and
 // lives in the archiver.
 //
-// Thread-safety: the walker thread alone calls it (RejectByTag caches).
+// Thread-safety: immutable after Make; the walker thread calls it.
 #pragma once
 
 #include <sys/stat.h>
@@ -13,7 +13,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "stash/core/result.h"
@@ -38,21 +37,25 @@ class Selector {
   bool RejectBySize(const struct stat& st) const {
     return max_size_ && !S_ISDIR(st.st_mode) && static_cast<uint64_t>(st.st_size) > *max_size_;
   }
+  // Verdicts of the tag rules on one directory (one slot per rule: unknown,
+  // keeps, excludes), filled as the rules first look at it. The caller keeps
+  // one per directory, so memory stays proportional to the walk's depth.
+  using TagMemo = std::vector<int8_t>;
   // restic's rejectIfPresent rules, in their order and short-circuited as
   // restic runs them after the patterns: true when one rejects the entry
   // `name` of the host directory `dir`, i.e. the directory holds that rule's
   // tag file (starting with its header) and `name` is not the tag file.
   // `shown_dir` is the directory's absolute recorded path, which warnings
-  // name. A rule examines each directory once, on the first entry that gets
-  // that far, so a malformed tag file is reported exactly when restic 0.14
-  // reports it. Walker thread only (it caches per directory).
-  bool RejectByTag(const std::string& dir, const std::string& shown_dir, std::string_view name);
+  // name. A rule examines a directory once per memo, on the first entry that
+  // gets that far, so a malformed tag file is reported exactly when restic
+  // 0.14 reports it.
+  bool RejectByTag(const std::string& dir, const std::string& shown_dir, std::string_view name,
+                   TagMemo* memo) const;
 
  private:
   struct Tag {
     std::string name;
     std::string header;
-    std::unordered_map<std::string, bool> excludes_dir;  // shown dir → verdict
   };
   bool DirExcluded(const Tag& t, const std::string& dir, const std::string& shown_dir) const;
 
