@@ -248,6 +248,13 @@ Result<std::span<uint8_t>> LocalBackend::LoadUncached(const Handle& h, uint64_t 
   return std::span<uint8_t>(at + (offset - start), length);
 }
 
+void LocalBackend::Prefetch(const Handle& h, uint64_t offset, uint64_t length) {
+  Fd f(::open(PathOf(h).c_str(), O_RDONLY | O_CLOEXEC));
+  if (f.fd < 0) return;  // the Load reports it
+  ::posix_fadvise(f.fd, static_cast<off_t>(offset), static_cast<off_t>(length),
+                  POSIX_FADV_WILLNEED);
+}
+
 Result<FileInfo> LocalBackend::Stat(const Handle& h) {
   const std::string path = PathOf(h);
   struct stat st;

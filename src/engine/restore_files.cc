@@ -17,6 +17,10 @@ struct PackFileWriter::File {
   std::vector<Id> content;
   uint64_t size = 0;
   std::mutex mu;  // guards fd/opened/failed transitions
+  // Serialises this file's writes in user space: writers of one file would
+  // otherwise meet on its inode lock, where the kernel spins (burning the
+  // other core) rather than letting another worker run.
+  std::mutex write_mu;
   int fd = -1;
   bool opened = false;
   std::atomic<bool> failed{false};
@@ -173,6 +177,7 @@ void PackFileWriter::WriteBlob(const BlobNeed& need, std::span<const uint8_t> pl
     if (zero) {
       skipped_.fetch_add(plain.size());
     } else {
+      std::lock_guard<std::mutex> write_lock(f.write_mu);
       size_t done = 0;
       while (done < plain.size()) {
         ssize_t n = pwrite(f.fd, plain.data() + done, plain.size() - done,
@@ -256,6 +261,22 @@ void PackFileWriter::RestoreRange(const Range& range, std::vector<uint8_t>* buf,
   }
 }
 
+uint64_t PackFileWriter::RangeEnd(const Range& range) const {
+  const std::vector<BlobNeed>& blobs = packs_[range.pack].blobs;
+  uint64_t end = 0;
+  for (size_t k = range.begin; k < range.end; ++k) {
+    end = std::max<uint64_t>(end, blobs[k].loc.offset + blobs[k].loc.length);
+  }
+  return end;
+}
+
+void PackFileWriter::Prefetch(const Range& range) {
+  const Pack& pack = packs_[range.pack];
+  const uint64_t start = pack.blobs[range.begin].loc.offset;
+  repo_.backend().Prefetch({backend::FileType::kPack, pack.id.Hex()}, start,
+                           RangeEnd(range) - start);
+}
+
 void PackFileWriter::Run(RestoreStats* stats) {
   Plan();
   CutRanges();
@@ -272,6 +293,7 @@ void PackFileWriter::Run(RestoreStats* stats) {
     }
     max_range = std::max<uint64_t>(max_range, end - blobs[r.begin].loc.offset);
   }
+  const size_t ahead = kPrefetchRangesPerWorker * static_cast<size_t>(workers_);
   std::atomic<size_t> next{0};
   auto worker = [&] {
     std::vector<uint8_t> buf;
@@ -279,9 +301,13 @@ void PackFileWriter::Run(RestoreStats* stats) {
     buf.reserve(max_range + kBufferSlack);
     scratch.reserve(max_plain);
     for (size_t r; (r = next.fetch_add(1)) < ranges_.size();) {
+      // Taking range r asks for range r + ahead: the store reads ahead of the
+      // workers and they rarely wait for the disk.
+      if (r + ahead < ranges_.size()) Prefetch(ranges_[r + ahead]);
       RestoreRange(ranges_[r], &buf, &scratch);
     }
   };
+  for (size_t r = 0; r < std::min(ahead, ranges_.size()); ++r) Prefetch(ranges_[r]);
   std::vector<std::thread> threads;
   int n = std::min<int>(workers_, static_cast<int>(ranges_.size()));
   for (int t = 1; t < n; ++t) threads.emplace_back(worker);

@@ -86,6 +86,14 @@ class Backend {
     return std::span<uint8_t>(buf->data(), buf->size());
   }
 
+  // A hint that [offset, offset+length) of `h` will be loaded soon: a local
+  // store starts reading it into the page cache in the background, so the
+  // disk stays busy while the caller works on what it already has. Returns at
+  // once; errors surface at the Load. The default does nothing.
+  virtual void Prefetch(const Handle& h, uint64_t offset, uint64_t length) {
+    (void)h, (void)offset, (void)length;
+  }
+
   // Size of a file; kNotFound when it does not exist.
   virtual Result<FileInfo> Stat(const Handle& h) = 0;
 

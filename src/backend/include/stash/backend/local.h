@@ -33,6 +33,7 @@ class LocalBackend final : public Backend {
               std::vector<uint8_t>* out) override;
   Result<std::span<uint8_t>> LoadUncached(const Handle& h, uint64_t offset, uint64_t length,
                                           std::vector<uint8_t>* buf) override;
+  void Prefetch(const Handle& h, uint64_t offset, uint64_t length) override;
   Result<FileInfo> Stat(const Handle& h) override;
   Status List(FileType t, const std::function<Status(const FileInfo&)>& fn) override;
   Status Remove(const Handle& h) override;

@@ -43,6 +43,9 @@ class RetryBackend final : public Backend {
               std::vector<uint8_t>* out) override;
   Result<std::span<uint8_t>> LoadUncached(const Handle& h, uint64_t offset, uint64_t length,
                                           std::vector<uint8_t>* buf) override;
+  void Prefetch(const Handle& h, uint64_t offset, uint64_t length) override {
+    inner_->Prefetch(h, offset, length);  // no request of its own: no slot, no retry
+  }
   Result<FileInfo> Stat(const Handle& h) override;
   Status List(FileType t, const std::function<Status(const FileInfo&)>& fn) override;
   Status Remove(const Handle& h) override;
