@@ -13,13 +13,19 @@ posix_fadvise(DONTNEED) on each file), and every first backup with its source tr
 so neither tool reads from memory what the other reads from disk (stash's backup drops its
 pack pages after fsync; restic's does not).
 
+Rounds: every measurement is taken --rounds times (default 3), the two tools alternating which
+goes first, and the table shows the median with the range: on a shared virtual machine one
+run of either tool varies by +-30%, which a single pair of runs turns into a ratio off by half.
+
 Usage: bench/bench_backup.py [--stash build/bin/stash] [--dir /tmp/stash-bench] [--size-mib 1024]
+                             [--rounds 3]
 Not part of the test suite: it takes minutes and wants an otherwise idle machine.
 """
 import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -94,6 +100,7 @@ def main():
     ap.add_argument("--restic", default=shutil.which("restic") or "restic")
     ap.add_argument("--dir", default="/tmp/stash-bench")
     ap.add_argument("--size-mib", type=int, default=1024)
+    ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     rnd, tar, small = make_data(os.path.join(a.dir, "data"), a.size_mib)
@@ -101,74 +108,96 @@ def main():
                TMPDIR=os.path.join(a.dir, "tmp"))
     os.makedirs(env["TMPDIR"], exist_ok=True)
     tools = {"restic": [a.restic, "--no-cache"], "stash": [os.path.abspath(a.stash)]}
-    rows = []
+    # results[workload][tool] = list of (seconds, peak RSS MiB), one per round
+    results = {}
+    stored = {}
     print("page cache: source trees evicted before each first backup, both repositories "
-          "before every restore")
+          "before every restore; %d rounds, tools alternating" % a.rounds, flush=True)
+
+    def record(workload, tool, value):
+        results.setdefault(workload, {}).setdefault(tool, []).append(value)
+
+    def repo_path(tool, name):
+        return os.path.join(a.dir, "repos", "%s-%s" % (tool, name))
 
     def evict_repos(name):
         for tool in tools:
-            evict(os.path.join(a.dir, "repos", "%s-%s" % (tool, name)))
+            evict(repo_path(tool, name))
 
-    def repo_of(tool, name):
-        r = os.path.join(a.dir, "repos", "%s-%s" % (tool, name))
+    def fresh_repo(tool, name):
+        r = repo_path(tool, name)
         shutil.rmtree(r, ignore_errors=True)
+        subprocess.run([*tools[tool], "-r", r, "init", "-q"], env=env, check=True,
+                       capture_output=True)
         return r
 
-    for name, src in (("random", rnd), ("tar", tar)):
-        size = du(src)
-        res = {}
-        for tool, base in tools.items():
-            repo = repo_of(tool, name)
-            subprocess.run([*base, "-r", repo, "init", "-q"], env=env, check=True,
-                           capture_output=True)
-            evict(src)
-            t, rss = sh([*base, "-r", repo, "backup", "-q", "--compression", "auto", "."], env,
-                        cwd=src)
-            stored = du(repo)
-            target = os.path.join(a.dir, "restore-%s-%s" % (tool, name))
-            shutil.rmtree(target, ignore_errors=True)
-            evict_repos(name)
-            rt, rrss = sh([*base, "-r", repo, "restore", "-q", "latest", "--target", target], env)
-            shutil.rmtree(target, ignore_errors=True)
-            res[tool] = (t, rss, stored, rt, rrss)
-        rows.append(("backup %s" % name, size, res, lambda r: r[0], lambda r: r[1]))
-        rows.append(("restore %s" % name, size, res, lambda r: r[3], lambda r: r[4]))
-        print("%s: stored restic %.1f MiB, stash %.1f MiB (%.2f%%)" % (
-            name, res["restic"][2] / 2**20, res["stash"][2] / 2**20,
-            100.0 * (res["stash"][2] - res["restic"][2]) / res["restic"][2]))
-
-    res = {}
-    for tool, base in tools.items():
-        repo = repo_of(tool, "small")
-        subprocess.run([*base, "-r", repo, "init", "-q"], env=env, check=True, capture_output=True)
-        evict(small)
-        subprocess.run([*base, "-r", repo, "backup", "-q", "."], env=env, cwd=small, check=True,
-                       capture_output=True)
-        t, rss = sh([*base, "-r", repo, "backup", "-q", "."], env, cwd=small)
-        target = os.path.join(a.dir, "restore-%s-small" % tool)
+    def restore(tool, name, keep=False):
+        target = os.path.join(a.dir, "restore-%s-%s" % (tool, name))
         shutil.rmtree(target, ignore_errors=True)
-        evict_repos("small")
-        rt, rrss = sh([*base, "-r", repo, "restore", "-q", "latest", "--target", target], env)
-        restored = sum(len(f) for _, _, f in os.walk(target))
-        if restored != 100000:
-            sys.exit("%s restored %d of 100000 small files" % (tool, restored))
-        # Kept until both restores are done: for some seconds after deleting
-        # 100k files, ext4 scans past their inodes on every create
-        # (recently_deleted), which would slow down the next tool's restore.
-        res[tool] = (t, rss, rt, rrss)
-    for tool in tools:
-        shutil.rmtree(os.path.join(a.dir, "restore-%s-small" % tool), ignore_errors=True)
-    rows.append(("no-change 100k files", 0, res, lambda r: r[0], lambda r: r[1]))
-    rows.append(("restore 100k files", 0, res, lambda r: r[2], lambda r: r[3]))
+        evict_repos(name)
+        t = sh([*tools[tool], "-r", repo_path(tool, name), "restore", "-q", "latest", "--target",
+                target], env)
+        if not keep:
+            shutil.rmtree(target, ignore_errors=True)
+        return t, target
 
-    print("\n%-22s %10s %10s %9s %9s %7s %9s %9s" % ("workload", "restic s", "stash s",
-                                                   "restic MB/s", "stash MB/s", "speedup",
-                                                   "restic RSS", "stash RSS"))
-    for name, size, res, t, rss in rows:
-        rt, st = t(res["restic"]), t(res["stash"])
+    for rnd_i in range(a.rounds):
+        order = list(tools) if rnd_i % 2 == 0 else list(reversed(list(tools)))
+        for name, src in (("random", rnd), ("tar", tar)):
+            for tool in order:
+                repo = fresh_repo(tool, name)
+                evict(src)
+                record("backup " + name, tool,
+                       sh([*tools[tool], "-r", repo, "backup", "-q", "--compression", "auto", "."],
+                          env, cwd=src))
+                stored.setdefault(name, {})[tool] = du(repo)
+            for tool in order:
+                record("restore " + name, tool, restore(tool, name)[0])
+        for tool in order:
+            repo = fresh_repo(tool, "small")
+            evict(small)
+            subprocess.run([*tools[tool], "-r", repo, "backup", "-q", "."], env=env, cwd=small,
+                           check=True, capture_output=True)
+            record("no-change 100k files", tool,
+                   sh([*tools[tool], "-r", repo, "backup", "-q", "."], env, cwd=small))
+        targets = []
+        for tool in order:
+            t, target = restore(tool, "small", keep=True)
+            restored = sum(len(f) for _, _, f in os.walk(target))
+            if restored != 100000:
+                sys.exit("%s restored %d of 100000 small files" % (tool, restored))
+            record("restore 100k files", tool, t)
+            # Kept until both restores are done: for some seconds after deleting
+            # 100k files, ext4 scans past their inodes on every create
+            # (recently_deleted), which would slow down the next tool's restore.
+            targets.append(target)
+        for target in targets:
+            shutil.rmtree(target, ignore_errors=True)
+        print("round %d done" % (rnd_i + 1), flush=True)
+
+    for name in ("random", "tar"):
+        r, st = stored[name]["restic"], stored[name]["stash"]
+        print("%s: stored restic %.1f MiB, stash %.1f MiB (%.2f%%)" % (
+            name, r / 2**20, st / 2**20, 100.0 * (st - r) / r))
+    sizes = {"random": du(rnd), "tar": du(tar)}
+    print("\nmedian of %d rounds (min-max); MB/s and speedup from the medians; RSS: the highest"
+          % a.rounds)
+    print("%-22s %16s %16s %8s %8s %7s %8s %8s" % ("workload", "restic s", "stash s",
+                                                 "restic MB/s", "stash MB/s", "speedup",
+                                                 "restic RSS", "stash RSS"))
+    for workload, res in results.items():
+        size = sizes.get(workload.split()[-1], 0)
+        cols = []
+        med = {}
+        for tool in ("restic", "stash"):
+            ts = [x[0] for x in res[tool]]
+            med[tool] = statistics.median(ts)
+            cols.append("%5.2f (%.2f-%.2f)" % (med[tool], min(ts), max(ts)))
         mbs = lambda sec: "%.0f" % (size / 2**20 / sec) if size else "-"
-        print("%-22s %10.2f %10.2f %9s %9s %6.2fx %8.0fM %8.0fM" % (
-            name, rt, st, mbs(rt), mbs(st), rt / st, rss(res["restic"]), rss(res["stash"])))
+        print("%-22s %16s %16s %8s %8s %6.2fx %7.0fM %7.0fM" % (
+            workload, cols[0], cols[1], mbs(med["restic"]), mbs(med["stash"]),
+            med["restic"] / med["stash"], max(x[1] for x in res["restic"]),
+            max(x[1] for x in res["stash"])))
 
 
 if __name__ == "__main__":
