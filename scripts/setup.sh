@@ -9,7 +9,7 @@ BUILD_DIR=${STASH_BUILD_DIR:-$ROOT/build}
 # Build and test dependencies; keep in sync with cmake/StashDeps.cmake.
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
-  libssl-dev libzstd-dev libcurl4-openssl-dev libboost-dev libboost-system-dev
+  libssl-dev libsodium-dev libzstd-dev libcurl4-openssl-dev libboost-dev libboost-system-dev
   nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libcli11-dev libspdlog-dev libfmt-dev
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev libbenchmark-dev
   python3 restic rclone python3-kubernetes
