@@ -77,7 +77,8 @@ class PackFileWriter {
   void Prefetch(const Range& range);
   void Plan();
   void CutRanges();
-  void RestoreRange(const Range& range, std::vector<uint8_t>* buf, std::vector<uint8_t>* scratch);
+  void RestoreRange(const Range& range, std::vector<uint8_t>* buf,
+                    std::vector<uint8_t> (&scratch)[2]);
   void WriteBlob(const BlobNeed& need, std::span<const uint8_t> plain);
   void FailFile(File& f, const Status& s);
   bool OpenFile(File& f, bool zero_blob);

@@ -417,10 +417,11 @@ Result<std::vector<uint8_t>> RepositoryImpl::OpenBlob(const Id& id, const BlobLo
   return plain;
 }
 
-Result<std::span<const uint8_t>> RepositoryImpl::OpenBlobInPlace(const Id& id,
-                                                                 const BlobLocation& loc,
-                                                                 std::span<uint8_t> sealed,
-                                                                 std::vector<uint8_t>* scratch) {
+// OpenBlobInPlace up to, not including, the id check.
+Result<std::span<const uint8_t>> RepositoryImpl::DecodeInPlace(const Id& id,
+                                                               const BlobLocation& loc,
+                                                               std::span<uint8_t> sealed,
+                                                               std::vector<uint8_t>* scratch) {
   auto where = [&] { return BlobWhere(id, loc); };
   STASH_RETURN_IF_ERROR(CheckSealedSize(sealed.size(), where));
   uint8_t* plain_at = sealed.data() + crypto::kIvSize;
@@ -433,10 +434,42 @@ Result<std::span<const uint8_t>> RepositoryImpl::OpenBlobInPlace(const Id& id,
         plain, std::span<uint8_t>(scratch->data(), loc.uncompressed_length), where()));
     plain = std::span<const uint8_t>(scratch->data(), loc.uncompressed_length);
   }
-  if (crypto::Sha256(plain) != id) {
-    return DataLossError(where() + ": content does not match the blob id (data is corrupt)");
-  }
   return plain;
+}
+
+namespace {
+
+Status IdMismatch(const Id& id, const BlobLocation& loc) {
+  return DataLossError(BlobWhere(id, loc) +
+                       ": content does not match the blob id (data is corrupt)");
+}
+
+}  // namespace
+
+Result<std::span<const uint8_t>> RepositoryImpl::OpenBlobInPlace(const Id& id,
+                                                                 const BlobLocation& loc,
+                                                                 std::span<uint8_t> sealed,
+                                                                 std::vector<uint8_t>* scratch) {
+  STASH_ASSIGN_OR_RETURN(auto plain, DecodeInPlace(id, loc, sealed, scratch));
+  if (crypto::Sha256(plain) != id) return IdMismatch(id, loc);
+  return plain;
+}
+
+Repository::OpenedPair RepositoryImpl::OpenBlobPairInPlace(const SealedBlob& a,
+                                                           const SealedBlob& b) {
+  OpenedPair out{DecodeInPlace(a.id, a.loc, a.sealed, a.scratch),
+                 DecodeInPlace(b.id, b.loc, b.sealed, b.scratch)};
+  if (out.first.ok() && out.second.ok()) {
+    auto [ha, hb] = crypto::Sha256x2(*out.first, *out.second);
+    if (ha != a.id) out.first = IdMismatch(a.id, a.loc);
+    if (hb != b.id) out.second = IdMismatch(b.id, b.loc);
+    return out;
+  }
+  if (out.first.ok() && crypto::Sha256(*out.first) != a.id) out.first = IdMismatch(a.id, a.loc);
+  if (out.second.ok() && crypto::Sha256(*out.second) != b.id) {
+    out.second = IdMismatch(b.id, b.loc);
+  }
+  return out;
 }
 
 Result<std::vector<uint8_t>> RepositoryImpl::LoadBlob(BlobKind kind, const Id& id) {

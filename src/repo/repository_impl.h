@@ -56,6 +56,10 @@ class RepositoryImpl final : public Repository {
   Result<std::span<const uint8_t>> OpenBlobInPlace(const Id& id, const BlobLocation& loc,
                                                    std::span<uint8_t> sealed,
                                                    std::vector<uint8_t>* scratch) override;
+  OpenedPair OpenBlobPairInPlace(const SealedBlob& a, const SealedBlob& b) override;
+  Result<std::span<const uint8_t>> DecodeInPlace(const Id& id, const BlobLocation& loc,
+                                                 std::span<uint8_t> sealed,
+                                                 std::vector<uint8_t>* scratch);
   Result<std::vector<uint8_t>> LoadBlob(BlobKind kind, const Id& id) override;
   Result<bool> SaveBlob(BlobKind kind, const Id& id, std::span<const uint8_t> plaintext) override;
   Status Flush() override;

@@ -212,5 +212,61 @@ TEST_F(RepositoryTest, OpenBlobInPlaceGivesThePlaintextAndRejectsCorruption) {
   EXPECT_EQ((*repo)->Lookup(BlobKind::kData, crypto::Sha256(blobs[1]))->uncompressed_length, 0u);
 }
 
+// Restore opens blobs two at a time (one two-lane hash pass): each blob of a
+// pair gets its own answer, whether its partner is fine, corrupt, or named
+// by the wrong id.
+TEST_F(RepositoryTest, OpenBlobPairInPlaceAnswersForEachBlobOnItsOwn) {
+  auto repo = Repository::Init(Shared(), "pw", Opts());
+  ASSERT_TRUE(repo.ok());
+  std::vector<uint8_t> x(300000, 'a'), y = Data(700000, 9), z(5000, 'b');
+  for (const auto* d : {&x, &y, &z}) {
+    ASSERT_TRUE((*repo)->SaveBlob(BlobKind::kData, crypto::Sha256(*d), *d).ok());
+  }
+  ASSERT_TRUE((*repo)->Flush().ok());
+  struct Loaded {
+    Id id;
+    BlobLocation loc;
+    std::vector<uint8_t> sealed;
+  };
+  auto load = [&](const std::vector<uint8_t>& d) {
+    Loaded l{crypto::Sha256(d), *(*repo)->Lookup(BlobKind::kData, crypto::Sha256(d)), {}};
+    EXPECT_TRUE(
+        mem_.Load({backend::FileType::kPack, l.loc.pack.Hex()}, l.loc.offset, l.loc.length,
+                  &l.sealed)
+            .ok());
+    return l;
+  };
+  std::vector<uint8_t> s1, s2;
+  auto blob = [&](Loaded& l, std::vector<uint8_t>* scratch) {
+    return Repository::SealedBlob{l.id, l.loc, l.sealed, scratch};
+  };
+  auto same = [](const Result<std::span<const uint8_t>>& r, const std::vector<uint8_t>& d) {
+    return r.ok() && std::equal(r->begin(), r->end(), d.begin(), d.end());
+  };
+  {  // both fine, of different sizes, one compressed and one raw
+    Loaded a = load(x), b = load(y);
+    auto [ra, rb] = (*repo)->OpenBlobPairInPlace(blob(a, &s1), blob(b, &s2));
+    EXPECT_TRUE(same(ra, x));
+    EXPECT_TRUE(same(rb, y));
+  }
+  {  // the second is corrupt on disk: the first still opens
+    Loaded a = load(z), b = load(x);
+    b.sealed[b.sealed.size() / 2] ^= 1;
+    auto [ra, rb] = (*repo)->OpenBlobPairInPlace(blob(a, &s1), blob(b, &s2));
+    EXPECT_TRUE(same(ra, z));
+    ASSERT_FALSE(rb.ok());
+    EXPECT_EQ(rb.status().code(), Code::kDataLoss);
+  }
+  {  // the first is asked for under another blob's id: its content does not match
+    Loaded a = load(y), b = load(z);
+    a.id = crypto::Sha256(x);
+    auto [ra, rb] = (*repo)->OpenBlobPairInPlace(blob(a, &s1), blob(b, &s2));
+    ASSERT_FALSE(ra.ok());
+    EXPECT_NE(ra.status().message().find("does not match the blob id"), std::string::npos)
+        << ra.status().message();
+    EXPECT_TRUE(same(rb, z));
+  }
+}
+
 }  // namespace
 }  // namespace stash::repo
