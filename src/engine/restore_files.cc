@@ -1,6 +1,7 @@
 #include "restore_files.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,6 +44,16 @@ bool AllZero(std::span<const uint8_t> data) {
     if (*p++ != 0) return false;
   }
   return true;
+}
+
+// Gives the pages of `v` past its first `keep` bytes back to the kernel. The
+// contents there are scratch: whatever is written next is written first.
+void TrimResident(std::vector<uint8_t>& v, size_t keep) {
+  constexpr uintptr_t kPage = 4096;
+  const auto base = reinterpret_cast<uintptr_t>(v.data());
+  const uintptr_t from = (base + keep + kPage - 1) & ~(kPage - 1);
+  const uintptr_t to = (base + v.size()) & ~(kPage - 1);
+  if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
 }
 
 }  // namespace
@@ -267,6 +278,15 @@ void PackFileWriter::RestoreRange(const Range& range, std::vector<uint8_t>* buf,
   if (k < j) {
     const auto one = sealed(pack.blobs[k], &scratch[0]);
     deliver(pack.blobs[k], repo_.OpenBlobInPlace(one.id, one.loc, one.sealed, one.scratch));
+  }
+  // Most blobs decompress to 0.5-2 MiB: the pages a rare large one touched
+  // go back, so all workers' scratch meeting large blobs at once is rare and
+  // peak memory stays low.
+  for (size_t b = i; b < j; ++b) {
+    if (pack.blobs[b].loc.uncompressed_length > kScratchResident) {
+      for (auto& sc : scratch) TrimResident(sc, kScratchResident);
+      break;
+    }
   }
 }
 

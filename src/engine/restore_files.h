@@ -38,6 +38,8 @@ class PackFileWriter {
   // How far the reads run ahead of the workers, in ranges per worker: deep
   // enough to keep a disk's queue full (measured: 4 beat 2 and 8 here).
   static constexpr size_t kPrefetchRangesPerWorker = 4;
+  // Decompression scratch kept resident between ranges.
+  static constexpr size_t kScratchResident = 2 << 20;
   // A backend may need room around a range to align it (direct reads).
   static constexpr uint64_t kBufferSlack = 3 * 4096;
 
