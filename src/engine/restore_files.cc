@@ -268,16 +268,24 @@ void PackFileWriter::RestoreRange(const Range& range, std::vector<uint8_t>* buf,
         need.id, need.loc,
         std::span<uint8_t>(loaded->data() + (need.loc.offset - start), need.loc.length), into};
   };
-  size_t k = i;
-  for (; k + 1 < j; k += 2) {
-    auto [a, b] = repo_.OpenBlobPairInPlace(sealed(pack.blobs[k], &scratch[0]),
-                                            sealed(pack.blobs[k + 1], &scratch[1]));
-    deliver(pack.blobs[k], a);
-    deliver(pack.blobs[k + 1], b);
+  // Partners of similar size: the two lanes run together only as long as
+  // both blobs last.
+  std::vector<size_t> order(j - i);
+  for (size_t k = i; k < j; ++k) order[k - i] = k;
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    return pack.blobs[x].loc.PlainLength() < pack.blobs[y].loc.PlainLength();
+  });
+  size_t k = 0;
+  for (; k + 1 < order.size(); k += 2) {
+    const BlobNeed& x = pack.blobs[order[k]];
+    const BlobNeed& y = pack.blobs[order[k + 1]];
+    auto [a, b] = repo_.OpenBlobPairInPlace(sealed(x, &scratch[0]), sealed(y, &scratch[1]));
+    deliver(x, a);
+    deliver(y, b);
   }
-  if (k < j) {
-    const auto one = sealed(pack.blobs[k], &scratch[0]);
-    deliver(pack.blobs[k], repo_.OpenBlobInPlace(one.id, one.loc, one.sealed, one.scratch));
+  if (k < order.size()) {
+    const auto one = sealed(pack.blobs[order[k]], &scratch[0]);
+    deliver(pack.blobs[order[k]], repo_.OpenBlobInPlace(one.id, one.loc, one.sealed, one.scratch));
   }
   // Most blobs decompress to 0.5-2 MiB: the pages a rare large one touched
   // go back, so all workers' scratch meeting large blobs at once is rare and
