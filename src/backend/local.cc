@@ -155,23 +155,37 @@ Status LocalBackend::Save(const Handle& h, std::span<const uint8_t> data) {
   return FsyncDir(dir);
 }
 
-Status LocalBackend::Load(const Handle& h, uint64_t offset, uint64_t length,
-                          std::vector<uint8_t>* out) {
-  const std::string path = PathOf(h);
-  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (f.fd < 0) return ErrnoError(errno, "opening " + path);
+namespace {
+
+// Direct reads need file offsets, lengths and memory aligned to the device's
+// logical block; 4 KiB covers 512-byte and 4Kn devices alike.
+constexpr uint64_t kDirectAlign = 4096;
+// Below this a direct read costs more than the copy it saves, and small
+// neighbouring ranges profit from the kernel's read-ahead.
+constexpr uint64_t kDirectMin = 1 << 20;
+
+// Opens `path` for reading [offset, offset + *length) and checks that the
+// range lies in the file; a *length of 0 becomes "to the end".
+Status OpenRange(const std::string& path, uint64_t offset, uint64_t* length, Fd* f) {
+  f->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f->fd < 0) return ErrnoError(errno, "opening " + path);
   struct stat st;
-  if (::fstat(f.fd, &st) != 0) return ErrnoError(errno, "stat " + path);
+  if (::fstat(f->fd, &st) != 0) return ErrnoError(errno, "stat " + path);
   const uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (offset > size || (length > 0 && offset + length > size)) {
-    return InvalidError("range " + std::to_string(offset) + "+" + std::to_string(length) +
+  if (offset > size || (*length > 0 && offset + *length > size)) {
+    return InvalidError("range " + std::to_string(offset) + "+" + std::to_string(*length) +
                         " lies outside " + path + " (" + std::to_string(size) + " bytes)");
   }
-  if (length == 0) length = size - offset;
-  out->resize(length);
+  if (*length == 0) *length = size - offset;
+  return Status::Ok();
+}
+
+// Reads exactly `length` bytes at `offset` into `dst` with ordinary reads.
+Status PreadFully(int fd, const std::string& path, uint8_t* dst, uint64_t length,
+                  uint64_t offset) {
   uint64_t done = 0;
   while (done < length) {
-    ssize_t n = ::pread(f.fd, out->data() + done, length - done, offset + done);
+    ssize_t n = ::pread(fd, dst + done, length - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoError(errno, "reading " + path);
@@ -181,15 +195,6 @@ Status LocalBackend::Load(const Handle& h, uint64_t offset, uint64_t length,
   }
   return Status::Ok();
 }
-
-namespace {
-
-// Direct reads need file offsets, lengths and memory aligned to the device's
-// logical block; 4 KiB covers 512-byte and 4Kn devices alike.
-constexpr uint64_t kDirectAlign = 4096;
-// Below this a direct read costs more than the copy it saves, and small
-// neighbouring ranges profit from the kernel's read-ahead.
-constexpr uint64_t kDirectMin = 1 << 20;
 
 // Whether the page holding `offset` is in the page cache: then a buffered
 // read is a memory copy, while a direct one would go to the disk. mincore()
@@ -207,26 +212,31 @@ bool PageCached(int fd, uint64_t offset) {
 
 }  // namespace
 
+Status LocalBackend::Load(const Handle& h, uint64_t offset, uint64_t length,
+                          std::vector<uint8_t>* out) {
+  const std::string path = PathOf(h);
+  Fd f(-1);
+  STASH_RETURN_IF_ERROR(OpenRange(path, offset, &length, &f));
+  out->resize(length);
+  return PreadFully(f.fd, path, out->data(), length, offset);
+}
+
 Result<std::span<uint8_t>> LocalBackend::LoadUncached(const Handle& h, uint64_t offset,
                                                       uint64_t length, std::vector<uint8_t>* buf) {
-  auto buffered = [&]() -> Result<std::span<uint8_t>> {
-    STASH_RETURN_IF_ERROR(Load(h, offset, length, buf));
-    return std::span<uint8_t>(buf->data(), buf->size());
-  };
-  if (length < kDirectMin) return buffered();
   const std::string path = PathOf(h);
-  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (f.fd < 0) return ErrnoError(errno, "opening " + path);
-  struct stat st;
-  if (::fstat(f.fd, &st) != 0) return ErrnoError(errno, "stat " + path);
-  if (offset + length > static_cast<uint64_t>(st.st_size)) {
-    return InvalidError("range " + std::to_string(offset) + "+" + std::to_string(length) +
-                        " lies outside " + path + " (" + std::to_string(st.st_size) + " bytes)");
-  }
+  Fd f(-1);
+  STASH_RETURN_IF_ERROR(OpenRange(path, offset, &length, &f));
   // File systems without direct I/O (some FUSE and network ones) refuse the flag.
-  if (PageCached(f.fd, offset) || ::fcntl(f.fd, F_SETFL, ::fcntl(f.fd, F_GETFL) | O_DIRECT) != 0) {
-    return buffered();
-  }
+  const int flags = ::fcntl(f.fd, F_GETFL);
+  const bool direct = length >= kDirectMin && !PageCached(f.fd, offset) &&
+                      ::fcntl(f.fd, F_SETFL, flags | O_DIRECT) == 0;
+  auto buffered = [&]() -> Result<std::span<uint8_t>> {
+    if (direct) ::fcntl(f.fd, F_SETFL, flags);  // a direct read was refused after all
+    buf->resize(length);
+    STASH_RETURN_IF_ERROR(PreadFully(f.fd, path, buf->data(), length, offset));
+    return std::span<uint8_t>(buf->data(), length);
+  };
+  if (!direct) return buffered();
   const uint64_t start = offset & ~(kDirectAlign - 1);
   const uint64_t want = offset + length - start;  // bytes needed from `start`
   const uint64_t span_len = (want + kDirectAlign - 1) & ~(kDirectAlign - 1);
