@@ -224,7 +224,11 @@ void PackFileWriter::CutRanges() {
         end = std::max<uint64_t>(end, blobs[j].loc.offset + blobs[j].loc.length);
         ++j;
       }
-      ranges_.push_back(Range{p, i, j});
+      ranges_.push_back(Range{p, i, j, start, end - start});
+      max_range_length_ = std::max(max_range_length_, end - start);
+      for (size_t k = i; k < j; ++k) {
+        max_plain_length_ = std::max<uint64_t>(max_plain_length_, blobs[k].loc.uncompressed_length);
+      }
       i = j;
     }
   }
@@ -235,17 +239,13 @@ void PackFileWriter::RestoreRange(const Range& range, std::vector<uint8_t>* buf,
   Pack& pack = packs_[range.pack];
   const size_t i = range.begin;
   const size_t j = range.end;
-  const uint64_t start = pack.blobs[i].loc.offset;
-  uint64_t end = start;
-  for (size_t k = i; k < j; ++k) {
-    end = std::max<uint64_t>(end, pack.blobs[k].loc.offset + pack.blobs[k].loc.length);
-  }
-  // Each pack range is read once: a local repository reads it past the page
-  // cache, saving the kernel a copy and the cache its pages.
-  auto loaded =
-      repo_.backend().LoadUncached({backend::FileType::kPack, pack.id.Hex()}, start, end - start, buf);
+  const uint64_t start = range.offset;
+  // Each pack range is read once: one the prefetch has not brought into the
+  // page cache is read past it, saving the kernel a copy and the cache pages.
+  auto loaded = repo_.backend().LoadUncached({backend::FileType::kPack, pack.id.Hex()}, start,
+                                             range.length, buf);
   Status s = loaded.status();
-  if (s.ok() && loaded->size() != end - start) {
+  if (s.ok() && loaded->size() != range.length) {
     s = Status(Code::kDataLoss, "short read");
   }
   auto deliver = [&](const BlobNeed& need, const Result<std::span<const uint8_t>>& opened) {
@@ -298,45 +298,23 @@ void PackFileWriter::RestoreRange(const Range& range, std::vector<uint8_t>* buf,
   }
 }
 
-uint64_t PackFileWriter::RangeEnd(const Range& range) const {
-  const std::vector<BlobNeed>& blobs = packs_[range.pack].blobs;
-  uint64_t end = 0;
-  for (size_t k = range.begin; k < range.end; ++k) {
-    end = std::max<uint64_t>(end, blobs[k].loc.offset + blobs[k].loc.length);
-  }
-  return end;
-}
-
 void PackFileWriter::Prefetch(const Range& range) {
-  const Pack& pack = packs_[range.pack];
-  const uint64_t start = pack.blobs[range.begin].loc.offset;
-  repo_.backend().Prefetch({backend::FileType::kPack, pack.id.Hex()}, start,
-                           RangeEnd(range) - start);
+  repo_.backend().Prefetch({backend::FileType::kPack, packs_[range.pack].id.Hex()}, range.offset,
+                           range.length);
 }
 
 void PackFileWriter::Run(RestoreStats* stats) {
   Plan();
   CutRanges();
-  // Each worker's buffers get their final capacity at once: grown on demand
-  // they were reallocated, copied and faulted in again several times over.
-  uint64_t max_range = 0;
-  uint64_t max_plain = 0;
-  for (const Range& r : ranges_) {
-    const std::vector<BlobNeed>& blobs = packs_[r.pack].blobs;
-    uint64_t end = 0;
-    for (size_t k = r.begin; k < r.end; ++k) {
-      end = std::max<uint64_t>(end, blobs[k].loc.offset + blobs[k].loc.length);
-      max_plain = std::max<uint64_t>(max_plain, blobs[k].loc.uncompressed_length);
-    }
-    max_range = std::max<uint64_t>(max_range, end - blobs[r.begin].loc.offset);
-  }
   const size_t ahead = kPrefetchRangesPerWorker * static_cast<size_t>(workers_);
   std::atomic<size_t> next{0};
   auto worker = [&] {
     std::vector<uint8_t> buf;
     std::vector<uint8_t> scratch[2];
-    buf.reserve(max_range + kBufferSlack);
-    for (auto& sc : scratch) sc.reserve(max_plain);
+    // Their final capacity at once: grown on demand they were reallocated,
+    // copied and faulted in again several times over.
+    buf.reserve(max_range_length_ + kBufferSlack);
+    for (auto& sc : scratch) sc.reserve(max_plain_length_);
     for (size_t r; (r = next.fetch_add(1)) < ranges_.size();) {
       // Taking range r asks for range r + ahead: the store reads ahead of the
       // workers and they rarely wait for the disk.

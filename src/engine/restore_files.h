@@ -6,8 +6,9 @@
 // on several worker threads, and pwrite()s each decrypted blob at its offset
 // in every file that uses it. Each worker taking a range asks the store to
 // prefetch the range kPrefetchRangesPerWorker x workers further on, so reads
-// overlap the decrypting, hashing and writing. Files are created and sized by the first blob
-// that reaches them; all-zero blobs are skipped so they stay holes.
+// overlap the decrypting, hashing and writing. Files are created and sized by
+// the first blob that reaches them; all-zero blobs are skipped so they stay
+// holes.
 //
 // Thread-safety: AddFile() before Run(), from one thread. Run() is internally
 // parallel; the error callback is serialised.
@@ -73,9 +74,10 @@ class PackFileWriter {
     size_t pack;
     size_t begin;
     size_t end;
+    uint64_t offset;  // bytes of the pack read: from the first blob's start
+    uint64_t length;  // to the furthest blob end
   };
 
-  uint64_t RangeEnd(const Range& range) const;
   void Prefetch(const Range& range);
   void Plan();
   void CutRanges();
@@ -92,6 +94,8 @@ class PackFileWriter {
   std::deque<File> files_;
   std::vector<Pack> packs_;
   std::vector<Range> ranges_;
+  uint64_t max_range_length_ = 0;  // over ranges_, for the workers' buffers
+  uint64_t max_plain_length_ = 0;  // largest compressed blob's plaintext
   std::mutex error_mu_;
   std::atomic<uint64_t> bytes_{0};
   std::atomic<uint64_t> skipped_{0};
