@@ -15,14 +15,20 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A fresh repository on `store`, cheap to open, on the given clock.
+Result<std::unique_ptr<repo::Repository>> InitRepo(backend::BackendPtr store, Clock& clock,
+                                                   Random& random) {
+  repo::Options opts;
+  opts.scrypt_n = 1024;
+  opts.clock = &clock;
+  opts.random = &random;
+  return repo::Repository::Init(std::move(store), "pw", opts);
+}
+
 class LockTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    repo::Options opts;
-    opts.scrypt_n = 1024;
-    opts.clock = &clock_;
-    opts.random = &random_;
-    auto r = repo::Repository::Init(std::make_unique<backend::InMemoryBackend>(), "pw", opts);
+    auto r = InitRepo(std::make_unique<backend::InMemoryBackend>(), clock_, random_);
     ASSERT_TRUE(r.ok()) << r.status();
     repo_ = std::move(*r);
   }
@@ -130,11 +136,7 @@ TEST(LockSettle, LocalRepositoryTakesTheLockWithoutTheSettleWait) {
   std::filesystem::remove_all(dir);
   ManualClock clock;
   SeededRandom random{3};
-  repo::Options opts;
-  opts.scrypt_n = 1024;
-  opts.clock = &clock;
-  opts.random = &random;
-  auto repo = repo::Repository::Init(std::make_unique<backend::LocalBackend>(dir), "pw", opts);
+  auto repo = InitRepo(std::make_unique<backend::LocalBackend>(dir), clock, random);
   ASSERT_TRUE(repo.ok()) << repo.status();
   auto taking = std::async(std::launch::async, [&] {
     return ScopedLock::Acquire(**repo, LockMode::kShared, clock);  // default 200 ms settle
@@ -154,11 +156,7 @@ TEST(LockSettle, LocalRepositoryTakesTheLockWithoutTheSettleWait) {
 TEST(LockSettle, OtherStoresWaitBeforeLookingAgain) {
   ManualClock clock;
   SeededRandom random{4};
-  repo::Options opts;
-  opts.scrypt_n = 1024;
-  opts.clock = &clock;
-  opts.random = &random;
-  auto repo = repo::Repository::Init(std::make_unique<backend::InMemoryBackend>(), "pw", opts);
+  auto repo = InitRepo(std::make_unique<backend::InMemoryBackend>(), clock, random);
   ASSERT_TRUE(repo.ok()) << repo.status();
   auto taking = std::async(std::launch::async,
                            [&] { return ScopedLock::Acquire(**repo, LockMode::kShared, clock); });
