@@ -8,7 +8,7 @@ BUILD_DIR=${STASH_BUILD_DIR:-$ROOT/build}
 
 # Build and test dependencies; keep in sync with cmake/StashDeps.cmake.
 PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git clang-format
   libssl-dev libsodium-dev libzstd-dev libcurl4-openssl-dev libboost-dev libboost-system-dev
   nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libcli11-dev libspdlog-dev libfmt-dev
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev libbenchmark-dev
@@ -24,8 +24,10 @@ install_packages() {
     echo "setup: installing ${missing[*]}"
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # One apt at a time: several checkouts may set up at once on one machine.
+    $sudo flock /tmp/stash-setup-apt.lock sh -c 'apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null' \
+      apt "${missing[@]}"
   fi
 }
 

@@ -5,6 +5,7 @@
 #include "stash/agent/lease.h"
 #include "stash/agent/pods.h"
 #include "stash/agent/repository.h"
+#include "stash/core/testing.h"
 
 namespace stash::agent {
 namespace {
@@ -37,13 +38,13 @@ TEST(Repository, LocalBackendsResolveToHostDirectories) {
       {"storageSecretName": "s", "local": {"mountPath": "/safe/data", "subPath": "x",
        "persistentVolumeClaim": {"claimName": "repo-pvc"}}}}})");
   auto t = ResolveRepository(repo, Secret(), "/data");
-  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_OK(t);
   EXPECT_EQ(t->url, "/data/volumes/demo/repo-pvc/x");
   EXPECT_EQ(t->env["RESTIC_PASSWORD"], "changeit");
   EXPECT_EQ(t->env["GOOGLE_PROJECT_ID"], "p");
   EXPECT_FALSE(t->env.count("not-env"));
   auto in_pod = ResolveRepository(repo, Secret(), "");
-  ASSERT_TRUE(in_pod.ok());
+  ASSERT_OK(in_pod);
   EXPECT_EQ(in_pod->url, "/safe/data/x");
 }
 
@@ -52,7 +53,7 @@ TEST(Repository, CloudBackendsUseResticUrls) {
       {"backend": {"gcs": {"bucket": "appscode-qa", "prefix": "/sample/data"},
                    "storageSecretName": "gcs-secret"}}})");
   auto t = ResolveRepository(repo, Secret(), "/data");
-  ASSERT_TRUE(t.ok());
+  ASSERT_OK(t);
   EXPECT_EQ(t->url, "gs:appscode-qa:/sample/data");
   repo["spec"]["backend"] = json::parse(R"({"s3": {"endpoint": "http://127.0.0.1:9000",
       "bucket": "b", "prefix": "p/"}})");
@@ -71,7 +72,7 @@ TEST(Runner, ParsesResticJsonOutput) {
       "\"dirs_new\":2,\"data_added\":1234,\"total_files_processed\":1,\"total_bytes_processed\":12,"
       "\"total_duration\":0.25,\"snapshot_id\":\"4f1c2b3a9e\"}\n";
   auto s = ParseBackupSummary(out);
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_OK(s);
   EXPECT_EQ(s->snapshot_id, "4f1c2b3a9e");
   EXPECT_EQ(s->new_files, 1);
   EXPECT_EQ(s->data_added, 1234u);
@@ -79,7 +80,7 @@ TEST(Runner, ParsesResticJsonOutput) {
   auto f = ParseForgetOutput(
       "[{\"tags\":null,\"host\":\"host-0\",\"paths\":[\"/a\"],\"keep\":[{},{},{},{},{}],"
       "\"remove\":[{},{}],\"reasons\":[]}]\n");
-  ASSERT_TRUE(f.ok());
+  ASSERT_OK(f);
   EXPECT_EQ(f->kept, 5);
   EXPECT_EQ(f->removed, 2);
 }
@@ -95,12 +96,12 @@ TEST(Runner, ErrorTextKeepsStderrAndDropsJsonLines) {
 
 TEST(Process, RunsACommandAndCapturesBothStreams) {
   auto r = RunProcess({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, {{"X", "1"}});
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->exit_code, 3);
   EXPECT_EQ(r->out, "out\n");
   EXPECT_EQ(r->err, "err\n");
   auto env = RunProcess({"/bin/sh", "-c", "printf %s \"$STASH_X\""}, {{"STASH_X", "v"}});
-  ASSERT_TRUE(env.ok());
+  ASSERT_OK(env);
   EXPECT_EQ(env->out, "v");
   EXPECT_FALSE(RunProcess({"/nonexistent/binary"}, {}).ok());
 }
@@ -111,7 +112,8 @@ TEST(Lease, MicroTimeFormat) {
 }
 
 TEST(Pods, TemplateHashFollowsTheTemplateOnly) {
-  json t = json::parse(R"({"metadata":{"labels":{"app":"a"}},"spec":{"containers":[{"name":"c"}]}})");
+  json t =
+      json::parse(R"({"metadata":{"labels":{"app":"a"}},"spec":{"containers":[{"name":"c"}]}})");
   std::string h = PodTemplateHash(t);
   EXPECT_EQ(h, PodTemplateHash(t));
   EXPECT_GE(h.size(), 1u);

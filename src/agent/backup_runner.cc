@@ -158,8 +158,8 @@ Result<RetentionResult> CliBackupRunner::ApplyRetention(const RepoTarget& repo,
                                                         const json& policy) {
   std::vector<std::string> args = {"forget", "--json", "--no-cache"};
   static const std::pair<const char*, const char*> kKeeps[] = {
-      {"keepLast", "--keep-last"},     {"keepHourly", "--keep-hourly"},
-      {"keepDaily", "--keep-daily"},   {"keepWeekly", "--keep-weekly"},
+      {"keepLast", "--keep-last"},       {"keepHourly", "--keep-hourly"},
+      {"keepDaily", "--keep-daily"},     {"keepWeekly", "--keep-weekly"},
       {"keepMonthly", "--keep-monthly"}, {"keepYearly", "--keep-yearly"}};
   bool any = false;
   for (auto [field, flag] : kKeeps) {
@@ -228,9 +228,9 @@ Result<uint64_t> CliBackupRunner::StoredSize(const RepoTarget& repo) {
   for (const auto& [k, v] : repo.env) env[k] = v;
   STASH_ASSIGN_OR_RETURN(backend::BackendPtr store,
                          backend::OpenBackend(repo.url, env, *clock_, *random_));
-  for (backend::FileType t : {backend::FileType::kConfig, backend::FileType::kKey,
-                              backend::FileType::kSnapshot, backend::FileType::kIndex,
-                              backend::FileType::kPack}) {
+  for (backend::FileType t :
+       {backend::FileType::kConfig, backend::FileType::kKey, backend::FileType::kSnapshot,
+        backend::FileType::kIndex, backend::FileType::kPack}) {
     if (t == backend::FileType::kConfig) {
       auto info = store->Stat({t, "config"});
       if (info.ok()) total += info->size;
@@ -253,8 +253,8 @@ Result<RepoStats> CliBackupRunner::Stats(const RepoTarget& repo) {
   RepoStats stats;
   json list = json::parse(snaps.out, nullptr, false);
   if (list.is_array()) stats.snapshot_count = int64_t(list.size());
-  STASH_ASSIGN_OR_RETURN(
-      ProcessResult r, Run(repo, {"stats", "--json", "--mode", "raw-data", "--no-lock", "--no-cache"}));
+  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, {"stats", "--json", "--mode", "raw-data",
+                                                     "--no-lock", "--no-cache"}));
   json j = json::parse(r.out, nullptr, false);
   if (r.exit_code == 0 && j.is_object()) {
     stats.total_size = j.value("total_size", uint64_t{0});
@@ -263,8 +263,8 @@ Result<RepoStats> CliBackupRunner::Stats(const RepoTarget& repo) {
   auto stored = StoredSize(repo);
   if (!stored.ok()) {
     return UnavailableError("reading the size of " + repo.url + ": the engine has no `stats` (" +
-                            ErrorText(r) + ") and listing the store failed: " +
-                            stored.status().message());
+                            ErrorText(r) +
+                            ") and listing the store failed: " + stored.status().message());
   }
   stats.total_size = *stored;
   return stats;

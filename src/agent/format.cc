@@ -7,19 +7,26 @@ namespace stash::agent {
 std::string FormatBytes(uint64_t b) {
   char buf[32];
   const double kib = 1024, mib = kib * 1024, gib = mib * 1024, tib = gib * 1024;
-  if (b > tib) snprintf(buf, sizeof buf, "%.3f TiB", b / tib);
-  else if (b > gib) snprintf(buf, sizeof buf, "%.3f GiB", b / gib);
-  else if (b > mib) snprintf(buf, sizeof buf, "%.3f MiB", b / mib);
-  else if (b > kib) snprintf(buf, sizeof buf, "%.3f KiB", b / kib);
-  else snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
+  if (b > tib)
+    snprintf(buf, sizeof buf, "%.3f TiB", b / tib);
+  else if (b > gib)
+    snprintf(buf, sizeof buf, "%.3f GiB", b / gib);
+  else if (b > mib)
+    snprintf(buf, sizeof buf, "%.3f MiB", b / mib);
+  else if (b > kib)
+    snprintf(buf, sizeof buf, "%.3f KiB", b / kib);
+  else
+    snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
   return buf;
 }
 
 std::string FormatProcessingTime(double seconds) {
   long s = long(seconds);
   char buf[32];
-  if (s >= 3600) snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-  else snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  if (s >= 3600)
+    snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  else
+    snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
   return buf;
 }
 
@@ -34,8 +41,10 @@ std::string FormatGoDuration(Duration d, Duration unit) {
   }
   if (ns < 1000000000) {  // sub-second: Go prints ms/µs/ns
     char buf[32];
-    if (ns % 1000000 == 0) snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ns / 1000000));
-    else snprintf(buf, sizeof buf, "%.6gms", ns / 1e6);
+    if (ns % 1000000 == 0)
+      snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ns / 1000000));
+    else
+      snprintf(buf, sizeof buf, "%.6gms", ns / 1e6);
     return out + buf;
   }
   int64_t h = ns / 3600000000000LL;
@@ -53,8 +62,10 @@ std::string FormatGoDuration(Duration d, Duration unit) {
     while (s.back() == '0') s.pop_back();
     secs = s + "s";
   }
-  if (h > 0) out += std::to_string(h) + "h" + std::to_string(m) + "m";
-  else if (m > 0) out += std::to_string(m) + "m";
+  if (h > 0)
+    out += std::to_string(h) + "h" + std::to_string(m) + "m";
+  else if (m > 0)
+    out += std::to_string(m) + "m";
   return out + secs;
 }
 

@@ -10,15 +10,15 @@ using kube::json;
 
 std::string FormatMicroTime(SystemTime t) {
   std::string base = kube::FormatTime(t);  // ...SSZ
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() %
-            1000000;
+  auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() % 1000000;
   char frac[16];
   snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(us < 0 ? us + 1000000 : us));
   return base.substr(0, base.size() - 1) + frac + "Z";
 }
 
-LeaderLease::LeaderLease(const kube::Client& client, Clock& clock, std::string ns,
-                         std::string name, std::string identity, Duration duration)
+LeaderLease::LeaderLease(const kube::Client& client, Clock& clock, std::string ns, std::string name,
+                         std::string identity, Duration duration)
     : client_(client),
       clock_(clock),
       ns_(std::move(ns)),

@@ -6,10 +6,10 @@
 
 #include "stash/agent/repository.h"
 #include "stash/agent/trigger.h"
-#include "trigger_workers.h"
 #include "stash/kube/cron.h"
 #include "stash/kube/events.h"
 #include "stash/kube/stash_names.h"
+#include "trigger_workers.h"
 
 namespace stash::agent {
 
@@ -31,8 +31,7 @@ std::string SafeName(std::string s) {
 
 }  // namespace
 
-NodeRuntime::NodeRuntime(const kube::Client& client, Clock& clock, Random& random,
-                         NodeOptions opts)
+NodeRuntime::NodeRuntime(const kube::Client& client, Clock& clock, Random& random, NodeOptions opts)
     : client_(client),
       clock_(clock),
       opts_(std::move(opts)),
@@ -150,9 +149,12 @@ NodeRuntime::Container NodeRuntime::MakeContainer(const std::string& ns, const s
       continue;
     }
     std::string field = e.value("/valueFrom/fieldRef/fieldPath"_json_pointer, "");
-    if (field == "metadata.name") out.env[name] = pod;
-    else if (field == "metadata.namespace") out.env[name] = ns;
-    else if (field == "spec.nodeName") out.env[name] = opts_.node_name;
+    if (field == "metadata.name")
+      out.env[name] = pod;
+    else if (field == "metadata.namespace")
+      out.env[name] = ns;
+    else if (field == "spec.nodeName")
+      out.env[name] = opts_.node_name;
   }
   PathMap map;
   std::map<std::string, json> volumes;
@@ -201,7 +203,8 @@ std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
     for (const json& c : pod_spec.value("containers", json::array())) {
       if (c.value("image", "") != kube::kStashImage) continue;
       std::string key = ns + "/" + pod + "/" + c.value("name", "");
-      desired[key] = MakeContainer(ns, pod, pod_spec, c, ns + "_" + pod + "_" + c.value("name", ""));
+      desired[key] =
+          MakeContainer(ns, pod, pod_spec, c, ns + "_" + pod + "_" + c.value("name", ""));
     }
   }
   return desired;
@@ -259,8 +262,9 @@ bool NodeRuntime::SyncContainers() {
       changed = true;
       spdlog::warn("node: container {} exited with code {}; restarting", key, r.proc->exit_code());
       r.proc.reset();
-      r.restart_at = now + std::min<Duration>(std::chrono::seconds(int64_t(1) << std::min(r.failures, 5)),
-                                              std::chrono::seconds(30));
+      r.restart_at =
+          now + std::min<Duration>(std::chrono::seconds(int64_t(1) << std::min(r.failures, 5)),
+                                   std::chrono::seconds(30));
       ++r.failures;
       ++r.restarts;
     }

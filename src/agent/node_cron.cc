@@ -135,7 +135,8 @@ void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime 
     });
     return;
   }
-  const json pod_spec = cj.value("/spec/jobTemplate/spec/template/spec"_json_pointer, json::object());
+  const json pod_spec =
+      cj.value("/spec/jobTemplate/spec/template/spec"_json_pointer, json::object());
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(tick.time_since_epoch()).count();
   std::string pod = NameOf(cj) + "-" + std::to_string(secs / 60);
   Container c = MakeContainer(NsOf(cj), pod, pod_spec, container, NsOf(cj) + "_" + NameOf(cj));

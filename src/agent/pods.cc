@@ -59,12 +59,9 @@ json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& 
   SystemTime ready_since{};
   for (const json& c : pod.value("/spec/containers"_json_pointer, json::array())) {
     std::string name = c.value("name", "");
-    json st = {{"name", name},
-               {"image", c.value("image", "")},
-               {"imageID", ""},
-               {"restartCount", 0},
-               {"ready", false},
-               {"started", false}};
+    json st = {{"name", name},   {"image", c.value("image", "")},
+               {"imageID", ""},  {"restartCount", 0},
+               {"ready", false}, {"started", false}};
     auto it = states.find(name);
     if (c.value("image", "") != kube::kStashImage || it == states.end()) {
       st["state"] = {{"waiting",
@@ -80,9 +77,9 @@ json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& 
       ready_since = std::max(ready_since, it->second.started);
     } else {
       st["restartCount"] = it->second.restarts;
-      st["state"] = {{"waiting", {{"reason", it->second.waiting_reason.empty()
-                                                 ? "ContainerCreating"
-                                                 : it->second.waiting_reason}}}};
+      st["state"] = {{"waiting",
+                      {{"reason", it->second.waiting_reason.empty() ? "ContainerCreating"
+                                                                    : it->second.waiting_reason}}}};
       all_ready = false;
     }
     statuses.push_back(st);
@@ -94,15 +91,15 @@ json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& 
     if (status == "False") c["reason"] = "ContainersNotReady";
     return c;
   };
-  return {{"phase", all_ready ? "Running" : "Pending"},
-          {"hostIP", "127.0.0.1"},
-          {"startTime", created},
-          {"conditions", json::array({cond("PodScheduled", "True", created),
-                                      cond("Initialized", "True", created),
-                                      cond("ContainersReady", ready, ready_time),
-                                      cond("Ready", ready, ready_time)})},
-          {"containerStatuses", statuses},
-          {"qosClass", "BestEffort"}};
+  return {
+      {"phase", all_ready ? "Running" : "Pending"},
+      {"hostIP", "127.0.0.1"},
+      {"startTime", created},
+      {"conditions",
+       json::array({cond("PodScheduled", "True", created), cond("Initialized", "True", created),
+                    cond("ContainersReady", ready, ready_time), cond("Ready", ready, ready_time)})},
+      {"containerStatuses", statuses},
+      {"qosClass", "BestEffort"}};
 }
 
 PodKeeper::PodKeeper(const kube::Client& client, Random& random, std::string node_name)
@@ -123,13 +120,12 @@ json PodKeeper::NewPod(const json& w, const std::string& name, const std::string
   json meta = {{"name", name},
                {"namespace", NsOf(w)},
                {"labels", labels},
-               {"ownerReferences",
-                json::array({{{"apiVersion", w.value("apiVersion", "apps/v1")},
-                              {"kind", kind},
-                              {"name", NameOf(w)},
-                              {"uid", UidOf(w)},
-                              {"controller", true},
-                              {"blockOwnerDeletion", true}}})}};
+               {"ownerReferences", json::array({{{"apiVersion", w.value("apiVersion", "apps/v1")},
+                                                 {"kind", kind},
+                                                 {"name", NameOf(w)},
+                                                 {"uid", UidOf(w)},
+                                                 {"controller", true},
+                                                 {"blockOwnerDeletion", true}}})}};
   json annotations = tmpl.value("/metadata/annotations"_json_pointer, json());
   if (annotations.is_object() && !annotations.empty()) meta["annotations"] = annotations;
   json spec = tmpl.value("spec", json::object());
@@ -140,7 +136,8 @@ json PodKeeper::NewPod(const json& w, const std::string& name, const std::string
   return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", spec}};
 }
 
-std::vector<json> PodKeeper::Sync(const std::vector<json>& workloads, const std::vector<json>& listed) {
+std::vector<json> PodKeeper::Sync(const std::vector<json>& workloads,
+                                  const std::vector<json>& listed) {
   // What exists: the informer's view corrected by our own recent writes.
   std::map<std::string, json> pods;  // ns/name
   std::set<std::string> listed_keys;
@@ -213,9 +210,8 @@ std::vector<json> PodKeeper::Sync(const std::vector<json>& workloads, const std:
       for (const json& p : owned) {
         std::string n = NameOf(p);
         std::string ordinal = n.substr(n.rfind('-') + 1);
-        bool in_range = n == NameOf(w) + "-" + ordinal &&
-                        !ordinal.empty() && ordinal.find_first_not_of("0123456789") ==
-                                                std::string::npos &&
+        bool in_range = n == NameOf(w) + "-" + ordinal && !ordinal.empty() &&
+                        ordinal.find_first_not_of("0123456789") == std::string::npos &&
                         std::stoll(ordinal) < want;
         if (!in_range || !current(p)) {
           remove(p);
@@ -225,7 +221,8 @@ std::vector<json> PodKeeper::Sync(const std::vector<json>& workloads, const std:
       }
       for (int64_t i = 0; i < want; ++i) {
         std::string n = NameOf(w) + "-" + std::to_string(i);
-        if (present.count(n) || pods.count(NsOf(w) + "/" + n) || deleted_.count(NsOf(w) + "/" + n)) {
+        if (present.count(n) || pods.count(NsOf(w) + "/" + n) ||
+            deleted_.count(NsOf(w) + "/" + n)) {
           continue;  // a replaced pod is recreated once its old object is gone
         }
         create(NewPod(w, n, hash));
@@ -240,7 +237,8 @@ std::vector<json> PodKeeper::Sync(const std::vector<json>& workloads, const std:
         remove(p);
       }
     }
-    const std::string prefix = kind == "Deployment" ? NameOf(w) + "-" + hash + "-" : NameOf(w) + "-";
+    const std::string prefix =
+        kind == "Deployment" ? NameOf(w) + "-" + hash + "-" : NameOf(w) + "-";
     for (; kept < want; ++kept) create(NewPod(w, prefix + RandomSuffix(), hash));
   }
   // Pods of workloads that are gone (no garbage collector here).

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdlib>
 
-
 namespace stash::agent {
 
 using nlohmann::json;
@@ -27,10 +26,10 @@ bool IsEnvName(const std::string& k) {
   return std::all_of(k.begin(), k.end(), [](char c) { return isalnum(uint8_t(c)) || c == '_'; });
 }
 
-
 }  // namespace
 
-std::string VolumeDir(const std::string& data_dir, const std::string& ns, const std::string& claim) {
+std::string VolumeDir(const std::string& data_dir, const std::string& ns,
+                      const std::string& claim) {
   return data_dir + "/volumes/" + ns + "/" + claim;
 }
 
@@ -72,8 +71,8 @@ Result<RepoTarget> ResolveRepository(const json& repository, const json& secret,
   }
   if (!t.env.count("RESTIC_PASSWORD")) {
     return FailedPreconditionError("storage Secret " + ns + "/" +
-                                   secret.value("/metadata/name"_json_pointer, "") +
-                                   " of " + id + " has no RESTIC_PASSWORD key");
+                                   secret.value("/metadata/name"_json_pointer, "") + " of " + id +
+                                   " has no RESTIC_PASSWORD key");
   }
   const json backend = repository.value("/spec/backend"_json_pointer, json::object());
   if (backend.contains("local")) {
@@ -87,7 +86,8 @@ Result<RepoTarget> ResolveRepository(const json& repository, const json& secret,
       t.local_dir = JoinPath(
           VolumeDir(data_dir, ns, local["persistentVolumeClaim"].value("claimName", "")), sub);
     } else {
-      return UnsupportedError(id + ": backend.local volume type is not supported by the embedded "
+      return UnsupportedError(id +
+                              ": backend.local volume type is not supported by the embedded "
                               "node; use hostPath or persistentVolumeClaim");
     }
     if (t.local_dir.empty()) return InvalidError(id + ": backend.local has no path");
@@ -112,7 +112,8 @@ Result<RepoTarget> ResolveRepository(const json& repository, const json& secret,
   } else if (backend.contains("rest")) {
     t.url = "rest:" + backend["rest"].value("url", "");
   } else {
-    return InvalidError(id + " has no backend (spec.backend.local, s3, gcs, azure, b2, swift or rest)");
+    return InvalidError(id +
+                        " has no backend (spec.backend.local, s3, gcs, azure, b2, swift or rest)");
   }
   return t;
 }

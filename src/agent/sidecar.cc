@@ -170,7 +170,8 @@ Status BackupSidecar::FailInterruptedUnguarded() {
                         "restarted); the next scheduled backup will run normally.";
     json target = s.value("/status/targets/0"_json_pointer, json::object());
     target["phase"] = "Failed";
-    target["stats"] = json::array({{{"hostname", HostName()}, {"phase", "Failed"}, {"error", error}}});
+    target["stats"] =
+        json::array({{{"hostname", HostName()}, {"phase", "Failed"}, {"error", error}}});
     target["conditions"] = json::array(
         {Condition("BackupDisrupted", true, "FailedToCompleteDueToDisruption", error, now)});
     json status = {{"phase", "Failed"}, {"targets", json::array({target})}};
@@ -193,8 +194,8 @@ void BackupSidecar::RemoveStaleLocks() {
   auto bc = client_.Get(res::kBackupConfigurations, opts_.ns, opts_.invoker_name);
   if (!bc.ok()) return;
   std::string repo_ns = bc->value("/spec/repository/namespace"_json_pointer, opts_.ns);
-  auto repo = client_.Get(res::kRepositories, repo_ns,
-                          bc->value("/spec/repository/name"_json_pointer, ""));
+  auto repo =
+      client_.Get(res::kRepositories, repo_ns, bc->value("/spec/repository/name"_json_pointer, ""));
   if (!repo.ok()) return;
   auto secret = client_.Get(res::kSecrets, repo_ns,
                             repo->value("/spec/backend/storageSecretName"_json_pointer, ""));
@@ -260,12 +261,11 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
                                : spec.value("/target/alias"_json_pointer, "");
   json ref = spec.value("/target/ref"_json_pointer, json::object());
   json target = {{"ref", ref}, {"totalHosts", 1}, {"phase", "Running"}};
-  STASH_RETURN_IF_ERROR(client_
-                            .Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
-                                   {{"status",
-                                     {{"phase", "Running"}, {"targets", json::array({target})}}}},
-                                   "status")
-                            .status());
+  STASH_RETURN_IF_ERROR(
+      client_
+          .Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
+                 {{"status", {{"phase", "Running"}, {"targets", json::array({target})}}}}, "status")
+          .status());
 
   json conditions = json::array();
   json snapshots = json::array();
@@ -275,8 +275,8 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
   // Each step runs only while everything before it succeeded.
   [&] {
     std::string repo_ns = spec.value("/repository/namespace"_json_pointer, opts_.ns);
-    auto repo = client_.Get(res::kRepositories, repo_ns,
-                            spec.value("/repository/name"_json_pointer, ""));
+    auto repo =
+        client_.Get(res::kRepositories, repo_ns, spec.value("/repository/name"_json_pointer, ""));
     if (!repo.ok()) return void(failure = repo.status());
     repository = *repo;
     auto secret = client_.Get(res::kSecrets, repo_ns,
@@ -288,18 +288,17 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
     auto created = runner_.EnsureRepository(*target_repo);
     SystemTime now = clock_.Now();
     if (!created.ok()) {
-      conditions.push_back(Condition("BackendRepositoryInitialized", false,
-                                     "FailedToInitializeBackendRepository",
-                                     "Failed to initialize backend repository. Reason: " +
-                                         created.status().message(),
-                                     now));
+      conditions.push_back(Condition(
+          "BackendRepositoryInitialized", false, "FailedToInitializeBackendRepository",
+          "Failed to initialize backend repository. Reason: " + created.status().message(), now));
       return void(failure = created.status());
     }
-    conditions.push_back(Condition("BackendRepositoryInitialized", true,
-                                   *created ? "BackendRepositoryInitialized" : "BackendRepositoryFound",
-                                   *created ? "Successfully initialized backend repository."
-                                            : "Repository exist in the backend.",
-                                   now));
+    conditions.push_back(
+        Condition("BackendRepositoryInitialized", true,
+                  *created ? "BackendRepositoryInitialized" : "BackendRepositoryFound",
+                  *created ? "Successfully initialized backend repository."
+                           : "Repository exist in the backend.",
+                  now));
     std::vector<std::string> excludes;
     for (const json& e : spec.value("/target/exclude"_json_pointer, json::array())) {
       excludes.push_back(e.get<std::string>());
@@ -309,21 +308,19 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
       auto snap = runner_.Backup(*target_repo, host, {path}, excludes, opts_.path_map);
       if (!snap.ok()) return void(failure = snap.status());
       if (snap->partial) {
-        failure = IncompleteError("some files under " + path +
-                                  " could not be read; snapshot " +
+        failure = IncompleteError("some files under " + path + " could not be read; snapshot " +
                                   snap->snapshot_id.substr(0, 8) + " is incomplete");
       }
-      snapshots.push_back(
-          {{"name", snap->snapshot_id.substr(0, 8)},
-           {"path", path},
-           {"totalSize", FormatBytes(snap->total_bytes)},
-           {"uploaded", FormatBytes(snap->data_added)},
-           {"processingTime", FormatProcessingTime(snap->processing_seconds)},
-           {"fileStats",
-            {{"totalFiles", snap->total_files},
-             {"newFiles", snap->new_files},
-             {"modifiedFiles", snap->modified_files},
-             {"unmodifiedFiles", snap->unmodified_files}}}});
+      snapshots.push_back({{"name", snap->snapshot_id.substr(0, 8)},
+                           {"path", path},
+                           {"totalSize", FormatBytes(snap->total_bytes)},
+                           {"uploaded", FormatBytes(snap->data_added)},
+                           {"processingTime", FormatProcessingTime(snap->processing_seconds)},
+                           {"fileStats",
+                            {{"totalFiles", snap->total_files},
+                             {"newFiles", snap->new_files},
+                             {"modifiedFiles", snap->modified_files},
+                             {"unmodifiedFiles", snap->unmodified_files}}}});
       if (!failure.ok()) return;
     }
     repo_status = json::object();
@@ -331,11 +328,9 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
       auto kept = runner_.ApplyRetention(*target_repo, spec["retentionPolicy"]);
       now = clock_.Now();
       if (!kept.ok()) {
-        conditions.push_back(Condition("RetentionPolicyApplied", false,
-                                       "FailedToApplyRetentionPolicy",
-                                       "Failed to apply retention policy. Reason: " +
-                                           kept.status().message(),
-                                       now));
+        conditions.push_back(
+            Condition("RetentionPolicyApplied", false, "FailedToApplyRetentionPolicy",
+                      "Failed to apply retention policy. Reason: " + kept.status().message(), now));
         return void(failure = kept.status());
       }
       conditions.push_back(Condition("RetentionPolicyApplied", true,
@@ -348,7 +343,8 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
     repo_status["integrity"] = check.ok();
     conditions.push_back(Condition(
         "RepositoryIntegrityVerified", check.ok(),
-        check.ok() ? "SuccessfullyVerifiedRepositoryIntegrity" : "FailedToVerifyRepositoryIntegrity",
+        check.ok() ? "SuccessfullyVerifiedRepositoryIntegrity"
+                   : "FailedToVerifyRepositoryIntegrity",
         check.ok() ? "Repository integrity verification succeeded."
                    : "Repository integrity verification failed. Reason: " + check.message(),
         now));
@@ -394,8 +390,8 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
   } else {
     updater_events_
         .Record(session, kube::kWarning, "Host Backup Failed",
-                "backup failed for host \"" + host + "\" of " + bc_id + ". Reason: " +
-                    failure.message())
+                "backup failed for host \"" + host + "\" of " + bc_id +
+                    ". Reason: " + failure.message())
         .IgnoreError();
   }
   spdlog::info("BackupSession {}/{}: {}{}", opts_.ns, name, ok ? "Succeeded" : "Failed",
@@ -406,8 +402,8 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
 Status BackupSidecar::UpdateRepositoryStatus(const json& repository, const json& session,
                                              const json& repo_status) {
   json status = repo_status;
-  std::string created = session.value("/metadata/creationTimestamp"_json_pointer,
-                                      kube::FormatTime(clock_.Now()));
+  std::string created =
+      session.value("/metadata/creationTimestamp"_json_pointer, kube::FormatTime(clock_.Now()));
   status["lastBackupTime"] = created;
   if (!repository.contains("/status/firstBackupTime"_json_pointer)) {
     status["firstBackupTime"] = created;

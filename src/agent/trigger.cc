@@ -15,18 +15,18 @@ Result<std::string> CreateBackupSession(const kube::Client& client, Clock& clock
   }
   auto got = client.Get(kube::res::kBackupConfigurations, opts.ns, opts.invoker_name);
   if (!got.ok()) {
-    return Status(got.status()).Prepend("reading BackupConfiguration " + opts.ns + "/" +
-                                        opts.invoker_name);
+    return Status(got.status())
+        .Prepend("reading BackupConfiguration " + opts.ns + "/" + opts.invoker_name);
   }
   json bc = std::move(*got);
   bc["apiVersion"] = kube::res::kBackupConfigurations.ApiVersion();
   bc["kind"] = "BackupConfiguration";
   if (bc.value("/spec/paused"_json_pointer, false)) {
     kube::EventRecorder recorder(client, clock, std::string(kube::kSourceTriggeringCronJob));
-    STASH_RETURN_IF_ERROR(recorder.Record(
-        bc, kube::kNormal, "Backup Skipped",
-        "Skipping creating BackupSession. Reason: Backup Configuration " + opts.ns + "/" +
-            opts.invoker_name + " is paused."));
+    STASH_RETURN_IF_ERROR(
+        recorder.Record(bc, kube::kNormal, "Backup Skipped",
+                        "Skipping creating BackupSession. Reason: Backup Configuration " + opts.ns +
+                            "/" + opts.invoker_name + " is paused."));
     return std::string();
   }
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch());
@@ -43,15 +43,15 @@ Result<std::string> CreateBackupSession(const kube::Client& client, Clock& clock
           {std::string(kube::kLabelManagedBy), std::string(kube::kManagedByValue)},
           {std::string(kube::kLabelComponent), std::string(kube::kComponentBackup)},
           {std::string(kube::kLabelBackupConfiguration), n}}},
-        {"ownerReferences",
-         json::array({{{"apiVersion", bc["apiVersion"]},
-                       {"kind", "BackupConfiguration"},
-                       {"name", n},
-                       {"uid", meta.value("uid", "")},
-                       {"controller", true},
-                       {"blockOwnerDeletion", true}}})}}},
+        {"ownerReferences", json::array({{{"apiVersion", bc["apiVersion"]},
+                                          {"kind", "BackupConfiguration"},
+                                          {"name", n},
+                                          {"uid", meta.value("uid", "")},
+                                          {"controller", true},
+                                          {"blockOwnerDeletion", true}}})}}},
       {"spec",
-       {{"invoker", {{"apiGroup", "stash.appscode.com"}, {"kind", "BackupConfiguration"}, {"name", n}}}}}};
+       {{"invoker",
+         {{"apiGroup", "stash.appscode.com"}, {"kind", "BackupConfiguration"}, {"name", n}}}}}};
   auto created = client.Create(kube::res::kBackupSessions, opts.ns, session);
   if (!created.ok()) {
     // Two ticks in the same second (or a retried Job) must not fail the trigger.

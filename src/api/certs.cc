@@ -104,7 +104,8 @@ std::string SansFor(const std::string& host) {
     return sans;
   }
   unsigned char buf[16];
-  bool ip = inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+  bool ip =
+      inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
   return sans + (ip ? ",IP:" : ",DNS:") + host;
 }
 
@@ -169,8 +170,8 @@ Result<Credentials> EnsureCredentials(const std::string& data_dir, const std::st
   } else {
     ca_pkey.reset(EVP_EC_gen("P-256"));
     if (!ca_pkey) return SslError("EC key generation");
-    STASH_ASSIGN_OR_RETURN(ca_cert, Issue(ca_pkey.get(), "stash-ca", nullptr, nullptr, "", clock,
-                                          random));
+    STASH_ASSIGN_OR_RETURN(ca_cert,
+                           Issue(ca_pkey.get(), "stash-ca", nullptr, nullptr, "", clock, random));
     STASH_ASSIGN_OR_RETURN(c.ca_pem, CertPem(ca_cert.get()));
     STASH_ASSIGN_OR_RETURN(std::string pem, KeyPem(ca_pkey.get()));
     STASH_RETURN_IF_ERROR(WriteFileAtomic(ca_key, pem, 0600));
@@ -197,7 +198,8 @@ Result<Credentials> EnsureCredentials(const std::string& data_dir, const std::st
   auto token = ReadFile(token_file);
   if (token.ok() && token->size() >= 32) {
     c.token = *token;
-    while (!c.token.empty() && (c.token.back() == '\n' || c.token.back() == '\r')) c.token.pop_back();
+    while (!c.token.empty() && (c.token.back() == '\n' || c.token.back() == '\r'))
+      c.token.pop_back();
   } else {
     uint8_t raw[24];
     random.Fill(raw);

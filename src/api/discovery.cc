@@ -8,8 +8,8 @@ namespace stash::api {
 
 namespace {
 
-const json kVerbs = {"create", "delete", "deletecollection", "get", "list", "patch", "update",
-                     "watch"};
+const json kVerbs = {"create", "delete", "deletecollection", "get",
+                     "list",   "patch",  "update",           "watch"};
 
 // The discovery version the client asked for in Accept ("v2", "v2beta1"), or
 // "" for the legacy documents.
@@ -46,8 +46,11 @@ json ResourceEntry(const ResourceInfo& r) {
 }
 
 json LegacyResource(const ResourceInfo& r) {
-  json e = {{"name", r.resource},     {"singularName", r.singular}, {"namespaced", r.namespaced},
-            {"kind", r.kind},         {"verbs", kVerbs}};
+  json e = {{"name", r.resource},
+            {"singularName", r.singular},
+            {"namespaced", r.namespaced},
+            {"kind", r.kind},
+            {"verbs", kVerbs}};
   if (!r.short_names.empty()) e["shortNames"] = r.short_names;
   if (!r.categories.empty()) e["categories"] = r.categories;
   return e;
@@ -98,7 +101,8 @@ HttpResponse ApiHandler::ApiDiscovery(const HttpRequest& req, bool core) {
                                         {"apiVersion", "apidiscovery.k8s.io/" + agg},
                                         {"metadata", json::object()},
                                         {"items", items}});
-    r.content_type = "application/json;g=apidiscovery.k8s.io;v=" + agg + ";as=APIGroupDiscoveryList";
+    r.content_type =
+        "application/json;g=apidiscovery.k8s.io;v=" + agg + ";as=APIGroupDiscoveryList";
     r.headers.push_back({"Vary", "Accept"});
     return r;
   }
@@ -152,8 +156,7 @@ HttpResponse ApiHandler::OpenApiRoot() {
   return JsonResponse(200, {{"paths", paths}});
 }
 
-HttpResponse ApiHandler::OpenApiGroupVersion(const std::string& group,
-                                             const std::string& version) {
+HttpResponse ApiHandler::OpenApiGroupVersion(const std::string& group, const std::string& version) {
   std::vector<ResourceInfo> rs = registry_.ForGroupVersion(group, version);
   if (rs.empty()) return PathNotFoundResponse();
   json paths = json::object();
@@ -167,23 +170,31 @@ HttpResponse ApiHandler::OpenApiGroupVersion(const std::string& group,
     // Strategic merge patch is accepted for built-in kinds but not listed:
     // kubectl would then compute it from these documents' (absent) schemas
     // instead of its compiled-in types.
-    json params = json::array({{{"name", "dryRun"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
-                               {{"name", "fieldManager"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
-                               {{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}}});
+    json params = json::array(
+        {{{"name", "dryRun"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
+         {{"name", "fieldManager"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
+         {{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}}});
     json item_ops = {
         {"get", {{"x-kubernetes-action", "get"}, {"x-kubernetes-group-version-kind", gvk}}},
-        {"put", {{"x-kubernetes-action", "put"}, {"x-kubernetes-group-version-kind", gvk},
-                 {"parameters", params}}},
-        {"patch", {{"x-kubernetes-action", "patch"}, {"x-kubernetes-group-version-kind", gvk},
-                   {"parameters", params}, {"requestBody", {{"content", patch_types}}}}},
+        {"put",
+         {{"x-kubernetes-action", "put"},
+          {"x-kubernetes-group-version-kind", gvk},
+          {"parameters", params}}},
+        {"patch",
+         {{"x-kubernetes-action", "patch"},
+          {"x-kubernetes-group-version-kind", gvk},
+          {"parameters", params},
+          {"requestBody", {{"content", patch_types}}}}},
         {"delete", {{"x-kubernetes-action", "delete"}, {"x-kubernetes-group-version-kind", gvk}}}};
-    std::string base = r.namespaced ? prefix + "/namespaces/{namespace}/" + r.resource
-                                    : prefix + "/" + r.resource;
+    std::string base =
+        r.namespaced ? prefix + "/namespaces/{namespace}/" + r.resource : prefix + "/" + r.resource;
     paths[base + "/{name}"] = item_ops;
     paths[base] = {
         {"get", {{"x-kubernetes-action", "list"}, {"x-kubernetes-group-version-kind", gvk}}},
-        {"post", {{"x-kubernetes-action", "post"}, {"x-kubernetes-group-version-kind", gvk},
-                  {"parameters", params}}}};
+        {"post",
+         {{"x-kubernetes-action", "post"},
+          {"x-kubernetes-group-version-kind", gvk},
+          {"parameters", params}}}};
     if (r.custom && r.schema.is_object()) {
       json s = r.schema;
       s["x-kubernetes-group-version-kind"] = json::array({gvk});

@@ -22,9 +22,8 @@ std::string CauseReason(const std::string& type) {
 
 }  // namespace
 
-json StatusObject(int code, const std::string& reason, const std::string& message,
-                  json details) {
-  json s = {{"kind", "Status"},   {"apiVersion", "v1"},  {"metadata", json::object()},
+json StatusObject(int code, const std::string& reason, const std::string& message, json details) {
+  json s = {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
             {"status", "Failure"}, {"message", message}, {"reason", reason}};
   if (!details.is_null()) s["details"] = std::move(details);
   s["code"] = code;

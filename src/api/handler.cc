@@ -31,7 +31,8 @@ bool ConstantTimeEquals(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-HttpResponse ObjectResponse(int code, const json& object, const std::vector<std::string>& warnings) {
+HttpResponse ObjectResponse(int code, const json& object,
+                            const std::vector<std::string>& warnings) {
   HttpResponse r = JsonResponse(code, object);
   for (const std::string& w : warnings) {
     // RFC 7234 warn-text: a quoted string, as Go's strconv.Quote writes it.
@@ -47,7 +48,11 @@ HttpResponse ObjectResponse(int code, const json& object, const std::vector<std:
 
 ApiHandler::ApiHandler(Store& store, Registry& registry, Clock& clock, Random& random,
                        std::string token)
-    : store_(store), registry_(registry), clock_(clock), random_(random), token_(std::move(token)) {}
+    : store_(store),
+      registry_(registry),
+      clock_(clock),
+      random_(random),
+      token_(std::move(token)) {}
 
 HttpResponse ApiHandler::Handle(const HttpRequest& req) {
   const bool public_path = req.path == "/version" || req.path == "/healthz" ||
@@ -84,8 +89,7 @@ HttpResponse ApiHandler::Route(const HttpRequest& req) {
   if (parts.empty()) return PathNotFoundResponse();
   if (parts[0] == "openapi" && get) {
     if (parts.size() == 2 && parts[1] == "v3") return OpenApiRoot();
-    if (parts.size() == 2 && parts[1] == "v2" &&
-        req.accept.find("protobuf") != std::string::npos) {
+    if (parts.size() == 2 && parts[1] == "v2" && req.accept.find("protobuf") != std::string::npos) {
       // An empty (valid) OpenAPI v2 protobuf document: schemas live in v3.
       // With it, kubectl's fallbacks end in its own messages (e.g. `no
       // matches for kind`) instead of "failed to download openapi".
@@ -145,8 +149,8 @@ HttpResponse ApiHandler::Route(const HttpRequest& req) {
       !(t.sub == "finalize" && t.info.resource == "namespaces")) {
     return PathNotFoundResponse();
   }
-  bool watch = req.Query("watch") == "true" || req.Query("watch") == "True" ||
-               req.Query("watch") == "1";
+  bool watch =
+      req.Query("watch") == "true" || req.Query("watch") == "True" || req.Query("watch") == "1";
   if (req.method == "GET") {
     if (t.name.empty()) return watch ? Watch(req, t) : List(req, t);
     return Get(req, t);
@@ -178,13 +182,15 @@ Result<json> ApiHandler::DecodeBody(const HttpRequest& req) {
     }
   }
   if (!body.is_object()) {
-    return InvalidError("couldn't get version/kind; json parse error: the body is not a JSON object");
+    return InvalidError(
+        "couldn't get version/kind; json parse error: the body is not a JSON object");
   }
   return body;
 }
 
 void ApiHandler::ReloadCrds() {
-  std::vector<json> crds = store_.List("apiextensions.k8s.io/customresourcedefinitions", "", nullptr);
+  std::vector<json> crds =
+      store_.List("apiextensions.k8s.io/customresourcedefinitions", "", nullptr);
   registry_.SetCrds(crds);
 }
 

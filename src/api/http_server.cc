@@ -147,8 +147,8 @@ void HttpServer::AcceptLoop() {
 void HttpServer::Serve(int fd) {
   net::io_context io;
   boost::system::error_code ec;
-  boost::beast::ssl_stream<tcp::socket> stream(tcp::socket(io, protocol_v6_ ? tcp::v6() : tcp::v4(), fd),
-                                                impl_->tls);
+  boost::beast::ssl_stream<tcp::socket> stream(
+      tcp::socket(io, protocol_v6_ ? tcp::v6() : tcp::v4(), fd), impl_->tls);
   // Runs before `stream` closes the fd. No TLS close_notify exchange: a
   // synchronous SSL shutdown waits for the peer's reply and could hang on a
   // silent client; a FIN is enough for HTTP/1.1 clients. The fd leaves the

@@ -11,6 +11,7 @@
 
 #include "base64.h"
 #include "handler.h"
+#include "stash/core/testing.h"
 
 namespace stash::api {
 namespace {
@@ -25,7 +26,7 @@ class PagingTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     // A short change log, so a few writes push a watch's start out of it.
     auto store = Store::Open((dir_ / "state.db").string(), 4);
-    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_OK(store);
     store_ = std::move(*store);
     handler_ = std::make_unique<ApiHandler>(*store_, registry_, clock_, random_, "tok");
     ASSERT_EQ(Call("POST", "/api/v1/namespaces", {}, R"({"metadata":{"name":"demo"}})").status,

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "stash/core/testing.h"
+
 namespace stash::api {
 namespace {
 
@@ -9,7 +11,7 @@ using json = nlohmann::json;
 
 json Merge(const char* target, const char* patch) {
   Result<json> r = ApplyMergePatch(json::parse(target), json::parse(patch));
-  EXPECT_TRUE(r.ok()) << r.status();
+  EXPECT_OK(r);
   return r.ok() ? *r : json();
 }
 
@@ -98,7 +100,7 @@ TEST(JsonPatchTest, Rfc6902AppendixASuccessCases) {
   };
   for (const Case& c : cases) {
     Result<json> r = JsonPatch(c.target, c.ops);
-    ASSERT_TRUE(r.ok()) << c.name << ": " << r.status();
+    ASSERT_OK(r) << c.name << ": " << r.status();
     EXPECT_EQ(*r, json::parse(c.result)) << c.name;
   }
 }
@@ -154,8 +156,8 @@ TEST(JsonPatchTest, FailureInALaterOperationLeavesNoPartialResult) {
 }
 
 TEST(ParsePatchBodyTest, RejectsWhatTheApiserverRejects) {
-  EXPECT_TRUE(ParsePatchBody(R"({"a":1})", "application/merge-patch+json").ok());
-  EXPECT_TRUE(ParsePatchBody(R"([])", "application/json-patch+json").ok());
+  EXPECT_OK(ParsePatchBody(R"({"a":1})", "application/merge-patch+json"));
+  EXPECT_OK(ParsePatchBody(R"([])", "application/json-patch+json"));
   EXPECT_EQ(ParsePatchBody("{nope", "application/merge-patch+json").status().code(),
             Code::kInvalid);
   EXPECT_FALSE(ParsePatchBody(R"({"a":1})", "application/json-patch+json").ok());
@@ -164,7 +166,7 @@ TEST(ParsePatchBodyTest, RejectsWhatTheApiserverRejects) {
 
 json Smp(const json& target, const char* patch, const char* kind = "Deployment") {
   Result<json> r = ApplyStrategicMergePatch(target, json::parse(patch), kind);
-  EXPECT_TRUE(r.ok()) << r.status();
+  EXPECT_OK(r);
   return r.ok() ? *r : json();
 }
 

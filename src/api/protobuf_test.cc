@@ -5,6 +5,7 @@
 #include <set>
 
 #include "protobuf_schema.h"
+#include "stash/core/testing.h"
 
 namespace stash::api {
 namespace {
@@ -21,7 +22,7 @@ std::string Unhex(std::string_view hex) {
 
 json Decode(const std::string& body) {
   Result<json> r = DecodeProtobufObject(body);
-  EXPECT_TRUE(r.ok()) << r.status();
+  EXPECT_OK(r);
   return r.ok() ? *r : json();
 }
 

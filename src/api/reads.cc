@@ -32,9 +32,7 @@ json WithKind(json obj, const ResourceInfo& info) {
 struct Selectors {
   LabelSelector labels;
   FieldSelector fields;
-  bool Matches(const json& obj) const {
-    return labels.MatchesObject(obj) && fields.Matches(obj);
-  }
+  bool Matches(const json& obj) const { return labels.MatchesObject(obj) && fields.Matches(obj); }
 };
 
 std::optional<HttpResponse> ParseSelectors(const HttpRequest& req, const ResourceInfo& info,

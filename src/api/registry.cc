@@ -7,9 +7,9 @@ namespace stash::api {
 
 namespace {
 
-ResourceInfo Builtin(std::string group, std::string version, std::string resource,
-                     std::string kind, std::vector<std::string> short_names, bool namespaced,
-                     bool status, bool generation) {
+ResourceInfo Builtin(std::string group, std::string version, std::string resource, std::string kind,
+                     std::vector<std::string> short_names, bool namespaced, bool status,
+                     bool generation) {
   ResourceInfo r;
   r.group = std::move(group);
   r.version = std::move(version);
@@ -51,8 +51,8 @@ Registry::Registry() {
       Builtin("batch", "v1", "cronjobs", "CronJob", {"cj"}, true, true, true),
       Builtin("batch", "v1", "jobs", "Job", {}, true, true, true),
       Builtin("coordination.k8s.io", "v1", "leases", "Lease", {}, true, false, false),
-      Builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions",
-              "CustomResourceDefinition", {"crd", "crds"}, false, true, true),
+      Builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+              {"crd", "crds"}, false, true, true),
   };
   for (auto& r : builtin_) {
     if (r.resource == "pods" || r.resource == "deployments" || r.resource == "statefulsets" ||

@@ -26,10 +26,10 @@ struct ResourceInfo {
   std::vector<std::string> categories;
   bool namespaced = true;
   bool status_subresource = false;
-  bool custom = false;         // served from a CRD
+  bool custom = false;          // served from a CRD
   bool has_generation = false;  // metadata.generation tracks spec changes
-  json schema;                 // CRs: the version's openAPIV3Schema (may be null)
-  json printer_columns;        // CRs: additionalPrinterColumns (array, may be empty)
+  json schema;                  // CRs: the version's openAPIV3Schema (may be null)
+  json printer_columns;         // CRs: additionalPrinterColumns (array, may be empty)
   // CRs: the version's selectableFields as field labels ("spec.color").
   std::vector<std::string> selectable_fields;
 

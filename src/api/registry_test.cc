@@ -8,8 +8,8 @@ namespace {
 TEST(VersionBeforeTest, KubernetesPriorityOrder) {
   std::vector<std::string> v = {"v1alpha1", "foo", "v1beta1", "v2", "v1", "v11alpha2", "v1beta2"};
   std::sort(v.begin(), v.end(), VersionBefore);
-  EXPECT_EQ(v, (std::vector<std::string>{"v2", "v1", "v1beta2", "v1beta1", "v11alpha2",
-                                         "v1alpha1", "foo"}));
+  EXPECT_EQ(v, (std::vector<std::string>{"v2", "v1", "v1beta2", "v1beta1", "v11alpha2", "v1alpha1",
+                                         "foo"}));
 }
 
 TEST(RegistryTest, CrdsAddAndRemoveResources) {
@@ -19,10 +19,14 @@ TEST(RegistryTest, CrdsAddAndRemoveResources) {
   json crd = {{"spec",
                {{"group", "stash.appscode.com"},
                 {"scope", "Namespaced"},
-                {"names", {{"plural", "backupconfigurations"}, {"kind", "BackupConfiguration"},
-                           {"shortNames", {"bc"}}}},
+                {"names",
+                 {{"plural", "backupconfigurations"},
+                  {"kind", "BackupConfiguration"},
+                  {"shortNames", {"bc"}}}},
                 {"versions",
-                 {{{"name", "v1beta1"}, {"served", true}, {"storage", true},
+                 {{{"name", "v1beta1"},
+                   {"served", true},
+                   {"storage", true},
                    {"subresources", {{"status", json::object()}}}},
                   {{"name", "v1alpha1"}, {"served", false}}}}}}};
   r.SetCrds({crd});

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "stash/core/testing.h"
+
 namespace stash::api {
 namespace {
 
@@ -9,7 +11,7 @@ using json = nlohmann::json;
 
 bool LabelsMatch(const char* selector, const char* labels) {
   Result<LabelSelector> s = LabelSelector::Parse(selector);
-  EXPECT_TRUE(s.ok()) << selector << ": " << s.status();
+  EXPECT_OK(s) << selector << ": " << s.status();
   return s.ok() && s->Matches(json::parse(labels));
 }
 
@@ -75,7 +77,7 @@ TEST(LabelSelectorTest, FromMetav1LabelSelector) {
       "matchLabels":{"app":"stash-demo"},
       "matchExpressions":[{"key":"tier","operator":"NotIn","values":["db"]},
                           {"key":"app","operator":"Exists"}]})"));
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_OK(s);
   EXPECT_TRUE(s->MatchesObject(json::parse(R"({"metadata":{"labels":{"app":"stash-demo"}}})")));
   EXPECT_FALSE(s->MatchesObject(json::parse(R"({"metadata":{"labels":{"app":"x"}}})")));
   EXPECT_FALSE(s->MatchesObject(json::parse(R"({"metadata":{}})")));
@@ -96,7 +98,7 @@ const json kEvent = json::parse(R"({
 
 bool FieldsMatch(const char* selector, const json& object) {
   Result<FieldSelector> s = FieldSelector::Parse(selector);
-  EXPECT_TRUE(s.ok()) << selector << ": " << s.status();
+  EXPECT_OK(s) << selector << ": " << s.status();
   return s.ok() && s->Matches(object);
 }
 
@@ -134,7 +136,7 @@ TEST(FieldSelectorTest, MalformedSelectorsAreInvalid) {
 
 TEST(FieldSelectorTest, RequiredValueAndRoundTrip) {
   Result<FieldSelector> s = FieldSelector::Parse("metadata.name=pause-backup,status.phase!=Failed");
-  ASSERT_TRUE(s.ok());
+  ASSERT_OK(s);
   ASSERT_NE(s->RequiredValue("metadata.name"), nullptr);
   EXPECT_EQ(*s->RequiredValue("metadata.name"), "pause-backup");
   EXPECT_EQ(s->RequiredValue("status.phase"), nullptr);
@@ -146,10 +148,10 @@ TEST(FieldSelectorTest, OnlyTheFieldLabelsTheApiserverDeclares) {
   auto check = [](const char* selector, const char* resource) {
     return CheckFieldSelectorSupported(*FieldSelector::Parse(selector), resource);
   };
-  EXPECT_TRUE(check("involvedObject.name=x,involvedObject.uid=u,type=Normal", "events").ok());
-  EXPECT_TRUE(check("metadata.name=pause-backup", "backupconfigurations").ok());
-  EXPECT_TRUE(check("metadata.namespace=demo,status.phase=Running", "pods").ok());
-  EXPECT_TRUE(check("type=Opaque", "secrets").ok());
+  EXPECT_OK(check("involvedObject.name=x,involvedObject.uid=u,type=Normal", "events"));
+  EXPECT_OK(check("metadata.name=pause-backup", "backupconfigurations"));
+  EXPECT_OK(check("metadata.namespace=demo,status.phase=Running", "pods"));
+  EXPECT_OK(check("type=Opaque", "secrets"));
   Status s = check("spec.schedule=x", "backupconfigurations");
   EXPECT_EQ(s.code(), Code::kInvalid);
   EXPECT_EQ(s.message(), "field label not supported: spec.schedule");

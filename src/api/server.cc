@@ -66,12 +66,18 @@ std::string Kubeconfig(const std::string& url, const Credentials& c) {
          "clusters:\n"
          "- name: stash\n"
          "  cluster:\n"
-         "    server: " + url + "\n"
-         "    certificate-authority-data: " + Base64Encode(c.ca_pem) + "\n"
+         "    server: " +
+         url +
+         "\n"
+         "    certificate-authority-data: " +
+         Base64Encode(c.ca_pem) +
+         "\n"
          "users:\n"
          "- name: stash\n"
          "  user:\n"
-         "    token: " + c.token + "\n"
+         "    token: " +
+         c.token +
+         "\n"
          "contexts:\n"
          "- name: stash\n"
          "  context:\n"
@@ -96,8 +102,8 @@ Status Server::Start() {
     return ErrnoError(ec.value(), "creating data directory " + s.options.data_dir);
   }
   ::chmod(s.options.data_dir.c_str(), 0700);
-  STASH_ASSIGN_OR_RETURN(s.creds, EnsureCredentials(s.options.data_dir, s.options.host, s.clock,
-                                                    s.random));
+  STASH_ASSIGN_OR_RETURN(s.creds,
+                         EnsureCredentials(s.options.data_dir, s.options.host, s.clock, s.random));
   STASH_ASSIGN_OR_RETURN(s.store, Store::Open(s.options.data_dir + "/state.db"));
   s.handler = std::make_unique<ApiHandler>(*s.store, s.registry, s.clock, s.random, s.creds.token);
   s.handler->ReloadCrds();
@@ -110,13 +116,16 @@ Status Server::Start() {
     req.path = "/api/v1/namespaces";
     req.authorization = "Bearer " + s.creds.token;
     req.content_type = "application/json";
-    req.body = json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}.dump();
+    req.body =
+        json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}.dump();
     HttpResponse r = s.handler->Handle(req);
-    if (r.status != 201) return InternalError("creating namespace " + std::string(ns) + ": " + r.body);
+    if (r.status != 201)
+      return InternalError("creating namespace " + std::string(ns) + ": " + r.body);
   }
   ApiHandler* handler = s.handler.get();
-  s.http = std::make_unique<HttpServer>(s.creds.cert_pem, s.creds.key_pem,
-                                        [handler](const HttpRequest& r) { return handler->Handle(r); });
+  s.http =
+      std::make_unique<HttpServer>(s.creds.cert_pem, s.creds.key_pem,
+                                   [handler](const HttpRequest& r) { return handler->Handle(r); });
   STASH_RETURN_IF_ERROR(s.http->Start(s.options.host, s.options.port));
   std::string host = s.options.host;
   if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";

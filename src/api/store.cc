@@ -98,8 +98,8 @@ Status Store::Exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    return InternalError("API server store: " + msg + " (running: " + std::string(sql).substr(0, 60) +
-                         ")");
+    return InternalError("API server store: " + msg +
+                         " (running: " + std::string(sql).substr(0, 60) + ")");
   }
   return Status::Ok();
 }
@@ -180,8 +180,8 @@ Status Store::Commit(const Key& key, EventType type, const json& object, uint64_
   {
     Stmt st;
     if (type == EventType::kDeleted) {
-      sqlite3_prepare_v2(db_, "DELETE FROM objects WHERE resource=? AND ns=? AND name=?", -1,
-                         &st.s, nullptr);
+      sqlite3_prepare_v2(db_, "DELETE FROM objects WHERE resource=? AND ns=? AND name=?", -1, &st.s,
+                         nullptr);
     } else {
       sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO objects VALUES (?,?,?,?)", -1, &st.s,
                          nullptr);

@@ -52,7 +52,8 @@ struct WatchEvent {
 // One watch's queue of events, fed by the store.
 class Watcher {
  public:
-  Watcher(std::string resource, std::string ns) : resource_(std::move(resource)), ns_(std::move(ns)) {}
+  Watcher(std::string resource, std::string ns)
+      : resource_(std::move(resource)), ns_(std::move(ns)) {}
   // Waits until an event is queued, the deadline passes or Close() is called;
   // nullopt in the last two cases.
   std::optional<WatchEvent> Next(std::chrono::steady_clock::time_point deadline);
@@ -131,7 +132,7 @@ class Store {
 
   sqlite3* db_;
   const size_t log_keep_;
-  std::mutex write_mu_;  // serialises writers; guards the SQLite handle
+  std::mutex write_mu_;   // serialises writers; guards the SQLite handle
   std::shared_mutex mu_;  // guards everything below
   std::map<Key, json> objects_;
   uint64_t rv_ = 0;

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "stash/core/testing.h"
+
 namespace stash::api {
 namespace {
 
@@ -21,7 +23,7 @@ class StoreTest : public ::testing::Test {
 
   std::unique_ptr<Store> Open(size_t keep = 10000) {
     auto s = Store::Open((dir_ / "state.db").string(), keep);
-    EXPECT_TRUE(s.ok()) << s.status();
+    EXPECT_OK(s);
     return std::move(*s);
   }
 
@@ -37,9 +39,9 @@ class StoreTest : public ::testing::Test {
 TEST_F(StoreTest, ObjectsAndResourceVersionSurviveReopen) {
   {
     auto s = Open();
-    ASSERT_TRUE(Put(*s, "a", 1).ok());
+    ASSERT_OK(Put(*s, "a", 1));
     auto b = Put(*s, "b", 2);
-    ASSERT_TRUE(b.ok());
+    ASSERT_OK(b);
     EXPECT_TRUE(b->created);
     EXPECT_EQ(b->object["metadata"]["resourceVersion"], "2");
   }
@@ -49,35 +51,37 @@ TEST_F(StoreTest, ObjectsAndResourceVersionSurviveReopen) {
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ((*a)["data"]["v"], 1);
   auto c = Put(*s, "c", 3);
-  ASSERT_TRUE(c.ok());
+  ASSERT_OK(c);
   EXPECT_EQ(c->object["metadata"]["resourceVersion"], "3");
 }
 
 TEST_F(StoreTest, NoopAndDryRunDoNotBumpResourceVersion) {
   auto s = Open();
-  ASSERT_TRUE(Put(*s, "a", 1).ok());
+  ASSERT_OK(Put(*s, "a", 1));
   auto noop = s->Mutate("/configmaps", "demo", "a",
                         [](const json*) -> Result<Mutation> { return Mutation::Noop(); });
-  ASSERT_TRUE(noop.ok());
+  ASSERT_OK(noop);
   EXPECT_EQ(noop->object["metadata"]["resourceVersion"], "1");
   auto dry = s->Mutate(
       "/configmaps", "demo", "b",
-      [](const json*) -> Result<Mutation> { return Mutation::Put({{"metadata", {{"name", "b"}}}}); },
+      [](const json*) -> Result<Mutation> {
+        return Mutation::Put({{"metadata", {{"name", "b"}}}});
+      },
       /*dry_run=*/true);
-  ASSERT_TRUE(dry.ok());
+  ASSERT_OK(dry);
   EXPECT_EQ(s->CurrentRv(), 1u);
   EXPECT_FALSE(s->Get("/configmaps", "demo", "b").has_value());
 }
 
 TEST_F(StoreTest, ListIsScopedToResourceAndNamespace) {
   auto s = Open();
-  ASSERT_TRUE(Put(*s, "a", 1).ok());
-  ASSERT_TRUE(s->Mutate("/configmaps", "other", "z", [](const json*) -> Result<Mutation> {
-                 return Mutation::Put({{"metadata", {{"name", "z"}}}});
-               }).ok());
-  ASSERT_TRUE(s->Mutate("/secrets", "demo", "s", [](const json*) -> Result<Mutation> {
-                 return Mutation::Put({{"metadata", {{"name", "s"}}}});
-               }).ok());
+  ASSERT_OK(Put(*s, "a", 1));
+  ASSERT_OK(s->Mutate("/configmaps", "other", "z", [](const json*) -> Result<Mutation> {
+    return Mutation::Put({{"metadata", {{"name", "z"}}}});
+  }));
+  ASSERT_OK(s->Mutate("/secrets", "demo", "s", [](const json*) -> Result<Mutation> {
+    return Mutation::Put({{"metadata", {{"name", "s"}}}});
+  }));
   uint64_t rv = 0;
   EXPECT_EQ(s->List("/configmaps", "demo", &rv).size(), 1u);
   EXPECT_EQ(rv, 3u);
@@ -87,12 +91,12 @@ TEST_F(StoreTest, ListIsScopedToResourceAndNamespace) {
 TEST_F(StoreTest, WatchResumesAfterReopenFromAnOldVersion) {
   {
     auto s = Open();
-    for (int i = 0; i < 5; ++i) ASSERT_TRUE(Put(*s, "a" + std::to_string(i), i).ok());
+    for (int i = 0; i < 5; ++i) ASSERT_OK(Put(*s, "a" + std::to_string(i), i));
   }
   auto s = Open();
   auto w = s->Watch("/configmaps", "demo", 3);
-  ASSERT_TRUE(w.ok());
-  ASSERT_TRUE(Put(*s, "live", 9).ok());
+  ASSERT_OK(w);
+  ASSERT_OK(Put(*s, "live", 9));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   std::vector<uint64_t> rvs;
   while (auto e = (*w)->Next(deadline)) {
@@ -105,12 +109,12 @@ TEST_F(StoreTest, WatchResumesAfterReopenFromAnOldVersion) {
 
 TEST_F(StoreTest, DeleteIsDeliveredAsDeletedWithNewVersion) {
   auto s = Open();
-  ASSERT_TRUE(Put(*s, "a", 1).ok());
+  ASSERT_OK(Put(*s, "a", 1));
   auto w = s->Watch("/configmaps", "", 0);
-  ASSERT_TRUE(w.ok());
+  ASSERT_OK(w);
   auto d = s->Mutate("/configmaps", "demo", "a",
                      [](const json* cur) -> Result<Mutation> { return Mutation::Delete(*cur); });
-  ASSERT_TRUE(d.ok());
+  ASSERT_OK(d);
   auto e = (*w)->Next(std::chrono::steady_clock::now() + std::chrono::seconds(2));
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->type, EventType::kDeleted);
@@ -121,9 +125,9 @@ TEST_F(StoreTest, DeleteIsDeliveredAsDeletedWithNewVersion) {
 TEST_F(StoreTest, WatchFromBeforeTheRetainedLogIsExpired) {
   {
     auto s = Open(/*keep=*/100);
-    for (int i = 0; i < 300; ++i) ASSERT_TRUE(Put(*s, "a", i).ok());
+    for (int i = 0; i < 300; ++i) ASSERT_OK(Put(*s, "a", i));
     EXPECT_FALSE(s->Watch("/configmaps", "demo", 1).ok());
-    EXPECT_TRUE(s->Watch("/configmaps", "demo", 299).ok());
+    EXPECT_OK(s->Watch("/configmaps", "demo", 299));
   }
   auto s = Open(100);  // the cut is persisted
   auto w = s->Watch("/configmaps", "demo", 1);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "stash/core/testing.h"
+
 namespace stash::api {
 namespace {
 
@@ -53,7 +55,7 @@ TEST(HumanDurationTest, MatchesKubernetesRules) {
 
 TEST(TimestampTest, ParsesAndFormatsKubernetesTimestamps) {
   Result<SystemTime> t = ParseTimestamp("2026-11-26T06:17:00Z");
-  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_OK(t);
   EXPECT_EQ(std::chrono::duration_cast<seconds>(t->time_since_epoch()).count(), 1795673820);
   EXPECT_EQ(FormatTimestamp(*t), "2026-11-26T06:17:00Z");
   EXPECT_EQ(FormatMicroTimestamp(*t + milliseconds(250)), "2026-11-26T06:17:00.250000Z");

@@ -36,7 +36,8 @@ json SpecPart(json obj) {
 }
 
 bool ValidName(const std::string& name) {
-  static const std::regex kSubdomain(R"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)");
+  static const std::regex kSubdomain(
+      R"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)");
   return name.size() <= 253 && std::regex_match(name, kSubdomain);
 }
 
@@ -59,8 +60,8 @@ std::optional<HttpResponse> ApiHandler::CheckNamespace(const Target& t, bool for
   if (for_create && (*ns)["metadata"].contains("deletionTimestamp")) {
     return StatusResponse(403, "Forbidden",
                           t.info.qualified() + " \"" + t.name +
-                              "\" is forbidden: unable to create new content in namespace " +
-                              t.ns + " because it is being terminated",
+                              "\" is forbidden: unable to create new content in namespace " + t.ns +
+                              " because it is being terminated",
                           {{"name", t.name}, {"group", t.info.group}, {"kind", t.info.resource}});
   }
   return std::nullopt;
@@ -158,7 +159,8 @@ HttpResponse ApiHandler::Create(const HttpRequest& req, const Target& t_in) {
         "'-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
         "regex used for validation is "
         "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-    return InvalidResponse(t.info, name, {{"metadata.name", "Invalid value", "metadata.name: " + msg, msg}});
+    return InvalidResponse(t.info, name,
+                           {{"metadata.name", "Invalid value", "metadata.name: " + msg, msg}});
   }
   if (auto err = CheckNamespace(t, true)) return *err;
   std::vector<std::string> warnings;
@@ -178,8 +180,10 @@ HttpResponse ApiHandler::Create(const HttpRequest& req, const Target& t_in) {
   m.erase("deletionGracePeriodSeconds");
   m.erase("resourceVersion");
   m.erase("managedFields");
-  if (t.info.has_generation) m["generation"] = 1;
-  else m.erase("generation");
+  if (t.info.has_generation)
+    m["generation"] = 1;
+  else
+    m.erase("generation");
   if (t.info.key() == "/namespaces") {
     m["labels"]["kubernetes.io/metadata.name"] = name;
     obj["spec"] = {{"finalizers", {"kubernetes"}}};
@@ -200,10 +204,16 @@ HttpResponse ApiHandler::Create(const HttpRequest& req, const Target& t_in) {
     }
     obj["status"] = {{"acceptedNames", spec.value("names", json::object())},
                      {"conditions",
-                      {{{"type", "NamesAccepted"}, {"status", "True"}, {"reason", "NoConflicts"},
-                        {"lastTransitionTime", now}, {"message", "no conflicts found"}},
-                       {{"type", "Established"}, {"status", "True"}, {"reason", "InitialNamesAccepted"},
-                        {"lastTransitionTime", now}, {"message", "the initial names have been accepted"}}}},
+                      {{{"type", "NamesAccepted"},
+                        {"status", "True"},
+                        {"reason", "NoConflicts"},
+                        {"lastTransitionTime", now},
+                        {"message", "no conflicts found"}},
+                       {{"type", "Established"},
+                        {"status", "True"},
+                        {"reason", "InitialNamesAccepted"},
+                        {"lastTransitionTime", now},
+                        {"message", "the initial names have been accepted"}}}},
                      {"storedVersions", storage.empty() ? json::array() : json::array({storage})}};
   }
   std::optional<HttpResponse> failure;
@@ -241,8 +251,8 @@ ApiHandler::WriteOutcome ApiHandler::WriteExisting(const HttpRequest& req, const
           return CancelledError("transform");
         }
         if (!next.is_object()) {
-          out.error = BadRequestResponse("the patched or updated " + t.info.kind +
-                                         " is not a JSON object");
+          out.error =
+              BadRequestResponse("the patched or updated " + t.info.kind + " is not a JSON object");
           return CancelledError("shape");
         }
         if (!next.contains("metadata") || !next["metadata"].is_object()) {
@@ -257,18 +267,24 @@ ApiHandler::WriteOutcome ApiHandler::WriteExisting(const HttpRequest& req, const
         if (t.sub == "status") {
           json status = next.contains("status") ? next["status"] : json();
           next = cur;
-          if (status.is_null()) next.erase("status");
-          else next["status"] = status;
+          if (status.is_null())
+            next.erase("status");
+          else
+            next["status"] = status;
         } else if (t.info.status_subresource && t.info.key() != kCrdKey) {
-          if (cur.contains("status")) next["status"] = cur["status"];
-          else next.erase("status");
+          if (cur.contains("status"))
+            next["status"] = cur["status"];
+          else
+            next.erase("status");
         }
         json& m = next["metadata"];
         const json& cm = cur["metadata"];
         for (const char* f : {"uid", "creationTimestamp", "deletionTimestamp",
                               "deletionGracePeriodSeconds", "generation", "namespace", "name"}) {
-          if (cm.contains(f)) m[f] = cm[f];
-          else m.erase(f);
+          if (cm.contains(f))
+            m[f] = cm[f];
+          else
+            m.erase(f);
         }
         m.erase("managedFields");
         if (auto err = Admit(req, t, &next, &warnings)) {
@@ -309,10 +325,11 @@ HttpResponse ApiHandler::Update(const HttpRequest& req, const Target& t) {
     return BadRequestResponse("the name of the object (" + body_name +
                               ") does not match the name on the URL (" + t.name + ")");
   }
-  WriteOutcome w = WriteExisting(req, t, [&](const json&, json* next) -> std::optional<HttpResponse> {
-    *next = obj;
-    return std::nullopt;
-  });
+  WriteOutcome w =
+      WriteExisting(req, t, [&](const json&, json* next) -> std::optional<HttpResponse> {
+        *next = obj;
+        return std::nullopt;
+      });
   if (w.error) return *w.error;
   return ObjectResponse(200, w.result.object);
 }
@@ -323,25 +340,27 @@ HttpResponse ApiHandler::Patch(const HttpRequest& req, const Target& t) {
   const bool strategic = ct == "application/strategic-merge-patch+json";
   if ((strategic && t.info.custom) ||
       (ct != "application/merge-patch+json" && ct != "application/json-patch+json" && !strategic)) {
-    return StatusResponse(415, "UnsupportedMediaType",
-                          "the body of the request was in an unknown format - accepted media types "
-                          "include: application/json-patch+json, application/merge-patch+json, "
-                          "application/apply-patch+yaml" +
-                              std::string(t.info.custom ? "" : ", application/strategic-merge-patch+json"));
+    return StatusResponse(
+        415, "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types "
+        "include: application/json-patch+json, application/merge-patch+json, "
+        "application/apply-patch+yaml" +
+            std::string(t.info.custom ? "" : ", application/strategic-merge-patch+json"));
   }
   auto patch = ParsePatchBody(req.body, ct);
   if (!patch.ok()) return ErrorResponse(patch.status());
-  WriteOutcome w = WriteExisting(req, t, [&](const json& cur, json* next) -> std::optional<HttpResponse> {
-    Result<json> r = ct == "application/json-patch+json" ? ApplyJsonPatch(cur, *patch)
-                     : strategic ? ApplyStrategicMergePatch(cur, *patch, t.info.kind)
-                                 : ApplyMergePatch(cur, *patch);
-    if (!r.ok()) {
-      if (r.status().code() == Code::kConflict) return ConflictResponse(t.info, t.name);
-      return StatusResponse(422, "Invalid", r.status().message());
-    }
-    *next = std::move(*r);
-    return std::nullopt;
-  });
+  WriteOutcome w =
+      WriteExisting(req, t, [&](const json& cur, json* next) -> std::optional<HttpResponse> {
+        Result<json> r = ct == "application/json-patch+json" ? ApplyJsonPatch(cur, *patch)
+                         : strategic ? ApplyStrategicMergePatch(cur, *patch, t.info.kind)
+                                     : ApplyMergePatch(cur, *patch);
+        if (!r.ok()) {
+          if (r.status().code() == Code::kConflict) return ConflictResponse(t.info, t.name);
+          return StatusResponse(422, "Invalid", r.status().message());
+        }
+        *next = std::move(*r);
+        return std::nullopt;
+      });
   if (w.error) return *w.error;
   return ObjectResponse(200, w.result.object);
 }
@@ -370,19 +389,19 @@ HttpResponse ApiHandler::ServerSideApply(const HttpRequest& req, const Target& t
     list_target.name.clear();
     return Create(create, list_target);
   }
-  WriteOutcome w = WriteExisting(req, t, [&](const json& cur, json* next) -> std::optional<HttpResponse> {
-    auto r = ApplyMergePatch(cur, applied);
-    if (!r.ok()) return ErrorResponse(r.status());
-    *next = std::move(*r);
-    return std::nullopt;
-  });
+  WriteOutcome w =
+      WriteExisting(req, t, [&](const json& cur, json* next) -> std::optional<HttpResponse> {
+        auto r = ApplyMergePatch(cur, applied);
+        if (!r.ok()) return ErrorResponse(r.status());
+        *next = std::move(*r);
+        return std::nullopt;
+      });
   if (w.error) return *w.error;
   return ObjectResponse(200, w.result.object);
 }
 
 Result<MutateResult> ApiHandler::DeleteObject(const ResourceInfo& info, const std::string& ns,
-                                              const std::string& name, bool dry_run,
-                                              bool* marked) {
+                                              const std::string& name, bool dry_run, bool* marked) {
   *marked = false;
   std::string now = FormatTimestamp(clock_.Now());
   auto r = store_.Mutate(
@@ -472,7 +491,9 @@ void ApiHandler::DeleteNamespaceContents(const std::string& ns) {
     if (!info.namespaced || !seen.insert(info.key()).second) continue;
     for (const json& obj : store_.List(info.key(), ns, nullptr)) {
       bool marked = false;
-      DeleteObject(info, ns, obj["metadata"].value("name", ""), false, &marked).status().IgnoreError();
+      DeleteObject(info, ns, obj["metadata"].value("name", ""), false, &marked)
+          .status()
+          .IgnoreError();
     }
   }
   FinishNamespace(ns);
@@ -488,26 +509,35 @@ void ApiHandler::FinishNamespace(const std::string& ns) {
     if (!info.namespaced || !seen.insert(info.key()).second) continue;
     if (!store_.List(info.key(), ns, nullptr).empty()) return;
   }
-  store_.Mutate("/namespaces", "", ns, [](const json* cur) -> Result<Mutation> {
-    if (!cur) return Mutation::Noop();
-    return Mutation::Delete(*cur);
-  }).status().IgnoreError();
+  store_
+      .Mutate("/namespaces", "", ns,
+              [](const json* cur) -> Result<Mutation> {
+                if (!cur) return Mutation::Noop();
+                return Mutation::Delete(*cur);
+              })
+      .status()
+      .IgnoreError();
 }
 
-void ApiHandler::AfterWrite(const ResourceInfo& info, const std::string& ns, const MutateResult& r) {
+void ApiHandler::AfterWrite(const ResourceInfo& info, const std::string& ns,
+                            const MutateResult& r) {
   if (r.kind == Mutation::kNoop) return;
   if (info.key() == kCrdKey) {
     if (r.kind == Mutation::kDelete) {
       const json& spec = r.object.value("spec", json::object());
-      std::string key = spec.value("group", "") + "/" +
-                        spec.value("names", json::object()).value("plural", "");
+      std::string key =
+          spec.value("group", "") + "/" + spec.value("names", json::object()).value("plural", "");
       for (const json& obj : store_.List(key, "", nullptr)) {
         std::string name = obj["metadata"].value("name", "");
         std::string obj_ns = obj["metadata"].value("namespace", "");
-        store_.Mutate(key, obj_ns, name, [](const json* cur) -> Result<Mutation> {
-          if (!cur) return Mutation::Noop();
-          return Mutation::Delete(*cur);
-        }).status().IgnoreError();
+        store_
+            .Mutate(key, obj_ns, name,
+                    [](const json* cur) -> Result<Mutation> {
+                      if (!cur) return Mutation::Noop();
+                      return Mutation::Delete(*cur);
+                    })
+            .status()
+            .IgnoreError();
       }
     }
     ReloadCrds();

@@ -15,6 +15,7 @@
 #include "conformance_targets.h"
 #include "stash/core/id.h"
 #include "stash/core/random.h"
+#include "stash/core/testing.h"
 
 namespace stash::backend {
 namespace {
@@ -29,9 +30,9 @@ class Conformance : public ::testing::TestWithParam<const ConformanceTarget*> {
       GTEST_SKIP() << target.name << " skipped: " << why;
     }
     auto b = target.make(UniqueName());
-    ASSERT_TRUE(b.ok()) << b.status();
+    ASSERT_OK(b);
     backend_ = std::move(b).value();
-    ASSERT_TRUE(backend_->Create().ok());
+    ASSERT_OK(backend_->Create());
   }
 
   static std::string UniqueName() {
@@ -61,7 +62,7 @@ class Conformance : public ::testing::TestWithParam<const ConformanceTarget*> {
       EXPECT_TRUE(out.emplace(fi.name, fi.size).second) << "listed twice: " << fi.name;
       return Status::Ok();
     });
-    EXPECT_TRUE(s.ok()) << s;
+    EXPECT_OK(s);
     return out;
   }
 
@@ -69,20 +70,20 @@ class Conformance : public ::testing::TestWithParam<const ConformanceTarget*> {
   BackendPtr backend_;
 };
 
-TEST_P(Conformance, CreateTwiceSucceeds) { EXPECT_TRUE(backend_->Create().ok()); }
+TEST_P(Conformance, CreateTwiceSucceeds) { EXPECT_OK(backend_->Create()); }
 
 TEST_P(Conformance, SavedFilesLoadBackIdentically) {
   for (FileType t : {FileType::kConfig, FileType::kKey, FileType::kSnapshot, FileType::kIndex,
                      FileType::kLock, FileType::kPack}) {
     Handle h{t, t == FileType::kConfig ? "config" : RandomName()};
     auto data = RandomBytes(1000 + static_cast<size_t>(t) * 777);
-    ASSERT_TRUE(backend_->Save(h, data).ok()) << h.ToString();
+    ASSERT_OK(backend_->Save(h, data)) << h.ToString();
     std::vector<uint8_t> got;
     Status s = backend_->Load(h, 0, 0, &got);
-    ASSERT_TRUE(s.ok()) << s;
+    ASSERT_OK(s);
     EXPECT_EQ(got, data) << h.ToString();
     auto st = backend_->Stat(h);
-    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_OK(st);
     EXPECT_EQ(st->size, data.size());
   }
 }
@@ -90,7 +91,7 @@ TEST_P(Conformance, SavedFilesLoadBackIdentically) {
 TEST_P(Conformance, RangedLoadsReturnExactlyTheRange) {
   Handle h = Pack();
   auto data = RandomBytes(300 * 1024 + 17);
-  ASSERT_TRUE(backend_->Save(h, data).ok());
+  ASSERT_OK(backend_->Save(h, data));
   struct Case {
     uint64_t offset, length;
   };
@@ -98,7 +99,7 @@ TEST_P(Conformance, RangedLoadsReturnExactlyTheRange) {
                  Case{data.size() - 1, 1}, Case{data.size() - 32, 32}, Case{1000, 0}}) {
     std::vector<uint8_t> got{9, 9, 9};  // Load must replace, not append
     Status s = backend_->Load(h, c.offset, c.length, &got);
-    ASSERT_TRUE(s.ok()) << s << " at " << c.offset << "+" << c.length;
+    ASSERT_OK(s) << s << " at " << c.offset << "+" << c.length;
     uint64_t len = c.length ? c.length : data.size() - c.offset;
     ASSERT_EQ(got.size(), len);
     EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin() + c.offset))
@@ -109,7 +110,7 @@ TEST_P(Conformance, RangedLoadsReturnExactlyTheRange) {
 TEST_P(Conformance, RangeBeyondTheEndIsAnError) {
   Handle h = Pack();
   auto data = RandomBytes(1000);
-  ASSERT_TRUE(backend_->Save(h, data).ok());
+  ASSERT_OK(backend_->Save(h, data));
   std::vector<uint8_t> got;
   Status s = backend_->Load(h, 990, 20, &got);
   EXPECT_FALSE(s.ok()) << "a short read must not pass silently";
@@ -123,12 +124,12 @@ TEST_P(Conformance, ListShowsEachFileOnceWithItsSizeAndOnlyItsType) {
   for (int i = 0; i < 40; ++i) {  // spread over many data/xx prefixes
     Handle h = Pack();
     auto data = RandomBytes(10 + i);
-    ASSERT_TRUE(backend_->Save(h, data).ok());
+    ASSERT_OK(backend_->Save(h, data));
     packs[h.name] = data.size();
   }
   for (int i = 0; i < 3; ++i) {
     Handle h{FileType::kKey, RandomName()};
-    ASSERT_TRUE(backend_->Save(h, RandomBytes(400)).ok());
+    ASSERT_OK(backend_->Save(h, RandomBytes(400)));
     keys[h.name] = 400;
   }
   EXPECT_EQ(ListAll(FileType::kPack), packs);
@@ -138,7 +139,7 @@ TEST_P(Conformance, ListShowsEachFileOnceWithItsSizeAndOnlyItsType) {
 }
 
 TEST_P(Conformance, ListStopsAtTheCallbacksError) {
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(backend_->Save(Pack(), RandomBytes(10)).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_OK(backend_->Save(Pack(), RandomBytes(10)));
   int seen = 0;
   Status s = backend_->List(FileType::kPack, [&](const FileInfo&) {
     ++seen;
@@ -150,24 +151,24 @@ TEST_P(Conformance, ListStopsAtTheCallbacksError) {
 
 TEST_P(Conformance, RemoveDeletesOnlyThatFile) {
   Handle a = Pack(), b = Pack();
-  ASSERT_TRUE(backend_->Save(a, RandomBytes(100)).ok());
-  ASSERT_TRUE(backend_->Save(b, RandomBytes(100)).ok());
-  ASSERT_TRUE(backend_->Remove(a).ok());
+  ASSERT_OK(backend_->Save(a, RandomBytes(100)));
+  ASSERT_OK(backend_->Save(b, RandomBytes(100)));
+  ASSERT_OK(backend_->Remove(a));
   EXPECT_EQ(backend_->Stat(a).status().code(), Code::kNotFound);
-  EXPECT_TRUE(backend_->Stat(b).ok());
+  EXPECT_OK(backend_->Stat(b));
   EXPECT_EQ(ListAll(FileType::kPack).size(), 1u);
   // A removed name may be written again (lock refresh, prune rewrites).
-  EXPECT_TRUE(backend_->Save(a, RandomBytes(50)).ok());
+  EXPECT_OK(backend_->Save(a, RandomBytes(50)));
 }
 
 TEST_P(Conformance, SavingAnExistingNameFailsAndKeepsTheOriginal) {
   Handle h{FileType::kConfig, "config"};
   auto original = RandomBytes(200);
-  ASSERT_TRUE(backend_->Save(h, original).ok());
+  ASSERT_OK(backend_->Save(h, original));
   Status s = backend_->Save(h, RandomBytes(300));
   EXPECT_EQ(s.code(), Code::kAlreadyExists) << s;
   std::vector<uint8_t> got;
-  ASSERT_TRUE(backend_->Load(h, 0, 0, &got).ok());
+  ASSERT_OK(backend_->Load(h, 0, 0, &got));
   EXPECT_EQ(got, original);
 }
 
@@ -208,22 +209,22 @@ TEST_P(Conformance, A64MiBObjectRoundTrips) {
   const bool measure = GetParam()->name != "memory" && ResetPeakRss();
   const uint64_t base = ReadStatusKb("VmRSS:");
   Status s = backend_->Save(h, data);
-  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_OK(s);
   constexpr uint64_t kSlack = 24 << 20;  // curl buffers, allocator, peer threads
   if (measure && base > 0) {
     EXPECT_LT(ReadStatusKb("VmHWM:"), base + kSlack) << "Save copied the payload";
   }
   auto st = backend_->Stat(h);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->size, data.size());
   std::vector<uint8_t> got;
-  ASSERT_TRUE(backend_->Load(h, data.size() - 4096, 4096, &got).ok());
+  ASSERT_OK(backend_->Load(h, data.size() - 4096, 4096, &got));
   EXPECT_TRUE(std::equal(got.begin(), got.end(), data.end() - 4096));
   std::vector<uint8_t>().swap(got);
   if (measure) ResetPeakRss();
   const uint64_t before_load = ReadStatusKb("VmRSS:");
   s = backend_->Load(h, 0, 0, &got);
-  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_OK(s);
   if (measure && before_load > 0) {
     EXPECT_LT(ReadStatusKb("VmHWM:"), before_load + data.size() + kSlack)
         << "Load held the object more than once";
@@ -241,15 +242,15 @@ TEST_P(Conformance, ALargestPackGoesToS3InOnePutWithoutACopy) {
   const bool measure = ResetPeakRss();
   const uint64_t base = ReadStatusKb("VmRSS:");
   Status s = backend_->Save(h, data);
-  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_OK(s);
   if (measure && base > 0) {
     EXPECT_LT(ReadStatusKb("VmHWM:"), base + (24 << 20)) << "Save copied the payload";
   }
   auto st = backend_->Stat(h);
-  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_OK(st);
   EXPECT_EQ(st->size, data.size());
   std::vector<uint8_t> got;
-  ASSERT_TRUE(backend_->Load(h, (100 << 20) + 17, 1 << 20, &got).ok());
+  ASSERT_OK(backend_->Load(h, (100 << 20) + 17, 1 << 20, &got));
   EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin() + (100 << 20) + 17));
 }
 
@@ -275,7 +276,7 @@ TEST_P(Conformance, ConcurrentUploadsAllLand) {
   auto listed = ListAll(FileType::kPack);
   EXPECT_EQ(listed.size(), size_t(kThreads * kPerThread));
   std::vector<uint8_t> got;
-  ASSERT_TRUE(backend_->Load(handles[5][2], 0, 1, &got).ok());
+  ASSERT_OK(backend_->Load(handles[5][2], 0, 1, &got));
   EXPECT_EQ(got, std::vector<uint8_t>{5});
 }
 

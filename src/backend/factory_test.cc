@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "stash/core/testing.h"
 #include "testing/peer_process.h"
 
 namespace stash::backend {
@@ -16,7 +17,7 @@ const Env kAwsEnv{{"AWS_ACCESS_KEY_ID", "AKIAFACTORYTEST"},
 
 TEST(ParseRepository, LocalPaths) {
   auto a = ParseRepository("/srv/repo", {});
-  ASSERT_TRUE(a.ok());
+  ASSERT_OK(a);
   EXPECT_EQ(a->kind, BackendKind::kLocal);
   EXPECT_EQ(a->local_path, "/srv/repo");
   EXPECT_EQ(ParseRepository("local:/x/y", {})->local_path, "/x/y");
@@ -25,7 +26,7 @@ TEST(ParseRepository, LocalPaths) {
 
 TEST(ParseRepository, RestSplitsCredentialsOut) {
   auto s = ParseRepository("rest:http://alice:s3cr3tpw@127.0.0.1:8000/repo/", {});
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_OK(s);
   EXPECT_EQ(s->kind, BackendKind::kRest);
   EXPECT_EQ(s->rest.url.user, "alice");
   EXPECT_EQ(s->rest.url.password, "s3cr3tpw");
@@ -34,7 +35,7 @@ TEST(ParseRepository, RestSplitsCredentialsOut) {
 
 TEST(ParseRepository, S3FormsAndEnvironment) {
   auto aws = ParseRepository("s3:s3.amazonaws.com/bucket/a//b/", kAwsEnv);
-  ASSERT_TRUE(aws.ok()) << aws.status();
+  ASSERT_OK(aws);
   EXPECT_EQ(aws->s3.endpoint.scheme, "https");
   EXPECT_EQ(aws->s3.bucket, "bucket");
   EXPECT_EQ(aws->s3.prefix, "a/b");
@@ -42,7 +43,7 @@ TEST(ParseRepository, S3FormsAndEnvironment) {
   EXPECT_EQ(aws->s3.access_key_id, "AKIAFACTORYTEST");
   EXPECT_EQ(aws->repository_password, "repo-password-123");
   auto local = ParseRepository("s3:http://127.0.0.1:9000/b", {});
-  ASSERT_TRUE(local.ok());
+  ASSERT_OK(local);
   EXPECT_EQ(local->s3.endpoint.port, 9000);
   EXPECT_EQ(local->s3.prefix, "");
   EXPECT_EQ(local->s3.region, "us-east-1");
@@ -52,13 +53,13 @@ TEST(ParseRepository, S3FormsAndEnvironment) {
 
 TEST(ParseRepository, GcsAndAzure) {
   auto g = ParseRepository("gs:bkt:/pre/fix/", {{"STORAGE_EMULATOR_HOST", "127.0.0.1:9199"}});
-  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_OK(g);
   EXPECT_EQ(g->gcs.bucket, "bkt");
   EXPECT_EQ(g->gcs.prefix, "pre/fix");
   EXPECT_TRUE(g->gcs.emulator);
   auto a = ParseRepository("azure:ctr:/p",
                            {{"AZURE_ACCOUNT_NAME", "acct"}, {"AZURE_ACCOUNT_KEY", "a2V5"}});
-  ASSERT_TRUE(a.ok());
+  ASSERT_OK(a);
   EXPECT_EQ(a->azure.container, "ctr");
   EXPECT_EQ(a->azure.prefix, "p");
   EXPECT_EQ(a->azure.account_name, "acct");
@@ -78,7 +79,7 @@ TEST(FromStashRepository, MapsEachKindWithItsSecretKeys) {
       "s3":{"endpoint":"http://127.0.0.1:9000","bucket":"bk","prefix":"/demo/","region":"ap-south-1",
             "insecureTLS":true}})"),
                                 secret);
-  ASSERT_TRUE(s3.ok()) << s3.status();
+  ASSERT_OK(s3);
   EXPECT_EQ(s3->kind, BackendKind::kS3);
   EXPECT_EQ(s3->s3.bucket, "bk");
   EXPECT_EQ(s3->s3.prefix, "demo");
@@ -91,14 +92,14 @@ TEST(FromStashRepository, MapsEachKindWithItsSecretKeys) {
   auto rest =
       FromStashRepository(nlohmann::json::parse(R"({"rest":{"url":"http://10.0.0.1:8000/r/"}})"),
                           {{"REST_SERVER_USERNAME", "u"}, {"REST_SERVER_PASSWORD", "restpw1"}});
-  ASSERT_TRUE(rest.ok());
+  ASSERT_OK(rest);
   EXPECT_EQ(rest->rest.url.password, "restpw1");
   EXPECT_EQ(rest->Describe().find("restpw1"), std::string::npos);
 
   auto gcs = FromStashRepository(
       nlohmann::json::parse(R"({"gcs":{"bucket":"g","prefix":"x","maxConnections":3}})"),
       {{"GOOGLE_PROJECT_ID", "proj"}, {"GOOGLE_SERVICE_ACCOUNT_JSON_KEY", "{}"}});
-  ASSERT_TRUE(gcs.ok());
+  ASSERT_OK(gcs);
   EXPECT_EQ(gcs->max_connections, 3);
   EXPECT_EQ(gcs->gcs.project_id, "proj");
 
@@ -106,7 +107,7 @@ TEST(FromStashRepository, MapsEachKindWithItsSecretKeys) {
       nlohmann::json::parse(
           R"({"local":{"mountPath":"/safe","subPath":"ns/app","hostPath":{"path":"/d"}}})"),
       {});
-  ASSERT_TRUE(local.ok());
+  ASSERT_OK(local);
   EXPECT_EQ(local->local_path, "/safe/ns/app");
 }
 
@@ -118,9 +119,9 @@ TEST(FromStashRepository, AzureEmulatorAccountAndPathlessEndpoints) {
   auto open = [&](std::map<std::string, std::string> secret) {
     auto spec = FromStashRepository(
         nlohmann::json::parse(R"({"azure":{"container":"ctr","prefix":"/demo/"}})"), secret);
-    EXPECT_TRUE(spec.ok()) << spec.status();
+    EXPECT_OK(spec);
     auto b = OpenBackend(*spec, clock, random);
-    EXPECT_TRUE(b.ok()) << b.status();
+    EXPECT_OK(b);
     return b.ok() ? (*b)->Location() : std::string();
   };
   EXPECT_EQ(open({{"AZURE_ACCOUNT_NAME", "devstoreaccount1"}}),
@@ -138,7 +139,7 @@ TEST(FromStashRepository, AzureEmulatorAccountAndPathlessEndpoints) {
   // Any other account still needs its key.
   auto spec = FromStashRepository(nlohmann::json::parse(R"({"azure":{"container":"c"}})"),
                                   {{"AZURE_ACCOUNT_NAME", "acct"}});
-  ASSERT_TRUE(spec.ok());
+  ASSERT_OK(spec);
   EXPECT_EQ(OpenBackend(*spec, clock, random).status().code(), Code::kInvalid);
 }
 
@@ -157,13 +158,13 @@ TEST(OpenBackend, WrapsRetryAroundLimitAndHonoursMaxConnections) {
   RealClock clock;
   SystemRandom random;
   auto spec = ParseRepository("rest:http://127.0.0.1:1/r/", {{"STASH_MAX_CONNECTIONS", "3"}});
-  ASSERT_TRUE(spec.ok());
+  ASSERT_OK(spec);
   auto b = OpenBackend(*spec, clock, random);
-  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_OK(b);
   EXPECT_EQ((*b)->Connections(), 3);
   EXPECT_NE(dynamic_cast<RetryBackend*>(b->get()), nullptr);
   auto local = OpenBackend("/tmp/x", {}, clock, random);
-  ASSERT_TRUE(local.ok());
+  ASSERT_OK(local);
   EXPECT_EQ((*local)->Connections(), 2);
 }
 
@@ -185,9 +186,9 @@ TEST(OpenBackend, CredentialsNeverAppearInLocationsOrErrors) {
        {"s3:http://127.0.0.1:" + port + "/b/p",
         "rest:http://u:restleakpw@127.0.0.1:" + port + "/r/", std::string("azure:ctr:/p")}) {
     auto spec = ParseRepository(repo, env);
-    ASSERT_TRUE(spec.ok()) << spec.status();
+    ASSERT_OK(spec);
     auto b = OpenBackend(*spec, clock, random, quick);
-    ASSERT_TRUE(b.ok()) << b.status();
+    ASSERT_OK(b);
     std::vector<uint8_t> out;
     Status s = (*b)->Load(Handle{FileType::kConfig, "config"}, 0, 0, &out);
     EXPECT_EQ(s.code(), Code::kUnavailable) << s;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "stash/backend/memory.h"
+#include "stash/core/testing.h"
 
 namespace stash::backend {
 namespace {
@@ -16,7 +17,7 @@ TEST(FaultInjectingBackend, FailsTheNextCallsThenPassesThrough) {
   EXPECT_EQ(f.Save(H('a'), d).code(), Code::kUnavailable);
   EXPECT_TRUE(f.Stat(H('a')).status().code() == Code::kNotFound);  // not a save: unaffected
   EXPECT_EQ(f.Save(H('a'), d).code(), Code::kUnavailable);
-  EXPECT_TRUE(f.Save(H('a'), d).ok());
+  EXPECT_OK(f.Save(H('a'), d));
   EXPECT_EQ(f.calls(kOpSave), 3);
 }
 
@@ -26,7 +27,7 @@ TEST(FaultInjectingBackend, LostResponseStillPerformsTheCall) {
   Status s = f.Save(H('b'), std::vector<uint8_t>{1});
   EXPECT_EQ(s.code(), Code::kUnavailable);
   EXPECT_TRUE(s.retryable());
-  EXPECT_TRUE(f.inner().Stat(H('b')).ok());
+  EXPECT_OK(f.inner().Stat(H('b')));
 }
 
 TEST(FaultInjectingBackend, FractionFailsRoughlyThatShare) {

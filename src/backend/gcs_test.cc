@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "digest.h"
+#include "stash/core/testing.h"
 
 namespace stash::backend {
 namespace {
@@ -47,10 +48,10 @@ TEST(GcsJwt, AssertionIsAnRs256JwtForTheTokenEndpointThatVerifies) {
                              {"private_key", kp.private_pem},
                              {"token_uri", "https://oauth2.example.test/token"}};
   auto key = ParseServiceAccountKey(key_json.dump());
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_OK(key);
   const SystemTime now = SystemTime{} + std::chrono::seconds(1700000000);
   auto jwt = MakeJwtAssertion(*key, now);
-  ASSERT_TRUE(jwt.ok()) << jwt.status();
+  ASSERT_OK(jwt);
 
   auto dot1 = jwt->find('.'), dot2 = jwt->rfind('.');
   ASSERT_NE(dot1, dot2);
@@ -100,7 +101,7 @@ TEST(GcsBackend, NeedsCredentialsUnlessAnEmulatorIsUsed) {
   c.endpoint = "127.0.0.1:9199";
   c.prefix = "/a/b/";
   auto emu = GcsBackend::Open(c, clock);
-  ASSERT_TRUE(emu.ok()) << emu.status();
+  ASSERT_OK(emu);
   EXPECT_EQ((*emu)->ObjectName(Handle{FileType::kPack, "abcd"}), "a/b/data/ab/abcd");
   EXPECT_EQ((*emu)->Location(), "gs:b:/a/b at http://127.0.0.1:9199");
 }

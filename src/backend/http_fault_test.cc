@@ -14,6 +14,7 @@
 #include "stash/backend/gcs.h"
 #include "stash/core/id.h"
 #include "stash/core/log.h"
+#include "stash/core/testing.h"
 #include "testing/fault_proxy.h"
 #include "testing/peer_process.h"
 
@@ -54,9 +55,9 @@ class HttpFaults : public ::testing::TestWithParam<std::string> {
                            ? "rest:http://user:" + kRestPassword + "@" + at + "/" + unique + "/"
                            : "s3:http://" + at + "/" + unique + "/repo";
     auto b = OpenBackend(repo, env, clock_, random_, kQuick);
-    ASSERT_TRUE(b.ok()) << b.status();
+    ASSERT_OK(b);
     backend_ = std::move(b).value();
-    ASSERT_TRUE(backend_->Create().ok());
+    ASSERT_OK(backend_->Create());
   }
 
   void ExpectNoSecrets(const std::string& text) {
@@ -93,13 +94,13 @@ TEST_P(HttpFaults, OperationsCompleteThrough500sAndDroppedConnections) {
   std::string output = ::testing::internal::GetCapturedStdout();
   output += ::testing::internal::GetCapturedStderr();
 
-  EXPECT_TRUE(save.ok()) << save;
-  EXPECT_TRUE(save2.ok()) << save2;
-  EXPECT_TRUE(load.ok()) << load;
+  EXPECT_OK(save);
+  EXPECT_OK(save2);
+  EXPECT_OK(load);
   EXPECT_EQ(got, std::vector<uint8_t>(1000, 0x5a));
-  EXPECT_TRUE(list.ok()) << list;
+  EXPECT_OK(list);
   EXPECT_EQ(listed, 1);
-  EXPECT_TRUE(remove.ok()) << remove;
+  EXPECT_OK(remove);
   EXPECT_EQ(proxy_->faults_served(), 11);
   EXPECT_NE(output.find("retrying"), std::string::npos) << "retries should be logged";
   ExpectNoSecrets(output);
@@ -143,7 +144,7 @@ TEST(RestAuth, WrongPasswordIsUnauthorizedAndNoPasswordIsPrinted) {
                                  "127.0.0.1:" + std::to_string(port), "--user", "alice", "--pass",
                                  good, ScratchDir() + "/rclone-auth"},
                                 {}, port, ScratchDir() + "/rclone-auth.log");
-  ASSERT_TRUE(started.ok()) << started;
+  ASSERT_OK(started);
   RealClock clock;
   SeededRandom random(3);
   ::testing::internal::CaptureStderr();
@@ -151,15 +152,16 @@ TEST(RestAuth, WrongPasswordIsUnauthorizedAndNoPasswordIsPrinted) {
   const std::string base = "127.0.0.1:" + std::to_string(port) + "/authrepo/";
   auto ok = OpenBackend("rest:http://alice:" + good + "@" + base, {}, clock, random, kQuick);
   auto wrong = OpenBackend("rest:http://alice:" + bad + "@" + base, {}, clock, random, kQuick);
-  ASSERT_TRUE(ok.ok() && wrong.ok());
+  ASSERT_OK(ok);
+  ASSERT_OK(wrong);
   Status create = (*ok)->Create();
   Status save = (*ok)->Save(Handle{FileType::kConfig, "config"}, std::vector<uint8_t>{1, 2, 3});
   std::vector<uint8_t> out;
   Status denied = (*wrong)->Load(Handle{FileType::kConfig, "config"}, 0, 0, &out);
   std::string output = ::testing::internal::GetCapturedStdout();
   output += ::testing::internal::GetCapturedStderr();
-  EXPECT_TRUE(create.ok()) << create;
-  EXPECT_TRUE(save.ok()) << save;
+  EXPECT_OK(create);
+  EXPECT_OK(save);
   EXPECT_EQ(denied.code(), Code::kUnauthorized) << denied;
   EXPECT_NE(denied.message().find("check the credentials"), std::string::npos) << denied;
   for (const std::string& text : {output, denied.message(), (*ok)->Location()}) {
@@ -212,16 +214,14 @@ TEST(GcsAuth, FetchesATokenOnceAndRefreshesItBeforeExpiry) {
   storage_why = gcs->unavailable();
   REQUIRE_PEER(storage_why.empty() ? 1 : 0, storage_why);
   auto emulator = gcs->make("gcsauth");
-  ASSERT_TRUE(emulator.ok());
+  ASSERT_OK(emulator);
   const std::string storage_at =
       (*emulator)->Location().substr((*emulator)->Location().find(" at ") + 4);
 
   testing::PeerProcess token_server;
   int port = testing::FreePort();
-  ASSERT_TRUE(token_server
-                  .Start({python, "-c", kTokenServer, std::to_string(port)}, {}, port,
-                         ScratchDir() + "/token-server.log")
-                  .ok());
+  ASSERT_OK(token_server.Start({python, "-c", kTokenServer, std::to_string(port)}, {}, port,
+                               ScratchDir() + "/token-server.log"));
   EVP_PKEY* pkey = EVP_RSA_gen(2048);
   BIO* bio = BIO_new(BIO_s_mem());
   PEM_write_bio_PrivateKey(bio, pkey, nullptr, nullptr, 0, nullptr, nullptr);
@@ -241,7 +241,7 @@ TEST(GcsAuth, FetchesATokenOnceAndRefreshesItBeforeExpiry) {
   c.endpoint = storage_at;
   c.service_account_json = key.dump();
   auto b = GcsBackend::Open(c, clock);
-  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_OK(b);
   auto tokens_issued = [&] {
     HttpClient http("token-server", HttpOptions{});
     HttpRequest req;
@@ -249,12 +249,11 @@ TEST(GcsAuth, FetchesATokenOnceAndRefreshesItBeforeExpiry) {
     auto r = http.Do(req);
     return r.ok() ? std::stoi(r->body) : -1;
   };
-  ASSERT_TRUE(
-      (*b)->Save(Handle{FileType::kKey, std::string(64, '1')}, std::vector<uint8_t>{1}).ok());
-  ASSERT_TRUE((*b)->Stat(Handle{FileType::kKey, std::string(64, '1')}).ok());
+  ASSERT_OK((*b)->Save(Handle{FileType::kKey, std::string(64, '1')}, std::vector<uint8_t>{1}));
+  ASSERT_OK((*b)->Stat(Handle{FileType::kKey, std::string(64, '1')}));
   EXPECT_EQ(tokens_issued(), 1) << "the token must be cached";
   clock.Advance(std::chrono::minutes(56));  // within 5 minutes of expiry
-  ASSERT_TRUE((*b)->Stat(Handle{FileType::kKey, std::string(64, '1')}).ok());
+  ASSERT_OK((*b)->Stat(Handle{FileType::kKey, std::string(64, '1')}));
   EXPECT_EQ(tokens_issued(), 2) << "the token must be refreshed before it expires";
 }
 

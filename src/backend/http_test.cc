@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "stash/backend/url.h"
+#include "stash/core/testing.h"
 #include "testing/fault_proxy.h"
 #include "testing/peer_process.h"
 
@@ -11,7 +12,7 @@ namespace {
 
 TEST(Url, SplitsCredentialsFromTheAddress) {
   auto u = ParseUrl("http://alice:p%40ss@127.0.0.1:8000/repo/sub/?x=1");
-  ASSERT_TRUE(u.ok()) << u.status();
+  ASSERT_OK(u);
   EXPECT_EQ(u->user, "alice");
   EXPECT_EQ(u->password, "p@ss");
   EXPECT_EQ(u->host, "127.0.0.1");

@@ -181,8 +181,7 @@ Status OpenRange(const std::string& path, uint64_t offset, uint64_t* length, Fd*
 }
 
 // Reads exactly `length` bytes at `offset` into `dst` with ordinary reads.
-Status PreadFully(int fd, const std::string& path, uint8_t* dst, uint64_t length,
-                  uint64_t offset) {
+Status PreadFully(int fd, const std::string& path, uint8_t* dst, uint64_t length, uint64_t offset) {
   uint64_t done = 0;
   while (done < length) {
     ssize_t n = ::pread(fd, dst + done, length - done, static_cast<off_t>(offset + done));

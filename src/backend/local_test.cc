@@ -1,7 +1,7 @@
 #include "stash/backend/local.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +12,7 @@
 #include <string>
 
 #include "conformance_targets.h"
+#include "stash/core/testing.h"
 #include "testing/peer_process.h"
 
 namespace stash::backend {
@@ -33,7 +34,7 @@ mode_t ModeOf(const std::string& p) {
 TEST(LocalBackend, CreateMakesResticsLayoutWithPrivateDirs) {
   std::string root = FreshDir("layout");
   LocalBackend b(root);
-  ASSERT_TRUE(b.Create().ok());
+  ASSERT_OK(b.Create());
   for (const char* d :
        {"keys", "snapshots", "index", "locks", "data", "data/00", "data/a7", "data/ff"}) {
     EXPECT_TRUE(fs::is_directory(root + "/" + d)) << d;
@@ -48,12 +49,12 @@ TEST(LocalBackend, CreateMakesResticsLayoutWithPrivateDirs) {
 TEST(LocalBackend, SavedFilesAreReadOnlyInTheirPlaceWithNoTempLeft) {
   std::string root = FreshDir("save");
   LocalBackend b(root);
-  ASSERT_TRUE(b.Create().ok());
+  ASSERT_OK(b.Create());
   std::string name(64, 'a');
   name[0] = '3';
   name[1] = 'f';
   std::vector<uint8_t> data(5000, 0x42);
-  ASSERT_TRUE(b.Save(Handle{FileType::kPack, name}, data).ok());
+  ASSERT_OK(b.Save(Handle{FileType::kPack, name}, data));
   std::string path = root + "/data/3f/" + name;
   ASSERT_TRUE(fs::exists(path));
   EXPECT_EQ(ModeOf(path), 0400u);
@@ -70,7 +71,7 @@ TEST(LocalBackend, SaveIntoARepositoryWithoutDataSubdirsCreatesThem) {
   fs::create_directories(root + "/data");
   LocalBackend b(root);
   std::string name(64, 'c');
-  ASSERT_TRUE(b.Save(Handle{FileType::kPack, name}, std::vector<uint8_t>{1, 2, 3}).ok());
+  ASSERT_OK(b.Save(Handle{FileType::kPack, name}, std::vector<uint8_t>{1, 2, 3}));
   EXPECT_TRUE(fs::exists(root + "/data/cc/" + name));
 }
 
@@ -86,28 +87,28 @@ TEST(LocalBackend, ReadsARepositoryInitialisedByRestic) {
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   LocalBackend b(root);
   std::vector<FileInfo> keys;
-  ASSERT_TRUE(b.List(FileType::kKey, [&](const FileInfo& fi) {
-                 keys.push_back(fi);
-                 return Status::Ok();
-               }).ok());
+  ASSERT_OK(b.List(FileType::kKey, [&](const FileInfo& fi) {
+    keys.push_back(fi);
+    return Status::Ok();
+  }));
   ASSERT_EQ(keys.size(), 1u);
   std::vector<uint8_t> key;
-  ASSERT_TRUE(b.Load(Handle{FileType::kKey, keys[0].name}, 0, 0, &key).ok());
+  ASSERT_OK(b.Load(Handle{FileType::kKey, keys[0].name}, 0, 0, &key));
   EXPECT_EQ(key.size(), keys[0].size);
   std::string text(key.begin(), key.end());
   EXPECT_NE(text.find("\"kdf\":\"scrypt\""), std::string::npos) << text;
   auto config = b.Stat(Handle{FileType::kConfig, "config"});
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_OK(config);
   EXPECT_GT(config->size, 32u);
   // And restic accepts a file we add next to its own (listing reads it).
   std::string snap(64, 'e');
-  ASSERT_TRUE(b.Save(Handle{FileType::kLock, snap}, std::vector<uint8_t>{1}).ok());
+  ASSERT_OK(b.Save(Handle{FileType::kLock, snap}, std::vector<uint8_t>{1}));
   EXPECT_EQ(ModeOf(root + "/locks/" + snap), ModeOf(root + "/keys/" + keys[0].name));
 }
 
 TEST(LocalBackend, ErrorsNameTheFile) {
   LocalBackend b(FreshDir("errors"));
-  ASSERT_TRUE(b.Create().ok());
+  ASSERT_OK(b.Create());
   std::vector<uint8_t> out;
   Status s = b.Load(Handle{FileType::kIndex, std::string(64, '1')}, 0, 0, &out);
   EXPECT_EQ(s.code(), Code::kNotFound);
@@ -123,14 +124,14 @@ namespace {
 TEST(LocalBackend, GroupReadableConfigMakesNewFilesGroupReadable) {
   std::string root = ScratchDir() + "/local-group";
   LocalBackend b(root);
-  ASSERT_TRUE(b.Create().ok());
-  ASSERT_TRUE(b.Save(Handle{FileType::kConfig, "config"}, std::vector<uint8_t>{1}).ok());
+  ASSERT_OK(b.Create());
+  ASSERT_OK(b.Save(Handle{FileType::kConfig, "config"}, std::vector<uint8_t>{1}));
   std::string before(64, '7');
-  ASSERT_TRUE(b.Save(Handle{FileType::kKey, before}, std::vector<uint8_t>{1}).ok());
+  ASSERT_OK(b.Save(Handle{FileType::kKey, before}, std::vector<uint8_t>{1}));
   EXPECT_EQ(ModeOf(root + "/keys/" + before), 0400u);
   ASSERT_EQ(::chmod((root + "/config").c_str(), 0440), 0);  // an admin shares the repository
   std::string after(64, '8');
-  ASSERT_TRUE(b.Save(Handle{FileType::kKey, after}, std::vector<uint8_t>{1}).ok());
+  ASSERT_OK(b.Save(Handle{FileType::kKey, after}, std::vector<uint8_t>{1}));
   EXPECT_EQ(ModeOf(root + "/keys/" + after), 0440u);
 }
 
@@ -167,11 +168,11 @@ void Evict(const std::string& path) {
 TEST(LocalBackend, UncachedLoadsReturnTheRangeAndLeaveThePageCacheAlone) {
   std::string root = FreshDir("uncached");
   LocalBackend b(root);
-  ASSERT_TRUE(b.Create().ok());
+  ASSERT_OK(b.Create());
   std::vector<uint8_t> data(5 << 20);
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + i / 4096);
   Handle h{FileType::kPack, std::string(64, 'c')};
-  ASSERT_TRUE(b.Save(h, data).ok());
+  ASSERT_OK(b.Save(h, data));
   const std::string path = root + "/data/cc/" + h.name;
   int probe = ::open(path.c_str(), O_RDONLY | O_DIRECT);
   const bool direct_io = probe >= 0;
@@ -181,13 +182,12 @@ TEST(LocalBackend, UncachedLoadsReturnTheRangeAndLeaveThePageCacheAlone) {
     uint64_t offset, length;
   };
   // Unaligned starts and ends, a range ending at the file's end, a small one.
-  for (Case c : {Case{12345, (2 << 20) + 17}, Case{4096, 1 << 20}, Case{(5 << 20) - (1 << 20) - 3,
-                                                                      (1 << 20) + 3},
-                 Case{100, 1000}}) {
+  for (Case c : {Case{12345, (2 << 20) + 17}, Case{4096, 1 << 20},
+                 Case{(5 << 20) - (1 << 20) - 3, (1 << 20) + 3}, Case{100, 1000}}) {
     Evict(path);
     std::vector<uint8_t> buf;
     auto got = b.LoadUncached(h, c.offset, c.length, &buf);
-    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_OK(got);
     ASSERT_EQ(got->size(), c.length);
     EXPECT_TRUE(std::equal(got->begin(), got->end(), data.begin() + static_cast<long>(c.offset)))
         << "offset " << c.offset;
@@ -197,10 +197,10 @@ TEST(LocalBackend, UncachedLoadsReturnTheRangeAndLeaveThePageCacheAlone) {
   }
   // A file already in the page cache is copied from there, not re-read from disk.
   std::vector<uint8_t> warm;
-  ASSERT_TRUE(b.Load(h, 0, 0, &warm).ok());
+  ASSERT_OK(b.Load(h, 0, 0, &warm));
   std::vector<uint8_t> buf;
   auto got = b.LoadUncached(h, 1, 3 << 20, &buf);
-  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_OK(got);
   EXPECT_TRUE(std::equal(got->begin(), got->end(), data.begin() + 1));
 
   EXPECT_EQ(b.LoadUncached(h, 4 << 20, 2 << 20, &buf).status().code(), Code::kInvalid);
@@ -219,10 +219,10 @@ namespace {
 TEST(LocalBackend, PrefetchReadsTheRangeIntoThePageCacheInTheBackground) {
   std::string root = FreshDir("prefetch");
   LocalBackend b(root);
-  ASSERT_TRUE(b.Create().ok());
+  ASSERT_OK(b.Create());
   std::vector<uint8_t> data(4 << 20, 7);
   Handle h{FileType::kPack, std::string(64, 'e')};
-  ASSERT_TRUE(b.Save(h, data).ok());
+  ASSERT_OK(b.Save(h, data));
   const std::string path = root + "/data/ee/" + h.name;
   Evict(path);
   ASSERT_EQ(CachedPages(path).first, 0u);

@@ -17,6 +17,7 @@
 #include "stash/backend/local.h"
 #include "stash/backend/rest.h"
 #include "stash/backend/s3.h"
+#include "stash/core/testing.h"
 #include "testing/peer_process.h"
 
 namespace stash::backend {
@@ -41,23 +42,21 @@ int CopyRepository(Backend& from, Backend& to) {
   int copied = 0;
   for (FileType t : kAllTypes) {
     std::vector<FileInfo> files;
-    EXPECT_TRUE(from.List(t,
-                          [&](const FileInfo& fi) {
-                            files.push_back(fi);
-                            return Status::Ok();
-                          })
-                    .ok());
+    EXPECT_OK(from.List(t, [&](const FileInfo& fi) {
+      files.push_back(fi);
+      return Status::Ok();
+    }));
     for (const FileInfo& fi : files) {
       Handle h{t, fi.name};
       std::vector<uint8_t> data;
       Status s = from.Load(h, 0, 0, &data);
-      EXPECT_TRUE(s.ok()) << s;
+      EXPECT_OK(s);
       EXPECT_EQ(data.size(), fi.size) << h.ToString();
       if (t != FileType::kConfig) {
         EXPECT_EQ(Hex(Sha256(data)), fi.name) << h.ToString();
       }
       s = to.Save(h, data);
-      EXPECT_TRUE(s.ok()) << s;
+      EXPECT_OK(s);
       ++copied;
     }
   }
@@ -149,7 +148,7 @@ TEST(ResticInterop, ResticReadsRepositoriesOurBackendsWroteToEachStore) {
                  "10000 busy)\n";
   }
   for (const Target& t : targets) {
-    ASSERT_TRUE(t.backend->Create().ok()) << t.repo;
+    ASSERT_OK(t.backend->Create()) << t.repo;
     int copied = CopyRepository(origin, *t.backend);
     EXPECT_GT(copied, 5) << t.repo;
     EXPECT_EQ(Restic(t.env, "-r " + t.repo + " check --read-data", &out), 0) << t.repo << "\n"

@@ -8,6 +8,7 @@
 #include "stash/backend/fault.h"
 #include "stash/backend/limit.h"
 #include "stash/backend/memory.h"
+#include "stash/core/testing.h"
 
 namespace stash::backend {
 namespace {
@@ -47,7 +48,7 @@ struct Fixture {
 TEST(RetryBackend, RidesOutAStretchOf500sWithGrowingJitteredDelays) {
   Fixture fx;
   fx.fault->FailNext(5, UnavailableError("HTTP 500 Internal Server Error"), kOpSave);
-  ASSERT_TRUE(fx.retry->Save(H('a'), std::vector<uint8_t>{1, 2, 3}).ok());
+  ASSERT_OK(fx.retry->Save(H('a'), std::vector<uint8_t>{1, 2, 3}));
   EXPECT_EQ(fx.fault->calls(kOpSave), 6);
   ASSERT_EQ(fx.clock.sleeps.size(), 5u);
   for (size_t i = 0; i < fx.clock.sleeps.size(); ++i) {
@@ -56,7 +57,7 @@ TEST(RetryBackend, RidesOutAStretchOf500sWithGrowingJitteredDelays) {
     EXPECT_LE(fx.clock.sleeps[i], nominal) << i;
   }
   std::vector<uint8_t> out;
-  EXPECT_TRUE(fx.retry->Load(H('a'), 0, 0, &out).ok());
+  EXPECT_OK(fx.retry->Load(H('a'), 0, 0, &out));
 }
 
 TEST(RetryBackend, PermanentOutageEndsWithAnErrorNamingBackendAndOperation) {
@@ -97,40 +98,37 @@ TEST(RetryBackend, DoesNotRetryPermanentErrors) {
 TEST(RetryBackend, SaveWhoseAnswerWasLostCountsAsDone) {
   Fixture fx;
   fx.fault->LoseResponses(1, kOpSave);
-  EXPECT_TRUE(fx.retry->Save(H('e'), std::vector<uint8_t>(100, 7)).ok());
+  EXPECT_OK(fx.retry->Save(H('e'), std::vector<uint8_t>(100, 7)));
   // But a different file under that name is still a conflict.
   EXPECT_EQ(fx.retry->Save(H('e'), std::vector<uint8_t>(5, 7)).code(), Code::kAlreadyExists);
 }
 
 TEST(RetryBackend, RemoveWhoseAnswerWasLostCountsAsDone) {
   Fixture fx;
-  ASSERT_TRUE(fx.retry->Save(H('f'), std::vector<uint8_t>{1}).ok());
+  ASSERT_OK(fx.retry->Save(H('f'), std::vector<uint8_t>{1}));
   fx.fault->LoseResponses(1, kOpRemove);
-  EXPECT_TRUE(fx.retry->Remove(H('f')).ok());
+  EXPECT_OK(fx.retry->Remove(H('f')));
   EXPECT_EQ(fx.retry->Remove(H('f')).code(), Code::kNotFound);
 }
 
 TEST(RetryBackend, ListInterruptedMidwayDeliversEveryNameOnce) {
   Fixture fx;
   for (char c : std::string("0123456789abcdef")) {
-    ASSERT_TRUE(fx.retry->Save(H(c), std::vector<uint8_t>{1}).ok());
+    ASSERT_OK(fx.retry->Save(H(c), std::vector<uint8_t>{1}));
   }
   fx.fault->LoseResponses(2, kOpList);
   std::multiset<std::string> names;
-  ASSERT_TRUE(fx.retry
-                  ->List(FileType::kPack,
-                         [&](const FileInfo& fi) {
-                           names.insert(fi.name);
-                           return Status::Ok();
-                         })
-                  .ok());
+  ASSERT_OK(fx.retry->List(FileType::kPack, [&](const FileInfo& fi) {
+    names.insert(fi.name);
+    return Status::Ok();
+  }));
   EXPECT_EQ(names.size(), 16u);
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), 16u);
 }
 
 TEST(RetryBackend, CallbackErrorsFromListAreNotRetried) {
   Fixture fx;
-  ASSERT_TRUE(fx.retry->Save(H('1'), std::vector<uint8_t>{1}).ok());
+  ASSERT_OK(fx.retry->Save(H('1'), std::vector<uint8_t>{1}));
   int calls = 0;
   Status s = fx.retry->List(FileType::kPack, [&](const FileInfo&) {
     ++calls;
@@ -174,7 +172,7 @@ TEST(LimitBackend, NeverExceedsMaxConnections) {
         std::string name(64, '0');
         name[0] = "0123456789ab"[t];
         name[1] = "0123"[i];
-        EXPECT_TRUE(limit.Save(Handle{FileType::kPack, name}, std::vector<uint8_t>{1}).ok());
+        EXPECT_OK(limit.Save(Handle{FileType::kPack, name}, std::vector<uint8_t>{1}));
       }
     });
   }
@@ -184,14 +182,11 @@ TEST(LimitBackend, NeverExceedsMaxConnections) {
 
 TEST(LimitBackend, ListCallbackMayUseTheBackendUnderALimitOfOne) {
   LimitBackend limit(std::make_unique<InMemoryBackend>(), 1);
-  ASSERT_TRUE(limit.Save(H('9'), std::vector<uint8_t>{4, 2}).ok());
+  ASSERT_OK(limit.Save(H('9'), std::vector<uint8_t>{4, 2}));
   std::vector<uint8_t> out;
-  ASSERT_TRUE(limit
-                  .List(FileType::kPack,
-                        [&](const FileInfo& fi) {
-                          return limit.Load(Handle{FileType::kPack, fi.name}, 0, 0, &out);
-                        })
-                  .ok());
+  ASSERT_OK(limit.List(FileType::kPack, [&](const FileInfo& fi) {
+    return limit.Load(Handle{FileType::kPack, fi.name}, 0, 0, &out);
+  }));
   EXPECT_EQ(out, (std::vector<uint8_t>{4, 2}));
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "stash/core/testing.h"
+
 namespace stash::chunker {
 namespace {
 
@@ -56,7 +58,7 @@ TEST(PolynomialTest, DeriveGivesRestrictedIrreducibleDegree53) {
     EXPECT_EQ(Deg(p), 53);
     EXPECT_EQ(p & 1, 1u);
     EXPECT_TRUE(Irreducible(p));
-    EXPECT_TRUE(CheckChunkerPolynomial(p).ok());
+    EXPECT_OK(CheckChunkerPolynomial(p));
     EXPECT_NE(p, prev);
     prev = p;
   }

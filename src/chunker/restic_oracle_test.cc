@@ -17,6 +17,7 @@
 #include "stash/chunker/chunker.h"
 #include "stash/core/id.h"
 #include "stash/core/random.h"
+#include "stash/core/testing.h"
 
 namespace stash::chunker {
 namespace {
@@ -68,8 +69,8 @@ TEST_F(ResticOracleTest, SameChunksAsRestic) {
   Restic("init");
   const auto config = nlohmann::json::parse(Restic("cat config"));
   auto pol = PolFromHex(config.at("chunker_polynomial").get<std::string>());
-  ASSERT_TRUE(pol.ok()) << pol.status();
-  ASSERT_TRUE(CheckChunkerPolynomial(*pol).ok());
+  ASSERT_OK(pol);
+  ASSERT_OK(CheckChunkerPolynomial(*pol));
 
   // 20 MiB of random data (about a dozen content-defined cuts), and 9 MiB of
   // one repeated byte (zero or forced MaxSize cuts, depending on the pol).

@@ -20,22 +20,10 @@ Run 'stash <command> --help' for a command's flags.)";
 // Order of `stash --help`: the Kubernetes side first, then restic's verbs in
 // the order a user meets them, then version.
 const Registrar kCommands[] = {
-    RegisterServer,
-    RegisterOperator,
-    RegisterRunBackup,
-    RegisterCreateBackupSession,
-    RegisterInit,
-    RegisterBackup,
-    RegisterSnapshots,
-    RegisterLs,
-    RegisterCat,
-    RegisterDump,
-    RegisterRestore,
-    RegisterCheck,
-    RegisterStats,
-    RegisterForget,
-    RegisterPrune,
-    RegisterUnlock,
+    RegisterServer,  RegisterOperator, RegisterRunBackup, RegisterCreateBackupSession,
+    RegisterInit,    RegisterBackup,   RegisterSnapshots, RegisterLs,
+    RegisterCat,     RegisterDump,     RegisterRestore,   RegisterCheck,
+    RegisterStats,   RegisterForget,   RegisterPrune,     RegisterUnlock,
     RegisterVersion,
 };
 
@@ -54,7 +42,8 @@ int Run(const std::vector<std::string>& args) {
       ->capture_default_str();
   int exit_code = kExitOk;
   app.parse_complete_callback([&] {
-    if (Status s = InitLogging(global.log_level); !s.ok()) throw CLI::ValidationError("--log-level", s.message());
+    if (Status s = InitLogging(global.log_level); !s.ok())
+      throw CLI::ValidationError("--log-level", s.message());
   });
   for (const Registrar& reg : kCommands) reg(app, global, &exit_code);
 

@@ -9,7 +9,9 @@ TEST(AppTest, VersionSucceeds) { EXPECT_EQ(cli::Run({"version"}), kExitOk); }
 
 TEST(AppTest, UnknownCommandIsAUsageError) { EXPECT_EQ(cli::Run({"frobnicate"}), kExitUsage); }
 
-TEST(AppTest, MissingCommandIsAUsageError) { EXPECT_EQ(cli::Run(std::vector<std::string>{}), kExitUsage); }
+TEST(AppTest, MissingCommandIsAUsageError) {
+  EXPECT_EQ(cli::Run(std::vector<std::string>{}), kExitUsage);
+}
 
 TEST(AppTest, BadLogLevelIsAUsageError) {
   EXPECT_EQ(cli::Run({"--log-level", "chatty", "version"}), kExitUsage);

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "stash/core/testing.h"
+
 namespace stash::cli {
 namespace {
 
@@ -31,7 +33,7 @@ TEST_F(SourcesTest, GlobMatchesDotFilesAndSortsLikeGo) {
   Write(".a.txt", "");
   Write("c.log", "");
   auto m = GoGlob(dir_ + "/*.txt");
-  ASSERT_TRUE(m.ok());
+  ASSERT_OK(m);
   EXPECT_EQ(*m, (std::vector<std::string>{dir_ + "/.a.txt", dir_ + "/b.txt"}));
   EXPECT_EQ(GoGlob(dir_ + "/c.log").value().size(), 1u);  // no meta: lstat only
   EXPECT_TRUE(GoGlob(dir_ + "/missing").value().empty());
@@ -46,7 +48,7 @@ TEST_F(SourcesTest, FilesFromTrimsCommentsAndWarnsAboutEmptyGlobs) {
   std::vector<std::string> warnings;
   TargetSources src{{list}, {verbatim}, {raw}};
   auto t = CollectTargets(src, {"arg"}, [&](const std::string& w) { warnings.push_back(w); });
-  ASSERT_TRUE(t.ok()) << t.status().message();
+  ASSERT_OK(t);
   EXPECT_EQ(
       *t, (std::vector<std::string>{dir_ + "/x", " spaced name ", "#literal", "a\nb", "c", "arg"}));
   ASSERT_EQ(warnings.size(), 1u);
@@ -60,7 +62,7 @@ TEST_F(SourcesTest, ExcludeFilesExpandEnvironmentLikeGo) {
   std::string f =
       Write("ex", "\xEF\xBB\xBF*.tmp\n  $STASH_T_X/a  \n${STASH_T_X}b\n# c\n$$lit\n$\n");
   auto p = ReadExcludeFiles({f});
-  ASSERT_TRUE(p.ok());
+  ASSERT_OK(p);
   EXPECT_EQ(*p, (std::vector<std::string>{"*.tmp", "val/a", "valb", "$lit", "$"}));
   EXPECT_EQ(ExpandEnv("${}x${unclosed"), "xunclosed");  // Go eats "${}" and "${"
   EXPECT_FALSE(ReadExcludeFiles({dir_ + "/missing"}).ok());

@@ -42,8 +42,9 @@ int RunCat(const ResticOptions& ro, const std::vector<std::string>& args) {
 void RegisterCat(CLI::App& app, GlobalOptions& global, int* exit_code) {
   ResticOptions* ro = AddResticFlags(app);
   auto* cmd = app.add_subcommand(
-      "cat", "Print internal objects to stdout: config, masterkey, index ID, snapshot ID, key ID, "
-             "lock ID, pack ID, blob ID, tree snapshot[:path]");
+      "cat",
+      "Print internal objects to stdout: config, masterkey, index ID, snapshot ID, key ID, "
+      "lock ID, pack ID, blob ID, tree snapshot[:path]");
   auto args = std::make_shared<std::vector<std::string>>();
   cmd->add_option("args", *args, "type [ID]");
   cmd->callback([ro, args, exit_code] { *exit_code = RunCat(*ro, *args); });

@@ -49,8 +49,8 @@ void RegisterCreateBackupSession(CLI::App& app, GlobalOptions& global, int* exit
       return;
     }
     if (name->empty()) {
-      std::cout << "Skipping creating BackupSession. Reason: Backup Configuration "
-                << o->trigger.ns << "/" << o->trigger.invoker_name << " is paused.\n";
+      std::cout << "Skipping creating BackupSession. Reason: Backup Configuration " << o->trigger.ns
+                << "/" << o->trigger.invoker_name << " is paused.\n";
     } else {
       std::cout << "backupsession.stash.appscode.com/" << *name << " created\n";
     }

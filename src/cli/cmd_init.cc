@@ -35,7 +35,7 @@ int RunInit(const ResticOptions& ro, const std::string& version) {
                                      ctx.repo_options);
   if (!repo.ok()) {
     std::string why = repo.status().code() == Code::kAlreadyExists ? "config file already exists"
-                                                                     : repo.status().message();
+                                                                   : repo.status().message();
     std::cerr << "Fatal: create repository at " << ctx.repo_display << " failed: " << why << "\n";
     return kExitError;
   }

@@ -54,8 +54,8 @@ int RunLs(const ResticOptions& ro, const LsFlags& f) {
     return kExitOk;
   }
   if (!ro.json && !ro.quiet) std::cout << engine::LsHeader(*entry, opts.dirs) << "\n";
-  Status s = engine::ListSnapshot(repo, *entry, opts,
-                                  [](std::string_view line) { std::cout << line; });
+  Status s =
+      engine::ListSnapshot(repo, *entry, opts, [](std::string_view line) { std::cout << line; });
   std::cout.flush();
   if (!s.ok()) {
     std::cerr << "Fatal: " << s.message() << "\n";

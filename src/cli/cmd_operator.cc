@@ -31,8 +31,8 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
   STASH_ASSIGN_OR_RETURN(kube::KubeConfig cfg, kube::ResolveConfig(opts.kubeconfig));
   auto h = std::make_shared<OperatorHandle>();
   h->client = std::make_unique<kube::Client>(cfg);
-  h->controller = std::make_unique<controller::BackupConfigurationController>(*h->client, clock,
-                                                                              opts.ns);
+  h->controller =
+      std::make_unique<controller::BackupConfigurationController>(*h->client, clock, opts.ns);
   h->controller->Start();
   if (opts.node) {
     if (opts.kubeconfig.empty()) {
@@ -77,8 +77,7 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
       *exit_code = kExitError;
       return;
     }
-    std::cerr << "stash operator: running" << (opts->node ? " with the embedded node" : "")
-              << "\n";
+    std::cerr << "stash operator: running" << (opts->node ? " with the embedded node" : "") << "\n";
     int sig = 0;
     sigwait(&stop_set, &sig);
     std::cerr << "stash operator: shutting down\n";

@@ -72,7 +72,8 @@ struct FilterFlags {
         ->allow_extra_args(false);
     cmd->add_option("--tag", tags,
                     "only consider snapshots which include this taglist in the format "
-                    "tag[,tag,...]" + when + " (can be repeated)")
+                    "tag[,tag,...]" +
+                        when + " (can be repeated)")
         ->allow_extra_args(false);
     cmd->add_option("--path", paths,
                     "only consider snapshots which include this (absolute) path" + when +
@@ -99,7 +100,8 @@ inline std::string GoList(const std::vector<std::string>& v) {
 // restic prints a tag list filter as [[a b] [c]].
 inline std::string GoTagLists(const std::vector<std::string>& tags) {
   std::string s = "[";
-  for (size_t i = 0; i < tags.size(); ++i) s += (i ? " " : "") + GoList(engine::ParseTagList(tags[i]));
+  for (size_t i = 0; i < tags.size(); ++i)
+    s += (i ? " " : "") + GoList(engine::ParseTagList(tags[i]));
   return s + "]";
 }
 

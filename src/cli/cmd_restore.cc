@@ -115,12 +115,11 @@ int RunRestore(const ResticOptions& ro, const RestoreFlags& f) {
     std::cout.flush();
   }
   uint64_t errors = 0;
-  engine::Restorer restorer(repo, *entry, std::move(opts),
-                            [&errors](const std::string& location, const Status& error) {
-                              ++errors;
-                              std::cerr << "ignoring error for " << location << ": "
-                                        << error.message() << "\n";
-                            });
+  engine::Restorer restorer(
+      repo, *entry, std::move(opts), [&errors](const std::string& location, const Status& error) {
+        ++errors;
+        std::cerr << "ignoring error for " << location << ": " << error.message() << "\n";
+      });
   auto stats = restorer.Run();
   if (!stats.ok()) {
     std::cerr << "Fatal: " << stats.status().message() << "\n";
@@ -159,9 +158,7 @@ void RegisterRestore(CLI::App& app, GlobalOptions& global, int* exit_code) {
   auto* cmd = app.add_subcommand("restore", "Extract the data from a snapshot");
   auto flags = std::make_shared<RestoreFlags>();
   flags->filter.Add(cmd, " when the snapshot ID is \"latest\"");
-  auto one_each = [](CLI::Option* o) {
-    o->allow_extra_args(false);
-  };
+  auto one_each = [](CLI::Option* o) { o->allow_extra_args(false); };
   cmd->add_option("-t,--target", flags->target, "directory to extract data to");
   one_each(cmd->add_option("-e,--exclude", flags->excludes,
                            "exclude a pattern (can be specified multiple times)"));

@@ -25,8 +25,8 @@ std::string Env(const char* k) {
 }  // namespace
 
 void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
-  auto* cmd = app.add_subcommand("run-backup",
-                                 "Run the backup sidecar: process the BackupSessions of an invoker");
+  auto* cmd = app.add_subcommand(
+      "run-backup", "Run the backup sidecar: process the BackupSessions of an invoker");
   struct Opts {
     agent::SidecarOptions sidecar;
     std::string kubeconfig, engine;
@@ -34,7 +34,8 @@ void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
     int max_connections = 0;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("--invoker-name", o->sidecar.invoker_name, "BackupConfiguration name")->required();
+  cmd->add_option("--invoker-name", o->sidecar.invoker_name, "BackupConfiguration name")
+      ->required();
   cmd->add_option("--invoker-kind", o->sidecar.invoker_kind, "Invoker kind")->capture_default_str();
   cmd->add_option("--target-kind", o->sidecar.target_kind, "Target workload kind");
   cmd->add_option("--target-name", o->sidecar.target_name, "Target workload name");

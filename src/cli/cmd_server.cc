@@ -94,8 +94,7 @@ void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
   auto data_dir = std::make_shared<std::string>("stash-data");
   auto listen = std::make_shared<std::string>("127.0.0.1:6443");
   auto crds_dir = std::make_shared<std::string>();
-  cmd->add_option("--data-dir", *data_dir,
-                  "State, TLS credentials and the kubeconfig live here")
+  cmd->add_option("--data-dir", *data_dir, "State, TLS credentials and the kubeconfig live here")
       ->capture_default_str();
   cmd->add_option("--listen", *listen, "HOST:PORT to serve on (port 0: any free port)")
       ->capture_default_str();
@@ -112,8 +111,7 @@ void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
                 "Run the trigger CronJobs' create-backupsession inside the embedded node instead "
                 "of as a process per tick (for thousands of BackupConfigurations)");
   cmd->callback([=] {
-    *exit_code =
-        RunServer(*data_dir, *listen, *crds_dir, *run_operator, *in_process_triggers);
+    *exit_code = RunServer(*data_dir, *listen, *crds_dir, *run_operator, *in_process_triggers);
   });
 }
 

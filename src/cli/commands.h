@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>
@@ -50,7 +49,7 @@ struct OperatorOptions {
   std::string ns;          // empty: all namespaces
   bool node = false;       // also run the embedded node runtime
   std::string data_dir = "stash-data";
-  std::string stash_binary;  // empty: this executable
+  std::string stash_binary;          // empty: this executable
   bool in_process_triggers = false;  // agent::NodeOptions::in_process_triggers
 };
 struct OperatorHandle;

@@ -4,8 +4,8 @@
 
 #include <set>
 
-#include "stash/kube/cron.h"
 #include "stash/controller/invoker.h"
+#include "stash/kube/cron.h"
 #include "stash/kube/stash_names.h"
 
 namespace stash::controller {
@@ -216,10 +216,11 @@ Status BackupConfigurationController::Reconcile(const std::string& ns, const std
 
   std::vector<std::string> problems = Validate(spec);
   const bool valid = problems.empty();
-  SetCondition(&conditions, kValidationPassed, valid,
-               valid ? "ResourceValidationPassed" : "ResourceValidationFailed",
-               valid ? "Successfully validated." : "Validation failed. Reason: " + Join(problems, "; "),
-               now, gen);
+  SetCondition(
+      &conditions, kValidationPassed, valid,
+      valid ? "ResourceValidationPassed" : "ResourceValidationFailed",
+      valid ? "Successfully validated." : "Validation failed. Reason: " + Join(problems, "; "), now,
+      gen);
 
   // Repository and its storage Secret.
   std::string repo_ns = spec.value("/repository/namespace"_json_pointer, ns);
@@ -228,8 +229,8 @@ Status BackupConfigurationController::Reconcile(const std::string& ns, const std
   std::string repo_id = "Repository " + repo_ns + "/" + repo_name;
   if (auto r = client_.Get(res::kRepositories, repo_ns, repo_name); r.ok()) {
     repository = *r;
-    SetCondition(&conditions, kRepositoryFound, true, "RepositoryAvailable",
-                 repo_id + " exist.", now, gen);
+    SetCondition(&conditions, kRepositoryFound, true, "RepositoryAvailable", repo_id + " exist.",
+                 now, gen);
   } else if (r.status().code() == Code::kNotFound || repo_name.empty()) {
     SetCondition(&conditions, kRepositoryFound, false, "RepositoryNotAvailable",
                  repo_id + " does not exist. Create it, or fix spec.repository.", now, gen);
@@ -250,12 +251,15 @@ Status BackupConfigurationController::Reconcile(const std::string& ns, const std
                    secret_id + " exist.", now, gen);
     } else if (s.status().code() == Code::kNotFound) {
       SetCondition(&conditions, kBackendSecretFound, false, "BackendSecretNotAvailable",
-                   secret_id + " does not exist. Create it with the repository's password "
-                   "(RESTIC_PASSWORD).", now, gen);
-    } else {
-      SetCondition(&conditions, kBackendSecretFound, false, "UnableToCheckBackendSecretAvailability",
-                   "Failed to check whether " + secret_id + " exist. Reason: " + s.status().message(),
+                   secret_id +
+                       " does not exist. Create it with the repository's password "
+                       "(RESTIC_PASSWORD).",
                    now, gen);
+    } else {
+      SetCondition(
+          &conditions, kBackendSecretFound, false, "UnableToCheckBackendSecretAvailability",
+          "Failed to check whether " + secret_id + " exist. Reason: " + s.status().message(), now,
+          gen);
       transient = s.status();
     }
   } else {
@@ -292,7 +296,8 @@ Status BackupConfigurationController::Reconcile(const std::string& ns, const std
 
   if (valid && workload) {
     std::string msg;
-    Status s = EnsureSidecar(bc, *workload, *workload_res, repository ? &*repository : nullptr, &msg);
+    Status s =
+        EnsureSidecar(bc, *workload, *workload_res, repository ? &*repository : nullptr, &msg);
     if (s.ok()) {
       SetCondition(&conditions, kStashSidecarInjected, true, "SidecarInjectionSucceeded",
                    "Successfully injected stash sidecar into " + target_id + ".", now, gen);
@@ -334,8 +339,8 @@ Status BackupConfigurationController::Reconcile(const std::string& ns, const std
 }
 
 Status BackupConfigurationController::EnsureSidecar(const json& bc, const json& workload,
-                                                    const kube::Resource& r,
-                                                    const json* repository, std::string* message) {
+                                                    const kube::Resource& r, const json* repository,
+                                                    std::string* message) {
   json desired = workload;
   if (!InjectSidecar(&desired, bc, repository)) return Status::Ok();
   auto updated = client_.Update(r, NsOf(workload), desired);
@@ -396,8 +401,8 @@ Status BackupConfigurationController::Finalize(json bc) {
   for (const json& f : bc["metadata"].value("finalizers", json::array())) {
     if (f != kube::kFinalizer) fins.push_back(f);
   }
-  json patch = {{"metadata",
-                 {{"finalizers", fins}, {"resourceVersion", bc["metadata"]["resourceVersion"]}}}};
+  json patch = {
+      {"metadata", {{"finalizers", fins}, {"resourceVersion", bc["metadata"]["resourceVersion"]}}}};
   auto p = client_.Patch(res::kBackupConfigurations, ns, name, kube::PatchType::kMerge, patch);
   if (!p.ok() && p.status().code() != Code::kNotFound) return p.status();
   return Status::Ok();
@@ -437,8 +442,9 @@ Status BackupConfigurationController::ReconcileSession(const std::string& ns,
   json conditions = json::array();
   SetCondition(&conditions, "BackupSkipped", true, "SkippedTakingNewBackup", message, clock_.Now(),
                bs["metadata"].value("generation", int64_t{1}));
-  auto p = client_.Patch(res::kBackupSessions, ns, name, kube::PatchType::kMerge,
-                         {{"status", {{"phase", "Skipped"}, {"conditions", conditions}}}}, "status");
+  auto p =
+      client_.Patch(res::kBackupSessions, ns, name, kube::PatchType::kMerge,
+                    {{"status", {{"phase", "Skipped"}, {"conditions", conditions}}}}, "status");
   if (!p.ok()) return p.status();
   session_recorder_.Record(bs, kube::kWarning, "BackupSessionSkipped", message).IgnoreError();
   return Status::Ok();

@@ -46,13 +46,11 @@ json SidecarContainer(const json& bc) {
   const json& target = bc["spec"].value("target", json::object());
   const json& ref = target.value("ref", json::object());
   std::string ns = meta.value("namespace", "default");
-  json args = json::array({"run-backup", "--invoker-kind=BackupConfiguration",
-                           "--invoker-name=" + meta.value("name", ""),
-                           "--target-kind=" + ref.value("kind", ""),
-                           "--target-name=" + ref.value("name", ""),
-                           "--target-namespace=" + ref.value("namespace", ns),
-                           "--enable-cache=true", "--max-connections=0",
-                           "--metrics-enabled=false"});
+  json args = json::array(
+      {"run-backup", "--invoker-kind=BackupConfiguration",
+       "--invoker-name=" + meta.value("name", ""), "--target-kind=" + ref.value("kind", ""),
+       "--target-name=" + ref.value("name", ""), "--target-namespace=" + ref.value("namespace", ns),
+       "--enable-cache=true", "--max-connections=0", "--metrics-enabled=false"});
   json env = json::array(
       {{{"name", "NODE_NAME"}, {"valueFrom", {{"fieldRef", {{"fieldPath", "spec.nodeName"}}}}}},
        {{"name", "POD_NAME"}, {"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.name"}}}}}},
@@ -156,25 +154,23 @@ json TriggerCronJob(const json& bc) {
                     {"imagePullPolicy", "IfNotPresent"},
                     {"args", json::array({"create-backupsession", "--invoker-name=" + name,
                                           "--invoker-kind=BackupConfiguration"})}};
-  return {
-      {"apiVersion", "batch/v1"},
-      {"kind", "CronJob"},
-      {"metadata",
-       {{"name", TriggerCronJobName(name)},
-        {"namespace", meta.value("namespace", "default")},
-        {"labels", labels},
-        {"ownerReferences", json::array({OwnerReference(bc)})}}},
-      {"spec",
-       {{"schedule", bc["spec"].value("schedule", "")},
-        {"concurrencyPolicy", "Forbid"},
-        {"suspend", false},
-        {"jobTemplate",
-         {{"metadata", {{"labels", {{"stash.appscode.com/delete-job-on-completion", "true"}}}}},
+  return {{"apiVersion", "batch/v1"},
+          {"kind", "CronJob"},
+          {"metadata",
+           {{"name", TriggerCronJobName(name)},
+            {"namespace", meta.value("namespace", "default")},
+            {"labels", labels},
+            {"ownerReferences", json::array({OwnerReference(bc)})}}},
           {"spec",
-           {{"template",
-             {{"spec",
-               {{"restartPolicy", "Never"},
-                {"containers", json::array({container})}}}}}}}}}}}};
+           {{"schedule", bc["spec"].value("schedule", "")},
+            {"concurrencyPolicy", "Forbid"},
+            {"suspend", false},
+            {"jobTemplate",
+             {{"metadata", {{"labels", {{"stash.appscode.com/delete-job-on-completion", "true"}}}}},
+              {"spec",
+               {{"template",
+                 {{"spec",
+                   {{"restartPolicy", "Never"}, {"containers", json::array({container})}}}}}}}}}}}};
 }
 
 bool CronJobNeedsUpdate(const json& existing, const json& desired) {

@@ -122,20 +122,34 @@ TEST(Invoker, PhaseRule) {
     for (auto [type, ok] : cs) EXPECT_TRUE(SetCondition(&conds, type, ok, "r", "m", t, 1));
     return ComputePhase(conds);
   };
-  EXPECT_EQ(with({{kValidationPassed, true}, {kRepositoryFound, true}, {kBackendSecretFound, true},
-                  {kBackupTargetFound, true}, {kCronJobCreated, true}}),
+  EXPECT_EQ(with({{kValidationPassed, true},
+                  {kRepositoryFound, true},
+                  {kBackendSecretFound, true},
+                  {kBackupTargetFound, true},
+                  {kCronJobCreated, true}}),
             "Ready");
-  EXPECT_EQ(with({{kValidationPassed, true}, {kRepositoryFound, false}, {kBackendSecretFound, false},
-                  {kBackupTargetFound, true}, {kCronJobCreated, true}}),
+  EXPECT_EQ(with({{kValidationPassed, true},
+                  {kRepositoryFound, false},
+                  {kBackendSecretFound, false},
+                  {kBackupTargetFound, true},
+                  {kCronJobCreated, true}}),
             "NotReady");
-  EXPECT_EQ(with({{kValidationPassed, true}, {kRepositoryFound, true}, {kBackendSecretFound, true},
-                  {kBackupTargetFound, false}, {kCronJobCreated, true}}),
+  EXPECT_EQ(with({{kValidationPassed, true},
+                  {kRepositoryFound, true},
+                  {kBackendSecretFound, true},
+                  {kBackupTargetFound, false},
+                  {kCronJobCreated, true}}),
             "NotReady");
-  EXPECT_EQ(with({{kValidationPassed, false}, {kRepositoryFound, true}, {kBackendSecretFound, true},
+  EXPECT_EQ(with({{kValidationPassed, false},
+                  {kRepositoryFound, true},
+                  {kBackendSecretFound, true},
                   {kBackupTargetFound, true}}),
             "Invalid");
-  EXPECT_EQ(with({{kValidationPassed, true}, {kRepositoryFound, true}, {kBackendSecretFound, true},
-                  {kBackupTargetFound, true}, {kCronJobCreated, false}}),
+  EXPECT_EQ(with({{kValidationPassed, true},
+                  {kRepositoryFound, true},
+                  {kBackendSecretFound, true},
+                  {kBackupTargetFound, true},
+                  {kCronJobCreated, false}}),
             "NotReady");
 }
 

@@ -10,8 +10,8 @@ bool RealClock::SleepUntil(SystemTime deadline) {
   // system_clock can jump; wait in bounded slices so a jump is noticed.
   while (std::chrono::system_clock::now() < deadline) {
     if (interrupt_epoch_ != epoch) return false;
-    auto slice = std::min<Duration>(deadline - std::chrono::system_clock::now(),
-                                    std::chrono::seconds(1));
+    auto slice =
+        std::min<Duration>(deadline - std::chrono::system_clock::now(), std::chrono::seconds(1));
     cv_.wait_for(lock, slice);
   }
   return interrupt_epoch_ == epoch;

@@ -22,7 +22,8 @@ std::string HexEncode(const uint8_t* data, size_t size) {
 }
 
 Result<std::string> HexDecode(std::string_view hex) {
-  if (hex.size() % 2 != 0) return InvalidError("hex string has odd length " + std::to_string(hex.size()));
+  if (hex.size() % 2 != 0)
+    return InvalidError("hex string has odd length " + std::to_string(hex.size()));
   std::string out(hex.size() / 2, '\0');
   for (size_t i = 0; i < out.size(); ++i) {
     int hi = HexValue(hex[2 * i]), lo = HexValue(hex[2 * i + 1]);

@@ -7,22 +7,38 @@ namespace stash {
 
 std::string_view CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kInvalid: return "Invalid";
-    case Code::kNotFound: return "NotFound";
-    case Code::kAlreadyExists: return "AlreadyExists";
-    case Code::kConflict: return "Conflict";
-    case Code::kUnauthorized: return "Unauthorized";
-    case Code::kForbidden: return "Forbidden";
-    case Code::kFailedPrecondition: return "FailedPrecondition";
-    case Code::kUnavailable: return "Unavailable";
-    case Code::kTimeout: return "Timeout";
-    case Code::kDataLoss: return "DataLoss";
-    case Code::kUnsupported: return "Unsupported";
-    case Code::kResourceExhausted: return "ResourceExhausted";
-    case Code::kCancelled: return "Cancelled";
-    case Code::kIncomplete: return "Incomplete";
-    case Code::kInternal: return "Internal";
+    case Code::kOk:
+      return "OK";
+    case Code::kInvalid:
+      return "Invalid";
+    case Code::kNotFound:
+      return "NotFound";
+    case Code::kAlreadyExists:
+      return "AlreadyExists";
+    case Code::kConflict:
+      return "Conflict";
+    case Code::kUnauthorized:
+      return "Unauthorized";
+    case Code::kForbidden:
+      return "Forbidden";
+    case Code::kFailedPrecondition:
+      return "FailedPrecondition";
+    case Code::kUnavailable:
+      return "Unavailable";
+    case Code::kTimeout:
+      return "Timeout";
+    case Code::kDataLoss:
+      return "DataLoss";
+    case Code::kUnsupported:
+      return "Unsupported";
+    case Code::kResourceExhausted:
+      return "ResourceExhausted";
+    case Code::kCancelled:
+      return "Cancelled";
+    case Code::kIncomplete:
+      return "Incomplete";
+    case Code::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }
@@ -100,26 +116,43 @@ Status ErrnoError(int err, std::string_view what) {
   Code code = Code::kInternal;
   switch (err) {
     case ENOENT:
-    case ENOTDIR: code = Code::kNotFound; break;
-    case EEXIST: code = Code::kAlreadyExists; break;
+    case ENOTDIR:
+      code = Code::kNotFound;
+      break;
+    case EEXIST:
+      code = Code::kAlreadyExists;
+      break;
     case EACCES:
     case EPERM:
-    case EROFS: code = Code::kForbidden; break;
+    case EROFS:
+      code = Code::kForbidden;
+      break;
     case ENOSPC:
     case EDQUOT:
     case EMFILE:
-    case ENFILE: code = Code::kResourceExhausted; break;
+    case ENFILE:
+      code = Code::kResourceExhausted;
+      break;
     case EINTR:
     case EAGAIN:
     case ECONNRESET:
     case ECONNREFUSED:
-    case EPIPE: code = Code::kUnavailable; break;
-    case ETIMEDOUT: code = Code::kTimeout; break;
+    case EPIPE:
+      code = Code::kUnavailable;
+      break;
+    case ETIMEDOUT:
+      code = Code::kTimeout;
+      break;
     case EINVAL:
     case ENAMETOOLONG:
-    case EISDIR: code = Code::kInvalid; break;
-    case EIO: code = Code::kDataLoss; break;
-    default: break;
+    case EISDIR:
+      code = Code::kInvalid;
+      break;
+    case EIO:
+      code = Code::kDataLoss;
+      break;
+    default:
+      break;
   }
   return Status(code, std::move(msg));
 }

@@ -5,13 +5,14 @@
 #include <cerrno>
 
 #include "stash/core/result.h"
+#include "stash/core/testing.h"
 
 namespace stash {
 namespace {
 
 TEST(StatusTest, DefaultIsOk) {
   Status s;
-  EXPECT_TRUE(s.ok());
+  EXPECT_OK(s);
   EXPECT_EQ(s.code(), Code::kOk);
   EXPECT_EQ(s.ToString(), "OK");
   EXPECT_FALSE(s.retryable());
@@ -36,7 +37,7 @@ TEST(StatusTest, PrependAddsContextWithoutChangingTheOriginal) {
   EXPECT_EQ(base.message(), "MAC mismatch");
   Status ok;
   ok.Prepend("ignored");
-  EXPECT_TRUE(ok.ok());
+  EXPECT_OK(ok);
 }
 
 TEST(StatusTest, ErrnoMapsToCodes) {
@@ -65,13 +66,13 @@ Status CheckEven(int x) {
 
 TEST(ResultTest, ValueAndErrorPropagate) {
   auto q = Quarter(12);
-  ASSERT_TRUE(q.ok());
+  ASSERT_OK(q);
   EXPECT_EQ(*q, 3);
   auto bad = Quarter(6);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(), "odd: 3");
   EXPECT_EQ(CheckEven(5).message(), "checking 5: odd: 5");
-  EXPECT_TRUE(CheckEven(4).ok());
+  EXPECT_OK(CheckEven(4));
 }
 
 TEST(ResultTest, OkStatusWithoutValueIsAnInternalError) {
@@ -82,7 +83,7 @@ TEST(ResultTest, OkStatusWithoutValueIsAnInternalError) {
 
 TEST(ResultTest, MoveOnlyValues) {
   Result<std::unique_ptr<int>> r = std::make_unique<int>(7);
-  ASSERT_TRUE(r.ok());
+  ASSERT_OK(r);
   std::unique_ptr<int> p = std::move(r).value();
   EXPECT_EQ(*p, 7);
 }

@@ -59,9 +59,9 @@ Result<Key> DeriveUserKey(std::string_view password, std::span<const uint8_t> sa
   if (!sodium_ready) return InternalError("libsodium could not be initialised");
   uint8_t out[64];
   errno = 0;
-  if (crypto_pwhash_scryptsalsa208sha256_ll(
-          reinterpret_cast<const uint8_t*>(password.data()), password.size(), salt.data(),
-          salt.size(), params.n, params.r, params.p, out, sizeof out) != 0) {
+  if (crypto_pwhash_scryptsalsa208sha256_ll(reinterpret_cast<const uint8_t*>(password.data()),
+                                            password.size(), salt.data(), salt.size(), params.n,
+                                            params.r, params.p, out, sizeof out) != 0) {
     const int err = errno;
     return ResourceExhaustedError("scrypt key derivation with " + Describe(params) + " failed (" +
                                   std::strerror(err) + "); free some memory and retry")

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "stash/core/id.h"
+#include "stash/core/testing.h"
 
 namespace stash::crypto {
 namespace {
@@ -21,12 +22,12 @@ std::string Concat(const Key& k) {
 // RFC 7914 section 12; the 64-byte output is split encrypt || mac_k || mac_r.
 TEST(KdfTest, Rfc7914Vectors) {
   auto k1 = DeriveUserKey("", Bytes(""), {16, 1, 1});
-  ASSERT_TRUE(k1.ok()) << k1.status();
+  ASSERT_OK(k1);
   EXPECT_EQ(Concat(*k1),
             "77d6576238657b203b19ca42c18a0497f16b4844e3074ae8dfdffa3fede21442"
             "fcd0069ded0948f8326a753a0fc81f17e8d3e0fb2e0d3628cf35e20c38d18906");
   auto k2 = DeriveUserKey("password", Bytes("NaCl"), {1024, 8, 16});
-  ASSERT_TRUE(k2.ok()) << k2.status();
+  ASSERT_OK(k2);
   EXPECT_EQ(Concat(*k2),
             "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162"
             "2eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640");
@@ -48,24 +49,26 @@ TEST(KdfTest, RejectsInvalidParamsWithClearMessage) {
 }
 
 TEST(KdfTest, MemoryCapIsTwoGiB) {
-  EXPECT_TRUE(ValidateScryptParams({uint64_t{1} << 20, 8, 1}).ok());  // 1 GiB
-  const Status s = ValidateScryptParams({uint64_t{1} << 21, 8, 1});   // just over 2 GiB
+  EXPECT_OK(ValidateScryptParams({uint64_t{1} << 20, 8, 1}));        // 1 GiB
+  const Status s = ValidateScryptParams({uint64_t{1} << 21, 8, 1});  // just over 2 GiB
   EXPECT_EQ(s.code(), Code::kInvalid);
   EXPECT_NE(s.message().find("2048 MiB"), std::string::npos) << s;
 }
 
 TEST(KdfTest, DefaultsAreRestics) {
   EXPECT_EQ(DefaultScryptParams(), (ScryptParams{32768, 8, 1}));
-  EXPECT_TRUE(ValidateScryptParams(DefaultScryptParams()).ok());
+  EXPECT_OK(ValidateScryptParams(DefaultScryptParams()));
   // restic 0.14 calibrates p upwards; such keys must be accepted.
-  EXPECT_TRUE(ValidateScryptParams({32768, 8, 6}).ok());
+  EXPECT_OK(ValidateScryptParams({32768, 8, 6}));
 }
 
 TEST(KdfTest, PasswordAndSaltMatter) {
   auto a = DeriveUserKey("pw", Bytes("salt"), {1024, 1, 1});
   auto b = DeriveUserKey("pX", Bytes("salt"), {1024, 1, 1});
   auto c = DeriveUserKey("pw", Bytes("salX"), {1024, 1, 1});
-  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  ASSERT_OK(c);
   EXPECT_NE(*a, *b);
   EXPECT_NE(*a, *c);
   EXPECT_TRUE(a->Valid());

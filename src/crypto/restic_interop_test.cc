@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "stash/core/testing.h"
 #include "stash/crypto/kdf.h"
 #include "stash/crypto/seal.h"
 #include "stash/crypto/sha256.h"
@@ -100,9 +101,9 @@ TEST_F(ResticInteropTest, OpensResticRepositoryAndResticOpensOurKey) {
                             kj.at("p").get<uint32_t>()};
   const auto salt = Base64Decode(kj.at("salt").get<std::string>());
   auto user = DeriveUserKey("x", salt, params);
-  ASSERT_TRUE(user.ok()) << user.status();
+  ASSERT_OK(user);
   auto master_json = Open(*user, Base64Decode(kj.at("data").get<std::string>()));
-  ASSERT_TRUE(master_json.ok()) << master_json.status();
+  ASSERT_OK(master_json);
   const auto mj = nlohmann::json::parse(master_json->begin(), master_json->end());
   Key master;
   master.encrypt = ToArray<32>(Base64Decode(mj.at("encrypt").get<std::string>()));
@@ -112,14 +113,14 @@ TEST_F(ResticInteropTest, OpensResticRepositoryAndResticOpensOurKey) {
 
   // A wrong password must fail the MAC, not produce garbage.
   auto wrong = DeriveUserKey("y", salt, params);
-  ASSERT_TRUE(wrong.ok());
+  ASSERT_OK(wrong);
   EXPECT_EQ(Open(*wrong, Base64Decode(kj.at("data").get<std::string>())).status().code(),
             Code::kDataLoss);
 
   // 2. config, sealed by restic with the master key.
   const std::string config_sealed = ReadFile(repo_ / "config");
   auto config = Open(master, Bytes(config_sealed));
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_OK(config);
   const std::string config_text(config->begin(), config->end());
   EXPECT_NE(config_text.find("\"chunker_polynomial\""), std::string::npos) << config_text;
   EXPECT_EQ(nlohmann::json::parse(config_text).at("version"), 2);
@@ -131,7 +132,7 @@ TEST_F(ResticInteropTest, OpensResticRepositoryAndResticOpensOurKey) {
   rnd.Fill(our_salt);
   const ScryptParams cheap{1024, 8, 1};
   auto our_user = DeriveUserKey("z", our_salt, cheap);
-  ASSERT_TRUE(our_user.ok());
+  ASSERT_OK(our_user);
   const std::string mk =
       master_json->empty() ? "" : std::string(master_json->begin(), master_json->end());
   const auto sealed_master = Seal(*our_user, rnd, Bytes(mk));

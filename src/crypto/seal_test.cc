@@ -11,13 +11,14 @@
 #include "mac.h"
 #include "stash/core/id.h"
 #include "stash/core/random.h"
+#include "stash/core/testing.h"
 
 namespace stash::crypto {
 namespace {
 
 std::vector<uint8_t> Hex(std::string_view hex) {
   auto s = HexDecode(hex);
-  EXPECT_TRUE(s.ok()) << hex;
+  EXPECT_OK(s) << hex;
   return std::vector<uint8_t>(s->begin(), s->end());
 }
 
@@ -188,7 +189,7 @@ TEST(SealTest, OpensResticKnownAnswer) {
       "69fb41c62d12def4593bd71757138606338f621aeaeb39da0fe4f99233f8037a54ea63338a813bcf3f75d8c3cc7"
       "5dddf8750");
   auto plain = Open(TestKey(), sealed);
-  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_OK(plain);
   EXPECT_EQ(std::string(plain->begin(), plain->end()), "Dies ist ein Test!");
 }
 
@@ -204,7 +205,7 @@ TEST(SealTest, RoundTripAllSizes) {
       EXPECT_NE(std::memcmp(sealed.data() + 16, plain.data(), 16), 0) << "not encrypted";
     }
     auto opened = Open(key, sealed);
-    ASSERT_TRUE(opened.ok()) << opened.status();
+    ASSERT_OK(opened);
     EXPECT_EQ(*opened, plain) << n;
   }
 }
@@ -255,11 +256,11 @@ TEST(SealTest, InPlaceSealAndOpen) {
   std::memcpy(buf.data() + kIvSize, plain.data(), plain.size());
   Seal(key, rnd, std::span<const uint8_t>(buf.data() + kIvSize, plain.size()), buf.data());
   auto opened = Open(key, buf);
-  ASSERT_TRUE(opened.ok()) << opened.status();
+  ASSERT_OK(opened);
   EXPECT_EQ(*opened, plain);
   // And open in place.
   auto n = Open(key, buf, buf.data() + kIvSize);
-  ASSERT_TRUE(n.ok());
+  ASSERT_OK(n);
   EXPECT_EQ(std::vector<uint8_t>(buf.begin() + kIvSize, buf.begin() + kIvSize + *n), plain);
 }
 

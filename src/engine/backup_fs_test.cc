@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backup_select.h"
+#include "stash/core/testing.h"
 
 namespace stash::engine {
 namespace {
@@ -72,7 +73,7 @@ TEST_F(BackupFsTest, UnreadableValueIsLeftOutWithRestics014Warning) {
   Fake::list_errno = 0;
   Fake::bad_errno = EACCES;
   std::vector<format::ExtendedAttribute> xs;
-  ASSERT_TRUE(ReadXattrs("/host/f", "src/f", &xs, warn_, kFake).ok());
+  ASSERT_OK(ReadXattrs("/host/f", "src/f", &xs, warn_, kFake));
   EXPECT_EQ(Names(xs), (std::vector<std::string>{"user.a", "user.c"}));
   EXPECT_EQ(xs[1].value, "v-user.c");
   EXPECT_EQ(warnings_,
@@ -83,7 +84,7 @@ TEST_F(BackupFsTest, ValueGoneSinceListingIsKeptAsNull) {
   Fake::list_errno = 0;
   Fake::bad_errno = ENODATA;
   std::vector<format::ExtendedAttribute> xs;
-  ASSERT_TRUE(ReadXattrs("/host/f", "src/f", &xs, warn_, kFake).ok());
+  ASSERT_OK(ReadXattrs("/host/f", "src/f", &xs, warn_, kFake));
   ASSERT_EQ(Names(xs), (std::vector<std::string>{"user.a", "user.bad", "user.c"}));
   EXPECT_TRUE(xs[1].null_value);
   EXPECT_FALSE(xs[0].null_value);
@@ -97,7 +98,7 @@ TEST_F(BackupFsTest, UnreadableListFailsTheEntryAsRestic) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.message(), "NodeFromFileInfo: xattr.list src/f: Input/output error");
   Fake::list_errno = ENOTSUP;  // no attributes on this file system: fine
-  EXPECT_TRUE(ReadXattrs("/host/f", "src/f", &xs, warn_, kFake).ok());
+  EXPECT_OK(ReadXattrs("/host/f", "src/f", &xs, warn_, kFake));
   EXPECT_TRUE(xs.empty());
   EXPECT_TRUE(warnings_.empty());
 }
@@ -107,7 +108,7 @@ TEST_F(BackupFsTest, RealAttributesInListOrderAndNoneOnSymlinks) {
   if (setxattr(f.c_str(), "user.k", "1", 1, 0) != 0) GTEST_SKIP() << "no user xattrs here";
   ASSERT_EQ(setxattr(f.c_str(), "user.e", "", 0, 0), 0);
   std::vector<format::ExtendedAttribute> xs;
-  ASSERT_TRUE(ReadXattrs(f, f, &xs, warn_).ok());
+  ASSERT_OK(ReadXattrs(f, f, &xs, warn_));
   ASSERT_EQ(xs.size(), 2u);
   EXPECT_EQ(xs[0].value + xs[1].value, "1");
   EXPECT_FALSE(xs[0].null_value || xs[1].null_value);
@@ -121,7 +122,7 @@ TEST_F(BackupFsTest, RealAttributesInListOrderAndNoneOnSymlinks) {
   ASSERT_EQ(lstat(link.c_str(), &st), 0);
   NameCache names;
   auto node = NodeForPath(link, link, "l", st, false, names, warn_);
-  ASSERT_TRUE(node.ok()) << node.status();
+  ASSERT_OK(node);
   EXPECT_EQ(node->linktarget, "f");
   EXPECT_TRUE(node->extended_attributes.empty());
 }
@@ -132,7 +133,7 @@ TEST_F(BackupFsTest, MalformedTagFileWarnsOnceAndKeepsTheDirectory) {
   opts.exclude_if_present = {"CACHEDIR.TAG:Signature: 8a477f597d28d172789f06886806bc55"};
   opts.on_warning = warn_;
   auto sel = Selector::Make(opts);
-  ASSERT_TRUE(sel.ok());
+  ASSERT_OK(sel);
   Write("CACHEDIR.TAG", "Signature: 8a4");
   Selector::TagMemo memo;
   EXPECT_FALSE(

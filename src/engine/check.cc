@@ -36,9 +36,9 @@ struct Checker::State {
 namespace {
 
 std::string Elapsed(std::chrono::steady_clock::time_point start) {
-  auto sec = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
-                                                              start)
-                 .count();
+  auto sec =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start)
+          .count();
   char buf[32];
   if (sec >= 3600) {
     std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(sec / 3600),
@@ -137,8 +137,9 @@ bool Checker::LoadIndexes() {
     Info("This is non-critical, you can run `restic rebuild-index' to correct this");
   }
   if (mixed_hint) {
-    Info("Mixed packs with tree and data blobs are non-critical, you can run `restic prune` to "
-         "correct this.");
+    Info(
+        "Mixed packs with tree and data blobs are non-critical, you can run `restic prune` to "
+        "correct this.");
   }
   if (Status s = repo_.LoadIndex(); !s.ok()) {
     Error("error: " + s.message());
@@ -189,9 +190,8 @@ void Checker::CheckPacks() {
 void Checker::CheckStructure() {
   Info("check snapshots, trees and blobs");
   std::vector<Id> roots;
-  auto snapshots = LoadSnapshots(repo_, SnapshotFilter{}, [&](const std::string& w) {
-    Error("error: " + w);
-  });
+  auto snapshots =
+      LoadSnapshots(repo_, SnapshotFilter{}, [&](const std::string& w) { Error("error: " + w); });
   if (!snapshots.ok()) {
     Error("error: " + snapshots.status().message());
   } else {
@@ -310,7 +310,8 @@ std::string Checker::CheckPack(const Id& pack, const PackInfo& info) {
   if (!s.ok()) return name + " failed to download: " + s.message();
   std::vector<std::string> errs;
   Id hash = crypto::Sha256(data);
-  if (hash != pack) errs.push_back("Pack ID does not match, want " + pack.Hex() + ", got " + hash.Hex());
+  if (hash != pack)
+    errs.push_back("Pack ID does not match, want " + pack.Hex() + ", got " + hash.Hex());
   uint64_t end = 0;
   bool contiguous = true;
   for (const auto& b : info.blobs) {
@@ -323,10 +324,9 @@ std::string Checker::CheckPack(const Id& pack, const PackInfo& info) {
       errs.push_back("blob " + b.id.Hex() + ": lies beyond the end of the pack");
       continue;
     }
-    repo::BlobLocation loc{pack,
-                           b.type == format::BlobType::kData ? repo::BlobKind::kData
-                                                              : repo::BlobKind::kTree,
-                           b.offset, b.length, b.uncompressed_length};
+    repo::BlobLocation loc{
+        pack, b.type == format::BlobType::kData ? repo::BlobKind::kData : repo::BlobKind::kTree,
+        b.offset, b.length, b.uncompressed_length};
     auto plain = repo_.OpenBlob(b.id, loc, std::span(data.data() + b.offset, b.length));
     if (!plain.ok()) errs.push_back("blob " + b.id.Hex() + ": " + plain.status().message());
   }
@@ -342,14 +342,14 @@ std::string Checker::CheckPack(const Id& pack, const PackInfo& info) {
                                              : format::kPackEntrySize;
     }
     if (hdr != idx_hdr) {
-      errs.push_back("Pack header size does not match, want " + std::to_string(idx_hdr) +
-                     ", got " + std::to_string(hdr));
+      errs.push_back("Pack header size does not match, want " + std::to_string(idx_hdr) + ", got " +
+                     std::to_string(hdr));
     }
     for (const auto& pb : *header) {
       bool found = false;
       for (const auto& b : info.blobs) {
-        bool same_kind = (b.type == format::BlobType::kData) ==
-                         (pb.location.kind == repo::BlobKind::kData);
+        bool same_kind =
+            (b.type == format::BlobType::kData) == (pb.location.kind == repo::BlobKind::kData);
         if (b.id == pb.id && same_kind && b.offset == pb.location.offset &&
             b.length == pb.location.length &&
             b.uncompressed_length == pb.location.uncompressed_length) {

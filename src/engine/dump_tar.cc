@@ -48,7 +48,10 @@ std::string Header(const std::string& name, char type, uint64_t size, uint32_t m
   Octal(&h[136], 12, node.mtime.unix_sec > 0 ? static_cast<uint64_t>(node.mtime.unix_sec) : 0);
   h[156] = type;
   std::memcpy(&h[157], linkname.data(), std::min<size_t>(linkname.size(), 100));
-  std::memcpy(&h[257], "ustar\0" "00", 8);
+  std::memcpy(&h[257],
+              "ustar\0"
+              "00",
+              8);
   std::memcpy(&h[265], node.user.data(), std::min<size_t>(node.user.size(), 31));
   std::memcpy(&h[297], node.group.data(), std::min<size_t>(node.group.size(), 31));
   std::memset(&h[148], ' ', 8);
@@ -59,9 +62,7 @@ std::string Header(const std::string& name, char type, uint64_t size, uint32_t m
   return h;
 }
 
-std::string Padding(uint64_t size) {
-  return std::string((kBlock - size % kBlock) % kBlock, '\0');
-}
+std::string Padding(uint64_t size) { return std::string((kBlock - size % kBlock) % kBlock, '\0'); }
 
 // `top`: a direct child of the dumped directory. restic writes those even when
 // they are fifos, devices or sockets (as empty regular files); deeper ones it
@@ -91,12 +92,11 @@ Status WriteEntry(repo::Repository& repo, const std::string& path, const format:
   if (node.mode & format::kGoModeSetuid) mode |= 04000;
   if (node.mode & format::kGoModeSetgid) mode |= 02000;
   if (node.mode & format::kGoModeSticky) mode |= 01000;
-  std::string pax = PaxRecord("path", name) + PaxRecord("mtime", PaxTime(node.mtime)) +
-                    PaxRecord("atime", PaxTime(node.atime)) +
-                    PaxRecord("ctime", PaxTime(node.ctime)) +
-                    PaxRecord("uid", std::to_string(node.uid)) +
-                    PaxRecord("gid", std::to_string(node.gid)) +
-                    PaxRecord("size", std::to_string(size));
+  std::string pax =
+      PaxRecord("path", name) + PaxRecord("mtime", PaxTime(node.mtime)) +
+      PaxRecord("atime", PaxTime(node.atime)) + PaxRecord("ctime", PaxTime(node.ctime)) +
+      PaxRecord("uid", std::to_string(node.uid)) + PaxRecord("gid", std::to_string(node.gid)) +
+      PaxRecord("size", std::to_string(size));
   if (node.type == format::NodeType::kSymlink) pax += PaxRecord("linkpath", node.linktarget);
   if (!node.user.empty()) pax += PaxRecord("uname", node.user);
   if (!node.group.empty()) pax += PaxRecord("gname", node.group);
@@ -114,9 +114,8 @@ Status WriteEntry(repo::Repository& repo, const std::string& path, const format:
     written += blob->size();
   }
   if (written != size) {
-    return Status(Code::kDataLoss, "file \"" + path + "\": content has " +
-                                       std::to_string(written) + " bytes, the node says " +
-                                       std::to_string(size));
+    return Status(Code::kDataLoss, "file \"" + path + "\": content has " + std::to_string(written) +
+                                       " bytes, the node says " + std::to_string(size));
   }
   return write(Bytes(Padding(size)));
 }
@@ -141,12 +140,12 @@ Status DumpTar(repo::Repository& repo, const SnapshotEntry& entry, std::string_v
     }
     tree = *node.subtree;
   }
-  STASH_RETURN_IF_ERROR(WalkTree(repo, tree, root,
-                                 [&](const std::string& p, const format::Node& n) -> Result<WalkAction> {
-                                   bool top = JoinPath(root, n.name) == p;
-                                   STASH_RETURN_IF_ERROR(WriteEntry(repo, p, n, top, write));
-                                   return WalkAction::kContinue;
-                                 }));
+  STASH_RETURN_IF_ERROR(WalkTree(
+      repo, tree, root, [&](const std::string& p, const format::Node& n) -> Result<WalkAction> {
+        bool top = JoinPath(root, n.name) == p;
+        STASH_RETURN_IF_ERROR(WriteEntry(repo, p, n, top, write));
+        return WalkAction::kContinue;
+      }));
   return write(Bytes(std::string(2 * kBlock, '\0')));
 }
 

@@ -36,9 +36,7 @@ std::pair<char32_t, size_t> DecodeRune(std::string_view s) {
   return {r, n};
 }
 
-Status BadPattern() {
-  return InvalidError("syntax error in pattern");
-}
+Status BadPattern() { return InvalidError("syntax error in pattern"); }
 
 // Go's getEsc: one (possibly escaped) rune of a character class.
 Result<char32_t> GetEsc(std::string_view* chunk) {

@@ -2,18 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include "stash/core/testing.h"
+
 namespace stash::engine {
 namespace {
 
 bool Matches(const std::string& pattern, const std::string& path) {
   auto list = PatternList::Parse({pattern});
-  EXPECT_TRUE(list.ok()) << pattern;
+  EXPECT_OK(list) << pattern;
   return list->Match(path);
 }
 
 bool ChildMayMatch(const std::string& pattern, const std::string& path) {
   auto list = PatternList::Parse({pattern});
-  EXPECT_TRUE(list.ok()) << pattern;
+  EXPECT_OK(list) << pattern;
   return list->MatchWithChild(path).second;
 }
 
@@ -21,7 +23,9 @@ TEST(GoPathMatch, WildcardsClassesAndEscapes) {
   EXPECT_TRUE(*GoPathMatch("*.go", "test.go"));
   EXPECT_FALSE(*GoPathMatch("*.go", "dir/test.go"));  // '*' never crosses '/'
   EXPECT_TRUE(*GoPathMatch("a?c", "abc"));
-  EXPECT_TRUE(*GoPathMatch("a?c", "a\xc3\xa9" "c"));  // '?' is one rune, not one byte
+  EXPECT_TRUE(*GoPathMatch("a?c",
+                           "a\xc3\xa9"
+                           "c"));  // '?' is one rune, not one byte
   EXPECT_TRUE(*GoPathMatch("[a-c]x", "bx"));
   EXPECT_FALSE(*GoPathMatch("[^a-c]x", "bx"));
   EXPECT_TRUE(*GoPathMatch("\\*", "*"));
@@ -87,11 +91,16 @@ TEST(PatternList, ChildMayMatchTellsTheWalkWhereToDescend) {
     const char* path;
     bool child;
   } cases[] = {
-      {"foo/bar", "/foo", true},   {"bar", "/foo", true},
-      {"/foo/bar/baz", "/foo/bar", true}, {"/foo/bar/baz", "/foo/baz", false},
-      {"/foo/**/qux", "/foo/bar/baz/boo", true}, {"/foo/*/qux", "/foo/bar/boo", false},
-      {"/baz/bar", "/foo", false}, {"/bar/*", "/foo", false},
-      {"/foo/*/baz", "/bar/baz", false}, {"/**/bar", "/foo/bar", true},
+      {"foo/bar", "/foo", true},
+      {"bar", "/foo", true},
+      {"/foo/bar/baz", "/foo/bar", true},
+      {"/foo/bar/baz", "/foo/baz", false},
+      {"/foo/**/qux", "/foo/bar/baz/boo", true},
+      {"/foo/*/qux", "/foo/bar/boo", false},
+      {"/baz/bar", "/foo", false},
+      {"/bar/*", "/foo", false},
+      {"/foo/*/baz", "/bar/baz", false},
+      {"/**/bar", "/foo/bar", true},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(ChildMayMatch(c.pattern, c.path), c.child) << c.pattern << " vs " << c.path;
@@ -100,7 +109,7 @@ TEST(PatternList, ChildMayMatchTellsTheWalkWhereToDescend) {
 
 TEST(PatternList, NegationReincludesInOrder) {
   auto list = PatternList::Parse({"*.go", "!main.go"});
-  ASSERT_TRUE(list.ok());
+  ASSERT_OK(list);
   EXPECT_TRUE(list->Match("/src/util.go"));
   EXPECT_FALSE(list->Match("/src/main.go"));
   EXPECT_FALSE(list->Match("/src/readme"));
@@ -108,7 +117,7 @@ TEST(PatternList, NegationReincludesInOrder) {
 
 TEST(PatternList, EmptyPatternsAreSkippedAndBadOnesNamed) {
   auto empty = PatternList::Parse({"", ""});
-  ASSERT_TRUE(empty.ok());
+  ASSERT_OK(empty);
   EXPECT_TRUE(empty->empty());
   EXPECT_FALSE(empty->Match("/x"));
 

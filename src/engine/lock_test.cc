@@ -9,6 +9,7 @@
 
 #include "stash/backend/local.h"
 #include "stash/backend/memory.h"
+#include "stash/core/testing.h"
 
 namespace stash::engine {
 namespace {
@@ -29,7 +30,7 @@ class LockTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto r = InitRepo(std::make_unique<backend::InMemoryBackend>(), clock_, random_);
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_OK(r);
     repo_ = std::move(*r);
   }
 
@@ -55,9 +56,9 @@ class LockTest : public ::testing::Test {
 
 TEST_F(LockTest, SharedLocksCoexistAndExclusiveIsRefusedNamingTheHolder) {
   auto a = Take(LockMode::kShared, Owner(getpid()));
-  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_OK(a);
   auto b = Take(LockMode::kShared, Owner(getpid()));
-  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_OK(b);
   auto x = Take(LockMode::kExclusive, Owner(4242));
   ASSERT_FALSE(x.ok());
   EXPECT_EQ(x.status().code(), Code::kConflict);
@@ -67,14 +68,14 @@ TEST_F(LockTest, SharedLocksCoexistAndExclusiveIsRefusedNamingTheHolder) {
       << x.status().message();
   EXPECT_NE(x.status().message().find("`unlock`"), std::string::npos);
   EXPECT_EQ(ListLocks(*repo_)->size(), 2u);  // the refused attempt left nothing behind
-  ASSERT_TRUE(a->Release().ok());
-  ASSERT_TRUE(b->Release().ok());
+  ASSERT_OK(a->Release());
+  ASSERT_OK(b->Release());
   EXPECT_TRUE(ListLocks(*repo_)->empty());
 }
 
 TEST_F(LockTest, ExclusiveLockBlocksSharedOnes) {
   auto x = Take(LockMode::kExclusive, Owner(getpid()));
-  ASSERT_TRUE(x.ok()) << x.status();
+  ASSERT_OK(x);
   auto s = Take(LockMode::kShared, Owner(getpid()));
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("already locked exclusively by"), std::string::npos);
@@ -82,7 +83,7 @@ TEST_F(LockTest, ExclusiveLockBlocksSharedOnes) {
 
 TEST_F(LockTest, RefreshReplacesTheLockFileWithANewerOne) {
   auto a = Take(LockMode::kShared, Owner(getpid()));
-  ASSERT_TRUE(a.ok());
+  ASSERT_OK(a);
   const Id first = a->id();
   auto before = ListLocks(*repo_);
   ASSERT_EQ(before->size(), 1u);
@@ -112,9 +113,9 @@ TEST_F(LockTest, StaleWhenOldOrWhenTheProcessOnThisHostIsGone) {
 
 TEST_F(LockTest, UnlockRemovesOnlyStaleLocksUnlessRemoveAll) {
   auto live = Take(LockMode::kShared, Owner(getpid()));
-  ASSERT_TRUE(live.ok());
+  ASSERT_OK(live);
   auto dead = Take(LockMode::kShared, Owner(1 << 30));
-  ASSERT_TRUE(dead.ok());
+  ASSERT_OK(dead);
   EXPECT_EQ(*RemoveLocks(*repo_, false, clock_.Now(), "thishost"), 1);
   auto left = ListLocks(*repo_);
   ASSERT_EQ(left->size(), 1u);
@@ -137,7 +138,7 @@ TEST(LockSettle, LocalRepositoryTakesTheLockWithoutTheSettleWait) {
   ManualClock clock;
   SeededRandom random{3};
   auto repo = InitRepo(std::make_unique<backend::LocalBackend>(dir), clock, random);
-  ASSERT_TRUE(repo.ok()) << repo.status();
+  ASSERT_OK(repo);
   auto taking = std::async(std::launch::async, [&] {
     return ScopedLock::Acquire(**repo, LockMode::kShared, clock);  // default 200 ms settle
   });
@@ -146,9 +147,9 @@ TEST(LockSettle, LocalRepositoryTakesTheLockWithoutTheSettleWait) {
     FAIL() << "taking a lock on a local repository waited for the clock";
   }
   auto lock = taking.get();
-  ASSERT_TRUE(lock.ok()) << lock.status();
+  ASSERT_OK(lock);
   EXPECT_EQ(ListLocks(**repo)->size(), 1u);
-  ASSERT_TRUE(lock->Release().ok());
+  ASSERT_OK(lock->Release());
   std::filesystem::remove_all(dir);
 }
 
@@ -157,14 +158,14 @@ TEST(LockSettle, OtherStoresWaitBeforeLookingAgain) {
   ManualClock clock;
   SeededRandom random{4};
   auto repo = InitRepo(std::make_unique<backend::InMemoryBackend>(), clock, random);
-  ASSERT_TRUE(repo.ok()) << repo.status();
+  ASSERT_OK(repo);
   auto taking = std::async(std::launch::async,
                            [&] { return ScopedLock::Acquire(**repo, LockMode::kShared, clock); });
   while (clock.sleepers() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_NE(taking.wait_for(std::chrono::milliseconds(50)), std::future_status::ready);
   clock.Advance(std::chrono::milliseconds(200));
   auto lock = taking.get();
-  ASSERT_TRUE(lock.ok()) << lock.status();
+  ASSERT_OK(lock);
 }
 
 }  // namespace

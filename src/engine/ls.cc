@@ -67,8 +67,8 @@ std::string LsLongLine(const std::string& path, const format::Node& node) {
   char nums[80];
   std::snprintf(nums, sizeof nums, " %5u %5u %6llu ", node.uid, node.gid,
                 static_cast<unsigned long long>(node.size));
-  return GoFileModeString(type_bits | node.mode) + nums + LocalTimeString(node.mtime) + " " +
-         path + target;
+  return GoFileModeString(type_bits | node.mode) + nums + LocalTimeString(node.mtime) + " " + path +
+         target;
 }
 
 std::string LsNodeJson(const std::string& path, const format::Node& node) {
@@ -112,8 +112,8 @@ std::string LsHeader(const SnapshotEntry& entry, const std::vector<std::string>&
     for (size_t i = 0; i < v.size(); ++i) s += (i ? " " : "") + v[i];
     return s + "]";
   };
-  return "snapshot " + entry.id.ShortHex() + " of " + list(entry.snapshot.paths) +
-         " filtered by " + list(dirs) + " at " + GoTimeString(entry.snapshot.time) + "):";
+  return "snapshot " + entry.id.ShortHex() + " of " + list(entry.snapshot.paths) + " filtered by " +
+         list(dirs) + " at " + GoTimeString(entry.snapshot.time) + "):";
 }
 
 bool HasPathPrefix(std::string_view base, std::string_view path) {

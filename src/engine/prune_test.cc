@@ -2,12 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include "stash/core/testing.h"
+
 namespace stash::engine {
 namespace {
 
 TEST(PruneOptionsTest, MaxUnusedAcceptsPercentSizeAndUnlimitedAsRestic) {
   auto p = ParseMaxUnused("5%");
-  ASSERT_TRUE(p.ok());
+  ASSERT_OK(p);
   // 5% of the total after pruning: unused <= 5/95 of the used bytes.
   EXPECT_EQ(p->Limit(95'000), 5'000u);
   EXPECT_EQ(ParseMaxUnused(" 10M ")->Limit(1), 10u << 20);

@@ -253,7 +253,8 @@ void PackFileWriter::RestoreRange(const Range& range, std::vector<uint8_t>* buf,
       WriteBlob(need, *opened);
       return;
     }
-    Status err = Status(opened.status()).Prepend("pack " + pack.id.Hex() + ": blob " + need.id.Hex());
+    Status err =
+        Status(opened.status()).Prepend("pack " + pack.id.Hex() + ": blob " + need.id.Hex());
     for (const Target& t : need.targets) FailFile(files_[t.file], err);
   };
   if (!s.ok()) {

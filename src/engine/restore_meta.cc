@@ -14,10 +14,10 @@ namespace stash::engine {
 namespace {
 
 Status ErrnoError(std::string_view what, const std::string& path, int err) {
-  Code code = err == ENOENT ? Code::kNotFound
+  Code code = err == ENOENT                     ? Code::kNotFound
               : (err == EACCES || err == EPERM) ? Code::kForbidden
-              : err == ENOSPC ? Code::kResourceExhausted
-                              : Code::kInternal;
+              : err == ENOSPC                   ? Code::kResourceExhausted
+                                                : Code::kInternal;
   return Status(code, std::string(what) + " " + path + ": " + std::strerror(err));
 }
 
@@ -49,12 +49,13 @@ Status CreateSpecialNode(const format::Node& node, const std::string& path) {
       return Status::Ok();
     }
     case format::NodeType::kDir:
-      if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoError("Mkdir", path, errno);
+      if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+        return ErrnoError("Mkdir", path, errno);
       return Status::Ok();
     default:
-      return Status(Code::kUnsupported, "filetype \"" +
-                                            std::string(format::NodeTypeName(node.type)) +
-                                            "\" not implemented");
+      return Status(
+          Code::kUnsupported,
+          "filetype \"" + std::string(format::NodeTypeName(node.type)) + "\" not implemented");
   }
 }
 
@@ -62,7 +63,8 @@ Status RestoreMetadata(const format::Node& node, const std::string& path) {
   Status first;
   if (lchown(path.c_str(), node.uid, node.gid) != 0) {
     int err = errno;
-    if (!(geteuid() != 0 && (err == EPERM || err == EACCES))) first = ErrnoError("Lchown", path, err);
+    if (!(geteuid() != 0 && (err == EPERM || err == EACCES)))
+      first = ErrnoError("Lchown", path, err);
   }
   if (node.type != format::NodeType::kSymlink) {
     mode_t perm = format::StatModeFromGo(node.mode) & 07777;

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "stash/core/testing.h"
+
 namespace stash::engine {
 namespace {
 
@@ -32,7 +34,7 @@ TEST_F(RestoreMetaTest, AppliesModeAndTimesToFilesAndDirs) {
   node.gid = getegid();
   node.mtime = {1000000000, 123456789, 0};
   node.atime = {1000000001, 5, 0};
-  ASSERT_TRUE(RestoreMetadata(node, file).ok());
+  ASSERT_OK(RestoreMetadata(node, file));
   struct stat st {};
   ASSERT_EQ(stat(file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0640u);
@@ -44,8 +46,8 @@ TEST_F(RestoreMetaTest, AppliesModeAndTimesToFilesAndDirs) {
   format::Node dnode = node;
   dnode.type = format::NodeType::kDir;
   dnode.mode = format::kGoModeDir | format::kGoModeSetgid | 0750;
-  ASSERT_TRUE(CreateSpecialNode(dnode, sub).ok());
-  ASSERT_TRUE(RestoreMetadata(dnode, sub).ok());
+  ASSERT_OK(CreateSpecialNode(dnode, sub));
+  ASSERT_OK(RestoreMetadata(dnode, sub));
   ASSERT_EQ(stat(sub.c_str(), &st), 0);
   EXPECT_TRUE(S_ISDIR(st.st_mode));
   EXPECT_EQ(st.st_mode & 07777, static_cast<mode_t>(S_ISGID | 0750));
@@ -63,8 +65,8 @@ TEST_F(RestoreMetaTest, SymlinkKeepsTargetModeAndGetsItsOwnTimes) {
   link.gid = getegid();
   link.mtime = link.atime = {1200000000, 0, 0};
   std::string path = dir_ + "/l";
-  ASSERT_TRUE(CreateSpecialNode(link, path).ok());
-  ASSERT_TRUE(RestoreMetadata(link, path).ok());
+  ASSERT_OK(CreateSpecialNode(link, path));
+  ASSERT_OK(RestoreMetadata(link, path));
   char buf[16] = {};
   ASSERT_EQ(readlink(path.c_str(), buf, sizeof buf - 1), 1);
   EXPECT_STREQ(buf, "t");
@@ -79,14 +81,14 @@ TEST_F(RestoreMetaTest, DanglingSymlinkAndFifo) {
   format::Node link;
   link.type = format::NodeType::kSymlink;
   link.linktarget = "/nonexistent/target";
-  EXPECT_TRUE(CreateSpecialNode(link, dir_ + "/dangling").ok());
+  EXPECT_OK(CreateSpecialNode(link, dir_ + "/dangling"));
   format::Node fifo;
   fifo.type = format::NodeType::kFifo;
   fifo.mode = format::kGoModeNamedPipe | 0644;
   fifo.uid = geteuid();
   fifo.gid = getegid();
-  ASSERT_TRUE(CreateSpecialNode(fifo, dir_ + "/fifo").ok());
-  ASSERT_TRUE(RestoreMetadata(fifo, dir_ + "/fifo").ok());
+  ASSERT_OK(CreateSpecialNode(fifo, dir_ + "/fifo"));
+  ASSERT_OK(RestoreMetadata(fifo, dir_ + "/fifo"));
   struct stat st {};
   ASSERT_EQ(lstat((dir_ + "/fifo").c_str(), &st), 0);
   EXPECT_TRUE(S_ISFIFO(st.st_mode));

@@ -13,6 +13,7 @@
 #include "stash/backend/local.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
+#include "stash/core/testing.h"
 #include "stash/crypto/sha256.h"
 #include "stash/engine/check.h"
 #include "stash/format/snapshot.h"
@@ -32,8 +33,9 @@ class RestoreTest : public ::testing::Test {
     o.clock = &clock_;
     o.random = &random_;
     o.pack_size = 4 << 20;
-    auto r = repo::Repository::Init(std::make_unique<backend::LocalBackend>(dir_ + "/repo"), "pw", o);
-    ASSERT_TRUE(r.ok()) << r.status();
+    auto r =
+        repo::Repository::Init(std::make_unique<backend::LocalBackend>(dir_ + "/repo"), "pw", o);
+    ASSERT_OK(r);
     repo_ = std::move(*r);
     BuildSnapshot();
   }
@@ -43,7 +45,7 @@ class RestoreTest : public ::testing::Test {
     Id id = crypto::Sha256(data);
     auto saved = repo_->SaveBlob(
         kind, id, std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
-    EXPECT_TRUE(saved.ok()) << saved.status();
+    EXPECT_OK(saved);
     return id;
   }
   format::Node File(std::string name, std::vector<std::string> chunks) {
@@ -73,7 +75,7 @@ class RestoreTest : public ::testing::Test {
   Id Tree(std::vector<format::Node> nodes) {
     format::SortNodes(&nodes);
     auto json = format::EncodeTree(nodes);
-    EXPECT_TRUE(json.ok());
+    EXPECT_OK(json);
     return Save(repo::BlobKind::kTree, *json);
   }
 
@@ -110,14 +112,15 @@ class RestoreTest : public ::testing::Test {
     sock.name = "sock";
     sock.type = format::NodeType::kSocket;
     Id root = Tree({a, sparse, h1, h2, empty, link, subdir, sock});
-    ASSERT_TRUE(repo_->Flush().ok());
+    ASSERT_OK(repo_->Flush());
     entry_.snapshot.tree = root;
     entry_.snapshot.paths = {"/x"};
     entry_.snapshot.hostname = "h";
-    auto id = repo_->SaveUnpacked(backend::FileType::kSnapshot, format::EncodeSnapshot(entry_.snapshot));
-    ASSERT_TRUE(id.ok());
+    auto id =
+        repo_->SaveUnpacked(backend::FileType::kSnapshot, format::EncodeSnapshot(entry_.snapshot));
+    ASSERT_OK(id);
     entry_.id = *id;
-    ASSERT_TRUE(repo_->LoadIndex().ok());
+    ASSERT_OK(repo_->LoadIndex());
   }
 
   static std::string Read(const std::string& path) {
@@ -129,7 +132,9 @@ class RestoreTest : public ::testing::Test {
 
   std::vector<std::string> errors_;
   RestoreErrorFn Collect() {
-    return [this](const std::string& loc, const Status& s) { errors_.push_back(loc + ": " + s.message()); };
+    return [this](const std::string& loc, const Status& s) {
+      errors_.push_back(loc + ": " + s.message());
+    };
   }
 
   std::string dir_;
@@ -145,7 +150,7 @@ TEST_F(RestoreTest, RestoresContentMetadataHolesAndHardlinks) {
   opts.target = dir_ + "/out";
   Restorer r(*repo_, entry_, std::move(opts), Collect());
   auto stats = r.Run();
-  ASSERT_TRUE(stats.ok()) << stats.status();
+  ASSERT_OK(stats);
   EXPECT_TRUE(errors_.empty()) << errors_[0];
   const std::string out = dir_ + "/out";
   EXPECT_EQ(Read(out + "/a"), content_a_);
@@ -160,7 +165,8 @@ TEST_F(RestoreTest, RestoresContentMetadataHolesAndHardlinks) {
   EXPECT_LT(st.st_blocks * 512, 1 << 20) << "zero blobs must stay holes";
   EXPECT_EQ(stats->bytes_skipped, 3u << 20);
 
-  struct stat s1 {}, s2 {};
+  struct stat s1 {
+  }, s2{};
   ASSERT_EQ(stat((out + "/h1").c_str(), &s1), 0);
   ASSERT_EQ(stat((out + "/h2").c_str(), &s2), 0);
   EXPECT_EQ(s1.st_ino, s2.st_ino);
@@ -178,7 +184,7 @@ TEST_F(RestoreTest, RestoresContentMetadataHolesAndHardlinks) {
   EXPECT_NE(lstat((out + "/sock").c_str(), &st), 0) << "sockets are not restored";
 
   auto verified = r.Verify();
-  ASSERT_TRUE(verified.ok());
+  ASSERT_OK(verified);
   EXPECT_EQ(*verified, 4u);  // a, sparse, h1 (h2 is its hardlink), sub/inner
   EXPECT_TRUE(errors_.empty());
 }
@@ -188,7 +194,7 @@ TEST_F(RestoreTest, IncludeRestoresOnlyTheMatchAndItsParents) {
   opts.target = dir_ + "/inc";
   opts.includes = *PatternList::Parse({"/sub/inner"});
   Restorer r(*repo_, entry_, std::move(opts), Collect());
-  ASSERT_TRUE(r.Run().ok());
+  ASSERT_OK(r.Run());
   EXPECT_EQ(Read(dir_ + "/inc/sub/inner"), "inner data");
   struct stat st {};
   EXPECT_NE(stat((dir_ + "/inc/a").c_str(), &st), 0);
@@ -199,7 +205,7 @@ TEST_F(RestoreTest, IncludeRestoresOnlyTheMatchAndItsParents) {
   ex.target = dir_ + "/exc";
   ex.excludes = *PatternList::Parse({"sub", "sparse"});
   Restorer r2(*repo_, entry_, std::move(ex), Collect());
-  ASSERT_TRUE(r2.Run().ok());
+  ASSERT_OK(r2.Run());
   EXPECT_EQ(Read(dir_ + "/exc/a"), content_a_);
   EXPECT_NE(stat((dir_ + "/exc/sub").c_str(), &st), 0);
   EXPECT_NE(stat((dir_ + "/exc/sparse").c_str(), &st), 0);
@@ -208,16 +214,14 @@ TEST_F(RestoreTest, IncludeRestoresOnlyTheMatchAndItsParents) {
 TEST_F(RestoreTest, CorruptPackIsReportedPerFileAndByCheck) {
   // Flip a byte in the middle of every data pack.
   std::vector<std::string> packs;
-  ASSERT_TRUE(repo_->backend()
-                  .List(backend::FileType::kPack,
-                        [&](const backend::FileInfo& fi) {
-                          packs.push_back(fi.name);
-                          return Status::Ok();
-                        })
-                  .ok());
+  ASSERT_OK(repo_->backend().List(backend::FileType::kPack, [&](const backend::FileInfo& fi) {
+    packs.push_back(fi.name);
+    return Status::Ok();
+  }));
   auto a_blob = repo_->Lookup(repo::BlobKind::kData, crypto::Sha256(content_a_.substr(0, 300000)));
   ASSERT_TRUE(a_blob.has_value());
-  std::string path = dir_ + "/repo/data/" + a_blob->pack.Hex().substr(0, 2) + "/" + a_blob->pack.Hex();
+  std::string path =
+      dir_ + "/repo/data/" + a_blob->pack.Hex().substr(0, 2) + "/" + a_blob->pack.Hex();
   chmod(path.c_str(), 0600);
   {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -228,7 +232,7 @@ TEST_F(RestoreTest, CorruptPackIsReportedPerFileAndByCheck) {
   opts.target = dir_ + "/bad";
   Restorer r(*repo_, entry_, std::move(opts), Collect());
   auto stats = r.Run();
-  ASSERT_TRUE(stats.ok());
+  ASSERT_OK(stats);
   ASSERT_GE(errors_.size(), 1u);
   EXPECT_EQ(errors_[0].rfind("/a: pack " + a_blob->pack.Hex(), 0), 0u) << errors_[0];
   EXPECT_EQ(Read(dir_ + "/bad/sub/inner"), "inner data") << "other files are still restored";
@@ -240,7 +244,7 @@ TEST_F(RestoreTest, CorruptPackIsReportedPerFileAndByCheck) {
                   CheckOutput{nullptr, [&](const std::string& e) { check_errors.push_back(e); }},
                   random_);
   auto found = checker.Run();
-  ASSERT_TRUE(found.ok());
+  ASSERT_OK(found);
   EXPECT_TRUE(*found);
   ASSERT_EQ(check_errors.size(), 1u);
   EXPECT_NE(check_errors[0].find("pack " + a_blob->pack.Hex()), std::string::npos);
@@ -261,16 +265,16 @@ TEST_F(RestoreTest, CheckNamesTreeAndBlobMissingFromTheIndex) {
   ghost.content = std::vector<Id>{missing};
   ghost.size = 11;
   Id tree = Tree({ghost});
-  ASSERT_TRUE(repo_->Flush().ok());
+  ASSERT_OK(repo_->Flush());
   format::Snapshot sn;
   sn.tree = tree;
   sn.paths = {"/y"};
-  ASSERT_TRUE(repo_->SaveUnpacked(backend::FileType::kSnapshot, format::EncodeSnapshot(sn)).ok());
+  ASSERT_OK(repo_->SaveUnpacked(backend::FileType::kSnapshot, format::EncodeSnapshot(sn)));
   std::vector<std::string> errs;
   Checker checker(*repo_, CheckOptions{},
                   CheckOutput{nullptr, [&](const std::string& e) { errs.push_back(e); }}, random_);
   auto found = checker.Run();
-  ASSERT_TRUE(found.ok());
+  ASSERT_OK(found);
   EXPECT_TRUE(*found);
   ASSERT_EQ(errs.size(), 2u);
   EXPECT_EQ(errs[0], "error for tree " + tree.ShortHex() + ":");

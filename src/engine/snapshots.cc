@@ -10,8 +10,8 @@
 #include <mutex>
 #include <thread>
 
-#include "stash/engine/filter.h"
 #include "snapshots_table.h"
+#include "stash/engine/filter.h"
 
 namespace stash::engine {
 
@@ -88,8 +88,7 @@ std::vector<std::string> ParseTagList(std::string_view value) {
 }
 
 Result<std::vector<SnapshotEntry>> LoadSnapshots(repo::Repository& repo,
-                                                 const SnapshotFilter& filter,
-                                                 const WarnFn& warn) {
+                                                 const SnapshotFilter& filter, const WarnFn& warn) {
   STASH_ASSIGN_OR_RETURN(std::vector<Id> ids, repo.ListIds(backend::FileType::kSnapshot));
   std::vector<std::optional<SnapshotEntry>> loaded(ids.size());
   std::vector<std::string> errors(ids.size());
@@ -150,8 +149,9 @@ Result<SnapshotEntry> FindSnapshot(repo::Repository& repo, std::string_view name
 }
 
 std::vector<SnapshotEntry> KeepLatestPerGroup(std::vector<SnapshotEntry> list, int n) {
-  std::stable_sort(list.begin(), list.end(),
-                   [](const SnapshotEntry& a, const SnapshotEntry& b) { return SnapshotBefore(b, a); });
+  std::stable_sort(list.begin(), list.end(), [](const SnapshotEntry& a, const SnapshotEntry& b) {
+    return SnapshotBefore(b, a);
+  });
   std::map<std::pair<std::string, std::string>, int> seen;
   std::vector<SnapshotEntry> out;
   for (SnapshotEntry& e : list) {
@@ -186,7 +186,8 @@ std::string SnapshotsTable(std::vector<SnapshotEntry> list, bool compact) {
   for (const SnapshotEntry& e : list) {
     const format::Snapshot& sn = e.snapshot;
     std::string tags;
-    for (size_t i = 0; i < sn.tags.size(); ++i) tags += (i ? (compact ? "\n" : ",") : "") + sn.tags[i];
+    for (size_t i = 0; i < sn.tags.size(); ++i)
+      tags += (i ? (compact ? "\n" : ",") : "") + sn.tags[i];
     std::vector<std::string> row = {e.id.ShortHex(), LocalTimeString(sn.time), sn.hostname, tags};
     if (!compact) {
       std::string paths;

@@ -34,8 +34,8 @@ class SnapshotsFormat : public ::testing::Test {
 constexpr int64_t kT = 1795677248;
 
 TEST_F(SnapshotsFormat, TableMatchesRestic014) {
-  auto a = Entry("bac6df57" + std::string(56, '0'), kT, 153399607, "hh", {"t1", "t2"},
-                 {"/tmp/h6/data"});
+  auto a =
+      Entry("bac6df57" + std::string(56, '0'), kT, 153399607, "hh", {"t1", "t2"}, {"/tmp/h6/data"});
   auto b = Entry("f8bbc0b2" + std::string(56, '0'), kT, 891514495, "vm", {}, {"/tmp/h6/data"});
   // Given newest first, printed oldest first.
   EXPECT_EQ(SnapshotsTable({b, a}, false),
@@ -80,8 +80,9 @@ TEST_F(SnapshotsFormat, JsonAddsIdAndShortId) {
             "\"id\":\"bac6df57ec99966d9360ab34a8b9444defc58205a43d648f65bd8b120e0909bc\","
             "\"short_id\":\"bac6df57\"}]\n");
   EXPECT_EQ(SnapshotsJson({}), "[]\n");
-  EXPECT_NE(SnapshotJson(a, "snapshot").find(",\"short_id\":\"bac6df57\",\"struct_type\":\"snapshot\"}"),
-            std::string::npos);
+  EXPECT_NE(
+      SnapshotJson(a, "snapshot").find(",\"short_id\":\"bac6df57\",\"struct_type\":\"snapshot\"}"),
+      std::string::npos);
 }
 
 TEST_F(SnapshotsFormat, DescriptionAndGoTimeString) {

@@ -7,6 +7,7 @@
 #include "stash/backend/memory.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
+#include "stash/core/testing.h"
 #include "stash/crypto/sha256.h"
 #include "stash/format/tree.h"
 
@@ -25,7 +26,7 @@ class StatsTest : public ::testing::Test {
     o.clock = &clock_;
     o.random = &random_;
     auto r = repo::Repository::Init(std::make_unique<backend::InMemoryBackend>(), "pw", o);
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_OK(r);
     repo_ = std::move(*r);
     x_ = Save(BlobKind::kData, std::string(1000, 'x'));  // compresses
     y_ = Save(BlobKind::kData, "yyyyyyyyyyyyyyyyyyyy");
@@ -41,14 +42,14 @@ class StatsTest : public ::testing::Test {
     // B: /f1 has new content (x, z) at the same path; /d is A's /d.
     b_ = Entry(Tree({File("f1", 20, {x_, z_}, 1003), d}));
     sub_ = sub;
-    ASSERT_TRUE(repo_->Flush().ok());
+    ASSERT_OK(repo_->Flush());
   }
 
   Id Save(BlobKind kind, const std::string& data) {
     Id id = crypto::Sha256(data);
     auto saved = repo_->SaveBlob(
         kind, id, std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
-    EXPECT_TRUE(saved.ok()) << saved.status();
+    EXPECT_OK(saved);
     return id;
   }
   static Node Make(std::string name, NodeType type, uint64_t inode) {
@@ -67,7 +68,7 @@ class StatsTest : public ::testing::Test {
   Id Tree(std::vector<Node> nodes) {
     format::SortNodes(&nodes);
     auto json = format::EncodeTree(nodes);
-    EXPECT_TRUE(json.ok());
+    EXPECT_OK(json);
     return Save(BlobKind::kTree, *json);
   }
   static SnapshotEntry Entry(const Id& tree) {
@@ -79,7 +80,7 @@ class StatsTest : public ::testing::Test {
   uint64_t Stored(BlobKind kind, const Id& id) { return repo_->Lookup(kind, id)->length; }
   RepoStats Stats(StatsMode mode, std::vector<SnapshotEntry> snaps) {
     auto s = ComputeStats(*repo_, mode, snaps);
-    EXPECT_TRUE(s.ok()) << s.status();
+    EXPECT_OK(s);
     return s.ok() ? *s : RepoStats{};
   }
 
@@ -139,7 +140,7 @@ TEST_F(StatsTest, MissingBlobsAndTreesFail) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("error walking snapshot"), std::string::npos);
   SnapshotEntry dangling = Entry(Tree({File("f", 1, {missing}, 5)}));
-  ASSERT_TRUE(repo_->Flush().ok());
+  ASSERT_OK(repo_->Flush());
   s = ComputeStats(*repo_, StatsMode::kRawData, {dangling});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("blob <data/" + missing.ShortHex() + "> not found"),

@@ -28,8 +28,8 @@ Status WalkTree(repo::Repository& repo, const Id& tree, const std::string& prefi
     STASH_ASSIGN_OR_RETURN(WalkAction action, visit(path, node));
     if (node.type != format::NodeType::kDir || action == WalkAction::kSkipSubtree) continue;
     if (!node.subtree) {
-      return Status(Code::kDataLoss, "tree " + tree.Hex() + ": dir node \"" + node.name +
-                                         "\" has no subtree");
+      return Status(Code::kDataLoss,
+                    "tree " + tree.Hex() + ": dir node \"" + node.name + "\" has no subtree");
     }
     STASH_RETURN_IF_ERROR(WalkTree(repo, *node.subtree, path, visit));
   }
@@ -43,7 +43,8 @@ Result<format::Node> FindNode(repo::Repository& repo, const Id& root, std::strin
   size_t pos = clean[0] == '/' ? 1 : 0;
   while (pos < clean.size()) {
     size_t slash = clean.find('/', pos);
-    std::string name = clean.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    std::string name =
+        clean.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
     walked += "/" + name;
     STASH_ASSIGN_OR_RETURN(std::vector<format::Node> nodes, LoadTree(repo, tree));
     const format::Node* found = nullptr;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "stash/core/testing.h"
+
 namespace stash::format {
 namespace {
 
@@ -17,14 +19,14 @@ TEST(Base64Test, Rfc4648Vectors) {
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(Base64Encode(plain), encoded);
     auto back = Base64DecodeToString(encoded);
-    ASSERT_TRUE(back.ok()) << encoded;
+    ASSERT_OK(back) << encoded;
     EXPECT_EQ(*back, plain);
   }
 }
 
 TEST(Base64Test, SkipsNewlinesLikeGo) {
   auto r = Base64DecodeToString("Zm9v\r\nYmFy\n");
-  ASSERT_TRUE(r.ok());
+  ASSERT_OK(r);
   EXPECT_EQ(*r, "foobar");
 }
 

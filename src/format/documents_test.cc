@@ -2,6 +2,7 @@
 // bytes written by restic 0.14, round trips and malformed input.
 #include <gtest/gtest.h>
 
+#include "stash/core/testing.h"
 #include "stash/format/config.h"
 #include "stash/format/index.h"
 #include "stash/format/keyfile.h"
@@ -21,7 +22,7 @@ TEST(SnapshotTest, MatchesResticFieldOrderAndOmitempty) {
                              "\",\"paths\":[\"/srv/rt/src\"],\"hostname\":\"h1\",\"username\":"
                              "\"root\",\"tags\":[\"t1\"]}";
   auto s = DecodeSnapshot(golden);
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_OK(s);
   EXPECT_EQ(s->tree, IdOf('b'));
   EXPECT_EQ(s->paths, std::vector<std::string>{"/srv/rt/src"});
   EXPECT_EQ(s->tags, std::vector<std::string>{"t1"});
@@ -54,7 +55,7 @@ TEST(SnapshotTest, AllFieldsRoundTrip) {
             std::string::npos)
       << json;
   auto back = DecodeSnapshot(json);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_OK(back);
   EXPECT_EQ(*back, s);
 }
 
@@ -80,7 +81,7 @@ TEST(IndexTest, ResticWrittenIndexIsByteIdentical) {
       "\"75f9b3f43f66c573af4ca1e5b0fd7e1cf68a9e690629ad19b6b9a9a6aa82ac46\",\"type\":\"tree\","
       "\"offset\":0,\"length\":250,\"uncompressed_length\":351}]}]}\n";
   auto index = DecodeIndex(golden);
-  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_OK(index);
   ASSERT_EQ(index->packs.size(), 2u);
   EXPECT_EQ(index->packs[1].blobs[0].type, BlobType::kTree);
   EXPECT_EQ(index->packs[1].blobs[0].offset, 250u);
@@ -97,7 +98,7 @@ TEST(IndexTest, SupersedesAndUncompressedBlobs) {
                       std::string(64, 'd') + "\",\"blobs\":[{\"id\":\"" + std::string(64, 'e') +
                       "\",\"type\":\"data\",\"offset\":0,\"length\":100}]}]}\n");
   auto back = DecodeIndex(json);
-  ASSERT_TRUE(back.ok());
+  ASSERT_OK(back);
   EXPECT_EQ(*back, index);
   EXPECT_EQ(EncodeIndex({}), "{\"packs\":[]}\n");
 }
@@ -122,14 +123,14 @@ TEST(ConfigTest, GoldenAndErrors) {
       "{\"version\":2,\"id\":\"e4a5d984648adf6d73e8eb041e4d2de388b5e4d02ed54cc162b0b93a490b3a21\","
       "\"chunker_polynomial\":\"29b4f0ad1bdd3d\"}";
   auto c = DecodeConfig(golden);
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_OK(c);
   EXPECT_EQ(c->chunker_polynomial, 0x29b4f0ad1bdd3dull);
   EXPECT_EQ(EncodeConfig(*c), golden);
   // Indented as `restic cat config` prints it, plus a rustic extra key.
   auto pretty = DecodeConfig(
       "{\n  \"version\": 1,\n  \"id\": \"ab\",\n  \"chunker_polynomial\": "
       "\"3DA3358B4DC173\",\n  \"compression\": 3\n}");
-  ASSERT_TRUE(pretty.ok()) << pretty.status();
+  ASSERT_OK(pretty);
   EXPECT_EQ(pretty->chunker_polynomial, 0x3DA3358B4DC173ull);
   EXPECT_EQ(
       DecodeConfig("{\"version\":3,\"id\":\"ab\",\"chunker_polynomial\":\"1\"}").status().code(),
@@ -150,7 +151,7 @@ TEST(KeyFileTest, ResticWrittenKeyIsByteIdentical) {
       "EX9rA3jmYQ469YM4VIEE1ZDFzucQpZqSJI9k2+G9hdRbH+MOQm/H0xWPzY0IjR0zkh98rdRY29hyqlHoEsRE98i+"
       "udDsE0xKJiHbQvGyzjDSYpy3AE41luUycxsQbZ1L1sVWQ==\"}";
   auto key = DecodeKeyFile(golden);
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_OK(key);
   EXPECT_EQ(key->n, 32768);
   EXPECT_EQ(key->salt.size(), 64u);
   // IV + MAC around the 128-byte compact master key JSON.
@@ -160,7 +161,7 @@ TEST(KeyFileTest, ResticWrittenKeyIsByteIdentical) {
 
 TEST(KeyFileTest, RejectsOtherKdfsAndBadParameters) {
   const std::string tail = ",\"N\":2,\"r\":1,\"p\":1,\"salt\":\"AA==\",\"data\":\"AA==\"}";
-  EXPECT_TRUE(DecodeKeyFile("{\"kdf\":\"scrypt\"" + tail).ok());
+  EXPECT_OK(DecodeKeyFile("{\"kdf\":\"scrypt\"" + tail));
   EXPECT_EQ(DecodeKeyFile("{\"kdf\":\"argon2\"" + tail).status().code(), Code::kUnsupported);
   EXPECT_EQ(DecodeKeyFile("{\"kdf\":\"scrypt\",\"N\":0,\"r\":1,\"p\":1,\"salt\":\"AA==\","
                           "\"data\":\"AA==\"}")
@@ -181,7 +182,7 @@ TEST(MasterKeyTest, GoldenAndLengthChecks) {
       "\"WilRDWgs1AkYS7QONK+zCg==\"\n  },\n  \"encrypt\": "
       "\"KaQKMf4VZa+DEmSGWbWs44fuaIlH9yzmz9svO/3CvoI=\"\n}";
   auto key = DecodeMasterKey(pretty);
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_OK(key);
   EXPECT_EQ(key->mac_k[0], 0x3e);
   EXPECT_EQ(EncodeMasterKey(*key),
             "{\"mac\":{\"k\":\"PjPNDetH09hkW7xOSw6lsg==\",\"r\":\"WilRDWgs1AkYS7QONK+zCg==\"},"
@@ -206,7 +207,7 @@ TEST(LockTest, RoundTripAndOmitempty) {
   lock.uid = 1000;
   lock.gid = 1000;
   auto back = DecodeLock(EncodeLock(lock));
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_OK(back);
   EXPECT_EQ(*back, lock);
   EXPECT_EQ(DecodeLock("{\"exclusive\":\"yes\"}").status().code(), Code::kInvalid);
 }

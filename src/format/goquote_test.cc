@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "stash/core/testing.h"
+
 namespace stash::format {
 namespace {
 
@@ -59,7 +61,7 @@ TEST(GoQuoteTest, UnquoteInvertsQuoteForArbitraryBytes) {
   for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
   all += "\xe2\x80\xa8\xf0\x9f\x98\x80\xf3\xa0\x80\x81\xc3\xa9";
   auto back = GoUnquote(GoQuote(all));
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_OK(back);
   EXPECT_EQ(*back, all);
 }
 
@@ -67,10 +69,10 @@ TEST(GoQuoteTest, UnquoteAcceptsAllGoEscapes) {
   auto r = GoUnquote("\\101\\x42\\u0043\\U00000044\\'x");
   EXPECT_FALSE(r.ok());  // \' is not valid inside a double-quoted string
   r = GoUnquote("\\101\\x42\\u0043\\U00000044\\\"\\\\");
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(*r, "ABCD\"\\");
   r = GoUnquote("\\xff\\u00ff");
-  ASSERT_TRUE(r.ok());
+  ASSERT_OK(r);
   EXPECT_EQ(*r, "\xff\xc3\xbf");  // \x is a byte, \u a rune
 }
 

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 
+#include "stash/core/testing.h"
 #include "stash/format/goquote.h"
 #include "stash/format/index.h"
 #include "stash/format/keyfile.h"
@@ -221,7 +222,7 @@ class ResticOracleTest : public ::testing::Test {
     EXPECT_EQ(ids.size(), 1u);
     if (ids.empty()) return Snapshot{};
     auto snap = DecodeSnapshot(Restic({"cat", "snapshot", ids[0]}));
-    EXPECT_TRUE(snap.ok()) << snap.status();
+    EXPECT_OK(snap);
     return snap.ok() ? *snap : Snapshot{};
   }
 
@@ -230,9 +231,9 @@ class ResticOracleTest : public ::testing::Test {
   void CheckTree(const Id& id, const std::string& prefix, std::map<std::string, Node>* out) {
     const std::string bytes = Restic({"cat", "blob", id.Hex()});
     auto nodes = DecodeTree(bytes);
-    ASSERT_TRUE(nodes.ok()) << nodes.status() << "\n" << bytes;
+    ASSERT_OK(nodes) << nodes.status() << "\n" << bytes;
     auto again = EncodeTree(*nodes);
-    ASSERT_TRUE(again.ok()) << again.status();
+    ASSERT_OK(again);
     EXPECT_EQ(*again, bytes) << "tree " << id.Hex() << " at '" << prefix << "'";
     ++trees_checked_;
     for (const Node& n : *nodes) {
@@ -316,7 +317,7 @@ TEST_F(ResticOracleTest, TreesIndexAndKeyReencodeByteIdentical) {
     ASSERT_FALSE(text.empty());
     text.pop_back();
     auto index = DecodeIndex(text);
-    ASSERT_TRUE(index.ok()) << index.status();
+    ASSERT_OK(index);
     EXPECT_EQ(EncodeIndex(*index), text);
     ++index_files;
     // Pack sizes on disk equal what the header arithmetic predicts.
@@ -338,7 +339,7 @@ TEST_F(ResticOracleTest, TreesIndexAndKeyReencodeByteIdentical) {
     std::ifstream f(e.path(), std::ios::binary);
     const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     auto key = DecodeKeyFile(text);
-    ASSERT_TRUE(key.ok()) << key.status();
+    ASSERT_OK(key);
     EXPECT_EQ(EncodeKeyFile(*key), text);
     EXPECT_EQ(key->salt.size(), 64u);
     ++key_files;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "stash/core/testing.h"
+
 namespace stash::format {
 namespace {
 
@@ -30,7 +32,7 @@ TEST(PackTest, EntryLayoutsAre37And41Bytes) {
   EXPECT_EQ(header[83], 0x30);
   EXPECT_EQ(header[115], 3);  // compressed tree
   auto back = DecodePackHeader(header);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_OK(back);
   EXPECT_EQ(*back, entries);
   EXPECT_EQ(SealedPackHeaderSize(entries), 156u + 32u);
   EXPECT_EQ(PackSize(entries), 0x01020304ull + 100 + 0x40 + 50 + 156 + 32 + 4);
@@ -45,7 +47,7 @@ TEST(PackTest, DecodeRejectsCorruptHeaders) {
   EXPECT_EQ(DecodePackHeader(bad_type).status().code(), Code::kDataLoss);
   std::vector<uint8_t> short_blob = EncodePackHeader({{BlobType::kData, 31, 0, IdOf(1)}});
   EXPECT_EQ(DecodePackHeader(short_blob).status().code(), Code::kDataLoss);
-  EXPECT_TRUE(DecodePackHeader({}).ok());
+  EXPECT_OK(DecodePackHeader({}));
 }
 
 TEST(PackTest, TrailerBounds) {

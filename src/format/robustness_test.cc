@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "stash/core/random.h"
+#include "stash/core/testing.h"
 #include "stash/format/index.h"
 #include "stash/format/pack.h"
 #include "stash/format/snapshot.h"
@@ -68,7 +69,7 @@ TEST(RobustnessTest, MutatedTreesAndIndexesFailCleanly) {
       for (size_t k = 1; k < nodes->size(); ++k) {
         if (nodes->at(k - 1).name == nodes->at(k).name) nodes->erase(nodes->begin() + k--);
       }
-      EXPECT_TRUE(EncodeTree(*nodes).ok());
+      EXPECT_OK(EncodeTree(*nodes));
     }
     auto idx = DecodeIndex(Mutate(index_json, rnd));
     if (!idx.ok()) ++index_errors;

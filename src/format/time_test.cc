@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "stash/core/testing.h"
+
 namespace stash::format {
 namespace {
 
@@ -31,7 +33,7 @@ TEST(TimeTest, ParseRoundTripsAndKeepsOffset) {
                              "1969-12-31T14:30:00.000001-09:30", "0001-01-01T00:00:00Z",
                              "2024-02-29T23:59:59.999999999+14:00"}) {
     auto t = ParseRfc3339(s);
-    ASSERT_TRUE(t.ok()) << t.status();
+    ASSERT_OK(t);
     EXPECT_EQ(FormatRfc3339Nano(*t), s);
   }
   auto t = ParseRfc3339("2001-02-03T04:05:06.5+01:00");
@@ -42,10 +44,10 @@ TEST(TimeTest, ParseRoundTripsAndKeepsOffset) {
 
 TEST(TimeTest, ParseAcceptsGoVariants) {
   auto t = ParseRfc3339("2001-02-03T04:05:06.1234567891234Z");  // >9 digits truncated
-  ASSERT_TRUE(t.ok());
+  ASSERT_OK(t);
   EXPECT_EQ(t->nsec, 123456789u);
   t = ParseRfc3339("2001-02-03T04:05:06.500Z");
-  ASSERT_TRUE(t.ok());
+  ASSERT_OK(t);
   EXPECT_EQ(FormatRfc3339Nano(*t), "2001-02-03T04:05:06.5Z");
 }
 

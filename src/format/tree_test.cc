@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "stash/core/testing.h"
+
 namespace stash::format {
 namespace {
 
@@ -77,7 +79,7 @@ TEST(TreeTest, NamesAreQuotedThenJsonEscaped) {
     const std::string enc = EncodeNode(n);
     EXPECT_EQ(enc.substr(8, json.size()), json) << enc;
     auto back = DecodeTree("{\"nodes\":[" + enc + "]}");
-    ASSERT_TRUE(back.ok()) << back.status();
+    ASSERT_OK(back);
     EXPECT_EQ(back->at(0).name, raw);
   }
 }
@@ -92,7 +94,7 @@ TEST(TreeTest, SymlinkWithInvalidUtf8TargetKeepsRawBytes) {
             std::string::npos)
       << enc;
   auto back = DecodeTree("{\"nodes\":[" + enc + "]}");
-  ASSERT_TRUE(back.ok());
+  ASSERT_OK(back);
   EXPECT_EQ(back->at(0).linktarget, "tar\xffget");
 }
 
@@ -112,13 +114,13 @@ TEST(TreeTest, TreeRoundTripsEveryField) {
   std::vector<Node> nodes = {file, dev};
   SortNodes(&nodes);
   auto enc = EncodeTree(nodes);
-  ASSERT_TRUE(enc.ok()) << enc.status();
+  ASSERT_OK(enc);
   EXPECT_EQ(enc->substr(0, 11), "{\"nodes\":[{");
   EXPECT_EQ(enc->substr(enc->size() - 3), "]}\n");
   EXPECT_NE(enc->find("{\"name\":\"user.empty\",\"value\":\"\"}"), std::string::npos);
   EXPECT_NE(enc->find("{\"name\":\"user.gone\",\"value\":null}"), std::string::npos);
   auto back = DecodeTree(*enc);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_OK(back);
   EXPECT_EQ(*back, nodes);
   EXPECT_EQ(*EncodeTree(*back), *enc);
 }
@@ -126,7 +128,7 @@ TEST(TreeTest, TreeRoundTripsEveryField) {
 TEST(TreeTest, EmptyTree) {
   EXPECT_EQ(*EncodeTree({}), "{\"nodes\":[]}\n");
   auto back = DecodeTree("{\"nodes\":null}");
-  ASSERT_TRUE(back.ok());
+  ASSERT_OK(back);
   EXPECT_TRUE(back->empty());
 }
 
@@ -134,7 +136,7 @@ TEST(TreeTest, RejectsUnsortedOrDuplicateNames) {
   Node a, b;
   a.name = "a";
   b.name = "\xc3\xa9";  // raw bytes sort after ASCII
-  EXPECT_TRUE(EncodeTree({a, b}).ok());
+  EXPECT_OK(EncodeTree({a, b}));
   EXPECT_EQ(EncodeTree({b, a}).status().code(), Code::kInvalid);
   EXPECT_EQ(EncodeTree({a, a}).status().code(), Code::kInvalid);
 }
@@ -143,7 +145,7 @@ TEST(TreeTest, DecodeIgnoresUnknownKeysAndRejectsBadInput) {
   auto ok = DecodeTree(
       "{\"nodes\":[{\"name\":\"x\",\"type\":\"file\",\"generic_attributes\":{\"a\":1},"
       "\"mtime\":\"2001-02-03T04:05:06Z\",\"content\":[]}],\"future\":true}");
-  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_OK(ok);
   EXPECT_EQ(ok->at(0).mtime.unix_sec, 981173106);
   const std::string_view bad[] = {
       "",
@@ -197,7 +199,7 @@ TEST(TreeDecodeTest, FollowsGoJsonDecodingRules) {
       " {\"x\":[1,-2.5e3,{\"y\":[true,false,null]},\"s\"],\"nodes\":[ {\"name\":\"a\\/b\\u00e9\","
       "\"type\":\"symlink\",\"linktarget\":\"\\ud83d\\ude00|\\ud800|\\udc00|\xff\",\"user\":null,"
       "\"content\":null,\"extended_attributes\":[{\"name\":\"k\",\"value\":null,\"z\":{}}]} ]}\n");
-  ASSERT_TRUE(nodes.ok()) << nodes.status();
+  ASSERT_OK(nodes);
   ASSERT_EQ(nodes->size(), 1u);
   const Node& n = nodes->at(0);
   EXPECT_EQ(n.name, "a/b\xc3\xa9");

@@ -124,7 +124,8 @@ Result<json> Client::Do(std::string method, std::string path, const json* body,
   }
   json out = json::parse(resp.body, nullptr, false);
   if (out.is_discarded()) {
-    return UnavailableError(req.method + " " + req.path + ": the server answered with invalid JSON");
+    return UnavailableError(req.method + " " + req.path +
+                            ": the server answered with invalid JSON");
   }
   return out;
 }
@@ -167,7 +168,8 @@ Status Client::Delete(const Resource& r, std::string_view ns, std::string_view n
   json body;
   const json* pbody = nullptr;
   if (!propagation.empty()) {
-    body = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"},
+    body = {{"kind", "DeleteOptions"},
+            {"apiVersion", "v1"},
             {"propagationPolicy", std::string(propagation)}};
     pbody = &body;
   }

@@ -48,12 +48,14 @@ Result<std::string> DataOrFile(const YAML::Node& n, const std::string& key,
 Result<KubeConfig> ParseNode(const YAML::Node& root, std::string_view context_arg,
                              std::string_view base_dir) {
   if (!root || !root.IsMap()) return InvalidError("kubeconfig is not a YAML mapping");
-  std::string ctx_name = context_arg.empty() ? Str(root, "current-context") : std::string(context_arg);
+  std::string ctx_name =
+      context_arg.empty() ? Str(root, "current-context") : std::string(context_arg);
   if (ctx_name.empty()) {
     return InvalidError("kubeconfig has no current-context; pass a context or set current-context");
   }
   YAML::Node ctx = FindNamed(root["contexts"], ctx_name, "context");
-  if (!ctx || !ctx.IsMap()) return NotFoundError("kubeconfig has no context named \"" + ctx_name + "\"");
+  if (!ctx || !ctx.IsMap())
+    return NotFoundError("kubeconfig has no context named \"" + ctx_name + "\"");
   std::string cluster_name = Str(ctx, "cluster");
   YAML::Node cluster = FindNamed(root["clusters"], cluster_name, "cluster");
   if (!cluster || !cluster.IsMap()) {

@@ -15,8 +15,8 @@ struct FieldSpec {
   const char* const* names;  // index = value - min offset (see NameValue)
 };
 
-constexpr const char* kMonthNames[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-                                       "JUL", "AUG", "SEP", "OCT", "NOV", "DEC", nullptr};
+constexpr const char* kMonthNames[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",  "JUL",
+                                       "AUG", "SEP", "OCT", "NOV", "DEC", nullptr};
 constexpr const char* kDowNames[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", nullptr};
 
 std::vector<std::string> Split(std::string_view s, char sep) {
@@ -74,12 +74,12 @@ Result<int> Value(const std::string& tok, const FieldSpec& f) {
 
 // Parses one field into `bits`; sets *star when it starts with '*' or '?'.
 template <size_t N>
-Status ParseField(const std::string& field, const FieldSpec& f, std::bitset<N>* bits,
-                  bool* star) {
+Status ParseField(const std::string& field, const FieldSpec& f, std::bitset<N>* bits, bool* star) {
   *star = !field.empty() && (field[0] == '*' || field[0] == '?');
   for (const std::string& part : Split(field, ',')) {
     std::vector<std::string> range_step = Split(part, '/');
-    if (range_step.size() > 2) return InvalidError(std::string(f.name) + ": bad step in \"" + part + "\"");
+    if (range_step.size() > 2)
+      return InvalidError(std::string(f.name) + ": bad step in \"" + part + "\"");
     int lo, hi, step = 1;
     const std::string& range = range_step[0];
     if (range == "*" || range == "?") {
@@ -87,7 +87,8 @@ Status ParseField(const std::string& field, const FieldSpec& f, std::bitset<N>* 
       hi = f.max;
     } else {
       std::vector<std::string> ends = Split(range, '-');
-      if (ends.size() > 2) return InvalidError(std::string(f.name) + ": bad range \"" + range + "\"");
+      if (ends.size() > 2)
+        return InvalidError(std::string(f.name) + ": bad range \"" + range + "\"");
       STASH_ASSIGN_OR_RETURN(lo, Value(ends[0], f));
       hi = lo;
       if (ends.size() == 2) {
@@ -96,12 +97,14 @@ Status ParseField(const std::string& field, const FieldSpec& f, std::bitset<N>* 
         hi = f.max;  // "N/step" runs from N to the end
       }
       if (hi < lo) {
-        return InvalidError(std::string(f.name) + ": range \"" + range + "\" ends before it starts");
+        return InvalidError(std::string(f.name) + ": range \"" + range +
+                            "\" ends before it starts");
       }
     }
     if (range_step.size() == 2) {
       auto s = Value(range_step[1], FieldSpec{f.name, 1, 1000, nullptr});
-      if (!s.ok()) return InvalidError(std::string(f.name) + ": bad step \"" + range_step[1] + "\"");
+      if (!s.ok())
+        return InvalidError(std::string(f.name) + ": bad step \"" + range_step[1] + "\"");
       step = *s;
     }
     for (int v = lo; v <= hi; v += step) bits->set(size_t(v == 7 && f.names == kDowNames ? 0 : v));
@@ -122,11 +125,17 @@ Result<Duration> ParseGoDuration(std::string_view s) {
     while (i < s.size() && isalpha(uint8_t(s[i]))) ++i;
     std::string_view unit = s.substr(ustart, i - ustart);
     double ns;
-    if (unit == "h") ns = 3600e9;
-    else if (unit == "m") ns = 60e9;
-    else if (unit == "s") ns = 1e9;
-    else if (unit == "ms") ns = 1e6;
-    else return InvalidError("duration \"" + std::string(s) + "\" has unknown unit \"" + std::string(unit) + "\"");
+    if (unit == "h")
+      ns = 3600e9;
+    else if (unit == "m")
+      ns = 60e9;
+    else if (unit == "s")
+      ns = 1e9;
+    else if (unit == "ms")
+      ns = 1e6;
+    else
+      return InvalidError("duration \"" + std::string(s) + "\" has unknown unit \"" +
+                          std::string(unit) + "\"");
     total += Duration(int64_t(n * ns));
   }
   return total;
@@ -137,8 +146,8 @@ Result<Duration> ParseGoDuration(std::string_view s) {
 Result<Schedule> ParseCron(std::string_view spec_in) {
   std::string spec(spec_in);
   auto fail = [&](const Status& s) {
-    return InvalidError("Invalid value: \"" + std::string(spec_in) + "\": Invalid schedule: " +
-                        s.message());
+    return InvalidError("Invalid value: \"" + std::string(spec_in) +
+                        "\": Invalid schedule: " + s.message());
   };
   std::vector<std::string> fields = Fields(spec);
   if (!fields.empty() && (fields[0].rfind("CRON_TZ=", 0) == 0 || fields[0].rfind("TZ=", 0) == 0)) {
@@ -152,16 +161,23 @@ Result<Schedule> ParseCron(std::string_view spec_in) {
   if (!fields.empty() && fields[0][0] == '@') {
     std::string d = fields[0];
     const char* expand = nullptr;
-    if (d == "@yearly" || d == "@annually") expand = "0 0 1 1 *";
-    else if (d == "@monthly") expand = "0 0 1 * *";
-    else if (d == "@weekly") expand = "0 0 * * 0";
-    else if (d == "@daily" || d == "@midnight") expand = "0 0 * * *";
-    else if (d == "@hourly") expand = "0 * * * *";
+    if (d == "@yearly" || d == "@annually")
+      expand = "0 0 1 1 *";
+    else if (d == "@monthly")
+      expand = "0 0 1 * *";
+    else if (d == "@weekly")
+      expand = "0 0 * * 0";
+    else if (d == "@daily" || d == "@midnight")
+      expand = "0 0 * * *";
+    else if (d == "@hourly")
+      expand = "0 * * * *";
     else if (d == "@every") {
-      if (fields.size() != 2) return fail(InvalidError("@every needs one duration, e.g. \"@every 5m\""));
+      if (fields.size() != 2)
+        return fail(InvalidError("@every needs one duration, e.g. \"@every 5m\""));
       auto dur = ParseGoDuration(fields[1]);
       if (!dur.ok()) return fail(dur.status());
-      if (*dur < std::chrono::seconds(1)) return fail(InvalidError("@every duration must be at least 1s"));
+      if (*dur < std::chrono::seconds(1))
+        return fail(InvalidError("@every duration must be at least 1s"));
       s.every_ = *dur;
       return s;
     } else {
@@ -172,8 +188,9 @@ Result<Schedule> ParseCron(std::string_view spec_in) {
   }
   if (fields.size() == 5) fields.insert(fields.begin(), "0");
   if (fields.size() != 6) {
-    return fail(InvalidError("expected 5 fields (minute hour day-of-month month day-of-week), found " +
-                             std::to_string(fields.size())));
+    return fail(
+        InvalidError("expected 5 fields (minute hour day-of-month month day-of-week), found " +
+                     std::to_string(fields.size())));
   }
   bool star;
   Status st = ParseField(fields[0], {"second", 0, 59, nullptr}, &s.second_, &star);
@@ -192,8 +209,8 @@ SystemTime Schedule::Next(SystemTime after) const {
     auto t = std::chrono::time_point_cast<seconds>(after + every_);
     return t;
   }
-  std::time_t t = std::chrono::system_clock::to_time_t(
-                      std::chrono::time_point_cast<seconds>(after)) + 1;
+  std::time_t t =
+      std::chrono::system_clock::to_time_t(std::chrono::time_point_cast<seconds>(after)) + 1;
   // Bounded: any valid schedule fires within 5 years (Feb 29 + weekday combos within 28).
   for (int iter = 0; iter < 200000; ++iter) {
     std::tm tm{};

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "stash/core/testing.h"
 #include "stash/kube/events.h"
 
 namespace stash::kube {
@@ -22,7 +23,7 @@ TEST(Cron, NextActivationTable) {
       {"*/5 * * * *", "2019-08-02T06:15:00Z", "2019-08-02T06:20:00Z"},  // strictly after
       {"*/1 * * * *", "2019-08-02T06:13:59Z", "2019-08-02T06:14:00Z"},
       {"0 0 * * *", "2019-12-31T23:59:59Z", "2020-01-01T00:00:00Z"},
-      {"30 2 29 2 *", "2019-03-01T00:00:00Z", "2020-02-29T02:30:00Z"},   // leap day
+      {"30 2 29 2 *", "2019-03-01T00:00:00Z", "2020-02-29T02:30:00Z"},      // leap day
       {"0 9 * * MON-FRI", "2019-08-02T10:00:00Z", "2019-08-05T09:00:00Z"},  // Fri → Mon
       {"0 0 1,15 * *", "2019-08-02T00:00:00Z", "2019-08-15T00:00:00Z"},
       {"0 0 13 * FRI", "2019-08-02T00:00:00Z", "2019-08-09T00:00:00Z"},  // Vixie OR: next Friday
@@ -42,21 +43,21 @@ TEST(Cron, NextActivationTable) {
   };
   for (const Case& c : cases) {
     auto s = ParseCron(c.spec);
-    ASSERT_TRUE(s.ok()) << c.spec << ": " << s.status();
+    ASSERT_OK(s) << c.spec << ": " << s.status();
     EXPECT_EQ(Fmt(s->Next(At(c.after))), c.next) << c.spec << " after " << c.after;
   }
 }
 
 TEST(Cron, SubSecondInstantsRoundToTheNextWholeSecond) {
   auto s = ParseCron("* * * * * *");
-  ASSERT_TRUE(s.ok());
+  ASSERT_OK(s);
   SystemTime t = At("2019-08-02T06:13:05Z") + std::chrono::milliseconds(300);
   EXPECT_EQ(Fmt(s->Next(t)), "2019-08-02T06:13:06Z");
 }
 
 TEST(Cron, ImpossibleDateNeverFires) {
   auto s = ParseCron("0 0 30 2 *");
-  ASSERT_TRUE(s.ok());
+  ASSERT_OK(s);
   EXPECT_EQ(s->Next(At("2019-01-01T00:00:00Z")), SystemTime::max());
 }
 
@@ -82,7 +83,8 @@ TEST(Cron, ErrorsNameTheSpecAndTheField) {
     EXPECT_EQ(s.status().code(), Code::kInvalid) << spec;
     const std::string& msg = s.status().message();
     EXPECT_NE(msg.find("Invalid value: \"" + std::string(spec) + "\": Invalid schedule: "),
-              std::string::npos) << msg;
+              std::string::npos)
+        << msg;
     EXPECT_NE(msg.find(want), std::string::npos) << spec << " → " << msg;
   }
 }

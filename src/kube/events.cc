@@ -63,9 +63,8 @@ Status EventRecorder::Record(const json& involved, std::string_view type, std::s
   opts.field_selector = "involvedObject.name=" + name + ",involvedObject.kind=" + kind;
   if (auto existing = client_.List(res::kEvents, ns, opts); existing.ok()) {
     for (const json& ev : existing->value("items", json::array())) {
-      if (ev.value("/involvedObject/uid"_json_pointer, "") != uid ||
-          ev.value("type", "") != type || ev.value("reason", "") != reason ||
-          ev.value("message", "") != message ||
+      if (ev.value("/involvedObject/uid"_json_pointer, "") != uid || ev.value("type", "") != type ||
+          ev.value("reason", "") != reason || ev.value("message", "") != message ||
           ev.value("/source/component"_json_pointer, "") != component_) {
         continue;
       }
@@ -77,9 +76,8 @@ Status EventRecorder::Record(const json& involved, std::string_view type, std::s
     }
   }
 
-  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                   clock_.Now().time_since_epoch())
-                   .count();
+  auto nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.Now().time_since_epoch()).count();
   char hex[32];
   snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(nanos));
   json ev = {
@@ -103,8 +101,8 @@ Status EventRecorder::Record(const json& involved, std::string_view type, std::s
   };
   auto created = client_.Create(res::kEvents, ns, ev);
   if (!created.ok()) {
-    return Status(created.status()).Prepend("recording event " + std::string(reason) + " on " +
-                                            kind + " " + ns + "/" + name);
+    return Status(created.status())
+        .Prepend("recording event " + std::string(reason) + " on " + kind + " " + ns + "/" + name);
   }
   return Status::Ok();
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "stash/core/testing.h"
 #include "stash/kube/client.h"
 #include "stash/kube/config.h"
 #include "stash/kube/events.h"
@@ -34,7 +35,7 @@ users:
 
 TEST(Kubeconfig, CurrentContextGivesServerCaTokenAndNamespace) {
   auto cfg = ParseKubeconfig(kKubeconfig);
-  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  ASSERT_OK(cfg);
   EXPECT_EQ(cfg->server, "https://127.0.0.1:6443");
   EXPECT_EQ(cfg->ca_pem, "-----BEGIN CERTIFICATE-----\n");
   EXPECT_EQ(cfg->token, "s3cret");
@@ -44,7 +45,7 @@ TEST(Kubeconfig, CurrentContextGivesServerCaTokenAndNamespace) {
 
 TEST(Kubeconfig, NamedContextWithoutNamespaceDefaultsAndUnknownUserHasNoToken) {
   auto cfg = ParseKubeconfig(kKubeconfig, "plain");
-  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  ASSERT_OK(cfg);
   EXPECT_EQ(cfg->server, "https://10.0.0.1:443");
   EXPECT_EQ(cfg->namespace_, "default");
   EXPECT_EQ(cfg->token, "");
@@ -66,13 +67,14 @@ TEST(Kubeconfig, FileReferencesAreRelativeToTheKubeconfig) {
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "ca.pem") << "CA";
   std::ofstream(dir / "tok") << "abc\n";
-  std::ofstream(dir / "config") << "clusters: [{name: c, cluster: {server: 'https://h:1', "
-                                   "certificate-authority: ca.pem, insecure-skip-tls-verify: true}}]\n"
-                                   "users: [{name: u, user: {tokenFile: tok}}]\n"
-                                   "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
-                                   "current-context: x\n";
+  std::ofstream(dir / "config")
+      << "clusters: [{name: c, cluster: {server: 'https://h:1', "
+         "certificate-authority: ca.pem, insecure-skip-tls-verify: true}}]\n"
+         "users: [{name: u, user: {tokenFile: tok}}]\n"
+         "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+         "current-context: x\n";
   auto cfg = LoadKubeconfig((dir / "config").string());
-  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  ASSERT_OK(cfg);
   EXPECT_EQ(cfg->ca_pem, "CA");
   EXPECT_EQ(cfg->token, "abc");
   EXPECT_TRUE(cfg->insecure_skip_tls_verify);
@@ -92,7 +94,7 @@ TEST(InCluster, ReadsServiceAccountMount) {
     return nullptr;
   };
   auto cfg = InClusterConfig(env, dir.string());
-  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  ASSERT_OK(cfg);
   EXPECT_EQ(cfg->server, "https://10.96.0.1:443");
   EXPECT_EQ(cfg->token, "tkn");
   EXPECT_EQ(cfg->ca_pem, "PEM");
@@ -118,7 +120,8 @@ TEST(LineSplitter, ReassemblesEventsSplitAcrossChunks) {
 }
 
 TEST(Client, PathsForCoreGroupedAndClusterScopedResources) {
-  EXPECT_EQ(Client::Path(res::kSecrets, "demo", "gcs-secret"), "/api/v1/namespaces/demo/secrets/gcs-secret");
+  EXPECT_EQ(Client::Path(res::kSecrets, "demo", "gcs-secret"),
+            "/api/v1/namespaces/demo/secrets/gcs-secret");
   EXPECT_EQ(Client::Path(res::kBackupSessions, "demo", "x", "status"),
             "/apis/stash.appscode.com/v1beta1/namespaces/demo/backupsessions/x/status");
   EXPECT_EQ(Client::Path(res::kNamespaces, "ignored", "demo"), "/api/v1/namespaces/demo");
@@ -133,7 +136,8 @@ TEST(Client, HttpErrorsMapToCodesWithTheServersMessage) {
   EXPECT_NE(s.message().find("\"x\" not found"), std::string::npos);
   EXPECT_EQ(StatusFromHttp(409, R"({"kind":"Status","reason":"AlreadyExists"})", "").code(),
             Code::kAlreadyExists);
-  EXPECT_EQ(StatusFromHttp(409, R"({"kind":"Status","reason":"Conflict"})", "").code(), Code::kConflict);
+  EXPECT_EQ(StatusFromHttp(409, R"({"kind":"Status","reason":"Conflict"})", "").code(),
+            Code::kConflict);
   EXPECT_EQ(StatusFromHttp(410, "", "").code(), Code::kFailedPrecondition);
   EXPECT_TRUE(StatusFromHttp(503, "busy", "").retryable());
   EXPECT_FALSE(StatusFromHttp(422, "", "").retryable());
@@ -143,10 +147,10 @@ TEST(Time, FormatsAndParsesRfc3339) {
   SystemTime t = std::chrono::system_clock::from_time_t(1564726385);
   EXPECT_EQ(FormatTime(t), "2019-08-02T06:13:05Z");
   auto back = ParseTime("2019-08-02T06:13:05Z");
-  ASSERT_TRUE(back.ok());
+  ASSERT_OK(back);
   EXPECT_EQ(*back, t);
   auto frac = ParseTime("2019-08-02T08:13:05.5+02:00");
-  ASSERT_TRUE(frac.ok());
+  ASSERT_OK(frac);
   EXPECT_EQ(*frac, t + std::chrono::milliseconds(500));
   EXPECT_FALSE(ParseTime("yesterday").ok());
 }
@@ -154,7 +158,7 @@ TEST(Time, FormatsAndParsesRfc3339) {
 TEST(Base64, RoundTrips) {
   for (std::string s : {"", "a", "ab", "abc", "changeit"}) {
     auto d = Base64Decode(Base64Encode(s));
-    ASSERT_TRUE(d.ok());
+    ASSERT_OK(d);
     EXPECT_EQ(*d, s);
   }
   EXPECT_EQ(Base64Encode("changeit"), "Y2hhbmdlaXQ=");

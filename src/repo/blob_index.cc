@@ -10,15 +10,15 @@ uint32_t BlobIndex::AddPack(const Id& pack) {
   return it->second;
 }
 
-void BlobIndex::Add(const Id& id, BlobKind kind, uint32_t pack, uint32_t offset,
-                    uint32_t length, uint32_t uncompressed_length) {
+void BlobIndex::Add(const Id& id, BlobKind kind, uint32_t pack, uint32_t offset, uint32_t length,
+                    uint32_t uncompressed_length) {
   if ((entries_.size() + 1) * 2 > slots_.size()) Grow();
   uint32_t n = static_cast<uint32_t>(entries_.size());
   entries_.push_back(Entry{id, pack, offset, length, uncompressed_length, kind});
   size_t mask = slots_.size() - 1;
   // Duplicates get their own slot further along the probe chain, so Find
   // still returns the first copy added.
-  for (size_t i = IdHash{}(id) & mask;; i = (i + 1) & mask) {
+  for (size_t i = IdHash{}(id)&mask;; i = (i + 1) & mask) {
     if (slots_[i] == kEmpty) {
       slots_[i] = n;
       return;
@@ -29,7 +29,7 @@ void BlobIndex::Add(const Id& id, BlobKind kind, uint32_t pack, uint32_t offset,
 std::optional<BlobLocation> BlobIndex::Find(BlobKind kind, const Id& id) const {
   if (slots_.empty()) return std::nullopt;
   size_t mask = slots_.size() - 1;
-  for (size_t i = IdHash{}(id) & mask;; i = (i + 1) & mask) {
+  for (size_t i = IdHash{}(id)&mask;; i = (i + 1) & mask) {
     uint32_t n = slots_[i];
     if (n == kEmpty) return std::nullopt;
     const Entry& e = entries_[n];

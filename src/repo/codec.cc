@@ -115,8 +115,8 @@ Result<KeyFile> DecodeKeyFile(std::string_view text) {
 }
 
 std::string EncodeMasterKey(const crypto::Key& key) {
-  return "{\"mac\":{\"k\":\"" + Base64Encode(key.mac_k) + "\",\"r\":\"" +
-         Base64Encode(key.mac_r) + "\"},\"encrypt\":\"" + Base64Encode(key.encrypt) + "\"}";
+  return "{\"mac\":{\"k\":\"" + Base64Encode(key.mac_k) + "\",\"r\":\"" + Base64Encode(key.mac_r) +
+         "\"},\"encrypt\":\"" + Base64Encode(key.encrypt) + "\"}";
 }
 
 Result<crypto::Key> DecodeMasterKey(std::string_view text) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "stash/core/testing.h"
 
 namespace stash::repo {
 namespace {
@@ -19,7 +20,7 @@ TEST(CodecTest, PackHeaderRoundTripsWithRestic37And41ByteEntries) {
   EXPECT_EQ(h[0], 0);   // data, uncompressed
   EXPECT_EQ(h[37], 3);  // tree, compressed
   auto back = codec::DecodePackHeader(h, "p");
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_OK(back);
   ASSERT_EQ(back->size(), 2u);
   EXPECT_EQ((*back)[1].offset, 100u);
   EXPECT_EQ((*back)[1].uncompressed_length, 200u);
@@ -44,7 +45,7 @@ TEST(CodecTest, IndexRoundTripsAndOmitsUncompressedLengthWhenRaw) {
   EXPECT_EQ(json.find("uncompressed_length"), std::string::npos);
   EXPECT_EQ(json.back(), '\n');
   std::vector<codec::IndexPack> got;
-  ASSERT_TRUE(codec::DecodeIndex(json, "i", [&](codec::IndexPack&& x) { got.push_back(x); }).ok());
+  ASSERT_OK(codec::DecodeIndex(json, "i", [&](codec::IndexPack&& x) { got.push_back(x); }));
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].pack, p.pack);
   EXPECT_EQ(got[0].blobs[0].length, 64u);
@@ -65,7 +66,7 @@ TEST(CodecTest, KeyFileKeepsGoFieldOrder) {
             "{\"created\":\"2026-01-01T00:00:00Z\",\"username\":\"u\",\"hostname\":\"h\","
             "\"kdf\":\"scrypt\",\"N\":1024,\"r\":8,\"p\":1,\"salt\":\"AQID\",\"data\":\"BAU=\"}");
   auto back = codec::DecodeKeyFile(j);
-  ASSERT_TRUE(back.ok());
+  ASSERT_OK(back);
   EXPECT_EQ(back->data, k.data);
 }
 

@@ -99,9 +99,8 @@ Status NotARepository(const backend::Backend& b, std::string_view why) {
 
 }  // namespace
 
-RepositoryImpl::RepositoryImpl(backend::BackendPtr backend, const Options& opts,
-                               crypto::Key master, codec::Config config, uint64_t polynomial,
-                               Id key_id)
+RepositoryImpl::RepositoryImpl(backend::BackendPtr backend, const Options& opts, crypto::Key master,
+                               codec::Config config, uint64_t polynomial, Id key_id)
     : backend_(std::move(backend)),
       opts_(opts),
       master_(master),
@@ -116,7 +115,8 @@ RepositoryImpl::RepositoryImpl(backend::BackendPtr backend, const Options& opts,
 Result<std::unique_ptr<Repository>> Repository::Open(backend::BackendPtr backend,
                                                      std::string_view password,
                                                      const Options& opts) {
-  if (!opts.clock || !opts.random) return InternalError("Repository::Open needs a clock and random");
+  if (!opts.clock || !opts.random)
+    return InternalError("Repository::Open needs a clock and random");
   backend::Backend& b = *backend;
   Handle config_handle{FileType::kConfig, "config"};
   if (auto st = b.Stat(config_handle); !st.ok()) {
@@ -181,7 +181,8 @@ Result<std::unique_ptr<Repository>> Repository::Open(backend::BackendPtr backend
 Result<std::unique_ptr<Repository>> Repository::Init(backend::BackendPtr backend,
                                                      std::string_view password,
                                                      const Options& opts) {
-  if (!opts.clock || !opts.random) return InternalError("Repository::Init needs a clock and random");
+  if (!opts.clock || !opts.random)
+    return InternalError("Repository::Init needs a clock and random");
   backend::Backend& b = *backend;
   Handle config_handle{FileType::kConfig, "config"};
   if (auto st = b.Stat(config_handle); st.ok()) {
@@ -320,9 +321,7 @@ std::optional<BlobLocation> RepositoryImpl::Lookup(BlobKind kind, const Id& id) 
   return index_.Find(kind, id);
 }
 
-bool RepositoryImpl::Has(BlobKind kind, const Id& id) const {
-  return Lookup(kind, id).has_value();
-}
+bool RepositoryImpl::Has(BlobKind kind, const Id& id) const { return Lookup(kind, id).has_value(); }
 
 void RepositoryImpl::ForEachBlob(
     const std::function<void(const Id&, const BlobLocation&)>& fn) const {
@@ -357,8 +356,8 @@ Result<std::vector<Repository::PackedBlob>> RepositoryImpl::ListPack(const Id& p
   STASH_RETURN_IF_ERROR(backend_->Load(h, size - tail_len, tail_len, &tail));
   if (tail.size() != tail_len) return DataLossError("pack " + name + ": short read of header");
   const uint8_t* t = tail.data() + tail.size() - 4;
-  uint64_t hlen = uint32_t(t[0]) | uint32_t(t[1]) << 8 | uint32_t(t[2]) << 16 |
-                  uint32_t(t[3]) << 24;
+  uint64_t hlen =
+      uint32_t(t[0]) | uint32_t(t[1]) << 8 | uint32_t(t[2]) << 16 | uint32_t(t[3]) << 24;
   if (hlen < crypto::kSealOverhead || hlen + 4 > size || hlen + 4 > kMaxHeaderSize) {
     return DataLossError("pack " + name + ": header length " + std::to_string(hlen) +
                          " is invalid for a file of " + std::to_string(size) + " bytes");

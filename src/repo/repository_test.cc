@@ -7,6 +7,7 @@
 #include "stash/backend/memory.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
+#include "stash/core/testing.h"
 #include "stash/crypto/sha256.h"
 
 namespace stash::repo {
@@ -63,16 +64,16 @@ class RepositoryTest : public ::testing::Test {
 
 TEST_F(RepositoryTest, InitThenOpenWithTheSamePassword) {
   auto repo = Repository::Init(Shared(), "secret", Opts());
-  ASSERT_TRUE(repo.ok()) << repo.status();
+  ASSERT_OK(repo);
   auto again = Repository::Open(Shared(), "secret", Opts());
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_OK(again);
   EXPECT_EQ((*again)->repository_id(), (*repo)->repository_id());
   EXPECT_EQ((*again)->chunker_polynomial(), (*repo)->chunker_polynomial());
   EXPECT_EQ((*again)->format_version(), 2);
 }
 
 TEST_F(RepositoryTest, WrongPasswordIsUnauthorized) {
-  ASSERT_TRUE(Repository::Init(Shared(), "secret", Opts()).ok());
+  ASSERT_OK(Repository::Init(Shared(), "secret", Opts()));
   auto r = Repository::Open(Shared(), "nope", Opts());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kUnauthorized);
@@ -86,7 +87,7 @@ TEST_F(RepositoryTest, MissingConfigIsNotFound) {
 }
 
 TEST_F(RepositoryTest, InitTwiceIsAlreadyExists) {
-  ASSERT_TRUE(Repository::Init(Shared(), "secret", Opts()).ok());
+  ASSERT_OK(Repository::Init(Shared(), "secret", Opts()));
   auto r = Repository::Init(Shared(), "secret", Opts());
   EXPECT_EQ(r.status().code(), Code::kAlreadyExists);
 }
@@ -95,28 +96,28 @@ TEST_F(RepositoryTest, SavedBlobsComeBackAfterReopenFromPacksAndIndex) {
   std::vector<Id> ids;
   {
     auto repo = Repository::Init(Shared(), "pw", Opts());
-    ASSERT_TRUE(repo.ok());
+    ASSERT_OK(repo);
     for (int i = 0; i < 12; ++i) {
       // Half compressible (zeros), half random; 1 MiB each so several packs fill.
       std::vector<uint8_t> d = i % 2 ? Data(1 << 20, i) : std::vector<uint8_t>(1 << 20, i);
       Id id = crypto::Sha256(d);
       ids.push_back(id);
       auto added = (*repo)->SaveBlob(BlobKind::kData, id, d);
-      ASSERT_TRUE(added.ok()) << added.status();
+      ASSERT_OK(added);
       EXPECT_TRUE(*added);
       // The same blob again is deduplicated even before the flush.
       EXPECT_FALSE(*(*repo)->SaveBlob(BlobKind::kData, id, d));
     }
     std::string tree = "{\"nodes\":[]}\n";
     std::vector<uint8_t> t(tree.begin(), tree.end());
-    ASSERT_TRUE((*repo)->SaveBlob(BlobKind::kTree, crypto::Sha256(t), t).ok());
-    ASSERT_TRUE((*repo)->Flush().ok());
+    ASSERT_OK((*repo)->SaveBlob(BlobKind::kTree, crypto::Sha256(t), t));
+    ASSERT_OK((*repo)->Flush());
     EXPECT_EQ((*repo)->bytes_added(), 12u * (1 << 20) + t.size());
     EXPECT_GT((*repo)->bytes_added_packed(), 6u * (1 << 20));
   }
   auto repo = Repository::Open(Shared(), "pw", Opts());
-  ASSERT_TRUE(repo.ok());
-  ASSERT_TRUE((*repo)->LoadIndex().ok());
+  ASSERT_OK(repo);
+  ASSERT_OK((*repo)->LoadIndex());
   EXPECT_EQ((*repo)->IndexedBlobCount(), 13u);
   for (int i = 0; i < 12; ++i) {
     auto loc = (*repo)->Lookup(BlobKind::kData, ids[i]);
@@ -124,37 +125,36 @@ TEST_F(RepositoryTest, SavedBlobsComeBackAfterReopenFromPacksAndIndex) {
     // zeros compress, random data is stored raw
     EXPECT_EQ(loc->uncompressed_length != 0, i % 2 == 0);
     auto blob = (*repo)->LoadBlob(BlobKind::kData, ids[i]);
-    ASSERT_TRUE(blob.ok()) << blob.status();
+    ASSERT_OK(blob);
     EXPECT_EQ(crypto::Sha256(*blob), ids[i]);
   }
   // Data and tree blobs live in different packs; each pack header lists them.
   size_t packs = 0, tree_packs = 0;
-  ASSERT_TRUE(mem_.List(backend::FileType::kPack, [&](const backend::FileInfo& fi) -> Status {
-                   ++packs;
-                   auto list = (*repo)->ListPack(*Id::FromHex(fi.name), fi.size);
-                   EXPECT_TRUE(list.ok()) << list.status();
-                   bool tree = list->at(0).location.kind == BlobKind::kTree;
-                   tree_packs += tree;
-                   for (const auto& b : *list) EXPECT_EQ(b.location.kind == BlobKind::kTree, tree);
-                   return Status::Ok();
-                 }).ok());
+  ASSERT_OK(mem_.List(backend::FileType::kPack, [&](const backend::FileInfo& fi) -> Status {
+    ++packs;
+    auto list = (*repo)->ListPack(*Id::FromHex(fi.name), fi.size);
+    EXPECT_OK(list);
+    bool tree = list->at(0).location.kind == BlobKind::kTree;
+    tree_packs += tree;
+    for (const auto& b : *list) EXPECT_EQ(b.location.kind == BlobKind::kTree, tree);
+    return Status::Ok();
+  }));
   EXPECT_GE(packs, 3u);
   EXPECT_EQ(tree_packs, 1u);
 }
 
 TEST_F(RepositoryTest, CorruptBlobIsDataLossNamingBlobAndPack) {
   auto repo = Repository::Init(Shared(), "pw", Opts());
-  ASSERT_TRUE(repo.ok());
+  ASSERT_OK(repo);
   std::vector<uint8_t> d = Data(1000, 1);
   Id id = crypto::Sha256(d);
-  ASSERT_TRUE((*repo)->SaveBlob(BlobKind::kData, id, d).ok());
-  ASSERT_TRUE((*repo)->Flush().ok());
+  ASSERT_OK((*repo)->SaveBlob(BlobKind::kData, id, d));
+  ASSERT_OK((*repo)->Flush());
   auto loc = (*repo)->Lookup(BlobKind::kData, id);
   ASSERT_TRUE(loc);
   std::vector<uint8_t> sealed;
-  ASSERT_TRUE(mem_.Load({backend::FileType::kPack, loc->pack.Hex()}, loc->offset, loc->length,
-                        &sealed)
-                  .ok());
+  ASSERT_OK(
+      mem_.Load({backend::FileType::kPack, loc->pack.Hex()}, loc->offset, loc->length, &sealed));
   sealed[40] ^= 1;
   auto r = (*repo)->OpenBlob(id, *loc, sealed);
   ASSERT_FALSE(r.ok());
@@ -165,14 +165,14 @@ TEST_F(RepositoryTest, CorruptBlobIsDataLossNamingBlobAndPack) {
 
 TEST_F(RepositoryTest, UnpackedFilesRoundTripAndResolveByPrefix) {
   auto repo = Repository::Init(Shared(), "pw", Opts());
-  ASSERT_TRUE(repo.ok());
+  ASSERT_OK(repo);
   auto id = (*repo)->SaveUnpacked(backend::FileType::kSnapshot, "{\"a\":1}");
-  ASSERT_TRUE(id.ok());
+  ASSERT_OK(id);
   auto back = (*repo)->LoadUnpacked(backend::FileType::kSnapshot, *id);
-  ASSERT_TRUE(back.ok());
+  ASSERT_OK(back);
   EXPECT_EQ(*back, "{\"a\":1}");
   auto full = (*repo)->ResolvePrefix(backend::FileType::kSnapshot, id->Hex().substr(0, 8));
-  ASSERT_TRUE(full.ok());
+  ASSERT_OK(full);
   EXPECT_EQ(*full, *id);
   EXPECT_EQ((*repo)->ResolvePrefix(backend::FileType::kSnapshot, "zz").status().code(),
             Code::kNotFound);
@@ -182,25 +182,24 @@ TEST_F(RepositoryTest, UnpackedFilesRoundTripAndResolveByPrefix) {
 // across compressed blobs of different sizes, and the id still checked.
 TEST_F(RepositoryTest, OpenBlobInPlaceGivesThePlaintextAndRejectsCorruption) {
   auto repo = Repository::Init(Shared(), "pw", Opts());
-  ASSERT_TRUE(repo.ok());
-  std::vector<std::vector<uint8_t>> blobs = {std::vector<uint8_t>(300000, 'a'),
-                                             Data(700000, 9), std::vector<uint8_t>(5000, 'b')};
+  ASSERT_OK(repo);
+  std::vector<std::vector<uint8_t>> blobs = {std::vector<uint8_t>(300000, 'a'), Data(700000, 9),
+                                             std::vector<uint8_t>(5000, 'b')};
   for (const auto& d : blobs) {
-    ASSERT_TRUE((*repo)->SaveBlob(BlobKind::kData, crypto::Sha256(d), d).ok());
+    ASSERT_OK((*repo)->SaveBlob(BlobKind::kData, crypto::Sha256(d), d));
   }
-  ASSERT_TRUE((*repo)->Flush().ok());
+  ASSERT_OK((*repo)->Flush());
   std::vector<uint8_t> scratch;
   for (const auto& d : blobs) {
     Id id = crypto::Sha256(d);
     auto loc = (*repo)->Lookup(BlobKind::kData, id);
     ASSERT_TRUE(loc);
     std::vector<uint8_t> sealed;
-    ASSERT_TRUE(
-        mem_.Load({backend::FileType::kPack, loc->pack.Hex()}, loc->offset, loc->length, &sealed)
-            .ok());
+    ASSERT_OK(
+        mem_.Load({backend::FileType::kPack, loc->pack.Hex()}, loc->offset, loc->length, &sealed));
     std::vector<uint8_t> copy = sealed;
     auto plain = (*repo)->OpenBlobInPlace(id, *loc, sealed, &scratch);
-    ASSERT_TRUE(plain.ok()) << plain.status().message();
+    ASSERT_OK(plain);
     EXPECT_TRUE(std::equal(plain->begin(), plain->end(), d.begin(), d.end()));
     copy[copy.size() / 2] ^= 1;
     auto bad = (*repo)->OpenBlobInPlace(id, *loc, copy, &scratch);
@@ -217,12 +216,12 @@ TEST_F(RepositoryTest, OpenBlobInPlaceGivesThePlaintextAndRejectsCorruption) {
 // by the wrong id.
 TEST_F(RepositoryTest, OpenBlobPairInPlaceAnswersForEachBlobOnItsOwn) {
   auto repo = Repository::Init(Shared(), "pw", Opts());
-  ASSERT_TRUE(repo.ok());
+  ASSERT_OK(repo);
   std::vector<uint8_t> x(300000, 'a'), y = Data(700000, 9), z(5000, 'b');
   for (const auto* d : {&x, &y, &z}) {
-    ASSERT_TRUE((*repo)->SaveBlob(BlobKind::kData, crypto::Sha256(*d), *d).ok());
+    ASSERT_OK((*repo)->SaveBlob(BlobKind::kData, crypto::Sha256(*d), *d));
   }
-  ASSERT_TRUE((*repo)->Flush().ok());
+  ASSERT_OK((*repo)->Flush());
   struct Loaded {
     Id id;
     BlobLocation loc;
@@ -230,10 +229,8 @@ TEST_F(RepositoryTest, OpenBlobPairInPlaceAnswersForEachBlobOnItsOwn) {
   };
   auto load = [&](const std::vector<uint8_t>& d) {
     Loaded l{crypto::Sha256(d), *(*repo)->Lookup(BlobKind::kData, crypto::Sha256(d)), {}};
-    EXPECT_TRUE(
-        mem_.Load({backend::FileType::kPack, l.loc.pack.Hex()}, l.loc.offset, l.loc.length,
-                  &l.sealed)
-            .ok());
+    EXPECT_OK(mem_.Load({backend::FileType::kPack, l.loc.pack.Hex()}, l.loc.offset, l.loc.length,
+                        &l.sealed));
     return l;
   };
   std::vector<uint8_t> s1, s2;

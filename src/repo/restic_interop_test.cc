@@ -15,6 +15,7 @@
 #include "stash/backend/local.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
+#include "stash/core/testing.h"
 #include "stash/crypto/sha256.h"
 #include "stash/repo/repository.h"
 
@@ -56,7 +57,7 @@ class ResticRepoInteropTest : public ::testing::Test {
   std::unique_ptr<Repository> OpenRepo() {
     auto r = Repository::Open(std::make_unique<backend::LocalBackend>((dir_ / "repo").string()),
                               "pw", opts_);
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_OK(r);
     return r.ok() ? std::move(r).value() : nullptr;
   }
 
@@ -84,12 +85,12 @@ TEST_F(ResticRepoInteropTest, StashReadsWhatResticWrote) {
   auto repo = OpenRepo();
   ASSERT_TRUE(repo);
   EXPECT_EQ(repo->format_version(), 2);
-  ASSERT_TRUE(repo->LoadIndex().ok());
+  ASSERT_OK(repo->LoadIndex());
   auto snaps = repo->ListIds(FileType::kSnapshot);
-  ASSERT_TRUE(snaps.ok());
+  ASSERT_OK(snaps);
   ASSERT_EQ(snaps->size(), 1u);
   auto snap = repo->LoadUnpacked(FileType::kSnapshot, snaps->at(0));
-  ASSERT_TRUE(snap.ok()) << snap.status();
+  ASSERT_OK(snap);
   auto sj = nlohmann::json::parse(*snap);
   // Walk every tree down from the root, loading each data blob.
   std::vector<std::string> trees = {sj["tree"].get<std::string>()};
@@ -98,7 +99,7 @@ TEST_F(ResticRepoInteropTest, StashReadsWhatResticWrote) {
     Id tid = *Id::FromHex(trees.back());
     trees.pop_back();
     auto tree = repo->LoadBlob(BlobKind::kTree, tid);
-    ASSERT_TRUE(tree.ok()) << tree.status();
+    ASSERT_OK(tree);
     auto tj = nlohmann::json::parse(tree->begin(), tree->end());
     for (const auto& node : tj["nodes"]) {
       if (node["type"] == "dir") trees.push_back(node["subtree"]);
@@ -106,7 +107,7 @@ TEST_F(ResticRepoInteropTest, StashReadsWhatResticWrote) {
       ++files;
       for (const auto& c : node["content"]) {
         auto blob = repo->LoadBlob(BlobKind::kData, *Id::FromHex(c.get<std::string>()));
-        ASSERT_TRUE(blob.ok()) << blob.status();
+        ASSERT_OK(blob);
         data_bytes += blob->size();
       }
     }
@@ -115,10 +116,10 @@ TEST_F(ResticRepoInteropTest, StashReadsWhatResticWrote) {
   EXPECT_EQ(data_bytes, (3u << 20) + 13u);
   // Every pack header restic wrote parses and matches the index.
   auto packs = repo->ListIds(FileType::kPack);
-  ASSERT_TRUE(packs.ok());
+  ASSERT_OK(packs);
   for (const Id& p : *packs) {
     auto blobs = repo->ListPack(p, 0);
-    ASSERT_TRUE(blobs.ok()) << blobs.status();
+    ASSERT_OK(blobs);
     for (const auto& b : *blobs) {
       auto loc = repo->Lookup(b.location.kind, b.id);
       ASSERT_TRUE(loc);
@@ -137,7 +138,7 @@ TEST_F(ResticRepoInteropTest, ResticChecksWhatStashWrote) {
   {
     auto r = Repository::Init(std::make_unique<backend::LocalBackend>((dir_ / "repo").string()),
                               "pw", opts_);
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_OK(r);
     Repository& repo = **r;
     // Three files: empty, small compressible, large random (several blobs).
     std::string nodes;
@@ -147,30 +148,32 @@ TEST_F(ResticRepoInteropTest, ResticChecksWhatStashWrote) {
       size_t size = 0;
       for (int b = 0; b < f * 2; ++b) {
         std::vector<uint8_t> d(f == 1 ? 5000 : (1 << 20) + b);
-        if (f == 2) rnd.Fill(d);
-        else std::fill(d.begin(), d.end(), 'a');
+        if (f == 2)
+          rnd.Fill(d);
+        else
+          std::fill(d.begin(), d.end(), 'a');
         Id id = crypto::Sha256(d);
         size += d.size();
         content.push_back("\"" + id.Hex() + "\"");
-        ASSERT_TRUE(repo.SaveBlob(BlobKind::kData, id, d).ok());
+        ASSERT_OK(repo.SaveBlob(BlobKind::kData, id, d));
       }
       std::string c = "[";
       for (size_t i = 0; i < content.size(); ++i) c += (i ? "," : "") + content[i];
       c += "]";
       if (!nodes.empty()) nodes += ",";
-      nodes += "{\"name\":\"f" + std::to_string(f) + "\",\"type\":\"file\",\"mode\":420,\"mtime\":\"" +
-               time + "\",\"atime\":\"" + time + "\",\"ctime\":\"" + time +
-               "\",\"uid\":0,\"gid\":0" + (size ? ",\"size\":" + std::to_string(size) : "") +
-               ",\"links\":1,\"content\":" + c + "}";
+      nodes +=
+          "{\"name\":\"f" + std::to_string(f) + "\",\"type\":\"file\",\"mode\":420,\"mtime\":\"" +
+          time + "\",\"atime\":\"" + time + "\",\"ctime\":\"" + time + "\",\"uid\":0,\"gid\":0" +
+          (size ? ",\"size\":" + std::to_string(size) : "") + ",\"links\":1,\"content\":" + c + "}";
     }
     std::string tree = "{\"nodes\":[" + nodes + "]}\n";
     std::vector<uint8_t> t(tree.begin(), tree.end());
     Id tree_id = crypto::Sha256(t);
-    ASSERT_TRUE(repo.SaveBlob(BlobKind::kTree, tree_id, t).ok());
-    ASSERT_TRUE(repo.Flush().ok());
+    ASSERT_OK(repo.SaveBlob(BlobKind::kTree, tree_id, t));
+    ASSERT_OK(repo.Flush());
     std::string snap = "{\"time\":\"" + time + "\",\"tree\":\"" + tree_id.Hex() +
                        "\",\"paths\":[\"/x\"],\"hostname\":\"h\",\"username\":\"u\"}";
-    ASSERT_TRUE(repo.SaveUnpacked(FileType::kSnapshot, snap).ok());
+    ASSERT_OK(repo.SaveUnpacked(FileType::kSnapshot, snap));
   }
   int rc;
   std::string out = Restic("check --read-data", &rc);

@@ -107,9 +107,8 @@ class NodeRuntime {
   // Fires due ticks.
   void SyncCronJobs();
   void FireCronJob(const std::string& key, CronState& st, SystemTime tick);
-  Container MakeContainer(const std::string& ns, const std::string& pod,
-                          const kube::json& pod_spec, const kube::json& container,
-                          const std::string& log_name);
+  Container MakeContainer(const std::string& ns, const std::string& pod, const kube::json& pod_spec,
+                          const kube::json& container, const std::string& log_name);
 
   const kube::Client& client_;
   Clock& clock_;
@@ -117,8 +116,8 @@ class NodeRuntime {
   std::vector<std::unique_ptr<kube::Informer>> workloads_;
   std::unique_ptr<kube::Informer> pvcs_, cronjobs_, pods_;
   PodKeeper pod_keeper_;
-  std::map<std::string, Running> running_;  // key ns/pod/container
-  std::map<std::string, CronState> crons_;  // key ns/name
+  std::map<std::string, Running> running_;    // key ns/pod/container
+  std::map<std::string, CronState> crons_;    // key ns/name
   std::map<std::string, Container> desired_;  // key ns/pod/container
   std::vector<kube::json> pods_now_;
   // Set by informer handlers; the loop recomputes what depends on them.

@@ -47,8 +47,7 @@ struct ContainerState {
 };
 
 // status for `pod`; `states` by container name (stash's containers only).
-kube::json PodStatusFor(const kube::json& pod,
-                        const std::map<std::string, ContainerState>& states);
+kube::json PodStatusFor(const kube::json& pod, const std::map<std::string, ContainerState>& states);
 
 class PodKeeper {
  public:

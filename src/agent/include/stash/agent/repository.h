@@ -9,11 +9,10 @@
 // Thread-safety: value types and pure functions.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "stash/agent/backup_runner.h"
 #include "stash/core/result.h"

@@ -30,9 +30,9 @@ struct AzureConfig : ObjectStoreOptions {
   std::string account_name;
   std::string account_key;  // base64, as the portal shows it
   std::string container;
-  std::string endpoint;                    // empty: https://<account>.blob.core.windows.net
-  uint64_t single_put_max = 256ull << 20;  // Put Blob limit we use
-  uint64_t block_size = 64ull << 20;       // Put Block size above it
+  std::string endpoint;                     // empty: https://<account>.blob.core.windows.net
+  uint64_t single_put_max = 256ull << 20;   // Put Blob limit we use
+  uint64_t block_size = 64ull << 20;        // Put Block size above it
   AzureConfig() { list_page_size = 5000; }  // Azure's own page maximum
 };
 

@@ -80,8 +80,8 @@ class Backend {
   // then reads straight into *buf (O_DIRECT), skipping the page cache and its
   // copy. Returns where in *buf the bytes are — not necessarily its start,
   // as direct reads need an aligned address. The default is Load().
-  virtual Result<std::span<uint8_t>> LoadUncached(const Handle& h, uint64_t offset,
-                                                  uint64_t length, std::vector<uint8_t>* buf) {
+  virtual Result<std::span<uint8_t>> LoadUncached(const Handle& h, uint64_t offset, uint64_t length,
+                                                  std::vector<uint8_t>* buf) {
     STASH_RETURN_IF_ERROR(Load(h, offset, length, buf));
     return std::span<uint8_t>(buf->data(), buf->size());
   }

@@ -19,8 +19,7 @@ namespace stash {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  static_assert(!std::is_same_v<std::remove_cvref_t<T>, Status>,
-                "Result<Status> is not allowed");
+  static_assert(!std::is_same_v<std::remove_cvref_t<T>, Status>, "Result<Status> is not allowed");
 
   // Implicit from a value or from a (non-OK) Status, so `return value;` and
   // `return NotFoundError(...)` both work.
@@ -79,23 +78,23 @@ const Status& GetStatus(const Result<T>& r) {
 
 // Returns the Status of `expr` (a Status or Result) from the enclosing
 // function when it is not OK.
-#define STASH_RETURN_IF_ERROR(expr)                                         \
-  do {                                                                      \
-    if (auto&& stash_status_ = (expr); !stash_status_.ok()) {               \
-      return ::stash::Status(::stash::internal::GetStatus(stash_status_));  \
-    }                                                                       \
+#define STASH_RETURN_IF_ERROR(expr)                                        \
+  do {                                                                     \
+    if (auto&& stash_status_ = (expr); !stash_status_.ok()) {              \
+      return ::stash::Status(::stash::internal::GetStatus(stash_status_)); \
+    }                                                                      \
   } while (0)
 
 // Like STASH_RETURN_IF_ERROR, and prepends `context` to the message.
-#define STASH_RETURN_IF_ERROR_CTX(expr, context)                                        \
-  do {                                                                                  \
-    if (auto&& stash_status_ = (expr); !stash_status_.ok()) {                           \
+#define STASH_RETURN_IF_ERROR_CTX(expr, context)                                            \
+  do {                                                                                      \
+    if (auto&& stash_status_ = (expr); !stash_status_.ok()) {                               \
       return ::stash::Status(::stash::internal::GetStatus(stash_status_)).Prepend(context); \
-    }                                                                                   \
+    }                                                                                       \
   } while (0)
 
-#define STASH_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, rexpr) \
-  auto tmp = (rexpr);                                 \
+#define STASH_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, rexpr)  \
+  auto tmp = (rexpr);                                  \
   if (!tmp.ok()) return ::stash::Status(tmp.status()); \
   lhs = std::move(tmp).value()
 

@@ -26,8 +26,7 @@ Status DumpFile(repo::Repository& repo, const SnapshotEntry& entry, std::string_
                 const WriteFn& write);
 
 // True when `path` names a directory of the snapshot ("/" is the root).
-Result<bool> IsDirectory(repo::Repository& repo, const SnapshotEntry& entry,
-                         std::string_view path);
+Result<bool> IsDirectory(repo::Repository& repo, const SnapshotEntry& entry, std::string_view path);
 
 // Writes the directory at `path` ("/" for the whole snapshot) as a POSIX
 // (pax) tar stream, as `restic dump` does: files, directories and symlinks

@@ -82,8 +82,7 @@ struct BlobKey {
 // raw-data`). Trees already in *used are not loaded again. Trees load on as
 // many threads as the backend has connections, since on a remote store each
 // load is a round trip. Fails with the first tree that cannot be loaded.
-Status FindUsedBlobs(repo::Repository& repo, const std::vector<Id>& roots,
-                     std::set<BlobKey>* used);
+Status FindUsedBlobs(repo::Repository& repo, const std::vector<Id>& roots, std::set<BlobKey>* used);
 
 struct PrunePlan {
   std::set<Id> remove_packs_first;  // not in any index

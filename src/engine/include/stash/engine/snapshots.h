@@ -20,9 +20,9 @@
 namespace stash::engine {
 
 struct SnapshotFilter {
-  std::vector<std::string> hosts;               // any of them (empty: all)
-  std::vector<std::vector<std::string>> tags;   // any list, each list all of its tags
-  std::vector<std::string> paths;               // all of them (made absolute and cleaned)
+  std::vector<std::string> hosts;              // any of them (empty: all)
+  std::vector<std::vector<std::string>> tags;  // any list, each list all of its tags
+  std::vector<std::string> paths;              // all of them (made absolute and cleaned)
   bool empty() const { return hosts.empty() && tags.empty() && paths.empty(); }
   bool Matches(const format::Snapshot& sn) const;
 };
@@ -41,8 +41,7 @@ using WarnFn = std::function<void(const std::string&)>;
 // cannot be read or parsed is reported through `warn` ("could not load
 // snapshot <id>: …") and skipped, as restic does.
 Result<std::vector<SnapshotEntry>> LoadSnapshots(repo::Repository& repo,
-                                                 const SnapshotFilter& filter,
-                                                 const WarnFn& warn);
+                                                 const SnapshotFilter& filter, const WarnFn& warn);
 
 // "latest" (the newest snapshot matching `filter`) or a unique id prefix.
 // kNotFound: "no snapshot found" / "no matching ID found for prefix …".

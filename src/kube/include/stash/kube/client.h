@@ -12,10 +12,9 @@
 
 #include <atomic>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "stash/core/result.h"
 #include "stash/kube/config.h"

@@ -31,7 +31,7 @@ class Schedule {
   friend Result<Schedule> ParseCron(std::string_view spec);
   std::bitset<60> second_, minute_;
   std::bitset<24> hour_;
-  std::bitset<32> dom_;  // 1..31
+  std::bitset<32> dom_;    // 1..31
   std::bitset<13> month_;  // 1..12
   std::bitset<7> dow_;     // 0 = Sunday
   bool dom_star_ = false, dow_star_ = false;

@@ -17,14 +17,16 @@ inline constexpr std::string_view kFinalizer = "stash.appscode.com";
 
 inline constexpr std::string_view kLabelInvokerType = "stash.appscode.com/invoker-type";
 inline constexpr std::string_view kLabelInvokerName = "stash.appscode.com/invoker-name";
-inline constexpr std::string_view kLabelBackupConfiguration = "stash.appscode.com/backup-configuration";
+inline constexpr std::string_view kLabelBackupConfiguration =
+    "stash.appscode.com/backup-configuration";
 inline constexpr std::string_view kLabelManagedBy = "app.kubernetes.io/managed-by";
 inline constexpr std::string_view kLabelComponent = "app.kubernetes.io/component";
 inline constexpr std::string_view kManagedByValue = "stash.appscode.com";
 inline constexpr std::string_view kComponentBackup = "stash-backup";
 inline constexpr std::string_view kAnnotationInvokerHash =
     "stash.appscode.com/last-applied-backup-invoker-hash";
-inline constexpr std::string_view kAnnotationInvoker = "stash.appscode.com/last-applied-backup-invoker";
+inline constexpr std::string_view kAnnotationInvoker =
+    "stash.appscode.com/last-applied-backup-invoker";
 inline constexpr std::string_view kAnnotationInvokerKind =
     "stash.appscode.com/last-applied-backup-invoker-kind";
 

@@ -140,8 +140,7 @@ class Repository {
     std::span<uint8_t> sealed;
     std::vector<uint8_t>* scratch;
   };
-  using OpenedPair =
-      std::pair<Result<std::span<const uint8_t>>, Result<std::span<const uint8_t>>>;
+  using OpenedPair = std::pair<Result<std::span<const uint8_t>>, Result<std::span<const uint8_t>>>;
   // OpenBlobInPlace for two blobs at once: both ids are checked in one
   // two-lane SHA-256 pass, ~1.7x the speed of two (the check is a third of
   // a restore's CPU). Each blob gets its own result.
