@@ -66,6 +66,13 @@ std::string PathMap::TargetOnHost(const std::string& path) const {
 
 bool PathMap::Covers(const std::string& path) const { return Longest(path) != nullptr; }
 
+bool PathMap::HasMountBelow(const std::string& dir) const {
+  std::string prefix = dir == "/" ? "/" : dir + "/";
+  return std::any_of(mounts_.begin(), mounts_.end(), [&](const auto& m) {
+    return m.first.size() > prefix.size() && m.first.compare(0, prefix.size(), prefix) == 0;
+  });
+}
+
 std::vector<std::pair<std::string, std::string>> PathMap::MountsIn(const std::string& dir) const {
   std::vector<std::pair<std::string, std::string>> out;
   std::string prefix = dir == "/" ? "/" : dir + "/";

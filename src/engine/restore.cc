@@ -114,6 +114,15 @@ Result<bool> Restorer::Traverse(const Id& tree, const std::string& target,
       selected = m || im;
       child_may = (c || ic) && node.type == format::NodeType::kDir;
     }
+    if (!opts_.path_map.empty()) {
+      if (!opts_.path_map.Covers(node_location)) {
+        STASH_ASSIGN_OR_RETURN(bool below,
+                               TraverseUnmapped(node, node_location, selected, child_may, out));
+        has_restored = has_restored || below;
+        continue;
+      }
+      node_target = opts_.path_map.ToHost(node_location);
+    }
     if (selected) has_restored = true;
 
     if (node.type == format::NodeType::kDir) {
@@ -164,6 +173,20 @@ Result<bool> Restorer::Traverse(const Id& tree, const std::string& target,
     out->actions.push_back({false, std::move(node), node_target, node_location, file});
   }
   return has_restored;
+}
+
+Result<bool> Restorer::TraverseUnmapped(const format::Node& node, const std::string& location,
+                                        bool selected, bool child_may, Collected* out) {
+  if (node.type == format::NodeType::kDir && opts_.path_map.HasMountBelow(location)) {
+    if (!child_may || !node.subtree) return false;
+    return Traverse(*node.subtree, location, location, out);
+  }
+  if (selected || child_may) {
+    Report(location,
+           Status(Code::kFailedPrecondition,
+                  location + " is not inside any volume mounted into the restore target"));
+  }
+  return false;
 }
 
 Result<RestoreStats> Restorer::Run() {

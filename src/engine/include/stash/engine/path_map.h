@@ -35,6 +35,9 @@ class PathMap {
   std::string ToHost(const std::string& container_path) const;
   // Whether `container_path` is a mount point or lies under one.
   bool Covers(const std::string& container_path) const;
+  // Whether a mount point lies strictly below `container_dir` (restore walks
+  // such a directory of the container's own filesystem to reach the mounts).
+  bool HasMountBelow(const std::string& container_dir) const;
   // Mount points directly inside `container_dir` (absolute, cleaned), as
   // (entry name, host directory), sorted by name.
   std::vector<std::pair<std::string, std::string>> MountsIn(const std::string& container_dir) const;

@@ -25,7 +25,9 @@
 
 #include "stash/core/result.h"
 #include "stash/engine/filter.h"
+#include "stash/engine/path_map.h"
 #include "stash/engine/snapshots.h"
+#include "stash/format/node.h"
 #include "stash/repo/repository.h"
 
 namespace stash::engine {
@@ -40,6 +42,12 @@ struct RestoreOptions {
   PatternList iexcludes;
   // Packs in flight at once; 0 picks max(backend connections, cores).
   int workers = 0;
+  // A container's volume mounts on this host (the embedded node): with a map,
+  // `target` is the container's "/" and every node is written to its mapped
+  // host path. Directories above the mounts are walked but left alone (they
+  // are the container's own filesystem); anything outside every mount is
+  // reported as an error, since there is no container filesystem to hold it.
+  PathMap path_map;
 };
 
 struct RestoreStats {
@@ -73,6 +81,9 @@ class Restorer {
   struct Collected;
   Result<bool> Traverse(const Id& tree, const std::string& target, const std::string& location,
                         Collected* out);
+  // A node of the snapshot outside every mount of opts_.path_map.
+  Result<bool> TraverseUnmapped(const format::Node& node, const std::string& location,
+                                bool selected, bool child_may, Collected* out);
   void Report(const std::string& location, const Status& error);
 
   repo::Repository& repo_;
