@@ -28,13 +28,15 @@ std::string AggregatedVersion(const std::string& accept) {
   return "";
 }
 
+json Verbs(const ResourceInfo& r) { return r.verbs.empty() ? kVerbs : json(r.verbs); }
+
 json ResourceEntry(const ResourceInfo& r) {
   json kind = {{"group", r.group}, {"version", r.version}, {"kind", r.kind}};
   json e = {{"resource", r.resource},
             {"responseKind", kind},
             {"scope", r.namespaced ? "Namespaced" : "Cluster"},
             {"singularResource", r.singular},
-            {"verbs", kVerbs}};
+            {"verbs", Verbs(r)}};
   if (!r.short_names.empty()) e["shortNames"] = r.short_names;
   if (!r.categories.empty()) e["categories"] = r.categories;
   if (r.status_subresource) {
@@ -50,7 +52,7 @@ json LegacyResource(const ResourceInfo& r) {
             {"singularName", r.singular},
             {"namespaced", r.namespaced},
             {"kind", r.kind},
-            {"verbs", kVerbs}};
+            {"verbs", Verbs(r)}};
   if (!r.short_names.empty()) e["shortNames"] = r.short_names;
   if (!r.categories.empty()) e["categories"] = r.categories;
   return e;
@@ -188,6 +190,14 @@ HttpResponse ApiHandler::OpenApiGroupVersion(const std::string& group, const std
         {"delete", {{"x-kubernetes-action", "delete"}, {"x-kubernetes-group-version-kind", gvk}}}};
     std::string base =
         r.namespaced ? prefix + "/namespaces/{namespace}/" + r.resource : prefix + "/" + r.resource;
+    if (r.provider) {  // get, list and delete only
+      item_ops.erase("put");
+      item_ops.erase("patch");
+      paths[base + "/{name}"] = item_ops;
+      paths[base] = {
+          {"get", {{"x-kubernetes-action", "list"}, {"x-kubernetes-group-version-kind", gvk}}}};
+      continue;
+    }
     paths[base + "/{name}"] = item_ops;
     paths[base] = {
         {"get", {{"x-kubernetes-action", "list"}, {"x-kubernetes-group-version-kind", gvk}}},

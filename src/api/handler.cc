@@ -151,6 +151,7 @@ HttpResponse ApiHandler::Route(const HttpRequest& req) {
   }
   bool watch =
       req.Query("watch") == "true" || req.Query("watch") == "True" || req.Query("watch") == "1";
+  if (t.info.provider) return Provided(req, t, watch);
   if (req.method == "GET") {
     if (t.name.empty()) return watch ? Watch(req, t) : List(req, t);
     return Get(req, t);

@@ -13,6 +13,7 @@
 #include "http_server.h"
 #include "paging.h"
 #include "registry.h"
+#include "stash/api/selector.h"
 #include "stash/api/table.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
@@ -59,6 +60,8 @@ class ApiHandler {
   HttpResponse List(const HttpRequest& req, const Target& t);
   HttpResponse Watch(const HttpRequest& req, const Target& t);
   std::vector<PrinterColumn> Columns(const ResourceInfo& info);
+  // provided.cc: resources served by a ResourceProvider.
+  HttpResponse Provided(const HttpRequest& req, const Target& t, bool watch);
   // writes.cc
   HttpResponse Create(const HttpRequest& req, const Target& t);
   HttpResponse Update(const HttpRequest& req, const Target& t);
@@ -84,6 +87,20 @@ class ApiHandler {
   const std::string token_;
   ListPager pager_{clock_};
 };
+
+// reads.cc, shared with provided.cc: what a read request asks for.
+struct Selectors {
+  LabelSelector labels;
+  FieldSelector fields;
+  bool Matches(const json& obj) const { return labels.MatchesObject(obj) && fields.Matches(obj); }
+};
+bool WantsTable(const HttpRequest& req);
+IncludeObject IncludeParam(const HttpRequest& req);
+// The object with kind and the apiVersion the request named.
+json WithKind(json obj, const ResourceInfo& info);
+// Parses labelSelector and fieldSelector; an error response when malformed.
+std::optional<HttpResponse> ParseSelectors(const HttpRequest& req, const ResourceInfo& info,
+                                           Selectors* s);
 
 // JSON text of an object as the API server answers it.
 HttpResponse ObjectResponse(int code, const json& object,

@@ -10,8 +10,6 @@
 
 namespace stash::api {
 
-namespace {
-
 bool WantsTable(const HttpRequest& req) { return req.accept.find("as=Table") != std::string::npos; }
 
 IncludeObject IncludeParam(const HttpRequest& req) {
@@ -29,12 +27,6 @@ json WithKind(json obj, const ResourceInfo& info) {
   return obj;
 }
 
-struct Selectors {
-  LabelSelector labels;
-  FieldSelector fields;
-  bool Matches(const json& obj) const { return labels.MatchesObject(obj) && fields.Matches(obj); }
-};
-
 std::optional<HttpResponse> ParseSelectors(const HttpRequest& req, const ResourceInfo& info,
                                            Selectors* s) {
   auto labels = LabelSelector::Parse(req.Query("labelSelector"));
@@ -51,6 +43,8 @@ std::optional<HttpResponse> ParseSelectors(const HttpRequest& req, const Resourc
   s->fields = std::move(*fields);
   return std::nullopt;
 }
+
+namespace {
 
 // Streams watch events as JSON lines until the timeout, the client leaves or
 // the server stops. With bookmarks, as kube-apiserver's watch cache: one
@@ -156,6 +150,7 @@ std::vector<json> ListMatching(Store& store, const ResourceInfo& info, const std
 }  // namespace
 
 std::vector<PrinterColumn> ApiHandler::Columns(const ResourceInfo& info) {
+  if (info.provider) return info.columns;
   if (info.custom) {
     return ColumnsForCrdVersion({{"additionalPrinterColumns", info.printer_columns}});
   }

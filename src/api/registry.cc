@@ -99,10 +99,31 @@ void Registry::SetCrds(const std::vector<json>& crds) {
   custom_ = std::move(custom);
 }
 
+void Registry::AddProvided(const ProvidedResource& pr, std::shared_ptr<ResourceProvider> provider) {
+  ResourceInfo r;
+  r.group = pr.group;
+  r.version = pr.version;
+  r.resource = pr.resource;
+  r.kind = pr.kind;
+  r.singular = pr.singular;
+  r.short_names = pr.short_names;
+  r.categories = pr.categories;
+  r.namespaced = pr.namespaced;
+  r.provider = std::move(provider);
+  r.verbs = {"get", "list"};
+  if (pr.deletable) r.verbs.insert(r.verbs.begin(), "delete");
+  r.columns = pr.columns;
+  std::lock_guard lock(mu_);
+  std::erase_if(provided_, [&](const ResourceInfo& o) {
+    return o.group == r.group && o.version == r.version && o.resource == r.resource;
+  });
+  provided_.push_back(std::move(r));
+}
+
 std::optional<ResourceInfo> Registry::Find(const std::string& group, const std::string& version,
                                            const std::string& resource) const {
   std::lock_guard lock(mu_);
-  for (const auto* list : {&builtin_, &custom_}) {
+  for (const auto* list : {&builtin_, &custom_, &provided_}) {
     for (const ResourceInfo& r : *list) {
       if (r.group == group && r.version == version && r.resource == resource) return r;
     }
@@ -114,6 +135,7 @@ std::vector<ResourceInfo> Registry::All() const {
   std::lock_guard lock(mu_);
   std::vector<ResourceInfo> out = builtin_;
   out.insert(out.end(), custom_.begin(), custom_.end());
+  out.insert(out.end(), provided_.begin(), provided_.end());
   return out;
 }
 

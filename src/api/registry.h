@@ -6,11 +6,14 @@
 // atomically with respect to readers (they get copies).
 #pragma once
 
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "stash/api/provider.h"
 
 namespace stash::api {
 
@@ -32,6 +35,11 @@ struct ResourceInfo {
   json printer_columns;         // CRs: additionalPrinterColumns (array, may be empty)
   // CRs: the version's selectableFields as field labels ("spec.color").
   std::vector<std::string> selectable_fields;
+  // Resources served by a ResourceProvider (not stored): the provider, its
+  // verbs and its table columns (Name included).
+  std::shared_ptr<ResourceProvider> provider;
+  std::vector<std::string> verbs;  // empty: every verb of a stored resource
+  std::vector<PrinterColumn> columns;
 
   // Storage key, shared by all versions of a resource.
   std::string key() const { return group + "/" + resource; }
@@ -51,6 +59,8 @@ class Registry {
 
   // Replaces the custom resources with those of `crds` (CRD objects as JSON).
   void SetCrds(const std::vector<json>& crds);
+  // Adds (or replaces) a resource served by `provider`.
+  void AddProvided(const ProvidedResource& resource, std::shared_ptr<ResourceProvider> provider);
 
   std::optional<ResourceInfo> Find(const std::string& group, const std::string& version,
                                    const std::string& resource) const;
@@ -66,6 +76,7 @@ class Registry {
   mutable std::mutex mu_;
   std::vector<ResourceInfo> builtin_;
   std::vector<ResourceInfo> custom_;
+  std::vector<ResourceInfo> provided_;
 };
 
 // Kubernetes' version priority: GA > beta > alpha, then higher numbers first,

@@ -147,4 +147,21 @@ std::string Server::url() const { return impl_->url; }
 std::string Server::kubeconfig_path() const { return impl_->options.data_dir + "/kubeconfig"; }
 std::string Server::token() const { return impl_->creds.token; }
 
+void Server::AddProvider(const ProvidedResource& resource,
+                         std::shared_ptr<ResourceProvider> provider) {
+  impl_->registry.AddProvided(resource, std::move(provider));
+}
+
+std::optional<json> Server::GetStored(const std::string& group, const std::string& resource,
+                                      const std::string& ns, const std::string& name) const {
+  if (!impl_->store) return std::nullopt;
+  return impl_->store->Get(group + "/" + resource, ns, name);
+}
+
+std::vector<json> Server::ListStored(const std::string& group, const std::string& resource,
+                                     const std::string& ns) const {
+  if (!impl_->store) return {};
+  return impl_->store->List(group + "/" + resource, ns, nullptr);
+}
+
 }  // namespace stash::api

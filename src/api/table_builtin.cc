@@ -125,24 +125,55 @@ bool HasCondition(const json& object, std::string_view type) {
 }
 
 // kubectl's pod STATUS: the phase, refined by the containers' states.
+// kubectl's view of a pod still running its init containers: "Init:1/2",
+// "Init:Error", "Init:CrashLoopBackOff", "Init:ExitCode:1"; empty once they
+// all exited 0 (printPod's loop over initContainerStatuses).
+std::string InitStatus(const json& pod) {
+  const json& statuses = At(pod, "status.initContainerStatuses");
+  if (!statuses.is_array()) return "";
+  const json& specs = At(pod, "spec.initContainers");
+  const size_t total = specs.is_array() ? specs.size() : statuses.size();
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    const json& st = statuses[i];
+    const json& terminated = At(st, "state.terminated");
+    if (terminated.is_object()) {
+      if (Int(st, "state.terminated.exitCode") == 0) continue;
+      if (!Str(st, "state.terminated.reason").empty())
+        return "Init:" + Str(st, "state.terminated.reason");
+      int64_t signal = Int(st, "state.terminated.signal");
+      return signal != 0 ? "Init:Signal:" + std::to_string(signal)
+                         : "Init:ExitCode:" + std::to_string(Int(st, "state.terminated.exitCode"));
+    }
+    std::string waiting = Str(st, "state.waiting.reason");
+    if (!waiting.empty() && waiting != "PodInitializing") return "Init:" + waiting;
+    return "Init:" + std::to_string(i) + "/" + std::to_string(total);
+  }
+  return "";
+}
+
 std::string PodStatus(const json& pod) {
   std::string reason = Str(pod, "status.phase");
   if (!Str(pod, "status.reason").empty()) reason = Str(pod, "status.reason");
   bool running = false;
-  const json& statuses = At(pod, "status.containerStatuses");
-  if (statuses.is_array()) {
-    for (auto it = statuses.rbegin(); it != statuses.rend(); ++it) {
-      const json& st = *it;
-      if (!Str(st, "state.waiting.reason").empty()) {
-        reason = Str(st, "state.waiting.reason");
-      } else if (!Str(st, "state.terminated.reason").empty()) {
-        reason = Str(st, "state.terminated.reason");
-      } else if (At(st, "state.terminated").is_object()) {
-        int64_t signal = Int(st, "state.terminated.signal");
-        reason = signal != 0 ? "Signal:" + std::to_string(signal)
-                             : "ExitCode:" + std::to_string(Int(st, "state.terminated.exitCode"));
-      } else if (At(st, "ready") == true && At(st, "state.running").is_object()) {
-        running = true;
+  std::string init = InitStatus(pod);
+  if (!init.empty() && !HasCondition(pod, "Initialized")) {
+    reason = init;
+  } else {
+    const json& statuses = At(pod, "status.containerStatuses");
+    if (statuses.is_array()) {
+      for (auto it = statuses.rbegin(); it != statuses.rend(); ++it) {
+        const json& st = *it;
+        if (!Str(st, "state.waiting.reason").empty()) {
+          reason = Str(st, "state.waiting.reason");
+        } else if (!Str(st, "state.terminated.reason").empty()) {
+          reason = Str(st, "state.terminated.reason");
+        } else if (At(st, "state.terminated").is_object()) {
+          int64_t signal = Int(st, "state.terminated.signal");
+          reason = signal != 0 ? "Signal:" + std::to_string(signal)
+                               : "ExitCode:" + std::to_string(Int(st, "state.terminated.exitCode"));
+        } else if (At(st, "ready") == true && At(st, "state.running").is_object()) {
+          running = true;
+        }
       }
     }
   }
@@ -152,16 +183,23 @@ std::string PodStatus(const json& pod) {
   return reason.empty() ? "Pending" : reason;
 }
 
+// Restarts of the containers, plus those of the init containers while the
+// pod is still initialising (as kubectl counts them).
 std::string PodRestarts(const json& pod, SystemTime now) {
   int64_t restarts = 0;
   std::string last;
-  const json& statuses = At(pod, "status.containerStatuses");
-  if (statuses.is_array()) {
+  auto count = [&](const json& statuses) {
+    if (!statuses.is_array()) return;
     for (const json& st : statuses) {
       restarts += Int(st, "restartCount");
       std::string finished = Str(st, "lastState.terminated.finishedAt");
       if (finished > last) last = finished;  // RFC 3339 UTC strings order by time
     }
+  };
+  if (!InitStatus(pod).empty() && !HasCondition(pod, "Initialized")) {
+    count(At(pod, "status.initContainerStatuses"));
+  } else {
+    count(At(pod, "status.containerStatuses"));
   }
   if (restarts != 0 && !last.empty()) {
     return std::to_string(restarts) + " (" + TranslateTimestampSince(last, now) + " ago)";

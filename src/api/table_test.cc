@@ -230,6 +230,44 @@ TEST(BuiltinColumnsTest, WorkloadAndPodCells) {
             "Terminating");
 }
 
+// kubectl's STATUS and RESTARTS while init containers run (printPod).
+TEST(BuiltinColumnsTest, PodsInitialising) {
+  SystemTime now = *ParseTimestamp("2026-11-26T06:10:00Z");
+  const std::string spec = R"("spec":{"initContainers":[{"name":"stash-init"},{"name":"other"}],
+      "containers":[{"name":"app"}]})";
+  auto pod = [&](const std::string& init_statuses, bool initialized) {
+    return R"({"metadata":{"name":"p","creationTimestamp":"2026-11-26T06:09:00Z"},)" + spec +
+           R"(,"status":{"phase":"Pending","conditions":[{"type":"Initialized","status":")" +
+           (initialized ? "True" : "False") + R"("}],"initContainerStatuses":[)" + init_statuses +
+           R"(],"containerStatuses":[{"name":"app","ready":false,"restartCount":0,
+             "state":{"waiting":{"reason":"PodInitializing"}}}]}})";
+  };
+  const std::string running = R"({"name":"stash-init","restartCount":0,"state":{"running":{}}},
+      {"name":"other","restartCount":0,"state":{"waiting":{"reason":"PodInitializing"}}})";
+  EXPECT_EQ(Row("pods", pod(running, false).c_str(), now)[2], "Init:0/2");
+  const std::string failed = R"({"name":"stash-init","restartCount":3,
+      "state":{"terminated":{"exitCode":1,"reason":"Error"}},
+      "lastState":{"terminated":{"exitCode":1,"finishedAt":"2026-11-26T06:08:00Z"}}},
+      {"name":"other","restartCount":0,"state":{"waiting":{"reason":"PodInitializing"}}})";
+  auto row = Row("pods", pod(failed, false).c_str(), now);
+  EXPECT_EQ(row[2], "Init:Error");
+  EXPECT_EQ(row[3], "3 (2m ago)");
+  const std::string backoff = R"({"name":"stash-init","restartCount":3,
+      "state":{"waiting":{"reason":"CrashLoopBackOff"}}},
+      {"name":"other","restartCount":0,"state":{"waiting":{"reason":"PodInitializing"}}})";
+  EXPECT_EQ(Row("pods", pod(backoff, false).c_str(), now)[2], "Init:CrashLoopBackOff");
+  const std::string second = R"({"name":"stash-init","restartCount":0,
+      "state":{"terminated":{"exitCode":0,"reason":"Completed"}}},
+      {"name":"other","restartCount":0,"state":{"terminated":{"exitCode":2}}})";
+  EXPECT_EQ(Row("pods", pod(second, false).c_str(), now)[2], "Init:ExitCode:2");
+  const std::string done = R"({"name":"stash-init","restartCount":1,
+      "state":{"terminated":{"exitCode":0,"reason":"Completed"}}},
+      {"name":"other","restartCount":0,"state":{"terminated":{"exitCode":0,"reason":"Completed"}}})";
+  row = Row("pods", pod(done, true).c_str(), now);
+  EXPECT_EQ(row[2], "PodInitializing");
+  EXPECT_EQ(row[3], "0");
+}
+
 TEST(BuiltinColumnsTest, EventsSecretsCronJobsPvcs) {
   SystemTime now = *ParseTimestamp("2026-11-26T06:20:04Z");
   EXPECT_EQ(Row("events", R"({"metadata":{"name":"pause-backup.1800a1"},

@@ -10,8 +10,12 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "stash/api/provider.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
 #include "stash/core/status.h"
@@ -43,6 +47,16 @@ class Server {
   std::string url() const;  // https://host:port
   std::string kubeconfig_path() const;
   std::string token() const;
+
+  // Serves `resource` (e.g. an aggregated API's) through `provider`; may be
+  // called before or after Start.
+  void AddProvider(const ProvidedResource& resource, std::shared_ptr<ResourceProvider> provider);
+  // Stored objects, read without a request, for providers that run in this
+  // process (after Start). `group` "" is the core group; `resource` plural.
+  std::optional<nlohmann::json> GetStored(const std::string& group, const std::string& resource,
+                                          const std::string& ns, const std::string& name) const;
+  std::vector<nlohmann::json> ListStored(const std::string& group, const std::string& resource,
+                                         const std::string& ns) const;
 
  private:
   struct Impl;
