@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "stash/backend/factory.h"
+
 namespace stash::agent {
 
 using nlohmann::json;
@@ -116,6 +118,19 @@ Result<RepoTarget> ResolveRepository(const json& repository, const json& secret,
                         " has no backend (spec.backend.local, s3, gcs, azure, b2, swift or rest)");
   }
   return t;
+}
+
+Result<std::unique_ptr<repo::Repository>> OpenRepository(const RepoTarget& target,
+                                                         const EnvMap& env, Clock& clock,
+                                                         Random& random) {
+  backend::Env all(env.begin(), env.end());
+  for (const auto& [k, v] : target.env) all[k] = v;
+  STASH_ASSIGN_OR_RETURN(backend::BackendPtr be,
+                         backend::OpenBackend(target.url, all, clock, random));
+  repo::Options opts;
+  opts.clock = &clock;
+  opts.random = &random;
+  return repo::Repository::Open(std::move(be), all["RESTIC_PASSWORD"], opts);
 }
 
 }  // namespace stash::agent

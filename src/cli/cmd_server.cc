@@ -5,6 +5,8 @@
 #include <iostream>
 
 #include "commands.h"
+#include "restic_options.h"
+#include "stash/agent/snapshot_api.h"
 #include "stash/api/server.h"
 #include "stash/cli/app.h"
 #include "stash/core/clock.h"
@@ -29,6 +31,22 @@ bool SplitListen(const std::string& listen, std::string* host, int* port) {
   }
   *host = h.empty() ? "127.0.0.1" : h;
   return true;
+}
+
+// The Snapshot API reads Repositories and Secrets straight from the store.
+agent::ObjectSource StoreObjects(const api::Server& server) {
+  agent::ObjectSource s;
+  s.get = [&server](const kube::Resource& r, const std::string& ns,
+                    const std::string& name) -> Result<kube::json> {
+    auto obj = server.GetStored(r.group, r.plural, ns, name);
+    if (!obj) return NotFoundError(r.plural + " \"" + name + "\" not found");
+    return std::move(*obj);
+  };
+  s.list = [&server](const kube::Resource& r,
+                     const std::string& ns) -> Result<std::vector<kube::json>> {
+    return server.ListStored(r.group, r.plural, ns);
+  };
+  return s;
 }
 
 int RunServer(const std::string& data_dir, const std::string& listen, const std::string& crds_dir,
@@ -57,12 +75,17 @@ int RunServer(const std::string& data_dir, const std::string& listen, const std:
     return kExitError;
   }
   std::string kubeconfig = std::filesystem::absolute(server.kubeconfig_path()).string();
+  const std::string node_dir = (std::filesystem::absolute(data_dir) / "node").string();
+  server.AddProvider(agent::SnapshotApi::Definition(),
+                     std::make_shared<agent::SnapshotApi>(
+                         StoreObjects(server), clock, random,
+                         agent::SnapshotApiOptions{node_dir, ProcessEnvironment()}));
   // The operator and the embedded node talk to this server like any client.
   OperatorOptions op;
   op.kubeconfig = kubeconfig;
   op.node = true;
   op.in_process_triggers = in_process_triggers;
-  op.data_dir = (std::filesystem::absolute(data_dir) / "node").string();
+  op.data_dir = node_dir;
   Result<std::shared_ptr<OperatorHandle>> op_handle = std::shared_ptr<OperatorHandle>();
   if (run_operator) op_handle = StartOperator(op, clock);
   if (!op_handle.ok()) {

@@ -238,13 +238,18 @@ std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& 
   return ctx;
 }
 
-std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContext& ctx) {
+std::map<std::string, std::string> ProcessEnvironment() {
   backend::Env env;
   for (char** e = environ; *e; ++e) {
     std::string_view kv = *e;
     size_t eq = kv.find('=');
     if (eq != std::string_view::npos) env[std::string(kv.substr(0, eq))] = kv.substr(eq + 1);
   }
+  return env;
+}
+
+std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContext& ctx) {
+  backend::Env env = ProcessEnvironment();
   if (!ctx.cacert.empty()) env["STASH_CACERT"] = ctx.cacert;
   if (ctx.insecure_tls) env["STASH_INSECURE_TLS"] = "true";
   auto b = backend::OpenBackend(ctx.repo, env, *ctx.clock, *ctx.random);

@@ -17,6 +17,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,6 +83,9 @@ struct ResticContext {
 // `need_password` false skips the password (none of our verbs, yet).
 std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& opts,
                                                            bool need_password = true);
+
+// This process's environment, as restic reads its variables from it.
+std::map<std::string, std::string> ProcessEnvironment();
 
 // Builds the backend for ctx.repo through the backend factory: local paths,
 // rest:, s3:, gs:, azure: with restic's environment variables.

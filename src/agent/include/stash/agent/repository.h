@@ -9,14 +9,18 @@
 // Thread-safety: value types and pure functions.
 #pragma once
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "stash/agent/backup_runner.h"
+#include "stash/core/clock.h"
+#include "stash/core/random.h"
 #include "stash/core/result.h"
 #include "stash/engine/path_map.h"
+#include "stash/repo/repository.h"
 
 namespace stash::agent {
 
@@ -31,5 +35,13 @@ std::string VolumeDir(const std::string& data_dir, const std::string& ns, const 
 // `data_dir` non-empty: embedded mode (local backends live on this host).
 Result<RepoTarget> ResolveRepository(const nlohmann::json& repository, const nlohmann::json& secret,
                                      const std::string& data_dir);
+
+// Opens the restic repository of `target` in this process (no restic
+// process): restic's variables come from `env` overlaid by target.env (the
+// storage Secret). kNotFound when nothing is initialised there yet;
+// kUnauthorized for a wrong password.
+Result<std::unique_ptr<repo::Repository>> OpenRepository(const RepoTarget& target,
+                                                         const EnvMap& env, Clock& clock,
+                                                         Random& random);
 
 }  // namespace stash::agent

@@ -1,0 +1,332 @@
+#include "stash/agent/snapshot_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <thread>
+
+#include "stash/agent/repository.h"
+#include "stash/engine/forget.h"
+#include "stash/engine/lock.h"
+#include "stash/engine/prune.h"
+#include "stash/format/snapshot.h"
+#include "stash/repo/repository.h"
+
+namespace stash::agent {
+
+namespace {
+
+using kube::json;
+namespace res = kube::res;
+
+constexpr size_t kShortIdLength = 8;  // Stash's SnapshotIDLength
+
+std::string NsOf(const json& o) { return o.value("/metadata/namespace"_json_pointer, ""); }
+std::string NameOf(const json& o) { return o.value("/metadata/name"_json_pointer, ""); }
+
+// A label value as Kubernetes accepts one (63 characters of [A-Za-z0-9-_.],
+// alphanumeric at both ends); other host names are left out of the labels.
+bool ValidLabelValue(const std::string& v) {
+  if (v.empty()) return true;
+  if (v.size() > 63 || !isalnum(uint8_t(v.front())) || !isalnum(uint8_t(v.back()))) return false;
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    return isalnum(uint8_t(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+std::string CreationTime(const format::Timestamp& t) {
+  format::Timestamp utc{t.unix_sec, 0, 0};
+  return format::FormatRfc3339Nano(utc);
+}
+
+json SnapshotObject(const json& repository, const Id& id, const format::Snapshot& sn) {
+  const std::string repo_name = NameOf(repository);
+  json labels = repository.value("/metadata/labels"_json_pointer, json::object());
+  if (!labels.is_object()) labels = json::object();
+  labels["repository"] = repo_name;
+  if (ValidLabelValue(sn.hostname)) labels["hostname"] = sn.hostname;
+  json status = {{"tree", sn.tree.Hex()},   {"paths", sn.paths}, {"hostname", sn.hostname},
+                 {"username", sn.username}, {"uid", sn.uid},     {"gid", sn.gid},
+                 {"repository", repo_name}};
+  if (!sn.tags.empty()) status["tags"] = sn.tags;
+  return {{"apiVersion", "repositories.stash.appscode.com/v1alpha1"},
+          {"kind", "Snapshot"},
+          {"metadata",
+           {{"name", repo_name + "-" + id.Hex().substr(0, kShortIdLength)},
+            {"namespace", NsOf(repository)},
+            {"uid", id.Hex()},
+            {"creationTimestamp", CreationTime(sn.time)},
+            {"labels", labels}}},
+          {"status", status}};
+}
+
+// The values a selector allows for `key` ("repository=a", "repository in
+// (a,b)"); nullopt when it does not restrict the key to a set.
+std::optional<std::vector<std::string>> AllowedValues(const api::LabelSelector& sel,
+                                                      const std::string& key) {
+  std::optional<std::vector<std::string>> out;
+  for (const auto& r : sel.requirements()) {
+    if (r.key != key) continue;
+    if (r.op != api::LabelSelector::Op::kEquals && r.op != api::LabelSelector::Op::kIn) continue;
+    if (!out) {
+      out = r.values;
+    } else {
+      std::vector<std::string> both;
+      for (const std::string& v : *out) {
+        if (std::find(r.values.begin(), r.values.end(), v) != r.values.end()) both.push_back(v);
+      }
+      out = std::move(both);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+ObjectSource ObjectSource::FromClient(const kube::Client& client) {
+  ObjectSource s;
+  s.get = [&client](const kube::Resource& r, const std::string& ns, const std::string& name) {
+    return client.Get(r, ns, name);
+  };
+  s.list = [&client](const kube::Resource& r, const std::string& ns) -> Result<std::vector<json>> {
+    STASH_ASSIGN_OR_RETURN(json list, client.List(r, ns));
+    std::vector<json> items;
+    for (json& item : list["items"]) items.push_back(std::move(item));
+    return items;
+  };
+  return s;
+}
+
+// One Repository object's restic repository, open, with the snapshots read
+// so far (snapshot files never change, so each is decoded once).
+struct SnapshotApi::OpenRepo {
+  std::mutex mu;                           // serialises requests on this repository
+  std::string fingerprint;                 // what it was opened with: URL and Secret
+  std::unique_ptr<repo::Repository> repo;  // null: nothing initialised there yet
+  std::map<Id, format::Snapshot> snapshots;
+
+  // Lists the store's snapshots and loads the ones not seen yet.
+  Status Refresh(const std::string& what);
+};
+
+struct SnapshotApi::Located {
+  json repository;
+  std::shared_ptr<OpenRepo> open;
+  Id id;
+};
+
+Status SnapshotApi::OpenRepo::Refresh(const std::string& what) {
+  if (!repo) return Status::Ok();
+  STASH_ASSIGN_OR_RETURN(std::vector<Id> ids, repo->ListIds(backend::FileType::kSnapshot));
+  std::sort(ids.begin(), ids.end());
+  for (auto it = snapshots.begin(); it != snapshots.end();) {
+    it =
+        std::binary_search(ids.begin(), ids.end(), it->first) ? std::next(it) : snapshots.erase(it);
+  }
+  std::vector<Id> fresh;
+  for (const Id& id : ids) {
+    if (!snapshots.count(id)) fresh.push_back(id);
+  }
+  // Each load is a round trip on a remote store: a few at a time.
+  std::vector<std::optional<format::Snapshot>> loaded(fresh.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < fresh.size();) {
+      auto text = repo->LoadUnpacked(backend::FileType::kSnapshot, fresh[i]);
+      auto sn = text.ok() ? format::DecodeSnapshot(*text) : Result<format::Snapshot>(text.status());
+      if (!sn.ok()) {
+        spdlog::warn("snapshots of {}: could not load snapshot {}: {}", what, fresh[i].ShortHex(),
+                     sn.status().message());
+        continue;
+      }
+      loaded[i] = std::move(*sn);
+    }
+  };
+  std::vector<std::thread> threads;
+  size_t n = std::min<size_t>(fresh.size(), std::max(1, repo->backend().Connections()) * 2);
+  for (size_t t = 1; t < n; ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    if (loaded[i]) snapshots.emplace(fresh[i], std::move(*loaded[i]));
+  }
+  return Status::Ok();
+}
+
+SnapshotApi::SnapshotApi(ObjectSource source, Clock& clock, Random& random, SnapshotApiOptions opts)
+    : source_(std::move(source)), clock_(clock), random_(random), opts_(std::move(opts)) {}
+
+SnapshotApi::~SnapshotApi() = default;
+
+api::ProvidedResource SnapshotApi::Definition() {
+  api::ProvidedResource r;
+  r.group = "repositories.stash.appscode.com";
+  r.version = "v1alpha1";
+  r.resource = "snapshots";
+  r.kind = "Snapshot";
+  r.singular = "snapshot";
+  r.categories = {"storage", "appscode"};
+  r.namespaced = true;
+  r.deletable = true;
+  auto column = [](std::string name, std::string type, std::string format, std::string desc,
+                   std::string path) {
+    api::PrinterColumn c;
+    c.name = std::move(name);
+    c.type = std::move(type);
+    c.format = std::move(format);
+    c.description = std::move(desc);
+    c.json_path = std::move(path);
+    return c;
+  };
+  r.columns = {
+      column("Name", "string", "name", "Name of the Snapshot", ".metadata.name"),
+      column("ID", "string", "", "ID of the snapshot in the restic repository", ".metadata.uid"),
+      column("Repository", "string", "", "Name of the repository where the Snapshot was backed up",
+             ".status.repository"),
+      column("Hostname", "string", "", "Name of the host whose data was backed up",
+             ".status.hostname"),
+      column("Created At", "date", "", "Timestamp when the snapshot was created", "")};
+  // As Stash's table: the time itself (RFC 3339, UTC), not an age.
+  r.columns.back().cell = [](const json& obj, SystemTime) -> json {
+    return obj.value("/metadata/creationTimestamp"_json_pointer, "");
+  };
+  return r;
+}
+
+Result<std::shared_ptr<SnapshotApi::OpenRepo>> SnapshotApi::Open(const json& repository) {
+  const std::string ns = NsOf(repository), name = NameOf(repository);
+  const std::string what = "Repository " + ns + "/" + name;
+  std::string secret_name =
+      repository.value("/spec/backend/storageSecretName"_json_pointer, std::string());
+  if (secret_name.empty()) {
+    return InvalidError(what +
+                        " has no spec.backend.storageSecretName (the Secret holding "
+                        "RESTIC_PASSWORD)");
+  }
+  auto secret = source_.get(res::kSecrets, ns, secret_name);
+  if (!secret.ok()) {
+    if (secret.status().code() != Code::kNotFound) return secret.status();
+    return NotFoundError("storage Secret " + ns + "/" + secret_name + " of " + what + " not found");
+  }
+  STASH_ASSIGN_OR_RETURN(RepoTarget target, ResolveRepository(repository, *secret, opts_.data_dir));
+  std::string fingerprint = target.url + '\n';
+  for (const auto& [k, v] : target.env) fingerprint += k + '=' + v + '\n';
+
+  std::shared_ptr<OpenRepo> open;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = repos_[ns + "/" + name];
+    if (!slot) slot = std::make_shared<OpenRepo>();
+    open = slot;
+  }
+  std::unique_lock<std::mutex> lock(open->mu);
+  if (open->fingerprint != fingerprint || !open->repo) {
+    open->repo.reset();
+    open->snapshots.clear();
+    open->fingerprint = fingerprint;
+    auto opened = OpenRepository(target, opts_.env, clock_, random_);
+    if (!opened.ok()) {
+      // No restic repository there yet: no snapshots (opened again next time).
+      if (opened.status().code() != Code::kNotFound) {
+        return Status(opened.status().code(), "opening the restic repository of " + what + ": " +
+                                                  opened.status().message());
+      }
+    } else {
+      open->repo = std::move(*opened);
+    }
+  }
+  STASH_RETURN_IF_ERROR_CTX(open->Refresh(what), "listing the snapshots of " + what);
+  lock.release();  // the caller holds it from here on
+  return open;
+}
+
+Result<SnapshotApi::Located> SnapshotApi::Locate(const std::string& ns, const std::string& name) {
+  size_t dash = name.rfind('-');
+  if (dash == std::string::npos || dash == 0 || dash + 1 == name.size()) {
+    return InvalidError("invalid snapshot name \"" + name +
+                        "\": expected <repository name>-<snapshot id>");
+  }
+  const std::string repo_name = name.substr(0, dash), prefix = name.substr(dash + 1);
+  auto repository = source_.get(res::kRepositories, ns, repo_name);
+  if (!repository.ok()) {
+    if (repository.status().code() != Code::kNotFound) return repository.status();
+    return NotFoundError("repositories.stash.appscode.com \"" + repo_name + "\" not found");
+  }
+  STASH_ASSIGN_OR_RETURN(std::shared_ptr<OpenRepo> open, Open(*repository));
+  std::unique_lock<std::mutex> lock(open->mu, std::adopt_lock);
+  std::vector<Id> matches;
+  for (const auto& [id, sn] : open->snapshots) {
+    if (id.Hex().compare(0, prefix.size(), prefix) == 0) matches.push_back(id);
+  }
+  if (matches.size() != 1) {
+    if (matches.size() > 1) {
+      return InvalidError("snapshot name \"" + name +
+                          "\" is ambiguous: " + std::to_string(matches.size()) +
+                          " snapshots of repository " + repo_name + " start with " + prefix);
+    }
+    return NotFoundError("snapshots.repositories.stash.appscode.com \"" + name + "\" not found");
+  }
+  lock.release();
+  return Located{std::move(*repository), std::move(open), matches[0]};
+}
+
+Result<json> SnapshotApi::Get(const std::string& ns, const std::string& name) {
+  STASH_ASSIGN_OR_RETURN(Located at, Locate(ns, name));
+  std::lock_guard<std::mutex> lock(at.open->mu, std::adopt_lock);
+  return SnapshotObject(at.repository, at.id, at.open->snapshots.at(at.id));
+}
+
+Result<std::vector<json>> SnapshotApi::List(const std::string& ns,
+                                            const api::LabelSelector& labels) {
+  STASH_ASSIGN_OR_RETURN(std::vector<json> repositories, source_.list(res::kRepositories, ns));
+  // Only the repositories the selector can match are opened.
+  auto wanted = AllowedValues(labels, "repository");
+  std::vector<json> out;
+  for (const json& repository : repositories) {
+    if (wanted && std::find(wanted->begin(), wanted->end(), NameOf(repository)) == wanted->end()) {
+      continue;
+    }
+    STASH_ASSIGN_OR_RETURN(std::shared_ptr<OpenRepo> open, Open(repository));
+    std::lock_guard<std::mutex> lock(open->mu, std::adopt_lock);
+    std::vector<std::pair<const Id*, const format::Snapshot*>> sorted;
+    for (const auto& [id, sn] : open->snapshots) sorted.emplace_back(&id, &sn);
+    // Oldest first, as `restic snapshots`.
+    std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+      return format::Before(a.second->time, b.second->time);
+    });
+    for (const auto& [id, sn] : sorted) out.push_back(SnapshotObject(repository, *id, *sn));
+  }
+  return out;
+}
+
+Result<json> SnapshotApi::Delete(const std::string& ns, const std::string& name) {
+  STASH_ASSIGN_OR_RETURN(Located at, Locate(ns, name));
+  std::lock_guard<std::mutex> lock(at.open->mu, std::adopt_lock);
+  repo::Repository& repo = *at.open->repo;
+  json gone = SnapshotObject(at.repository, at.id, at.open->snapshots.at(at.id));
+  const std::string what =
+      "snapshot " + at.id.ShortHex() + " of Repository " + ns + "/" + NameOf(at.repository);
+  // As `restic forget --prune <id>`: exclusive lock, remove, prune.
+  auto held = engine::ScopedLock::Acquire(repo, engine::LockMode::kExclusive, clock_);
+  if (!held.ok()) {
+    return Status(held.status().code(),
+                  "forgetting " + what + ": the repository is locked: " + held.status().message());
+  }
+  STASH_RETURN_IF_ERROR_CTX(engine::RemoveSnapshots(repo, {at.id}), "forgetting " + what);
+  at.open->snapshots.erase(at.id);
+  STASH_RETURN_IF_ERROR_CTX(repo.LoadIndex(), "pruning after forgetting " + what);
+  auto log = [](int, const std::string&) {};
+  auto plan = engine::PlanPrune(repo, engine::PruneOptions{}, {}, log);
+  if (!plan.ok()) {
+    return Status(plan.status().code(),
+                  "forgot " + what + " but could not prune: " + plan.status().message());
+  }
+  const uint64_t reclaimed = plan->stats.ReclaimedBytes();
+  if (Status s = engine::ExecutePrune(repo, std::move(*plan), random_, log); !s.ok()) {
+    return Status(s.code(), "forgot " + what + " but could not prune: " + s.message());
+  }
+  spdlog::info("forgot {}; prune reclaimed {} bytes", what, reclaimed);
+  return gone;
+}
+
+}  // namespace stash::agent
