@@ -80,7 +80,7 @@ def main():
     build_repo(stash, repo, args.snapshots, args.workers)
     server = ApiServer().start()
     try:
-        kc = lambda *a: server.kubectl(*a)  # noqa: E731
+        kc = server.kubectl
         kc("create", "ns", "demo")
         kc("create", "secret", "generic", "-n", "demo", "bench-secret",
            "--from-literal=RESTIC_PASSWORD=" + PASSWORD)
