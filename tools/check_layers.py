@@ -19,8 +19,9 @@ TIERS = {
     "repo": 3,
     "engine": 4,
     "api": 5, "kube": 5,
-    "controller": 6, "agent": 6,
-    "cli": 7,
+    "apis": 6,
+    "controller": 7, "agent": 7,
+    "cli": 8,
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]stash/([a-z_]+)/')
 SOURCE_EXT = (".h", ".hh", ".hpp", ".cc", ".cpp", ".c", ".inc")

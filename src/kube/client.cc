@@ -36,6 +36,19 @@ Result<Resource> WorkloadResource(std::string_view kind) {
 
 namespace {
 
+// The string at `keys` inside `j`, or "" when any step is missing or of
+// another type (never throws, unlike json::value on a malformed body).
+std::string StringAt(const json& j, std::initializer_list<const char*> keys) {
+  const json* cur = &j;
+  for (const char* k : keys) {
+    if (!cur->is_object()) return "";
+    auto it = cur->find(k);
+    if (it == cur->end()) return "";
+    cur = &*it;
+  }
+  return cur->is_string() ? cur->get<std::string>() : "";
+}
+
 std::string Escape(std::string_view s) {
   char* e = curl_easy_escape(nullptr, s.data(), int(s.size()));
   std::string out = e ? e : "";
@@ -68,9 +81,9 @@ Status StatusFromHttp(long code, std::string_view body, std::string_view what) {
   std::string message;
   std::string reason;
   json parsed = json::parse(body, nullptr, false);
-  if (parsed.is_object() && parsed.value("kind", "") == "Status") {
-    message = parsed.value("message", "");
-    reason = parsed.value("reason", "");
+  if (StringAt(parsed, {"kind"}) == "Status") {
+    message = StringAt(parsed, {"message"});
+    reason = StringAt(parsed, {"reason"});
   }
   if (message.empty()) {
     message = "HTTP " + std::to_string(code);
@@ -146,13 +159,11 @@ Result<json> Client::Create(const Resource& r, std::string_view ns, const json& 
 }
 
 Result<json> Client::Update(const Resource& r, std::string_view ns, const json& obj) const {
-  std::string name = obj.value("/metadata/name"_json_pointer, "");
-  return Do("PUT", Path(r, ns, name), &obj);
+  return Do("PUT", Path(r, ns, StringAt(obj, {"metadata", "name"})), &obj);
 }
 
 Result<json> Client::UpdateStatus(const Resource& r, std::string_view ns, const json& obj) const {
-  std::string name = obj.value("/metadata/name"_json_pointer, "");
-  return Do("PUT", Path(r, ns, name, "status"), &obj);
+  return Do("PUT", Path(r, ns, StringAt(obj, {"metadata", "name"}), "status"), &obj);
 }
 
 Result<json> Client::Patch(const Resource& r, std::string_view ns, std::string_view name,
@@ -195,9 +206,11 @@ Status Client::Watch(const Resource& r, std::string_view ns, const ListOptions& 
       if (!ev.is_object() || !ev.contains("type")) {
         return;  // not an event line (e.g. an error Status body); judged below
       }
-      WatchEvent we{ev.value("type", ""), ev.value("object", json::object())};
+      auto object = ev.find("object");
+      WatchEvent we{StringAt(ev, {"type"}), object != ev.end() ? *object : json::object()};
       if (we.type == "ERROR") {
-        long code = we.object.value("code", 500);
+        auto c = we.object.is_object() ? we.object.find("code") : we.object.end();
+        long code = c != we.object.end() && c->is_number_integer() ? c->get<long>() : 500;
         stream_error = StatusFromHttp(code, we.object.dump(), "watch " + req.path);
         keep_going = false;
         return;

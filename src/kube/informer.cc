@@ -5,11 +5,23 @@
 namespace stash::kube {
 
 namespace {
-std::string KeyOf(const json& obj) {
-  const json& m = obj.value("metadata", json::object());
-  return m.value("namespace", "") + "/" + m.value("name", "");
+
+// A string member of metadata, "" when absent or of another type.
+std::string MetaString(const json& obj, const char* key) {
+  if (!obj.is_object()) return "";
+  auto meta = obj.find("metadata");
+  if (meta == obj.end() || !meta->is_object()) return "";
+  auto it = meta->find(key);
+  return it != meta->end() && it->is_string() ? it->get<std::string>() : "";
 }
+
+std::string KeyOf(const json& obj) { return ObjectKey(obj); }
+
 }  // namespace
+
+std::string ObjectKey(const json& obj) {
+  return MetaString(obj, "namespace") + "/" + MetaString(obj, "name");
+}
 
 bool SleepUnlessStopped(Clock& clock, Duration d, const std::atomic<bool>& stop) {
   SystemTime deadline = clock.Now() + d;

@@ -25,6 +25,10 @@ namespace stash::kube {
 // Sleeps `d` on `clock` in short slices; returns false as soon as `stop` is set.
 bool SleepUnlessStopped(Clock& clock, Duration d, const std::atomic<bool>& stop);
 
+// "<namespace>/<name>" of an object's metadata ("/" when it has none); never
+// throws on a malformed object.
+std::string ObjectKey(const json& obj);
+
 class Informer {
  public:
   // type is ADDED, MODIFIED or DELETED.

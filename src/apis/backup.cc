@@ -1,0 +1,144 @@
+#include "stash/apis/backup.h"
+
+namespace stash::apis {
+
+template <class V>
+void BackupTarget::Visit(V& v) {
+  v("alias", alias);
+  v("ref", ref);
+  v("paths", paths);
+  v("volumeMounts", volume_mounts);
+  v("replicas", replicas);
+  v("snapshotClassName", snapshot_class_name);
+  v("exclude", exclude);
+  v("args", args);
+}
+STASH_APIS_DEFINE_CODEC(BackupTarget);
+
+template <class V>
+void BackupHooks::Visit(V& v) {
+  v("preBackup", pre_backup);
+  v("postBackup", post_backup);
+}
+STASH_APIS_DEFINE_CODEC(BackupHooks);
+
+template <class V>
+void RuntimeSettings::Visit(V& v) {
+  v("pod", pod);
+  v("container", container);
+}
+STASH_APIS_DEFINE_CODEC(RuntimeSettings);
+
+template <class V>
+void BackupConfigurationSpec::Visit(V& v) {
+  v("task", task);
+  v("target", target);
+  v("runtimeSettings", runtime_settings);
+  v("tempDir", temp_dir);
+  v("interimVolumeTemplate", interim_volume_template);
+  v("hooks", hooks);
+  v("schedule", schedule);
+  v("driver", driver);
+  v("repository", repository);
+  v("retentionPolicy", retention_policy);
+  v("paused", paused);
+  v("backupHistoryLimit", backup_history_limit);
+  v("timeOut", time_out);
+  v("retryConfig", retry_config);
+}
+STASH_APIS_DEFINE_CODEC(BackupConfigurationSpec);
+
+template <class V>
+void BackupConfigurationStatus::Visit(V& v) {
+  v("observedGeneration", observed_generation);
+  v("phase", phase);
+  v("conditions", conditions);
+}
+STASH_APIS_DEFINE_CODEC(BackupConfigurationStatus);
+
+template <class V>
+void BackupConfiguration::Visit(V& v) {
+  v("apiVersion", api_version);
+  v("kind", kind);
+  v("metadata", metadata);
+  v("spec", spec);
+  v("status", status);
+}
+STASH_APIS_DEFINE_CODEC(BackupConfiguration);
+
+template <class V>
+void BackupSessionSpec::Visit(V& v) {
+  v("invoker", invoker);
+  v("retryLeft", retry_left);
+}
+STASH_APIS_DEFINE_CODEC(BackupSessionSpec);
+
+template <class V>
+void FileStats::Visit(V& v) {
+  v("totalFiles", total_files);
+  v("newFiles", new_files);
+  v("modifiedFiles", modified_files);
+  v("unmodifiedFiles", unmodified_files);
+}
+STASH_APIS_DEFINE_CODEC(FileStats);
+
+template <class V>
+void SnapshotStats::Visit(V& v) {
+  v("name", name);
+  v("path", path);
+  v("totalSize", total_size);
+  v("uploaded", uploaded);
+  v("processingTime", processing_time);
+  v("fileStats", file_stats);
+}
+STASH_APIS_DEFINE_CODEC(SnapshotStats);
+
+template <class V>
+void HostBackupStats::Visit(V& v) {
+  v("hostname", hostname);
+  v("phase", phase);
+  v("snapshots", snapshots);
+  v("duration", duration);
+  v("error", error);
+}
+STASH_APIS_DEFINE_CODEC(HostBackupStats);
+
+template <class V>
+void BackupTargetStatus::Visit(V& v) {
+  v("ref", ref);
+  v("totalHosts", total_hosts);
+  v("phase", phase);
+  v("stats", stats);
+  v("preBackupActions", pre_backup_actions);
+  v("postBackupActions", post_backup_actions);
+  v("conditions", conditions);
+}
+STASH_APIS_DEFINE_CODEC(BackupTargetStatus);
+
+template <class V>
+void BackupSessionStatus::Visit(V& v) {
+  v("phase", phase);
+  v("sessionDuration", session_duration);
+  v("targets", targets);
+  v("conditions", conditions);
+  v("sessionDeadline", session_deadline);
+  v("retried", retried);
+  v("nextRetry", next_retry);
+}
+STASH_APIS_DEFINE_CODEC(BackupSessionStatus);
+
+template <class V>
+void BackupSession::Visit(V& v) {
+  v("apiVersion", api_version);
+  v("kind", kind);
+  v("metadata", metadata);
+  v("spec", spec);
+  v("status", status);
+}
+STASH_APIS_DEFINE_CODEC(BackupSession);
+
+bool IsFinalPhase(std::string_view phase) {
+  return phase == "Succeeded" || phase == "Failed" || phase == "Skipped" || phase == "Unknown";
+}
+
+}  // namespace stash::apis
