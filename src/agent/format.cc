@@ -30,43 +30,4 @@ std::string FormatProcessingTime(double seconds) {
   return buf;
 }
 
-std::string FormatGoDuration(Duration d, Duration unit) {
-  int64_t u = unit.count();
-  int64_t ns = (d.count() + u / 2) / u * u;  // round half up, as time.Duration.Round
-  if (ns == 0) return "0s";
-  std::string out;
-  if (ns < 0) {
-    out = "-";
-    ns = -ns;
-  }
-  if (ns < 1000000000) {  // sub-second: Go prints ms/µs/ns
-    char buf[32];
-    if (ns % 1000000 == 0)
-      snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ns / 1000000));
-    else
-      snprintf(buf, sizeof buf, "%.6gms", ns / 1e6);
-    return out + buf;
-  }
-  int64_t h = ns / 3600000000000LL;
-  ns %= 3600000000000LL;
-  int64_t m = ns / 60000000000LL;
-  ns %= 60000000000LL;
-  char buf[64];
-  std::string secs;
-  if (ns % 1000000000 == 0) {
-    snprintf(buf, sizeof buf, "%llds", static_cast<long long>(ns / 1000000000));
-    secs = buf;
-  } else {
-    snprintf(buf, sizeof buf, "%.9f", ns / 1e9);
-    std::string s = buf;
-    while (s.back() == '0') s.pop_back();
-    secs = s + "s";
-  }
-  if (h > 0)
-    out += std::to_string(h) + "h" + std::to_string(m) + "m";
-  else if (m > 0)
-    out += std::to_string(m) + "m";
-  return out + secs;
-}
-
 }  // namespace stash::agent

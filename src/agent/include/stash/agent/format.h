@@ -1,6 +1,6 @@
 // Human formats Stash writes into BackupSession and Repository status:
 // sizes ("2.567 KiB"), restic processing times ("0:03", "1:02:03") and Go
-// duration strings ("1m5s").
+// duration strings ("1m5s", kube::FormatGoDuration).
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -9,12 +9,12 @@
 #include <string>
 
 #include "stash/core/clock.h"
+#include "stash/kube/duration.h"
 
 namespace stash::agent {
 
 std::string FormatBytes(uint64_t bytes);
 std::string FormatProcessingTime(double seconds);
-// Go's time.Duration.String() of `d` rounded to `unit` (seconds or ms).
-std::string FormatGoDuration(Duration d, Duration unit = std::chrono::seconds(1));
+using kube::FormatGoDuration;
 
 }  // namespace stash::agent
