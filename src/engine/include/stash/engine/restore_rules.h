@@ -42,6 +42,18 @@ struct RestoreRule {
   std::vector<std::string> exclude;
 };
 
+// The rules of any struct with Stash's Rule members (target_hosts,
+// source_host, snapshots, paths, include, exclude), e.g. the typed API's.
+template <class R>
+std::vector<RestoreRule> RulesFrom(const std::vector<R>& rules) {
+  std::vector<RestoreRule> out;
+  out.reserve(rules.size());
+  for (const R& r : rules) {
+    out.push_back({r.target_hosts, r.source_host, r.snapshots, r.paths, r.include, r.exclude});
+  }
+  return out;
+}
+
 // Stash's validation of a RestoreSession's rules: at most one rule without
 // targetHosts, no host in the targetHosts of two rules, `snapshots` and
 // `paths` not in the same rule; patterns must parse, and include and exclude
