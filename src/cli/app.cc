@@ -20,11 +20,11 @@ Run 'stash <command> --help' for a command's flags.)";
 // Order of `stash --help`: the Kubernetes side first, then restic's verbs in
 // the order a user meets them, then version.
 const Registrar kCommands[] = {
-    RegisterServer,  RegisterOperator, RegisterRunBackup, RegisterCreateBackupSession,
-    RegisterInit,    RegisterBackup,   RegisterSnapshots, RegisterLs,
-    RegisterCat,     RegisterDump,     RegisterRestore,   RegisterCheck,
-    RegisterStats,   RegisterForget,   RegisterPrune,     RegisterUnlock,
-    RegisterVersion,
+    RegisterServer,     RegisterOperator, RegisterRunBackup, RegisterCreateBackupSession,
+    RegisterRunRestore, RegisterInit,     RegisterBackup,    RegisterSnapshots,
+    RegisterLs,         RegisterCat,      RegisterDump,      RegisterRestore,
+    RegisterCheck,      RegisterStats,    RegisterForget,    RegisterPrune,
+    RegisterUnlock,     RegisterVersion,
 };
 
 }  // namespace

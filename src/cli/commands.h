@@ -43,6 +43,7 @@ void RegisterUnlock(CLI::App& app, GlobalOptions& global, int* exit_code);
 // embedded node) in-process, for `stash server`; dropping the handle stops it.
 void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterRunRestore(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterCreateBackupSession(CLI::App& app, GlobalOptions& global, int* exit_code);
 struct OperatorOptions {
   std::string kubeconfig;  // empty: $KUBECONFIG / in-cluster
