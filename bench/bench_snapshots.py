@@ -14,6 +14,7 @@ the same rounds, alternating:
 Prints medians and ranges; not a test.
 
 Usage: bench/bench_snapshots.py [--stash build/bin/stash] [--snapshots 1000] [--rounds 5]
+                                [--repo DIR (kept, reused when it exists)]
 """
 import argparse
 import concurrent.futures
@@ -70,14 +71,16 @@ def main():
     ap.add_argument("--snapshots", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--repo", help="use (and keep) this repository directory; built when missing")
     args = ap.parse_args()
     stash = os.path.abspath(args.stash)
     os.environ["STASH_BIN"] = stash
     from test_api_server import ApiServer, KUBECTL  # after STASH_BIN is set
 
     tmp = tempfile.mkdtemp(prefix="stash-bench-snapshots-")
-    repo = os.path.join(tmp, "repo")
-    build_repo(stash, repo, args.snapshots, args.workers)
+    repo = os.path.abspath(args.repo) if args.repo else os.path.join(tmp, "repo")
+    if not os.path.exists(os.path.join(repo, "config")):
+        build_repo(stash, repo, args.snapshots, args.workers)
     server = ApiServer().start()
     try:
         kc = server.kubectl
