@@ -14,6 +14,7 @@
 #include "stash/crypto/sha256.h"
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define STASH_SHA256X2_X86 1
 #define STASH_SHANI __attribute__((target("sha,sse4.1")))
@@ -170,9 +171,13 @@ STASH_SHANI std::pair<Id, Id> ShaNiX2(std::span<const uint8_t> a, std::span<cons
 }  // namespace
 
 bool CpuHasShaNi() {
+  // CPUID directly: __builtin_cpu_supports("sha") is GCC's; clang 14 (the
+  // sanitizer and fuzzing builds) does not know the name.
   static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19))) return false;  // SSE4.1
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return (b & (1u << 29)) != 0;  // SHA
   }();
   return has;
 }
