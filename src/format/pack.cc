@@ -61,6 +61,12 @@ Result<std::vector<PackEntry>> DecodePackHeader(std::span<const uint8_t> header)
       return DataLossError("pack header: blob " + e.id.Hex() + " has sealed length " +
                            std::to_string(e.length) + ", below the 32-byte IV+MAC");
     }
+    // No writer compresses an empty blob, and a compressed entry whose
+    // plaintext length is 0 would be read as an uncompressed one.
+    if (compressed && e.uncompressed_length == 0) {
+      return DataLossError("pack header: compressed blob " + e.id.Hex() +
+                           " has uncompressed length 0; the pack is corrupt");
+    }
     entries.push_back(e);
     pos += size;
   }

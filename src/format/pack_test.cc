@@ -50,6 +50,19 @@ TEST(PackTest, DecodeRejectsCorruptHeaders) {
   EXPECT_OK(DecodePackHeader({}));
 }
 
+// Found by fuzz_format_pack_header: a compressed entry (type 2/3) whose
+// uncompressed length is 0 decoded as an uncompressed blob, so the header no
+// longer described what the pack holds (and re-encoded to other bytes).
+TEST(PackTest, DecodeRejectsCompressedEntryOfLengthZero) {
+  std::vector<uint8_t> header = EncodePackHeader({{BlobType::kData, 64, 9, IdOf(1)}});
+  ASSERT_EQ(header.size(), kCompressedPackEntrySize);
+  for (size_t i = 5; i < 9; ++i) header[i] = 0;
+  auto r = DecodePackHeader(header);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kDataLoss);
+  EXPECT_NE(r.status().message().find("uncompressed length 0"), std::string::npos);
+}
+
 TEST(PackTest, TrailerBounds) {
   std::vector<uint8_t> tail = {9, 9};
   AppendPackTrailer(&tail, 69);

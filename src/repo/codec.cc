@@ -255,6 +255,15 @@ Result<std::vector<IndexEntry>> DecodePackHeader(std::span<const uint8_t> h,
     e.length = GetU32(&h[pos + 1]);
     if (type >= 2) e.uncompressed_length = GetU32(&h[pos + 5]);
     e.id = Id::FromBytes(&h[pos + size - 32]);
+    // Below IV+MAC there is no sealed blob (and its plaintext length would
+    // wrap); a compressed entry of plaintext length 0 would read as
+    // uncompressed.
+    if (e.length < 32 || (type >= 2 && e.uncompressed_length == 0)) {
+      return DataLossError("pack " + std::string(pack_name) + ": header entry " +
+                           std::to_string(out.size()) + " (blob " + e.id.ShortHex() +
+                           ") has impossible lengths " + std::to_string(e.length) + "/" +
+                           std::to_string(e.uncompressed_length));
+    }
     if (offset > UINT32_MAX) {
       return DataLossError("pack " + std::string(pack_name) + ": blob offsets exceed 4 GiB");
     }

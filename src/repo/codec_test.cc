@@ -35,6 +35,25 @@ TEST(CodecTest, TruncatedPackHeaderIsDataLossNamingThePack) {
   EXPECT_NE(r.status().message().find("abcd"), std::string::npos);
 }
 
+// A blob shorter than IV+MAC cannot be sealed (its plaintext length would
+// wrap to ~4 GiB), and a compressed entry of plaintext length 0 would read as
+// uncompressed: both are corrupt headers, not blobs to load.
+TEST(CodecTest, PackHeaderWithImpossibleLengthsIsDataLoss) {
+  std::vector<codec::IndexEntry> blobs(1);
+  blobs[0].length = 31;
+  auto r = codec::DecodePackHeader(codec::EncodePackHeader(blobs), "abcd");
+  EXPECT_EQ(r.status().code(), Code::kDataLoss);
+  blobs[0].length = 64;
+  blobs[0].uncompressed_length = 10;
+  std::vector<uint8_t> h = codec::EncodePackHeader(blobs);
+  ASSERT_EQ(h.size(), 41u);
+  for (size_t i = 5; i < 9; ++i) h[i] = 0;
+  r = codec::DecodePackHeader(h, "abcd");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kDataLoss);
+  EXPECT_NE(r.status().message().find("abcd"), std::string::npos);
+}
+
 TEST(CodecTest, IndexRoundTripsAndOmitsUncompressedLengthWhenRaw) {
   codec::IndexPack p;
   p.pack.data()[5] = 9;
