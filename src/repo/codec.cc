@@ -21,12 +21,22 @@ Result<json> Parse(std::string_view text, std::string_view what) {
   }
 }
 
+// "field \"N\" is missing" / "field \"N\" is a string (\"1024\"), want <want>".
+Status FieldError(const json& j, const char* key, std::string_view what, std::string_view want) {
+  std::string msg = std::string(what) + ": field \"" + key + "\" ";
+  auto it = j.find(key);
+  if (it == j.end()) return DataLossError(msg + "is missing");
+  std::string value = it->dump(-1, ' ', false, json::error_handler_t::replace);
+  if (value.size() > 40) value = value.substr(0, 37) + "...";
+  return DataLossError(msg + "is " +
+                       (it->is_null() ? std::string("null") : "a " + std::string(it->type_name())) +
+                       " (" + value + "), want " + std::string(want));
+}
+
 // Reads a string member; kDataLoss naming the document when absent or mistyped.
 Result<std::string> GetString(const json& j, const char* key, std::string_view what) {
   auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) {
-    return DataLossError(std::string(what) + ": field \"" + key + "\" missing or not a string");
-  }
+  if (it == j.end() || !it->is_string()) return FieldError(j, key, what, "a string");
   return it->get<std::string>();
 }
 
@@ -36,7 +46,7 @@ Result<uint64_t> GetUint(const json& j, const char* key, std::string_view what) 
     if (it != j.end() && it->is_number_integer() && it->get<int64_t>() >= 0) {
       return static_cast<uint64_t>(it->get<int64_t>());
     }
-    return DataLossError(std::string(what) + ": field \"" + key + "\" missing or not a number");
+    return FieldError(j, key, what, "a non-negative integer");
   }
   return it->get<uint64_t>();
 }
@@ -44,7 +54,10 @@ Result<uint64_t> GetUint(const json& j, const char* key, std::string_view what) 
 Result<std::vector<uint8_t>> GetB64(const json& j, const char* key, std::string_view what) {
   STASH_ASSIGN_OR_RETURN(std::string s, GetString(j, key, what));
   auto r = Base64Decode(s);
-  if (!r.ok()) return DataLossError(std::string(what) + ": field \"" + key + "\" is not base64");
+  if (!r.ok()) {
+    return DataLossError(std::string(what) + ": field \"" + key +
+                         "\" is not base64: " + r.status().message());
+  }
   return r;
 }
 

@@ -75,13 +75,18 @@ Result<std::optional<crypto::Key>> TryKey(backend::Backend& b, const Id& id,
                                           std::string_view password) {
   STASH_ASSIGN_OR_RETURN(std::string text, LoadAll(b, Handle{FileType::kKey, id.Hex()}));
   auto kf = codec::DecodeKeyFile(text);
-  if (!kf.ok()) return Status(kf.status()).Prepend("key " + id.ShortHex());
+  if (!kf.ok()) {
+    return Status(kf.status())
+        .Prepend("key file keys/" + id.ShortHex() +
+                 " is malformed (restore it from a copy, or remove it if "
+                 "another key opens the repository)");
+  }
   if (kf->kdf != "scrypt") {
     return UnsupportedError("key " + id.ShortHex() + ": unsupported KDF \"" + kf->kdf + "\"");
   }
-  STASH_ASSIGN_OR_RETURN(crypto::Key user,
-                         crypto::DeriveUserKey(password, kf->salt, {kf->n, kf->r, kf->p}));
-  auto plain = crypto::Open(user, kf->data);
+  auto user = crypto::DeriveUserKey(password, kf->salt, {kf->n, kf->r, kf->p});
+  if (!user.ok()) return Status(user.status()).Prepend("key file keys/" + id.ShortHex());
+  auto plain = crypto::Open(*user, kf->data);
   if (!plain.ok()) {
     if (plain.status().code() == Code::kDataLoss) return std::optional<crypto::Key>();
     return plain.status();
@@ -156,7 +161,10 @@ Result<std::unique_ptr<Repository>> Repository::Open(backend::BackendPtr backend
     }
   }
   if (!master) {
-    if (!last_error.ok() && last_error.code() != Code::kDataLoss) return last_error;
+    // A key file that cannot be read or decoded is not a wrong password:
+    // say what is wrong with it (TryKey returns nullopt for a password that
+    // does not open a key).
+    if (!last_error.ok()) return last_error;
     return UnauthorizedError("wrong password or no key found");
   }
   STASH_ASSIGN_OR_RETURN(std::string sealed, LoadAll(b, config_handle));

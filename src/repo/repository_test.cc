@@ -80,6 +80,57 @@ TEST_F(RepositoryTest, WrongPasswordIsUnauthorized) {
   EXPECT_EQ(r.status().message(), "wrong password or no key found");
 }
 
+// A key file whose fields have the wrong JSON types is reported as what it
+// is, naming the key and the field, not as a wrong password (restic 0.14:
+// "json: cannot unmarshal string into Go struct field Key.N of type int").
+TEST_F(RepositoryTest, KeyFileWithWrongTypesSaysWhatIsWrong) {
+  ASSERT_OK(Repository::Init(Shared(), "secret", Opts()));
+  std::vector<std::string> keys;
+  ASSERT_OK(mem_.List(backend::FileType::kKey, [&](const backend::FileInfo& fi) {
+    keys.push_back(fi.name);
+    return Status::Ok();
+  }));
+  ASSERT_EQ(keys.size(), 1u);
+  std::vector<uint8_t> raw;
+  ASSERT_OK(mem_.Load({backend::FileType::kKey, keys[0]}, 0, 0, &raw));
+  const std::string good(raw.begin(), raw.end());
+  ASSERT_OK(mem_.Remove({backend::FileType::kKey, keys[0]}));
+  struct Case {
+    std::string from, to, want;
+  };
+  const Case cases[] = {
+      {"\"N\":1024", "\"N\":\"1024\"",
+       "field \"N\" is a string (\"1024\"), want a non-negative integer"},
+      {"\"r\":8", "\"r\":8.5", "field \"r\" is a number (8.5), want a non-negative integer"},
+      {"\"salt\":\"", "\"salt\":5,\"x\":\"", "field \"salt\" is a number (5), want a string"},
+      {"\"kdf\":\"scrypt\"", "\"kdf\":null", "field \"kdf\" is null (null), want a string"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.to);
+    std::string text = good;
+    size_t at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, c.from.size(), c.to);
+    Id id = crypto::Sha256(text);
+    ASSERT_OK(mem_.Save({backend::FileType::kKey, id.Hex()},
+                        std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size())));
+    auto r = Repository::Open(Shared(), "secret", Opts());
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().code(), Code::kUnauthorized);
+    EXPECT_NE(r.status().message().find("keys/" + id.ShortHex()), std::string::npos)
+        << r.status().message();
+    EXPECT_NE(r.status().message().find(c.want), std::string::npos) << r.status().message();
+    EXPECT_EQ(r.status().message().find("wrong password"), std::string::npos);
+    ASSERT_OK(mem_.Remove({backend::FileType::kKey, id.Hex()}));
+  }
+  // With a good key beside a broken one, the good one opens the repository.
+  ASSERT_OK(mem_.Save({backend::FileType::kKey, keys[0]}, raw));
+  std::string broken = "{\"kdf\":1}";
+  ASSERT_OK(mem_.Save({backend::FileType::kKey, crypto::Sha256(broken).Hex()},
+                      std::span(reinterpret_cast<const uint8_t*>(broken.data()), broken.size())));
+  EXPECT_OK(Repository::Open(Shared(), "secret", Opts()));
+}
+
 TEST_F(RepositoryTest, MissingConfigIsNotFound) {
   auto r = Repository::Open(Shared(), "secret", Opts());
   ASSERT_FALSE(r.ok());
