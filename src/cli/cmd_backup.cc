@@ -367,7 +367,13 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
         abs.push_back(engine::GoPathClean(p[0] == '/' ? p : cwd + "/" + p));
       }
       auto found = engine::FindParentSnapshot(*repo, opts.hostname, abs, opts.time);
-      if (found.ok()) parent = *found;
+      if (!found.ok()) {
+        // As restic: no backup without knowing the parent (it may be the
+        // snapshot that cannot be read).
+        std::cerr << found.status().message() << "\n";
+        return kExitError;
+      }
+      parent = *found;
     }
     if (parent) {
       std::cout << "using parent snapshot " << parent->ShortHex() << "\n";

@@ -19,6 +19,7 @@
 #include "backup_stdin.h"
 #include "stash/crypto/sha256.h"
 #include "stash/engine/filter.h"
+#include "stash/engine/snapshots.h"
 #include "stash/format/snapshot.h"
 #include "stash/format/tree.h"
 
@@ -486,25 +487,13 @@ Result<std::optional<Id>> FindParentSnapshot(repo::Repository& repo, const std::
                                              std::optional<SystemTime> not_after) {
   std::optional<format::Timestamp> limit;
   if (not_after) limit = format::LocalTimestamp(*not_after);
-  STASH_ASSIGN_OR_RETURN(std::vector<Id> ids, repo.ListIds(backend::FileType::kSnapshot));
-  std::optional<Id> best;
-  format::Timestamp best_time;
-  for (const Id& id : ids) {
-    auto json = repo.LoadUnpacked(backend::FileType::kSnapshot, id);
-    if (!json.ok()) continue;
-    auto sn = format::DecodeSnapshot(*json);
-    if (!sn.ok() || sn->hostname != hostname) continue;
-    if (limit && format::Before(*limit, sn->time)) continue;
-    bool has_all = std::all_of(abs_paths.begin(), abs_paths.end(), [&](const std::string& p) {
-      return std::find(sn->paths.begin(), sn->paths.end(), p) != sn->paths.end();
-    });
-    if (!has_all) continue;
-    if (!best || format::Before(best_time, sn->time)) {
-      best = id;
-      best_time = sn->time;
-    }
-  }
-  return best;
+  SnapshotFilter filter;
+  filter.hosts = {hostname};
+  filter.paths = abs_paths;
+  STASH_ASSIGN_OR_RETURN(std::optional<SnapshotEntry> latest,
+                         FindLatestSnapshot(repo, filter, limit));
+  if (!latest) return std::optional<Id>();
+  return std::optional<Id>(latest->id);
 }
 
 Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Clock& clock,

@@ -87,25 +87,35 @@ std::vector<std::string> ParseTagList(std::string_view value) {
   return tags;
 }
 
-Result<std::vector<SnapshotEntry>> LoadSnapshots(repo::Repository& repo,
-                                                 const SnapshotFilter& filter, const WarnFn& warn) {
-  STASH_ASSIGN_OR_RETURN(std::vector<Id> ids, repo.ListIds(backend::FileType::kSnapshot));
-  std::vector<std::optional<SnapshotEntry>> loaded(ids.size());
-  std::vector<std::string> errors(ids.size());
+namespace {
+
+// Every snapshot file, loaded in parallel: entries[i] or errors[i] for ids[i].
+struct LoadedSnapshots {
+  std::vector<Id> ids;
+  std::vector<std::optional<SnapshotEntry>> entries;
+  std::vector<std::string> errors;
+};
+
+Result<LoadedSnapshots> LoadAll(repo::Repository& repo) {
+  LoadedSnapshots out;
+  STASH_ASSIGN_OR_RETURN(out.ids, repo.ListIds(backend::FileType::kSnapshot));
+  const std::vector<Id>& ids = out.ids;
+  out.entries.resize(ids.size());
+  out.errors.resize(ids.size());
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i; (i = next.fetch_add(1)) < ids.size();) {
       auto json = repo.LoadUnpacked(backend::FileType::kSnapshot, ids[i]);
       if (!json.ok()) {
-        errors[i] = json.status().message();
+        out.errors[i] = json.status().message();
         continue;
       }
       auto sn = format::DecodeSnapshot(*json);
       if (!sn.ok()) {
-        errors[i] = sn.status().message();
+        out.errors[i] = sn.status().message();
         continue;
       }
-      loaded[i] = SnapshotEntry{ids[i], std::move(*sn)};
+      out.entries[i] = SnapshotEntry{ids[i], std::move(*sn)};
     }
   };
   size_t nthreads = std::min<size_t>(ids.size(), 8);
@@ -113,17 +123,46 @@ Result<std::vector<SnapshotEntry>> LoadSnapshots(repo::Repository& repo,
   for (size_t t = 1; t < nthreads; ++t) threads.emplace_back(worker);
   worker();
   for (auto& t : threads) t.join();
+  return out;
+}
 
+}  // namespace
+
+Result<std::vector<SnapshotEntry>> LoadSnapshots(repo::Repository& repo,
+                                                 const SnapshotFilter& filter, const WarnFn& warn) {
+  STASH_ASSIGN_OR_RETURN(LoadedSnapshots loaded, LoadAll(repo));
   std::vector<SnapshotEntry> out;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (!errors[i].empty()) {
-      if (warn) warn("could not load snapshot " + ids[i].ShortHex() + ": " + errors[i]);
+  for (size_t i = 0; i < loaded.ids.size(); ++i) {
+    if (!loaded.entries[i]) {
+      if (warn)
+        warn("could not load snapshot " + loaded.ids[i].ShortHex() + ": " + loaded.errors[i]);
       continue;
     }
-    if (filter.Matches(loaded[i]->snapshot)) out.push_back(std::move(*loaded[i]));
+    if (filter.Matches(loaded.entries[i]->snapshot)) out.push_back(std::move(*loaded.entries[i]));
   }
   std::stable_sort(out.begin(), out.end(), SnapshotBefore);
   return out;
+}
+
+Result<std::optional<SnapshotEntry>> FindLatestSnapshot(
+    repo::Repository& repo, const SnapshotFilter& filter,
+    const std::optional<format::Timestamp>& not_after) {
+  STASH_ASSIGN_OR_RETURN(LoadedSnapshots loaded, LoadAll(repo));
+  std::optional<SnapshotEntry> latest;
+  for (size_t i = 0; i < loaded.ids.size(); ++i) {
+    if (!loaded.entries[i]) {
+      return DataLossError("Error loading snapshot " + loaded.ids[i].ShortHex() + ": " +
+                           loaded.errors[i]);
+    }
+  }
+  for (size_t i = 0; i < loaded.ids.size(); ++i) {
+    SnapshotEntry& e = *loaded.entries[i];
+    if (!filter.Matches(e.snapshot)) continue;
+    if (not_after && format::Before(*not_after, e.snapshot.time)) continue;
+    // Ties go to the last one seen, as restic's "not before" comparison.
+    if (!latest || !format::Before(e.snapshot.time, latest->snapshot.time)) latest = std::move(e);
+  }
+  return latest;
 }
 
 Result<SnapshotEntry> FindSnapshot(repo::Repository& repo, std::string_view name,
@@ -131,13 +170,9 @@ Result<SnapshotEntry> FindSnapshot(repo::Repository& repo, std::string_view name
   if (name == "latest") {
     SnapshotFilter abs = filter;
     for (std::string& p : abs.paths) p = AbsPath(p);
-    std::string warnings;
-    STASH_ASSIGN_OR_RETURN(auto list, LoadSnapshots(repo, abs, [&](const std::string& w) {
-                             if (warnings.empty()) warnings = w;
-                           }));
-    if (list.empty()) return NotFoundError("no snapshot found");
-    // Ties go to the last one seen, as restic's "not before" comparison.
-    return list.back();
+    STASH_ASSIGN_OR_RETURN(std::optional<SnapshotEntry> latest, FindLatestSnapshot(repo, abs));
+    if (!latest) return NotFoundError("no snapshot found");
+    return std::move(*latest);
   }
   STASH_ASSIGN_OR_RETURN(Id id, repo.ResolvePrefix(backend::FileType::kSnapshot, name));
   STASH_ASSIGN_OR_RETURN(std::string json, repo.LoadUnpacked(backend::FileType::kSnapshot, id));

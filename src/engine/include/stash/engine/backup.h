@@ -124,7 +124,8 @@ Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Cl
 // The snapshot a backup would use as parent, as restic 0.14 picks it: the
 // latest one with the same hostname whose paths include all of `abs_paths`
 // and that is not newer than `not_after` (the new snapshot's time). nullopt
-// when none.
+// when none. Fails (kDataLoss "Error loading snapshot …") when a snapshot
+// cannot be read, as restic's backup does, rather than pick an older parent.
 Result<std::optional<Id>> FindParentSnapshot(repo::Repository& repo, const std::string& hostname,
                                              const std::vector<std::string>& abs_paths,
                                              std::optional<SystemTime> not_after = std::nullopt);

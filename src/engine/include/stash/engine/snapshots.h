@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,8 +44,18 @@ using WarnFn = std::function<void(const std::string&)>;
 Result<std::vector<SnapshotEntry>> LoadSnapshots(repo::Repository& repo,
                                                  const SnapshotFilter& filter, const WarnFn& warn);
 
-// "latest" (the newest snapshot matching `filter`) or a unique id prefix.
-// kNotFound: "no snapshot found" / "no matching ID found for prefix …".
+// The newest snapshot matching `filter` and not newer than `not_after`
+// (nullopt when none matches), as restic 0.14's FindLatestSnapshot: every
+// snapshot must be readable, since one that is not might be the newest match.
+// kDataLoss "Error loading snapshot <id>: <why>" names the first (by id) that
+// cannot be loaded, decrypted or decoded; nothing older is picked instead.
+Result<std::optional<SnapshotEntry>> FindLatestSnapshot(
+    repo::Repository& repo, const SnapshotFilter& filter,
+    const std::optional<format::Timestamp>& not_after = std::nullopt);
+
+// "latest" (FindLatestSnapshot, with the filter's paths made absolute) or a
+// unique id prefix. kNotFound: "no snapshot found" / "no matching ID found
+// for prefix …"; kDataLoss as FindLatestSnapshot.
 Result<SnapshotEntry> FindSnapshot(repo::Repository& repo, std::string_view name,
                                    const SnapshotFilter& filter);
 
