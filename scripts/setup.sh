@@ -9,10 +9,11 @@ BUILD_DIR=${STASH_BUILD_DIR:-$ROOT/build}
 # Build and test dependencies; keep in sync with cmake/StashDeps.cmake.
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git clang-format
+  clang libclang-rt-14-dev
   libssl-dev libsodium-dev libzstd-dev libcurl4-openssl-dev libboost-dev libboost-system-dev
   nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libcli11-dev libspdlog-dev libfmt-dev
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev libbenchmark-dev
-  python3 restic rclone python3-kubernetes
+  python3 restic rclone python3-kubernetes python3-cryptography
 )
 
 install_packages() {
@@ -63,4 +64,5 @@ build() {
 
 install_packages
 install_npm_peers
-build
+# scripts/sanitize.sh only needs the packages: it builds its own directory.
+[ "${STASH_SETUP_NO_BUILD:-0}" = 1 ] || build

@@ -46,27 +46,29 @@ std::string UrlDecode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
+void ParseRequestTarget(std::string_view target, HttpRequest* req) {
+  size_t q = target.find('?');
+  req->path = UrlDecode(target.substr(0, q), false);
+  if (q == std::string_view::npos) return;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view kv = rest.substr(0, amp);
+    size_t eq = kv.find('=');
+    std::string key = UrlDecode(kv.substr(0, eq), true);
+    std::string value = eq == std::string_view::npos ? "" : UrlDecode(kv.substr(eq + 1), true);
+    if (!key.empty()) req->query[key] = value;
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+}
+
 namespace {
 
 HttpRequest Convert(http::request<http::string_body>& req) {
   HttpRequest r;
   r.method = std::string(req.method_string());
-  std::string_view target(req.target().data(), req.target().size());
-  size_t q = target.find('?');
-  r.path = UrlDecode(target.substr(0, q), false);
-  if (q != std::string_view::npos) {
-    std::string_view rest = target.substr(q + 1);
-    while (!rest.empty()) {
-      size_t amp = rest.find('&');
-      std::string_view kv = rest.substr(0, amp);
-      size_t eq = kv.find('=');
-      std::string key = UrlDecode(kv.substr(0, eq), true);
-      std::string value = eq == std::string_view::npos ? "" : UrlDecode(kv.substr(eq + 1), true);
-      if (!key.empty()) r.query[key] = value;
-      if (amp == std::string_view::npos) break;
-      rest = rest.substr(amp + 1);
-    }
-  }
+  ParseRequestTarget(std::string_view(req.target().data(), req.target().size()), &r);
   r.accept = std::string(req[http::field::accept]);
   r.content_type = std::string(req[http::field::content_type]);
   r.authorization = std::string(req[http::field::authorization]);

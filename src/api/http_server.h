@@ -89,4 +89,8 @@ class HttpServer {
 // Percent-decoding of a URL component ('+' is left alone, as Go does for paths).
 std::string UrlDecode(std::string_view s, bool plus_is_space);
 
+// Splits a request target ("/path?k=v&...") into req->path (decoded, without
+// the query) and req->query, as the server does for every request.
+void ParseRequestTarget(std::string_view target, HttpRequest* req);
+
 }  // namespace stash::api
