@@ -91,7 +91,6 @@ api::HttpResponse ApiHarness::Send(api::HttpRequest req) {
          ++i) {
       if (chunk.size() > (1 << 20)) break;
     }
-    response.stream.reset();
   }
   return response;
 }

@@ -26,7 +26,8 @@ class ApiHarness {
   ~ApiHarness();
 
   // Sends `req` (authenticated) to the handler. A streamed answer (a watch)
-  // is read until it has nothing more to say right now, then dropped.
+  // is read until it has nothing more to say right now; the watch ends when
+  // the caller drops the response.
   api::HttpResponse Send(api::HttpRequest req);
 
   // Starts again from a fresh store every `n` requests, so the objects that
