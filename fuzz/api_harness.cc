@@ -1,6 +1,7 @@
 #include "api_harness.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -54,12 +55,18 @@ void ApiHarness::ResetEvery(int n) { reset_every_ = n; }
 
 void ApiHarness::Reset() {
   handler_.reset();
+  auth_.reset();
   store_.reset();
   auto store = api::Store::Open(":memory:");
   if (!store.ok()) Fail("opening the store: " + store.status().message());
   store_ = std::move(*store);
   registry_ = std::make_unique<api::Registry>();
-  handler_ = std::make_unique<api::ApiHandler>(*store_, *registry_, clock_, random_, kToken);
+  // The ServiceAccount key is made once per process and loaded on each reset.
+  static const std::string key_path = "/tmp/stash-fuzz-sa-" + std::to_string(::getpid()) + ".key";
+  auto signer = api::TokenSigner::LoadOrCreate(key_path);
+  if (!signer.ok()) Fail("the ServiceAccount key: " + signer.status().message());
+  auth_ = std::make_unique<api::Auth>(*store_, clock_, random_, std::move(*signer), kToken);
+  handler_ = std::make_unique<api::ApiHandler>(*store_, *registry_, clock_, random_, *auth_);
   std::vector<nlohmann::json> crds;
   for (std::string_view text : api::EmbeddedCrds()) {
     auto docs = api::YamlToJson(text);

@@ -41,6 +41,7 @@ class ApiHarness {
   SeededRandom random_{1};
   std::unique_ptr<api::Store> store_;
   std::unique_ptr<api::Registry> registry_;
+  std::unique_ptr<api::Auth> auth_;
   std::unique_ptr<api::ApiHandler> handler_;
   int sent_ = 0;
   int reset_every_ = 0;

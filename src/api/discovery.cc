@@ -39,6 +39,13 @@ json ResourceEntry(const ResourceInfo& r) {
             {"verbs", Verbs(r)}};
   if (!r.short_names.empty()) e["shortNames"] = r.short_names;
   if (!r.categories.empty()) e["categories"] = r.categories;
+  if (r.key() == "/serviceaccounts") {
+    e["subresources"] = json::array(
+        {{{"subresource", "token"},
+          {"responseKind",
+           {{"group", "authentication.k8s.io"}, {"version", "v1"}, {"kind", "TokenRequest"}}},
+          {"verbs", {"create"}}}});
+  }
   if (r.status_subresource) {
     e["subresources"] = json::array({{{"subresource", "status"},
                                       {"responseKind", kind},

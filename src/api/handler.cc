@@ -22,13 +22,6 @@ std::vector<std::string> SplitPath(const std::string& path) {
   return parts;
 }
 
-bool ConstantTimeEquals(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 }  // namespace
 
 HttpResponse ObjectResponse(int code, const json& object,
@@ -46,23 +39,15 @@ HttpResponse ObjectResponse(int code, const json& object,
   return r;
 }
 
-ApiHandler::ApiHandler(Store& store, Registry& registry, Clock& clock, Random& random,
-                       std::string token)
-    : store_(store),
-      registry_(registry),
-      clock_(clock),
-      random_(random),
-      token_(std::move(token)) {}
+ApiHandler::ApiHandler(Store& store, Registry& registry, Clock& clock, Random& random, Auth& auth)
+    : store_(store), registry_(registry), clock_(clock), random_(random), auth_(auth) {}
 
 HttpResponse ApiHandler::Handle(const HttpRequest& req) {
-  const bool public_path = req.path == "/version" || req.path == "/healthz" ||
-                           req.path == "/livez" || req.path == "/readyz";
-  if (!public_path) {
-    const std::string prefix = "Bearer ";
-    bool ok = req.authorization.compare(0, prefix.size(), prefix) == 0 &&
-              ConstantTimeEquals(req.authorization.substr(prefix.size()), token_);
-    if (!ok) return StatusResponse(401, "Unauthorized", "Unauthorized");
-  }
+  // Every request is authenticated and authorized first (401/403), as in
+  // kube-apiserver; reviews and TokenRequests are answered by Auth itself.
+  Auth::Outcome who = auth_.Check(req);
+  if (who.response) return std::move(*who.response);
+  if (auto served = auth_.Serve(req, who)) return std::move(*served);
   return Route(req);
 }
 

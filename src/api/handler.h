@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "auth.h"
 #include "http_server.h"
 #include "paging.h"
 #include "registry.h"
@@ -23,7 +24,8 @@ namespace stash::api {
 
 class ApiHandler {
  public:
-  ApiHandler(Store& store, Registry& registry, Clock& clock, Random& random, std::string token);
+  // `auth` authenticates and authorizes every request (auth.h).
+  ApiHandler(Store& store, Registry& registry, Clock& clock, Random& random, Auth& auth);
 
   HttpResponse Handle(const HttpRequest& req);
 
@@ -84,7 +86,7 @@ class ApiHandler {
   Registry& registry_;
   Clock& clock_;
   Random& random_;
-  const std::string token_;
+  Auth& auth_;
   ListPager pager_{clock_};
 };
 

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <spdlog/spdlog.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <boost/asio.hpp>
@@ -72,6 +73,12 @@ HttpRequest Convert(http::request<http::string_body>& req) {
   r.accept = std::string(req[http::field::accept]);
   r.content_type = std::string(req[http::field::content_type]);
   r.authorization = std::string(req[http::field::authorization]);
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    if (name.size() > 12 && strncasecmp(name.c_str(), "impersonate-", 12) == 0) {
+      r.impersonation.emplace_back(std::move(name), std::string(field.value()));
+    }
+  }
   r.body = std::move(req.body());
   return r;
 }

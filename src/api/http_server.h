@@ -32,6 +32,8 @@ struct HttpRequest {
   std::string accept;
   std::string content_type;
   std::string authorization;
+  // Impersonate-User/-Group/-Uid/-Extra-* headers (name, value), in order.
+  std::vector<std::pair<std::string, std::string>> impersonation;
   std::string body;
   std::string Query(const std::string& key, const std::string& fallback = "") const {
     auto it = query.find(key);

@@ -86,6 +86,7 @@ const std::map<std::string, MessageDesc>& Registry() {
   static const std::map<std::string, MessageDesc>* const kRegistry = [] {
     auto* registry = new std::map<std::string, MessageDesc>();
     ParseInto(WorkloadMessages(), *registry);
+    ParseInto(AuthMessages(), *registry);
     ParseInto(kMetaMessages, *registry);
     for (auto& [name, desc] : *registry) {
       for (FieldDesc& f : desc.fields) {
@@ -119,7 +120,19 @@ const MessageDesc* KindDesc(std::string_view kind) {
                                        "CronJob",
                                        "Pod",
                                        "PersistentVolumeClaim",
-                                       "Event"};
+                                       "Event",
+                                       "ServiceAccount",
+                                       "TokenRequest",
+                                       "SelfSubjectReview",
+                                       "TokenReview",
+                                       "SelfSubjectAccessReview",
+                                       "SubjectAccessReview",
+                                       "LocalSubjectAccessReview",
+                                       "SelfSubjectRulesReview",
+                                       "Role",
+                                       "ClusterRole",
+                                       "RoleBinding",
+                                       "ClusterRoleBinding"};
   for (const char* k : kKinds) {
     if (kind == k) return Lookup(k);
   }

@@ -63,5 +63,6 @@ const MessageDesc* KindDesc(std::string_view kind);
 
 // The compact table text of protobuf_messages.cc.
 std::string_view WorkloadMessages();
+std::string_view AuthMessages();  // protobuf_auth_messages.cc
 
 }  // namespace stash::api::pb

@@ -71,7 +71,10 @@ class ProvidedTest : public ::testing::Test {
     size.json_path = ".status.size";
     r.columns = {name, size};
     registry_.AddProvided(r, provider_);
-    handler_ = std::make_unique<ApiHandler>(*store_, registry_, clock_, random_, "tok");
+    auto signer = TokenSigner::LoadOrCreate((dir_ / "sa.key").string());
+    ASSERT_OK(signer);
+    auth_ = std::make_unique<Auth>(*store_, clock_, random_, std::move(*signer), "tok");
+    handler_ = std::make_unique<ApiHandler>(*store_, registry_, clock_, random_, *auth_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -93,6 +96,7 @@ class ProvidedTest : public ::testing::Test {
   ManualClock clock_;
   SeededRandom random_{1};
   std::shared_ptr<FakeProvider> provider_;
+  std::unique_ptr<Auth> auth_;
   std::unique_ptr<ApiHandler> handler_;
 };
 

@@ -54,6 +54,7 @@ Registry::Registry() {
       Builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
               {"crd", "crds"}, false, true, true),
   };
+  for (ResourceInfo& r : AuthResources()) builtin_.push_back(std::move(r));
   for (auto& r : builtin_) {
     if (r.resource == "pods" || r.resource == "deployments" || r.resource == "statefulsets" ||
         r.resource == "daemonsets" || r.resource == "cronjobs" || r.resource == "jobs") {

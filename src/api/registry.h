@@ -79,6 +79,9 @@ class Registry {
   std::vector<ResourceInfo> provided_;
 };
 
+// ServiceAccounts, RBAC and the review kinds (auth_resources.cc).
+std::vector<ResourceInfo> AuthResources();
+
 // Kubernetes' version priority: GA > beta > alpha, then higher numbers first,
 // then other strings alphabetically. True when a sorts before b.
 bool VersionBefore(const std::string& a, const std::string& b);

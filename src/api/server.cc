@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "auth.h"
+#include "auth_jwt.h"
 #include "base64.h"
 #include "certs.h"
 #include "handler.h"
@@ -24,6 +26,7 @@ struct Server::Impl {
   Random& random;
   Credentials creds;
   std::unique_ptr<Store> store;
+  std::unique_ptr<Auth> auth;
   Registry registry;
   std::unique_ptr<ApiHandler> handler;
   std::unique_ptr<HttpServer> http;
@@ -90,7 +93,8 @@ std::string Kubeconfig(const std::string& url, const Credentials& c) {
 }  // namespace
 
 Server::Server(ServerOptions options, Clock& clock, Random& random)
-    : impl_(new Impl{std::move(options), clock, random, {}, nullptr, {}, nullptr, nullptr, ""}) {}
+    : impl_(new Impl{
+          std::move(options), clock, random, {}, nullptr, nullptr, {}, nullptr, nullptr, ""}) {}
 
 Server::~Server() { Stop(); }
 
@@ -105,7 +109,10 @@ Status Server::Start() {
   STASH_ASSIGN_OR_RETURN(s.creds,
                          EnsureCredentials(s.options.data_dir, s.options.host, s.clock, s.random));
   STASH_ASSIGN_OR_RETURN(s.store, Store::Open(s.options.data_dir + "/state.db"));
-  s.handler = std::make_unique<ApiHandler>(*s.store, s.registry, s.clock, s.random, s.creds.token);
+  STASH_ASSIGN_OR_RETURN(std::unique_ptr<TokenSigner> signer,
+                         TokenSigner::LoadOrCreate(s.options.data_dir + "/sa.key"));
+  s.auth = std::make_unique<Auth>(*s.store, s.clock, s.random, std::move(signer), s.creds.token);
+  s.handler = std::make_unique<ApiHandler>(*s.store, s.registry, s.clock, s.random, *s.auth);
   s.handler->ReloadCrds();
   STASH_ASSIGN_OR_RETURN(std::vector<json> crds, LoadCrds(s.options.crds_dir));
   STASH_RETURN_IF_ERROR(s.handler->InstallCrds(crds));
@@ -123,6 +130,8 @@ Status Server::Start() {
       return InternalError("creating namespace " + std::string(ns) + ": " + r.body);
   }
   ApiHandler* handler = s.handler.get();
+  s.auth->Start([handler](const HttpRequest& r) { return handler->Handle(r); });
+  s.auth->WaitIdle();  // default ServiceAccounts and aggregated roles before serving
   s.http =
       std::make_unique<HttpServer>(s.creds.cert_pem, s.creds.key_pem,
                                    [handler](const HttpRequest& r) { return handler->Handle(r); });
@@ -140,6 +149,7 @@ Status Server::Start() {
 void Server::Stop() {
   if (impl_->store) impl_->store->CloseWatchers();
   if (impl_->http) impl_->http->Stop();
+  if (impl_->auth) impl_->auth->Stop();
 }
 
 int Server::port() const { return impl_->http ? impl_->http->port() : 0; }

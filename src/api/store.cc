@@ -274,7 +274,9 @@ Result<MutateResult> Store::Mutate(const std::string& resource, const std::strin
     compacted_rv_ = log_[drop - 1].rv;
     log_.erase(log_.begin(), log_.begin() + static_cast<long>(drop));
   }
+  lock.unlock();
   result.object = std::move(m.object);
+  for (const WriteHook& hook : hooks_) hook(type, resource, ns, result.object);
   return result;
 }
 

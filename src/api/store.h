@@ -123,6 +123,14 @@ class Store {
 
   uint64_t CurrentRv();
 
+  // Called after every committed write, in commit order, while later writes
+  // wait (so a follower such as the RBAC index is never behind an answered
+  // request). A hook must be quick and must not write to the store. Add hooks
+  // before the store is shared between threads.
+  using WriteHook = std::function<void(EventType type, const std::string& resource,
+                                       const std::string& ns, const json& object)>;
+  void AddWriteHook(WriteHook hook) { hooks_.push_back(std::move(hook)); }
+
  private:
   using Key = std::tuple<std::string, std::string, std::string>;
   Store(sqlite3* db, size_t log_keep) : db_(db), log_keep_(log_keep) {}
@@ -140,6 +148,7 @@ class Store {
   std::deque<WatchEvent> log_;
   std::vector<std::shared_ptr<Watcher>> watchers_;
   uint64_t writes_since_prune_ = 0;
+  std::vector<WriteHook> hooks_;
 };
 
 }  // namespace stash::api

@@ -472,6 +472,46 @@ std::vector<PrinterColumn> Build(std::string_view resource) {
   if (resource == "leases") {
     return {NameCol(), StringCol("Holder", "spec.holderIdentity"), AgeCol()};
   }
+  if (resource == "serviceaccounts") {
+    return {NameCol(),
+            Col("Secrets", "integer",
+                [](const json& o, SystemTime) {
+                  const json& s = At(o, "secrets");
+                  return json(static_cast<int64_t>(s.is_array() ? s.size() : 0));
+                }),
+            AgeCol()};
+  }
+  if (resource == "roles" || resource == "clusterroles") {
+    return {NameCol(), Col("Created At", "date", [](const json& o, SystemTime) {
+              Result<SystemTime> t = ParseTimestamp(Str(o, "metadata.creationTimestamp"));
+              return t.ok() ? json(FormatTimestamp(*t)) : json(nullptr);
+            })};
+  }
+  if (resource == "rolebindings" || resource == "clusterrolebindings") {
+    // Users, Groups and ServiceAccounts ("ns/name") in the wide output.
+    auto subjects = [](const char* kind) {
+      return [kind](const json& o, SystemTime) {
+        std::string out;
+        const json& list = At(o, "subjects");
+        for (const json& s : list.is_array() ? list : json::array()) {
+          if (Str(s, "kind") != kind) continue;
+          if (!out.empty()) out += ", ";
+          std::string ns = Str(s, "namespace");
+          out += std::string(kind) == "ServiceAccount" ? ns + "/" + Str(s, "name") : Str(s, "name");
+        }
+        return json(out);
+      };
+    };
+    return {NameCol(),
+            Col("Role", "string",
+                [](const json& o, SystemTime) {
+                  return json(Str(o, "roleRef.kind") + "/" + Str(o, "roleRef.name"));
+                }),
+            AgeCol(),
+            Col("Users", "string", subjects("User"), 1),
+            Col("Groups", "string", subjects("Group"), 1),
+            Col("ServiceAccounts", "string", subjects("ServiceAccount"), 1)};
+  }
   if (resource == "customresourcedefinitions") {
     return {NameCol(), Col("Created At", "date", [](const json& o, SystemTime) {
               Result<SystemTime> t = ParseTimestamp(Str(o, "metadata.creationTimestamp"));

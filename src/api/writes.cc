@@ -41,6 +41,11 @@ bool ValidName(const std::string& name) {
   return name.size() <= 253 && std::regex_match(name, kSubdomain);
 }
 
+bool ValidPathSegmentName(const std::string& name) {
+  return name != "." && name != ".." && name.find('/') == std::string::npos &&
+         name.find('%') == std::string::npos;
+}
+
 std::string MetaString(const json& obj, const char* field) {
   const json& m = obj.contains("metadata") ? obj["metadata"] : json::object();
   return m.is_object() ? m.value(field, "") : "";
@@ -152,7 +157,10 @@ HttpResponse ApiHandler::Create(const HttpRequest& req, const Target& t_in) {
     meta["name"] = name;
   }
   t.name = name;
-  if (!ValidName(name) && t.info.key() != "/events") {
+  // RBAC objects are named like path segments ("system:basic-user"), as in kube.
+  const bool path_segment_name = t.info.group == "rbac.authorization.k8s.io";
+  if (path_segment_name ? !ValidPathSegmentName(name)
+                        : !ValidName(name) && t.info.key() != "/events") {
     std::string msg =
         "Invalid value: \"" + name +
         "\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
