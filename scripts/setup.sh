@@ -14,6 +14,7 @@ PACKAGES=(
   nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libcli11-dev libspdlog-dev libfmt-dev
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev libbenchmark-dev
   python3 restic rclone python3-kubernetes python3-cryptography
+  buildah podman runc uidmap
 )
 
 install_packages() {

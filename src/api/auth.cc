@@ -279,7 +279,11 @@ Auth::Outcome Auth::Check(const HttpRequest& req) const {
   }
   out.attributes = RequestAttributes(req);
   Decision d = rbac_.Authorize(out.user, out.attributes);
-  if (!d.allowed) out.response = ForbiddenResponse(out.user, out.attributes, d.reason);
+  if (!d.allowed) {
+    out.response = ForbiddenResponse(out.user, out.attributes, d.reason);
+  } else if (auto r = PreventEscalation(req, out)) {
+    out.response = std::move(r);
+  }
   return out;
 }
 

@@ -11,7 +11,9 @@
 //   `impersonate` verb on users, groups, serviceaccounts, uids, userextras.
 // - Authorization: RbacAuthorizer on the request's attributes; a denial is
 //   kube's 403 (`secrets "x" is forbidden: User "..." cannot get resource
-//   "secrets" in API group "" in the namespace "demo"`).
+//   "secrets" in API group "" in the namespace "demo"`). Writes of roles and
+//   bindings may not grant what the writer does not hold (kube's escalation
+//   check: `escalate` and `bind` verbs).
 // - Served here: SelfSubjectAccessReview, SubjectAccessReview,
 //   LocalSubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview,
 //   TokenReview, the ServiceAccount `token` subresource (TokenRequest) and the
@@ -91,6 +93,9 @@ class Auth {
   Result<UserInfo> AuthenticateServiceAccount(const std::string& token,
                                               std::vector<std::string>* audiences) const;
   std::optional<HttpResponse> Impersonate(const HttpRequest& req, UserInfo* user) const;
+  // auth_escalation.cc: a Role/binding write that would grant more than the
+  // writer holds (without `escalate`/`bind`) is 403.
+  std::optional<HttpResponse> PreventEscalation(const HttpRequest& req, const Outcome& who) const;
   HttpResponse AccessReview(const HttpRequest& req, const Outcome& who, const std::string& kind);
   HttpResponse RulesReview(const HttpRequest& req, const Outcome& who);
   HttpResponse SelfSubjectReview(const HttpRequest& req, const Outcome& who);

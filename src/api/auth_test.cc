@@ -317,6 +317,47 @@ TEST_F(AuthTest, AggregatedClusterRolesCollectLabelledRules) {
   EXPECT_NE(view["rules"].dump().find("configmaps/status"), std::string::npos);
 }
 
+TEST_F(AuthTest, RolesGrantOnlyWhatTheWriterHolds) {
+  Grant("demo", "role-admin",
+        {{{"apiGroups", {"rbac.authorization.k8s.io"}},
+          {"resources", {"roles", "rolebindings"}},
+          {"verbs", {"create"}}},
+         {{"apiGroups", {""}}, {"resources", {"pods"}}, {"verbs", {"get", "list"}}}},
+        "default");
+  std::string token = Token("demo", "default");
+  auto role = [](const std::string& name, const std::string& resource) {
+    return json{{"metadata", {{"name", name}}},
+                {"rules", {{{"apiGroups", {""}}, {"resources", {resource}}, {"verbs", {"get"}}}}}};
+  };
+  const std::string roles = "/apis/rbac.authorization.k8s.io/v1/namespaces/demo/roles";
+  EXPECT_EQ(As(token, "POST", roles, role("pods", "pods")).status, 201);
+  HttpResponse r = As(token, "POST", roles, role("secrets", "secrets"));
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(Message(r),
+            "roles.rbac.authorization.k8s.io \"secrets\" is forbidden: user "
+            "\"system:serviceaccount:demo:default\" (groups=[\"system:serviceaccounts\" "
+            "\"system:serviceaccounts:demo\" \"system:authenticated\"]) is attempting to grant "
+            "RBAC permissions not currently held:\n{APIGroups:[\"\"], Resources:[\"secrets\"], "
+            "Verbs:[\"get\"]}");
+  auto binding = [](const std::string& kind, const std::string& name) {
+    return json{
+        {"metadata", {{"name", "b-" + name}}},
+        {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", kind}, {"name", name}}},
+        {"subjects", {{{"kind", "ServiceAccount"}, {"name", "default"}}}}};
+  };
+  const std::string bindings = "/apis/rbac.authorization.k8s.io/v1/namespaces/demo/rolebindings";
+  EXPECT_EQ(As(token, "POST", bindings, binding("Role", "pods")).status, 201);
+  EXPECT_EQ(As(token, "POST", bindings, binding("ClusterRole", "cluster-admin")).status, 403);
+  // `bind` on the role lets one bind what one does not hold.
+  Grant("demo", "binder",
+        {{{"apiGroups", {"rbac.authorization.k8s.io"}},
+          {"resources", {"clusterroles"}},
+          {"resourceNames", {"cluster-admin"}},
+          {"verbs", {"bind"}}}},
+        "default");
+  EXPECT_EQ(As(token, "POST", bindings, binding("ClusterRole", "cluster-admin")).status, 201);
+}
+
 TEST(RequestAttributesTest, ReadsVerbResourceAndNameAsKube) {
   auto attrs = [](const std::string& method, const std::string& path,
                   std::map<std::string, std::string> query = {}) {

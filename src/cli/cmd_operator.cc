@@ -2,15 +2,22 @@
 // embedded node runtime) against any Kubernetes API server. `stash server`
 // runs the same pair in-process through StartOperator().
 #include <signal.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <thread>
+#include <tuple>
 
 #include "commands.h"
+#include "operator_health.h"
+#include "operator_leader.h"
 #include "stash/agent/node.h"
 #include "stash/cli/app.h"
 #include "stash/controller/backup_configuration_controller.h"
 #include "stash/core/clock.h"
+#include "stash/core/id.h"
 #include "stash/core/random.h"
 #include "stash/kube/config.h"
 
@@ -49,6 +56,19 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
   return h;
 }
 
+namespace {
+
+// client-go's identity: the host name and a random suffix.
+std::string Identity(Random& random) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || !host[0]) strcpy(host, "stash-operator");
+  uint8_t raw[8];
+  random.Fill(raw);
+  return std::string(host) + "_" + HexEncode(raw, sizeof raw);
+}
+
+}  // namespace
+
 void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
   auto* cmd = app.add_subcommand(
       "operator", "Run the Stash operator (BackupConfiguration controller) against an API server");
@@ -63,7 +83,33 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_flag("--in-process-triggers", opts->in_process_triggers,
                 "Run the trigger CronJobs' create-backupsession inside the node instead of as a "
                 "process per tick (for thousands of BackupConfigurations)");
-  cmd->callback([opts, exit_code] {
+  auto leader_elect = std::make_shared<bool>(false);
+  auto election = std::make_shared<LeaderElectionOptions>();
+  election->name = "stash-operator";
+  auto lease_duration = std::make_shared<std::string>("15s");
+  auto renew_deadline = std::make_shared<std::string>("10s");
+  auto retry_period = std::make_shared<std::string>("2s");
+  auto probe_bind = std::make_shared<std::string>();
+  cmd->add_flag("--leader-elect", *leader_elect,
+                "Run only while holding a coordination.k8s.io Lease, so that one of several "
+                "replicas reconciles and another takes over when it dies");
+  cmd->add_option("--leader-election-namespace", election->ns,
+                  "Namespace of the leader Lease (default: the kubeconfig's or in-cluster "
+                  "namespace)");
+  cmd->add_option("--leader-election-id", election->name, "Name of the leader Lease")
+      ->capture_default_str();
+  cmd->add_option("--leader-elect-lease-duration", *lease_duration,
+                  "How long followers wait after the leader's last renewal")
+      ->capture_default_str();
+  cmd->add_option("--leader-elect-renew-deadline", *renew_deadline,
+                  "A leader that has not renewed for this long stops leading and exits")
+      ->capture_default_str();
+  cmd->add_option("--leader-elect-retry-period", *retry_period,
+                  "Interval between attempts to acquire or renew the Lease")
+      ->capture_default_str();
+  cmd->add_option("--health-probe-bind-address", *probe_bind,
+                  "Serve /healthz and /readyz over HTTP on [HOST]:PORT, e.g. :8081 (default: off)");
+  cmd->callback([=] {
     sigset_t stop_set;
     sigemptyset(&stop_set);
     sigaddset(&stop_set, SIGINT);
@@ -71,18 +117,74 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
     pthread_sigmask(SIG_BLOCK, &stop_set, nullptr);
     signal(SIGPIPE, SIG_IGN);
     RealClock clock;
-    auto handle = StartOperator(*opts, clock);
-    if (!handle.ok()) {
-      std::cerr << "stash operator: " << handle.status().message() << "\n";
-      *exit_code = kExitError;
-      return;
+    SystemRandom random;
+    auto fail = [&](const std::string& msg, int code) {
+      std::cerr << "stash operator: " << msg << "\n";
+      *exit_code = code;
+    };
+    for (auto [flag, text, out] :
+         {std::tuple{"--leader-elect-lease-duration", lease_duration, &election->lease_duration},
+          {"--leader-elect-renew-deadline", renew_deadline, &election->renew_deadline},
+          {"--leader-elect-retry-period", retry_period, &election->retry_period}}) {
+      auto d = ParseGoDuration(*text);
+      if (!d.ok() || d->count() <= 0) {
+        return fail(std::string(flag) + ": " +
+                        (d.ok() ? "must be positive" : std::string(d.status().message())),
+                    kExitUsage);
+      }
+      *out = *d;
     }
-    std::cerr << "stash operator: running" << (opts->node ? " with the embedded node" : "") << "\n";
-    int sig = 0;
-    sigwait(&stop_set, &sig);
+    if (*leader_elect && election->renew_deadline >= election->lease_duration) {
+      return fail("--leader-elect-renew-deadline must be shorter than the lease duration",
+                  kExitUsage);
+    }
+    auto cfg = kube::ResolveConfig(opts->kubeconfig);
+    if (!cfg.ok()) return fail(std::string(cfg.status().message()), kExitError);
+    kube::Client client(*cfg);
+    std::atomic<bool> api_reachable{!*leader_elect};
+    std::unique_ptr<HealthServer> health;
+    if (!probe_bind->empty()) {
+      auto started = HealthServer::Start(*probe_bind, [&] { return api_reachable.load(); });
+      if (!started.ok()) return fail(std::string(started.status().message()), kExitUsage);
+      health = std::move(*started);
+      std::cerr << "stash operator: health probes on :" << health->port()
+                << " (/healthz, /readyz)\n";
+    }
+    std::atomic<bool> stop{false};
+    std::thread signals([&] {
+      int sig = 0;
+      sigwait(&stop_set, &sig);
+      stop = true;
+      clock.Interrupt();
+    });
+    std::shared_ptr<OperatorHandle> handle;
+    auto lead = [&]() -> Status {
+      STASH_ASSIGN_OR_RETURN(handle, StartOperator(*opts, clock));
+      std::cerr << "stash operator: running" << (opts->node ? " with the embedded node" : "")
+                << "\n";
+      return Status::Ok();
+    };
+    auto stop_leading = [&] { handle.reset(); };
+    int code = kExitOk;
+    if (*leader_elect) {
+      if (election->ns.empty()) election->ns = cfg->namespace_;
+      election->identity = Identity(random);
+      code = RunLeaderElected(client, clock, *election, lead, stop_leading, stop, &api_reachable);
+    } else if (Status s = lead(); !s.ok()) {
+      code = kExitError;
+      std::cerr << "stash operator: " << s.message() << "\n";
+    } else {
+      while (!stop) clock.SleepFor(std::chrono::seconds(1));
+    }
+    if (!stop) {
+      // Leadership lost or start-up failed: do not wait for a signal.
+      pthread_kill(signals.native_handle(), SIGTERM);
+    }
+    signals.join();
     std::cerr << "stash operator: shutting down\n";
-    handle->reset();
-    *exit_code = kExitOk;
+    stop_leading();
+    health.reset();
+    *exit_code = code;
   });
 }
 

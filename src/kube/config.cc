@@ -140,8 +140,11 @@ Result<KubeConfig> ResolveConfig(const std::string& explicit_path) {
     first = first.substr(0, first.find(':'));
     return LoadKubeconfig(first);
   }
-  auto in_cluster = InClusterConfig([](const char* k) { return std::getenv(k); },
-                                    "/var/run/secrets/kubernetes.io/serviceaccount");
+  // STASH_SERVICEACCOUNT_DIR moves the mount (a process outside a container).
+  const char* sa_dir = std::getenv("STASH_SERVICEACCOUNT_DIR");
+  auto in_cluster =
+      InClusterConfig([](const char* k) { return std::getenv(k); },
+                      sa_dir && *sa_dir ? sa_dir : "/var/run/secrets/kubernetes.io/serviceaccount");
   if (in_cluster.ok() || in_cluster.status().code() != Code::kNotFound) return in_cluster;
   if (const char* home = std::getenv("HOME"); home && *home) {
     std::string path = std::string(home) + "/.kube/config";

@@ -36,7 +36,8 @@ using Getenv = std::function<const char*(const char*)>;
 Result<KubeConfig> InClusterConfig(const Getenv& getenv, std::string_view sa_dir);
 
 // kubectl's order: an explicit path, else $KUBECONFIG (first entry), else the
-// in-cluster config, else ~/.kube/config.
+// in-cluster config (the mount's directory can be moved with
+// $STASH_SERVICEACCOUNT_DIR), else ~/.kube/config.
 Result<KubeConfig> ResolveConfig(const std::string& explicit_path);
 
 }  // namespace stash::kube
