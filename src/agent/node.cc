@@ -201,7 +201,7 @@ std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
     std::string ns = NsOf(p), pod = NameOf(p);
     const json pod_spec = p.value("spec", json::object());
     for (const json& c : pod_spec.value("containers", json::array())) {
-      if (c.value("image", "") != kube::kStashImage) continue;
+      if (c.value("image", "") != opts_.stash_image) continue;
       std::string key = ns + "/" + pod + "/" + c.value("name", "");
       desired[key] =
           MakeContainer(ns, pod, pod_spec, c, ns + "_" + pod + "_" + c.value("name", ""));

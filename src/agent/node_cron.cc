@@ -61,7 +61,7 @@ void NodeRuntime::RefreshCronJobs() {
   const SystemTime now = clock_.Now();
   std::map<std::string, bool> seen;
   for (json& cj : cronjobs_->List()) {
-    if (TriggerContainer(cj).value("image", "") != kube::kStashImage) continue;
+    if (TriggerContainer(cj).value("image", "") != opts_.stash_image) continue;
     std::string key = NsOf(cj) + "/" + NameOf(cj);
     seen[key] = true;
     CronState& st = crons_[key];

@@ -28,12 +28,16 @@ class PagingTest : public ::testing::Test {
     auto store = Store::Open((dir_ / "state.db").string(), 4);
     ASSERT_OK(store);
     store_ = std::move(*store);
-    handler_ = std::make_unique<ApiHandler>(*store_, registry_, clock_, random_, "tok");
+    auto signer = TokenSigner::LoadOrCreate((dir_ / "sa.key").string());
+    ASSERT_OK(signer);
+    auth_ = std::make_unique<Auth>(*store_, clock_, random_, std::move(*signer), "tok");
+    handler_ = std::make_unique<ApiHandler>(*store_, registry_, clock_, random_, *auth_);
     ASSERT_EQ(Call("POST", "/api/v1/namespaces", {}, R"({"metadata":{"name":"demo"}})").status,
               201);
   }
   void TearDown() override {
     handler_.reset();
+    auth_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -66,6 +70,7 @@ class PagingTest : public ::testing::Test {
   SeededRandom random_{7};
   Registry registry_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Auth> auth_;
   std::unique_ptr<ApiHandler> handler_;
 };
 

@@ -20,6 +20,7 @@
 #include "stash/core/id.h"
 #include "stash/core/random.h"
 #include "stash/kube/config.h"
+#include "stash/kube/stash_names.h"
 
 namespace stash::cli {
 
@@ -38,8 +39,9 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
   STASH_ASSIGN_OR_RETURN(kube::KubeConfig cfg, kube::ResolveConfig(opts.kubeconfig));
   auto h = std::make_shared<OperatorHandle>();
   h->client = std::make_unique<kube::Client>(cfg);
-  h->controller =
-      std::make_unique<controller::BackupConfigurationController>(*h->client, clock, opts.ns);
+  const std::string image = opts.image.empty() ? std::string(kube::kStashImage) : opts.image;
+  h->controller = std::make_unique<controller::BackupConfigurationController>(*h->client, clock,
+                                                                              opts.ns, image);
   h->controller->Start();
   if (opts.node) {
     if (opts.kubeconfig.empty()) {
@@ -50,6 +52,7 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
     node.kubeconfig_path = std::filesystem::absolute(opts.kubeconfig).string();
     node.stash_binary = opts.stash_binary;
     node.in_process_triggers = opts.in_process_triggers;
+    node.stash_image = image;
     h->node = std::make_unique<agent::NodeRuntime>(*h->client, clock, h->random, node);
     h->node->Start();
   }
@@ -83,6 +86,9 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_flag("--in-process-triggers", opts->in_process_triggers,
                 "Run the trigger CronJobs' create-backupsession inside the node instead of as a "
                 "process per tick (for thousands of BackupConfigurations)");
+  cmd->add_option("--image", opts->image,
+                  "stash's image, stamped into sidecars and trigger CronJobs (and run by --node)")
+      ->default_str(std::string(kube::kStashImage));
   auto leader_elect = std::make_shared<bool>(false);
   auto election = std::make_shared<LeaderElectionOptions>();
   election->name = "stash-operator";

@@ -52,6 +52,7 @@ struct OperatorOptions {
   std::string data_dir = "stash-data";
   std::string stash_binary;          // empty: this executable
   bool in_process_triggers = false;  // agent::NodeOptions::in_process_triggers
+  std::string image;                 // stash's image in sidecars/CronJobs; empty: the default
 };
 struct OperatorHandle;
 Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opts, Clock& clock);

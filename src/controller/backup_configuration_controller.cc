@@ -64,10 +64,12 @@ std::vector<std::string> Validate(const json& spec) {
 }  // namespace
 
 BackupConfigurationController::BackupConfigurationController(const kube::Client& client,
-                                                             Clock& clock, std::string ns)
+                                                             Clock& clock, std::string ns,
+                                                             std::string image)
     : client_(client),
       clock_(clock),
       ns_(std::move(ns)),
+      image_(std::move(image)),
       recorder_(client, clock, S(kube::kSourceBackupConfigurationController)),
       session_recorder_(client, clock, S(kube::kSourceBackupSessionController)),
       queue_(clock) {}
@@ -342,7 +344,7 @@ Status BackupConfigurationController::EnsureSidecar(const json& bc, const json& 
                                                     const kube::Resource& r, const json* repository,
                                                     std::string* message) {
   json desired = workload;
-  if (!InjectSidecar(&desired, bc, repository)) return Status::Ok();
+  if (!InjectSidecar(&desired, bc, repository, image_)) return Status::Ok();
   auto updated = client_.Update(r, NsOf(workload), desired);
   if (!updated.ok()) return updated.status();
   recorder_
@@ -354,7 +356,7 @@ Status BackupConfigurationController::EnsureSidecar(const json& bc, const json& 
 }
 
 Status BackupConfigurationController::EnsureCronJob(const json& bc) {
-  json desired = TriggerCronJob(bc);
+  json desired = TriggerCronJob(bc, image_);
   std::string ns = NsOf(bc);
   auto existing = client_.Get(res::kCronJobs, ns, NameOf(desired));
   if (!existing.ok()) {

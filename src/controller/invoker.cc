@@ -41,7 +41,7 @@ std::string InvokerHash(const json& bc) {
   return buf;
 }
 
-json SidecarContainer(const json& bc) {
+json SidecarContainer(const json& bc, std::string_view image) {
   const json& meta = bc["metadata"];
   const json& target = bc["spec"].value("target", json::object());
   const json& ref = target.value("ref", json::object());
@@ -58,17 +58,17 @@ json SidecarContainer(const json& bc) {
         {"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.namespace"}}}}}}});
   json mounts = target.value("volumeMounts", json::array());
   return {{"name", S(kube::kSidecarName)},
-          {"image", S(kube::kStashImage)},
+          {"image", S(image)},
           {"imagePullPolicy", "IfNotPresent"},
           {"args", args},
           {"env", env},
           {"volumeMounts", mounts}};
 }
 
-bool InjectSidecar(json* workload, const json& bc, const json* repository) {
+bool InjectSidecar(json* workload, const json& bc, const json* repository, std::string_view image) {
   json before = *workload;
   json* pod = PodSpec(workload);
-  json container = SidecarContainer(bc);
+  json container = SidecarContainer(bc, image);
   // A local backend is mounted into the sidecar at its mountPath, as Stash does.
   json local_volume;
   if (repository) {
@@ -143,14 +143,14 @@ std::string TriggerCronJobName(std::string_view bc_name) {
   return name;
 }
 
-json TriggerCronJob(const json& bc) {
+json TriggerCronJob(const json& bc, std::string_view image) {
   const json& meta = bc["metadata"];
   std::string name = meta.value("name", "");
   json labels = {{S(kube::kLabelManagedBy), S(kube::kManagedByValue)},
                  {S(kube::kLabelInvokerType), "BackupConfiguration"},
                  {S(kube::kLabelInvokerName), name}};
   json container = {{"name", S(kube::kSidecarName)},
-                    {"image", S(kube::kStashImage)},
+                    {"image", S(image)},
                     {"imagePullPolicy", "IfNotPresent"},
                     {"args", json::array({"create-backupsession", "--invoker-name=" + name,
                                           "--invoker-kind=BackupConfiguration"})}};

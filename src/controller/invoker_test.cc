@@ -86,6 +86,12 @@ TEST(Invoker, LocalBackendIsMountedIntoTheSidecar) {
 TEST(Invoker, TriggerCronJobRunsCreateBackupSessionOnTheSchedule) {
   json cj = TriggerCronJob(GuideBackupConfiguration());
   EXPECT_EQ(cj["metadata"]["name"], "stash-trigger-pause-backup");
+  // The operator's --image goes into the trigger and the sidecar.
+  json other = TriggerCronJob(GuideBackupConfiguration(), "registry.example.com/stash:1.2");
+  EXPECT_EQ(other["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
+            "registry.example.com/stash:1.2");
+  EXPECT_EQ(SidecarContainer(GuideBackupConfiguration(), "registry.example.com/stash:1.2")["image"],
+            "registry.example.com/stash:1.2");
   EXPECT_EQ(cj["spec"]["schedule"], "*/5 * * * *");
   EXPECT_EQ(cj["metadata"]["ownerReferences"][0]["uid"], "u-1");
   EXPECT_EQ(cj["metadata"]["ownerReferences"][0]["controller"], true);

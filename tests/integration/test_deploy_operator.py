@@ -175,10 +175,22 @@ class DeployTest(unittest.TestCase):
         if cls.image:
             subprocess.run([PODMAN, "rmi", "-f", cls.image], capture_output=True)
 
+    def deployment_args(self):
+        """The Deployment's own args, $(VAR)s expanded from its env; the probe port
+        is moved to a free one (replicas share this machine's network)."""
+        dep = json.loads(self.kubectl("get", "deploy", "stash-operator", "-n", "stash", "-o",
+                                      "json"))
+        c = dep["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: e.get("value", "") for e in c.get("env", [])}
+        args = [re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), a)
+                for a in c["args"]]
+        self.assertEqual(args[0], "operator")
+        return ["--health-probe-bind-address=127.0.0.1:0" if a.startswith(
+            "--health-probe-bind-address") else a for a in args[1:]], c["image"]
+
     def start_operator(self, *args):
-        op = Operator(self.server, self.sa_dir,
-                      ["--leader-elect", "--health-probe-bind-address=127.0.0.1:0", *args],
-                      image=self.image)
+        dep_args, _ = self.deployment_args()
+        op = Operator(self.server, self.sa_dir, [*dep_args, *args], image=self.image)
         self.operators.append(op)
         return op
 
@@ -243,6 +255,11 @@ class DeployTest(unittest.TestCase):
         wait_for("the sidecar", lambda: "stash" in self.kubectl(
             "get", "deploy", "stash-demo", "-n", "demo", "-o",
             "jsonpath={.spec.template.spec.containers[*].name}").split())
+        # Sidecars carry the operator's image, the one kustomization.yaml sets.
+        _, operator_image = self.deployment_args()
+        self.assertEqual(self.kubectl("get", "deploy", "stash-demo", "-n", "demo", "-o",
+                                      "jsonpath={.spec.template.spec.containers[?(@.name=="
+                                      "'stash')].image}"), operator_image)
         wait_for("the trigger CronJob", lambda: self.server.kubectl(
             "get", "cronjob", "-n", "demo", "stash-trigger-pause-backup").returncode == 0)
         wait_for("phase Ready", lambda: self.kubectl(

@@ -38,6 +38,7 @@
 #include "stash/kube/client.h"
 #include "stash/kube/cron.h"
 #include "stash/kube/informer.h"
+#include "stash/kube/stash_names.h"
 
 namespace stash::agent {
 
@@ -48,6 +49,9 @@ struct NodeOptions {
   std::string kubeconfig_path;  // given to the processes as KUBECONFIG
   std::string stash_binary;     // empty: this executable
   std::string node_name = "stash-embedded-node";
+  // Containers with this image are stash's own and run here (the operator's
+  // --image).
+  std::string stash_image = std::string(kube::kStashImage);
   // The trigger CronJobs' `stash create-backupsession` runs as a process per
   // tick, like every other stash container. With thousands of
   // BackupConfigurations on one schedule that costs a process start, a

@@ -28,6 +28,7 @@
 #include "stash/kube/client.h"
 #include "stash/kube/events.h"
 #include "stash/kube/informer.h"
+#include "stash/kube/stash_names.h"
 
 namespace stash::controller {
 
@@ -35,8 +36,10 @@ using json = kube::json;
 
 class BackupConfigurationController {
  public:
-  // `ns` empty watches all namespaces.
-  BackupConfigurationController(const kube::Client& client, Clock& clock, std::string ns = "");
+  // `ns` empty watches all namespaces; `image` goes into sidecars and
+  // trigger CronJobs.
+  BackupConfigurationController(const kube::Client& client, Clock& clock, std::string ns = "",
+                                std::string image = std::string(kube::kStashImage));
   ~BackupConfigurationController();
 
   void Start();
@@ -58,6 +61,7 @@ class BackupConfigurationController {
   const kube::Client& client_;
   Clock& clock_;
   const std::string ns_;
+  const std::string image_;
   kube::EventRecorder recorder_;
   kube::EventRecorder session_recorder_;
   WorkQueue queue_;

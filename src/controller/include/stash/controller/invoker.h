@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "stash/core/clock.h"
+#include "stash/kube/stash_names.h"
 
 namespace stash::controller {
 
@@ -28,17 +29,19 @@ inline constexpr std::string_view kValidationPassed = "ValidationPassed";
 // or resuming never changes the pod template (and never restarts pods).
 std::string InvokerHash(const json& bc);
 
-// The `stash` sidecar for `bc` targeting a workload in its namespace.
-json SidecarContainer(const json& bc);
+// The `stash` sidecar for `bc` targeting a workload in its namespace; `image`
+// is stash's image (`stash operator --image`).
+json SidecarContainer(const json& bc, std::string_view image = kube::kStashImage);
 
 // Makes the workload's pod template carry the sidecar (and, for a local
 // backend, the repository volume). Returns true when `workload` changed.
-bool InjectSidecar(json* workload, const json& bc, const json* repository);
+bool InjectSidecar(json* workload, const json& bc, const json* repository,
+                   std::string_view image = kube::kStashImage);
 // Removes what InjectSidecar added; returns true when `workload` changed.
 bool RemoveSidecar(json* workload);
 
 std::string TriggerCronJobName(std::string_view bc_name);
-json TriggerCronJob(const json& bc);
+json TriggerCronJob(const json& bc, std::string_view image = kube::kStashImage);
 // True when `existing` differs from `desired` in anything the operator owns.
 bool CronJobNeedsUpdate(const json& existing, const json& desired);
 
