@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -72,8 +73,16 @@ class RepositoryImpl final : public Repository {
   // hashers seal straight into their reserved slice without holding
   // pack_mu_ and without a copy; `writers` counts slices still being sealed.
   // Once closed (full, or at Flush) the last writer hands it to the uploaders.
+  // Pack memory is page-aligned: a local store can then write the pack
+  // straight from it to the disk (direct I/O) instead of copying it into
+  // the page cache.
+  struct PageFree {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  using PackBuffer = std::unique_ptr<uint8_t[], PageFree>;
+  static PackBuffer NewPackBuffer(size_t size);
   struct OpenPack {
-    std::unique_ptr<uint8_t[]> buf;
+    PackBuffer buf;
     size_t capacity = 0;
     size_t size = 0;
     std::vector<codec::IndexEntry> blobs;
@@ -132,7 +141,7 @@ class RepositoryImpl final : public Repository {
   std::condition_variable sealed_cv_;
   // Uploaded packs' buffers, reused so steady-state writes touch no fresh
   // memory (a page fault per 4 KiB is a large share of a backup's CPU).
-  std::vector<std::unique_ptr<uint8_t[]>> free_bufs_;
+  std::vector<PackBuffer> free_bufs_;
   size_t live_bufs_ = 0;  // standard-size pack buffers allocated
   std::condition_variable buffer_cv_;
 

@@ -1,6 +1,7 @@
 // The write side of RepositoryImpl: unpacked files, packers, pack uploads on
 // worker threads and index files written after their packs.
 #include <cstring>
+#include <new>
 
 #include "repository_impl.h"
 #include "stash/crypto/seal.h"
@@ -99,14 +100,22 @@ Status RepositoryImpl::UploadError() const {
   return upload_error_;
 }
 
+RepositoryImpl::PackBuffer RepositoryImpl::NewPackBuffer(size_t size) {
+  constexpr size_t kPage = 4096;
+  // Uninitialised: the bytes are written before they are read, and pages
+  // are touched only as blobs land in them.
+  void* p = std::aligned_alloc(kPage, (size + kPage - 1) / kPage * kPage);
+  if (!p) throw std::bad_alloc();
+  return PackBuffer(static_cast<uint8_t*>(p));
+}
+
 RepositoryImpl::PackPtr RepositoryImpl::NewPack(std::unique_lock<std::mutex>& lock, BlobKind kind,
                                                 size_t need) {
   auto p = std::make_shared<OpenPack>();
   const size_t standard = opts_.pack_size + kPackSlack;
   if (need > standard) {
-    // Default-initialised: the bytes are written before they are read.
     p->capacity = need;
-    p->buf.reset(new uint8_t[need]);
+    p->buf = NewPackBuffer(need);
     return p;
   }
   // A fixed set of buffers, all reused: that bounds memory, and steady state
@@ -123,7 +132,7 @@ RepositoryImpl::PackPtr RepositoryImpl::NewPack(std::unique_lock<std::mutex>& lo
     p->buf = std::move(free_bufs_.back());
     free_bufs_.pop_back();
   } else {
-    p->buf.reset(new uint8_t[standard]);
+    p->buf = NewPackBuffer(standard);
     ++live_bufs_;
   }
   return p;
