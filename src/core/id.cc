@@ -38,8 +38,15 @@ Result<Id> Id::FromHex(std::string_view hex) {
     return InvalidError("invalid id \"" + std::string(hex) + "\": want 64 hex digits, got " +
                         std::to_string(hex.size()));
   }
-  STASH_ASSIGN_OR_RETURN(std::string raw, HexDecode(hex));
-  return FromBytes(reinterpret_cast<const uint8_t*>(raw.data()));
+  // Straight into the bytes, no string in between: trees carry an id per
+  // content chunk, and decoding them took ~5% of a no-change backup.
+  uint8_t raw[kSize];
+  for (size_t i = 0; i < kSize; ++i) {
+    int hi = HexValue(hex[2 * i]), lo = HexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return InvalidError("invalid hex digit in \"" + std::string(hex) + "\"");
+    raw[i] = static_cast<uint8_t>((hi << 4) | lo);
+  }
+  return FromBytes(raw);
 }
 
 std::string Id::Hex() const { return HexEncode(bytes_.data(), kSize); }
