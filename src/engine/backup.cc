@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -71,11 +72,6 @@ class Archiver {
   BackupStats& stats() { return stats_; }
 
  private:
-  // Lists `dir_path` (a real directory) into d and starts its children.
-  // `cdir` is its path as recorded when that differs (a path map is set).
-  void WalkDir(DirState* d, const std::string& dir_path, const std::string& cdir);
-  // Builds d from the virtual target trie node t.
-  void WalkTarget(DirState* d, const Target& t);
   struct Entry {
     Node node;
     std::string path;                // to read on this host
@@ -83,6 +79,36 @@ class Archiver {
     const Target* virtual_children;  // intermediate target component
     bool target = false;             // a backup target (not below one)
   };
+  struct Scan;
+  // Lists `dir_path` (a real directory) into d and starts its children.
+  // `cdir` is its path as recorded when that differs (a path map is set).
+  // `pre`, when set, is that listing already made (or being made) ahead.
+  void WalkDir(DirState* d, const std::string& dir_path, const std::string& cdir,
+               const std::shared_ptr<Scan>& pre = nullptr);
+  // The walker's costly part for one directory: its parent tree, listing,
+  // lstat and node of every entry. Errors and warnings go to `events` when
+  // set (a scan ahead, replayed in walk order), else out at once.
+  struct Event {
+    std::string path;     // error: the entry; warning: empty
+    Status status;        // error
+    std::string message;  // warning
+  };
+  struct ScanResult {
+    bool listed = false;
+    std::vector<Node> parent_nodes;
+    std::vector<Entry> entries;
+  };
+  void ScanDir(const DirState* d, const std::string& dir_path, const std::string& cdir,
+               ScanResult* out, std::vector<Event>* events);
+  // Starts scans of the next subdirectories of `subdirs` (slots of d) on the
+  // helper threads, while the shared budget of scans ahead lasts.
+  void ScanAhead(const std::vector<Entry>& entries, const std::vector<size_t>& subdirs,
+                 const std::vector<DirState*>& states, size_t* next,
+                 std::vector<std::shared_ptr<Scan>>* scans);
+  void ScanLoop();
+  // Builds d from the virtual target trie node t.
+  void WalkTarget(DirState* d, const Target& t);
+
   // The absolute form of a shown (recorded) path, as restic's rules see it.
   std::string Abs(const std::string& shown) const {
     return !shown.empty() && shown[0] == '/' ? shown : GoPathClean(cwd_ + "/" + shown);
@@ -108,6 +134,18 @@ class Archiver {
   NameCache names_;
   std::unique_ptr<ChunkPipeline> pipeline_;
 
+  // Directories listed ahead of the walk on helper threads, so lstat and
+  // xattr calls (most of a no-change backup) and parent-tree loads (round
+  // trips on a remote store) run in parallel while the walk keeps restic's
+  // order for files, errors and warnings. Off with tag rules, whose
+  // warnings are printed as the rules run.
+  std::mutex scan_mu_;
+  std::condition_variable scan_cv_;
+  std::deque<std::shared_ptr<Scan>> scan_queue_;
+  size_t scans_ahead_ = 0;  // submitted and not yet consumed by the walk
+  bool scan_stop_ = false;
+  std::vector<std::thread> scanners_;
+
   std::mutex mu_;  // stats, errors, completion
   std::condition_variable cv_;
   BackupStats stats_;
@@ -116,6 +154,20 @@ class Archiver {
   bool root_done_ = false;
   std::vector<std::unique_ptr<DirState>> dirs_;  // owned until the end
 };
+
+// A directory scan handed to a helper thread. The walk takes it over itself
+// when no helper has started it yet.
+struct Archiver::Scan {
+  const DirState* dir;
+  std::string path;
+  std::string cpath;
+  enum State { kQueued, kRunning, kDone } state = kQueued;
+  ScanResult result;
+  std::vector<Event> events;
+};
+
+// Scans ahead of the walk at most: bounds the listings held in memory.
+constexpr size_t kMaxScansAhead = 64;
 
 const Node* FindNode(const std::vector<Node>* nodes, const std::string& name) {
   if (!nodes) return nullptr;
@@ -164,11 +216,23 @@ Result<Id> Archiver::Run(const Target& root, std::optional<Id> parent_tree) {
                                        : static_cast<int>(std::thread::hardware_concurrency());
   pipeline_ = std::make_unique<ChunkPipeline>(repo_, opts_.read_concurrency, hashers, progress_,
                                               opts_.content_opens);
+  if (!select_.has_tag_rules()) {
+    // Enough helpers to use the cores and, on a remote store, to keep
+    // parent-tree loads in flight.
+    const int n = std::clamp(repo_.backend().Connections(), 2, 8);
+    for (int i = 0; i < n; ++i) scanners_.emplace_back([this] { ScanLoop(); });
+  }
   auto d = std::make_unique<DirState>();
   DirState* rd = d.get();
   dirs_.push_back(std::move(d));
   rd->parent_subtree = parent_tree;
   WalkTarget(rd, root);
+  {
+    std::lock_guard lock(scan_mu_);
+    scan_stop_ = true;
+  }
+  scan_cv_.notify_all();
+  for (auto& t : scanners_) t.join();
   progress_->scan_finished = true;
   Status ps = pipeline_->Finish();
   if (!ps.ok()) Fail(ps);
@@ -225,14 +289,101 @@ void Archiver::WalkTarget(DirState* d, const Target& t) {
   Dispatch(d, std::move(entries), parent_nodes);
 }
 
-void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::string& cdir) {
-  std::vector<Node> parent_nodes = LoadParentTree(d->parent_subtree);
-  auto names = ListDirSorted(dir_path);
-  if (!names.ok()) {
-    Error(cdir.empty() ? dir_path : cdir, names.status());
+void Archiver::ScanLoop() {
+  while (true) {
+    std::shared_ptr<Scan> scan;
+    {
+      std::unique_lock lock(scan_mu_);
+      scan_cv_.wait(lock, [&] { return scan_stop_ || !scan_queue_.empty(); });
+      if (scan_queue_.empty()) return;
+      scan = std::move(scan_queue_.front());
+      scan_queue_.pop_front();
+      if (scan->state != Scan::kQueued) continue;  // the walk took it over
+      scan->state = Scan::kRunning;
+    }
+    ScanDir(scan->dir, scan->path, scan->cpath, &scan->result, &scan->events);
+    {
+      std::lock_guard lock(scan_mu_);
+      scan->state = Scan::kDone;
+    }
+    scan_cv_.notify_all();
+  }
+}
+
+void Archiver::ScanAhead(const std::vector<Entry>& entries, const std::vector<size_t>& subdirs,
+                         const std::vector<DirState*>& states, size_t* next,
+                         std::vector<std::shared_ptr<Scan>>* scans) {
+  if (scanners_.empty()) return;
+  std::lock_guard lock(scan_mu_);
+  for (; *next < subdirs.size() && scans_ahead_ < kMaxScansAhead; ++*next) {
+    const size_t slot = subdirs[*next];
+    auto scan = std::make_shared<Scan>();
+    scan->dir = states[slot];
+    scan->path = entries[slot].path;
+    scan->cpath = entries[slot].cpath;
+    (*scans)[slot] = scan;
+    scan_queue_.push_back(std::move(scan));
+    ++scans_ahead_;
+    scan_cv_.notify_one();
+  }
+}
+
+void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::string& cdir,
+                       const std::shared_ptr<Scan>& pre) {
+  ScanResult scanned;
+  if (pre) {
+    bool mine = false;
+    {
+      std::unique_lock lock(scan_mu_);
+      if (pre->state == Scan::kQueued) {
+        pre->state = Scan::kRunning;  // no helper got to it: scan it here
+        mine = true;
+      } else {
+        scan_cv_.wait(lock, [&] { return pre->state == Scan::kDone; });
+      }
+      --scans_ahead_;
+    }
+    if (mine) ScanDir(d, dir_path, cdir, &pre->result, &pre->events);
+    for (Event& e : pre->events) {
+      if (e.path.empty()) {
+        if (opts_.on_warning) opts_.on_warning(e.message);
+      } else {
+        Error(e.path, e.status);
+      }
+    }
+    scanned = std::move(pre->result);
+  } else {
+    ScanDir(d, dir_path, cdir, &scanned, nullptr);
+  }
+  if (!scanned.listed) {
     Release(d);
     return;
   }
+  Dispatch(d, std::move(scanned.entries), scanned.parent_nodes);
+}
+
+void Archiver::ScanDir(const DirState* d, const std::string& dir_path, const std::string& cdir,
+                       ScanResult* out, std::vector<Event>* events) {
+  auto error = [&](const std::string& path, const Status& st) {
+    if (events) {
+      events->push_back(Event{path, st, {}});
+    } else {
+      Error(path, st);
+    }
+  };
+  WarnFn warn = opts_.on_warning;
+  if (events && warn) {
+    warn = [events](const std::string& message) {
+      events->push_back(Event{{}, Status::Ok(), message});
+    };
+  }
+  out->parent_nodes = LoadParentTree(d->parent_subtree);
+  auto names = ListDirSorted(dir_path);
+  if (!names.ok()) {
+    error(cdir.empty() ? dir_path : cdir, names.status());
+    return;
+  }
+  out->listed = true;
   // Mounts nested in this directory hide (or add) the entry of that name.
   std::vector<std::pair<std::string, std::string>> mounts;
   if (!cdir.empty() && cdir[0] == '/') mounts = opts_.path_map.MountsIn(cdir);
@@ -248,7 +399,7 @@ void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::stri
   // -x: entries on another device go, except directories that are mount
   // points of an allowed directory (kept, and empty below).
   const bool dir_allowed = d->own_dev == d->target_dev;
-  std::vector<Entry> entries;
+  std::vector<Entry>& entries = out->entries;
   entries.reserve(names->size());
   for (std::string& name : *names) {
     // restic's order: patterns first, then tag files.
@@ -264,7 +415,7 @@ void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::stri
     if (mount != mounts.end() && mount->first == name) path = mount->second;
     struct stat st {};
     if (lstat(path.c_str(), &st) != 0) {
-      Error(shown, ErrnoError(errno, "lstat " + shown));
+      error(shown, ErrnoError(errno, "lstat " + shown));
       continue;
     }
     if (select_.RejectBySize(st)) continue;
@@ -272,15 +423,13 @@ void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::stri
         !(S_ISDIR(st.st_mode) && dir_allowed)) {
       continue;
     }
-    auto node =
-        NodeForPath(path, shown, std::move(name), st, opts_.with_atime, names_, opts_.on_warning);
+    auto node = NodeForPath(path, shown, std::move(name), st, opts_.with_atime, names_, warn);
     if (!node.ok()) {
-      Error(shown, node.status());
+      error(shown, node.status());
       continue;
     }
     entries.push_back(Entry{std::move(*node), std::move(path), std::move(cpath), nullptr, false});
   }
-  Dispatch(d, std::move(entries), parent_nodes);
 }
 
 void Archiver::Dispatch(DirState* d, std::vector<Entry> entries,
@@ -290,31 +439,45 @@ void Archiver::Dispatch(DirState* d, std::vector<Entry> entries,
   d->nodes.reserve(entries.size());
   for (Entry& e : entries) d->nodes.push_back(std::move(e.node));
   d->drop.assign(d->nodes.size(), 0);
+  // Subdirectories get their state first, so their scans can start ahead.
+  std::vector<DirState*> states(d->nodes.size(), nullptr);
+  std::vector<const Node*> prevs(d->nodes.size(), nullptr);
+  std::vector<size_t> subdirs;  // slots of real subdirectories, to scan ahead
+  for (size_t slot = 0; slot < d->nodes.size(); ++slot) {
+    const Node& n = d->nodes[slot];
+    const Node* prev = prevs[slot] = FindNode(&parent_nodes, n.name);
+    if (n.type != NodeType::kDir) continue;
+    auto sub = std::make_unique<DirState>();
+    DirState* sd = states[slot] = sub.get();
+    sd->parent = d;
+    sd->slot = slot;
+    sd->own_dev = n.device_id;
+    sd->target_dev = entries[slot].target ? n.device_id : d->target_dev;
+    if (prev && prev->type == NodeType::kDir) sd->parent_subtree = prev->subtree;
+    {
+      std::lock_guard lock(mu_);
+      dirs_.push_back(std::move(sub));
+    }
+    if (!entries[slot].virtual_children) subdirs.push_back(slot);
+  }
+  std::vector<std::shared_ptr<Scan>> scans(d->nodes.size());
+  size_t next_scan = 0;
   for (size_t slot = 0; slot < d->nodes.size(); ++slot) {
     Node& n = d->nodes[slot];
-    const Node* prev = FindNode(&parent_nodes, n.name);
     const std::string& path = entries[slot].path;
     if (n.type == NodeType::kDir) {
-      auto sub = std::make_unique<DirState>();
-      DirState* sd = sub.get();
-      sd->parent = d;
-      sd->slot = slot;
-      sd->own_dev = n.device_id;
-      sd->target_dev = entries[slot].target ? n.device_id : d->target_dev;
-      if (prev && prev->type == NodeType::kDir) sd->parent_subtree = prev->subtree;
-      {
-        std::lock_guard lock(mu_);
-        dirs_.push_back(std::move(sub));
-      }
+      // Keep the scans ahead topped up as the walk frees the budget.
+      ScanAhead(entries, subdirs, states, &next_scan, &scans);
       d->pending.fetch_add(1);
       if (entries[slot].virtual_children) {
-        WalkTarget(sd, *entries[slot].virtual_children);
+        WalkTarget(states[slot], *entries[slot].virtual_children);
       } else {
-        WalkDir(sd, path, entries[slot].cpath);
+        WalkDir(states[slot], path, entries[slot].cpath, scans[slot]);
+        scans[slot].reset();
       }
       continue;
     }
-    if (n.type == NodeType::kFile) AddFile(d, slot, path, entries[slot].cpath, prev);
+    if (n.type == NodeType::kFile) AddFile(d, slot, path, entries[slot].cpath, prevs[slot]);
   }
   Release(d);
 }

@@ -17,6 +17,7 @@
 namespace stash::engine {
 
 const std::string& NameCache::User(uint32_t uid) {
+  std::lock_guard lock(mu_);
   auto it = users_.find(uid);
   if (it != users_.end()) return it->second;
   struct passwd pw {};
@@ -28,6 +29,7 @@ const std::string& NameCache::User(uint32_t uid) {
 }
 
 const std::string& NameCache::Group(uint32_t gid) {
+  std::lock_guard lock(mu_);
   auto it = groups_.find(gid);
   if (it != groups_.end()) return it->second;
   struct group gr {};

@@ -2,13 +2,14 @@
 // a restic node (with cached user/group names and symlink targets), sorted
 // directory listings with raw byte names, and absolute/clean paths.
 //
-// Thread-safety: NameCache is not thread-safe (the walker owns it); the free
-// functions are.
+// Thread-safety: all thread-safe (the walker's helper threads share one
+// NameCache).
 #pragma once
 
 #include <sys/stat.h>
 
 #include <functional>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,13 +19,15 @@
 
 namespace stash::engine {
 
-// getpwuid_r/getgrgid_r results, looked up once per id.
+// getpwuid_r/getgrgid_r results, looked up once per id. The references stay
+// valid for the cache's lifetime.
 class NameCache {
  public:
   const std::string& User(uint32_t uid);
   const std::string& Group(uint32_t gid);
 
  private:
+  std::mutex mu_;
   std::unordered_map<uint32_t, std::string> users_;
   std::unordered_map<uint32_t, std::string> groups_;
 };
