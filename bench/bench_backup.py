@@ -2,11 +2,13 @@
 """stash vs restic 0.14 on the same data, same compression, same cores, in one run.
 
 Workloads (issue targets in brackets):
-  1. first backup of 1 GiB incompressible data        [stash >= 2.5x restic throughput]
-  2. first backup of 1 GiB compressible data (tar of /usr/lib)  [>= 1.8x, stored size within 3%]
-  3. no-change second backup of 100,000 small files   [>= 3x faster]
-  4. full restore of 1., 2. and 3.                    [>= 2x faster]
+  1. first backup of 1 GiB incompressible data        [stash >= 4x restic throughput]
+  2. first backup of 1 GiB compressible data (tar of /usr/lib)  [>= 3x, stored size within 3%]
+  3. no-change second backup of 100,000 small files   [>= 5x faster]
+  4. full restore of 1., 2. and 3.                    [>= 3x faster]
 Peak RSS (from /usr/bin/time -v) should be no higher than restic's.
+Debian's borg 1.2 runs the same workloads beside them when installed (apt-get install
+borgbackup; --borg '' leaves it out): see class Borg for the settings that make it the same job.
 
 Page cache: every restore starts with both repositories evicted (os.sync(), then
 posix_fadvise(DONTNEED) on each file), and every first backup with its source tree evicted,
@@ -19,7 +21,7 @@ and the table shows the median with the range: on a shared virtual machine one r
 tool varies by +-30%, which a single pair of runs turns into a ratio off by half.
 
 Usage: bench/bench_backup.py [--stash build/bin/stash] [--dir /tmp/stash-bench] [--size-mib 1024]
-                             [--rounds 3] [--restore-repeats 3]
+                             [--rounds 3] [--restore-repeats 3] [--borg PATH] [--only random,tar,small]
 Not part of the test suite: it takes minutes and wants an otherwise idle machine.
 """
 import argparse
@@ -94,27 +96,89 @@ def make_data(d, size_mib):
     return rnd, tar, small
 
 
+class ResticLike:
+    """restic 0.14 or stash: the same verbs and flags."""
+
+    def __init__(self, name, argv, env):
+        self.name, self.argv, self.env = name, argv, env
+
+    def init(self, repo):
+        subprocess.run([*self.argv, "-r", repo, "init", "-q"], env=self.env, check=True,
+                       capture_output=True)
+
+    def backup(self, repo, src, compression="auto"):
+        return sh([*self.argv, "-r", repo, "backup", "-q", "--compression", compression, "."],
+                  self.env, cwd=src)
+
+    def restore(self, repo, target):
+        return sh([*self.argv, "-r", repo, "restore", "-q", "latest", "--target", target],
+                  self.env)
+
+
+class Borg:
+    """Debian's borg 1.2 doing the same jobs: authenticated encryption (repokey:
+    AES-CTR + HMAC-SHA256, as restic's AES-CTR + Poly1305), content-defined
+    chunks, zstd level 3 where the data compresses (auto: an lz4 probe first),
+    its files cache for unchanged files. borg is single-threaded by design.
+    Install: apt-get install borgbackup (the bench skips borg when it is missing)."""
+
+    name = "borg"
+
+    def __init__(self, binary, base):
+        self.binary = binary
+        self.env = dict(os.environ, BORG_PASSPHRASE=PASSWORD, BORG_BASE_DIR=base,
+                        BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK="yes",
+                        BORG_RELOCATED_REPO_ACCESS_IS_OK="yes", BORG_DELETE_I_KNOW_WHAT_I_AM_DOING="YES")
+        self.count = 0
+
+    def init(self, repo):
+        subprocess.run([self.binary, "init", "-e", "repokey", repo], env=self.env, check=True,
+                       capture_output=True)
+
+    def backup(self, repo, src, compression="auto"):
+        self.count += 1
+        comp = "none" if compression == "off" else "auto,zstd,3"
+        return sh([self.binary, "create", "--compression", comp, "%s::a%d" % (repo, self.count),
+                   "."], self.env, cwd=src)
+
+    def restore(self, repo, target):
+        os.makedirs(target, exist_ok=True)
+        last = subprocess.run([self.binary, "list", "--last", "1", "--short", repo], env=self.env,
+                              check=True, capture_output=True, text=True).stdout.strip()
+        return sh([self.binary, "extract", "%s::%s" % (repo, last)], self.env, cwd=target)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--stash", default=os.path.join(os.path.dirname(__file__), "..", "build", "bin",
                                                     "stash"))
     ap.add_argument("--restic", default=shutil.which("restic") or "restic")
+    ap.add_argument("--borg", default=shutil.which("borg") or "",
+                    help="borg 1.2 binary ('' to leave borg out; apt-get install borgbackup)")
     ap.add_argument("--dir", default="/tmp/stash-bench")
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--restore-repeats", type=int, default=3)
+    ap.add_argument("--only", default="", help="comma-separated workloads: random,tar,small")
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     rnd, tar, small = make_data(os.path.join(a.dir, "data"), a.size_mib)
     env = dict(os.environ, RESTIC_PASSWORD=PASSWORD, GOMAXPROCS="2",
                TMPDIR=os.path.join(a.dir, "tmp"))
     os.makedirs(env["TMPDIR"], exist_ok=True)
-    tools = {"restic": [a.restic, "--no-cache"], "stash": [os.path.abspath(a.stash)]}
+    tools = {"restic": ResticLike("restic", [a.restic, "--no-cache"], env),
+             "stash": ResticLike("stash", [os.path.abspath(a.stash)], env)}
+    if a.borg:
+        shutil.rmtree(os.path.join(a.dir, "borg-base"), ignore_errors=True)
+        tools["borg"] = Borg(a.borg, os.path.join(a.dir, "borg-base"))
+    only = set(a.only.split(",")) if a.only else {"random", "tar", "small"}
     # results[workload][tool] = list of (seconds, peak RSS MiB), one per round
     results = {}
     stored = {}
-    print("page cache: source trees evicted before each first backup, both repositories "
-          "before every restore; %d rounds, tools alternating" % a.rounds, flush=True)
+    print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
+    print("page cache: source trees evicted before each first backup, all repositories "
+          "before every restore; %d rounds, tools rotating which goes first" % a.rounds,
+          flush=True)
 
     def record(workload, tool, value):
         results.setdefault(workload, {}).setdefault(tool, []).append(value)
@@ -129,42 +193,46 @@ def main():
     def fresh_repo(tool, name):
         r = repo_path(tool, name)
         shutil.rmtree(r, ignore_errors=True)
-        subprocess.run([*tools[tool], "-r", r, "init", "-q"], env=env, check=True,
-                       capture_output=True)
+        os.makedirs(os.path.dirname(r), exist_ok=True)
+        tools[tool].init(r)
         return r
 
     def restore(tool, name, keep=False):
         target = os.path.join(a.dir, "restore-%s-%s" % (tool, name))
         shutil.rmtree(target, ignore_errors=True)
         evict_repos(name)
-        t = sh([*tools[tool], "-r", repo_path(tool, name), "restore", "-q", "latest", "--target",
-                target], env)
+        t = tools[tool].restore(repo_path(tool, name), target)
         if not keep:
             shutil.rmtree(target, ignore_errors=True)
         return t, target
 
+    names = list(tools)
     for rnd_i in range(a.rounds):
-        order = list(tools) if rnd_i % 2 == 0 else list(reversed(list(tools)))
+        k = rnd_i % len(names)
+        order = names[k:] + names[:k]
+        if rnd_i % 2:
+            order.reverse()
         for name, src in (("random", rnd), ("tar", tar)):
+            if name not in only:
+                continue
             for tool in order:
                 repo = fresh_repo(tool, name)
                 evict(src)
-                record("backup " + name, tool,
-                       sh([*tools[tool], "-r", repo, "backup", "-q", "--compression", "auto", "."],
-                          env, cwd=src))
+                record("backup " + name, tool, tools[tool].backup(repo, src))
                 stored.setdefault(name, {})[tool] = du(repo)
             # Restores are short, so each round takes several: their medians
             # come from rounds x --restore-repeats runs per tool.
             for rep in range(a.restore_repeats):
                 for tool in (order if rep % 2 == 0 else list(reversed(order))):
                     record("restore " + name, tool, restore(tool, name)[0])
+        if "small" not in only:
+            print("round %d done, load %.2f" % (rnd_i + 1, os.getloadavg()[0]), flush=True)
+            continue
         for tool in order:
             repo = fresh_repo(tool, "small")
             evict(small)
-            subprocess.run([*tools[tool], "-r", repo, "backup", "-q", "."], env=env, cwd=small,
-                           check=True, capture_output=True)
-            record("no-change 100k files", tool,
-                   sh([*tools[tool], "-r", repo, "backup", "-q", "."], env, cwd=small))
+            tools[tool].backup(repo, small)
+            record("no-change 100k files", tool, tools[tool].backup(repo, small))
         targets = []
         for tool in order:
             t, target = restore(tool, "small", keep=True)
@@ -172,37 +240,40 @@ def main():
             if restored != 100000:
                 sys.exit("%s restored %d of 100000 small files" % (tool, restored))
             record("restore 100k files", tool, t)
-            # Kept until both restores are done: for some seconds after deleting
+            # Kept until all restores are done: for some seconds after deleting
             # 100k files, ext4 scans past their inodes on every create
             # (recently_deleted), which would slow down the next tool's restore.
             targets.append(target)
         for target in targets:
             shutil.rmtree(target, ignore_errors=True)
-        print("round %d done" % (rnd_i + 1), flush=True)
+        print("round %d done, load %.2f" % (rnd_i + 1, os.getloadavg()[0]), flush=True)
 
-    for name in ("random", "tar"):
-        r, st = stored[name]["restic"], stored[name]["stash"]
-        print("%s: stored restic %.1f MiB, stash %.1f MiB (%.2f%%)" % (
-            name, r / 2**20, st / 2**20, 100.0 * (st - r) / r))
+    for name in stored:
+        r = stored[name]["restic"]
+        print("%s: stored %s" % (name, ", ".join(
+            "%s %.1f MiB (%+.2f%%)" % (t, st / 2**20, 100.0 * (st - r) / r)
+            for t, st in stored[name].items())))
     sizes = {"random": du(rnd), "tar": du(tar)}
-    print("\nmedian of %d rounds (restores of random/tar: %d runs) (min-max); MB/s and speedup "
-          "from the medians; RSS: the highest" % (a.rounds, a.rounds * a.restore_repeats))
-    print("%-22s %16s %16s %8s %8s %7s %8s %8s" % ("workload", "restic s", "stash s",
-                                                 "restic MB/s", "stash MB/s", "speedup",
-                                                 "restic RSS", "stash RSS"))
+    print("\nload average at end: %.2f %.2f %.2f" % os.getloadavg())
+    print("median of %d rounds (restores of random/tar: %d runs) (min-max); speedups from the "
+          "medians; RSS: the highest" % (a.rounds, a.rounds * a.restore_repeats))
+    others = [t for t in names if t != "restic"]
+    head = "%-22s" % "workload" + "".join("%19s" % (t + " s") for t in names)
+    head += "".join("%14s" % ("restic/" + t) for t in others if t != "restic")
+    head += "".join("%9s" % (t + " MB/s") for t in names) + "  peak RSS MiB (" + "/".join(names) + ")"
+    print(head)
     for workload, res in results.items():
         size = sizes.get(workload.split()[-1], 0)
-        cols = []
-        med = {}
-        for tool in ("restic", "stash"):
+        med, cols = {}, []
+        for tool in names:
             ts = [x[0] for x in res[tool]]
             med[tool] = statistics.median(ts)
-            cols.append("%5.2f (%.2f-%.2f)" % (med[tool], min(ts), max(ts)))
-        mbs = lambda sec: "%.0f" % (size / 2**20 / sec) if size else "-"
-        print("%-22s %16s %16s %8s %8s %6.2fx %7.0fM %7.0fM" % (
-            workload, cols[0], cols[1], mbs(med["restic"]), mbs(med["stash"]),
-            med["restic"] / med["stash"], max(x[1] for x in res["restic"]),
-            max(x[1] for x in res["stash"])))
+            cols.append("%19s" % ("%.2f (%.2f-%.2f)" % (med[tool], min(ts), max(ts))))
+        line = "%-22s" % workload + "".join(cols)
+        line += "".join("%13.2fx" % (med["restic"] / med[t]) for t in others)
+        line += "".join("%9s" % ("%.0f" % (size / 2**20 / med[t]) if size else "-") for t in names)
+        line += "  " + " / ".join("%.0f" % max(x[1] for x in res[t]) for t in names)
+        print(line)
 
 
 if __name__ == "__main__":
