@@ -259,8 +259,9 @@ def main():
           "medians; RSS: the highest" % (a.rounds, a.rounds * a.restore_repeats))
     others = [t for t in names if t != "restic"]
     head = "%-22s" % "workload" + "".join("%19s" % (t + " s") for t in names)
-    head += "".join("%14s" % ("restic/" + t) for t in others if t != "restic")
-    head += "".join("%9s" % (t + " MB/s") for t in names) + "  peak RSS MiB (" + "/".join(names) + ")"
+    head += "".join("%14s" % ("restic/" + t) for t in others)
+    head += "".join("%12s" % (t + " MB/s") for t in names)
+    head += "  peak RSS MiB (" + "/".join(names) + ")"
     print(head)
     for workload, res in results.items():
         size = sizes.get(workload.split()[-1], 0)
@@ -271,7 +272,7 @@ def main():
             cols.append("%19s" % ("%.2f (%.2f-%.2f)" % (med[tool], min(ts), max(ts))))
         line = "%-22s" % workload + "".join(cols)
         line += "".join("%13.2fx" % (med["restic"] / med[t]) for t in others)
-        line += "".join("%9s" % ("%.0f" % (size / 2**20 / med[t]) if size else "-") for t in names)
+        line += "".join("%12s" % ("%.0f" % (size / 2**20 / med[t]) if size else "-") for t in names)
         line += "  " + " / ".join("%.0f" % max(x[1] for x in res[t]) for t in names)
         print(line)
 
