@@ -37,7 +37,10 @@ PASSWORD = "bench"
 
 
 def sh(cmd, env, cwd=None):
-    """Runs cmd under /usr/bin/time -v; returns (seconds, peak RSS MiB)."""
+    """Runs cmd under /usr/bin/time -v; returns (seconds, peak RSS MiB, CPU seconds).
+
+    CPU seconds (user + system) barely move with the machine's load, unlike
+    wall time: on a shared machine they are the steadier comparison."""
     t0 = time.monotonic()
     p = subprocess.run(["/usr/bin/time", "-v", *cmd], env=env, cwd=cwd, capture_output=True)
     dt = time.monotonic() - t0
@@ -45,7 +48,9 @@ def sh(cmd, env, cwd=None):
         sys.exit("%s failed (%d):\n%s\n%s" % (" ".join(cmd), p.returncode, p.stdout.decode()[-2000:],
                                              p.stderr.decode()[-2000:]))
     m = re.search(rb"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    return dt, int(m.group(1)) / 1024 if m else 0.0
+    cpu = sum(float(x) for x in re.findall(rb"(?:User|System) time \(seconds\): ([\d.]+)",
+                                           p.stderr))
+    return dt, int(m.group(1)) / 1024 if m else 0.0, cpu
 
 
 def du(path):
@@ -71,21 +76,21 @@ def evict(path):
                 os.close(fd)
 
 
-def make_data(d, size_mib):
+def make_data(d, size_mib, only=("random", "tar", "small")):
     rnd = os.path.join(d, "random")
-    if not os.path.exists(rnd):
+    if "random" in only and not os.path.exists(rnd):
         os.makedirs(rnd)
         with open("/dev/urandom", "rb") as src, open(os.path.join(rnd, "data.bin"), "wb") as out:
             for _ in range(size_mib):
                 out.write(src.read(1 << 20))
     tar = os.path.join(d, "tar")
-    if not os.path.exists(tar):
+    if "tar" in only and not os.path.exists(tar):
         os.makedirs(tar)
         out = os.path.join(tar, "usrlib.tar")
         subprocess.run("tar cf - /usr/lib 2>/dev/null | head -c %d > %s" % (size_mib << 20, out),
                        shell=True, check=True)
     small = os.path.join(d, "small")
-    if not os.path.exists(small):
+    if "small" in only and not os.path.exists(small):
         os.makedirs(small)
         for i in range(100):
             sub = os.path.join(small, "d%03d" % i)
@@ -162,7 +167,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated workloads: random,tar,small")
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
-    rnd, tar, small = make_data(os.path.join(a.dir, "data"), a.size_mib)
+    only = set(a.only.split(",")) if a.only else {"random", "tar", "small"}
+    rnd, tar, small = make_data(os.path.join(a.dir, "data"), a.size_mib, only)
     env = dict(os.environ, RESTIC_PASSWORD=PASSWORD, GOMAXPROCS="2",
                TMPDIR=os.path.join(a.dir, "tmp"))
     os.makedirs(env["TMPDIR"], exist_ok=True)
@@ -171,8 +177,7 @@ def main():
     if a.borg:
         shutil.rmtree(os.path.join(a.dir, "borg-base"), ignore_errors=True)
         tools["borg"] = Borg(a.borg, os.path.join(a.dir, "borg-base"))
-    only = set(a.only.split(",")) if a.only else {"random", "tar", "small"}
-    # results[workload][tool] = list of (seconds, peak RSS MiB), one per round
+    # results[workload][tool] = list of (seconds, peak RSS MiB, CPU s), one per round
     results = {}
     stored = {}
     print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
@@ -206,6 +211,40 @@ def main():
             shutil.rmtree(target, ignore_errors=True)
         return t, target
 
+    def report(rounds_done):
+        for name in stored:
+            r = stored[name]["restic"]
+            print("%s: stored %s" % (name, ", ".join(
+                "%s %.1f MiB (%+.2f%%)" % (t, st / 2**20, 100.0 * (st - r) / r)
+                for t, st in stored[name].items())))
+        sizes = {n: du(p) for n, p in (("random", rnd), ("tar", tar)) if n in only}
+        print("\nload average now: %.2f %.2f %.2f" % os.getloadavg())
+        print("median of %d rounds (restores of random/tar: %d runs) (min-max); speedups from the "
+              "medians; RSS: the highest" % (rounds_done, rounds_done * a.restore_repeats))
+        others = [t for t in names if t != "restic"]
+        head = "%-22s" % "workload" + "".join("%19s" % (t + " s") for t in names)
+        head += "".join("%14s" % ("restic/" + t) for t in others)
+        head += "".join("%12s" % (t + " MB/s") for t in names)
+        head += "  peak RSS MiB (" + "/".join(names) + ")"
+        print(head)
+        for workload, res in results.items():
+            size = sizes.get(workload.split()[-1], 0)
+            med, cols = {}, []
+            for tool in names:
+                ts = [x[0] for x in res[tool]]
+                med[tool] = statistics.median(ts)
+                cols.append("%19s" % ("%.2f (%.2f-%.2f)" % (med[tool], min(ts), max(ts))))
+            line = "%-22s" % workload + "".join(cols)
+            line += "".join("%13.2fx" % (med["restic"] / med[t]) for t in others)
+            line += "".join("%12s" % ("%.0f" % (size / 2**20 / med[t]) if size else "-") for t in names)
+            line += "  " + " / ".join("%.0f" % max(x[1] for x in res[t]) for t in names)
+            print(line)
+        print("\nCPU seconds (user + system), median; ratio = restic CPU / tool CPU")
+        for workload, res in results.items():
+            cpu = {t: statistics.median(x[2] for x in res[t]) for t in names}
+            print("%-22s" % workload + "".join("%10s %6.2f" % (t, cpu[t]) for t in names) +
+                  "".join("   restic/%s %.2fx" % (t, cpu["restic"] / cpu[t]) for t in others))
+
     names = list(tools)
     for rnd_i in range(a.rounds):
         k = rnd_i % len(names)
@@ -227,6 +266,8 @@ def main():
                     record("restore " + name, tool, restore(tool, name)[0])
         if "small" not in only:
             print("round %d done, load %.2f" % (rnd_i + 1, os.getloadavg()[0]), flush=True)
+            if rnd_i + 1 < a.rounds:
+                report(rnd_i + 1)
             continue
         for tool in order:
             repo = fresh_repo(tool, "small")
@@ -247,35 +288,10 @@ def main():
         for target in targets:
             shutil.rmtree(target, ignore_errors=True)
         print("round %d done, load %.2f" % (rnd_i + 1, os.getloadavg()[0]), flush=True)
+        if rnd_i + 1 < a.rounds:
+            report(rnd_i + 1)  # so far, in case the run is cut short
 
-    for name in stored:
-        r = stored[name]["restic"]
-        print("%s: stored %s" % (name, ", ".join(
-            "%s %.1f MiB (%+.2f%%)" % (t, st / 2**20, 100.0 * (st - r) / r)
-            for t, st in stored[name].items())))
-    sizes = {"random": du(rnd), "tar": du(tar)}
-    print("\nload average at end: %.2f %.2f %.2f" % os.getloadavg())
-    print("median of %d rounds (restores of random/tar: %d runs) (min-max); speedups from the "
-          "medians; RSS: the highest" % (a.rounds, a.rounds * a.restore_repeats))
-    others = [t for t in names if t != "restic"]
-    head = "%-22s" % "workload" + "".join("%19s" % (t + " s") for t in names)
-    head += "".join("%14s" % ("restic/" + t) for t in others)
-    head += "".join("%12s" % (t + " MB/s") for t in names)
-    head += "  peak RSS MiB (" + "/".join(names) + ")"
-    print(head)
-    for workload, res in results.items():
-        size = sizes.get(workload.split()[-1], 0)
-        med, cols = {}, []
-        for tool in names:
-            ts = [x[0] for x in res[tool]]
-            med[tool] = statistics.median(ts)
-            cols.append("%19s" % ("%.2f (%.2f-%.2f)" % (med[tool], min(ts), max(ts))))
-        line = "%-22s" % workload + "".join(cols)
-        line += "".join("%13.2fx" % (med["restic"] / med[t]) for t in others)
-        line += "".join("%12s" % ("%.0f" % (size / 2**20 / med[t]) if size else "-") for t in names)
-        line += "  " + " / ".join("%.0f" % max(x[1] for x in res[t]) for t in names)
-        print(line)
-
+    report(a.rounds)
 
 if __name__ == "__main__":
     main()

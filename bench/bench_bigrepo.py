@@ -114,8 +114,11 @@ def main():
         return sh([*tools[tool], "-r", repo, *args], env, cwd=cwd)
 
     def init(tool, repo):
+        # Both repositories are made by restic: its key's scrypt parameters
+        # (calibrated to the machine at init) set a memory floor of 16-32 MiB
+        # for every command, and they must be the same for both tools.
         shutil.rmtree(repo, ignore_errors=True)
-        subprocess.run([*tools[tool], "-r", repo, "init", "-q"], env=env, check=True,
+        subprocess.run([*tools["restic"], "-r", repo, "init", "-q"], env=env, check=True,
                        capture_output=True)
 
     def measure_ops(label, src, repos, one_file, drop_dir, first):
@@ -199,7 +202,7 @@ def main():
         "repository", "operation", "restic s", "stash s", "speedup", "restic MiB", "stash MiB",
         "s/r RSS", "stash B/blob"))
     for label, op, res, blobs in rows:
-        (rs, rm), (ss, sm) = res["restic"], res["stash"]
+        (rs, rm), (ss, sm) = res["restic"][:2], res["stash"][:2]
         print("%-24s %-18s %9.2f %9.2f %7.2fx %11.0f %10.0f %7.2f %13.0f" % (
             label, op, rs, ss, rs / ss, rm, sm, sm / rm, sm * 2**20 / blobs if blobs else 0))
     if a.slope and len(sizes) >= 2:
