@@ -146,5 +146,49 @@ TEST(Pods, OnlyContainersTheNodeRunsAreReported) {
   EXPECT_EQ(PodStatusFor(pod, states)["phase"], "Running");
 }
 
+// As a kubelet: stash's init containers first; the pod is Pending with its
+// containers waiting until they exited 0; a Job's pod ends Succeeded.
+TEST(Pods, InitContainersGateThePod) {
+  json pod = json::parse(R"({"metadata":{"name":"p","creationTimestamp":"2026-11-26T06:00:00Z"},
+      "spec":{"initContainers":[{"name":"stash-init","image":"stash.appscode.com/stash:embedded"},
+                                {"name":"user-init","image":"busybox"}],
+              "containers":[{"name":"stash","image":"stash.appscode.com/stash:embedded"}]}})");
+  std::map<std::string, ContainerState> states, init;
+  init["stash-init"].running = true;
+  json st = PodStatusFor(pod, states, init);
+  EXPECT_EQ(st["phase"], "Pending");
+  EXPECT_EQ(st["conditions"][1]["type"], "Initialized");
+  EXPECT_EQ(st["conditions"][1]["status"], "False");
+  EXPECT_TRUE(st["initContainerStatuses"][0]["state"].contains("running"));
+  EXPECT_EQ(st["containerStatuses"][0]["state"]["waiting"]["reason"], "PodInitializing");
+
+  // A failed attempt: back-off, with the exit code and the log's last lines.
+  init["stash-init"].running = false;
+  init["stash-init"].restarts = 1;
+  init["stash-init"].waiting_reason = "CrashLoopBackOff";
+  init["stash-init"].last_terminated = Termination{1, "Error", "snapshot not found", {}, {}};
+  st = PodStatusFor(pod, states, init);
+  EXPECT_EQ(st["initContainerStatuses"][0]["lastState"]["terminated"]["exitCode"], 1);
+  EXPECT_EQ(st["initContainerStatuses"][0]["lastState"]["terminated"]["message"],
+            "snapshot not found");
+  EXPECT_EQ(st["initContainerStatuses"][0]["restartCount"], 1);
+
+  // Done: the busybox init container is not run and does not hold the pod.
+  init["stash-init"].last_terminated.reset();
+  init["stash-init"].terminated = Termination{0, "Completed", "", {}, {}};
+  states["stash"].running = true;
+  st = PodStatusFor(pod, states, init);
+  EXPECT_EQ(st["conditions"][1]["status"], "True");
+  EXPECT_EQ(st["initContainerStatuses"][1]["state"]["waiting"]["reason"], kNotRunReason);
+  EXPECT_EQ(st["phase"], "Running");
+
+  pod["spec"]["restartPolicy"] = "OnFailure";
+  states["stash"] = ContainerState{};
+  states["stash"].terminated = Termination{0, "Completed", "", {}, {}};
+  EXPECT_EQ(PodStatusFor(pod, states, init)["phase"], "Succeeded");
+  states["stash"].terminated->exit_code = 1;
+  EXPECT_EQ(PodStatusFor(pod, states, init)["phase"], "Failed");
+}
+
 }  // namespace
 }  // namespace stash::agent

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <fstream>
+#include <set>
 
 #include "stash/agent/repository.h"
 #include "stash/agent/trigger.h"
@@ -22,6 +24,36 @@ namespace fs = std::filesystem;
 std::string NsOf(const json& o) { return o.value("/metadata/namespace"_json_pointer, ""); }
 std::string NameOf(const json& o) { return o.value("/metadata/name"_json_pointer, ""); }
 
+// The last lines a failed container wrote (kubelet's terminationMessagePolicy
+// FallbackToLogsOnError): what `kubectl describe pod` shows as its message.
+std::string LogTail(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return "";
+  f.seekg(0, std::ios::end);
+  const std::streamoff size = f.tellg();
+  const std::streamoff from = std::max<std::streamoff>(0, size - 2048);
+  f.seekg(from);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (from > 0) {
+    size_t nl = text.find('\n');
+    text = nl == std::string::npos ? "" : text.substr(nl + 1);
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    if (nl > start) lines.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  std::string out;
+  for (size_t i = lines.size() > 4 ? lines.size() - 4 : 0; i < lines.size(); ++i) {
+    out += (out.empty() ? "" : "\n") + lines[i];
+  }
+  return out;
+}
+
 std::string SafeName(std::string s) {
   for (char& c : s) {
     if (c == '/') c = '_';
@@ -35,7 +67,8 @@ NodeRuntime::NodeRuntime(const kube::Client& client, Clock& clock, Random& rando
     : client_(client),
       clock_(clock),
       opts_(std::move(opts)),
-      pod_keeper_(client, random, opts_.node_name) {
+      pod_keeper_(client, random, opts_.node_name),
+      kubelet_events_(client, clock, "kubelet") {
   if (opts_.stash_binary.empty()) opts_.stash_binary = SelfExe();
 }
 
@@ -57,9 +90,11 @@ void NodeRuntime::Start() {
       [this](const std::string&, const json&) { crons_dirty_ = true; });
   pods_ = std::make_unique<kube::Informer>(client_, res::kPods, "", kube::ListOptions{}, clock_,
                                            pods_changed);
-  for (const kube::Resource* r : {&res::kDeployments, &res::kStatefulSets, &res::kDaemonSets}) {
+  for (const kube::Resource* r :
+       {&res::kDeployments, &res::kStatefulSets, &res::kDaemonSets, &res::kJobs}) {
     workloads_.push_back(std::make_unique<kube::Informer>(client_, *r, "", kube::ListOptions{},
                                                           clock_, pods_changed));
+    if (r == &res::kJobs) jobs_ = workloads_.back().get();
   }
   pvcs_->Start();
   cronjobs_->Start();
@@ -77,6 +112,7 @@ void NodeRuntime::Stop() {
   if (pods_) pods_->Stop();
   for (auto& w : workloads_) w->Stop();
   workloads_.clear();
+  jobs_ = nullptr;
   for (auto& [key, r] : running_) {
     if (r.proc) r.proc->Stop();
   }
@@ -86,6 +122,7 @@ void NodeRuntime::Stop() {
   }
   crons_.clear();
   desired_.clear();
+  finished_.clear();
   pods_now_.clear();
 }
 
@@ -195,34 +232,143 @@ std::optional<std::vector<json>> NodeRuntime::SyncPods() {
 
 std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
     const std::vector<json>& pods) {
+  std::map<std::string, int64_t> backoff_limits;  // Job uid → spec.backoffLimit
+  if (jobs_) {
+    for (const json& j : jobs_->List()) {
+      backoff_limits[j.value("/metadata/uid"_json_pointer, "")] =
+          j.value("/spec/backoffLimit"_json_pointer, int64_t{6});
+    }
+  }
   std::map<std::string, Container> desired;
+  std::set<std::string> uids;
   for (const json& p : pods) {
     if (p.contains("/metadata/deletionTimestamp"_json_pointer)) continue;
-    std::string ns = NsOf(p), pod = NameOf(p);
+    const std::string ns = NsOf(p), pod = NameOf(p);
+    const std::string uid = p.value("/metadata/uid"_json_pointer, "");
+    uids.insert(uid);
     const json pod_spec = p.value("spec", json::object());
+    const std::string policy = pod_spec.value("restartPolicy", "Always");
+    int64_t backoff = -1;
+    for (const json& o : p.value("/metadata/ownerReferences"_json_pointer, json::array())) {
+      if (o.value("kind", "") != "Job") continue;
+      auto it = backoff_limits.find(o.value("uid", ""));
+      backoff = it == backoff_limits.end() ? 6 : it->second;
+    }
+    auto done = [&](const std::string& key, bool success_only) {
+      auto f = finished_.find(key);
+      if (f == finished_.end() || f->second.pod_uid != uid) return false;
+      return !success_only || f->second.state.terminated->exit_code == 0;
+    };
+    auto make = [&](const json& c, bool init) {
+      const std::string name = c.value("name", "");
+      Container k = MakeContainer(ns, pod, pod_spec, c, ns + "_" + pod + "_" + name);
+      k.ns = ns;
+      k.pod = pod;
+      k.pod_uid = uid;
+      k.name = name;
+      k.init = init;
+      k.restart_policy = policy;
+      k.backoff_limit = backoff;
+      k.spec_hash += "\n" + uid;  // a replaced pod (same name) starts afresh
+      return k;
+    };
+    // Stash's init containers, one at a time, in order: the next (or the
+    // pod's containers) only once the previous exited 0.
+    bool initialized = true;
+    for (const json& c : pod_spec.value("initContainers", json::array())) {
+      if (c.value("image", "") != opts_.stash_image) continue;  // not run, not waited for
+      const std::string key = ns + "/" + pod + "/" + c.value("name", "");
+      if (done(key, true)) continue;
+      desired[key] = make(c, true);
+      initialized = false;
+      break;
+    }
+    if (!initialized) continue;
     for (const json& c : pod_spec.value("containers", json::array())) {
       if (c.value("image", "") != opts_.stash_image) continue;
-      std::string key = ns + "/" + pod + "/" + c.value("name", "");
-      desired[key] =
-          MakeContainer(ns, pod, pod_spec, c, ns + "_" + pod + "_" + c.value("name", ""));
+      const std::string key = ns + "/" + pod + "/" + c.value("name", "");
+      if (done(key, false)) continue;  // a Job's container that ended
+      desired[key] = make(c, false);
     }
+  }
+  for (auto it = finished_.begin(); it != finished_.end();) {
+    it = uids.count(it->second.pod_uid) ? std::next(it) : finished_.erase(it);
   }
   return desired;
 }
 
+void NodeRuntime::RecordPodEvent(const Container& c, std::string_view type, std::string_view reason,
+                                 const std::string& message) {
+  json pod = {{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata", {{"name", c.pod}, {"namespace", c.ns}, {"uid", c.pod_uid}}}};
+  Status s = kubelet_events_.Record(pod, type, reason, message);
+  if (!s.ok()) spdlog::debug("node: event on pod {}/{}: {}", c.ns, c.pod, s.ToString());
+}
+
+void NodeRuntime::OnExit(const std::string& key, Running& r, SystemTime now, bool* restart) {
+  const Container& c = r.spec;
+  Termination t;
+  t.exit_code = r.proc->exit_code();
+  t.reason = t.exit_code == 0 ? "Completed" : "Error";
+  t.started = r.started;
+  t.finished = now;
+  if (t.exit_code != 0) t.message = LogTail(c.log_path);
+  const bool ends = (c.init || c.restart_policy != "Always") && t.exit_code == 0;
+  const bool gives_up =
+      !c.init && t.exit_code != 0 &&
+      (c.restart_policy == "Never" || (c.backoff_limit >= 0 && r.restarts >= c.backoff_limit));
+  if (ends || gives_up) {
+    ContainerState st;
+    st.terminated = t;
+    st.restarts = r.restarts;
+    st.last_terminated = r.last;
+    finished_[key] = {c.pod_uid, st};
+    pods_dirty_ = true;  // the next container of the pod may start now
+    *restart = false;
+    spdlog::info("node: container {} ended with code {}", key, t.exit_code);
+    return;
+  }
+  r.last = t;
+  *restart = true;
+  spdlog::warn("node: container {} exited with code {}; restarting", key, t.exit_code);
+  RecordPodEvent(c, kube::kWarning, "BackOff",
+                 "Back-off restarting failed container " + c.name + " in pod " + c.pod + "_" +
+                     c.ns + "(" + c.pod_uid + ")");
+}
+
 void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
   for (const json& p : pods) {
-    std::string prefix = NsOf(p) + "/" + NameOf(p) + "/";
-    std::map<std::string, ContainerState> states;
+    const std::string prefix = NsOf(p) + "/" + NameOf(p) + "/";
+    const std::string uid = p.value("/metadata/uid"_json_pointer, "");
+    std::set<std::string> init_names;
+    for (const json& c : p.value("/spec/initContainers"_json_pointer, json::array())) {
+      init_names.insert(c.value("name", ""));
+    }
+    std::map<std::string, ContainerState> states, init_states;
+    auto slot = [&](const std::string& name) -> ContainerState& {
+      return init_names.count(name) ? init_states[name] : states[name];
+    };
+    for (auto it = finished_.lower_bound(prefix);
+         it != finished_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      if (it->second.pod_uid == uid) slot(it->first.substr(prefix.size())) = it->second.state;
+    }
     for (auto it = running_.lower_bound(prefix);
          it != running_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-      ContainerState& st = states[it->first.substr(prefix.size())];
+      if (it->second.spec.pod_uid != uid) continue;
+      ContainerState& st = slot(it->first.substr(prefix.size()));
       st.running = it->second.proc && it->second.proc->Running();
       st.started = it->second.started;
       st.restarts = it->second.restarts;
-      if (!st.running && it->second.failures > 0) st.waiting_reason = "CrashLoopBackOff";
+      st.last_terminated = it->second.last;
+      if (!st.running && it->second.failures > 0) {
+        st.waiting_reason = "CrashLoopBackOff";
+        if (it->second.last) {
+          st.waiting_message = "back-off restarting failed container " + it->second.spec.name;
+        }
+      }
     }
-    json status = PodStatusFor(p, states);
+    json status = PodStatusFor(p, states, init_states, opts_.stash_image);
     const json current = p.value("status", json::object());
     bool same = true;
     for (const auto& [k, v] : status.items()) {
@@ -232,6 +378,70 @@ void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
     Status s = PatchStatus(res::kPods, p, status);
     if (!s.ok() && s.code() != Code::kNotFound) {
       spdlog::warn("node: pod {}/{} status: {}", NsOf(p), NameOf(p), s.ToString());
+    }
+  }
+  SyncJobStatuses(pods);
+}
+
+void NodeRuntime::SyncJobStatuses(const std::vector<json>& pods) {
+  if (!jobs_) return;
+  const std::string now = kube::FormatTime(clock_.Now());
+  for (const json& job : jobs_->List()) {
+    const std::string uid = job.value("/metadata/uid"_json_pointer, "");
+    const int64_t backoff = job.value("/spec/backoffLimit"_json_pointer, int64_t{6});
+    const bool replace =
+        job.value("/spec/template/spec/restartPolicy"_json_pointer, "OnFailure") == "Never";
+    int64_t active = 0, succeeded = 0, failed = 0;
+    std::string failed_message;
+    for (const json& p : pods) {
+      bool ours = false;
+      for (const json& o : p.value("/metadata/ownerReferences"_json_pointer, json::array())) {
+        ours = ours || o.value("uid", "") == uid;
+      }
+      if (!ours) continue;
+      const std::string phase = p.value("/status/phase"_json_pointer, "");
+      if (phase == "Succeeded") {
+        ++succeeded;
+      } else if (phase == "Failed") {
+        ++failed;
+      } else if (!p.contains("/metadata/deletionTimestamp"_json_pointer)) {
+        ++active;
+      }
+    }
+    const json current = job.value("status", json::object());
+    json status = current;
+    status["active"] = active;
+    status["succeeded"] = succeeded;
+    status["failed"] = failed;
+    if (active + succeeded + failed > 0 && !current.contains("startTime"))
+      status["startTime"] = now;
+    json conditions = current.value("conditions", json::array());
+    auto has = [&](const char* type) {
+      return std::any_of(conditions.begin(), conditions.end(), [&](const json& c) {
+        return c.value("type", "") == type && c.value("status", "") == "True";
+      });
+    };
+    if (!has("Complete") && !has("Failed")) {
+      if (succeeded > 0) {
+        conditions.push_back({{"type", "Complete"},
+                              {"status", "True"},
+                              {"lastProbeTime", now},
+                              {"lastTransitionTime", now}});
+        status["completionTime"] = now;
+      } else if (failed > 0 && (!replace || failed > backoff)) {
+        conditions.push_back({{"type", "Failed"},
+                              {"status", "True"},
+                              {"reason", "BackoffLimitExceeded"},
+                              {"message", "Job has reached the specified backoff limit"},
+                              {"lastProbeTime", now},
+                              {"lastTransitionTime", now}});
+      }
+    }
+    if (!conditions.empty()) status["conditions"] = conditions;
+    if (status == current) continue;
+    Status s = PatchStatus(res::kJobs, job, status);
+    if (!s.ok() && s.code() != Code::kNotFound) {
+      spdlog::warn("node: Job {}/{} status: {}", NsOf(job), NameOf(job), s.ToString());
     }
   }
 }
@@ -252,6 +462,9 @@ bool NodeRuntime::SyncContainers() {
   }
   const SystemTime now = clock_.Now();
   for (auto& [key, spec] : desired) {
+    if (auto f = finished_.find(key); f != finished_.end() && f->second.pod_uid == spec.pod_uid) {
+      continue;  // ended for good; the next pass drops it from desired_
+    }
     Running& r = running_[key];
     if (!r.proc) r.spec = spec;
     if (r.proc && r.proc->Running()) {
@@ -260,7 +473,12 @@ bool NodeRuntime::SyncContainers() {
     }
     if (r.proc) {  // it exited: restart with backoff, as a kubelet does
       changed = true;
-      spdlog::warn("node: container {} exited with code {}; restarting", key, r.proc->exit_code());
+      bool restart = true;
+      OnExit(key, r, now, &restart);
+      if (!restart) {
+        running_.erase(key);
+        continue;
+      }
       r.proc.reset();
       r.restart_at =
           now + std::min<Duration>(std::chrono::seconds(int64_t(1) << std::min(r.failures, 5)),
@@ -279,6 +497,11 @@ bool NodeRuntime::SyncContainers() {
     r.proc = std::move(proc);
     r.started = now;
     changed = true;
+    // As kubelet, for the restore's containers (a sidecar restart per pod of
+    // a thousand workloads would be a thousand events).
+    if (r.spec.init || r.spec.restart_policy != "Always") {
+      RecordPodEvent(r.spec, kube::kNormal, "Started", "Started container " + r.spec.name);
+    }
   }
   return changed;
 }

@@ -35,8 +35,19 @@ std::string HashLabel(const std::string& kind) {
   return kind == "Deployment" ? "pod-template-hash" : "controller-revision-hash";
 }
 
+// Owner kinds whose pods this node keeps (and removes when the owner goes).
 bool IsWorkloadKind(const std::string& kind) {
-  return kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet";
+  return kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" || kind == "Job";
+}
+
+bool JobFinished(const json& job) {
+  for (const json& c : job.value("/status/conditions"_json_pointer, json::array())) {
+    if ((c.value("type", "") == "Complete" || c.value("type", "") == "Failed") &&
+        c.value("status", "") == "True") {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -52,54 +63,116 @@ std::string PodTemplateHash(const json& pod_template) {
   return out;
 }
 
-json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& states) {
+namespace {
+
+json TerminatedJson(const Termination& t) {
+  json j = {{"exitCode", t.exit_code},
+            {"reason", t.reason},
+            {"startedAt", kube::FormatTime(t.started)},
+            {"finishedAt", kube::FormatTime(t.finished)}};
+  if (!t.message.empty()) j["message"] = t.message;
+  return j;
+}
+
+// One container's status: the node's state for stash's containers, "not
+// run" for the others (`blocked`: its pod is still initialising).
+json ContainerStatusJson(const json& c, const ContainerState* st, bool blocked,
+                         std::string_view stash_image) {
+  std::string name = c.value("name", "");
+  json out = {{"name", name},   {"image", c.value("image", "")},
+              {"imageID", ""},  {"restartCount", 0},
+              {"ready", false}, {"started", false}};
+  if (c.value("image", "") != stash_image) {
+    out["state"] = {{"waiting",
+                     {{"reason", kNotRunReason},
+                      {"message", "the embedded node runs only stash's own containers; image " +
+                                      c.value("image", "") + " is not started"}}}};
+    return out;
+  }
+  if (blocked || !st) {
+    out["state"] = {{"waiting", {{"reason", blocked ? "PodInitializing" : "ContainerCreating"}}}};
+    return out;
+  }
+  out["restartCount"] = st->restarts;
+  if (st->last_terminated)
+    out["lastState"] = {{"terminated", TerminatedJson(*st->last_terminated)}};
+  if (st->running) {
+    out["ready"] = true;
+    out["started"] = true;
+    out["state"] = {{"running", {{"startedAt", kube::FormatTime(st->started)}}}};
+  } else if (st->terminated) {
+    out["state"] = {{"terminated", TerminatedJson(*st->terminated)}};
+  } else {
+    json waiting = {
+        {"reason", st->waiting_reason.empty() ? "ContainerCreating" : st->waiting_reason}};
+    if (!st->waiting_message.empty()) waiting["message"] = st->waiting_message;
+    out["state"] = {{"waiting", waiting}};
+  }
+  return out;
+}
+
+const ContainerState* Find(const std::map<std::string, ContainerState>& m, const json& c) {
+  auto it = m.find(c.value("name", ""));
+  return it == m.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& states,
+                  const std::map<std::string, ContainerState>& init_states,
+                  std::string_view stash_image) {
   const std::string created = pod.value("/metadata/creationTimestamp"_json_pointer, "");
+  const std::string restart_policy = pod.value("/spec/restartPolicy"_json_pointer, "Always");
+  // Stash's init containers, in order; the pod is initialised once each exited 0.
+  bool initialized = true;
+  json init_statuses = json::array();
+  for (const json& c : pod.value("/spec/initContainers"_json_pointer, json::array())) {
+    const ContainerState* st = Find(init_states, c);
+    init_statuses.push_back(ContainerStatusJson(c, st, !initialized, stash_image));
+    if (c.value("image", "") != stash_image) continue;
+    if (!st || !st->terminated || st->terminated->exit_code != 0) initialized = false;
+  }
   json statuses = json::array();
-  bool all_ready = true;
+  bool all_ready = initialized;
+  bool all_done = initialized, any_failed = false;
   SystemTime ready_since{};
   for (const json& c : pod.value("/spec/containers"_json_pointer, json::array())) {
-    std::string name = c.value("name", "");
-    json st = {{"name", name},   {"image", c.value("image", "")},
-               {"imageID", ""},  {"restartCount", 0},
-               {"ready", false}, {"started", false}};
-    auto it = states.find(name);
-    if (it == states.end()) {  // the node runs only stash's containers
-      st["state"] = {{"waiting",
-                      {{"reason", kNotRunReason},
-                       {"message", "the embedded node runs only stash's own containers; image " +
-                                       c.value("image", "") + " is not started"}}}};
-      all_ready = false;
-    } else if (it->second.running) {
-      st["ready"] = true;
-      st["started"] = true;
-      st["restartCount"] = it->second.restarts;
-      st["state"] = {{"running", {{"startedAt", kube::FormatTime(it->second.started)}}}};
-      ready_since = std::max(ready_since, it->second.started);
-    } else {
-      st["restartCount"] = it->second.restarts;
-      st["state"] = {{"waiting",
-                      {{"reason", it->second.waiting_reason.empty() ? "ContainerCreating"
-                                                                    : it->second.waiting_reason}}}};
-      all_ready = false;
-    }
-    statuses.push_back(st);
+    const ContainerState* st = Find(states, c);
+    statuses.push_back(ContainerStatusJson(c, st, !initialized, stash_image));
+    if (!initialized) continue;
+    const bool ours = c.value("image", "") == stash_image && st;
+    if (!ours || !st->running) all_ready = false;
+    if (ours && st->running) ready_since = std::max(ready_since, st->started);
+    if (!ours || !st->terminated) all_done = false;
+    if (ours && st->terminated && st->terminated->exit_code != 0) any_failed = true;
+  }
+  std::string phase = all_ready ? "Running" : "Pending";
+  if (restart_policy != "Always" && initialized) {
+    if (all_done) phase = any_failed ? "Failed" : "Succeeded";
+    // With Never, a failed container is not restarted: the pod has failed.
+    if (any_failed && restart_policy == "Never") phase = "Failed";
   }
   std::string ready = all_ready ? "True" : "False";
   std::string ready_time = all_ready ? kube::FormatTime(ready_since) : created;
-  auto cond = [&](const char* type, const std::string& status, const std::string& at) {
+  auto cond = [&](const char* type, const std::string& status, const std::string& at,
+                  const char* reason) {
     json c = {{"type", type}, {"status", status}, {"lastTransitionTime", at}};
-    if (status == "False") c["reason"] = "ContainersNotReady";
+    if (status == "False") c["reason"] = reason;
     return c;
   };
-  return {
-      {"phase", all_ready ? "Running" : "Pending"},
+  json out = {
+      {"phase", phase},
       {"hostIP", "127.0.0.1"},
       {"startTime", created},
-      {"conditions",
-       json::array({cond("PodScheduled", "True", created), cond("Initialized", "True", created),
-                    cond("ContainersReady", ready, ready_time), cond("Ready", ready, ready_time)})},
+      {"conditions", json::array({cond("PodScheduled", "True", created, ""),
+                                  cond("Initialized", initialized ? "True" : "False", created,
+                                       "ContainersNotInitialized"),
+                                  cond("ContainersReady", ready, ready_time, "ContainersNotReady"),
+                                  cond("Ready", ready, ready_time, "ContainersNotReady")})},
       {"containerStatuses", statuses},
       {"qosClass", "BestEffort"}};
+  if (!init_statuses.empty()) out["initContainerStatuses"] = init_statuses;
+  return out;
 }
 
 PodKeeper::PodKeeper(const kube::Client& client, Random& random, std::string node_name)
@@ -115,7 +188,14 @@ json PodKeeper::NewPod(const json& w, const std::string& name, const std::string
   const std::string kind = w.value("kind", "");
   json tmpl = w.value("/spec/template"_json_pointer, json::object());
   json labels = tmpl.value("/metadata/labels"_json_pointer, json::object());
-  labels[HashLabel(kind)] = hash;
+  if (kind == "Job") {
+    labels["job-name"] = NameOf(w);
+    labels["batch.kubernetes.io/job-name"] = NameOf(w);
+    labels["controller-uid"] = UidOf(w);
+    labels["batch.kubernetes.io/controller-uid"] = UidOf(w);
+  } else {
+    labels[HashLabel(kind)] = hash;
+  }
   if (kind == "StatefulSet") labels["statefulset.kubernetes.io/pod-name"] = name;
   json meta = {{"name", name},
                {"namespace", NsOf(w)},
@@ -205,6 +285,29 @@ std::vector<json> PodKeeper::Sync(const std::vector<json>& workloads,
       return p.value("/metadata/labels"_json_pointer, json::object()).value(HashLabel(kind), "") ==
              hash;
     };
+    if (kind == "Job") {
+      // One pod at a time until the Job has finished; a pod that failed for
+      // good (restartPolicy Never) is kept and replaced up to backoffLimit.
+      std::vector<json> active;
+      int64_t failed = 0;
+      for (const json& p : owned) {
+        const std::string phase = p.value("/status/phase"_json_pointer, "");
+        if (phase == "Failed") ++failed;
+        if (phase != "Succeeded" && phase != "Failed") active.push_back(p);
+      }
+      const bool done = JobFinished(w) || w.contains("/metadata/deletionTimestamp"_json_pointer);
+      if (done) {
+        for (const json& p : active) remove(p);
+      } else if (active.empty() &&
+                 std::none_of(owned.begin(), owned.end(),
+                              [](const json& p) {
+                                return p.value("/status/phase"_json_pointer, "") == "Succeeded";
+                              }) &&
+                 failed <= w.value("/spec/backoffLimit"_json_pointer, int64_t{6})) {
+        create(NewPod(w, NameOf(w) + "-" + RandomSuffix(), ""));
+      }
+      continue;
+    }
     if (kind == "StatefulSet") {
       std::set<std::string> present;
       for (const json& p : owned) {

@@ -190,6 +190,7 @@ Result<RestoreOutcome> RestoreInit::Restore(const apis::RestoreSession& session)
 Result<RestoreOutcome> RestoreInit::Fail(const apis::RestoreSession& session,
                                          const std::string& reason, SystemTime started) {
   const std::string host = HostName();
+  failure_ = reason;
   apis::HostRestoreStats st = Stats(host, "Failed", FormatGoDuration(clock_.Now() - started));
   st.error = reason;
   STASH_RETURN_IF_ERROR(SetStats(st));

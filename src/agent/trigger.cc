@@ -1,11 +1,30 @@
 #include "stash/agent/trigger.h"
 
+#include "stash/apis/client.h"
+#include "stash/apis/restore.h"
 #include "stash/kube/events.h"
 #include "stash/kube/stash_names.h"
 
 namespace stash::agent {
 
 using kube::json;
+
+Result<std::string> RestoreInProgress(const kube::Client& client, const std::string& ns,
+                                      const std::string& kind, const std::string& name) {
+  STASH_ASSIGN_OR_RETURN(auto sessions, apis::List<apis::RestoreSession>(client, ns));
+  for (const apis::RestoreSession& s : sessions) {
+    if (!s.spec.target || s.spec.target->ref.kind != kind || s.spec.target->ref.name != name) {
+      continue;
+    }
+    const std::string& phase = s.status.phase;
+    if (!s.metadata.deletion_timestamp.empty() || phase == "Succeeded" || phase == "Failed" ||
+        phase == "Unknown" || phase == "Invalid") {
+      continue;
+    }
+    return s.metadata.name;
+  }
+  return std::string();
+}
 
 Result<std::string> CreateBackupSession(const kube::Client& client, Clock& clock,
                                         const TriggerOptions& opts) {
@@ -28,6 +47,22 @@ Result<std::string> CreateBackupSession(const kube::Client& client, Clock& clock
                         "Skipping creating BackupSession. Reason: Backup Configuration " + opts.ns +
                             "/" + opts.invoker_name + " is paused."));
     return std::string();
+  }
+  // A restore of the same workload holds the backups back (stash #1358): a
+  // backup now would record a half-restored volume, or race the restore.
+  const std::string kind = bc.value("/spec/target/ref/kind"_json_pointer, "");
+  const std::string target = bc.value("/spec/target/ref/name"_json_pointer, "");
+  if (!kind.empty() && !target.empty()) {
+    STASH_ASSIGN_OR_RETURN(std::string restore, RestoreInProgress(client, opts.ns, kind, target));
+    if (!restore.empty()) {
+      kube::EventRecorder recorder(client, clock, std::string(kube::kSourceTriggeringCronJob));
+      STASH_RETURN_IF_ERROR(
+          recorder.Record(bc, kube::kNormal, "Backup Skipped",
+                          "Skipping creating BackupSession. Reason: RestoreSession " + opts.ns +
+                              "/" + restore + " is restoring " + kind + " " + opts.ns + "/" +
+                              target + "; backups resume when it ends."));
+      return std::string();
+    }
   }
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch());
   std::string name = opts.invoker_name + "-" + std::to_string(secs.count());

@@ -1,4 +1,4 @@
-// `stash operator`: the BackupConfiguration controller (and, with --node, the
+// `stash operator`: the BackupConfiguration and RestoreSession controllers (and, with --node, the
 // embedded node runtime) against any Kubernetes API server. `stash server`
 // runs the same pair in-process through StartOperator().
 #include <signal.h>
@@ -16,6 +16,7 @@
 #include "stash/agent/node.h"
 #include "stash/cli/app.h"
 #include "stash/controller/backup_configuration_controller.h"
+#include "stash/controller/restore_session_controller.h"
 #include "stash/core/clock.h"
 #include "stash/core/id.h"
 #include "stash/core/random.h"
@@ -27,10 +28,12 @@ namespace stash::cli {
 struct OperatorHandle {
   std::unique_ptr<kube::Client> client;
   std::unique_ptr<controller::BackupConfigurationController> controller;
+  std::unique_ptr<controller::RestoreSessionController> restores;
   std::unique_ptr<agent::NodeRuntime> node;
   SystemRandom random;  // pod names
   ~OperatorHandle() {
     if (node) node->Stop();
+    if (restores) restores->Stop();
     if (controller) controller->Stop();
   }
 };
@@ -43,6 +46,9 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
   h->controller = std::make_unique<controller::BackupConfigurationController>(*h->client, clock,
                                                                               opts.ns, image);
   h->controller->Start();
+  h->restores =
+      std::make_unique<controller::RestoreSessionController>(*h->client, clock, opts.ns, image);
+  h->restores->Start();
   if (opts.node) {
     if (opts.kubeconfig.empty()) {
       return InvalidError("--node needs --kubeconfig: the node's processes are given that file");

@@ -89,8 +89,8 @@ int RunRestoreInit(agent::RestoreInitOptions o, const std::string& kubeconfig,
     // The reason is in the RestoreSession's stats and events; failing once
     // makes it visible on the pod too (its retry then lets the pod start).
     std::cerr << "stash run-restore: restore of host " << init.HostName()
-              << " failed; see `kubectl describe restoresession -n " << o.ns << " "
-              << o.invoker_name << "`\n";
+              << " failed: " << init.failure() << " (recorded in RestoreSession " << o.ns << "/"
+              << o.invoker_name << "; the pod starts on the next attempt)\n";
     return kExitError;
   }
   return kExitOk;

@@ -161,11 +161,11 @@ std::string RestoreInvokerHash(const apis::RestoreSession& s) {
 }
 
 apis::Container RestoreInitContainer(const apis::RestoreSession& s,
-                                     const apis::Repository& repository) {
+                                     const apis::Repository& repository, std::string_view image) {
   const apis::RestoreTarget& t = TargetOf(s);
   apis::Container c;
   c.name = S(kRestoreInitName);
-  c.image = S(kube::kStashImage);
+  c.image = S(image);
   c.image_pull_policy = "IfNotPresent";
   c.args = {"run-restore",
             "--invoker-kind=RestoreSession",
@@ -201,7 +201,8 @@ apis::Container RestoreInitContainer(const apis::RestoreSession& s,
 }
 
 Result<bool> InjectRestoreInit(apis::PodTemplateSpec* tmpl, apis::ObjectMeta* workload_meta,
-                               const apis::RestoreSession& s, const apis::Repository& repository) {
+                               const apis::RestoreSession& s, const apis::Repository& repository,
+                               std::string_view image) {
   const apis::PodTemplateSpec before = *tmpl;
   const apis::ObjectMeta meta_before = *workload_meta;
   apis::PodSpec& pod = tmpl->spec;
@@ -218,7 +219,7 @@ Result<bool> InjectRestoreInit(apis::PodTemplateSpec* tmpl, apis::ObjectMeta* wo
                 [](const apis::Container& c) { return c.name == kRestoreInitName; });
   std::erase_if(pod.volumes,
                 [](const apis::Volume& v) { return v.name == kRestoreLocalBackendVolume; });
-  apis::Container init = RestoreInitContainer(s, repository);
+  apis::Container init = RestoreInitContainer(s, repository, image);
   if (auto v = LocalBackendVolume(repository)) pod.volumes.push_back(std::move(*v));
   pod.init_containers.insert(pod.init_containers.begin(), std::move(init));
   tmpl->metadata.annotations[S(kAnnotationRestoreHash)] = RestoreInvokerHash(s);
@@ -265,8 +266,8 @@ std::vector<apis::PersistentVolumeClaim> RestoreClaims(const apis::RestoreSessio
   return out;
 }
 
-apis::Job RestoreJob(const apis::RestoreSession& s, const apis::Repository& repository,
-                     int ordinal) {
+apis::Job RestoreJob(const apis::RestoreSession& s, const apis::Repository& repository, int ordinal,
+                     std::string_view image) {
   const apis::RestoreTarget& t = TargetOf(s);
   apis::Job job;
   job.api_version = "batch/v1";
@@ -294,7 +295,7 @@ apis::Job RestoreJob(const apis::RestoreSession& s, const apis::Repository& repo
       claims.push_back({TemplateVolumeName(t.volume_claim_templates[i]), made[i].metadata.name});
     }
   }
-  apis::Container c = RestoreInitContainer(s, repository);
+  apis::Container c = RestoreInitContainer(s, repository, image);
   c.name = S(kRestoreJobContainer);
   c.args = {"run-restore",
             "--invoker-kind=RestoreSession",

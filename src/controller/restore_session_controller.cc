@@ -122,10 +122,11 @@ void FailOpenHosts(apis::RestoreSessionStatus* status, const std::vector<std::st
 }  // namespace
 
 RestoreSessionController::RestoreSessionController(const kube::Client& client, Clock& clock,
-                                                   std::string ns)
+                                                   std::string ns, std::string image)
     : client_(client),
       clock_(clock),
       ns_(std::move(ns)),
+      image_(std::move(image)),
       events_(client, clock, "RestoreSession Controller"),
       queue_(clock) {}
 
@@ -350,7 +351,7 @@ Status RestoreSessionController::StartInitContainer(const apis::RestoreSession& 
   }
   auto changed = UpdateWorkload(client_, ref.kind, ns, ref.name,
                                 [&](apis::PodTemplateSpec* t, apis::ObjectMeta* m) {
-                                  return InjectRestoreInit(t, m, session, repository);
+                                  return InjectRestoreInit(t, m, session, repository, image_);
                                 });
   if (!changed.ok()) {
     if (changed.status().code() != Code::kInvalid) return changed.status();
@@ -427,7 +428,7 @@ Status RestoreSessionController::StartJobs(const apis::RestoreSession& session,
   }
   bool created = false;
   for (int ordinal : ordinals) {
-    auto made = apis::Create(client_, RestoreJob(session, repository, ordinal));
+    auto made = apis::Create(client_, RestoreJob(session, repository, ordinal, image_));
     if (!made.ok() && made.status().code() != Code::kAlreadyExists) return made.status();
     created = created || made.ok();
   }

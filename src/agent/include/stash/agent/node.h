@@ -9,6 +9,15 @@
 //    onto host directories (env STASH_PATH_MAP), restarted with backoff when
 //    they exit, stopped when the pod or the container goes away (the
 //    sidecars of a Deployment's replicas elect one leader through a Lease);
+//    stash's init containers (the restore's `stash-init`) run first, one
+//    after the other, as a kubelet runs them: the pod's other containers
+//    start once they exited 0; a failing one is restarted with back-off
+//    (CrashLoopBackOff) and its exit code and last log lines are the pod's
+//    status (`kubectl describe pod`), with kubelet's Started/BackOff events;
+//  - Jobs (the restore's) get a pod `<job>-<5 random>` run to completion
+//    (restartPolicy OnFailure restarts it in place, Never replaces the pod,
+//    both up to backoffLimit) and the Job's status: active, succeeded,
+//    failed, startTime, completionTime, Complete/Failed conditions;
 //  - CronJobs whose container is stash's run that container at each tick of
 //    their schedule (concurrencyPolicy Forbid) and get status.lastScheduleTime.
 //    The operator's trigger (`stash create-backupsession`) runs in-process on
@@ -37,6 +46,7 @@
 #include "stash/core/random.h"
 #include "stash/kube/client.h"
 #include "stash/kube/cron.h"
+#include "stash/kube/events.h"
 #include "stash/kube/informer.h"
 #include "stash/kube/stash_names.h"
 
@@ -78,6 +88,11 @@ class NodeRuntime {
     EnvMap env;
     std::string log_path;
     std::string spec_hash;
+    // The pod it belongs to: events, statuses, and what an exit means.
+    std::string ns, pod, pod_uid, name;
+    bool init = false;                      // an init container: exit 0 ends it
+    std::string restart_policy = "Always";  // OnFailure, Never: exit 0 ends it
+    int64_t backoff_limit = -1;             // a Job's: restarts beyond it end it
   };
   struct Running {
     Container spec;
@@ -85,6 +100,13 @@ class NodeRuntime {
     int failures = 0;  // recent, for the backoff
     int restarts = 0;  // ever, for restartCount
     SystemTime started{}, restart_at{};
+    std::optional<Termination> last;  // the previous run, for lastState
+  };
+  // A container that ended for good (init container or Job container that
+  // exited 0, or one that failed beyond its Job's limits).
+  struct Finished {
+    std::string pod_uid;
+    ContainerState state;
   };
   struct CronState {
     kube::json cronjob;
@@ -106,6 +128,12 @@ class NodeRuntime {
   // Returns whether a container started or stopped.
   bool SyncContainers();
   void SyncPodStatuses(const std::vector<kube::json>& pods);
+  // The Jobs' status from their pods.
+  void SyncJobStatuses(const std::vector<kube::json>& pods);
+  // A container process ended: restart it, or record that it finished.
+  void OnExit(const std::string& key, Running& r, SystemTime now, bool* restart);
+  void RecordPodEvent(const Container& c, std::string_view type, std::string_view reason,
+                      const std::string& message);
   // Takes in the CronJobs' current specs (after a change).
   void RefreshCronJobs();
   // Fires due ticks.
@@ -119,10 +147,13 @@ class NodeRuntime {
   NodeOptions opts_;
   std::vector<std::unique_ptr<kube::Informer>> workloads_;
   std::unique_ptr<kube::Informer> pvcs_, cronjobs_, pods_;
+  kube::Informer* jobs_ = nullptr;  // one of workloads_
+  kube::EventRecorder kubelet_events_;
   PodKeeper pod_keeper_;
   std::map<std::string, Running> running_;    // key ns/pod/container
   std::map<std::string, CronState> crons_;    // key ns/name
   std::map<std::string, Container> desired_;  // key ns/pod/container
+  std::map<std::string, Finished> finished_;  // key ns/pod/container
   std::vector<kube::json> pods_now_;
   // Set by informer handlers; the loop recomputes what depends on them.
   std::atomic<bool> pods_dirty_{true}, crons_dirty_{true};

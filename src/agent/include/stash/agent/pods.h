@@ -17,18 +17,22 @@
 // PodStatusFor builds an honest status: containers the node runs (stash's
 // image) are running and ready while their process runs; every other
 // container is waiting with reason NotRunByEmbeddedNode, so such a pod is
-// Pending and `kubectl get pod` shows READY 1/2 and that reason.
+// Pending and `kubectl get pod` shows READY 1/2 and that reason. Stash's init
+// containers run before the others, as a kubelet runs them.
 //
 // Thread-safety: one thread at a time (the node's loop).
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
 #include "stash/kube/client.h"
+#include "stash/kube/stash_names.h"
 
 namespace stash::agent {
 
@@ -38,16 +42,36 @@ inline constexpr const char* kNotRunReason = "NotRunByEmbeddedNode";
 // digits mapped onto the consonant/digit alphabet of generated names.
 std::string PodTemplateHash(const kube::json& pod_template);
 
+// How a container run ended.
+struct Termination {
+  int exit_code = 0;
+  std::string reason;   // Completed, Error
+  std::string message;  // the log's last lines when it failed
+  SystemTime started{}, finished{};
+};
+
 // What the node knows about one of its stash containers.
 struct ContainerState {
   bool running = false;
   SystemTime started{};
   int restarts = 0;
   std::string waiting_reason;  // when not running: ContainerCreating, CrashLoopBackOff
+  std::string waiting_message;
+  std::optional<Termination> terminated;       // ended and not restarted (init, Job)
+  std::optional<Termination> last_terminated;  // the previous run (lastState)
 };
 
-// status for `pod`; `states` by container name (stash's containers only).
-kube::json PodStatusFor(const kube::json& pod, const std::map<std::string, ContainerState>& states);
+// status for `pod`; `states` by container name (stash's containers only),
+// `init_states` likewise for its init containers. Stash's init containers
+// run first, in order: until each exited 0 the pod is Pending, its
+// containers wait (PodInitializing) and Initialized is False. Init
+// containers of other images are not run and do not hold the pod back. A pod
+// whose restartPolicy is not Always (a Job's) ends Succeeded when its
+// containers exited 0, Failed when one failed for good.
+// `stash_image` marks the containers the node runs.
+kube::json PodStatusFor(const kube::json& pod, const std::map<std::string, ContainerState>& states,
+                        const std::map<std::string, ContainerState>& init_states = {},
+                        std::string_view stash_image = kube::kStashImage);
 
 class PodKeeper {
  public:

@@ -62,6 +62,8 @@ class RestoreInit {
 
   std::string HostName() const;
   std::string LeaseName() const;
+  // Why the last Run ended kFailed (as recorded in the host's stats).
+  const std::string& failure() const { return failure_; }
 
  private:
   // Whether the session or this host is done; *session gets the object.
@@ -78,6 +80,7 @@ class RestoreInit {
   Random& random_;
   const RestoreInitOptions opts_;
   apis::EventRecorder events_;
+  std::string failure_;
 };
 
 }  // namespace stash::agent

@@ -18,6 +18,7 @@
 #include "stash/apis/repository.h"
 #include "stash/apis/restore.h"
 #include "stash/engine/restore_rules.h"
+#include "stash/kube/stash_names.h"
 
 namespace stash::controller {
 
@@ -72,11 +73,12 @@ Result<Duration> ParseGoDuration(std::string_view text);
 // a new session rolls the pods once.
 std::string RestoreInvokerHash(const apis::RestoreSession& session);
 
-// The `stash-init` container: `stash run-restore` for the target, the
+// The `stash-init` container (stash's `image`): `stash run-restore` for the target, the
 // target's volumeMounts (plus the local backend's), NODE_NAME and POD_NAME,
 // root unless runtimeSettings.container.securityContext says otherwise.
 apis::Container RestoreInitContainer(const apis::RestoreSession& session,
-                                     const apis::Repository& repository);
+                                     const apis::Repository& repository,
+                                     std::string_view image = kube::kStashImage);
 
 // Prepends `stash-init` to the template's init containers (replacing an
 // earlier one), adds the local backend's volume, and sets the annotations
@@ -97,7 +99,7 @@ std::string RestoreJobName(const apis::RestoreSession& session, int ordinal);
 std::vector<apis::PersistentVolumeClaim> RestoreClaims(const apis::RestoreSession& session,
                                                        int ordinal);
 apis::Job RestoreJob(const apis::RestoreSession& session, const apis::Repository& repository,
-                     int ordinal);
+                     int ordinal, std::string_view image = kube::kStashImage);
 
 // How many hosts report: 1 for a Deployment (its replicas share host-0) or a
 // claim, replicas for a StatefulSet or volumeClaimTemplates, the scheduled

@@ -37,13 +37,16 @@
 #include "stash/controller/work_queue.h"
 #include "stash/core/clock.h"
 #include "stash/kube/client.h"
+#include "stash/kube/stash_names.h"
 
 namespace stash::controller {
 
 class RestoreSessionController {
  public:
-  // `ns` empty watches all namespaces.
-  RestoreSessionController(const kube::Client& client, Clock& clock, std::string ns = "");
+  // `ns` empty watches all namespaces; `image` is stash's, for the init
+  // containers and Jobs.
+  RestoreSessionController(const kube::Client& client, Clock& clock, std::string ns = "",
+                           std::string image = std::string(kube::kStashImage));
   ~RestoreSessionController();
 
   void Start();
@@ -76,6 +79,7 @@ class RestoreSessionController {
   const kube::Client& client_;
   Clock& clock_;
   const std::string ns_;
+  const std::string image_;
   apis::EventRecorder events_;
   WorkQueue queue_;
   std::unique_ptr<apis::Informer<apis::RestoreSession>> sessions_;
