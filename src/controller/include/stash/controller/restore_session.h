@@ -86,7 +86,8 @@ apis::Container RestoreInitContainer(const apis::RestoreSession& session,
 // volume of the pod template. Returns whether anything changed.
 Result<bool> InjectRestoreInit(apis::PodTemplateSpec* pod_template, apis::ObjectMeta* workload_meta,
                                const apis::RestoreSession& session,
-                               const apis::Repository& repository);
+                               const apis::Repository& repository,
+                               std::string_view image = kube::kStashImage);
 // Removes what InjectRestoreInit added; returns whether anything changed.
 bool RemoveRestoreInit(apis::PodTemplateSpec* pod_template, apis::ObjectMeta* workload_meta);
 
