@@ -2,6 +2,8 @@
 // token reviews, TokenRequest and the OIDC discovery documents.
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "auth.h"
 #include "errors.h"
 #include "stash/api/protobuf.h"

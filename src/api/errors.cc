@@ -1,5 +1,7 @@
 #include "errors.h"
 
+#include "decode.h"
+
 namespace stash::api {
 
 using json = nlohmann::json;
@@ -33,7 +35,7 @@ json StatusObject(int code, const std::string& reason, const std::string& messag
 HttpResponse JsonResponse(int code, const json& body) {
   HttpResponse r;
   r.status = code;
-  r.body = body.dump();
+  r.body = DumpJson(body);
   return r;
 }
 
@@ -110,6 +112,8 @@ HttpResponse ErrorResponse(const Status& status) {
       return StatusResponse(410, "Expired", status.message());
     case Code::kUnsupported:
       return StatusResponse(415, "UnsupportedMediaType", status.message());
+    case Code::kResourceExhausted:
+      return StatusResponse(413, "RequestEntityTooLarge", status.message());
     case Code::kUnavailable:
       return StatusResponse(503, "ServiceUnavailable", status.message());
     case Code::kTimeout:

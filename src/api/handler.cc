@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "decode.h"
 #include "errors.h"
+#include "meta_validation.h"
 #include "stash/api/protobuf.h"
 #include "yaml_json.h"
 
@@ -43,12 +45,38 @@ ApiHandler::ApiHandler(Store& store, Registry& registry, Clock& clock, Random& r
     : store_(store), registry_(registry), clock_(clock), random_(random), auth_(auth) {}
 
 HttpResponse ApiHandler::Handle(const HttpRequest& req) {
+  // The edge of the JSON library: a value of an unexpected type deep in a
+  // client's object must become an answer, never an exception that ends
+  // the process.
+  try {
+    return Authorized(req);
+  } catch (const json::exception& e) {
+    return BadRequestResponse(std::string("the request could not be processed: ") +
+                              ToValidUtf8(e.what()));
+  } catch (const std::bad_alloc&) {
+    return StatusResponse(413, "RequestEntityTooLarge",
+                          "Request entity too large: the request needs more memory than this "
+                          "server allows");
+  } catch (const std::exception& e) {
+    spdlog::error("API request {} {} failed: {}", req.method, ToValidUtf8(req.path), e.what());
+    return StatusResponse(500, "InternalError",
+                          "Internal error occurred: " + ToValidUtf8(e.what()));
+  }
+}
+
+HttpResponse ApiHandler::Authorized(const HttpRequest& req) {
   // Every request is authenticated and authorized first (401/403), as in
   // kube-apiserver; reviews and TokenRequests are answered by Auth itself.
   Auth::Outcome who = auth_.Check(req);
   if (who.response) return std::move(*who.response);
-  if (auto served = auth_.Serve(req, who)) return std::move(*served);
-  return Route(req);
+  // The connection layer keeps authenticated clients' connections longest.
+  const bool authenticated = who.user.name != kAnonymousUser;
+  HttpResponse r = [&] {
+    if (auto served = auth_.Serve(req, who)) return std::move(*served);
+    return Route(req);
+  }();
+  r.authenticated = authenticated;
+  return r;
 }
 
 HttpResponse ApiHandler::Route(const HttpRequest& req) {
@@ -151,26 +179,27 @@ HttpResponse ApiHandler::Route(const HttpRequest& req) {
 
 Result<json> ApiHandler::DecodeBody(const HttpRequest& req) {
   std::string_view ct = req.content_type;
+  json body;
   if (ct.starts_with(kProtobufContentType) || HasProtobufMagic(req.body)) {
-    return DecodeProtobufObject(req.body);
-  }
-  if (ct.starts_with("application/yaml")) {
+    STASH_ASSIGN_OR_RETURN(body, DecodeProtobufObject(req.body));
+    MakeValidUtf8(&body);
+  } else if (ct.starts_with("application/yaml")) {
     STASH_ASSIGN_OR_RETURN(std::vector<json> docs, YamlToJson(req.body));
     if (docs.size() != 1) return InvalidError("the request body must hold exactly one object");
-    return docs[0];
-  }
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) {
-    try {
-      (void)json::parse(req.body);
-    } catch (const json::parse_error& e) {
-      return InvalidError(std::string("couldn't get version/kind; json parse error: ") + e.what());
+    body = std::move(docs[0]);
+  } else {
+    auto parsed = ParseJsonLimited(req.body, "request body");
+    if (!parsed.ok()) {
+      if (parsed.status().code() != Code::kInvalid) return parsed.status();
+      return InvalidError("couldn't get version/kind; " + parsed.status().message());
     }
+    body = std::move(*parsed);
   }
   if (!body.is_object()) {
     return InvalidError(
         "couldn't get version/kind; json parse error: the body is not a JSON object");
   }
+  STASH_RETURN_IF_ERROR(CheckTypeMeta(body));
   return body;
 }
 

@@ -49,6 +49,7 @@ class ApiHandler {
   };
   using Transform = std::function<std::optional<HttpResponse>(const json& current, json* next)>;
 
+  HttpResponse Authorized(const HttpRequest& req);
   HttpResponse Route(const HttpRequest& req);
   std::optional<HttpResponse> ParseTarget(const HttpRequest& req,
                                           const std::vector<std::string>& parts, Target* t);

@@ -41,7 +41,8 @@ Result<ContinueToken> DecodeContinue(std::string_view text) {
   std::optional<std::string> raw = Base64Decode(text);
   if (!raw) return bad("continue key is not valid base64");
   json j = json::parse(*raw, nullptr, false);
-  if (!j.is_object() || j.value("v", "") != kTokenVersion) {
+  auto version = j.is_object() ? j.find("v") : j.end();
+  if (!j.is_object() || version == j.end() || !version->is_string() || *version != kTokenVersion) {
     return bad("continue key is not valid: incorrect encoded start resourceVersion (version " +
                std::string(kTokenVersion) + ")");
   }

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "decode.h"
+
 namespace stash::api {
 namespace {
 
@@ -160,7 +162,24 @@ Result<json> ValueOf(const json& op) {
   return *it;
 }
 
-Status ApplyOne(json& doc, const json& op) {
+// Values in `v`, counting no further than `limit` (iteratively).
+size_t CountValues(const json& v, size_t limit) {
+  size_t n = 0;
+  std::vector<const json*> todo{&v};
+  while (!todo.empty() && n <= limit) {
+    const json* cur = todo.back();
+    todo.pop_back();
+    ++n;
+    if (cur->is_structured()) {
+      for (const json& item : *cur) todo.push_back(&item);
+    }
+  }
+  return n;
+}
+
+// `copied` accumulates the values "copy" operations duplicated: a patch of
+// copies of copies would otherwise double the object with each operation.
+Status ApplyOne(json& doc, const json& op, size_t* copied) {
   if (!op.is_object())
     return InvalidError("JSON patch operation " + op.dump() + " is not an object");
   auto op_it = op.find("op");
@@ -202,6 +221,13 @@ Status ApplyOne(json& doc, const json& op) {
       return Add(doc, path, std::move(value));
     }
     STASH_ASSIGN_OR_RETURN(json * source, Find(doc, from));
+    *copied += CountValues(*source, kMaxValues);
+    if (*copied > kMaxValues) {
+      return ResourceExhaustedError(
+          "Request entity too large: the JSON patch's copy operations "
+          "duplicate more than " +
+          std::to_string(kMaxValues) + " values");
+    }
     return Add(doc, path, *source);
   }
   return InvalidError("JSON patch operation \"" + name +
@@ -225,8 +251,9 @@ Result<nlohmann::json> ApplyJsonPatch(const nlohmann::json& target, const nlohma
   }
   try {
     json doc = target;
+    size_t copied = 0;
     for (size_t i = 0; i < ops.size(); ++i) {
-      Status s = ApplyOne(doc, ops[i]);
+      Status s = ApplyOne(doc, ops[i], &copied);
       if (!s.ok()) return s.Prepend("JSON patch operation " + std::to_string(i));
     }
     return doc;
@@ -236,20 +263,27 @@ Result<nlohmann::json> ApplyJsonPatch(const nlohmann::json& target, const nlohma
 }
 
 Result<nlohmann::json> ParsePatchBody(std::string_view body, std::string_view content_type) {
-  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
+  auto parsed = ParseJsonLimited(body, std::string(content_type) + " patch");
+  if (!parsed.ok()) {
+    if (parsed.status().code() != Code::kInvalid) return parsed.status();
     return InvalidError("the body of the " + std::string(content_type) +
-                        " patch is not valid JSON; send a JSON document");
+                        " patch is not valid JSON (" + parsed.status().message() +
+                        "); send a JSON document");
   }
   bool json_patch = content_type.find("json-patch") != std::string_view::npos;
-  if (json_patch && !parsed.is_array()) {
+  if (json_patch && !parsed->is_array()) {
     return InvalidError("a " + std::string(content_type) +
                         " body must be a JSON array of operations");
   }
-  if (!json_patch && !parsed.is_object()) {
+  if (!json_patch && !parsed->is_object()) {
     return InvalidError("a " + std::string(content_type) + " body must be a JSON object");
   }
-  return parsed;
+  if (json_patch && parsed->size() > kMaxJsonPatchOperations) {
+    return ResourceExhaustedError("The allowed maximum operations in a JSON patch is " +
+                                  std::to_string(kMaxJsonPatchOperations) + ", got " +
+                                  std::to_string(parsed->size()));
+  }
+  return std::move(*parsed);
 }
 
 }  // namespace stash::api

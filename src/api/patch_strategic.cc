@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "stash/api/patch.h"
@@ -85,9 +87,12 @@ class Merger {
         std::string field = key.substr(kDeleteFromPrimitiveList.size());
         auto it = result.find(field);
         if (it != result.end() && it->is_array() && value.is_array()) {
+          // Hashed: a patch and a list of 100,000 entries each must not
+          // cost 10^10 comparisons.
+          const std::unordered_set<json> drop(value.begin(), value.end());
           json kept = json::array();
           for (const auto& item : *it) {
-            if (std::find(value.begin(), value.end(), item) == value.end()) kept.push_back(item);
+            if (!drop.count(item)) kept.push_back(item);
           }
           *it = std::move(kept);
         }
@@ -111,8 +116,9 @@ class Merger {
     }
     for (const auto& [field, order] : orders) ApplyOrder(result, field, order, parents);
     if (auto it = patch.find(kRetainKeys); it != patch.end() && it->is_array()) {
+      const std::unordered_set<json> retain(it->begin(), it->end());
       for (auto item = result.begin(); item != result.end();) {
-        if (std::find(it->begin(), it->end(), item.key()) == it->end()) {
+        if (!retain.count(json(item.key()))) {
           item = result.erase(item);
         } else {
           ++item;
@@ -154,9 +160,10 @@ class Merger {
 
   static json MergeScalars(const json& base, const json& value) {
     json out = base;
+    std::unordered_set<json> seen(out.begin(), out.end());
     for (const auto& item : value) {
       if (item.is_object()) continue;  // a stray directive
-      if (std::find(out.begin(), out.end(), item) == out.end()) out.push_back(item);
+      if (seen.insert(item).second) out.push_back(item);
     }
     return out;
   }
@@ -173,7 +180,16 @@ class Merger {
         return ReplaceList(rest, parents);
       }
     }
-    json out = base;
+    // The base's elements by merge key (the first of duplicates), so each
+    // patch element finds its match without a scan.
+    std::vector<json> items(base.begin(), base.end());
+    std::vector<bool> alive(items.size(), true);
+    std::unordered_map<json, size_t> index;
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (items[i].is_object() && items[i].contains(merge_key)) {
+        index.emplace(items[i].at(merge_key), i);
+      }
+    }
     for (const auto& item : value) {
       if (!item.is_object()) {
         return InvalidError("strategic merge patch: list \"" + parents.back() + "\" merges by \"" +
@@ -185,18 +201,35 @@ class Merger {
         return InvalidError("strategic merge patch: map " + item.dump() +
                             " does not contain declared merge key: " + merge_key);
       }
-      auto match = std::find_if(out.begin(), out.end(), [&](const json& e) {
-        return e.is_object() && e.contains(merge_key) && e.at(merge_key) == *key_it;
-      });
-      STASH_ASSIGN_OR_RETURN(auto merged,
-                             MergeMap(match == out.end() ? json::object() : *match, item, parents));
-      if (match == out.end()) {
-        if (merged) out.push_back(std::move(*merged));
+      auto match = index.find(*key_it);
+      STASH_ASSIGN_OR_RETURN(
+          auto merged,
+          MergeMap(match == index.end() ? json::object() : items[match->second], item, parents));
+      if (match == index.end()) {
+        if (merged) {
+          index.emplace(*key_it, items.size());
+          items.push_back(std::move(*merged));
+          alive.push_back(true);
+        }
       } else if (merged) {
-        *match = std::move(*merged);
+        items[match->second] = std::move(*merged);
       } else {
-        out.erase(match);
+        // Deleted: a later duplicate with the same key becomes the match.
+        size_t i = match->second;
+        alive[i] = false;
+        index.erase(match);
+        for (size_t j = i + 1; j < items.size(); ++j) {
+          if (alive[j] && items[j].is_object() && items[j].contains(merge_key) &&
+              items[j].at(merge_key) == *key_it) {
+            index.emplace(*key_it, j);
+            break;
+          }
+        }
       }
+    }
+    json out = json::array();
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (alive[i]) out.push_back(std::move(items[i]));
     }
     return std::optional<json>(std::move(out));
   }
@@ -209,23 +242,33 @@ class Merger {
     auto it = result.find(field);
     if (it == result.end() || !it->is_array() || !order.is_array()) return;
     std::optional<ListStrategy> strategy = StrategyFor(kind_, parents, field);
-    auto same = [&](const json& element, const json& wanted) {
-      if (!strategy || strategy->merge_key.empty() || !wanted.is_object()) {
-        return element == wanted;
+    // Elements by identity (merge key value, or the whole element), each
+    // with its unused positions, first first.
+    // (A keyed list's scalar elements, if any, match by equality.)
+    const bool keyed = strategy && !strategy->merge_key.empty();
+    std::unordered_map<json, std::vector<size_t>> positions, whole;
+    for (size_t i = it->size(); i-- > 0;) {
+      const json& e = (*it)[i];
+      if (keyed && e.is_object()) {
+        positions[e.value(strategy->merge_key, json())].push_back(i);
+      } else {
+        whole[e].push_back(i);
       }
-      const std::string& k = strategy->merge_key;
-      return element.is_object() && wanted.contains(k) && element.value(k, json()) == wanted.at(k);
-    };
+    }
     json ordered = json::array();
     std::vector<bool> used(it->size(), false);
     for (const auto& wanted : order) {
-      for (size_t i = 0; i < it->size(); ++i) {
-        if (!used[i] && same((*it)[i], wanted)) {
-          ordered.push_back((*it)[i]);
-          used[i] = true;
-          break;
-        }
-      }
+      const bool by_key = keyed && wanted.is_object();
+      if (by_key && !wanted.contains(strategy->merge_key)) continue;
+      auto& index = by_key ? positions : whole;
+      auto p = index.find(by_key ? wanted.at(strategy->merge_key) : wanted);
+      if (p == index.end()) continue;
+      while (!p->second.empty() && used[p->second.back()]) p->second.pop_back();
+      if (p->second.empty()) continue;
+      size_t i = p->second.back();
+      p->second.pop_back();
+      ordered.push_back((*it)[i]);
+      used[i] = true;
     }
     for (size_t i = 0; i < it->size(); ++i) {
       if (!used[i]) ordered.push_back((*it)[i]);

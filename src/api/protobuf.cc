@@ -20,6 +20,11 @@ using pb::MessageDesc;
 
 constexpr std::string_view kMagic("k8s\0", 4);
 constexpr int kMaxDepth = 64;
+// Values decoded from one body (each costs a JSON node): repeated empty
+// messages take two bytes each, so a 3 MiB body could otherwise build
+// 1.5 million objects.
+constexpr size_t kMaxDecodedValues = 300000;
+thread_local size_t decoded_values = 0;
 
 std::string Base64(std::string_view in) {
   static constexpr char kAlphabet[] =
@@ -215,6 +220,11 @@ Result<json> DecodeMessage(std::string_view bytes, const MessageDesc& desc, int 
       STASH_RETURN_IF_ERROR(r.Skip(wire));  // a newer field; JSON clients would drop it too
       continue;
     }
+    if (++decoded_values > kMaxDecodedValues) {
+      return Status(Code::kResourceExhausted,
+                    "Request entity too large: the protobuf request body holds more than " +
+                        std::to_string(kMaxDecodedValues) + " values (this server's limit)");
+    }
     std::string map_key;
     STASH_ASSIGN_OR_RETURN(json value, DecodeField(r, *f, wire, desc.name, depth, &map_key));
     const std::string& name = f->name;
@@ -244,6 +254,7 @@ Result<nlohmann::json> DecodeProtobufObject(std::string_view body) {
         "the request body is not Kubernetes protobuf (it does not start with "
         "\"k8s\\0\"); send JSON or application/vnd.kubernetes.protobuf");
   }
+  decoded_values = 0;
   try {
     STASH_ASSIGN_OR_RETURN(json unknown,
                            DecodeMessage(body.substr(kMagic.size()), pb::UnknownDesc(), 0));

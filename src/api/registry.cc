@@ -166,17 +166,32 @@ std::vector<GroupVersions> Registry::Groups() const {
   return out;
 }
 
+namespace {
+
+// a > b for decimal digit strings of any length (CRD versions come from
+// clients: "v99999999999" must not overflow an int).
+bool NumberGreater(std::string a, std::string b) {
+  a.erase(0, std::min(a.find_first_not_of('0'), a.size()));
+  b.erase(0, std::min(b.find_first_not_of('0'), b.size()));
+  if (a.size() != b.size()) return a.size() > b.size();
+  return a > b;
+}
+
+}  // namespace
+
 bool VersionBefore(const std::string& a, const std::string& b) {
   static const std::regex kube(R"(v(\d+)(?:(alpha|beta)(\d+))?)");
+  // A version name is short; a long one is no Kubernetes version (and
+  // std::regex recurses per character).
   std::smatch ma, mb;
-  bool ka = std::regex_match(a, ma, kube), kb = std::regex_match(b, mb, kube);
+  bool ka = a.size() <= 64 && std::regex_match(a, ma, kube);
+  bool kb = b.size() <= 64 && std::regex_match(b, mb, kube);
   if (ka != kb) return ka;
   if (!ka) return a < b;
   auto rank = [](const std::smatch& m) { return m[2] == "" ? 2 : m[2] == "beta" ? 1 : 0; };
   if (rank(ma) != rank(mb)) return rank(ma) > rank(mb);
-  int majora = std::stoi(ma[1]), majorb = std::stoi(mb[1]);
-  if (majora != majorb) return majora > majorb;
-  if (ma[3] != "" && mb[3] != "") return std::stoi(ma[3]) > std::stoi(mb[3]);
+  if (ma[1] != mb[1]) return NumberGreater(ma[1], mb[1]);
+  if (ma[3] != "" && mb[3] != "") return NumberGreater(ma[3], mb[3]);
   return false;
 }
 

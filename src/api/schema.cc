@@ -2,6 +2,7 @@
 #include "stash/api/schema.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <regex>
 #include <set>
@@ -77,17 +78,52 @@ bool TypeMatches(const std::string& type, const json& v) {
   return true;
 }
 
+// Padded standard base64: ^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
+// (by hand: std::regex recurses once per character of a long value).
+bool ValidBase64(const std::string& s) {
+  if (s.size() % 4 != 0) return false;
+  auto b64 = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+  };
+  size_t pad = s.size() >= 2 && s[s.size() - 2] == '=' ? 2 : !s.empty() && s.back() == '=' ? 1 : 0;
+  if (pad == 2 && s.back() != '=') return false;
+  for (size_t i = 0; i < s.size() - pad; ++i) {
+    if (!b64(s[i])) return false;
+  }
+  return true;
+}
+
+// Go's duration syntax: ^[-+]?([0-9]*(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$ or "0".
+bool ValidDuration(std::string_view s) {
+  if (s == "0") return true;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  if (s.empty()) return false;
+  while (!s.empty()) {
+    size_t i = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    }
+    s.remove_prefix(i);
+    bool unit = false;
+    for (std::string_view u : {"ns", "us", "\u00b5s", "ms", "s", "m", "h"}) {
+      if (s.starts_with(u)) {
+        s.remove_prefix(u.size());
+        unit = true;
+        break;
+      }
+    }
+    if (!unit) return false;
+  }
+  return true;
+}
+
 bool ValidFormat(const std::string& format, const std::string& s) {
   if (format == "date-time") return ParseTimestamp(s).ok();
   if (format == "date") return ParseTimestamp(s + "T00:00:00Z").ok() && s.size() == 10;
-  if (format == "byte") {
-    static const std::regex kBase64("^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$");
-    return std::regex_match(s, kBase64);
-  }
-  if (format == "duration") {
-    static const std::regex kDuration("^[-+]?([0-9]*(\\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$|^0$");
-    return std::regex_match(s, kDuration);
-  }
+  if (format == "byte") return ValidBase64(s);
+  if (format == "duration") return ValidDuration(s);
   return true;  // unknown formats are not enforced, as in kube-openapi
 }
 

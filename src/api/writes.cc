@@ -1,12 +1,12 @@
 // create, update, patch and delete, with the server-owned metadata
 // (uid, creationTimestamp, generation, resourceVersion), CRD schema
 // validation, the status subresource, finalizers and namespace deletion.
-#include <regex>
 #include <set>
 
 #include "base64.h"
 #include "errors.h"
 #include "handler.h"
+#include "meta_validation.h"
 #include "stash/api/patch.h"
 #include "stash/api/protobuf.h"
 #include "stash/api/schema.h"
@@ -35,15 +35,16 @@ json SpecPart(json obj) {
   return obj;
 }
 
-bool ValidName(const std::string& name) {
-  static const std::regex kSubdomain(
-      R"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)");
-  return name.size() <= 253 && std::regex_match(name, kSubdomain);
-}
-
-bool ValidPathSegmentName(const std::string& name) {
-  return name != "." && name != ".." && name.find('/') == std::string::npos &&
-         name.find('%') == std::string::npos;
+// kube-apiserver's ValidateObjectMeta: 400 for a field of the wrong type,
+// 422 for invalid names, labels, annotations or finalizers.
+std::optional<HttpResponse> CheckMeta(const ResourceInfo& info, const json& obj, bool create) {
+  MetaValidation v = ValidateObjectMeta(info, obj, create);
+  if (!v.bad_request.ok()) return BadRequestResponse(v.bad_request.message());
+  if (v.invalid.empty()) return std::nullopt;
+  const json& meta = obj["metadata"];
+  auto name = meta.find("name");
+  return InvalidResponse(
+      info, name != meta.end() && name->is_string() ? name->get<std::string>() : "", v.invalid);
 }
 
 std::string MetaString(const json& obj, const char* field) {
@@ -152,28 +153,20 @@ HttpResponse ApiHandler::Create(const HttpRequest& req, const Target& t_in) {
                                "Required value: name or generateName is required"}});
     }
     static const char* kChars = "bcdfghjklmnpqrstvwxz2456789";
+    // As kube's SimpleNameGenerator: the prefix is cut so the name stays a
+    // DNS label's length.
+    constexpr size_t kMaxGeneratedPrefix = 63 - 5;
+    if (prefix.size() > kMaxGeneratedPrefix) prefix.resize(kMaxGeneratedPrefix);
     name = prefix;
     for (int i = 0; i < 5; ++i) name.push_back(kChars[random_.Uniform(27)]);
     meta["name"] = name;
   }
   t.name = name;
-  // RBAC objects are named like path segments ("system:basic-user"), as in kube.
-  const bool path_segment_name = t.info.group == "rbac.authorization.k8s.io";
-  if (path_segment_name ? !ValidPathSegmentName(name)
-                        : !ValidName(name) && t.info.key() != "/events") {
-    std::string msg =
-        "Invalid value: \"" + name +
-        "\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-        "'-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
-        "regex used for validation is "
-        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-    return InvalidResponse(t.info, name,
-                           {{"metadata.name", "Invalid value", "metadata.name: " + msg, msg}});
-  }
   if (auto err = CheckNamespace(t, true)) return *err;
   std::vector<std::string> warnings;
   if (t.info.status_subresource && t.info.key() != kCrdKey) obj.erase("status");
   if (auto err = Admit(req, t, &obj, &warnings)) return *err;
+  if (auto err = CheckMeta(t.info, obj, true)) return *err;
   json& m = obj["metadata"];
   std::string now = FormatTimestamp(clock_.Now());
   uint8_t u[16];
@@ -299,6 +292,10 @@ ApiHandler::WriteOutcome ApiHandler::WriteExisting(const HttpRequest& req, const
           out.error = std::move(err);
           return CancelledError("admit");
         }
+        if (auto err = CheckMeta(t.info, next, false)) {
+          out.error = std::move(err);
+          return CancelledError("metadata");
+        }
         if (t.info.has_generation && SpecPart(next) != SpecPart(cur)) {
           next["metadata"]["generation"] = cm.value("generation", 0) + 1;
         }
@@ -364,6 +361,7 @@ HttpResponse ApiHandler::Patch(const HttpRequest& req, const Target& t) {
                                      : ApplyMergePatch(cur, *patch);
         if (!r.ok()) {
           if (r.status().code() == Code::kConflict) return ConflictResponse(t.info, t.name);
+          if (r.status().code() == Code::kResourceExhausted) return ErrorResponse(r.status());
           return StatusResponse(422, "Invalid", r.status().message());
         }
         *next = std::move(*r);

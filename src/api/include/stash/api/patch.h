@@ -41,9 +41,17 @@ Result<nlohmann::json> ApplyJsonPatch(const nlohmann::json& target, const nlohma
 Result<nlohmann::json> ApplyStrategicMergePatch(const nlohmann::json& target,
                                                 const nlohmann::json& patch, std::string_view kind);
 
+// kube-apiserver's bound on the operations of one JSON patch.
+inline constexpr size_t kMaxJsonPatchOperations = 10000;
+
 // Parses a patch body (JSON text) as the apiserver does: kInvalid with a
 // message naming the content type when it is not valid JSON, and for a JSON
 // patch when it is not an array / for merge patches when it is not an object.
+// Within the request-body limits (decode.h: depth, value count; invalid UTF-8
+// becomes U+FFFD); kResourceExhausted (413) for a JSON patch of more than
+// kMaxJsonPatchOperations operations. ApplyJsonPatch answers
+// kResourceExhausted when its "copy" operations duplicate more than
+// kMaxValues values in total.
 Result<nlohmann::json> ParsePatchBody(std::string_view body, std::string_view content_type);
 
 }  // namespace stash::api
