@@ -1,28 +1,21 @@
 #include "http_server.h"
 
-#include <poll.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
-#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
+#include "http_internal.h"
 
 namespace stash::api {
 
-namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
-namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
-
-struct HttpServer::Impl {
-  net::io_context io;
-  ssl::context tls{ssl::context::tls_server};
-  std::unique_ptr<tcp::acceptor> acceptor;
-};
+using namespace std::chrono_literals;
 
 std::string UrlDecode(std::string_view s, bool plus_is_space) {
   std::string out;
@@ -47,187 +40,239 @@ std::string UrlDecode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
-void ParseRequestTarget(std::string_view target, HttpRequest* req) {
-  size_t q = target.find('?');
-  req->path = UrlDecode(target.substr(0, q), false);
-  if (q == std::string_view::npos) return;
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    size_t amp = rest.find('&');
-    std::string_view kv = rest.substr(0, amp);
-    size_t eq = kv.find('=');
-    std::string key = UrlDecode(kv.substr(0, eq), true);
-    std::string value = eq == std::string_view::npos ? "" : UrlDecode(kv.substr(eq + 1), true);
-    if (!key.empty()) req->query[key] = value;
-    if (amp == std::string_view::npos) break;
-    rest = rest.substr(amp + 1);
+// ---- WorkerPool -------------------------------------------------------------
+
+WorkerPool::WorkerPool(int threads) {
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      while (true) {
+        std::function<void()> task;
+        {
+          std::unique_lock lock(mu_);
+          cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+          if (tasks_.empty()) return;
+          task = std::move(tasks_.front());
+          tasks_.pop_front();
+        }
+        task();
+      }
+    });
   }
 }
 
-namespace {
+WorkerPool::~WorkerPool() { Stop(); }
 
-HttpRequest Convert(http::request<http::string_body>& req) {
-  HttpRequest r;
-  r.method = std::string(req.method_string());
-  ParseRequestTarget(std::string_view(req.target().data(), req.target().size()), &r);
-  r.accept = std::string(req[http::field::accept]);
-  r.content_type = std::string(req[http::field::content_type]);
-  r.authorization = std::string(req[http::field::authorization]);
-  for (const auto& field : req) {
-    std::string name(field.name_string());
-    if (name.size() > 12 && strncasecmp(name.c_str(), "impersonate-", 12) == 0) {
-      r.impersonation.emplace_back(std::move(name), std::string(field.value()));
+void WorkerPool::Submit(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+void WorkerPool::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+// ---- the event loop's connection bookkeeping -------------------------------
+
+void HttpServer::Impl::AcceptSome() {
+  if (stopping || !acceptor) return;
+  const int listen_fd = acceptor->native_handle();
+  for (int i = 0; i < 256; ++i) {
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      OnAccepted(fd);
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      // The process is out of descriptors (something else holds them):
+      // shed an idle connection, or turn the waiting client away with the
+      // spare descriptor rather than leave it hanging, and try again soon.
+      if (EvictOne()) continue;
+      if (spare_fd >= 0) {
+        ::close(spare_fd);
+        int turned_away = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (turned_away >= 0) ::close(turned_away);
+        spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      }
+      WarnFull();
+      accept_retry->expires_after(50ms);
+      accept_retry->async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) AcceptSome();
+      });
+      return;
+    }
+    break;  // EAGAIN: nothing more waiting
+  }
+  acceptor->async_wait(net::socket_base::wait_read, [this](const boost::system::error_code& ec) {
+    if (!ec) AcceptSome();
+  });
+}
+
+void HttpServer::Impl::OnAccepted(int fd) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  bool refuse = false;
+  if (open >= cap && !EvictOne()) {
+    WarnFull();
+    if (refusing >= kRefuseSlots) {
+      ::close(fd);
+      return;
+    }
+    refuse = true;
+  }
+  auto c = std::make_shared<Connection>(*this, fd, refuse);
+  all[c.get()] = c;
+  if (refuse) {
+    ++refusing;
+  } else {
+    ++open;
+  }
+  c->Start();
+}
+
+bool HttpServer::Impl::EvictOne() {
+  for (auto* list : {&idle_untrusted, &idle_trusted}) {
+    if (!list->empty()) {
+      list->front()->Close();
+      return true;
     }
   }
-  r.body = std::move(req.body());
-  return r;
-}
-
-// True when the peer has closed its end (a FIN is pending on the socket).
-bool PeerClosed(int fd) {
-  pollfd p{fd, POLLIN | POLLRDHUP, 0};
-  if (::poll(&p, 1, 0) <= 0) return false;
-  if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
   return false;
 }
 
-}  // namespace
+void HttpServer::Impl::Forget(Connection* c) {
+  auto it = all.find(c);
+  if (it == all.end()) return;
+  if (c->refusing()) {
+    --refusing;
+  } else {
+    --open;
+  }
+  all.erase(it);
+}
 
-HttpServer::HttpServer(std::string cert_pem, std::string key_pem, HttpHandler handler)
-    : impl_(std::make_unique<Impl>()), handler_(std::move(handler)) {
+void HttpServer::Impl::CloseAll() {
+  std::vector<std::shared_ptr<Connection>> conns;
+  for (auto& [ptr, c] : all) conns.push_back(c);
+  for (auto& c : conns) c->Close();
+}
+
+void HttpServer::Impl::WarnFull() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_full_warning < 10s) return;
+  last_full_warning = now;
+  spdlog::warn(
+      "API server: {} connections open (the limit, from the open-file limit), none idle; new "
+      "connections are refused",
+      open);
+}
+
+// ---- HttpServer -------------------------------------------------------------
+
+HttpServer::HttpServer(std::string cert_pem, std::string key_pem, HttpHandler handler,
+                       HttpServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(handler), options)) {
   impl_->tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                          ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                          ssl::context::no_tlsv1_1);
   boost::system::error_code ec;
   impl_->tls.use_certificate_chain(net::buffer(cert_pem), ec);
-  impl_->tls.use_private_key(net::buffer(key_pem), ssl::context::pem, ec);
+  if (!ec) impl_->tls.use_private_key(net::buffer(key_pem), ssl::context::pem, ec);
   if (ec) spdlog::error("API server: loading the serving certificate: {}", ec.message());
+  SSL_CTX* ctx = impl_->tls.native_handle();
+  // Idle connections give their TLS buffers back; writes may move between
+  // retries (the output string grows while a write waits).
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 }
 
 HttpServer::~HttpServer() { Stop(); }
 
+namespace {
+
+// The open-file limit, raised to its hard maximum first (as Go programs,
+// kube-apiserver among them, do at start).
+size_t RaiseOpenFileLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = std::min<rlim_t>(rl.rlim_max, 1 << 20);
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  return static_cast<size_t>(rl.rlim_cur);
+}
+
+}  // namespace
+
 Status HttpServer::Start(const std::string& host, int port) {
+  Impl& s = *impl_;
   boost::system::error_code ec;
   auto addr = net::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
   if (ec) return InvalidError("API server: --listen host '" + host + "' is not an IP address");
-  impl_->acceptor = std::make_unique<tcp::acceptor>(impl_->io);
+  ::signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error code, not a signal
   tcp::endpoint ep(addr, static_cast<unsigned short>(port));
-  impl_->acceptor->open(ep.protocol(), ec);
-  if (!ec) impl_->acceptor->set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) impl_->acceptor->bind(ep, ec);
-  if (!ec) impl_->acceptor->listen(net::socket_base::max_listen_connections, ec);
+  s.protocol = ep.protocol();
+  int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoError(errno, "API server: creating the listening socket");
+  s.acceptor.emplace(s.io);
+  s.acceptor->assign(ep.protocol(), fd, ec);
+  if (!ec) s.acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor->bind(ep, ec);
+  if (!ec) s.acceptor->listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
     return UnavailableError("API server: cannot listen on " + host + ":" + std::to_string(port) +
                             ": " + ec.message() + " (is another server using the port?)");
   }
-  port_ = impl_->acceptor->local_endpoint().port();
-  protocol_v6_ = addr.is_v6();
-  acceptor_ = std::thread([this] { AcceptLoop(); });
+  port_ = s.acceptor->local_endpoint().port();
+  const size_t nofile = RaiseOpenFileLimit();
+  const size_t reserve = std::max<size_t>(64, nofile / 8);
+  s.cap = s.options.max_connections > 0 ? s.options.max_connections
+          : nofile > reserve + 16       ? std::min<size_t>(10000, nofile - reserve)
+                                        : 16;
+  max_connections_ = s.cap;
+  s.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  s.accept_retry.emplace(s.io);
+  s.guard.emplace(net::make_work_guard(s.io));
+  net::post(s.io, [&s] { s.AcceptSome(); });
+  s.io_thread = std::thread([&s] { s.io.run(); });
+  spdlog::info("API server: at most {} connections (open-file limit {})", s.cap, nofile);
   return Status::Ok();
 }
 
-void HttpServer::AcceptLoop() {
-  while (!stopping_) {
-    boost::system::error_code ec;
-    tcp::socket sock(impl_->io);
-    impl_->acceptor->accept(sock, ec);
-    if (ec) {
-      if (stopping_) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      continue;
-    }
-    sock.set_option(tcp::no_delay(true), ec);
-    int fd = sock.release(ec);
-    if (ec) continue;
-    {
-      std::lock_guard lock(mu_);
-      fds_.insert(fd);
-      ++active_;
-    }
-    std::thread([this, fd] {
-      Serve(fd);
-      std::lock_guard lock(mu_);
-      --active_;
-      cv_.notify_all();
-    }).detach();
-  }
-}
-
-void HttpServer::Serve(int fd) {
-  net::io_context io;
-  boost::system::error_code ec;
-  boost::beast::ssl_stream<tcp::socket> stream(
-      tcp::socket(io, protocol_v6_ ? tcp::v6() : tcp::v4(), fd), impl_->tls);
-  // Runs before `stream` closes the fd. No TLS close_notify exchange: a
-  // synchronous SSL shutdown waits for the peer's reply and could hang on a
-  // silent client; a FIN is enough for HTTP/1.1 clients. The fd leaves the
-  // set while still open, so a new connection reusing the number is kept.
-  struct Untrack {
-    HttpServer* server;
-    int fd;
-    ~Untrack() {
-      ::shutdown(fd, SHUT_RDWR);
-      std::lock_guard lock(server->mu_);
-      server->fds_.erase(fd);
-    }
-  } untrack{this, fd};
-  stream.handshake(ssl::stream_base::server, ec);
-  if (ec) return;
-  boost::beast::flat_buffer buffer;
-  while (!stopping_) {
-    http::request_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    http::read(stream, buffer, parser, ec);
-    if (ec) break;
-    http::request<http::string_body> req = parser.release();
-    bool keep_alive = req.keep_alive();
-    unsigned version = req.version();
-    HttpRequest request = Convert(req);
-    HttpResponse response = handler_(request);
-    spdlog::debug("{} {} -> {}", request.method, std::string(req.target()), response.status);
-    if (response.stream) {
-      http::response<http::empty_body> head{static_cast<http::status>(response.status), version};
-      head.set(http::field::content_type, response.content_type);
-      for (auto& [k, v] : response.headers) head.set(k, v);
-      head.chunked(true);
-      http::response_serializer<http::empty_body> sr{head};
-      http::write_header(stream, sr, ec);
-      while (!ec && !stopping_) {
-        std::string chunk;
-        bool more = response.stream->Next(
-            &chunk, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
-        if (!chunk.empty()) net::write(stream, http::make_chunk(net::buffer(chunk)), ec);
-        if (!more) {
-          if (!ec) net::write(stream, http::make_chunk_last(), ec);
-          break;
-        }
-        if (PeerClosed(fd)) ec = net::error::eof;
-      }
-      if (ec || stopping_) break;
-      continue;
-    }
-    http::response<http::string_body> res{static_cast<http::status>(response.status), version};
-    res.set(http::field::content_type, response.content_type);
-    for (auto& [k, v] : response.headers) res.set(k, v);
-    res.keep_alive(keep_alive);
-    res.body() = std::move(response.body);
-    res.prepare_payload();
-    http::write(stream, res, ec);
-    if (ec || !keep_alive) break;
-  }
-}
-
 void HttpServer::Stop() {
-  if (stopping_.exchange(true)) return;
-  boost::system::error_code ec;
-  if (impl_->acceptor) {
-    ::shutdown(impl_->acceptor->native_handle(), SHUT_RDWR);
-    impl_->acceptor->close(ec);
-  }
-  if (acceptor_.joinable()) acceptor_.join();
-  std::unique_lock lock(mu_);
-  for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
-  cv_.wait_for(lock, std::chrono::seconds(10), [&] { return active_ == 0; });
+  Impl& s = *impl_;
+  if (!s.io_thread.joinable()) return;
+  net::post(s.io, [&s] {
+    s.stopping = true;
+    boost::system::error_code ec;
+    if (s.acceptor) s.acceptor->close(ec);
+    if (s.accept_retry) s.accept_retry->cancel();
+    s.CloseAll();
+  });
+  s.guard.reset();
+  s.io_thread.join();
+  // Handlers still running finish; what they post back finds closed
+  // connections.
+  s.workers.Stop();
+  s.io.restart();
+  s.io.poll();
+  s.loop->Disable();
+  if (s.spare_fd >= 0) ::close(s.spare_fd);
+  s.spare_fd = -1;
 }
 
 }  // namespace stash::api
