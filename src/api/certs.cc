@@ -175,7 +175,7 @@ Result<Credentials> EnsureCredentials(const std::string& data_dir, const std::st
     STASH_ASSIGN_OR_RETURN(c.ca_pem, CertPem(ca_cert.get()));
     STASH_ASSIGN_OR_RETURN(std::string pem, KeyPem(ca_pkey.get()));
     STASH_RETURN_IF_ERROR(WriteFileAtomic(ca_key, pem, 0600));
-    STASH_RETURN_IF_ERROR(WriteFileAtomic(ca_crt, c.ca_pem, 0644));
+    STASH_RETURN_IF_ERROR(WriteFileAtomic(ca_crt, c.ca_pem, 0600));
     ::unlink(crt.c_str());  // a new CA invalidates the old serving certificate
   }
   const std::string sans = SansFor(host);
@@ -192,8 +192,8 @@ Result<Credentials> EnsureCredentials(const std::string& data_dir, const std::st
     STASH_ASSIGN_OR_RETURN(c.cert_pem, CertPem(cert.get()));
     STASH_ASSIGN_OR_RETURN(c.key_pem, KeyPem(pkey.get()));
     STASH_RETURN_IF_ERROR(WriteFileAtomic(key, c.key_pem, 0600));
-    STASH_RETURN_IF_ERROR(WriteFileAtomic(crt, c.cert_pem, 0644));
-    STASH_RETURN_IF_ERROR(WriteFileAtomic(sans_file, sans, 0644));
+    STASH_RETURN_IF_ERROR(WriteFileAtomic(crt, c.cert_pem, 0600));
+    STASH_RETURN_IF_ERROR(WriteFileAtomic(sans_file, sans, 0600));
   }
   auto token = ReadFile(token_file);
   if (token.ok() && token->size() >= 32) {

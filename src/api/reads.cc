@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "decode.h"
 #include "errors.h"
 #include "handler.h"
 #include "paging.h"
@@ -65,6 +66,8 @@ class WatchStream final : public EventStream {
     ScheduleBookmark(Clock::now());
   }
   ~WatchStream() override { store_.Unwatch(watcher_); }
+
+  void SetNotify(std::function<void()> notify) override { watcher_->SetNotify(std::move(notify)); }
 
   bool Next(std::string* chunk, Clock::time_point until) override {
     if (next_initial_ < initial_.size()) {
@@ -170,9 +173,58 @@ HttpResponse ApiHandler::Get(const HttpRequest& req, const Target& t) {
   return JsonResponse(200, out);
 }
 
+// resourceVersion / resourceVersionMatch of a list without `continue`. The
+// store keeps no snapshots of old states (only the change log), so an exact
+// resourceVersion is served when it is the current one; one that history
+// compaction dropped gets 410, as kube-apiserver answers when etcd has
+// compacted it.
+static std::optional<HttpResponse> CheckListVersion(const HttpRequest& req, Store& store) {
+  const std::string rv_text = req.Query("resourceVersion");
+  const std::string match = req.Query("resourceVersionMatch");
+  if (!match.empty() && match != "Exact" && match != "NotOlderThan") {
+    return BadRequestResponse("resourceVersionMatch: Unsupported value: \"" + match +
+                              "\": supported values: \"Exact\", \"NotOlderThan\"");
+  }
+  if (!match.empty() && rv_text.empty()) {
+    return BadRequestResponse(
+        "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless "
+        "resourceVersion is provided");
+  }
+  if (rv_text.empty() || rv_text == "0") {
+    if (match == "Exact") {
+      return BadRequestResponse(
+          "resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for "
+          "resourceVersion \"0\"");
+    }
+    return std::nullopt;
+  }
+  if (rv_text.size() > 19 || rv_text.find_first_not_of("0123456789") != std::string::npos) {
+    return BadRequestResponse("invalid resource version \"" + rv_text + "\"");
+  }
+  const uint64_t rv = std::stoull(rv_text);
+  const uint64_t current = store.CurrentRv(), compacted = store.CompactedRv();
+  if (rv > current) {
+    return StatusResponse(
+        504, "Timeout",
+        "Too large resource version: " + rv_text + ", current: " + std::to_string(current),
+        {{"causes",
+          {{{"reason", "ResourceVersionTooLarge"}, {"message", "Too large resource version"}}}},
+         {"retryAfterSeconds", 1}});
+  }
+  if (match == "Exact" && rv != current) {
+    return StatusResponse(410, "Expired",
+                          "too old resource version: " + rv_text + " (" +
+                              std::to_string(rv < compacted ? compacted + 1 : current) + ")");
+  }
+  return std::nullopt;
+}
+
 HttpResponse ApiHandler::List(const HttpRequest& req, const Target& t) {
   Selectors sel;
   if (auto err = ParseSelectors(req, t.info, &sel)) return *err;
+  if (req.Query("continue").empty()) {
+    if (auto err = CheckListVersion(req, store_)) return *err;
+  }
   size_t limit = 0;
   if (std::string text = req.Query("limit"); !text.empty()) {
     try {
@@ -248,11 +300,10 @@ HttpResponse ApiHandler::Watch(const HttpRequest& req, const Target& t) {
   std::string rv_text = req.Query("resourceVersion");
   uint64_t from_rv = 0;
   if (!rv_text.empty()) {
-    try {
-      from_rv = std::stoull(rv_text);
-    } catch (...) {
+    if (rv_text.size() > 19 || rv_text.find_first_not_of("0123456789") != std::string::npos) {
       return BadRequestResponse("invalid resource version \"" + rv_text + "\"");
     }
+    from_rv = std::stoull(rv_text);
   }
   const bool table = WantsTable(req);
   const IncludeObject include = IncludeParam(req);
@@ -268,13 +319,13 @@ HttpResponse ApiHandler::Watch(const HttpRequest& req, const Target& t) {
   };
   auto render = [=](const WatchEvent& e) -> std::string {
     std::string type = EventTypeName(e.type);
-    const bool now = sel->Matches(e.object);
+    const bool now = sel->Matches(*e.object);
     // As the apiserver: an object entering the selection is ADDED, one
     // leaving it DELETED.
     const bool before = e.previous ? sel->Matches(*e.previous) : now;
     if (!now && !before) return "";
     if (e.type == EventType::kModified && now != before) type = now ? "ADDED" : "DELETED";
-    return json{{"type", type}, {"object", render_object(e.object)}}.dump() + "\n";
+    return DumpJson(json{{"type", type}, {"object", render_object(*e.object)}}) + "\n";
   };
   std::vector<std::string> initial;
   if (from_rv == 0) {
@@ -282,7 +333,7 @@ HttpResponse ApiHandler::Watch(const HttpRequest& req, const Target& t) {
     std::vector<json> items = store_.List(t.info.key(), t.ns, &from_rv);
     for (const json& obj : items) {
       if (!sel->Matches(obj)) continue;
-      initial.push_back(json{{"type", "ADDED"}, {"object", render_object(obj)}}.dump() + "\n");
+      initial.push_back(DumpJson(json{{"type", "ADDED"}, {"object", render_object(obj)}}) + "\n");
     }
   }
   HttpResponse r;
@@ -292,7 +343,7 @@ HttpResponse ApiHandler::Watch(const HttpRequest& req, const Target& t) {
   if (!watcher.ok()) {
     json status = StatusObject(410, "Expired", watcher.status().message());
     r.stream = std::make_shared<ErrorStream>(
-        json{{"type", "ERROR"}, {"object", std::move(status)}}.dump() + "\n");
+        DumpJson(json{{"type", "ERROR"}, {"object", std::move(status)}}) + "\n");
     return r;
   }
   std::function<std::string(uint64_t)> bookmark;
@@ -302,7 +353,7 @@ HttpResponse ApiHandler::Watch(const HttpRequest& req, const Target& t) {
       json object = {{"kind", table ? "Table" : info.kind},
                      {"apiVersion", table ? "meta.k8s.io/v1" : info.group_version()},
                      {"metadata", {{"resourceVersion", std::to_string(rv)}}}};
-      return json{{"type", "BOOKMARK"}, {"object", std::move(object)}}.dump() + "\n";
+      return DumpJson(json{{"type", "BOOKMARK"}, {"object", std::move(object)}}) + "\n";
     };
   }
   int timeout = 0;

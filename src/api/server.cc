@@ -4,12 +4,15 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <filesystem>
+#include <thread>
 
 #include "auth.h"
 #include "auth_jwt.h"
 #include "base64.h"
 #include "certs.h"
+#include "encryption.h"
 #include "handler.h"
 #include "http_server.h"
 #include "registry.h"
@@ -25,13 +28,35 @@ struct Server::Impl {
   Clock& clock;
   Random& random;
   Credentials creds;
+  std::unique_ptr<EncryptionAtRest> encryption;
   std::unique_ptr<Store> store;
   std::unique_ptr<Auth> auth;
   Registry registry;
   std::unique_ptr<ApiHandler> handler;
   std::unique_ptr<HttpServer> http;
   std::string url;
+  // The compactor: every interval, history up to the previous tick goes.
+  std::thread compactor;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+
+  void Compactor();
 };
+
+void Server::Impl::Compactor() {
+  uint64_t previous = store->CurrentRv();
+  std::unique_lock lock(mu);
+  while (!cv.wait_for(lock, options.compaction_interval, [&] { return stopping; })) {
+    lock.unlock();
+    uint64_t now = store->CurrentRv();
+    if (Status st = store->Compact(previous); !st.ok()) {
+      spdlog::warn("API store compaction: {}", st.message());
+    }
+    previous = now;
+    lock.lock();
+  }
+}
 
 namespace {
 
@@ -93,8 +118,7 @@ std::string Kubeconfig(const std::string& url, const Credentials& c) {
 }  // namespace
 
 Server::Server(ServerOptions options, Clock& clock, Random& random)
-    : impl_(new Impl{
-          std::move(options), clock, random, {}, nullptr, nullptr, {}, nullptr, nullptr, ""}) {}
+    : impl_(new Impl{std::move(options), clock, random}) {}
 
 Server::~Server() { Stop(); }
 
@@ -106,9 +130,19 @@ Status Server::Start() {
     return ErrnoError(ec.value(), "creating data directory " + s.options.data_dir);
   }
   ::chmod(s.options.data_dir.c_str(), 0700);
+  // Files from older versions (or copied in) become the server's alone too.
+  for (const auto& e : std::filesystem::directory_iterator(s.options.data_dir, ec)) {
+    if (e.is_regular_file(ec)) ::chmod(e.path().c_str(), 0600);
+  }
   STASH_ASSIGN_OR_RETURN(s.creds,
                          EnsureCredentials(s.options.data_dir, s.options.host, s.clock, s.random));
-  STASH_ASSIGN_OR_RETURN(s.store, Store::Open(s.options.data_dir + "/state.db"));
+  const std::string encryption_path = s.options.encryption_config.empty()
+                                          ? s.options.data_dir + "/encryption-config.yaml"
+                                          : s.options.encryption_config;
+  STASH_ASSIGN_OR_RETURN(s.encryption, EncryptionAtRest::LoadOrCreate(encryption_path, s.random));
+  StoreOptions store_options;
+  store_options.transformer = s.encryption.get();
+  STASH_ASSIGN_OR_RETURN(s.store, Store::Open(s.options.data_dir + "/state.db", store_options));
   STASH_ASSIGN_OR_RETURN(std::unique_ptr<TokenSigner> signer,
                          TokenSigner::LoadOrCreate(s.options.data_dir + "/sa.key"));
   s.auth = std::make_unique<Auth>(*s.store, s.clock, s.random, std::move(signer), s.creds.token);
@@ -132,10 +166,15 @@ Status Server::Start() {
   ApiHandler* handler = s.handler.get();
   s.auth->Start([handler](const HttpRequest& r) { return handler->Handle(r); });
   s.auth->WaitIdle();  // default ServiceAccounts and aggregated roles before serving
-  s.http =
-      std::make_unique<HttpServer>(s.creds.cert_pem, s.creds.key_pem,
-                                   [handler](const HttpRequest& r) { return handler->Handle(r); });
+  HttpServerOptions http_options;
+  http_options.max_connections = s.options.max_connections;
+  s.http = std::make_unique<HttpServer>(
+      s.creds.cert_pem, s.creds.key_pem,
+      [handler](const HttpRequest& r) { return handler->Handle(r); }, http_options);
   STASH_RETURN_IF_ERROR(s.http->Start(s.options.host, s.options.port));
+  if (s.options.compaction_interval.count() > 0) {
+    s.compactor = std::thread([&s] { s.Compactor(); });
+  }
   std::string host = s.options.host;
   if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
   if (host == "::") host = "::1";
@@ -147,6 +186,12 @@ Status Server::Start() {
 }
 
 void Server::Stop() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->compactor.joinable()) impl_->compactor.join();
   if (impl_->store) impl_->store->CloseWatchers();
   if (impl_->http) impl_->http->Stop();
   if (impl_->auth) impl_->auth->Stop();

@@ -1,6 +1,16 @@
 #include "store.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include "decode.h"
 
 namespace stash::api {
 
@@ -26,9 +36,13 @@ std::optional<WatchEvent> Watcher::Next(std::chrono::steady_clock::time_point de
 }
 
 void Watcher::Close() {
-  std::lock_guard lock(mu_);
-  closed_ = true;
-  cv_.notify_all();
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    cv_.notify_all();
+  }
+  Notify();
 }
 
 bool Watcher::closed() {
@@ -36,10 +50,37 @@ bool Watcher::closed() {
   return closed_;
 }
 
-void Watcher::Push(WatchEvent event) {
-  std::lock_guard lock(mu_);
-  queue_.push_back(std::move(event));
-  cv_.notify_all();
+void Watcher::Push(const WatchEvent& event) {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    if (queue_.size() >= kMaxQueued) {
+      // Too slow a reader: end the watch rather than queue without bound.
+      queue_.clear();
+      closed_ = true;
+    } else {
+      queue_.push_back(event);
+    }
+    cv_.notify_all();
+  }
+  Notify();
+}
+
+void Watcher::SetNotify(std::function<void()> notify) {
+  {
+    std::lock_guard lock(mu_);
+    notify_ = std::move(notify);
+  }
+  Notify();  // whatever is queued already
+}
+
+void Watcher::Notify() {
+  std::function<void()> notify;
+  {
+    std::lock_guard lock(mu_);
+    notify = notify_;
+  }
+  if (notify) notify();
 }
 
 namespace {
@@ -59,14 +100,53 @@ void BindText(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
 }
 
+void BindBlob(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+
 std::string ColText(sqlite3_stmt* s, int i) {
-  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-  return p ? std::string(p, sqlite3_column_bytes(s, i)) : std::string();
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string();
+}
+
+std::string ObjectContext(const std::string& resource, const std::string& ns,
+                          const std::string& name) {
+  return "objects/" + resource + "/" + ns + "/" + name;
+}
+
+std::string ChangeContext(uint64_t rv, const std::string& resource, const std::string& ns) {
+  return "changes/" + std::to_string(rv) + "/" + resource + "/" + ns;
+}
+
+// The database and its WAL and shared-memory files are the server's alone.
+Status PrepareFiles(const std::string& path, bool* created) {
+  if (path.empty() || path == ":memory:" || path.starts_with("file:")) {
+    *created = true;  // SQLite's own names: nothing on disk to prepare
+    return Status::Ok();
+  }
+  struct stat st {};
+  *created = ::stat(path.c_str(), &st) != 0 || st.st_size == 0;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError(errno, "creating API server database " + path);
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    ::chmod((path + suffix).c_str(), 0600);  // SQLite creates them with the database's mode
+  }
+  return Status::Ok();
 }
 
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, size_t log_keep) {
+  StoreOptions options;
+  options.log_keep = log_keep;
+  return Open(path, options);
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, StoreOptions options) {
+  bool created = false;
+  STASH_RETURN_IF_ERROR(PrepareFiles(path, &created));
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
       SQLITE_OK) {
@@ -75,9 +155,14 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, size_t log_k
     sqlite3_close(db);
     return s;
   }
-  std::unique_ptr<Store> store(new Store(db, log_keep));
+  std::unique_ptr<Store> store(new Store(db, options));
+  // Freed pages are zeroed (deleted Secrets and objects leave no bytes
+  // behind); a new database also returns them to the file system.
+  if (created) STASH_RETURN_IF_ERROR(store->Exec("PRAGMA auto_vacuum=INCREMENTAL"));
+  STASH_RETURN_IF_ERROR(store->Exec("PRAGMA secure_delete=ON"));
   STASH_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
   STASH_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
+  STASH_RETURN_IF_ERROR(store->Exec("PRAGMA journal_size_limit=8388608"));
   STASH_RETURN_IF_ERROR(store->Exec(
       "CREATE TABLE IF NOT EXISTS objects (resource TEXT NOT NULL, ns TEXT NOT NULL, name TEXT "
       "NOT NULL, object TEXT NOT NULL, PRIMARY KEY (resource, ns, name));"
@@ -104,6 +189,19 @@ Status Store::Exec(const char* sql) {
   return Status::Ok();
 }
 
+Result<std::string> Store::ToStorage(const std::string& resource, const std::string& text,
+                                     const std::string& context) {
+  if (!options_.transformer || !options_.transformer->Applies(resource)) return text;
+  return options_.transformer->ToStorage(resource, text, context);
+}
+
+Result<std::string> Store::FromStorage(const std::string& resource, std::string stored,
+                                       const std::string& context, bool* stale) {
+  *stale = false;
+  if (!options_.transformer) return stored;
+  return options_.transformer->FromStorage(resource, stored, context, stale);
+}
+
 Status Store::Load() {
   {
     Stmt st;
@@ -115,31 +213,123 @@ Status Store::Load() {
       if (key == "compacted") compacted_rv_ = v;
     }
   }
-  {
-    Stmt st;
-    sqlite3_prepare_v2(db_, "SELECT resource, ns, name, object FROM objects", -1, &st.s, nullptr);
-    while (sqlite3_step(st.s) == SQLITE_ROW) {
-      json obj = json::parse(ColText(st.s, 3), nullptr, false);
-      if (obj.is_discarded()) return DataLossError("API server store: unreadable object row");
-      objects_[{ColText(st.s, 0), ColText(st.s, 1), ColText(st.s, 2)}] = std::move(obj);
-    }
-  }
+  STASH_RETURN_IF_ERROR(LoadObjects());
+  STASH_RETURN_IF_ERROR(LoadLog());
+  if (stale_rows_) STASH_RETURN_IF_ERROR(EncryptStaleRows());
+  spdlog::info("API store: {} objects, resourceVersion {}, {} changes retained", objects_.size(),
+               rv_, log_.size());
+  return Status::Ok();
+}
+
+Status Store::LoadObjects() {
   Stmt st;
-  sqlite3_prepare_v2(db_, "SELECT rv, resource, ns, type, object FROM changes ORDER BY rv", -1,
-                     &st.s, nullptr);
+  sqlite3_prepare_v2(db_, "SELECT resource, ns, name, object FROM objects", -1, &st.s, nullptr);
+  while (sqlite3_step(st.s) == SQLITE_ROW) {
+    Key key{ColText(st.s, 0), ColText(st.s, 1), ColText(st.s, 2)};
+    const auto& [resource, ns, name] = key;
+    bool stale = false;
+    auto text = FromStorage(resource, ColText(st.s, 3), ObjectContext(resource, ns, name), &stale);
+    if (!text.ok())
+      return Status(text.status()).Prepend("API server store: " + resource + " " + name);
+    stale_rows_ |= stale;
+    json obj = json::parse(*text, nullptr, false);
+    if (obj.is_discarded()) return DataLossError("API server store: unreadable object row");
+    objects_[key] = std::make_shared<const json>(std::move(obj));
+  }
+  return Status::Ok();
+}
+
+// The newest changes, as many as the log's bounds allow; older rows (a
+// database from before the bounds, or one that grew while compaction was
+// off) are dropped here instead of filling memory.
+Status Store::LoadLog() {
+  Stmt st;
+  sqlite3_prepare_v2(db_,
+                     "SELECT rv, resource, ns, type, object FROM changes WHERE rv > ? ORDER BY "
+                     "rv DESC",
+                     -1, &st.s, nullptr);
+  sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(compacted_rv_));
+  std::vector<WatchEvent> newest_first;
+  size_t bytes = 0;
+  uint64_t cut = 0;
   while (sqlite3_step(st.s) == SQLITE_ROW) {
     WatchEvent e;
     e.rv = static_cast<uint64_t>(sqlite3_column_int64(st.s, 0));
     e.resource = ColText(st.s, 1);
     e.ns = ColText(st.s, 2);
+    std::string stored = ColText(st.s, 4);
+    if (newest_first.size() >= options_.log_keep || bytes + stored.size() > options_.log_bytes) {
+      cut = e.rv;
+      break;
+    }
     e.type = static_cast<EventType>(sqlite3_column_int(st.s, 3));
-    e.object = json::parse(ColText(st.s, 4), nullptr, false);
-    if (e.rv <= compacted_rv_) continue;
-    log_.push_back(std::move(e));
+    bool stale = false;
+    auto text =
+        FromStorage(e.resource, std::move(stored), ChangeContext(e.rv, e.resource, e.ns), &stale);
+    if (!text.ok())
+      return Status(text.status()).Prepend("API server store: change " + std::to_string(e.rv));
+    stale_rows_ |= stale;
+    e.bytes = text->size();
+    bytes += e.bytes;
+    e.object = std::make_shared<const json>(json::parse(*text, nullptr, false));
+    newest_first.push_back(std::move(e));
+  }
+  for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) {
+    log_bytes_ += it->bytes;
+    log_.push_back(std::move(*it));
   }
   if (!log_.empty() && log_.back().rv > rv_) rv_ = log_.back().rv;
-  spdlog::info("API store: {} objects, resourceVersion {}, {} changes retained", objects_.size(),
-               rv_, log_.size());
+  if (cut > 0) {
+    std::lock_guard wlock(write_mu_);
+    STASH_RETURN_IF_ERROR(DropChanges(cut, /*scrub=*/true));
+  }
+  return Status::Ok();
+}
+
+// Rows written before encryption was configured are rewritten encrypted;
+// VACUUM then rebuilds the file so no page keeps the plaintext.
+Status Store::EncryptStaleRows() {
+  std::lock_guard wlock(write_mu_);
+  STASH_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  auto fail = [&](std::string_view what) {
+    Status s = SqlError(db_, what);
+    Exec("ROLLBACK").IgnoreError();
+    return s;
+  };
+  size_t rewritten = 0;
+  for (const auto& [key, obj] : objects_) {
+    const auto& [resource, ns, name] = key;
+    if (!options_.transformer->Applies(resource)) continue;
+    auto stored = ToStorage(resource, DumpJson(*obj), ObjectContext(resource, ns, name));
+    if (!stored.ok()) return stored.status();
+    Stmt st;
+    sqlite3_prepare_v2(db_, "UPDATE objects SET object=? WHERE resource=? AND ns=? AND name=?", -1,
+                       &st.s, nullptr);
+    BindBlob(st.s, 1, *stored);
+    BindText(st.s, 2, resource);
+    BindText(st.s, 3, ns);
+    BindText(st.s, 4, name);
+    if (sqlite3_step(st.s) != SQLITE_DONE) return fail("encrypting stored objects");
+    ++rewritten;
+  }
+  for (const WatchEvent& e : log_) {
+    if (!options_.transformer->Applies(e.resource)) continue;
+    auto stored = ToStorage(e.resource, DumpJson(*e.object), ChangeContext(e.rv, e.resource, e.ns));
+    if (!stored.ok()) return stored.status();
+    Stmt st;
+    sqlite3_prepare_v2(db_, "UPDATE changes SET object=? WHERE rv=?", -1, &st.s, nullptr);
+    BindBlob(st.s, 1, *stored);
+    sqlite3_bind_int64(st.s, 2, static_cast<int64_t>(e.rv));
+    if (sqlite3_step(st.s) != SQLITE_DONE) return fail("encrypting the change log");
+    ++rewritten;
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return fail("committing");
+  }
+  STASH_RETURN_IF_ERROR(Exec("VACUUM"));
+  STASH_RETURN_IF_ERROR(Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  spdlog::info("API store: {} rows written before encryption at rest are now encrypted", rewritten);
+  stale_rows_ = false;
   return Status::Ok();
 }
 
@@ -148,7 +338,7 @@ std::optional<json> Store::Get(const std::string& resource, const std::string& n
   std::shared_lock lock(mu_);
   auto it = objects_.find({resource, ns, name});
   if (it == objects_.end()) return std::nullopt;
-  return it->second;
+  return *it->second;
 }
 
 std::vector<json> Store::List(const std::string& resource, const std::string& ns, uint64_t* rv) {
@@ -157,7 +347,7 @@ std::vector<json> Store::List(const std::string& resource, const std::string& ns
   for (auto it = objects_.lower_bound({resource, ns, ""});
        it != objects_.end() && std::get<0>(it->first) == resource; ++it) {
     if (!ns.empty() && std::get<1>(it->first) != ns) break;
-    out.push_back(it->second);
+    out.push_back(*it->second);
   }
   if (rv) *rv = rv_;
   return out;
@@ -168,15 +358,30 @@ uint64_t Store::CurrentRv() {
   return rv_;
 }
 
-Status Store::Commit(const Key& key, EventType type, const json& object, uint64_t rv) {
+uint64_t Store::CompactedRv() {
+  std::shared_lock lock(mu_);
+  return compacted_rv_;
+}
+
+std::pair<size_t, size_t> Store::LogSize() {
+  std::shared_lock lock(mu_);
+  return {log_.size(), log_bytes_};
+}
+
+Status Store::Commit(const Key& key, EventType type, const std::string& text, uint64_t rv) {
   const auto& [resource, ns, name] = key;
+  std::string object_row, change_row;
+  if (type != EventType::kDeleted) {
+    STASH_ASSIGN_OR_RETURN(object_row,
+                           ToStorage(resource, text, ObjectContext(resource, ns, name)));
+  }
+  STASH_ASSIGN_OR_RETURN(change_row, ToStorage(resource, text, ChangeContext(rv, resource, ns)));
   STASH_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   auto fail = [&](std::string_view what) {
     Status s = SqlError(db_, what);
     Exec("ROLLBACK").IgnoreError();
     return s;
   };
-  std::string text = object.dump();
   {
     Stmt st;
     if (type == EventType::kDeleted) {
@@ -185,7 +390,7 @@ Status Store::Commit(const Key& key, EventType type, const json& object, uint64_
     } else {
       sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO objects VALUES (?,?,?,?)", -1, &st.s,
                          nullptr);
-      BindText(st.s, 4, text);
+      BindBlob(st.s, 4, object_row);
     }
     BindText(st.s, 1, resource);
     BindText(st.s, 2, ns);
@@ -199,7 +404,7 @@ Status Store::Commit(const Key& key, EventType type, const json& object, uint64_
     BindText(st.s, 2, resource);
     BindText(st.s, 3, ns);
     sqlite3_bind_int(st.s, 4, static_cast<int>(type));
-    BindText(st.s, 5, text);
+    BindBlob(st.s, 5, change_row);
     if (sqlite3_step(st.s) != SQLITE_DONE) return fail("logging change");
   }
   {
@@ -208,24 +413,57 @@ Status Store::Commit(const Key& key, EventType type, const json& object, uint64_
     sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(rv));
     if (sqlite3_step(st.s) != SQLITE_DONE) return fail("saving resourceVersion");
   }
-  // Prune the change log in batches; a watch from before the cut gets 410.
-  if (++writes_since_prune_ >= 256 && log_.size() > log_keep_) {
-    writes_since_prune_ = 0;
-    uint64_t cut = log_[log_.size() - log_keep_].rv - 1;
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return fail("committing");
+  }
+  return Status::Ok();
+}
+
+Status Store::DropChanges(uint64_t cut, bool scrub) {
+  if (cut > compacted_rv_) {
+    STASH_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
     Stmt del, meta;
     sqlite3_prepare_v2(db_, "DELETE FROM changes WHERE rv<=?", -1, &del.s, nullptr);
     sqlite3_bind_int64(del.s, 1, static_cast<int64_t>(cut));
     sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO meta VALUES ('compacted', ?)", -1, &meta.s,
                        nullptr);
     sqlite3_bind_int64(meta.s, 1, static_cast<int64_t>(cut));
-    if (sqlite3_step(del.s) != SQLITE_DONE || sqlite3_step(meta.s) != SQLITE_DONE) {
-      return fail("pruning change log");
+    if (sqlite3_step(del.s) != SQLITE_DONE || sqlite3_step(meta.s) != SQLITE_DONE ||
+        sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      Status s = SqlError(db_, "compacting the change log");
+      Exec("ROLLBACK").IgnoreError();
+      return s;
     }
+    std::unique_lock lock(mu_);
+    while (!log_.empty() && log_.front().rv <= cut) {
+      log_bytes_ -= log_.front().bytes;
+      log_.pop_front();
+    }
+    compacted_rv_ = cut;
   }
-  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return fail("committing");
+  return scrub ? Scrub() : Status::Ok();
+}
+
+// Gives freed pages back to the file system and empties the WAL, whose old
+// frames would otherwise still hold deleted rows.
+Status Store::Scrub() {
+  STASH_RETURN_IF_ERROR(Exec("PRAGMA incremental_vacuum"));
+  return Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+Status Store::Compact(uint64_t rv) {
+  Status s;
+  {
+    std::lock_guard wlock(write_mu_);
+    uint64_t cut = std::min(rv, CurrentRv());
+    s = DropChanges(cut, /*scrub=*/true);
   }
-  return Status::Ok();
+#if defined(__GLIBC__)
+  // The dropped events were the largest allocations; give the pages back so
+  // the resident size follows the live data, not its high-water mark.
+  malloc_trim(0);
+#endif
+  return s;
 }
 
 Result<MutateResult> Store::Mutate(const std::string& resource, const std::string& ns,
@@ -235,8 +473,8 @@ Result<MutateResult> Store::Mutate(const std::string& resource, const std::strin
   // Only writers change objects_, and we are the only writer: reading it
   // without mu_ is safe.
   auto it = objects_.find(key);
-  const json* current = it == objects_.end() ? nullptr : &it->second;
-  STASH_ASSIGN_OR_RETURN(Mutation m, fn(current));
+  std::shared_ptr<const json> current = it == objects_.end() ? nullptr : it->second;
+  STASH_ASSIGN_OR_RETURN(Mutation m, fn(current.get()));
   MutateResult result{m.kind, current == nullptr && m.kind == Mutation::kPut, json()};
   if (m.kind == Mutation::kNoop) {
     if (current) result.object = *current;
@@ -245,37 +483,65 @@ Result<MutateResult> Store::Mutate(const std::string& resource, const std::strin
   if (m.kind == Mutation::kDelete && current == nullptr) {
     return InternalError("API store: delete of missing object " + name);
   }
+  if (m.kind == Mutation::kPut) {
+    STASH_RETURN_IF_ERROR(CheckDepth(m.object, kMaxDepth, "the object"));
+  }
+  uint64_t rv = CurrentRv() + 1;
+  if (!dry_run) m.object["metadata"]["resourceVersion"] = std::to_string(rv);
+  std::string text = DumpJson(m.object);
+  if (m.kind == Mutation::kPut && text.size() > kMaxObjectBytes) {
+    return ResourceExhaustedError(
+        "Request entity too large: the object would be stored as " + std::to_string(text.size()) +
+        " bytes, more than this server's limit of " + std::to_string(kMaxObjectBytes) +
+        " (etcd's default --max-request-bytes)");
+  }
   if (dry_run) {
     result.object = std::move(m.object);
     return result;
   }
-  uint64_t rv = CurrentRv() + 1;
-  m.object["metadata"]["resourceVersion"] = std::to_string(rv);
   EventType type = m.kind == Mutation::kDelete ? EventType::kDeleted
                    : current == nullptr        ? EventType::kAdded
                                                : EventType::kModified;
-  STASH_RETURN_IF_ERROR(Commit(key, type, m.object, rv));
-  WatchEvent event{type, rv, resource, ns, m.object, nullptr};
-  if (type == EventType::kModified) event.previous = std::make_shared<const json>(*current);
-  std::unique_lock lock(mu_);
-  rv_ = rv;
-  if (type == EventType::kDeleted) {
-    objects_.erase(key);
-  } else {
-    objects_[key] = m.object;
+  STASH_RETURN_IF_ERROR(Commit(key, type, text, rv));
+  auto stored = std::make_shared<const json>(std::move(m.object));
+  WatchEvent event{type, rv, resource, ns, stored, nullptr, text.size()};
+  if (type == EventType::kModified) event.previous = current;
+  bool over = false;
+  {
+    std::unique_lock lock(mu_);
+    rv_ = rv;
+    if (type == EventType::kDeleted) {
+      objects_.erase(key);
+    } else {
+      objects_[key] = stored;
+    }
+    for (auto& w : watchers_) {
+      if (w->Matches(resource, ns)) w->Push(event);
+    }
+    event.previous.reset();
+    log_bytes_ += event.bytes;
+    log_.push_back(std::move(event));
+    over = log_.size() > options_.log_keep || log_bytes_ > options_.log_bytes;
   }
-  for (auto& w : watchers_) {
-    if (w->Matches(resource, ns)) w->Push(event);
+  if (over) {
+    // Trim to 90% of the bounds, so the delete (and its fsync) is amortised
+    // over many writes.
+    uint64_t cut = 0;
+    {
+      std::shared_lock lock(mu_);
+      size_t n = log_.size(), bytes = log_bytes_;
+      for (const WatchEvent& e : log_) {
+        if (n * 10 <= options_.log_keep * 9 && bytes * 10 <= options_.log_bytes * 9) break;
+        cut = e.rv;
+        --n;
+        bytes -= e.bytes;
+      }
+    }
+    if (Status s = DropChanges(cut, /*scrub=*/false); !s.ok()) {
+      spdlog::warn("{}", s.message());  // the write itself is committed
+    }
   }
-  event.previous.reset();
-  log_.push_back(std::move(event));
-  if (writes_since_prune_ == 0 && log_.size() > log_keep_) {
-    size_t drop = log_.size() - log_keep_;
-    compacted_rv_ = log_[drop - 1].rv;
-    log_.erase(log_.begin(), log_.begin() + static_cast<long>(drop));
-  }
-  lock.unlock();
-  result.object = std::move(m.object);
+  result.object = *stored;
   for (const WriteHook& hook : hooks_) hook(type, resource, ns, result.object);
   return result;
 }
@@ -304,9 +570,12 @@ void Store::Unwatch(const std::shared_ptr<Watcher>& watcher) {
 }
 
 void Store::CloseWatchers() {
-  std::unique_lock lock(mu_);
-  for (auto& w : watchers_) w->Close();
-  watchers_.clear();
+  std::vector<std::shared_ptr<Watcher>> watchers;
+  {
+    std::unique_lock lock(mu_);
+    watchers.swap(watchers_);
+  }
+  for (auto& w : watchers) w->Close();
 }
 
 }  // namespace stash::api

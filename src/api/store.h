@@ -6,8 +6,23 @@
 // restarts); a watch from before the log's start gets kExpired-style
 // FailedPrecondition so the server can answer 410 Gone.
 //
+// The change log is compacted as etcd is under kube-apiserver: Compact(rv)
+// drops history up to rv (the server calls it every compaction interval with
+// the resourceVersion of the previous tick), and the log never holds more
+// than StoreOptions::log_keep events or log_bytes of them, whatever the
+// traffic, so memory does not grow with history. Compaction also scrubs the
+// file: SQLite's secure_delete zeroes deleted rows, and the WAL is truncated,
+// so a deleted object's bytes are gone from the data directory.
+//
+// Values of the resources a ValueTransformer applies to (Secrets, see
+// encryption.h) are stored transformed (encrypted) in both tables; rows
+// written before the transformer existed are rewritten at Open. The database
+// files are created 0600.
+//
 // Objects are addressed by (resource, namespace, name), where resource is the
 // "group/plural" key of the resource registry ("" namespace for cluster-scoped).
+// An object over kMaxObjectBytes stored or nested deeper than kMaxDepth
+// (decode.h) is refused (kResourceExhausted / kInvalid).
 //
 // Thread-safety: all methods are thread-safe. Writes are serialised; reads run
 // concurrently with each other and with the slow part (fsync) of a write.
@@ -26,7 +41,9 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "stash/core/result.h"
@@ -38,20 +55,26 @@ using json = nlohmann::json;
 enum class EventType { kAdded, kModified, kDeleted };
 std::string EventTypeName(EventType type);
 
+// An event is shared (never copied) between the log and every watcher.
 struct WatchEvent {
   EventType type;
   uint64_t rv;
   std::string resource;
   std::string ns;
-  json object;
+  std::shared_ptr<const json> object;
   // For live MODIFIED events: the object before the change, so selector
   // watches can turn "stopped matching" into DELETED (null in replays).
   std::shared_ptr<const json> previous;
+  size_t bytes = 0;  // stored size, for the log's byte bound
 };
 
-// One watch's queue of events, fed by the store.
+// One watch's queue of events, fed by the store. A watcher that falls more
+// than kMaxQueued events behind is closed (as kube-apiserver drops a slow
+// watcher); its client resumes from the last resourceVersion it saw.
 class Watcher {
  public:
+  static constexpr size_t kMaxQueued = 20000;
+
   Watcher(std::string resource, std::string ns)
       : resource_(std::move(resource)), ns_(std::move(ns)) {}
   // Waits until an event is queued, the deadline passes or Close() is called;
@@ -62,15 +85,44 @@ class Watcher {
   bool Matches(const std::string& resource, const std::string& ns) const {
     return resource == resource_ && (ns_.empty() || ns == ns_);
   }
-  void Push(WatchEvent event);
+  void Push(const WatchEvent& event);
+  // Called (without locks held) whenever an event is queued or the watcher
+  // closes, so an event loop can wait without a thread.
+  void SetNotify(std::function<void()> notify);
 
  private:
+  void Notify();
+
   const std::string resource_;
   const std::string ns_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<WatchEvent> queue_;
   bool closed_ = false;
+  std::function<void()> notify_;
+};
+
+// Turns stored values into what the database holds and back (encryption at
+// rest, see encryption.h). Called with the store's write lock held.
+class ValueTransformer {
+ public:
+  virtual ~ValueTransformer() = default;
+  // True when values of `resource` ("group/plural") are transformed.
+  virtual bool Applies(const std::string& resource) const = 0;
+  // `context` names the row; the transformed value is bound to it.
+  virtual Result<std::string> ToStorage(const std::string& resource, std::string_view value,
+                                        std::string_view context) = 0;
+  // The value back. *stale is set when it is not stored the way ToStorage
+  // would store it now (plain JSON from before the transformer, an older
+  // key); one that cannot be read back is kDataLoss.
+  virtual Result<std::string> FromStorage(const std::string& resource, std::string_view stored,
+                                          std::string_view context, bool* stale) = 0;
+};
+
+struct StoreOptions {
+  size_t log_keep = 10000;                  // events the change log keeps at most
+  size_t log_bytes = 64 << 20;              // stored bytes the change log keeps at most
+  ValueTransformer* transformer = nullptr;  // not owned; outlives the store
 };
 
 // What a mutation function decides for the object it was shown.
@@ -94,8 +146,9 @@ struct MutateResult {
 
 class Store {
  public:
-  // Opens or creates the database at `path`; keeps the last `log_keep` changes
-  // for watches.
+  // Opens or creates the database at `path` (mode 0600).
+  static Result<std::unique_ptr<Store>> Open(const std::string& path, StoreOptions options);
+  // Keeps the last `log_keep` changes for watches.
   static Result<std::unique_ptr<Store>> Open(const std::string& path, size_t log_keep = 10000);
   ~Store();
 
@@ -122,6 +175,13 @@ class Store {
   void CloseWatchers();
 
   uint64_t CurrentRv();
+  // Changes at or below this resourceVersion are gone from the log.
+  uint64_t CompactedRv();
+  // Drops the change log up to `rv` (capped at the current one) and scrubs
+  // the database file of the dropped and deleted data.
+  Status Compact(uint64_t rv);
+  // Events and stored bytes the change log holds now.
+  std::pair<size_t, size_t> LogSize();
 
   // Called after every committed write, in commit order, while later writes
   // wait (so a follower such as the RBAC index is never behind an answered
@@ -133,22 +193,34 @@ class Store {
 
  private:
   using Key = std::tuple<std::string, std::string, std::string>;
-  Store(sqlite3* db, size_t log_keep) : db_(db), log_keep_(log_keep) {}
+  Store(sqlite3* db, StoreOptions options) : db_(db), options_(options) {}
   Status Load();
+  Status LoadObjects();
+  Status LoadLog();
+  Status EncryptStaleRows();
   Status Exec(const char* sql);
-  Status Commit(const Key& key, EventType type, const json& object, uint64_t rv);
+  Status Commit(const Key& key, EventType type, const std::string& text, uint64_t rv);
+  // Text of a row as stored: transformed for the resources that need it.
+  Result<std::string> ToStorage(const std::string& resource, const std::string& text,
+                                const std::string& context);
+  Result<std::string> FromStorage(const std::string& resource, std::string stored,
+                                  const std::string& context, bool* stale);
+  // With write_mu_ held: deletes changes up to `cut` and trims the log.
+  Status DropChanges(uint64_t cut, bool scrub);
+  Status Scrub();
 
   sqlite3* db_;
-  const size_t log_keep_;
+  const StoreOptions options_;
   std::mutex write_mu_;   // serialises writers; guards the SQLite handle
   std::shared_mutex mu_;  // guards everything below
-  std::map<Key, json> objects_;
+  std::map<Key, std::shared_ptr<const json>> objects_;
   uint64_t rv_ = 0;
   uint64_t compacted_rv_ = 0;  // changes at or below this rv are gone from the log
   std::deque<WatchEvent> log_;
+  size_t log_bytes_ = 0;
   std::vector<std::shared_ptr<Watcher>> watchers_;
-  uint64_t writes_since_prune_ = 0;
   std::vector<WriteHook> hooks_;
+  bool stale_rows_ = false;  // rows to rewrite through the transformer
 };
 
 }  // namespace stash::api

@@ -1,10 +1,15 @@
 #include "store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "decode.h"
+#include "encryption.h"
 #include "stash/core/testing.h"
 
 namespace stash::api {
@@ -31,6 +36,30 @@ class StoreTest : public ::testing::Test {
     return s.Mutate("/configmaps", "demo", name, [&](const json*) -> Result<Mutation> {
       return Mutation::Put({{"metadata", {{"name", name}}}, {"data", {{"v", value}}}});
     });
+  }
+
+  // True when any file of the test's directory holds `needle`.
+  bool AnyFileHolds(const std::string& needle) {
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+      std::ifstream in(e.path(), std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      if (ss.str().find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  static Result<MutateResult> PutData(Store& s, const std::string& resource,
+                                      const std::string& name, const std::string& value) {
+    return s.Mutate(resource, "demo", name, [&](const json*) -> Result<Mutation> {
+      return Mutation::Put({{"metadata", {{"name", name}}}, {"data", {{"v", value}}}});
+    });
+  }
+  static Status Delete(Store& s, const std::string& resource, const std::string& name) {
+    return s
+        .Mutate(resource, "demo", name,
+                [](const json* cur) -> Result<Mutation> { return Mutation::Delete(*cur); })
+        .status();
   }
 
   std::filesystem::path dir_;
@@ -118,7 +147,7 @@ TEST_F(StoreTest, DeleteIsDeliveredAsDeletedWithNewVersion) {
   auto e = (*w)->Next(std::chrono::steady_clock::now() + std::chrono::seconds(2));
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->type, EventType::kDeleted);
-  EXPECT_EQ(e->object["metadata"]["resourceVersion"], "2");
+  EXPECT_EQ((*e->object)["metadata"]["resourceVersion"], "2");
   EXPECT_FALSE(s->Get("/configmaps", "demo", "a").has_value());
 }
 
@@ -142,6 +171,118 @@ TEST_F(StoreTest, MutationErrorsLeaveTheStoreUnchanged) {
                      [](const json*) -> Result<Mutation> { return ConflictError("stale"); });
   EXPECT_EQ(r.status().code(), Code::kConflict);
   EXPECT_EQ(s->CurrentRv(), 0u);
+}
+
+TEST_F(StoreTest, CompactionDropsHistoryAndScrubsDeletedObjectsFromTheFiles) {
+  auto s = Open();
+  // Short enough to sit within one database page.
+  const std::string marker = "compaction-marker-12345";
+  ASSERT_OK(PutData(*s, "/configmaps", "gone", marker));
+  ASSERT_OK(PutData(*s, "/configmaps", "kept", "other"));
+  ASSERT_OK(Delete(*s, "/configmaps", "gone"));
+  EXPECT_TRUE(AnyFileHolds(marker));  // still in the change log
+  auto w = s->Watch("/configmaps", "", 1);
+  ASSERT_OK(w);
+  s->Unwatch(*w);
+  ASSERT_OK(s->Compact(s->CurrentRv()));
+  EXPECT_EQ(s->CompactedRv(), 3u);
+  EXPECT_FALSE(AnyFileHolds(marker));
+  auto old = s->Watch("/configmaps", "", 1);
+  ASSERT_FALSE(old.ok());
+  EXPECT_NE(old.status().message().find("too old resource version: 1 (4)"), std::string::npos);
+  EXPECT_TRUE(s->Get("/configmaps", "demo", "kept").has_value());
+  // Watching from the compaction point on works.
+  EXPECT_OK(s->Watch("/configmaps", "", 3));
+}
+
+TEST_F(StoreTest, TheChangeLogIsBoundedInBytesWhateverTheTraffic) {
+  StoreOptions options;
+  options.log_bytes = 64 * 1024;
+  auto opened = Store::Open((dir_ / "state.db").string(), options);
+  ASSERT_OK(opened);
+  auto& s = *opened;
+  const std::string big(10 * 1024, 'b');
+  for (int i = 0; i < 100; ++i) ASSERT_OK(PutData(*s, "/configmaps", "a", big));
+  auto [events, bytes] = s->LogSize();
+  EXPECT_LE(bytes, options.log_bytes);
+  EXPECT_GT(events, 0u);
+  EXPECT_FALSE(s->Watch("/configmaps", "", 1).ok());
+  s.reset();
+  // Reopening keeps the bound too.
+  auto again = Store::Open((dir_ / "state.db").string(), options);
+  ASSERT_OK(again);
+  EXPECT_LE((*again)->LogSize().second, options.log_bytes);
+  EXPECT_EQ((*again)->CurrentRv(), 100u);
+}
+
+TEST_F(StoreTest, OversizedOrDeepObjectsAreRefused) {
+  auto s = Open();
+  auto big = PutData(*s, "/configmaps", "big", std::string(kMaxObjectBytes, 'x'));
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), Code::kResourceExhausted);
+  json deep = json::array();
+  json* cur = &deep;
+  for (size_t i = 0; i < kMaxDepth + 5; ++i) {
+    cur->push_back(json::array());
+    cur = &(*cur)[0];
+  }
+  auto r = s->Mutate("/configmaps", "demo", "deep", [&](const json*) -> Result<Mutation> {
+    return Mutation::Put({{"metadata", {{"name", "deep"}}}, {"data", deep}});
+  });
+  EXPECT_EQ(r.status().code(), Code::kInvalid);
+  EXPECT_EQ(s->CurrentRv(), 0u);
+}
+
+TEST_F(StoreTest, AnInMemoryStoreLeavesNoFile) {
+  const auto cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir_);
+  auto s = Store::Open(":memory:");
+  std::filesystem::current_path(cwd);
+  ASSERT_OK(s);
+  ASSERT_OK(Put(**s, "a", 1));
+  ASSERT_OK((*s)->Compact((*s)->CurrentRv()));
+  EXPECT_TRUE(std::filesystem::is_empty(dir_));
+}
+
+TEST_F(StoreTest, DatabaseFilesAreTheServersAlone) {
+  auto s = Open();
+  ASSERT_OK(Put(*s, "a", 1));
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    struct stat st {};
+    ASSERT_EQ(::stat(e.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << e.path();
+  }
+}
+
+TEST_F(StoreTest, SecretsAreEncryptedInEveryFileAndOlderPlaintextIsRewritten) {
+  const std::string value = "s3cr3t-value-of-a-secret";
+  {
+    auto plain = Open();  // written before encryption was configured
+    ASSERT_OK(PutData(*plain, "/secrets", "old", value + "-old"));
+  }
+  EXPECT_TRUE(AnyFileHolds(value + "-old"));
+  SeededRandom random(7);
+  auto enc = EncryptionAtRest::Parse(EncryptionAtRest::NewConfig(std::string(32, 'k')), random);
+  ASSERT_OK(enc);
+  StoreOptions options;
+  options.transformer = enc->get();
+  auto opened = Store::Open((dir_ / "state.db").string(), options);
+  ASSERT_OK(opened);
+  auto& s = *opened;
+  EXPECT_FALSE(AnyFileHolds(value + "-old"));
+  ASSERT_OK(PutData(*s, "/secrets", "new", value));
+  ASSERT_OK(PutData(*s, "/configmaps", "cm", "visible-configmap-value"));
+  EXPECT_FALSE(AnyFileHolds(value));
+  EXPECT_TRUE(AnyFileHolds("visible-configmap-value"));  // only what the config names
+  ASSERT_OK(Delete(*s, "/secrets", "new"));
+  ASSERT_OK(s->Compact(s->CurrentRv()));
+  EXPECT_FALSE(AnyFileHolds(value));
+  s.reset();
+  auto again = Store::Open((dir_ / "state.db").string(), options);
+  ASSERT_OK(again);
+  auto old = (*again)->Get("/secrets", "demo", "old");
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ((*old)["data"]["v"], value + "-old");
 }
 
 }  // namespace

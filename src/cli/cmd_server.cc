@@ -1,6 +1,9 @@
 // `stash server`: the embedded Kubernetes-compatible API server.
 #include <signal.h>
+#include <sys/stat.h>
 
+#include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 
@@ -49,16 +52,67 @@ agent::ObjectSource StoreObjects(const api::Server& server) {
   return s;
 }
 
-int RunServer(const std::string& data_dir, const std::string& listen, const std::string& crds_dir,
-              bool run_operator, bool in_process_triggers) {
+// "5m", "90s", "1h30m", "0": Go's duration syntax in whole seconds.
+bool ParseSeconds(const std::string& text, std::chrono::seconds* out) {
+  if (text == "0") {
+    *out = std::chrono::seconds(0);
+    return true;
+  }
+  long long total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
+    if (j == i || j - i > 9 || j == text.size()) return false;
+    long long n = std::stoll(text.substr(i, j - i));
+    char unit = text[j];
+    if (unit == 'h') {
+      total += n * 3600;
+    } else if (unit == 'm') {
+      total += n * 60;
+    } else if (unit == 's') {
+      total += n;
+    } else {
+      return false;
+    }
+    i = j + 1;
+  }
+  *out = std::chrono::seconds(total);
+  return !text.empty();
+}
+
+struct ServerFlags {
+  std::string data_dir = "stash-data";
+  std::string listen = "127.0.0.1:6443";
+  std::string crds_dir;
+  std::string compaction_interval = "5m";
+  std::string encryption_config;
+  size_t max_connections = 0;
+};
+
+int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_triggers) {
+  const std::string& data_dir = flags.data_dir;
+  const std::string& listen = flags.listen;
   api::ServerOptions options;
   options.data_dir = data_dir;
-  options.crds_dir = crds_dir;
+  options.crds_dir = flags.crds_dir;
+  options.encryption_config = flags.encryption_config;
+  options.max_connections = flags.max_connections;
+  if (!ParseSeconds(flags.compaction_interval, &options.compaction_interval)) {
+    std::cerr << "stash server: --compaction-interval must be a duration such as 5m, 90s or 0 "
+                 "(got '"
+              << flags.compaction_interval << "')\n";
+    return kExitUsage;
+  }
   if (!SplitListen(listen, &options.host, &options.port)) {
     std::cerr << "stash server: --listen must be HOST:PORT, e.g. 127.0.0.1:6443 (got '" << listen
               << "')\n";
     return kExitUsage;
   }
+  // What the server and its node create in the data directory (state,
+  // logs, PVC directories) is its user's alone; restores set their files'
+  // modes explicitly.
+  ::umask(077);
   // Block the stop signals in every thread; this one waits for them.
   sigset_t stop;
   sigemptyset(&stop);
@@ -86,6 +140,14 @@ int RunServer(const std::string& data_dir, const std::string& listen, const std:
   op.node = true;
   op.in_process_triggers = in_process_triggers;
   op.data_dir = node_dir;
+  if (run_operator) {
+    // The node's state (logs, pod directories) is the server's alone, as
+    // the rest of the data directory.
+    std::error_code ec;
+    std::filesystem::create_directories(op.data_dir + "/logs", ec);
+    ::chmod(op.data_dir.c_str(), 0700);
+    ::chmod((op.data_dir + "/logs").c_str(), 0700);
+  }
   Result<std::shared_ptr<OperatorHandle>> op_handle = std::shared_ptr<OperatorHandle>();
   if (run_operator) op_handle = StartOperator(op, clock);
   if (!op_handle.ok()) {
@@ -114,15 +176,23 @@ int RunServer(const std::string& data_dir, const std::string& listen, const std:
 
 void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
   auto* cmd = app.add_subcommand("server", "Run the embedded Kubernetes-compatible API server");
-  auto data_dir = std::make_shared<std::string>("stash-data");
-  auto listen = std::make_shared<std::string>("127.0.0.1:6443");
-  auto crds_dir = std::make_shared<std::string>();
-  cmd->add_option("--data-dir", *data_dir, "State, TLS credentials and the kubeconfig live here")
+  auto flags = std::make_shared<ServerFlags>();
+  cmd->add_option("--data-dir", flags->data_dir,
+                  "State, TLS credentials and the kubeconfig live here")
       ->capture_default_str();
-  cmd->add_option("--listen", *listen, "HOST:PORT to serve on (port 0: any free port)")
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to serve on (port 0: any free port)")
       ->capture_default_str();
-  cmd->add_option("--crds-dir", *crds_dir,
+  cmd->add_option("--crds-dir", flags->crds_dir,
                   "Install the CRDs of this directory instead of the built-in deploy/crds");
+  cmd->add_option("--compaction-interval", flags->compaction_interval,
+                  "Compact the watch history every interval, as kube-apiserver's "
+                  "--etcd-compaction-interval (0: only the history's size bounds apply)")
+      ->capture_default_str();
+  cmd->add_option("--encryption-provider-config", flags->encryption_config,
+                  "EncryptionConfiguration file for data at rest, as kube-apiserver's (default: "
+                  "<data-dir>/encryption-config.yaml, created with a new aesgcm key for secrets)");
+  cmd->add_option("--max-connections", flags->max_connections,
+                  "Open client connections at most (default: from the open-file limit)");
   // Embedded mode is the whole system: the operator and the embedded node run
   // by default; --no-operator serves the bare API (as a cluster's apiserver).
   auto run_operator = std::make_shared<bool>(true);
@@ -133,9 +203,7 @@ void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_flag("--in-process-triggers", *in_process_triggers,
                 "Run the trigger CronJobs' create-backupsession inside the embedded node instead "
                 "of as a process per tick (for thousands of BackupConfigurations)");
-  cmd->callback([=] {
-    *exit_code = RunServer(*data_dir, *listen, *crds_dir, *run_operator, *in_process_triggers);
-  });
+  cmd->callback([=] { *exit_code = RunServer(*flags, *run_operator, *in_process_triggers); });
 }
 
 }  // namespace stash::cli

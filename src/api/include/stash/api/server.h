@@ -2,13 +2,16 @@
 //
 // Serves the Kubernetes REST API over TLS with bearer-token authentication,
 // keeps state in SQLite under the data directory (ca.crt, server.crt/key,
-// token, state.db, kubeconfig), and installs the project's CRDs at start. The
-// operator can run in the same process and talk to it over HTTPS.
+// token, state.db, kubeconfig, encryption-config.yaml; every file 0600, the
+// directory 0700), with Secrets encrypted at rest and the watch history
+// compacted, and installs the project's CRDs at start. The operator can run
+// in the same process and talk to it over HTTPS.
 //
 // Thread-safety: Start/Stop from one thread; the accessors are thread-safe
 // after Start.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -28,6 +31,15 @@ struct ServerOptions {
   int port = 6443;  // 0: any free port
   // Directory of CRD YAML files to install; empty: the ones compiled in.
   std::string crds_dir;
+  // Watch history older than one to two intervals is compacted (as
+  // kube-apiserver's --etcd-compaction-interval); 0 keeps only the bounds
+  // on the history's length.
+  std::chrono::seconds compaction_interval{300};
+  // kube-apiserver's --encryption-provider-config; empty:
+  // <data_dir>/encryption-config.yaml, created with a new key for secrets.
+  std::string encryption_config;
+  // Open connections at most; 0: from the open-file limit.
+  size_t max_connections = 0;
 };
 
 class Server {
