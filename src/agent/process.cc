@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +43,11 @@ std::vector<std::string> MergedEnv(const EnvMap& extra) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   signal(SIGPIPE, SIG_DFL);
+  // Only stdin/out/err go to the child: a descriptor some library opened
+  // without O_CLOEXEC (a socket, a database file) must not leak into it.
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+    for (int fd = 3; fd < 65536; ++fd) close(fd);
+  }
   std::vector<char*> a, e;
   for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
   a.push_back(nullptr);
@@ -132,7 +138,7 @@ Status ChildProcess::Start(const std::vector<std::string>& argv, const EnvMap& e
                            const std::string& log_path) {
   if (argv.empty()) return InvalidError("ChildProcess: empty command");
   std::vector<std::string> merged = MergedEnv(env);
-  int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log < 0) return ErrnoError(errno, "opening " + log_path);
   pid_t parent = getpid();
   pid_t pid = fork();

@@ -1,12 +1,24 @@
 #include "stash/backend/http.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
 
+#include "stash/core/cloexec.h"
+
 namespace stash::backend {
 namespace {
+
+// libcurl opens its sockets without SOCK_CLOEXEC; a connection must not leak
+// into the processes the embedded node starts. By now the handle's wake-up
+// socket pair exists too, which no option reaches.
+curl_socket_t OpenCloseOnExecSocket(void*, curlsocktype, curl_sockaddr* a) {
+  curl_socket_t fd = ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  MarkAllCloseOnExec();
+  return fd;
+}
 
 void GlobalInit() {
   static const bool done = [] {
@@ -223,6 +235,7 @@ Result<HttpResponse> HttpClient::Do(const HttpRequest& request, std::vector<uint
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, OpenCloseOnExecSocket);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,

@@ -1,10 +1,13 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <memory>
 #include <mutex>
 #include <vector>
+
+#include "stash/core/cloexec.h"
 
 namespace stash::kube {
 
@@ -38,6 +41,15 @@ size_t OnWrite(char* data, size_t size, size_t n, void* user) {
 int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(user);
   return (t->req->cancel && t->req->cancel->load()) ? 1 : 0;
+}
+
+// libcurl opens its sockets without SOCK_CLOEXEC; a connection must not leak
+// into the processes the embedded node starts. By now the handle's wake-up
+// socket pair exists too, which no option reaches.
+curl_socket_t OpenCloseOnExecSocket(void*, curlsocktype, curl_sockaddr* a) {
+  curl_socket_t fd = ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  MarkAllCloseOnExec();
+  return fd;
 }
 
 using HandlePtr = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
@@ -91,6 +103,7 @@ Result<HttpResponse> Perform(const KubeConfig& cfg, const HttpRequest& req) {
   std::string url = cfg.server + req.path;
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, OpenCloseOnExecSocket);
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   if (req.method == "HEAD") curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnWrite);
