@@ -26,7 +26,10 @@ KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 class ApiServer:
     """One `stash server` process; restartable on the same data directory."""
 
-    def __init__(self, data_dir=None):
+    def __init__(self, data_dir=None, extra_args=(), preexec_fn=None, operator=False):
+        self.extra_args = list(extra_args)
+        self.operator = operator  # also run the operator and the embedded node
+        self.preexec_fn = preexec_fn  # runs in the server's process before exec (limits)
         self._own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="stash-api-")
         self.proc = None
@@ -39,9 +42,11 @@ class ApiServer:
     def start(self, timeout=60):
         self.stderr_lines = []
         self.proc = subprocess.Popen(
-            [STASH, "server", "--no-operator", "--data-dir", self.data_dir,
-             "--listen", "127.0.0.1:0"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [STASH, "server", "--operator" if self.operator else "--no-operator",
+             "--data-dir", self.data_dir,
+             "--listen", "127.0.0.1:0", *self.extra_args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            preexec_fn=self.preexec_fn)
         deadline = time.time() + timeout
         while time.time() < deadline:
             line = self.proc.stderr.readline()
