@@ -39,7 +39,7 @@ TEST(KdfTest, Rfc7914Vectors) {
 TEST(KdfTest, RejectsInvalidParamsWithClearMessage) {
   for (ScryptParams bad : {ScryptParams{0, 8, 1}, ScryptParams{1, 8, 1}, ScryptParams{1000, 8, 1},
                            ScryptParams{1024, 0, 1}, ScryptParams{1024, 8, 0},
-                           ScryptParams{uint64_t{1} << 40, 8, 1}, ScryptParams{65536, 1, 1}}) {
+                           ScryptParams{uint64_t{1} << 40, 8, 1}, ScryptParams{16, 1, 1u << 23}}) {
     auto k = DeriveUserKey("pw", Bytes("salt"), bad);
     ASSERT_FALSE(k.ok()) << bad.n << " " << bad.r << " " << bad.p;
     EXPECT_EQ(k.status().code(), Code::kInvalid);
@@ -53,6 +53,21 @@ TEST(KdfTest, MemoryCapIsTwoGiB) {
   const Status s = ValidateScryptParams({uint64_t{1} << 21, 8, 1});  // just over 2 GiB
   EXPECT_EQ(s.code(), Code::kInvalid);
   EXPECT_NE(s.message().find("2048 MiB"), std::string::npos) << s;
+}
+
+TEST(KdfTest, WorkCapRefusesHugeP) {
+  // A small N with a huge p needs little memory but days of CPU.
+  const Status s = ValidateScryptParams({uint64_t{1} << 15, 8, 1 << 20});
+  EXPECT_EQ(s.code(), Code::kInvalid);
+  EXPECT_NE(s.message().find("p=1048576"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("2^26"), std::string::npos) << s;
+  EXPECT_OK(ValidateScryptParams({uint64_t{1} << 15, 8, 256}));  // the cap itself
+}
+
+TEST(KdfTest, AcceptsOldResticKeysBeyondRfc7914sErratum) {
+  // restic 0.8 calibrated keys with N=2^18, r=1 (restic issue 1697).
+  auto k = DeriveUserKey("pw", Bytes("salt"), {uint64_t{1} << 18, 1, 1});
+  EXPECT_OK(k);
 }
 
 TEST(KdfTest, DefaultsAreRestics) {

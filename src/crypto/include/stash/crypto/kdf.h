@@ -29,8 +29,10 @@ struct ScryptParams {
 // restic opens these keys. Tests pass cheaper params explicitly.
 ScryptParams DefaultScryptParams();
 
-// Checks the parameters scrypt accepts (and that fit the 2 GiB memory cap):
-// kInvalid with a message naming the bad value otherwise.
+// Checks the parameters scrypt accepts, within stash's bounds for a key file
+// it did not write: at most 2 GiB of memory and N * r * p at most 2^26 (256
+// times restic's default cost; restic itself bounds neither). kInvalid with a
+// message naming the bad value otherwise.
 Status ValidateScryptParams(ScryptParams params);
 
 // Derives the user key that seals a repository's master key in a key file.
