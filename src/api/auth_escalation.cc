@@ -4,10 +4,9 @@
 // who holds the role's permissions (or has `bind` on it). system:masters is
 // exempt.
 #include "auth.h"
+#include "decode.h"
 #include "errors.h"
 #include "stash/api/patch.h"
-#include "stash/api/protobuf.h"
-#include "yaml_json.h"
 
 namespace stash::api {
 
@@ -93,20 +92,7 @@ std::string Compact(const Atom& a) {
   return s + ", Verbs:[\"" + a.verb + "\"]}";
 }
 
-Result<json> Decode(const HttpRequest& req) {
-  std::string_view ct = req.content_type;
-  if (ct.starts_with(kProtobufContentType) || HasProtobufMagic(req.body)) {
-    return DecodeProtobufObject(req.body);
-  }
-  if (ct.starts_with("application/yaml") || ct.starts_with("application/apply-patch+yaml")) {
-    STASH_ASSIGN_OR_RETURN(std::vector<json> docs, YamlToJson(req.body));
-    if (docs.size() != 1) return InvalidError("the request body must hold exactly one object");
-    return docs[0];
-  }
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) return InvalidError("the request body is not JSON");
-  return body;
-}
+Result<json> Decode(const HttpRequest& req) { return DecodeObjectBody(req.content_type, req.body); }
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "auth.h"
+#include "decode.h"
 #include "errors.h"
 #include "stash/api/protobuf.h"
 #include "stash/api/table.h"
@@ -21,15 +22,7 @@ constexpr int64_t kDefaultTokenSeconds = 3600;
 constexpr int64_t kMaxTokenSeconds = int64_t{1} << 32;
 
 Result<json> DecodeBody(const HttpRequest& req) {
-  if (req.content_type.starts_with(kProtobufContentType) || HasProtobufMagic(req.body)) {
-    return DecodeProtobufObject(req.body);
-  }
-  json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object()) {
-    return InvalidError(
-        "couldn't get version/kind; json parse error: the body is not a JSON object");
-  }
-  return body;
+  return DecodeObjectBody(req.content_type, req.body);
 }
 
 json UserInfoJson(const UserInfo& u) {

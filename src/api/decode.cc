@@ -4,6 +4,9 @@
 #include <utility>
 #include <vector>
 
+#include "stash/api/protobuf.h"
+#include "yaml_json.h"
+
 namespace stash::api {
 
 using json = nlohmann::json;
@@ -175,6 +178,31 @@ Status CheckDepth(const json& value, size_t max_depth, std::string_view what) {
     for (const json& item : *v) todo.push_back({&item, depth + 1});
   }
   return Status::Ok();
+}
+
+Result<json> DecodeObjectBody(std::string_view content_type, std::string_view body) {
+  json out;
+  if (content_type.starts_with(kProtobufContentType) || HasProtobufMagic(body)) {
+    STASH_ASSIGN_OR_RETURN(out, DecodeProtobufObject(body));
+    MakeValidUtf8(&out);
+  } else if (content_type.starts_with("application/yaml") ||
+             content_type.starts_with("application/apply-patch+yaml")) {
+    STASH_ASSIGN_OR_RETURN(std::vector<json> docs, YamlToJson(body));
+    if (docs.size() != 1) return InvalidError("the request body must hold exactly one object");
+    out = std::move(docs[0]);
+  } else {
+    auto parsed = ParseJsonLimited(body, "request body");
+    if (!parsed.ok()) {
+      if (parsed.status().code() != Code::kInvalid) return parsed.status();
+      return InvalidError("couldn't get version/kind; " + parsed.status().message());
+    }
+    out = std::move(*parsed);
+  }
+  if (!out.is_object()) {
+    return InvalidError(
+        "couldn't get version/kind; json parse error: the body is not a JSON object");
+  }
+  return out;
 }
 
 }  // namespace stash::api

@@ -60,4 +60,12 @@ Result<nlohmann::json> ParseJsonLimited(std::string_view text, std::string_view 
 // kInvalid when `value` nests deeper than `max_depth` (iterative walk).
 Status CheckDepth(const nlohmann::json& value, size_t max_depth, std::string_view what);
 
+// The object a request body holds, whichever decoder its Content-Type (or a
+// protobuf body's magic) picks: protobuf (strings repaired as above), YAML
+// (application/yaml, application/apply-patch+yaml: exactly one document) or
+// JSON, all under the limits above. kInvalid "couldn't get version/kind; ..."
+// when it is no object. The one entry for every body the server decodes as an
+// object (writes, reviews, RBAC's escalation check).
+Result<nlohmann::json> DecodeObjectBody(std::string_view content_type, std::string_view body);
+
 }  // namespace stash::api

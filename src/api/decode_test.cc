@@ -61,6 +61,26 @@ TEST(ParseJsonLimitedTest, TooManyValuesIsRequestEntityTooLarge) {
   EXPECT_EQ(r.status().code(), Code::kResourceExhausted);
 }
 
+TEST(DecodeObjectBodyTest, PicksTheDecoderAndWantsAnObject) {
+  auto yaml = DecodeObjectBody("application/apply-patch+yaml", "kind: Role\nrules: []\n");
+  ASSERT_OK(yaml);
+  EXPECT_EQ((*yaml)["kind"], "Role");
+  auto json_body = DecodeObjectBody("application/json", "{\"a\":\"\xff\"}");
+  ASSERT_OK(json_body);
+  EXPECT_EQ((*json_body)["a"], "\xef\xbf\xbd");  // U+FFFD, as Go decodes it
+  for (const char* not_object : {"[1]", "3", "\"s\""}) {
+    auto r = DecodeObjectBody("application/json", not_object);
+    ASSERT_FALSE(r.ok()) << not_object;
+    EXPECT_NE(r.status().message().find("couldn't get version/kind"), std::string::npos);
+  }
+  auto deep = DecodeObjectBody("application/json",
+                               std::string(kMaxDepth + 5, '[') + std::string(kMaxDepth + 5, ']'));
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.status().code(), Code::kInvalid);
+  auto two = DecodeObjectBody("application/yaml", "a: 1\n---\nb: 2\n");
+  EXPECT_FALSE(two.ok());
+}
+
 TEST(ParseJsonLimitedTest, SyntaxErrorsAreInvalid) {
   for (const char* bad : {"{", "{\"a\":}", "nul", "1e999999", "\"\\ud800\""}) {
     auto r = ParseJsonLimited(bad, "request body");

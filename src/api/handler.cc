@@ -6,7 +6,6 @@
 #include "errors.h"
 #include "meta_validation.h"
 #include "stash/api/protobuf.h"
-#include "yaml_json.h"
 
 namespace stash::api {
 
@@ -178,27 +177,7 @@ HttpResponse ApiHandler::Route(const HttpRequest& req) {
 }
 
 Result<json> ApiHandler::DecodeBody(const HttpRequest& req) {
-  std::string_view ct = req.content_type;
-  json body;
-  if (ct.starts_with(kProtobufContentType) || HasProtobufMagic(req.body)) {
-    STASH_ASSIGN_OR_RETURN(body, DecodeProtobufObject(req.body));
-    MakeValidUtf8(&body);
-  } else if (ct.starts_with("application/yaml")) {
-    STASH_ASSIGN_OR_RETURN(std::vector<json> docs, YamlToJson(req.body));
-    if (docs.size() != 1) return InvalidError("the request body must hold exactly one object");
-    body = std::move(docs[0]);
-  } else {
-    auto parsed = ParseJsonLimited(req.body, "request body");
-    if (!parsed.ok()) {
-      if (parsed.status().code() != Code::kInvalid) return parsed.status();
-      return InvalidError("couldn't get version/kind; " + parsed.status().message());
-    }
-    body = std::move(*parsed);
-  }
-  if (!body.is_object()) {
-    return InvalidError(
-        "couldn't get version/kind; json parse error: the body is not a JSON object");
-  }
+  STASH_ASSIGN_OR_RETURN(json body, DecodeObjectBody(req.content_type, req.body));
   STASH_RETURN_IF_ERROR(CheckTypeMeta(body));
   return body;
 }
