@@ -173,6 +173,15 @@ class HostileApiTest(unittest.TestCase):
               b'{"op":"add","path":"/spec/a' + b"/a" * 599 + b'","value":' + value + b"}]"
         answer = self.send("PATCH", CM + "/patched", ops, "application/json-patch+json")
         self.assertIn(answer[0], (400, 422), answer[2])
+        # Bodies that authentication and RBAC decode before the handler.
+        for path in ("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                     "/apis/authentication.k8s.io/v1/tokenreviews",
+                     "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles"):
+            self.assertStatus(self.send("POST", path, deep_json), 400, "BadRequest")
+            raw = b'{"kind":"SelfSubjectAccessReview","spec":{"resourceAttributes":' \
+                b'{"verb":"get","namespace":"\xff"}},"metadata":{"name":"r"}}'
+            status, _, body = self.send("POST", path, raw)
+            self.assertLess(status, 500, (path, body))
         self.assertServing()
 
     def test_bodies_over_the_limit(self):
