@@ -40,7 +40,7 @@ class SecretsAtRestTest(unittest.TestCase):
                                 f"--from-literal=password={value}")
         self.assertEqual(r.returncode, 0, r.stderr)
 
-    def wait_clean(self, value, timeout=15):
+    def wait_clean(self, value, timeout=60):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             hits = files_holding(self.server.data_dir, needles(value))
