@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The sanitizer stage (meant for CI after ./scripts/test.sh): builds the tree with
+# The sanitizer job (CI entry point .ci/sanitize, a job beside .ci/run): builds the tree with
 # clang, AddressSanitizer + UndefinedBehaviorSanitizer and the libFuzzer
 # targets in a build directory of its own, then runs
 #   1. every unit test,
