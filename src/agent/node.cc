@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 
+#include "node_heartbeat.h"
 #include "stash/agent/repository.h"
 #include "stash/agent/trigger.h"
 #include "stash/kube/cron.h"
@@ -97,6 +98,8 @@ void NodeRuntime::Start() {
     if (r == &res::kJobs) jobs_ = workloads_.back().get();
   }
   pvcs_->Start();
+  heartbeat_ = std::make_unique<NodeHeartbeat>(client_, clock_, opts_.node_name, opts_.data_dir);
+  heartbeat_->Start();
   cronjobs_->Start();
   pods_->Start();
   for (auto& w : workloads_) w->Start();
@@ -107,6 +110,7 @@ void NodeRuntime::Stop() {
   stop_ = true;
   if (loop_.joinable()) loop_.join();
   triggers_.reset();
+  heartbeat_.reset();
   if (pvcs_) pvcs_->Stop();
   if (cronjobs_) cronjobs_->Stop();
   if (pods_) pods_->Stop();
@@ -151,23 +155,17 @@ Status NodeRuntime::PatchStatus(const kube::Resource& r, const json& obj, const 
 }
 
 void NodeRuntime::OnPvc(const std::string& type, const json& pvc) {
-  if (type == "DELETED") return;  // the data stays, as with a Retain policy
+  // Binding, provisioning and reclaim are the API server's (its volume
+  // controller makes and removes <volumes>/<ns>/<claim>); the node only makes
+  // sure a bound claim's directory is there to mount.
+  if (type == "DELETED" || pvc.contains("/metadata/deletionTimestamp"_json_pointer)) return;
+  if (pvc.value("/status/phase"_json_pointer, "") != "Bound") return;
   std::string dir = VolumeDir(opts_.data_dir, NsOf(pvc), NameOf(pvc));
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
     spdlog::error("creating the directory of PVC {}/{} at {}: {}", NsOf(pvc), NameOf(pvc), dir,
                   ec.message());
-    return;
-  }
-  if (pvc.value("/status/phase"_json_pointer, "") == "Bound") return;
-  json status = {{"phase", "Bound"},
-                 {"accessModes", pvc.value("/spec/accessModes"_json_pointer, json::array())}};
-  json storage = pvc.value("/spec/resources/requests/storage"_json_pointer, json());
-  if (!storage.is_null()) status["capacity"] = {{"storage", storage}};
-  Status p = PatchStatus(res::kPersistentVolumeClaims, pvc, status);
-  if (!p.ok()) {
-    spdlog::warn("marking PVC {}/{} Bound: {}", NsOf(pvc), NameOf(pvc), p.ToString());
   }
 }
 

@@ -51,6 +51,13 @@ json ResourceEntry(const ResourceInfo& r) {
                                       {"responseKind", kind},
                                       {"verbs", {"get", "patch", "update"}}}});
   }
+  if (r.scale.is_object()) {
+    if (!e.contains("subresources")) e["subresources"] = json::array();
+    e["subresources"].push_back(
+        {{"subresource", "scale"},
+         {"responseKind", {{"group", "autoscaling"}, {"version", "v1"}, {"kind", "Scale"}}},
+         {"verbs", {"get", "patch", "update"}}});
+  }
   return e;
 }
 
@@ -145,6 +152,15 @@ HttpResponse ApiHandler::GroupVersionDiscovery(const std::string& group,
                            {"singularName", ""},
                            {"namespaced", r.namespaced},
                            {"kind", r.kind},
+                           {"verbs", {"get", "patch", "update"}}});
+    }
+    if (r.scale.is_object()) {
+      resources.push_back({{"name", r.resource + "/scale"},
+                           {"singularName", ""},
+                           {"namespaced", r.namespaced},
+                           {"group", "autoscaling"},
+                           {"version", "v1"},
+                           {"kind", "Scale"},
                            {"verbs", {"get", "patch", "update"}}});
     }
   }

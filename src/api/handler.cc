@@ -158,9 +158,11 @@ HttpResponse ApiHandler::Route(const HttpRequest& req) {
   if (!t.info.namespaced && !t.ns.empty()) return PathNotFoundResponse();
   if (t.info.namespaced && t.ns.empty() && !t.name.empty()) return PathNotFoundResponse();
   if (!t.sub.empty() && !(t.sub == "status" && t.info.status_subresource) &&
+      !(t.sub == "scale" && t.info.scale.is_object()) &&
       !(t.sub == "finalize" && t.info.resource == "namespaces")) {
     return PathNotFoundResponse();
   }
+  if (t.sub == "scale") return Scale(req, t);
   bool watch =
       req.Query("watch") == "true" || req.Query("watch") == "True" || req.Query("watch") == "1";
   if (t.info.provider) return Provided(req, t, watch);

@@ -7,13 +7,16 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "auth.h"
+#include "deletion.h"
 #include "http_server.h"
 #include "paging.h"
 #include "registry.h"
+#include "stash/api/admission.h"
 #include "stash/api/selector.h"
 #include "stash/api/table.h"
 #include "stash/core/clock.h"
@@ -34,13 +37,33 @@ class ApiHandler {
   Status InstallCrds(const std::vector<json>& crds);
   // Rebuilds the registry's custom resources from the stored CRDs.
   void ReloadCrds();
+  // The validating admission plugins asked on every create and update.
+  void SetAdmissionPlugins(AdmissionPlugins plugins);
+
+  // Deletion with kube-apiserver's semantics, for requests and the in-process
+  // controllers (controllers.h): preconditions, the propagation policy's
+  // finalizers, and an object held by finalizers (or a Namespace by its
+  // spec.finalizers) only marked with deletionTimestamp. The result's kind is
+  // kDelete when the object is gone, else kPut/kNoop with the marked object.
+  Result<MutateResult> DeleteWithOptions(const ResourceInfo& info, const std::string& ns,
+                                         const std::string& name, const DeleteOptions& options);
+  // A controller's read-modify-write of an existing object (NotFound if
+  // missing; Conflict if `uid` is given and differs): `edit` changes a copy;
+  // nothing is written when it is left unchanged, and a terminating object
+  // whose last finalizer went is deleted, as an update would.
+  // Creates an object as a POST would (server metadata, admission), for the
+  // controllers; AlreadyExists and the like come back as errors.
+  Result<json> CreateObject(const ResourceInfo& info, const std::string& ns, const json& obj);
+  Result<MutateResult> ModifyObject(const ResourceInfo& info, const std::string& ns,
+                                    const std::string& name, const std::string& uid,
+                                    const std::function<Status(json* obj)>& edit);
 
  private:
   struct Target {
     ResourceInfo info;
     std::string ns;
     std::string name;
-    std::string sub;  // "status" or ""
+    std::string sub;  // "status", "scale", "finalize" or ""
   };
   // The outcome of a write: an object to answer with, or an error response.
   struct WriteOutcome {
@@ -65,6 +88,8 @@ class ApiHandler {
   std::vector<PrinterColumn> Columns(const ResourceInfo& info);
   // provided.cc: resources served by a ResourceProvider.
   HttpResponse Provided(const HttpRequest& req, const Target& t, bool watch);
+  // scale.cc: GET/PUT/PATCH of the scale subresource (autoscaling/v1 Scale)
+  HttpResponse Scale(const HttpRequest& req, const Target& t);
   // writes.cc
   HttpResponse Create(const HttpRequest& req, const Target& t);
   HttpResponse Update(const HttpRequest& req, const Target& t);
@@ -75,11 +100,10 @@ class ApiHandler {
   WriteOutcome WriteExisting(const HttpRequest& req, const Target& t, const Transform& transform);
   std::optional<HttpResponse> Admit(const HttpRequest& req, const Target& t, json* obj,
                                     std::vector<std::string>* warnings);
-  Result<MutateResult> DeleteObject(const ResourceInfo& info, const std::string& ns,
-                                    const std::string& name, bool dry_run, bool* marked);
   void AfterWrite(const ResourceInfo& info, const std::string& ns, const MutateResult& r);
-  void DeleteNamespaceContents(const std::string& ns);
-  void FinishNamespace(const std::string& ns);
+  // admission.cc: the plugins' verdict on a create (old null) or an update.
+  std::optional<HttpResponse> ValidatingAdmission(const HttpRequest& req, const Target& t,
+                                                  const json& obj, const json* old);
   Result<json> DecodeBody(const HttpRequest& req);
   std::optional<HttpResponse> CheckNamespace(const Target& t, bool for_create);
 
@@ -89,6 +113,8 @@ class ApiHandler {
   Random& random_;
   Auth& auth_;
   ListPager pager_{clock_};
+  std::mutex plugins_mu_;
+  AdmissionPlugins plugins_;
 };
 
 // reads.cc, shared with provided.cc: what a read request asks for.

@@ -44,20 +44,32 @@ Registry::Registry() {
       Builtin("", "v1", "events", "Event", {"ev"}, true, false, false),
       Builtin("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", {"pvc"}, true, true,
               false),
+      Builtin("", "v1", "persistentvolumes", "PersistentVolume", {"pv"}, false, true, false),
+      Builtin("", "v1", "nodes", "Node", {"no"}, false, true, false),
       Builtin("", "v1", "pods", "Pod", {"po"}, true, true, true),
       Builtin("apps", "v1", "deployments", "Deployment", {"deploy"}, true, true, true),
       Builtin("apps", "v1", "statefulsets", "StatefulSet", {"sts"}, true, true, true),
+      Builtin("apps", "v1", "replicasets", "ReplicaSet", {"rs"}, true, true, true),
       Builtin("apps", "v1", "daemonsets", "DaemonSet", {"ds"}, true, true, true),
       Builtin("batch", "v1", "cronjobs", "CronJob", {"cj"}, true, true, true),
       Builtin("batch", "v1", "jobs", "Job", {}, true, true, true),
       Builtin("coordination.k8s.io", "v1", "leases", "Lease", {}, true, false, false),
+      Builtin("storage.k8s.io", "v1", "storageclasses", "StorageClass", {"sc"}, false, false,
+              false),
       Builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
               {"crd", "crds"}, false, true, true),
   };
   for (ResourceInfo& r : AuthResources()) builtin_.push_back(std::move(r));
   for (auto& r : builtin_) {
+    if (r.resource == "deployments" || r.resource == "statefulsets" ||
+        r.resource == "replicasets") {
+      // Built-in workloads: the selector comes from spec.selector.
+      r.scale = {{"specReplicasPath", ".spec.replicas"},
+                 {"statusReplicasPath", ".status.replicas"}};
+    }
     if (r.resource == "pods" || r.resource == "deployments" || r.resource == "statefulsets" ||
-        r.resource == "daemonsets" || r.resource == "cronjobs" || r.resource == "jobs") {
+        r.resource == "replicasets" || r.resource == "daemonsets" || r.resource == "cronjobs" ||
+        r.resource == "jobs") {
       r.categories = {"all"};
     }
   }
@@ -84,6 +96,10 @@ void Registry::SetCrds(const std::vector<json>& crds) {
       r.categories = Strings(names.value("categories", json::array()));
       r.namespaced = spec.value("scope", "Namespaced") == "Namespaced";
       r.status_subresource = v.contains("subresources") && v["subresources"].contains("status");
+      if (v.contains("subresources") && v["subresources"].contains("scale") &&
+          v["subresources"]["scale"].is_object()) {
+        r.scale = v["subresources"]["scale"];
+      }
       r.custom = true;
       r.has_generation = true;
       if (v.contains("schema")) r.schema = v["schema"].value("openAPIV3Schema", json());

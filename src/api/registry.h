@@ -33,6 +33,10 @@ struct ResourceInfo {
   bool has_generation = false;  // metadata.generation tracks spec changes
   json schema;                  // CRs: the version's openAPIV3Schema (may be null)
   json printer_columns;         // CRs: additionalPrinterColumns (array, may be empty)
+  // The scale subresource: {specReplicasPath, statusReplicasPath,
+  // labelSelectorPath} as in a CRD (JSON paths ".spec.replicas"); null when
+  // the resource has none.
+  json scale;
   // CRs: the version's selectableFields as field labels ("spec.color").
   std::vector<std::string> selectable_fields;
   // Resources served by a ResourceProvider (not stored): the provider, its

@@ -12,6 +12,7 @@
 #include "auth_jwt.h"
 #include "base64.h"
 #include "certs.h"
+#include "controllers.h"
 #include "encryption.h"
 #include "handler.h"
 #include "http_server.h"
@@ -33,6 +34,7 @@ struct Server::Impl {
   std::unique_ptr<Auth> auth;
   Registry registry;
   std::unique_ptr<ApiHandler> handler;
+  std::unique_ptr<ControllerManager> controllers;
   std::unique_ptr<HttpServer> http;
   std::string url;
   // The compactor: every interval, history up to the previous tick goes.
@@ -147,6 +149,7 @@ Status Server::Start() {
                          TokenSigner::LoadOrCreate(s.options.data_dir + "/sa.key"));
   s.auth = std::make_unique<Auth>(*s.store, s.clock, s.random, std::move(signer), s.creds.token);
   s.handler = std::make_unique<ApiHandler>(*s.store, s.registry, s.clock, s.random, *s.auth);
+  s.handler->SetAdmissionPlugins(s.options.admission);
   s.handler->ReloadCrds();
   STASH_ASSIGN_OR_RETURN(std::vector<json> crds, LoadCrds(s.options.crds_dir));
   STASH_RETURN_IF_ERROR(s.handler->InstallCrds(crds));
@@ -163,6 +166,14 @@ Status Server::Start() {
     if (r.status != 201)
       return InternalError("creating namespace " + std::string(ns) + ": " + r.body);
   }
+  ControllerOptions controller_options;
+  controller_options.volume_root =
+      s.options.volume_dir.empty() ? s.options.data_dir + "/node/volumes" : s.options.volume_dir;
+  controller_options.volume_root =
+      std::filesystem::absolute(controller_options.volume_root).lexically_normal().string();
+  s.controllers = std::make_unique<ControllerManager>(*s.store, s.registry, *s.handler, s.clock,
+                                                      controller_options);
+  STASH_RETURN_IF_ERROR(s.controllers->Start());
   ApiHandler* handler = s.handler.get();
   s.auth->Start([handler](const HttpRequest& r) { return handler->Handle(r); });
   s.auth->WaitIdle();  // default ServiceAccounts and aggregated roles before serving
@@ -186,6 +197,7 @@ Status Server::Start() {
 }
 
 void Server::Stop() {
+  if (impl_->controllers) impl_->controllers->Stop();
   {
     std::lock_guard lock(impl_->mu);
     impl_->stopping = true;

@@ -83,7 +83,7 @@ class Watcher {
   void Close();
   bool closed();
   bool Matches(const std::string& resource, const std::string& ns) const {
-    return resource == resource_ && (ns_.empty() || ns == ns_);
+    return (resource_.empty() || resource == resource_) && (ns_.empty() || ns == ns_);
   }
   void Push(const WatchEvent& event);
   // Called (without locks held) whenever an event is queued or the watcher
@@ -165,7 +165,8 @@ class Store {
   Result<MutateResult> Mutate(const std::string& resource, const std::string& ns,
                               const std::string& name, const MutateFn& fn, bool dry_run = false);
 
-  // Starts a watch of `resource` in `ns` ("" = all). from_rv 0 means "from
+  // Starts a watch of `resource` ("" = every resource) in `ns` ("" = all).
+  // from_rv 0 means "from
   // now"; otherwise every change after from_rv is queued first.
   // FailedPrecondition when from_rv is older than the retained log.
   Result<std::shared_ptr<Watcher>> Watch(const std::string& resource, const std::string& ns,

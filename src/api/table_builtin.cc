@@ -253,6 +253,17 @@ std::vector<PrinterColumn> Deployments() {
   return c;
 }
 
+std::vector<PrinterColumn> ReplicaSets() {
+  std::vector<PrinterColumn> c{NameCol()};
+  c.push_back(Col("Desired", "integer",
+                  [](const json& o, SystemTime) { return json(Int(o, "spec.replicas", 1)); }));
+  c.push_back(IntCol("Current", "status.replicas"));
+  c.push_back(IntCol("Ready", "status.readyReplicas"));
+  c.push_back(AgeCol());
+  AddWorkloadWideColumns(c, "spec.template", "spec.selector");
+  return c;
+}
+
 std::vector<PrinterColumn> StatefulSets() {
   std::vector<PrinterColumn> c{NameCol()};
   c.push_back(Col("Ready", "string", [](const json& o, SystemTime) {
@@ -380,6 +391,106 @@ std::vector<PrinterColumn> PersistentVolumeClaims() {
   c.push_back(StringCol("VolumeAttributesClass", "spec.volumeAttributesClassName", "<unset>"));
   c.push_back(AgeCol());
   c.push_back(StringCol("VolumeMode", "spec.volumeMode", "<unset>", 1));
+  return c;
+}
+
+std::vector<PrinterColumn> Nodes() {
+  std::vector<PrinterColumn> c{NameCol()};
+  c.push_back(Col("Status", "string", [](const json& o, SystemTime) {
+    std::string status = "Unknown";
+    const json& conditions = At(o, "status.conditions");
+    if (conditions.is_array()) {
+      for (const json& cond : conditions) {
+        if (Str(cond, "type") != "Ready") continue;
+        std::string v = Str(cond, "status");
+        status = v == "True" ? "Ready" : v == "False" ? "NotReady" : "Unknown";
+      }
+    }
+    if (At(o, "spec.unschedulable") == true) status += ",SchedulingDisabled";
+    return json(status);
+  }));
+  c.push_back(Col("Roles", "string", [](const json& o, SystemTime) {
+    std::vector<std::string> roles;
+    const json& labels = At(o, "metadata.labels");
+    const std::string prefix = "node-role.kubernetes.io/";
+    if (labels.is_object()) {
+      for (const auto& [k, v] : labels.items()) {
+        if (k.rfind(prefix, 0) == 0 && k.size() > prefix.size()) {
+          roles.push_back(k.substr(prefix.size()));
+        } else if (k == "kubernetes.io/role" && v.is_string()) {
+          roles.push_back(v.get<std::string>());
+        }
+      }
+    }
+    std::sort(roles.begin(), roles.end());
+    std::string out;
+    for (const std::string& r : roles) out += (out.empty() ? "" : ",") + r;
+    return json(out.empty() ? "<none>" : out);
+  }));
+  c.push_back(AgeCol());
+  c.push_back(StringCol("Version", "status.nodeInfo.kubeletVersion"));
+  auto address = [](const std::string& type) {
+    return [type](const json& o, SystemTime) {
+      const json& addresses = At(o, "status.addresses");
+      if (addresses.is_array()) {
+        for (const json& a : addresses) {
+          if (Str(a, "type") == type) return json(Str(a, "address"));
+        }
+      }
+      return json("<none>");
+    };
+  };
+  c.push_back(Col("Internal-IP", "string", address("InternalIP"), 1));
+  c.push_back(Col("External-IP", "string", address("ExternalIP"), 1));
+  c.push_back(StringCol("OS-Image", "status.nodeInfo.osImage", "<unknown>", 1));
+  c.push_back(StringCol("Kernel-Version", "status.nodeInfo.kernelVersion", "<unknown>", 1));
+  c.push_back(
+      StringCol("Container-Runtime", "status.nodeInfo.containerRuntimeVersion", "<unknown>", 1));
+  return c;
+}
+
+std::vector<PrinterColumn> PersistentVolumes() {
+  std::vector<PrinterColumn> c{NameCol()};
+  c.push_back(StringCol("Capacity", "spec.capacity.storage"));
+  c.push_back(Col("Access Modes", "string", [](const json& o, SystemTime) {
+    return json(AccessModes(At(o, "spec.accessModes")));
+  }));
+  c.push_back(StringCol("Reclaim Policy", "spec.persistentVolumeReclaimPolicy"));
+  c.push_back(Col("Status", "string", [](const json& o, SystemTime) {
+    return json(Deleting(o) ? "Terminating" : Str(o, "status.phase"));
+  }));
+  c.push_back(Col("Claim", "string", [](const json& o, SystemTime) {
+    std::string name = Str(o, "spec.claimRef.name");
+    return json(name.empty() ? "" : Str(o, "spec.claimRef.namespace") + "/" + name);
+  }));
+  c.push_back(StringCol("StorageClass", "spec.storageClassName"));
+  c.push_back(StringCol("VolumeAttributesClass", "spec.volumeAttributesClassName", "<unset>"));
+  c.push_back(StringCol("Reason", "status.reason"));
+  c.push_back(AgeCol());
+  c.push_back(StringCol("VolumeMode", "spec.volumeMode", "<unset>", 1));
+  return c;
+}
+
+std::vector<PrinterColumn> StorageClasses() {
+  std::vector<PrinterColumn> c;
+  c.push_back(Col(
+      "Name", "string",
+      [](const json& o, SystemTime) {
+        const json& ann = At(o, "metadata.annotations");
+        bool is_default =
+            ann.is_object() &&
+            (ann.value("storageclass.kubernetes.io/is-default-class", "") == "true" ||
+             ann.value("storageclass.beta.kubernetes.io/is-default-class", "") == "true");
+        return json(Str(o, "metadata.name") + (is_default ? " (default)" : ""));
+      },
+      0, "name"));
+  c.push_back(StringCol("Provisioner", "provisioner"));
+  c.push_back(StringCol("ReclaimPolicy", "reclaimPolicy", "Delete"));
+  c.push_back(StringCol("VolumeBindingMode", "volumeBindingMode", "Immediate"));
+  c.push_back(Col("AllowVolumeExpansion", "string", [](const json& o, SystemTime) {
+    return json(At(o, "allowVolumeExpansion") == true ? "true" : "false");
+  }));
+  c.push_back(AgeCol());
   return c;
 }
 
@@ -521,11 +632,15 @@ std::vector<PrinterColumn> Build(std::string_view resource) {
   if (resource == "pods") return Pods();
   if (resource == "deployments") return Deployments();
   if (resource == "statefulsets") return StatefulSets();
+  if (resource == "replicasets") return ReplicaSets();
   if (resource == "daemonsets") return DaemonSets();
   if (resource == "cronjobs") return CronJobs();
   if (resource == "jobs") return Jobs();
   if (resource == "persistentvolumeclaims") return PersistentVolumeClaims();
   if (resource == "events") return Events();
+  if (resource == "nodes") return Nodes();
+  if (resource == "persistentvolumes") return PersistentVolumes();
+  if (resource == "storageclasses") return StorageClasses();
   return {};
 }
 

@@ -1,16 +1,20 @@
-// create, update, patch and delete, with the server-owned metadata
-// (uid, creationTimestamp, generation, resourceVersion), CRD schema
-// validation, the status subresource, finalizers and namespace deletion.
+// create, update and patch, with the server-owned metadata (uid,
+// creationTimestamp, generation, resourceVersion), CRD schema validation,
+// the status and namespace finalize subresources; deletes are in
+// writes_delete.cc.
+#include <algorithm>
 #include <set>
 
 #include "base64.h"
 #include "errors.h"
 #include "handler.h"
 #include "meta_validation.h"
+#include "object_meta.h"
 #include "stash/api/patch.h"
 #include "stash/api/protobuf.h"
 #include "stash/api/schema.h"
 #include "stash/core/id.h"
+#include "volumes.h"
 #include "yaml_json.h"
 
 namespace stash::api {
@@ -50,11 +54,6 @@ std::optional<HttpResponse> CheckMeta(const ResourceInfo& info, const json& obj,
 std::string MetaString(const json& obj, const char* field) {
   const json& m = obj.contains("metadata") ? obj["metadata"] : json::object();
   return m.is_object() ? m.value(field, "") : "";
-}
-
-bool HasFinalizers(const json& obj) {
-  const json& m = obj.value("metadata", json::object());
-  return m.contains("finalizers") && m["finalizers"].is_array() && !m["finalizers"].empty();
 }
 
 }  // namespace
@@ -167,6 +166,8 @@ HttpResponse ApiHandler::Create(const HttpRequest& req, const Target& t_in) {
   if (t.info.status_subresource && t.info.key() != kCrdKey) obj.erase("status");
   if (auto err = Admit(req, t, &obj, &warnings)) return *err;
   if (auto err = CheckMeta(t.info, obj, true)) return *err;
+  AdmitVolumeObject(t.info.key(), store_, &obj);
+  if (auto err = ValidatingAdmission(req, t, obj, nullptr)) return *err;
   json& m = obj["metadata"];
   std::string now = FormatTimestamp(clock_.Now());
   uint8_t u[16];
@@ -187,7 +188,13 @@ HttpResponse ApiHandler::Create(const HttpRequest& req, const Target& t_in) {
     m.erase("generation");
   if (t.info.key() == "/namespaces") {
     m["labels"]["kubernetes.io/metadata.name"] = name;
-    obj["spec"] = {{"finalizers", {"kubernetes"}}};
+    // The namespace controller's finalizer, beside any the client asked for.
+    json finalizers = obj.value("/spec/finalizers"_json_pointer, json::array());
+    if (!finalizers.is_array()) finalizers = json::array();
+    if (std::find(finalizers.begin(), finalizers.end(), "kubernetes") == finalizers.end()) {
+      finalizers.insert(finalizers.begin(), "kubernetes");
+    }
+    obj["spec"] = {{"finalizers", finalizers}};
     obj["status"] = {{"phase", "Active"}};
   } else if (t.info.key() == "/events") {
     if (!obj.contains("count")) obj["count"] = 1;
@@ -265,7 +272,12 @@ ApiHandler::WriteOutcome ApiHandler::WriteExisting(const HttpRequest& req, const
           out.error = ConflictResponse(t.info, t.name);
           return CancelledError("conflict");
         }
-        if (t.sub == "status") {
+        if (t.sub == "finalize") {
+          // Namespace finalize: only spec.finalizers changes.
+          json finalizers = next.value("/spec/finalizers"_json_pointer, json::array());
+          next = cur;
+          next["spec"]["finalizers"] = finalizers;
+        } else if (t.sub == "status") {
           json status = next.contains("status") ? next["status"] : json();
           next = cur;
           if (status.is_null())
@@ -296,12 +308,17 @@ ApiHandler::WriteOutcome ApiHandler::WriteExisting(const HttpRequest& req, const
           out.error = std::move(err);
           return CancelledError("metadata");
         }
+        if (auto err = ValidatingAdmission(req, t, next, &cur)) {
+          out.error = std::move(err);
+          return CancelledError("admission");
+        }
         if (t.info.has_generation && SpecPart(next) != SpecPart(cur)) {
           next["metadata"]["generation"] = cm.value("generation", 0) + 1;
         }
         next["metadata"]["resourceVersion"] = cur_rv;
         if (next == cur) return Mutation::Noop();
-        if (next["metadata"].contains("deletionTimestamp") && !HasFinalizers(next)) {
+        if (next["metadata"].contains("deletionTimestamp") &&
+            !HeldByFinalizers(next, t.info.key() == "/namespaces")) {
           return Mutation::Delete(next);
         }
         return Mutation::Put(next);
@@ -406,125 +423,6 @@ HttpResponse ApiHandler::ServerSideApply(const HttpRequest& req, const Target& t
   return ObjectResponse(200, w.result.object);
 }
 
-Result<MutateResult> ApiHandler::DeleteObject(const ResourceInfo& info, const std::string& ns,
-                                              const std::string& name, bool dry_run, bool* marked) {
-  *marked = false;
-  std::string now = FormatTimestamp(clock_.Now());
-  auto r = store_.Mutate(
-      info.key(), ns, name,
-      [&](const json* current) -> Result<Mutation> {
-        if (!current) return NotFoundError(info.qualified() + " \"" + name + "\" not found");
-        // A namespace first turns Terminating; it goes once its content is gone.
-        if (!HasFinalizers(*current) && info.key() != "/namespaces") {
-          return Mutation::Delete(*current);
-        }
-        *marked = true;
-        if ((*current)["metadata"].contains("deletionTimestamp")) return Mutation::Noop();
-        json next = *current;
-        next["metadata"]["deletionTimestamp"] = now;
-        next["metadata"]["deletionGracePeriodSeconds"] = 0;
-        if (info.key() == "/namespaces") next["status"]["phase"] = "Terminating";
-        return Mutation::Put(next);
-      },
-      dry_run);
-  if (r.ok() && !dry_run) AfterWrite(info, ns, *r);
-  return r;
-}
-
-HttpResponse ApiHandler::Delete(const HttpRequest& req, const Target& t) {
-  bool dry_run = DryRunQuery(req);
-  json options = json::object();
-  if (!req.body.empty()) {
-    auto body = DecodeBody(req);
-    if (!body.ok()) return ErrorResponse(body.status());
-    options = std::move(*body);
-  }
-  if (options.contains("dryRun") && options["dryRun"].is_array()) {
-    for (const json& v : options["dryRun"]) dry_run |= v == "All";
-  }
-  auto current = store_.Get(t.info.key(), t.ns, t.name);
-  if (!current) return NotFoundResponse(t.info, t.name);
-  if (options.contains("preconditions") && options["preconditions"].is_object()) {
-    const json& p = options["preconditions"];
-    if ((p.contains("resourceVersion") && p["resourceVersion"].is_string() &&
-         p["resourceVersion"] != (*current)["metadata"].value("resourceVersion", "")) ||
-        (p.contains("uid") && p["uid"].is_string() &&
-         p["uid"] != (*current)["metadata"].value("uid", ""))) {
-      return ConflictResponse(t.info, t.name);
-    }
-  }
-  bool marked = false;
-  auto r = DeleteObject(t.info, t.ns, t.name, dry_run, &marked);
-  if (!r.ok()) {
-    if (r.status().code() == Code::kNotFound) return NotFoundResponse(t.info, t.name);
-    return ErrorResponse(r.status());
-  }
-  if (t.info.key() == "/namespaces" && !dry_run) {
-    DeleteNamespaceContents(t.name);
-    if (auto ns = store_.Get("/namespaces", "", t.name)) return ObjectResponse(200, *ns);
-    marked = false;
-  }
-  if (marked) return ObjectResponse(200, r->object);
-  return JsonResponse(200, {{"kind", "Status"},
-                            {"apiVersion", "v1"},
-                            {"metadata", json::object()},
-                            {"status", "Success"},
-                            {"details",
-                             {{"name", t.name},
-                              {"group", t.info.group},
-                              {"kind", t.info.resource},
-                              {"uid", (*current)["metadata"].value("uid", "")}}}});
-}
-
-HttpResponse ApiHandler::DeleteCollection(const HttpRequest& req, const Target& t) {
-  HttpRequest list_req = req;
-  list_req.accept = "application/json";
-  HttpResponse listed = List(list_req, t);
-  if (listed.status != 200) return listed;
-  json list = json::parse(listed.body);
-  bool marked = false;
-  for (const json& item : list["items"]) {
-    auto r = DeleteObject(t.info, item["metadata"].value("namespace", ""),
-                          item["metadata"].value("name", ""), DryRunQuery(req), &marked);
-    if (!r.ok() && r.status().code() != Code::kNotFound) return ErrorResponse(r.status());
-  }
-  return JsonResponse(200, list);
-}
-
-void ApiHandler::DeleteNamespaceContents(const std::string& ns) {
-  std::set<std::string> seen;
-  for (const ResourceInfo& info : registry_.All()) {
-    if (!info.namespaced || !seen.insert(info.key()).second) continue;
-    for (const json& obj : store_.List(info.key(), ns, nullptr)) {
-      bool marked = false;
-      DeleteObject(info, ns, obj["metadata"].value("name", ""), false, &marked)
-          .status()
-          .IgnoreError();
-    }
-  }
-  FinishNamespace(ns);
-}
-
-void ApiHandler::FinishNamespace(const std::string& ns) {
-  auto nsobj = store_.Get("/namespaces", "", ns);
-  if (!nsobj || !(*nsobj)["metadata"].contains("deletionTimestamp")) return;
-  // A terminating namespace goes away once it is empty; objects with
-  // finalizers keep it until their last finalizer is removed.
-  std::set<std::string> seen;
-  for (const ResourceInfo& info : registry_.All()) {
-    if (!info.namespaced || !seen.insert(info.key()).second) continue;
-    if (!store_.List(info.key(), ns, nullptr).empty()) return;
-  }
-  store_
-      .Mutate("/namespaces", "", ns,
-              [](const json* cur) -> Result<Mutation> {
-                if (!cur) return Mutation::Noop();
-                return Mutation::Delete(*cur);
-              })
-      .status()
-      .IgnoreError();
-}
-
 void ApiHandler::AfterWrite(const ResourceInfo& info, const std::string& ns,
                             const MutateResult& r) {
   if (r.kind == Mutation::kNoop) return;
@@ -549,7 +447,6 @@ void ApiHandler::AfterWrite(const ResourceInfo& info, const std::string& ns,
     ReloadCrds();
     return;
   }
-  if (r.kind == Mutation::kDelete && !ns.empty()) FinishNamespace(ns);
 }
 
 }  // namespace stash::api

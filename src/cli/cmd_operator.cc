@@ -2,6 +2,7 @@
 // embedded node runtime) against any Kubernetes API server. `stash server`
 // runs the same pair in-process through StartOperator().
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -14,12 +15,15 @@
 #include "operator_health.h"
 #include "operator_leader.h"
 #include "stash/agent/node.h"
+#include "stash/api/webhook_server.h"
 #include "stash/cli/app.h"
 #include "stash/controller/backup_configuration_controller.h"
 #include "stash/controller/restore_session_controller.h"
+#include "stash/controller/validation.h"
 #include "stash/core/clock.h"
 #include "stash/core/id.h"
 #include "stash/core/random.h"
+#include "stash/format/base64.h"
 #include "stash/kube/config.h"
 #include "stash/kube/stash_names.h"
 
@@ -30,13 +34,65 @@ struct OperatorHandle {
   std::unique_ptr<controller::BackupConfigurationController> controller;
   std::unique_ptr<controller::RestoreSessionController> restores;
   std::unique_ptr<agent::NodeRuntime> node;
-  SystemRandom random;  // pod names
+  std::unique_ptr<api::WebhookServer> webhook;
+  SystemRandom random;  // pod names, webhook certificates
   ~OperatorHandle() {
+    if (webhook) webhook->Stop();
     if (node) node->Stop();
     if (restores) restores->Stop();
     if (controller) controller->Stop();
   }
 };
+
+namespace {
+
+// Serves the Stash kinds' validating webhooks and puts their CA into the
+// ValidatingWebhookConfiguration (if it exists), as Stash's operator does.
+Status StartWebhook(const OperatorOptions& opts, OperatorHandle* h, Clock& clock) {
+  api::WebhookOptions w;
+  if (!SplitListen(opts.webhook_listen, &w.host, &w.port)) {
+    return InvalidError("--webhook-listen must be HOST:PORT, e.g. 0.0.0.0:8443 (got '" +
+                        opts.webhook_listen + "')");
+  }
+  w.cert_dir = opts.webhook_cert_dir;
+  w.service_dns = opts.webhook_service;
+  const kube::Client* client = h->client.get();
+  // Objects a review reads: Repositories (usage policy) and Namespaces.
+  api::ObjectLookup lookup = [client](const std::string& group, const std::string& resource,
+                                      const std::string& ns,
+                                      const std::string& name) -> std::optional<kube::json> {
+    const kube::Resource* r = group.empty() && resource == "namespaces" ? &kube::res::kNamespaces
+                              : resource == "repositories"              ? &kube::res::kRepositories
+                                                                        : nullptr;
+    if (!r) return std::nullopt;
+    auto got = client->Get(*r, ns, name);
+    if (!got.ok()) return std::nullopt;
+    return *got;
+  };
+  h->webhook = std::make_unique<api::WebhookServer>(w, controller::StashAdmissionRoutes(), lookup,
+                                                    clock, h->random);
+  STASH_RETURN_IF_ERROR(h->webhook->Start());
+  const kube::Resource configs{"admissionregistration.k8s.io", "v1",
+                               "validatingwebhookconfigurations", "ValidatingWebhookConfiguration",
+                               false};
+  auto config = client->Get(configs, "", opts.webhook_configuration);
+  if (!config.ok()) {
+    spdlog::warn(
+        "admission webhook: ValidatingWebhookConfiguration {}: {} (its caBundle is not "
+        "set; apply deploy/validating-webhook.yaml)",
+        opts.webhook_configuration, config.status().ToString());
+    return Status::Ok();
+  }
+  std::string ca = format::Base64Encode(h->webhook->ca_pem());
+  kube::json webhooks = config->value("webhooks", kube::json::array());
+  for (kube::json& wh : webhooks) wh["clientConfig"]["caBundle"] = ca;
+  auto patched = client->Patch(configs, "", opts.webhook_configuration, kube::PatchType::kMerge,
+                               {{"webhooks", webhooks}});
+  if (!patched.ok()) return patched.status();
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opts, Clock& clock) {
   STASH_ASSIGN_OR_RETURN(kube::KubeConfig cfg, kube::ResolveConfig(opts.kubeconfig));
@@ -62,6 +118,7 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
     h->node = std::make_unique<agent::NodeRuntime>(*h->client, clock, h->random, node);
     h->node->Start();
   }
+  if (!opts.webhook_listen.empty()) STASH_RETURN_IF_ERROR(StartWebhook(opts, h.get(), clock));
   return h;
 }
 
@@ -121,6 +178,18 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--health-probe-bind-address", *probe_bind,
                   "Serve /healthz and /readyz over HTTP on [HOST]:PORT, e.g. :8081 (default: off)");
+  cmd->add_option("--webhook-listen", opts->webhook_listen,
+                  "Serve the Stash kinds' validating admission webhooks on HOST:PORT (cluster "
+                  "mode; deploy/validating-webhook.yaml points the API server at them)");
+  cmd->add_option("--webhook-cert-dir", opts->webhook_cert_dir,
+                  "The webhook's CA and serving certificate (created on first start)")
+      ->capture_default_str();
+  cmd->add_option("--webhook-service", opts->webhook_service,
+                  "DNS name the API server calls the webhook by (the certificate's SAN)")
+      ->capture_default_str();
+  cmd->add_option("--webhook-configuration", opts->webhook_configuration,
+                  "ValidatingWebhookConfiguration whose caBundle the operator keeps current")
+      ->capture_default_str();
   cmd->callback([=] {
     sigset_t stop_set;
     sigemptyset(&stop_set);

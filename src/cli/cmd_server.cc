@@ -12,12 +12,11 @@
 #include "stash/agent/snapshot_api.h"
 #include "stash/api/server.h"
 #include "stash/cli/app.h"
+#include "stash/controller/validation.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
 
 namespace stash::cli {
-
-namespace {
 
 // Splits "HOST:PORT" (IPv6 hosts in brackets); false when malformed.
 bool SplitListen(const std::string& listen, std::string* host, int* port) {
@@ -35,6 +34,8 @@ bool SplitListen(const std::string& listen, std::string* host, int* port) {
   *host = h.empty() ? "127.0.0.1" : h;
   return true;
 }
+
+namespace {
 
 // The Snapshot API reads Repositories and Secrets straight from the store.
 agent::ObjectSource StoreObjects(const api::Server& server) {
@@ -104,6 +105,10 @@ int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_trigg
               << flags.compaction_interval << "')\n";
     return kExitUsage;
   }
+  // The embedded node mounts a claim's volume from <data>/node/volumes.
+  options.volume_dir = (std::filesystem::absolute(data_dir) / "node" / "volumes").string();
+  // Stash's validating webhooks, in-process: bad objects are refused at apply.
+  options.admission = controller::StashAdmissionPlugins();
   if (!SplitListen(listen, &options.host, &options.port)) {
     std::cerr << "stash server: --listen must be HOST:PORT, e.g. 127.0.0.1:6443 (got '" << listen
               << "')\n";

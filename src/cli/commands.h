@@ -53,8 +53,17 @@ struct OperatorOptions {
   std::string stash_binary;          // empty: this executable
   bool in_process_triggers = false;  // agent::NodeOptions::in_process_triggers
   std::string image;                 // stash's image in sidecars/CronJobs; empty: the default
+  // The validating admission webhook (cluster mode): HOST:PORT to serve on,
+  // empty for none; its certificate directory; the Service DNS name the API
+  // server calls; the ValidatingWebhookConfiguration whose caBundle to set.
+  std::string webhook_listen;
+  std::string webhook_cert_dir = "stash-webhook-certs";
+  std::string webhook_service = "stash-operator.stash.svc";
+  std::string webhook_configuration = "admission.stash.appscode.com";
 };
 struct OperatorHandle;
+// Splits "HOST:PORT" (IPv6 hosts in brackets); false when malformed.
+bool SplitListen(const std::string& listen, std::string* host, int* port);
 Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opts, Clock& clock);
 
 }  // namespace stash::cli

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "stash/controller/invoker.h"
-#include "stash/kube/cron.h"
+#include "stash/controller/validation.h"
 #include "stash/kube/stash_names.h"
 
 namespace stash::controller {
@@ -34,31 +34,6 @@ bool HasFinalizer(const json& obj) {
     if (f == kube::kFinalizer) return true;
   }
   return false;
-}
-
-// Validation of the spec itself; empty when valid.
-std::vector<std::string> Validate(const json& spec) {
-  std::vector<std::string> problems;
-  std::string schedule = spec.value("schedule", "");
-  if (schedule.empty()) {
-    problems.push_back("spec.schedule: Required value");
-  } else if (auto s = kube::ParseCron(schedule); !s.ok()) {
-    problems.push_back("spec.schedule: " + s.status().message());
-  }
-  std::string kind = spec.value("/target/ref/kind"_json_pointer, "");
-  if (kind.empty()) {
-    problems.push_back("spec.target.ref.kind: Required value");
-  } else if (auto r = kube::WorkloadResource(kind); !r.ok()) {
-    problems.push_back("spec.target.ref.kind: " + r.status().message());
-  }
-  if (spec.value("/target/ref/name"_json_pointer, "").empty()) {
-    problems.push_back("spec.target.ref.name: Required value");
-  }
-  if (spec.value("/repository/name"_json_pointer, "").empty()) {
-    problems.push_back("spec.repository.name: Required value");
-  }
-  if (!spec.contains("retentionPolicy")) problems.push_back("spec.retentionPolicy: Required value");
-  return problems;
 }
 
 }  // namespace
@@ -216,7 +191,7 @@ Status BackupConfigurationController::Reconcile(const std::string& ns, const std
   json conditions = status.value("conditions", json::array());
   Status transient;  // the first error worth a retry
 
-  std::vector<std::string> problems = Validate(spec);
+  std::vector<std::string> problems = ValidateBackupConfigurationSpec(spec);
   const bool valid = problems.empty();
   SetCondition(
       &conditions, kValidationPassed, valid,

@@ -12,6 +12,8 @@ const Resource kSecrets{"", "v1", "secrets", "Secret"};
 const Resource kEvents{"", "v1", "events", "Event"};
 const Resource kPods{"", "v1", "pods", "Pod"};
 const Resource kPersistentVolumeClaims{"", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"};
+const Resource kNodes{"", "v1", "nodes", "Node", false};
+const Resource kPersistentVolumes{"", "v1", "persistentvolumes", "PersistentVolume", false};
 const Resource kDeployments{"apps", "v1", "deployments", "Deployment"};
 const Resource kStatefulSets{"apps", "v1", "statefulsets", "StatefulSet"};
 const Resource kDaemonSets{"apps", "v1", "daemonsets", "DaemonSet"};

@@ -44,18 +44,26 @@ class OperatorErrors(unittest.TestCase):
         return {c["type"]: c for c in bc["status"]["conditions"]}
 
     def test_invalid_cron(self):
+        # Refused at apply with the reason (Stash's validating webhook, built
+        # into the embedded server), so no Invalid object stops backups silently.
         self.env.kubectl("apply", "-f", "-", input=self.env.local_repository())
-        self.env.kubectl("apply", "-f", "-", input=bc_yaml("bad-cron", schedule="61 * * * *"))
-        conds = self.wait_phase("bad-cron", "Invalid")
-        c = conds["ValidationPassed"]
-        self.assertEqual(c["status"], "False")
-        self.assertEqual(c["reason"], "ResourceValidationFailed")
-        self.assertIn('Invalid value: "61 * * * *": Invalid schedule: minute: value 61', c["message"])
-        self.assertIsNone(self.env.get_json("cronjob", "-n", "demo", "stash-trigger-bad-cron"))
-        # Fixing the schedule makes it Ready.
-        self.env.kubectl("patch", "backupconfiguration", "-n", "demo", "bad-cron", "--type=merge",
-                         "--patch", '{"spec": {"schedule": "0 * * * *"}}')
+        r = self.env.kubectl("apply", "-f", "-", input=bc_yaml("bad-cron", schedule="61 * * * *"),
+                             check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('admission webhook "backupconfiguration.admission.stash.appscode.com" '
+                      'denied the request: spec.schedule 61 * * * * is invalid. Reason: minute: '
+                      'value 61 out of range 0-59', r.stderr)
+        self.assertIsNone(self.env.get_json("backupconfiguration", "-n", "demo", "bad-cron"))
+        # A good schedule is taken, and an edit to a bad one is refused while
+        # the object keeps working.
+        self.env.kubectl("apply", "-f", "-", input=bc_yaml("bad-cron", schedule="0 * * * *"))
         self.wait_phase("bad-cron", "Ready")
+        r = self.env.kubectl("patch", "backupconfiguration", "-n", "demo", "bad-cron",
+                             "--type=merge", "--patch", '{"spec": {"schedule": "not a cron"}}',
+                             check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("spec.schedule not a cron is invalid. Reason: ", r.stderr)
+        self.assertIsNotNone(self.env.get_json("cronjob", "-n", "demo", "stash-trigger-bad-cron"))
         self.env.kubectl("delete", "-n", "demo", "backupconfiguration", "bad-cron")
 
     def test_missing_repository_and_session_skipped(self):

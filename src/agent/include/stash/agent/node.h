@@ -1,7 +1,9 @@
 // NodeRuntime: the embedded node of `stash server`. There is no container
 // runtime; instead
-//  - every PersistentVolumeClaim gets a host directory DATA/volumes/<ns>/<pvc>
-//    and is marked Bound, so a user can put data into it;
+//  - a Node object (NodeHeartbeat: registered, heartbeat every 10 s);
+//  - a bound PersistentVolumeClaim's volume is the host directory
+//    DATA/volumes/<ns>/<pvc>, which the API server's provisioner made (see
+//    src/api/volumes.h), so a user can put data into it;
 //  - Deployments, StatefulSets and DaemonSets get Pod objects for their
 //    replicas (PodKeeper, pods.h), with honest statuses;
 //  - in every such pod, the containers whose image is stash's (the injected
@@ -53,6 +55,7 @@
 namespace stash::agent {
 
 class TriggerWorkers;
+class NodeHeartbeat;
 
 struct NodeOptions {
   std::string data_dir;         // DATA above
@@ -158,6 +161,7 @@ class NodeRuntime {
   // Set by informer handlers; the loop recomputes what depends on them.
   std::atomic<bool> pods_dirty_{true}, crons_dirty_{true};
   std::unique_ptr<TriggerWorkers> triggers_;
+  std::unique_ptr<NodeHeartbeat> heartbeat_;  // the Node object, as a kubelet
   std::atomic<bool> stop_{false};
   std::thread loop_;
 };

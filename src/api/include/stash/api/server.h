@@ -4,8 +4,11 @@
 // keeps state in SQLite under the data directory (ca.crt, server.crt/key,
 // token, state.db, kubeconfig, encryption-config.yaml; every file 0600, the
 // directory 0700), with Secrets encrypted at rest and the watch history
-// compacted, and installs the project's CRDs at start. The operator can run
-// in the same process and talk to it over HTTPS.
+// compacted, and installs the project's CRDs at start. It runs the
+// controllers a cluster's kube-controller-manager would (garbage collection,
+// namespace deletion, volume binding and provisioning; see
+// src/api/controllers.h). The operator can run in the same process and talk
+// to it over HTTPS.
 //
 // Thread-safety: Start/Stop from one thread; the accessors are thread-safe
 // after Start.
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "stash/api/admission.h"
 #include "stash/api/provider.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
@@ -40,6 +44,12 @@ struct ServerOptions {
   std::string encryption_config;
   // Open connections at most; 0: from the open-file limit.
   size_t max_connections = 0;
+  // Where the default StorageClass's provisioner keeps a directory per
+  // PersistentVolumeClaim (<volume_dir>/<namespace>/<claim>), which the
+  // embedded node mounts; empty: <data_dir>/node/volumes.
+  std::string volume_dir;
+  // Validating admission (e.g. the Stash kinds' webhooks, in-process).
+  AdmissionPlugins admission;
 };
 
 class Server {

@@ -36,6 +36,7 @@ struct Resource {
 
 namespace res {
 extern const Resource kNamespaces, kSecrets, kEvents, kPods, kPersistentVolumeClaims;
+extern const Resource kNodes, kPersistentVolumes;
 extern const Resource kDeployments, kStatefulSets, kDaemonSets, kCronJobs, kJobs, kLeases;
 extern const Resource kRepositories, kBackupConfigurations, kBackupSessions, kRestoreSessions;
 }  // namespace res
