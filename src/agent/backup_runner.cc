@@ -11,6 +11,11 @@ namespace stash::agent {
 
 using nlohmann::json;
 
+namespace {
+// How long a forget/prune waits for another process's lock.
+constexpr std::string_view kRetryLock = "2m";
+}  // namespace
+
 std::string ErrorText(const ProcessResult& r) {
   std::istringstream in(r.err.empty() ? r.out : r.err);
   std::string line, text;
@@ -76,6 +81,10 @@ Result<ProcessResult> CliBackupRunner::Run(const RepoTarget& repo, std::vector<s
   // credentials (rest:http://user:pass@...) and argv is visible to every
   // user in the process listing.
   std::vector<std::string> argv = {binary_};
+  // A reader's short lock (someone's `restic snapshots`) must not fail a
+  // scheduled backup's forget/prune: wait for it, for a bounded time (newer
+  // restic's flag; restic 0.14 as the engine does not know it).
+  if (EngineReadsPathMap()) argv.push_back("--retry-lock=" + std::string(kRetryLock));
   argv.insert(argv.end(), args.begin(), args.end());
   EnvMap env = extra_env_;
   for (const auto& [k, v] : repo.env) env[k] = v;
@@ -114,6 +123,17 @@ Result<bool> CliBackupRunner::EnsureRepository(const RepoTarget& repo) {
   }
   STASH_ASSIGN_OR_RETURN(ProcessResult init, Run(repo, {"init", "--no-cache"}));
   if (init.exit_code != 0) {
+    // Another BackupConfiguration initialised it at the same moment: use
+    // theirs (the engine removed the key it had written).
+    if (ErrorText(init).find("already") != std::string::npos) {
+      STASH_ASSIGN_OR_RETURN(ProcessResult again,
+                             Run(repo, {"snapshots", "--json", "--no-lock", "--no-cache"}));
+      if (again.exit_code == 0) {
+        std::lock_guard<std::mutex> lock(mu_);
+        known_.insert(repo.url);
+        return false;
+      }
+    }
     return FailedPreconditionError("initialising repository " + repo.url + ": " + ErrorText(init));
   }
   std::lock_guard<std::mutex> lock(mu_);

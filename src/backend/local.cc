@@ -134,6 +134,38 @@ Status RenameNoReplace(const std::string& from, const std::string& to) {
   return ErrnoError(err, "renaming " + from + " to " + to);
 }
 
+// Writes `data` into an unnamed file in `dir` (O_TMPFILE) and links it in as
+// `path`, so a process killed before the link leaves nothing behind. kUnsupported
+// when the file system cannot (the caller then writes a named temporary file).
+Status SaveUnnamed(const std::string& dir, const std::string& path, mode_t mode, FileType type,
+                   std::span<const uint8_t> data) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+  if (fd < 0) {
+    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+      return UnsupportedError("O_TMPFILE in " + dir);
+    }
+    return ErrnoError(errno, "creating a file in " + dir);
+  }
+  Fd file(fd);
+  STASH_RETURN_IF_ERROR(WriteMaybeDirect(fd, type == FileType::kPack, data, path));
+  if (::fsync(fd) != 0) return ErrnoError(errno, "syncing " + path);
+  if (type == FileType::kPack) ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  if (::fchmod(fd, mode & ~0222) != 0) return ErrnoError(errno, "chmod " + path);
+  // linkat of /proc/self/fd/N needs no privilege (AT_EMPTY_PATH would) and
+  // never replaces an existing file.
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    if (errno == EEXIST) {
+      return AlreadyExistsError(path + " already exists; repository files are never overwritten");
+    }
+    if (errno == ENOENT && ::access("/proc/self/fd", F_OK) != 0) {
+      return UnsupportedError("linking an O_TMPFILE file without /proc");
+    }
+    return ErrnoError(errno, "linking " + path);
+  }
+  return FsyncDir(dir);
+}
+
 }  // namespace
 
 LocalBackend::LocalBackend(std::string root, int connections)
@@ -165,6 +197,13 @@ Status LocalBackend::Save(const Handle& h, std::span<const uint8_t> data) {
   const bool group = h.type != FileType::kConfig && GroupAccessible();
   const mode_t file_mode = group ? kGroupFileMode : kFileMode;
   const std::string dir = DirName(path);
+  Status unnamed = SaveUnnamed(dir, path, file_mode, h.type, data);
+  if (!unnamed.ok() && unnamed.code() == Code::kNotFound) {
+    // A repository created by another tool may lack data/xx directories.
+    STASH_RETURN_IF_ERROR(MkdirAll(dir, group ? kGroupDirMode : kDirMode));
+    unnamed = SaveUnnamed(dir, path, file_mode, h.type, data);
+  }
+  if (unnamed.code() != Code::kUnsupported) return unnamed;
   std::string tmpl = path + "-tmp-XXXXXX";
   int fd = ::mkstemp(tmpl.data());
   if (fd < 0 && errno == ENOENT) {
@@ -348,6 +387,36 @@ Status LocalBackend::List(FileType t, const std::function<Status(const FileInfo&
   }
   for (const std::string& sub : subdirs) STASH_RETURN_IF_ERROR(ListDir(dir + "/" + sub, fn));
   return Status::Ok();
+}
+
+Result<int> LocalBackend::RemoveTemporaryFiles() {
+  std::vector<std::string> dirs = {root_};
+  for (FileType t : {FileType::kKey, FileType::kSnapshot, FileType::kIndex, FileType::kLock}) {
+    dirs.push_back(root_ + "/" + std::string(FileTypeDir(t)));
+  }
+  for (int i = 0; i < 256; ++i) {
+    uint8_t b = static_cast<uint8_t>(i);
+    dirs.push_back(root_ + "/data/" + HexEncode(&b, 1));
+  }
+  int removed = 0;
+  for (const std::string& dir : dirs) {
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+    if (!d) continue;
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d.get())) {
+      std::string name = e->d_name;
+      if (name.find("-tmp-") != std::string::npos) names.push_back(std::move(name));
+    }
+    for (const std::string& name : names) {
+      const std::string path = dir + "/" + name;
+      if (::unlink(path.c_str()) == 0) {
+        ++removed;
+      } else if (errno != ENOENT) {
+        return ErrnoError(errno, "removing temporary file " + path);
+      }
+    }
+  }
+  return removed;
 }
 
 Status LocalBackend::Remove(const Handle& h) {

@@ -2,13 +2,16 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "conformance_targets.h"
@@ -91,6 +94,56 @@ TEST(LocalBackend, SavedPacksReadBackExactlyWhateverTheirSizeAndAlignment) {
     }
   }
   std::free(mem);
+}
+
+TEST(LocalBackend, AnUploadKilledMidWriteLeavesNothingBehind) {
+  std::string root = FreshDir("killed");
+  LocalBackend b(root);
+  ASSERT_OK(b.Create());
+  const std::string dir = root + "/data/5c";
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::vector<uint8_t> big(size_t{128} << 20, 0x5c);  // long enough to be caught writing
+    std::string name(64, 'c');
+    name[0] = '5';
+    (void)b.Save(Handle{FileType::kPack, name}, big);
+    ::_exit(0);
+  }
+  // Kill it while it holds an open file in the pack's directory.
+  bool writing = false;
+  for (int i = 0; i < 20000 && !writing; ++i) {
+    std::error_code ec;
+    for (auto& fd : fs::directory_iterator("/proc/" + std::to_string(child) + "/fd", ec)) {
+      std::string target = fs::read_symlink(fd.path(), ec).string();
+      if (target.rfind(dir, 0) == 0) writing = true;
+    }
+    if (!writing) ::usleep(100);
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(writing) << "the upload was never seen writing";
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_TRUE(fs::is_empty(dir)) << fs::directory_iterator(dir)->path();
+}
+
+TEST(LocalBackend, RemoveTemporaryFilesClearsLeftoversOnly) {
+  std::string root = FreshDir("leftovers");
+  LocalBackend b(root);
+  ASSERT_OK(b.Create());
+  std::string name(64, 'd');
+  ASSERT_OK(b.Save(Handle{FileType::kPack, name}, std::vector<uint8_t>(10, 1)));
+  for (const std::string& f : {root + "/data/dd/" + name + "-tmp-123456",
+                               root + "/index/" + name + "-tmp-abcdef", root + "/config-tmp-x"}) {
+    std::ofstream(f) << "partial";
+  }
+  auto removed = b.RemoveTemporaryFiles();
+  ASSERT_OK(removed);
+  EXPECT_EQ(*removed, 3);
+  EXPECT_TRUE(fs::exists(root + "/data/dd/" + name));
+  EXPECT_EQ(std::distance(fs::directory_iterator(root + "/data/dd"), fs::directory_iterator()), 1);
+  EXPECT_TRUE(fs::is_empty(root + "/index"));
 }
 
 TEST(LocalBackend, SaveIntoARepositoryWithoutDataSubdirsCreatesThem) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 
 namespace stash::backend {
@@ -51,7 +52,17 @@ Status RetryBackend::Save(const Handle& h, std::span<const uint8_t> data) {
     Status s = inner_->Save(h, data);
     if (n > 1 && s.code() == Code::kAlreadyExists) {
       // An earlier attempt may have landed before its answer was lost. Names
-      // are content hashes, so the same size means the same file.
+      // are content hashes, so the same size means the same file — except
+      // the config, whose name says nothing: a racing init's config has the
+      // same size, so only the same bytes mean it is ours.
+      if (h.type == FileType::kConfig) {
+        std::vector<uint8_t> there;
+        if (inner_->Load(h, 0, 0, &there).ok() &&
+            std::equal(there.begin(), there.end(), data.begin(), data.end())) {
+          return Status::Ok();
+        }
+        return s;
+      }
       auto st = inner_->Stat(h);
       if (st.ok() && st->size == data.size()) return Status::Ok();
     }

@@ -122,8 +122,23 @@ Status S3Backend::Create() {
 
 Status S3Backend::Save(const Handle& h, std::span<const uint8_t> data) {
   STASH_RETURN_IF_ERROR(MustNotExist(Location(), h, Stat(h)));
-  return Send("PUT", Key(h), {}, {{"Content-Type", "application/octet-stream"}}, data, h.ToString())
-      .status();
+  // A conditional write where the store supports it (AWS since 2024, MinIO):
+  // a concurrent writer of the same name gets 412 instead of overwriting.
+  // Stores that do not know the header ignore it; the check above is then
+  // all there is (CreatesAtomically() stays false).
+  auto resp = Send("PUT", Key(h), {},
+                   {{"Content-Type", "application/octet-stream"}, {"If-None-Match", "*"}}, data,
+                   h.ToString());
+  if (!resp.ok() && resp.status().code() == Code::kFailedPrecondition) {
+    return AlreadyExistsFor(Location(), h);
+  }
+  if (!resp.ok() && resp.status().code() == Code::kUnsupported) {
+    // 501 NotImplemented: an older store that refuses the header.
+    return Send("PUT", Key(h), {}, {{"Content-Type", "application/octet-stream"}}, data,
+                h.ToString())
+        .status();
+  }
+  return resp.status();
 }
 
 Status S3Backend::Load(const Handle& h, uint64_t offset, uint64_t length,

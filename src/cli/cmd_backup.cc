@@ -331,7 +331,8 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
   RealClock lock_clock;
   engine::ScopedLock lock;
   if (!ro.no_lock) {
-    auto l = engine::ScopedLock::Acquire(*repo, engine::LockMode::kShared, lock_clock);
+    auto l = engine::ScopedLock::Acquire(*repo, engine::LockMode::kShared, lock_clock,
+                                         engine::LockOwner::Current(), ctx.lock_timing);
     if (!l.ok()) {
       std::cerr << "Fatal: unable to create lock in backend: " << l.status().message() << "\n";
       return kExitError;

@@ -120,7 +120,8 @@ std::variant<OpenedRepo, int> OpenExclusive(const ResticOptions& ro, bool lock) 
   auto opened = OpenForVerb(ro);
   if (!lock || std::holds_alternative<int>(opened)) return opened;
   OpenedRepo& o = std::get<OpenedRepo>(opened);
-  auto l = engine::ScopedLock::Acquire(*o.repo, engine::LockMode::kExclusive, *o.ctx.clock);
+  auto l = engine::ScopedLock::Acquire(*o.repo, engine::LockMode::kExclusive, *o.ctx.clock,
+                                       engine::LockOwner::Current(), o.ctx.lock_timing);
   if (!l.ok()) {
     std::cerr << l.status().message() << "\n";
     return kExitError;

@@ -50,7 +50,8 @@ inline std::variant<OpenedRepo, int> OpenForVerb(const ResticOptions& ro,
   }
   out.repo = std::move(std::get<std::unique_ptr<repo::Repository>>(repo));
   if (lock == VerbLock::kShared && !ro.no_lock) {
-    auto l = engine::ScopedLock::Acquire(*out.repo, engine::LockMode::kShared, *out.ctx.clock);
+    auto l = engine::ScopedLock::Acquire(*out.repo, engine::LockMode::kShared, *out.ctx.clock,
+                                         engine::LockOwner::Current(), out.ctx.lock_timing);
     if (!l.ok()) {
       std::cerr << "Fatal: unable to create lock in backend: " << l.status().message() << "\n";
       return kExitError;

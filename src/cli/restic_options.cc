@@ -17,6 +17,7 @@ extern char** environ;
 #include "stash/backend/factory.h"
 #include "stash/cli/app.h"
 #include "stash/engine/dry_run.h"
+#include "stash/kube/duration.h"
 
 namespace stash::cli {
 
@@ -122,6 +123,10 @@ ResticOptions* AddResticFlags(CLI::App& app) {
   app.add_flag("--cleanup-cache", o->cleanup_cache, "Auto remove old cache directories (accepted)")
       ->group(g);
   app.add_flag("--no-lock", o->no_lock, "Do not lock the repository")->group(g);
+  app.add_option("--retry-lock", o->retry_lock,
+                 "Retry to lock the repository if it is already locked, takes a value like 5m or "
+                 "2h (default: no retries)")
+      ->group(g);
   app.add_option("--pack-size", o->pack_size_mib, "Set target pack size in MiB (RESTIC_PACK_SIZE)")
       ->group(g);
   app.add_option("--compression", o->compression,
@@ -166,6 +171,15 @@ std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& 
                     "Fatal: Please specify repository location (-r or --repository-file)"};
   }
   ctx.repo_display = RedactRepository(ctx.repo);
+  if (!o.retry_lock.empty()) {
+    auto retry = kube::ParseGoDuration(o.retry_lock);
+    if (!retry.ok() || retry->count() < 0) {
+      return CliError{kExitUsage, "Fatal: invalid value \"" + o.retry_lock +
+                                      "\" for flag --retry-lock: " +
+                                      (retry.ok() ? "negative" : retry.status().message())};
+    }
+    ctx.lock_timing.retry = *retry;
+  }
 
   if (need_password) {
     std::string pw_file = o.password_file.empty() ? Env("RESTIC_PASSWORD_FILE") : o.password_file;

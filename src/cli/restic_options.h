@@ -26,6 +26,7 @@
 
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
+#include "stash/engine/lock.h"
 #include "stash/repo/repository.h"
 
 namespace stash::cli {
@@ -43,6 +44,7 @@ struct ResticOptions {
   std::string cache_dir;
   bool cleanup_cache = false;
   bool no_lock = false;
+  std::string retry_lock;  // Go duration; empty: no retries
   std::optional<uint64_t> pack_size_mib;
   std::string compression;
   std::vector<std::string> extended_options;  // -o key=value
@@ -72,7 +74,8 @@ struct ResticContext {
   std::string cacert;        // --cacert (first one)
   bool insecure_tls = false;
   repo::Options repo_options;
-  bool dry_run = false;  // backup --dry-run: the backend drops every write
+  bool dry_run = false;            // backup --dry-run: the backend drops every write
+  engine::LockTiming lock_timing;  // --retry-lock
   std::unique_ptr<Clock> clock;
   std::unique_ptr<Random> random;
 };

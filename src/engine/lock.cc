@@ -150,6 +150,27 @@ struct ScopedLock::State {
 
 Result<ScopedLock> ScopedLock::Acquire(repo::Repository& repo, LockMode mode, Clock& clock,
                                        const LockOwner& owner, const LockTiming& timing) {
+  const SystemTime deadline = clock.Now() + timing.retry;
+  Duration wait = std::chrono::milliseconds(200);
+  bool told = false;
+  for (;;) {
+    Result<ScopedLock> l = TryAcquire(repo, mode, clock, owner, timing);
+    if (l.ok() || l.status().code() != Code::kConflict) return l;
+    const SystemTime now = clock.Now();
+    if (now >= deadline) return l;
+    if (!told) {
+      spdlog::warn("repo already locked, waiting up to {} for the lock", GoDuration(timing.retry));
+      told = true;
+    }
+    // An early wake-up (Interrupt() is a wake-up for every sleeper, e.g. a
+    // lock released elsewhere) only means looking again sooner.
+    clock.SleepUntil(std::min(deadline, now + wait));
+    wait = std::min<Duration>(wait * 2, std::chrono::seconds(5));
+  }
+}
+
+Result<ScopedLock> ScopedLock::TryAcquire(repo::Repository& repo, LockMode mode, Clock& clock,
+                                          const LockOwner& owner, const LockTiming& timing) {
   STASH_ASSIGN_OR_RETURN(auto before, FindConflict(repo, mode, std::nullopt));
   if (before) return AlreadyLocked(*before, clock.Now());
 

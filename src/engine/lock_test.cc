@@ -81,6 +81,46 @@ TEST_F(LockTest, ExclusiveLockBlocksSharedOnes) {
   EXPECT_NE(s.status().message().find("already locked exclusively by"), std::string::npos);
 }
 
+TEST_F(LockTest, RetryWaitsForAShortLockToGoAndIsBounded) {
+  auto reader = Take(LockMode::kShared, Owner(getpid()));
+  ASSERT_OK(reader);
+  LockTiming timing;
+  timing.settle = Duration::zero();
+  timing.retry = 10s;
+  auto waiting = std::async(std::launch::async, [&] {
+    return ScopedLock::Acquire(*repo_, LockMode::kExclusive, clock_, Owner(4242), timing);
+  });
+  // The reader finishes after a while; the exclusive request is still waiting.
+  for (int i = 0; i < 4; ++i) {
+    std::this_thread::sleep_for(20ms);
+    clock_.Advance(300ms);
+  }
+  ASSERT_EQ(waiting.wait_for(0s), std::future_status::timeout);
+  ASSERT_OK(reader->Release());
+  for (int i = 0; i < 200 && waiting.wait_for(10ms) != std::future_status::ready; ++i) {
+    clock_.Advance(1s);
+  }
+  Result<ScopedLock> got = waiting.get();
+  ASSERT_OK(got);
+  EXPECT_TRUE(got->held());
+  ASSERT_OK(got->Release());
+
+  // A lock that stays fails the request once the retry time is up.
+  const SystemTime start = clock_.Now();
+  auto stays = Take(LockMode::kShared, Owner(getpid()));
+  ASSERT_OK(stays);
+  auto gives_up = std::async(std::launch::async, [&] {
+    return ScopedLock::Acquire(*repo_, LockMode::kExclusive, clock_, Owner(4242), timing);
+  });
+  for (int i = 0; i < 400 && gives_up.wait_for(10ms) != std::future_status::ready; ++i) {
+    clock_.Advance(500ms);
+  }
+  auto failed = gives_up.get();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), Code::kConflict);
+  EXPECT_GE(clock_.Now() - start, 10s);
+}
+
 TEST_F(LockTest, RefreshReplacesTheLockFileWithANewerOne) {
   auto a = Take(LockMode::kShared, Owner(getpid()));
   ASSERT_OK(a);

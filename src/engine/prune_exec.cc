@@ -230,6 +230,12 @@ Status ExecutePrune(repo::Repository& repo, PrunePlan plan, Random& random, cons
     log(0, "removing " + std::to_string(plan.remove_packs.size()) + " old packs");
     STASH_RETURN_IF_ERROR(RemoveAll(repo, FileType::kPack, plan.remove_packs));
   }
+  // Temporary files of uploads a crash stopped (stores that write them):
+  // under prune's exclusive lock no upload runs, so every one is garbage.
+  STASH_ASSIGN_OR_RETURN(int leftovers, repo.backend().RemoveTemporaryFiles());
+  if (leftovers > 0) {
+    log(0, "removed " + std::to_string(leftovers) + " temporary files left by stopped uploads");
+  }
   log(0, "done");
   return Status::Ok();
 }

@@ -97,6 +97,10 @@ Result<std::optional<crypto::Key>> TryKey(backend::Backend& b, const Id& id,
   return std::optional<crypto::Key>(*master);
 }
 
+// How long an init on a store without atomic create waits before it checks
+// that its config was not overwritten by a racing init.
+constexpr Duration kInitSettle = std::chrono::seconds(1);
+
 Status NotARepository(const backend::Backend& b, std::string_view why) {
   return FailedPreconditionError("config at " + b.Location() + " is not a valid restic " +
                                  "repository config: " + std::string(why));
@@ -145,32 +149,41 @@ Result<std::unique_ptr<Repository>> Repository::Open(backend::BackendPtr backend
     (void)hinted;
   }
   if (keys.size() > kMaxKeys) keys.resize(kMaxKeys);
+  STASH_ASSIGN_OR_RETURN(std::string sealed, LoadAll(b, config_handle));
   std::optional<crypto::Key> master;
+  std::vector<uint8_t> plain;
   Id key_id;
   Status last_error;
+  bool password_opened_a_key = false;
   for (const Id& id : keys) {
     auto k = TryKey(b, id, password);
     if (!k.ok()) {
       last_error = k.status();
       continue;
     }
-    if (k->has_value()) {
-      master = **k;
-      key_id = id;
-      break;
-    }
+    if (!k->has_value()) continue;
+    password_opened_a_key = true;
+    // A key the password opens but whose master key does not open the
+    // config belongs to no repository (e.g. left by an initialisation that
+    // lost a race): the next key may be the right one.
+    auto cfg_plain = crypto::Open(**k, Bytes(sealed));
+    if (!cfg_plain.ok()) continue;
+    master = **k;
+    key_id = id;
+    plain = std::move(*cfg_plain);
+    break;
   }
   if (!master) {
+    if (password_opened_a_key) {
+      return NotARepository(b, "it cannot be decrypted with the repository key");
+    }
     // A key file that cannot be read or decoded is not a wrong password:
     // say what is wrong with it (TryKey returns nullopt for a password that
     // does not open a key).
     if (!last_error.ok()) return last_error;
     return UnauthorizedError("wrong password or no key found");
   }
-  STASH_ASSIGN_OR_RETURN(std::string sealed, LoadAll(b, config_handle));
-  auto plain = crypto::Open(*master, Bytes(sealed));
-  if (!plain.ok()) return NotARepository(b, "it cannot be decrypted with the repository key");
-  std::string_view cj(reinterpret_cast<const char*>(plain->data()), plain->size());
+  std::string_view cj(reinterpret_cast<const char*>(plain.data()), plain.size());
   auto cfg = codec::DecodeConfig(cj);
   if (!cfg.ok()) return NotARepository(b, cfg.status().message());
   if (cfg->version != 1 && cfg->version != 2) {
@@ -224,10 +237,36 @@ Result<std::unique_ptr<Repository>> Repository::Init(backend::BackendPtr backend
   kf.data = crypto::Seal(user, *opts.random, Bytes(codec::EncodeMasterKey(master)));
   std::string key_json = codec::EncodeKeyFile(kf);
   Id key_id = crypto::Sha256(key_json);
-  STASH_RETURN_IF_ERROR(b.Save(Handle{FileType::kKey, key_id.Hex()}, Bytes(key_json)));
+  const Handle key_handle{FileType::kKey, key_id.Hex()};
+  STASH_RETURN_IF_ERROR(b.Save(key_handle, Bytes(key_json)));
   std::vector<uint8_t> sealed_cfg =
       crypto::Seal(master, *opts.random, Bytes(codec::EncodeConfig(cfg)));
-  STASH_RETURN_IF_ERROR(b.Save(config_handle, sealed_cfg));
+  // Key first, then the config, only if none is there yet: of two
+  // initialisations at once exactly one config lands, and the key that opens
+  // it is already there when anyone sees it.
+  Status saved = b.Save(config_handle, sealed_cfg);
+  if (saved.ok() && !b.CreatesAtomically()) {
+    // A store that can only look before it writes may have let a racing
+    // init overwrite ours; after a moment the config must still be ours.
+    opts.clock->SleepFor(kInitSettle);
+    auto there = LoadAll(b, config_handle);
+    if (!there.ok()) {
+      saved = there.status();
+    } else if (*there != std::string_view(reinterpret_cast<const char*>(sealed_cfg.data()),
+                                          sealed_cfg.size())) {
+      saved = AlreadyExistsError("config replaced");
+    }
+  }
+  if (!saved.ok()) {
+    // The loser takes its key back: it opens nothing.
+    b.Remove(key_handle).IgnoreError();
+    if (saved.code() == Code::kAlreadyExists) {
+      return AlreadyExistsError("config file already exists at " + b.Location() +
+                                ": another process initialized the repository at the same "
+                                "time; open it instead");
+    }
+    return saved;
+  }
   return std::unique_ptr<Repository>(
       new RepositoryImpl(std::move(backend), opts, master, std::move(cfg), pol, key_id));
 }

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 
 #include "stash/backend/memory.h"
 #include "stash/core/clock.h"
@@ -24,7 +27,8 @@ class RepositoryTest : public ::testing::Test {
     return o;
   }
   // A backend that outlives the repositories opened on it.
-  backend::BackendPtr Shared() {
+  backend::BackendPtr Shared() { return ViewOf(&mem_); }
+  static backend::BackendPtr ViewOf(backend::Backend* store) {
     struct View final : backend::Backend {
       backend::Backend* b;
       explicit View(backend::Backend* b) : b(b) {}
@@ -44,8 +48,9 @@ class RepositoryTest : public ::testing::Test {
         return b->List(t, fn);
       }
       Status Remove(const backend::Handle& h) override { return b->Remove(h); }
+      bool CreatesAtomically() const override { return b->CreatesAtomically(); }
     };
-    return std::make_unique<View>(&mem_);
+    return std::make_unique<View>(store);
   }
   static std::vector<uint8_t> Data(size_t n, uint8_t seed) {
     std::vector<uint8_t> v(n);
@@ -141,6 +146,123 @@ TEST_F(RepositoryTest, InitTwiceIsAlreadyExists) {
   ASSERT_OK(Repository::Init(Shared(), "secret", Opts()));
   auto r = Repository::Init(Shared(), "secret", Opts());
   EXPECT_EQ(r.status().code(), Code::kAlreadyExists);
+}
+
+TEST_F(RepositoryTest, ConcurrentInitsLeaveOneKeyAndTheLoserOpensTheWinner) {
+  for (int round = 0; round < 20; ++round) {
+    backend::InMemoryBackend store("race");
+    auto view = [&] { return ViewOf(&store); };
+    auto init = [&](uint64_t seed) {
+      SeededRandom own(seed);  // one per thread, as each process has its own
+      Options o = Opts();
+      o.random = &own;
+      return Repository::Init(view(), "pw", o);
+    };
+    auto a = std::async(std::launch::async, init, 2 * round + 1);
+    auto b = std::async(std::launch::async, init, 2 * round + 2);
+    auto ra = a.get();
+    auto rb = b.get();
+    ASSERT_NE(ra.ok(), rb.ok()) << "round " << round;
+    const auto& lost = ra.ok() ? rb : ra;
+    EXPECT_EQ(lost.status().code(), Code::kAlreadyExists);
+    int keys = 0;
+    ASSERT_OK(store.List(backend::FileType::kKey, [&](const backend::FileInfo&) {
+      ++keys;
+      return Status::Ok();
+    }));
+    EXPECT_EQ(keys, 1) << "round " << round;
+    auto opened = Repository::Open(view(), "pw", Opts());
+    ASSERT_OK(opened);
+    EXPECT_EQ((*opened)->repository_id(), (ra.ok() ? *ra : *rb)->repository_id());
+  }
+}
+
+TEST_F(RepositoryTest, InitOnAStoreThatCanOverwriteChecksItsConfigBack) {
+  // Both inits look (no config), then both write: the store lets the second
+  // config replace the first, as a plain S3 PUT would.
+  struct CheckThenWrite final : backend::Backend {
+    backend::InMemoryBackend mem;
+    std::mutex mu;
+    std::condition_variable cv;
+    int looked = 0;
+    std::string Location() const override { return "overwriting"; }
+    int Connections() const override { return 2; }
+    bool CreatesAtomically() const override { return false; }
+    Status Create() override { return Status::Ok(); }
+    Status Save(const backend::Handle& h, std::span<const uint8_t> d) override {
+      if (h.type == backend::FileType::kConfig) mem.Remove(h).IgnoreError();
+      return mem.Save(h, d);
+    }
+    Status Load(const backend::Handle& h, uint64_t o, uint64_t l,
+                std::vector<uint8_t>* out) override {
+      return mem.Load(h, o, l, out);
+    }
+    Result<backend::FileInfo> Stat(const backend::Handle& h) override {
+      auto r = mem.Stat(h);
+      if (h.type == backend::FileType::kConfig) {  // both look before either writes
+        std::unique_lock lock(mu);
+        ++looked;
+        cv.notify_all();
+        cv.wait_for(lock, std::chrono::seconds(5), [&] { return looked >= 2; });
+      }
+      return r;
+    }
+    Status List(backend::FileType t,
+                const std::function<Status(const backend::FileInfo&)>& fn) override {
+      return mem.List(t, fn);
+    }
+    Status Remove(const backend::Handle& h) override { return mem.Remove(h); }
+  } store;
+  RealClock real;
+  Options opts = Opts();
+  opts.clock = &real;
+  auto init = [&](uint64_t seed) {
+    SeededRandom own(seed);
+    Options o = opts;
+    o.random = &own;
+    return Repository::Init(ViewOf(&store), "pw", o);
+  };
+  auto a = std::async(std::launch::async, init, 1);
+  auto b = std::async(std::launch::async, init, 2);
+  auto ra = a.get();
+  auto rb = b.get();
+  ASSERT_NE(ra.ok(), rb.ok());
+  int keys = 0;
+  ASSERT_OK(store.mem.List(backend::FileType::kKey, [&](const backend::FileInfo&) {
+    ++keys;
+    return Status::Ok();
+  }));
+  EXPECT_EQ(keys, 1);
+  auto opened = Repository::Open(ViewOf(&store), "pw", opts);
+  ASSERT_OK(opened);
+  EXPECT_EQ((*opened)->repository_id(), (ra.ok() ? *ra : *rb)->repository_id());
+}
+
+TEST_F(RepositoryTest, OpenSkipsAKeyWhoseMasterKeyDoesNotOpenTheConfig) {
+  ASSERT_OK(Repository::Init(Shared(), "pw", Opts()));
+  std::string real_key;
+  ASSERT_OK(mem_.List(backend::FileType::kKey, [&](const backend::FileInfo& fi) {
+    real_key = fi.name;
+    return Status::Ok();
+  }));
+  // Keys of other repositories with the same password (what a lost init race
+  // used to leave), until one sorts before the real key and is tried first.
+  for (int i = 0; i < 64; ++i) {
+    backend::InMemoryBackend other("other");
+    ASSERT_OK(Repository::Init(ViewOf(&other), "pw", Opts()));
+    std::string name;
+    std::vector<uint8_t> bytes;
+    ASSERT_OK(other.List(backend::FileType::kKey, [&](const backend::FileInfo& fi) {
+      name = fi.name;
+      return Status::Ok();
+    }));
+    ASSERT_OK(other.Load({backend::FileType::kKey, name}, 0, 0, &bytes));
+    ASSERT_OK(mem_.Save({backend::FileType::kKey, name}, bytes));
+    if (name < real_key) break;
+  }
+  auto opened = Repository::Open(Shared(), "pw", Opts());
+  ASSERT_OK(opened);
+  EXPECT_EQ((*opened)->key_id().Hex(), real_key);
 }
 
 TEST_F(RepositoryTest, SavedBlobsComeBackAfterReopenFromPacksAndIndex) {

@@ -61,6 +61,13 @@ class Backend {
   // stores that list late). Unknown stores say no.
   virtual bool ListsSavedFilesAtOnce() const { return false; }
 
+  // Whether Save()'s "fails when `h` exists" is atomic: of two concurrent
+  // Saves of one name exactly one succeeds (a local link, GCS
+  // ifGenerationMatch=0, Azure If-None-Match). Stores that can only look
+  // first (S3 without conditional writes, a REST server) say no; repository
+  // initialisation then reads the config back to learn whether it won.
+  virtual bool CreatesAtomically() const { return true; }
+
   // Creates what the store needs before the first Save (directories, bucket).
   // Succeeds when it already exists.
   virtual Status Create() = 0;
@@ -103,6 +110,13 @@ class Backend {
 
   // Removes a file; kNotFound when it does not exist.
   virtual Status Remove(const Handle& h) = 0;
+
+  // Removes what interrupted Saves left behind (a local store's temporary
+  // files from before it wrote through O_TMPFILE, or on a file system
+  // without it) and returns how many. Only safe while no Save runs: prune
+  // calls it under its exclusive lock. Stores whose uploads are atomic have
+  // nothing to remove.
+  virtual Result<int> RemoveTemporaryFiles() { return 0; }
 };
 
 using BackendPtr = std::unique_ptr<Backend>;

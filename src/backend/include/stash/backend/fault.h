@@ -46,6 +46,9 @@ class FaultInjectingBackend final : public Backend {
   Backend& inner() { return *inner_; }
 
   std::string Location() const override { return inner_->Location(); }
+  bool ListsSavedFilesAtOnce() const override { return inner_->ListsSavedFilesAtOnce(); }
+  bool CreatesAtomically() const override { return inner_->CreatesAtomically(); }
+  Result<int> RemoveTemporaryFiles() override { return inner_->RemoveTemporaryFiles(); }
   int Connections() const override { return inner_->Connections(); }
   Status Create() override;
   Status Save(const Handle& h, std::span<const uint8_t> data) override;

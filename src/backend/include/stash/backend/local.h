@@ -2,11 +2,14 @@
 // (config, keys/, snapshots/, index/, locks/, data/00..ff/), byte-compatible
 // with what restic's own local backend writes and reads.
 //
-// Saves are crash-safe: the data goes to "<name>-tmp-XXXXXX" in the target
-// directory, is fsynced, renamed into place without replacing an existing
-// file, and the directory is fsynced; the file is then read-only, as restic
-// leaves it (0400, or 0440 when config is group-readable, as restic does for
-// shared repositories).
+// Saves are crash-safe: the data goes to an unnamed file in the target
+// directory (O_TMPFILE), is fsynced, linked into place without replacing an
+// existing file, and the directory is fsynced; the file is then read-only, as
+// restic leaves it (0400, or 0440 when config is group-readable, as restic
+// does for shared repositories). A process killed mid-upload leaves nothing
+// behind. File systems without O_TMPFILE get "<name>-tmp-XXXXXX" files
+// renamed into place instead; RemoveTemporaryFiles() clears what a crash
+// left of those.
 //
 // Thread-safety: all methods may be called concurrently; the object keeps no
 // mutable state besides the root path.
@@ -37,6 +40,7 @@ class LocalBackend final : public Backend {
   Result<FileInfo> Stat(const Handle& h) override;
   Status List(FileType t, const std::function<Status(const FileInfo&)>& fn) override;
   Status Remove(const Handle& h) override;
+  Result<int> RemoveTemporaryFiles() override;
 
   const std::string& root() const { return root_; }
 

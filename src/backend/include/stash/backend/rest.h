@@ -27,6 +27,8 @@ class RestBackend final : public Backend {
   explicit RestBackend(RestConfig config);
 
   std::string Location() const override { return "rest:" + base_.Redacted(); }
+  // It looks before it posts; what the server does with a racing POST varies.
+  bool CreatesAtomically() const override { return false; }
   int Connections() const override { return connections_; }
   Status Create() override;
   Status Save(const Handle& h, std::span<const uint8_t> data) override;

@@ -37,6 +37,8 @@ class RetryBackend final : public Backend {
   std::string Location() const override { return inner_->Location(); }
   int Connections() const override { return inner_->Connections(); }
   bool ListsSavedFilesAtOnce() const override { return inner_->ListsSavedFilesAtOnce(); }
+  bool CreatesAtomically() const override { return inner_->CreatesAtomically(); }
+  Result<int> RemoveTemporaryFiles() override { return inner_->RemoveTemporaryFiles(); }
   Status Create() override;
   Status Save(const Handle& h, std::span<const uint8_t> data) override;
   Status Load(const Handle& h, uint64_t offset, uint64_t length,

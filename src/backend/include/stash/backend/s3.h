@@ -38,6 +38,8 @@ class S3Backend final : public Backend {
 
   // "s3:<host[:port]>/<bucket>/<prefix>"
   std::string Location() const override;
+  // If-None-Match is sent, but not every S3-compatible store honours it.
+  bool CreatesAtomically() const override { return false; }
   int Connections() const override { return config_.connections; }
   Status Create() override;
   Status Save(const Handle& h, std::span<const uint8_t> data) override;

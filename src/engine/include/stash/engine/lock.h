@@ -53,13 +53,19 @@ struct LockOwner {
 struct LockTiming {
   Duration settle = std::chrono::milliseconds(200);  // wait before re-checking
   Duration refresh = kLockRefreshEvery;
+  // Newer restic's --retry-lock: while a conflicting lock is held, try again
+  // (after 200 ms, doubling up to 5 s) until this much time has passed; zero
+  // fails at once. A reader's short lock then delays a prune instead of
+  // failing it.
+  Duration retry = Duration::zero();
 };
 
 class ScopedLock {
  public:
   // Takes the lock or fails with kConflict (someone else holds a conflicting
-  // lock; the message names it and suggests `stash unlock`), or the
-  // backend's error. `clock` and `repo` must outlive the lock.
+  // lock, still after timing.retry; the message names it and suggests
+  // `stash unlock`), or the backend's error. `clock` and `repo` must outlive
+  // the lock.
   static Result<ScopedLock> Acquire(repo::Repository& repo, LockMode mode, Clock& clock,
                                     const LockOwner& owner = LockOwner::Current(),
                                     const LockTiming& timing = {});
@@ -78,6 +84,9 @@ class ScopedLock {
   struct State;
 
  private:
+  // One attempt (no retry).
+  static Result<ScopedLock> TryAcquire(repo::Repository& repo, LockMode mode, Clock& clock,
+                                       const LockOwner& owner, const LockTiming& timing);
   std::unique_ptr<State> state_;
 };
 
