@@ -57,9 +57,17 @@ WebhookServer::~WebhookServer() { Stop(); }
 
 Status WebhookServer::Start() {
   Impl& s = *impl_;
-  if (s.options.cert_dir.empty()) return InvalidError("the admission webhook needs a cert_dir");
-  STASH_ASSIGN_OR_RETURN(
-      s.creds, EnsureCredentials(s.options.cert_dir, s.options.service_dns, s.clock, s.random));
+  if (!s.options.cert_pem.empty()) {
+    s.creds.cert_pem = s.options.cert_pem;
+    s.creds.key_pem = s.options.key_pem;
+    s.creds.ca_pem = s.options.ca_pem;
+  } else {
+    if (s.options.cert_dir.empty()) {
+      return InvalidError("the admission webhook needs a certificate or a cert_dir");
+    }
+    STASH_ASSIGN_OR_RETURN(
+        s.creds, EnsureCredentials(s.options.cert_dir, s.options.service_dns, s.clock, s.random));
+  }
   Impl* impl = impl_.get();
   s.http = std::make_unique<HttpServer>(s.creds.cert_pem, s.creds.key_pem,
                                         [impl](const HttpRequest& r) { return impl->Handle(r); });
@@ -70,6 +78,13 @@ Status WebhookServer::Start() {
 
 void WebhookServer::Stop() {
   if (impl_->http) impl_->http->Stop();
+}
+
+Result<WebhookCertificate> LoadOrCreateWebhookCertificate(const std::string& cert_dir,
+                                                          const std::string& dns, Clock& clock,
+                                                          Random& random) {
+  STASH_ASSIGN_OR_RETURN(Credentials c, EnsureCredentials(cert_dir, dns, clock, random));
+  return WebhookCertificate{c.cert_pem, c.key_pem, c.ca_pem};
 }
 
 int WebhookServer::port() const { return impl_->http ? impl_->http->port() : 0; }

@@ -46,6 +46,52 @@ struct OperatorHandle {
 
 namespace {
 
+// The webhook certificate all replicas serve: the Secret's, or (the first
+// replica) our own, stored in the Secret — a racing replica's wins.
+Status SharedWebhookCertificate(const OperatorOptions& opts, const kube::Client& client,
+                                Clock& clock, Random& random, api::WebhookOptions* w) {
+  size_t slash = opts.webhook_cert_secret.find('/');
+  if (slash == std::string::npos) {
+    return InvalidError("--webhook-cert-secret must be NAMESPACE/NAME (got '" +
+                        opts.webhook_cert_secret + "')");
+  }
+  const std::string ns = opts.webhook_cert_secret.substr(0, slash);
+  const std::string name = opts.webhook_cert_secret.substr(slash + 1);
+  auto from_secret = [&](const kube::json& secret) -> Status {
+    const kube::json data = secret.value("data", kube::json::object());
+    std::string* dest[] = {&w->cert_pem, &w->key_pem, &w->ca_pem};
+    const char* keys[] = {"tls.crt", "tls.key", "ca.crt"};
+    for (int i = 0; i < 3; ++i) {
+      auto pem = format::Base64DecodeToString(data.value(keys[i], ""));
+      if (!pem.ok() || pem->empty()) {
+        return InvalidError("Secret " + opts.webhook_cert_secret + " has no usable " + keys[i] +
+                            "; delete it and the operator makes a new certificate");
+      }
+      *dest[i] = std::move(*pem);
+    }
+    return Status::Ok();
+  };
+  auto existing = client.Get(kube::res::kSecrets, ns, name);
+  if (existing.ok()) return from_secret(*existing);
+  if (existing.status().code() != Code::kNotFound) return existing.status();
+  STASH_ASSIGN_OR_RETURN(api::WebhookCertificate mine,
+                         api::LoadOrCreateWebhookCertificate(opts.webhook_cert_dir,
+                                                             opts.webhook_service, clock, random));
+  kube::json secret = {{"apiVersion", "v1"},
+                       {"kind", "Secret"},
+                       {"metadata", {{"name", name}, {"namespace", ns}}},
+                       {"type", "kubernetes.io/tls"},
+                       {"data",
+                        {{"tls.crt", format::Base64Encode(mine.cert_pem)},
+                         {"tls.key", format::Base64Encode(mine.key_pem)},
+                         {"ca.crt", format::Base64Encode(mine.ca_pem)}}}};
+  auto created = client.Create(kube::res::kSecrets, ns, secret);
+  if (created.ok()) return from_secret(*created);
+  if (created.status().code() != Code::kAlreadyExists) return created.status();
+  STASH_ASSIGN_OR_RETURN(kube::json theirs, client.Get(kube::res::kSecrets, ns, name));
+  return from_secret(theirs);
+}
+
 // Serves the Stash kinds' validating webhooks and puts their CA into the
 // ValidatingWebhookConfiguration (if it exists), as Stash's operator does.
 Status StartWebhook(const OperatorOptions& opts, OperatorHandle* h, Clock& clock) {
@@ -57,6 +103,9 @@ Status StartWebhook(const OperatorOptions& opts, OperatorHandle* h, Clock& clock
   w.cert_dir = opts.webhook_cert_dir;
   w.service_dns = opts.webhook_service;
   const kube::Client* client = h->client.get();
+  if (!opts.webhook_cert_secret.empty()) {
+    STASH_RETURN_IF_ERROR(SharedWebhookCertificate(opts, *client, clock, h->random, &w));
+  }
   // Objects a review reads: Repositories (usage policy) and Namespaces.
   api::ObjectLookup lookup = [client](const std::string& group, const std::string& resource,
                                       const std::string& ns,
@@ -187,6 +236,9 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_option("--webhook-service", opts->webhook_service,
                   "DNS name the API server calls the webhook by (the certificate's SAN)")
       ->capture_default_str();
+  cmd->add_option("--webhook-cert-secret", opts->webhook_cert_secret,
+                  "NAMESPACE/NAME of a TLS Secret with the webhook's certificate, shared by the "
+                  "operator's replicas (the first creates it)");
   cmd->add_option("--webhook-configuration", opts->webhook_configuration,
                   "ValidatingWebhookConfiguration whose caBundle the operator keeps current")
       ->capture_default_str();

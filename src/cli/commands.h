@@ -60,6 +60,9 @@ struct OperatorOptions {
   std::string webhook_cert_dir = "stash-webhook-certs";
   std::string webhook_service = "stash-operator.stash.svc";
   std::string webhook_configuration = "admission.stash.appscode.com";
+  // NAMESPACE/NAME of a kubernetes.io/tls Secret holding the webhook's
+  // certificate for every replica (created by the first); empty: none.
+  std::string webhook_cert_secret;
 };
 struct OperatorHandle;
 // Splits "HOST:PORT" (IPv6 hosts in brackets); false when malformed.

@@ -4,6 +4,7 @@ by the embedded server in-process; `stash operator --webhook-listen` serves the
 same checks as an AdmissionReview webhook for cluster mode. `kubectl explain`
 tells what `paused` really does.
 """
+import base64
 import http.client
 import json
 import os
@@ -173,14 +174,24 @@ class WebhookTest(unittest.TestCase):
         cls.certs = tempfile.mkdtemp(prefix="stash-webhook-")
         cls.port = free_port()
         cls.log = open(os.path.join(cls.certs, "operator.log"), "w")
+        # The certificate goes into a Secret that other replicas would share.
         cls.operator = subprocess.Popen(
             [STASH, "--log-level", "info", "operator", "--kubeconfig", cls.server.kubeconfig,
              "--webhook-listen", "127.0.0.1:%d" % cls.port, "--webhook-cert-dir", cls.certs,
-             "--webhook-service", "localhost"], stdout=cls.log, stderr=cls.log)
+             "--webhook-service", "localhost", "--webhook-cert-secret", "default/webhook-cert"],
+            stdout=cls.log, stderr=cls.log)
         deadline = time.time() + 30
-        while time.time() < deadline and not os.path.exists(os.path.join(cls.certs, "ca.crt")):
+        secret = None
+        while time.time() < deadline and secret is None:
+            r = cls.server.kubectl("get", "secret", "-n", "default", "webhook-cert", "-o", "json")
+            secret = json.loads(r.stdout) if r.returncode == 0 else None
             time.sleep(0.1)
-        cls.ctx = ssl.create_default_context(cafile=os.path.join(cls.certs, "ca.crt"))
+        assert secret, open(os.path.join(cls.certs, "operator.log")).read()
+        cls.secret = secret
+        ca = os.path.join(cls.certs, "from-secret-ca.crt")
+        with open(ca, "wb") as f:
+            f.write(base64.b64decode(secret["data"]["ca.crt"]))
+        cls.ctx = ssl.create_default_context(cafile=ca)
 
     @classmethod
     def tearDownClass(cls):
@@ -220,6 +231,10 @@ class WebhookTest(unittest.TestCase):
                 "resource": {"group": "stash.appscode.com", "version": "v1beta1",
                              "resource": "backupconfigurations"},
                 "object": obj}
+
+    def test_certificate_is_shared_through_a_tls_secret(self):
+        self.assertEqual(self.secret["type"], "kubernetes.io/tls")
+        self.assertEqual(sorted(self.secret["data"]), ["ca.crt", "tls.crt", "tls.key"])
 
     def test_webhook_answers_admission_reviews(self):
         path = "/apis/admission.stash.appscode.com/v1beta1/backupconfigurationvalidators"
