@@ -167,9 +167,23 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
     h->node = std::make_unique<agent::NodeRuntime>(*h->client, clock, h->random, node);
     h->node->Start();
   }
-  if (!opts.webhook_listen.empty()) STASH_RETURN_IF_ERROR(StartWebhook(opts, h.get(), clock));
   return h;
 }
+
+namespace {
+
+// The webhook runs on every replica, leader or not: the Service sends
+// reviews to any of them.
+Result<std::shared_ptr<OperatorHandle>> StartWebhookServer(const OperatorOptions& opts,
+                                                           Clock& clock) {
+  STASH_ASSIGN_OR_RETURN(kube::KubeConfig cfg, kube::ResolveConfig(opts.kubeconfig));
+  auto h = std::make_shared<OperatorHandle>();
+  h->client = std::make_unique<kube::Client>(cfg);
+  STASH_RETURN_IF_ERROR(StartWebhook(opts, h.get(), clock));
+  return h;
+}
+
+}  // namespace
 
 namespace {
 
@@ -290,7 +304,16 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
       stop = true;
       clock.Interrupt();
     });
-    std::shared_ptr<OperatorHandle> handle;
+    std::shared_ptr<OperatorHandle> handle, webhook;
+    if (!opts->webhook_listen.empty()) {
+      auto started = StartWebhookServer(*opts, clock);
+      if (!started.ok()) {
+        pthread_kill(signals.native_handle(), SIGTERM);
+        signals.join();
+        return fail(std::string(started.status().message()), kExitError);
+      }
+      webhook = std::move(*started);
+    }
     auto lead = [&]() -> Status {
       STASH_ASSIGN_OR_RETURN(handle, StartOperator(*opts, clock));
       std::cerr << "stash operator: running" << (opts->node ? " with the embedded node" : "")
@@ -316,6 +339,7 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
     signals.join();
     std::cerr << "stash operator: shutting down\n";
     stop_leading();
+    webhook.reset();
     health.reset();
     *exit_code = code;
   });
