@@ -7,6 +7,7 @@
 #include "ranged.h"
 #include "stash/backend/limit.h"
 #include "stash/backend/local.h"
+#include "stash/backend/rate.h"
 
 namespace stash::backend {
 namespace {
@@ -289,7 +290,11 @@ Result<BackendPtr> OpenBackend(const BackendSpec& spec, Clock& clock, Random& ra
       break;
     }
   }
-  auto limited = std::make_unique<LimitBackend>(std::move(concrete), spec.max_connections);
+  BackendPtr limited = std::make_unique<LimitBackend>(std::move(concrete), spec.max_connections);
+  if (spec.limit_upload || spec.limit_download) {
+    limited = std::make_unique<RateLimitBackend>(std::move(limited), clock, spec.limit_upload,
+                                                 spec.limit_download);
+  }
   return BackendPtr(std::make_unique<RetryBackend>(std::move(limited), clock, random, retry));
 }
 

@@ -32,6 +32,10 @@ std::string_view FileTypeDir(FileType t);
 struct Handle {
   FileType type;
   std::string name;  // 64 hex digits; "config" for the config file
+  // A pack that holds tree blobs (restic's ContainedBlobType == TreeBlob):
+  // a local cache keeps such packs whole, as it keeps index and snapshot
+  // files, so a backup reads its parent's trees without a download.
+  bool tree_pack = false;
 
   // Path relative to the repository root in restic's default layout:
   // "config", "keys/<id>", "data/<id[0:2]>/<id>", ...

@@ -16,6 +16,7 @@
 #include "stash/backend/azure.h"
 #include "stash/backend/backend.h"
 #include "stash/backend/gcs.h"
+#include "stash/backend/rate.h"
 #include "stash/backend/rest.h"
 #include "stash/backend/retry.h"
 #include "stash/backend/s3.h"
@@ -36,6 +37,9 @@ struct BackendSpec {
   GcsConfig gcs;
   AzureConfig azure;
   int max_connections = 0;  // 0: the backend's default (local 2, others 5)
+  // restic's --limit-upload / --limit-download in bytes per second; 0: none.
+  uint64_t limit_upload = 0;
+  uint64_t limit_download = 0;
   // The repository password (RESTIC_PASSWORD), carried for the engine; the
   // backend itself never uses it.
   std::string repository_password;
@@ -64,7 +68,8 @@ Result<BackendSpec> ParseRepository(const std::string& repository, const Env& en
 Result<BackendSpec> FromStashRepository(const nlohmann::json& spec_backend,
                                         const std::map<std::string, std::string>& secret_data);
 
-// The concrete backend for a spec, wrapped Retry(Limit(backend)).
+// The concrete backend for a spec, wrapped Retry(RateLimit(Limit(backend)))
+// (RateLimit only when a limit is set, so retried transfers count too).
 Result<BackendPtr> OpenBackend(const BackendSpec& spec, Clock& clock, Random& random,
                                RetryOptions retry = {});
 
