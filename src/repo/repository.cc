@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ctime>
 #include <future>
+#include <unordered_set>
 
 #include "repository_impl.h"
 #include "stash/chunker/polynomial.h"
@@ -360,6 +361,14 @@ Status RepositoryImpl::LoadIndex() {
     packs.clear();
     packs.shrink_to_fit();
   }
+  if (opts_.on_index_loaded) {
+    std::unordered_set<std::string> tree_packs;
+    index_.ForEach([&](const Id&, const BlobLocation& loc) {
+      if (loc.kind == BlobKind::kTree) tree_packs.insert(loc.pack.Hex());
+    });
+    lock.unlock();
+    opts_.on_index_loaded(tree_packs);
+  }
   return Status::Ok();
 }
 
@@ -526,7 +535,8 @@ Result<std::vector<uint8_t>> RepositoryImpl::LoadBlob(BlobKind kind, const Id& i
   }
   std::vector<uint8_t> sealed;
   STASH_RETURN_IF_ERROR(
-      backend_->Load(Handle{FileType::kPack, loc->pack.Hex()}, loc->offset, loc->length, &sealed));
+      backend_->Load(Handle{FileType::kPack, loc->pack.Hex(), kind == BlobKind::kTree}, loc->offset,
+                     loc->length, &sealed));
   return OpenBlob(id, *loc, sealed);
 }
 

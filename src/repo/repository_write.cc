@@ -310,7 +310,8 @@ Status RepositoryImpl::UploadPack(OpenPack& pack) {
   t[3] = hlen >> 24;
   std::span<const uint8_t> bytes(data, at + hlen + 4);
   Id pack_id = crypto::Sha256(bytes);
-  Status s = backend_->Save(Handle{FileType::kPack, pack_id.Hex()}, bytes);
+  const bool trees = !pack.blobs.empty() && pack.blobs.front().kind == BlobKind::kTree;
+  Status s = backend_->Save(Handle{FileType::kPack, pack_id.Hex(), trees}, bytes);
   // The same bytes under the same name: a previous run already stored them.
   if (!s.ok() && s.code() != Code::kAlreadyExists) {
     return s.Prepend("saving pack " + pack_id.ShortHex());

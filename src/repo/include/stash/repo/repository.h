@@ -24,6 +24,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -54,6 +55,10 @@ struct Options {
   // has passed since the last one (or 50,000 blobs are pending), so a backup
   // killed midway leaves indexed packs the next backup reuses.
   Duration index_max_age = std::chrono::seconds(30);
+  // Called after each LoadIndex with the names of the packs that hold tree
+  // blobs (a local cache drops the packs it keeps that are no longer among
+  // them). Not called when empty.
+  std::function<void(const std::unordered_set<std::string>& tree_packs)> on_index_loaded;
   Clock* clock = nullptr;    // required
   Random* random = nullptr;  // required
 };
