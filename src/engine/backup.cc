@@ -215,7 +215,7 @@ Result<Id> Archiver::Run(const Target& root, std::optional<Id> parent_tree) {
   int hashers = opts_.hash_threads > 0 ? opts_.hash_threads
                                        : static_cast<int>(std::thread::hardware_concurrency());
   pipeline_ = std::make_unique<ChunkPipeline>(repo_, opts_.read_concurrency, hashers, progress_,
-                                              opts_.content_opens);
+                                              opts_.content_opens, opts_.cancel);
   if (!select_.has_tag_rules()) {
     // Enough helpers to use the cores and, on a remote store, to keep
     // parent-tree loads in flight.
@@ -330,6 +330,17 @@ void Archiver::ScanAhead(const std::vector<Entry>& entries, const std::vector<si
 
 void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::string& cdir,
                        const std::shared_ptr<Scan>& pre) {
+  if (opts_.cancel && opts_.cancel->load()) {  // stopped: walk no further
+    Fail(CancelledError("backup stopped before it completed"));
+    if (pre) {
+      std::unique_lock lock(scan_mu_);
+      if (pre->state == Scan::kQueued) pre->state = Scan::kDone;
+      scan_cv_.wait(lock, [&] { return pre->state == Scan::kDone; });
+      --scans_ahead_;
+    }
+    Release(d);
+    return;
+  }
   ScanResult scanned;
   if (pre) {
     bool mine = false;
@@ -500,7 +511,9 @@ void Archiver::AddFile(DirState* d, size_t slot, const std::string& path, const 
   bool changed = prev != nullptr;
   d->pending.fetch_add(1);
   std::string shown = cpath.empty() ? path : cpath;
+  progress_->StartFile(shown);
   pipeline_->AddFile(path, [this, d, slot, shown, changed](Result<FileContent> r) {
+    progress_->FinishFile(shown);
     Node& fn = d->nodes[slot];
     if (!r.ok()) {
       if (r.status().code() != Code::kCancelled) Error(shown, r.status());

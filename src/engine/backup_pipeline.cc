@@ -30,11 +30,13 @@ struct ChunkPipeline::FileState {
 };
 
 ChunkPipeline::ChunkPipeline(repo::Repository& repo, int readers, int hashers,
-                             BackupProgress* progress, std::atomic<uint64_t>* content_opens)
+                             BackupProgress* progress, std::atomic<uint64_t>* content_opens,
+                             const std::atomic<bool>* cancel)
     : repo_(repo),
       tables_(chunker::TablesFor(repo.chunker_polynomial())),
       progress_(progress),
-      content_opens_(content_opens) {
+      content_opens_(content_opens),
+      cancel_(cancel) {
   readers = std::max(1, readers);
   hashers = std::max(1, hashers);
   max_files_ = 4096;
@@ -79,7 +81,14 @@ void ChunkPipeline::SetError(const Status& s) {
   failed_ = true;
 }
 
-bool ChunkPipeline::Failed() { return failed_.load(std::memory_order_relaxed); }
+bool ChunkPipeline::Failed() {
+  if (failed_.load(std::memory_order_relaxed)) return true;
+  if (cancel_ && cancel_->load(std::memory_order_relaxed)) {
+    SetError(CancelledError("backup stopped before it completed"));
+    return true;
+  }
+  return false;
+}
 
 ChunkPipeline::Buffer ChunkPipeline::GetBuffer() {
   {

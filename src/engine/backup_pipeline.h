@@ -35,8 +35,10 @@ class ChunkPipeline {
  public:
   using DoneFn = std::function<void(Result<FileContent>)>;
 
+  // `cancel` (may be null): once set, reading stops and Finish() fails with
+  // kCancelled.
   ChunkPipeline(repo::Repository& repo, int readers, int hashers, BackupProgress* progress,
-                std::atomic<uint64_t>* content_opens);
+                std::atomic<uint64_t>* content_opens, const std::atomic<bool>* cancel = nullptr);
   ~ChunkPipeline();
 
   // Queues a file for reading; blocks while the file queue is full. `done`
@@ -80,6 +82,7 @@ class ChunkPipeline {
   std::shared_ptr<const chunker::Tables> tables_;
   BackupProgress* progress_;
   std::atomic<uint64_t>* content_opens_;
+  const std::atomic<bool>* cancel_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -148,5 +148,26 @@ TEST_F(BackupTest, ErrorsOfDirectoriesScannedAheadComeInWalkOrder) {
   }
 }
 
+TEST_F(BackupTest, AStoppedBackupEndsCancelledWithoutASnapshot) {
+  for (int i = 0; i < 40; ++i) {
+    std::string d = "d" + std::to_string(i);
+    ASSERT_EQ(mkdir((dir_ + "/src/" + d).c_str(), 0755), 0);
+    for (int j = 0; j < 5; ++j) Write(d + "/f" + std::to_string(j), d + std::to_string(j));
+  }
+  std::atomic<bool> stop{true};
+  BackupOptions opts;
+  opts.cancel = &stop;
+  auto stopped = Run(opts);
+  EXPECT_EQ(stopped.status().code(), Code::kCancelled) << stopped.status().ToString();
+  auto snaps = repo_->ListIds(backend::FileType::kSnapshot);
+  ASSERT_OK(snaps);
+  EXPECT_TRUE(snaps->empty());
+  // Not set: the same backup completes.
+  stop = false;
+  auto done = Run(opts);
+  ASSERT_OK(done);
+  EXPECT_EQ(done->files_new, 200u);
+}
+
 }  // namespace
 }  // namespace stash::engine

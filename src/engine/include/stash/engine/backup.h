@@ -23,7 +23,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -78,11 +80,16 @@ struct BackupOptions {
   // one line each, without newline, from the walker thread. They do not
   // count as errors.
   std::function<void(const std::string& message)> on_warning;
+  // Set (from any thread) to stop the backup: reading and walking stop and
+  // Backup() fails with kCancelled, writing no snapshot (a session's
+  // timeOut, a stopped sidecar). Null: not stoppable.
+  const std::atomic<bool>* cancel = nullptr;
   // Test hook: counts file opens for content reading (STASH_DEBUG_COUNT_READS).
   std::atomic<uint64_t>* content_opens = nullptr;
 };
 
-// Live counters for a progress display ("files, bytes, rate, ETA").
+// Live counters of a running backup, read by a ProgressMeter (progress.h)
+// for a display, JSON status lines or a BackupSession's status.
 struct BackupProgress {
   std::atomic<uint64_t> files_done{0};
   std::atomic<uint64_t> bytes_done{0};
@@ -90,6 +97,15 @@ struct BackupProgress {
   std::atomic<uint64_t> total_bytes{0};
   std::atomic<bool> scan_finished{false};
   std::atomic<uint64_t> errors{0};
+
+  // Files being read right now (restic's "current_files"), as shown.
+  void StartFile(const std::string& path);
+  void FinishFile(const std::string& path);
+  std::vector<std::string> CurrentFiles() const;  // sorted
+
+ private:
+  mutable std::mutex files_mu_;
+  std::multiset<std::string> current_files_;
 };
 
 struct BackupStats {
