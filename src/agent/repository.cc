@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "stash/backend/factory.h"
+#include "stash/core/base64.h"
 
 namespace stash::agent {
 
@@ -35,28 +36,6 @@ std::string VolumeDir(const std::string& data_dir, const std::string& ns,
   return data_dir + "/volumes/" + ns + "/" + claim;
 }
 
-namespace {
-Result<std::string> DecodeB64(const std::string& in) {
-  static const std::string kAlpha =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=' || c == '\n') continue;
-    size_t v = kAlpha.find(c);
-    if (v == std::string::npos) return InvalidError("invalid base64 in Secret data");
-    acc = (acc << 6) | uint32_t(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += char((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-}  // namespace
-
 Result<RepoTarget> ResolveRepository(const json& repository, const json& secret,
                                      const std::string& data_dir) {
   std::string ns = repository.value("/metadata/namespace"_json_pointer, "");
@@ -66,7 +45,10 @@ Result<RepoTarget> ResolveRepository(const json& repository, const json& secret,
   const json string_data = secret.value("stringData", json::object());
   for (const auto& [k, v] : data.items()) {
     if (!IsEnvName(k) || !v.is_string()) continue;
-    STASH_ASSIGN_OR_RETURN(t.env[k], DecodeB64(v.get<std::string>()));
+    auto value = Base64Decode(v.get<std::string>());
+    if (!value.ok())
+      return Status(value.status()).Prepend("storage Secret of " + id + ", key " + k);
+    t.env[k] = std::move(*value);
   }
   for (const auto& [k, v] : string_data.items()) {
     if (IsEnvName(k) && v.is_string()) t.env[k] = v.get<std::string>();

@@ -6,8 +6,8 @@
 #include <openssl/pem.h>
 #include <unistd.h>
 
-#include "base64.h"
 #include "certs.h"
+#include "stash/core/base64.h"
 
 namespace stash::api {
 
@@ -41,30 +41,6 @@ std::string BigNumParam(EVP_PKEY* key, const char* name) {
 Status Unauthorized(std::string why) { return UnauthorizedError("invalid bearer token: " + why); }
 
 }  // namespace
-
-std::string Base64UrlEncode(std::string_view in) {
-  std::string s = Base64Encode(in);
-  while (!s.empty() && s.back() == '=') s.pop_back();
-  for (char& c : s) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return s;
-}
-
-std::optional<std::string> Base64UrlDecode(std::string_view in) {
-  std::string s(in);
-  for (char& c : s) {
-    if (c == '-')
-      c = '+';
-    else if (c == '_')
-      c = '/';
-    else if (c == '+' || c == '/' || c == '=')
-      return std::nullopt;
-  }
-  while (s.size() % 4 != 0) s.push_back('=');
-  return Base64Decode(s);
-}
 
 TokenSigner::TokenSigner(std::unique_ptr<Key> key, std::string kid, json jwk)
     : key_(std::move(key)), kid_(std::move(kid)), jwk_(std::move(jwk)) {}
@@ -104,20 +80,22 @@ Result<std::unique_ptr<TokenSigner>> TokenSigner::LoadOrCreate(const std::string
   unsigned int digest_len = 0;
   EVP_Digest(der, static_cast<size_t>(der_len), digest, &digest_len, EVP_sha256(), nullptr);
   OPENSSL_free(der);
-  std::string kid =
-      Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(digest), digest_len));
-  json jwk = {{"use", "sig"},
-              {"kty", "RSA"},
-              {"kid", kid},
-              {"alg", "RS256"},
-              {"n", Base64UrlEncode(BigNumParam(key->pkey, OSSL_PKEY_PARAM_RSA_N))},
-              {"e", Base64UrlEncode(BigNumParam(key->pkey, OSSL_PKEY_PARAM_RSA_E))}};
+  std::string kid = Base64Encode(
+      std::string_view(reinterpret_cast<const char*>(digest), digest_len), Base64Encoding::kRawUrl);
+  json jwk = {
+      {"use", "sig"},
+      {"kty", "RSA"},
+      {"kid", kid},
+      {"alg", "RS256"},
+      {"n", Base64Encode(BigNumParam(key->pkey, OSSL_PKEY_PARAM_RSA_N), Base64Encoding::kRawUrl)},
+      {"e", Base64Encode(BigNumParam(key->pkey, OSSL_PKEY_PARAM_RSA_E), Base64Encoding::kRawUrl)}};
   return std::unique_ptr<TokenSigner>(new TokenSigner(std::move(key), kid, std::move(jwk)));
 }
 
 Result<std::string> TokenSigner::Sign(const json& claims) const {
   json header = {{"alg", "RS256"}, {"kid", kid_}};
-  std::string input = Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(claims.dump());
+  std::string input = Base64Encode(header.dump(), Base64Encoding::kRawUrl) + "." +
+                      Base64Encode(claims.dump(), Base64Encoding::kRawUrl);
   MdCtx md;
   size_t sig_len = 0;
   if (!md.ctx || EVP_DigestSignInit(md.ctx, nullptr, EVP_sha256(), nullptr, key_->pkey) != 1 ||
@@ -130,7 +108,7 @@ Result<std::string> TokenSigner::Sign(const json& claims) const {
     return SslError("EVP_DigestSign");
   }
   sig.resize(sig_len);
-  return input + "." + Base64UrlEncode(sig);
+  return input + "." + Base64Encode(sig, Base64Encoding::kRawUrl);
 }
 
 Result<json> TokenSigner::Verify(std::string_view token) const {
@@ -139,10 +117,13 @@ Result<json> TokenSigner::Verify(std::string_view token) const {
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
     return Unauthorized("not a JSON Web Token");
   }
-  auto header_text = Base64UrlDecode(token.substr(0, dot1));
-  auto claims_text = Base64UrlDecode(token.substr(dot1 + 1, dot2 - dot1 - 1));
-  auto sig = Base64UrlDecode(token.substr(dot2 + 1));
-  if (!header_text || !claims_text || !sig) return Unauthorized("malformed base64url");
+  // JWT segments are base64url without padding (RFC 7515 §2).
+  auto header_text = Base64Decode(token.substr(0, dot1), Base64Encoding::kRawUrl);
+  auto claims_text = Base64Decode(token.substr(dot1 + 1, dot2 - dot1 - 1), Base64Encoding::kRawUrl);
+  auto sig = Base64Decode(token.substr(dot2 + 1), Base64Encoding::kRawUrl);
+  if (!header_text.ok() || !claims_text.ok() || !sig.ok()) {
+    return Unauthorized("malformed base64url");
+  }
   json header = json::parse(*header_text, nullptr, false);
   if (!header.is_object() || header.value("alg", "") != "RS256") {
     return Unauthorized("unsupported signing algorithm");

@@ -40,7 +40,4 @@ class TokenSigner {
   nlohmann::json jwk_;
 };
 
-std::string Base64UrlEncode(std::string_view in);
-std::optional<std::string> Base64UrlDecode(std::string_view in);
-
 }  // namespace stash::api

@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <memory>
 
-#include "base64.h"
 #include "certs.h"
+#include "stash/core/base64.h"
 #include "yaml_json.h"
 
 namespace stash::api {
@@ -146,8 +146,8 @@ Result<EncryptionAtRest::Provider> ParseProvider(const json& p, const std::strin
                           ": each key needs a name (without ':') and a base64 secret");
     }
     auto raw = Base64Decode(secret.get<std::string>());
-    size_t n = raw ? raw->size() : 0;
-    if (!raw || (n != 32 && (out.type == "aescbc" || (n != 16 && n != 24)))) {
+    size_t n = raw.ok() ? raw->size() : 0;
+    if (!raw.ok() || (n != 32 && (out.type == "aescbc" || (n != 16 && n != 24)))) {
       return InvalidError(where + "." + out.type + ": key \"" + name + "\" must be base64 of " +
                           (out.type == "aescbc" ? "32 bytes" : "16, 24 or 32 bytes"));
     }

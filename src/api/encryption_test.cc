@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "base64.h"
+#include "stash/core/base64.h"
 #include "stash/core/testing.h"
 
 namespace stash::api {

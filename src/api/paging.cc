@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "base64.h"
+#include "stash/core/base64.h"
 
 namespace stash::api {
 
@@ -38,8 +38,8 @@ std::string EncodeContinue(const ContinueToken& token) {
 
 Result<ContinueToken> DecodeContinue(std::string_view text) {
   auto bad = [](const std::string& why) { return InvalidError("invalid continue token: " + why); };
-  std::optional<std::string> raw = Base64Decode(text);
-  if (!raw) return bad("continue key is not valid base64");
+  Result<std::string> raw = Base64Decode(text);
+  if (!raw.ok()) return bad("continue key is not valid base64");
   json j = json::parse(*raw, nullptr, false);
   auto version = j.is_object() ? j.find("v") : j.end();
   if (!j.is_object() || version == j.end() || !version->is_string() || *version != kTokenVersion) {

@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <set>
 
-#include "base64.h"
 #include "handler.h"
+#include "stash/core/base64.h"
 #include "stash/core/testing.h"
 
 namespace stash::api {

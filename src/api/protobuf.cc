@@ -9,6 +9,7 @@
 
 #include "protobuf_schema.h"
 #include "stash/api/table.h"
+#include "stash/core/base64.h"
 
 namespace stash::api {
 namespace {
@@ -25,30 +26,6 @@ constexpr int kMaxDepth = 64;
 // 1.5 million objects.
 constexpr size_t kMaxDecodedValues = 300000;
 thread_local size_t decoded_values = 0;
-
-std::string Base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += kAlphabet[n >> 18];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (i < in.size()) {
-    uint32_t n = uint8_t(in[i]) << 16;
-    if (i + 1 < in.size()) n |= uint8_t(in[i + 1]) << 8;
-    out += kAlphabet[n >> 18];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 // Reads the protobuf wire format; every read checks bounds.
 class Reader {
@@ -163,7 +140,7 @@ Result<json> DecodeMapEntry(std::string_view bytes, FieldKind kind, std::string_
       } else if (kind == FieldKind::kQuantityMap) {
         STASH_ASSIGN_OR_RETURN(value, DecodeSpecial(s, FieldKind::kQuantity, what));
       } else {
-        value = kind == FieldKind::kBytesMap ? Base64(s) : std::string(s);
+        value = kind == FieldKind::kBytesMap ? Base64Encode(s) : std::string(s);
       }
     } else {
       STASH_RETURN_IF_ERROR(r.Skip(wire));
@@ -196,7 +173,7 @@ Result<json> DecodeField(Reader& r, const FieldDesc& f, int wire, std::string_vi
     case FieldKind::kString:
       return std::string(bytes);
     case FieldKind::kBytes:
-      return Base64(bytes);
+      return Base64Encode(bytes);
     case FieldKind::kMessage:
       return DecodeMessage(bytes, *f.message, depth + 1);
     case FieldKind::kStringMap:

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "stash/api/table.h"
+#include "stash/core/base64.h"
 
 namespace stash::api {
 namespace {
@@ -78,22 +79,8 @@ bool TypeMatches(const std::string& type, const json& v) {
   return true;
 }
 
-// Padded standard base64: ^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
+// Go's duration syntax: ^[-+]?([0-9]*(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$ or "0"
 // (by hand: std::regex recurses once per character of a long value).
-bool ValidBase64(const std::string& s) {
-  if (s.size() % 4 != 0) return false;
-  auto b64 = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
-  };
-  size_t pad = s.size() >= 2 && s[s.size() - 2] == '=' ? 2 : !s.empty() && s.back() == '=' ? 1 : 0;
-  if (pad == 2 && s.back() != '=') return false;
-  for (size_t i = 0; i < s.size() - pad; ++i) {
-    if (!b64(s[i])) return false;
-  }
-  return true;
-}
-
-// Go's duration syntax: ^[-+]?([0-9]*(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$ or "0".
 bool ValidDuration(std::string_view s) {
   if (s == "0") return true;
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
@@ -122,7 +109,7 @@ bool ValidDuration(std::string_view s) {
 bool ValidFormat(const std::string& format, const std::string& s) {
   if (format == "date-time") return ParseTimestamp(s).ok();
   if (format == "date") return ParseTimestamp(s + "T00:00:00Z").ok() && s.size() == 10;
-  if (format == "byte") return ValidBase64(s);
+  if (format == "byte") return Base64Decode(s).ok();
   if (format == "duration") return ValidDuration(s);
   return true;  // unknown formats are not enforced, as in kube-openapi
 }

@@ -10,13 +10,13 @@
 
 #include "auth.h"
 #include "auth_jwt.h"
-#include "base64.h"
 #include "certs.h"
 #include "controllers.h"
 #include "encryption.h"
 #include "handler.h"
 #include "http_server.h"
 #include "registry.h"
+#include "stash/core/base64.h"
 #include "store.h"
 #include "yaml_json.h"
 

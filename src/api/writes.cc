@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <set>
 
-#include "base64.h"
 #include "errors.h"
 #include "handler.h"
 #include "meta_validation.h"
@@ -13,6 +12,7 @@
 #include "stash/api/patch.h"
 #include "stash/api/protobuf.h"
 #include "stash/api/schema.h"
+#include "stash/core/base64.h"
 #include "stash/core/id.h"
 #include "volumes.h"
 #include "yaml_json.h"

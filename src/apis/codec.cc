@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "stash/format/base64.h"
+#include "stash/core/base64.h"
 
 namespace stash::apis {
 
@@ -110,13 +110,13 @@ Status DecodeField(const json& j, const Path&, json* out) {
 
 Status DecodeField(const json& j, const Path& p, Bytes* out) {
   if (!j.is_string()) return Expected(p, "a base64 string", j);
-  auto bytes = format::Base64DecodeToString(j.get_ref<const std::string&>());
-  if (!bytes.ok()) return FieldError(p, "illegal base64 data: " + bytes.status().message());
+  auto bytes = Base64Decode(j.get_ref<const std::string&>());
+  if (!bytes.ok()) return FieldError(p, bytes.status().message());
   *out = Bytes(std::move(*bytes));
   return Status::Ok();
 }
 
-json EncodeField(const Bytes& v) { return format::Base64Encode(std::string_view(v)); }
+json EncodeField(const Bytes& v) { return Base64Encode(std::string_view(v)); }
 
 Status Reader::Finish() {
   if (!status_.ok()) return status_;

@@ -7,6 +7,7 @@
 
 #include "digest.h"
 #include "ranged.h"
+#include "stash/core/base64.h"
 #include "xml.h"
 
 namespace stash::backend {
@@ -140,7 +141,7 @@ Result<HttpResponse> AzureBackend::Send(const std::string& method, const std::st
   r.what = what;
   r.headers = std::move(headers);
   r.headers.emplace_back("Authorization", "SharedKey " + config_.account_name + ":" +
-                                              Base64(HmacSha256(key_, to_sign)));
+                                              Base64Encode(HmacSha256(key_, to_sign)));
   r.body = body;
   return http_->Do(r, sink);
 }
@@ -170,7 +171,7 @@ Status AzureBackend::SaveBlocks(const Handle& h, std::span<const uint8_t> data) 
   for (uint64_t off = 0; off < data.size(); off += config_.block_size, ++n) {
     char raw[16];
     std::snprintf(raw, sizeof raw, "blk%08d", n);  // equal lengths, as Azure requires
-    std::string id = Base64(raw);
+    std::string id = Base64Encode(std::string_view(raw));
     auto part = data.subspan(off, std::min<uint64_t>(config_.block_size, data.size() - off));
     STASH_RETURN_IF_ERROR(Send("PUT", BlobName(h), {{"comp", "block"}, {"blockid", id}}, {}, part,
                                h.ToString() + " block " + std::to_string(n)));

@@ -1,4 +1,4 @@
-// Hashes, HMAC and base64 for request signing (S3 SigV4, Azure SharedKey,
+// Hashes and HMAC for request signing (S3 SigV4, Azure SharedKey,
 // GCS JWT). Private to the backend layer; thin wrappers over OpenSSL EVP so
 // signing code reads like the specifications.
 //
@@ -21,10 +21,6 @@ inline std::string Sha256(std::string_view s) {
 std::string Md5(std::span<const uint8_t> data);                       // 16 raw bytes
 std::string HmacSha256(std::string_view key, std::string_view data);  // 32 raw bytes
 std::string Hex(std::string_view raw);
-
-std::string Base64(std::string_view raw);
-std::string Base64Url(std::string_view raw);  // no padding (JWT)
-Result<std::string> Base64Decode(std::string_view text);
 
 // RS256: RSASSA-PKCS1-v1_5 with SHA-256 over `data`, using a PEM private key.
 // Errors never include the key.

@@ -4,6 +4,7 @@
 
 #include "digest.h"
 #include "ranged.h"
+#include "stash/core/base64.h"
 
 namespace stash::backend {
 namespace {
@@ -51,9 +52,10 @@ Result<std::string> MakeJwtAssertion(const ServiceAccountKey& key, SystemTime no
                            {"aud", key.token_uri},
                            {"iat", iat},
                            {"exp", iat + 3600}};
-  std::string signing_input = Base64Url(header.dump()) + "." + Base64Url(claims.dump());
+  std::string signing_input = Base64Encode(header.dump(), Base64Encoding::kRawUrl) + "." +
+                              Base64Encode(claims.dump(), Base64Encoding::kRawUrl);
   STASH_ASSIGN_OR_RETURN(std::string sig, SignRs256(key.private_key, signing_input));
-  return signing_input + "." + Base64Url(sig);
+  return signing_input + "." + Base64Encode(sig, Base64Encoding::kRawUrl);
 }
 
 Result<std::unique_ptr<GcsBackend>> GcsBackend::Open(GcsConfig config, Clock& clock) {

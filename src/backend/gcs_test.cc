@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "digest.h"
+#include "stash/core/base64.h"
 #include "stash/core/testing.h"
 
 namespace stash::backend {
@@ -30,13 +31,8 @@ void MakeKey(KeyPair* kp) {
   BIO_free(bio);
 }
 
-std::string FromBase64Url(std::string s) {
-  for (char& c : s) {
-    if (c == '-') c = '+';
-    if (c == '_') c = '/';
-  }
-  while (s.size() % 4) s += '=';
-  auto r = Base64Decode(s);
+std::string FromBase64Url(const std::string& s) {
+  auto r = Base64Decode(s, Base64Encoding::kRawUrl);
   return r.ok() ? *r : "";
 }
 

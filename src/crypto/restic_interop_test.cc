@@ -2,7 +2,6 @@
 // created (scrypt user key -> master key -> config), and let restic open a
 // key file that stash sealed. Skipped only when restic is not installed.
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "stash/core/base64.h"
 #include "stash/core/testing.h"
 #include "stash/crypto/kdf.h"
 #include "stash/crypto/seal.h"
@@ -22,24 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<uint8_t> Base64Decode(const std::string& in) {
-  std::vector<uint8_t> out(in.size() / 4 * 3 + 3);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const uint8_t*>(in.data()),
-                                static_cast<int>(in.size()));
-  EXPECT_GE(n, 0) << "bad base64: " << in;
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  size_t pad = 0;
-  for (size_t i = in.size(); i > 0 && in[i - 1] == '='; --i) ++pad;
-  out.resize(n < 0 ? 0 : static_cast<size_t>(n) - pad);
-  return out;
-}
-
-std::string Base64Encode(std::span<const uint8_t> in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<uint8_t*>(out.data()), in.data(),
-                                static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
+std::vector<uint8_t> Base64Bytes(const std::string& in) {
+  auto out = Base64Decode(in);
+  EXPECT_OK(out) << in;
+  return out.ok() ? std::vector<uint8_t>(out->begin(), out->end()) : std::vector<uint8_t>();
 }
 
 std::string ReadFile(const fs::path& p) {
@@ -99,22 +85,22 @@ TEST_F(ResticInteropTest, OpensResticRepositoryAndResticOpensOurKey) {
   ASSERT_EQ(kj.at("kdf"), "scrypt");
   const ScryptParams params{kj.at("N").get<uint64_t>(), kj.at("r").get<uint32_t>(),
                             kj.at("p").get<uint32_t>()};
-  const auto salt = Base64Decode(kj.at("salt").get<std::string>());
+  const auto salt = Base64Bytes(kj.at("salt").get<std::string>());
   auto user = DeriveUserKey("x", salt, params);
   ASSERT_OK(user);
-  auto master_json = Open(*user, Base64Decode(kj.at("data").get<std::string>()));
+  auto master_json = Open(*user, Base64Bytes(kj.at("data").get<std::string>()));
   ASSERT_OK(master_json);
   const auto mj = nlohmann::json::parse(master_json->begin(), master_json->end());
   Key master;
-  master.encrypt = ToArray<32>(Base64Decode(mj.at("encrypt").get<std::string>()));
-  master.mac_k = ToArray<16>(Base64Decode(mj.at("mac").at("k").get<std::string>()));
-  master.mac_r = ToArray<16>(Base64Decode(mj.at("mac").at("r").get<std::string>()));
+  master.encrypt = ToArray<32>(Base64Bytes(mj.at("encrypt").get<std::string>()));
+  master.mac_k = ToArray<16>(Base64Bytes(mj.at("mac").at("k").get<std::string>()));
+  master.mac_r = ToArray<16>(Base64Bytes(mj.at("mac").at("r").get<std::string>()));
   ASSERT_TRUE(master.Valid());
 
   // A wrong password must fail the MAC, not produce garbage.
   auto wrong = DeriveUserKey("y", salt, params);
   ASSERT_OK(wrong);
-  EXPECT_EQ(Open(*wrong, Base64Decode(kj.at("data").get<std::string>())).status().code(),
+  EXPECT_EQ(Open(*wrong, Base64Bytes(kj.at("data").get<std::string>())).status().code(),
             Code::kDataLoss);
 
   // 2. config, sealed by restic with the master key.

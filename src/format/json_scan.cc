@@ -2,7 +2,7 @@
 
 #include <limits>
 
-#include "stash/format/base64.h"
+#include "stash/core/base64.h"
 #include "stash/format/goquote.h"
 
 namespace stash::format::internal {
@@ -281,7 +281,9 @@ Status JsonScanner::Time(Timestamp* out) { return StringAs(out, ParseRfc3339); }
 
 Status JsonScanner::IdValue(Id* out) { return StringAs(out, Id::FromHex); }
 
-Status JsonScanner::Base64(std::string* out) { return StringAs(out, Base64DecodeToString); }
+Status JsonScanner::Base64(std::string* out) {
+  return StringAs(out, [](std::string_view text) { return Base64Decode(text); });
+}
 
 Status JsonScanner::StringList(std::vector<std::string>* out) {
   out->clear();

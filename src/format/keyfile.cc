@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "json_scan.h"
-#include "stash/format/base64.h"
+#include "stash/core/base64.h"
 #include "stash/format/gojson.h"
 
 namespace stash::format {

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "json_scan.h"
-#include "stash/format/base64.h"
+#include "stash/core/base64.h"
 #include "stash/format/gojson.h"
 #include "stash/format/goquote.h"
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "stash/core/base64.h"
 #include "util.h"
 
 namespace stash::kube {

@@ -1,4 +1,4 @@
-// Private helpers of the kube layer: base64 and file reading.
+// Private helpers of the kube layer: file reading.
 #pragma once
 
 #include <string>
@@ -8,8 +8,6 @@
 
 namespace stash::kube {
 
-std::string Base64Encode(std::string_view in);
-Result<std::string> Base64Decode(std::string_view in);
 Result<std::string> ReadWholeFile(const std::string& path);
 
 }  // namespace stash::kube
