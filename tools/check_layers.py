@@ -14,7 +14,7 @@ import sys
 # docs/ARCHITECTURE.md.
 TIERS = {
     "core": 0,
-    "format": 1, "crypto": 1, "chunker": 1,
+    "format": 1, "crypto": 1, "chunker": 1, "http": 1,
     "backend": 2,
     "repo": 3,
     "engine": 4,

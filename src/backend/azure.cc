@@ -85,7 +85,7 @@ AzureBackend::AzureBackend(AzureConfig config, Url endpoint, std::string key, Cl
       endpoint_(std::move(endpoint)),
       key_(std::move(key)),
       clock_(clock) {
-  http_ = std::make_unique<HttpClient>(Location(), config_.http);
+  http_ = std::make_unique<http::Client>(Location(), config_.http);
   http_->AddSecret(config_.account_key);
 }
 
@@ -99,11 +99,11 @@ std::string AzureBackend::BlobName(const Handle& h) const {
   return config_.prefix.empty() ? h.Path() : config_.prefix + "/" + h.Path();
 }
 
-Result<HttpResponse> AzureBackend::Send(const std::string& method, const std::string& blob,
-                                        std::vector<std::pair<std::string, std::string>> query,
-                                        std::vector<std::pair<std::string, std::string>> headers,
-                                        std::optional<std::span<const uint8_t>> body,
-                                        const std::string& what, std::vector<uint8_t>* sink) {
+Result<http::Response> AzureBackend::Send(const std::string& method, const std::string& blob,
+                                          std::vector<std::pair<std::string, std::string>> query,
+                                          std::vector<std::pair<std::string, std::string>> headers,
+                                          std::optional<std::span<const uint8_t>> body,
+                                          const std::string& what, std::vector<uint8_t>* sink) {
   std::string path = endpoint_.path + "/" + config_.container;
   if (!blob.empty()) path += "/" + UriEncode(blob, true);
   headers.emplace_back("x-ms-date", HttpDate(clock_.Now()));
@@ -132,7 +132,7 @@ Result<HttpResponse> AzureBackend::Send(const std::string& method, const std::st
   for (const auto& [k, v] : query) sorted_query[Lower(k)] = v;
   for (const auto& [k, v] : sorted_query) to_sign += "\n" + k + ":" + v;
 
-  HttpRequest r;
+  http::Request r;
   r.method = method;
   r.url = endpoint_.Origin() + path;
   std::string qs;
@@ -189,7 +189,7 @@ Status AzureBackend::SaveBlocks(const Handle& h, std::span<const uint8_t> data) 
 
 Status AzureBackend::Load(const Handle& h, uint64_t offset, uint64_t length,
                           std::vector<uint8_t>* out) {
-  HttpRequest tmp;
+  http::Request tmp;
   AddRangeHeader(&tmp, offset, length, "x-ms-range");
   auto resp = Send("GET", BlobName(h), {}, tmp.headers, std::nullopt, h.ToString(), out);
   if (!resp.ok()) return resp.status();
@@ -211,8 +211,8 @@ Status AzureBackend::List(FileType t, const std::function<Status(const FileInfo&
         {"prefix", prefix},
         {"maxresults", std::to_string(config_.list_page_size)}};
     if (!marker.empty()) query.emplace_back("marker", marker);
-    STASH_ASSIGN_OR_RETURN(HttpResponse resp, Send("GET", "", std::move(query), {}, std::nullopt,
-                                                   "listing " + std::string(FileTypeDir(t))));
+    STASH_ASSIGN_OR_RETURN(http::Response resp, Send("GET", "", std::move(query), {}, std::nullopt,
+                                                     "listing " + std::string(FileTypeDir(t))));
     ListPage page;
     for (std::string_view blob : XmlElements(resp.body, "Blob")) {
       page.files.push_back(FileInfo{KeyBaseName(XmlText(blob, "Name")),

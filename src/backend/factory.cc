@@ -38,7 +38,7 @@ Result<std::string> ReadFile(const std::string& path, const std::string& what) {
   return ss.str();
 }
 
-Status ApplyTls(const Env& env, HttpOptions* http) {
+Status ApplyTls(const Env& env, http::Options* http) {
   if (std::string ca = Get(env, "STASH_CACERT"); !ca.empty()) {
     STASH_ASSIGN_OR_RETURN(http->ca_pem, ReadFile(ca, "CA certificate (STASH_CACERT)"));
   }
@@ -205,7 +205,7 @@ Result<BackendSpec> FromStashRepository(const nlohmann::json& b,
     return InvalidError(
         "Repository.spec.backend must set exactly one of local, s3, gcs, azure, rest");
   }
-  HttpOptions http;
+  http::Options http;
   http.ca_pem = Get(env, "CA_CERT_DATA");
   if (b.contains("local")) {
     const auto& l = b["local"];

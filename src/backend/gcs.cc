@@ -85,7 +85,7 @@ GcsBackend::GcsBackend(GcsConfig config, Url endpoint, std::optional<ServiceAcco
       endpoint_(std::move(endpoint)),
       key_(std::move(key)),
       clock_(clock) {
-  http_ = std::make_unique<HttpClient>(Location(), config_.http);
+  http_ = std::make_unique<http::Client>(Location(), config_.http);
   if (key_) http_->AddSecret(key_->private_key);
 }
 
@@ -111,13 +111,13 @@ Result<std::string> GcsBackend::Token() {
   STASH_ASSIGN_OR_RETURN(std::string jwt, MakeJwtAssertion(*key_, now));
   std::string form =
       "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" + jwt;
-  HttpRequest r;
+  http::Request r;
   r.method = "POST";
   r.url = key_->token_uri;
   r.what = "fetching an OAuth2 token for " + key_->client_email;
   r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   r.body = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(form.data()), form.size());
-  STASH_ASSIGN_OR_RETURN(HttpResponse resp, http_->Do(r));
+  STASH_ASSIGN_OR_RETURN(http::Response resp, http_->Do(r));
   nlohmann::json doc = nlohmann::json::parse(resp.body, nullptr, false);
   if (!doc.is_object() || !doc.contains("access_token") || !doc["access_token"].is_string()) {
     return UnauthorizedError(Location() + ": the token endpoint " + key_->token_uri +
@@ -131,7 +131,7 @@ Result<std::string> GcsBackend::Token() {
   return token_;
 }
 
-Result<HttpResponse> GcsBackend::Send(HttpRequest r, std::vector<uint8_t>* sink) {
+Result<http::Response> GcsBackend::Send(http::Request r, std::vector<uint8_t>* sink) {
   if (key_) {
     STASH_ASSIGN_OR_RETURN(std::string token, Token());
     r.headers.emplace_back("Authorization", "Bearer " + token);
@@ -141,7 +141,7 @@ Result<HttpResponse> GcsBackend::Send(HttpRequest r, std::vector<uint8_t>* sink)
 
 Status GcsBackend::Create() {
   if (config_.emulator) return Status::Ok();  // the emulator creates buckets on first use
-  HttpRequest get;
+  http::Request get;
   get.url = endpoint_.Origin() + "/storage/v1/b/" + UriEncode(config_.bucket, false);
   get.what = "checking bucket " + config_.bucket;
   auto resp = Send(get);
@@ -152,7 +152,7 @@ Status GcsBackend::Create() {
                                    " does not exist; set GOOGLE_PROJECT_ID so it can be created");
   }
   std::string body = nlohmann::json{{"name", config_.bucket}}.dump();
-  HttpRequest post;
+  http::Request post;
   post.method = "POST";
   post.url = endpoint_.Origin() + "/storage/v1/b?project=" + UriEncode(config_.project_id, false);
   post.what = "creating bucket " + config_.bucket;
@@ -165,7 +165,7 @@ Status GcsBackend::Create() {
 
 Status GcsBackend::Save(const Handle& h, std::span<const uint8_t> data) {
   STASH_RETURN_IF_ERROR(MustNotExist(Location(), h, Stat(h)));
-  HttpRequest r;
+  http::Request r;
   r.method = "POST";
   // ifGenerationMatch=0: only create, so a concurrent writer cannot be
   // overwritten between the check above and this upload.
@@ -183,7 +183,7 @@ Status GcsBackend::Save(const Handle& h, std::span<const uint8_t> data) {
 
 Status GcsBackend::Load(const Handle& h, uint64_t offset, uint64_t length,
                         std::vector<uint8_t>* out) {
-  HttpRequest r;
+  http::Request r;
   r.url = ObjectUrl(h) + "?alt=media";
   r.what = h.ToString();
   AddRangeHeader(&r, offset, length);
@@ -193,10 +193,10 @@ Status GcsBackend::Load(const Handle& h, uint64_t offset, uint64_t length,
 }
 
 Result<FileInfo> GcsBackend::Stat(const Handle& h) {
-  HttpRequest r;
+  http::Request r;
   r.url = ObjectUrl(h);
   r.what = h.ToString();
-  STASH_ASSIGN_OR_RETURN(HttpResponse resp, Send(r));
+  STASH_ASSIGN_OR_RETURN(http::Response resp, Send(r));
   nlohmann::json doc = nlohmann::json::parse(resp.body, nullptr, false);
   if (!doc.is_object() || !doc.contains("size")) {
     return DataLossError(Location() + ": metadata of " + h.ToString() + " has no size");
@@ -209,7 +209,7 @@ Result<FileInfo> GcsBackend::Stat(const Handle& h) {
 Status GcsBackend::List(FileType t, const std::function<Status(const FileInfo&)>& fn) {
   const std::string prefix = ListPrefix(config_.prefix, t);
   auto fetch = [&](const std::string& token) -> Result<ListPage> {
-    HttpRequest r;
+    http::Request r;
     r.url = endpoint_.Origin() + "/storage/v1/b/" + UriEncode(config_.bucket, false) +
             "/o?prefix=" + UriEncode(prefix, false) +
             "&maxResults=" + std::to_string(config_.list_page_size);
@@ -238,7 +238,7 @@ Status GcsBackend::List(FileType t, const std::function<Status(const FileInfo&)>
 }
 
 Status GcsBackend::Remove(const Handle& h) {
-  HttpRequest r;
+  http::Request r;
   r.method = "DELETE";
   r.url = ObjectUrl(h);
   r.what = h.ToString();

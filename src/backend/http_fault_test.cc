@@ -243,8 +243,8 @@ TEST(GcsAuth, FetchesATokenOnceAndRefreshesItBeforeExpiry) {
   auto b = GcsBackend::Open(c, clock);
   ASSERT_OK(b);
   auto tokens_issued = [&] {
-    HttpClient http("token-server", HttpOptions{});
-    HttpRequest req;
+    http::Client http("token-server", http::Options{});
+    http::Request req;
     req.url = "http://127.0.0.1:" + std::to_string(port) + "/count";
     auto r = http.Do(req);
     return r.ok() ? std::stoi(r->body) : -1;

@@ -1,9 +1,8 @@
-#include "stash/backend/http.h"
-
 #include <gtest/gtest.h>
 
 #include "stash/backend/url.h"
 #include "stash/core/testing.h"
+#include "stash/http/client.h"
 #include "testing/fault_proxy.h"
 #include "testing/peer_process.h"
 
@@ -41,31 +40,13 @@ TEST(Url, EncodesLikeSigV4Expects) {
   EXPECT_FALSE(IsIpOrSingleLabel("s3.eu-west-1.amazonaws.com"));
 }
 
-TEST(HttpStatusError, MapsStatusesToCodesAndRetryability) {
-  struct Case {
-    long status;
-    Code code;
-    bool retryable;
-  };
-  for (Case c : {Case{404, Code::kNotFound, false}, Case{401, Code::kUnauthorized, false},
-                 Case{403, Code::kForbidden, false}, Case{409, Code::kConflict, false},
-                 Case{400, Code::kInvalid, false}, Case{416, Code::kInvalid, false},
-                 Case{408, Code::kUnavailable, true}, Case{429, Code::kResourceExhausted, true},
-                 Case{500, Code::kUnavailable, true}, Case{502, Code::kUnavailable, true},
-                 Case{503, Code::kUnavailable, true}, Case{501, Code::kUnsupported, false}}) {
-    Status s = HttpStatusError(c.status, "x");
-    EXPECT_EQ(s.code(), c.code) << c.status;
-    EXPECT_EQ(s.retryable(), c.retryable) << c.status;
-  }
-}
-
 // Nothing ever listened there: a wrong port or a stopped server, which no
 // amount of retrying fixes.
 TEST(HttpClient, RefusedByAHostThatNeverAnsweredFailsAtOnceNamingLocationAndRequest) {
   int port = testing::FreePort();
-  HttpClient client("rest:http://127.0.0.1:" + std::to_string(port) + "/repo/", HttpOptions{});
+  http::Client client("rest:http://127.0.0.1:" + std::to_string(port) + "/repo/", http::Options{});
   client.AddSecret("topsecretpw");
-  HttpRequest req;
+  http::Request req;
   req.method = "HEAD";
   req.url = "http://127.0.0.1:" + std::to_string(port) + "/repo/config?sig=topsecretpw";
   req.user = "u";
@@ -85,8 +66,8 @@ TEST(HttpClient, RefusedAfterTheHostAnsweredIsRetryable) {
   auto proxy = std::make_unique<testing::FaultProxy>(testing::FreePort());
   proxy->Plan({testing::Fault::kHttp500}, /*forever=*/true);
   const std::string base = "http://127.0.0.1:" + std::to_string(proxy->port());
-  HttpClient client("rest:" + base + "/", HttpOptions{});
-  HttpRequest req;
+  http::Client client("rest:" + base + "/", http::Options{});
+  http::Request req;
   req.method = "HEAD";
   req.url = base + "/config";
   auto r = client.Do(req);
@@ -100,8 +81,8 @@ TEST(HttpClient, RefusedAfterTheHostAnsweredIsRetryable) {
 }
 
 TEST(HttpClient, UnresolvableHostFailsAtOnceNamingTheHost) {
-  HttpClient client("s3:no-such-host.invalid/bucket", HttpOptions{});
-  HttpRequest req;
+  http::Client client("s3:no-such-host.invalid/bucket", http::Options{});
+  http::Request req;
   req.method = "HEAD";
   req.url = "http://no-such-host.invalid/bucket/config";
   const auto start = std::chrono::steady_clock::now();
@@ -114,12 +95,6 @@ TEST(HttpClient, UnresolvableHostFailsAtOnceNamingTheHost) {
   EXPECT_NE(m.find("s3:no-such-host.invalid/bucket: HEAD /bucket/config"), std::string::npos) << m;
   EXPECT_NE(m.find("resolve host"), std::string::npos) << m;
   EXPECT_NE(m.find("check the host name"), std::string::npos) << m;
-}
-
-TEST(HttpClient, ScrubsRegisteredSecrets) {
-  HttpClient client("x", HttpOptions{});
-  client.AddSecret("AKIAEXAMPLEKEY");
-  EXPECT_EQ(client.Scrub("key AKIAEXAMPLEKEY was AKIAEXAMPLEKEY"), "key [redacted] was [redacted]");
 }
 
 }  // namespace

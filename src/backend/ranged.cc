@@ -13,7 +13,7 @@ std::optional<uint64_t> ParseU64(std::string_view text) {
 }
 
 Result<FileInfo> SizeFromHead(const std::string& location, const Handle& h,
-                              const HttpResponse& resp) {
+                              const http::Response& resp) {
   auto size = ParseU64(resp.Header("content-length"));
   if (!size) {
     return DataLossError(location + ": HEAD " + h.ToString() +
@@ -22,14 +22,14 @@ Result<FileInfo> SizeFromHead(const std::string& location, const Handle& h,
   return FileInfo{h.name, *size};
 }
 
-void AddRangeHeader(HttpRequest* r, uint64_t offset, uint64_t length, const std::string& header) {
+void AddRangeHeader(http::Request* r, uint64_t offset, uint64_t length, const std::string& header) {
   if (offset == 0 && length == 0) return;
   std::string v = "bytes=" + std::to_string(offset) + "-";
   if (length > 0) v += std::to_string(offset + length - 1);
   r->headers.emplace_back(header, v);
 }
 
-Status CheckRange(const std::string& location, const Handle& h, const HttpResponse& resp,
+Status CheckRange(const std::string& location, const Handle& h, const http::Response& resp,
                   uint64_t offset, uint64_t length, std::vector<uint8_t>* out) {
   const bool ranged = offset != 0 || length != 0;
   if (ranged && resp.status == 200) {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "stash/backend/backend.h"
-#include "stash/backend/http.h"
+#include "stash/http/client.h"
 
 namespace stash::backend {
 
@@ -21,16 +21,16 @@ std::optional<uint64_t> ParseU64(std::string_view text);
 
 // Size from a HEAD answer's Content-Length, or kDataLoss naming the file.
 Result<FileInfo> SizeFromHead(const std::string& location, const Handle& h,
-                              const HttpResponse& resp);
+                              const http::Response& resp);
 
 // Adds "Range: bytes=a-b" (or "a-" when length is 0; nothing for the whole
 // file). `header` lets Azure use x-ms-range.
-void AddRangeHeader(HttpRequest* r, uint64_t offset, uint64_t length,
+void AddRangeHeader(http::Request* r, uint64_t offset, uint64_t length,
                     const std::string& header = "Range");
 
 // Verifies a 200/206 answer against the request; a server that ignored the
 // Range (200 with the whole file) is cut down in place.
-Status CheckRange(const std::string& location, const Handle& h, const HttpResponse& resp,
+Status CheckRange(const std::string& location, const Handle& h, const http::Response& resp,
                   uint64_t offset, uint64_t length, std::vector<uint8_t>* out);
 
 // "<prefix>/<type dir>/" ("<type dir>/" without a prefix): the key prefix a

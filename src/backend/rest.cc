@@ -23,13 +23,13 @@ RestBackend::RestBackend(RestConfig config)
   base_.password.clear();
   base_.query.clear();
   if (base_.path.empty() || base_.path.back() != '/') base_.path += '/';
-  http_ = std::make_unique<HttpClient>(Location(), std::move(config.http));
+  http_ = std::make_unique<http::Client>(Location(), std::move(config.http));
   http_->AddSecret(password_);
 }
 
-HttpRequest RestBackend::Request(std::string method, const std::string& rel,
-                                 const Handle* h) const {
-  HttpRequest r;
+http::Request RestBackend::Request(std::string method, const std::string& rel,
+                                   const Handle* h) const {
+  http::Request r;
   r.method = std::move(method);
   r.url = base_.Origin() + base_.path + rel;
   r.user = user_;
@@ -41,7 +41,7 @@ HttpRequest RestBackend::Request(std::string method, const std::string& rel,
 Status RestBackend::Create() {
   // The trailing slash matters: rclone creates a file, not a repository,
   // for "POST /repo?create=true".
-  HttpRequest r = Request("POST", "?create=true", nullptr);
+  http::Request r = Request("POST", "?create=true", nullptr);
   r.what = "creating the repository";
   return http_->Do(r).status();
 }
@@ -53,7 +53,7 @@ Status RestBackend::Save(const Handle& h, std::span<const uint8_t> data) {
                               " already exists; repository files are never overwritten");
   }
   if (existing.status().code() != Code::kNotFound) return existing.status();
-  HttpRequest r = Request("POST", RelPath(h), &h);
+  http::Request r = Request("POST", RelPath(h), &h);
   r.headers.emplace_back("Content-Type", "application/octet-stream");
   r.body = data;
   auto resp = http_->Do(r);
@@ -66,7 +66,7 @@ Status RestBackend::Save(const Handle& h, std::span<const uint8_t> data) {
 
 Status RestBackend::Load(const Handle& h, uint64_t offset, uint64_t length,
                          std::vector<uint8_t>* out) {
-  HttpRequest r = Request("GET", RelPath(h), &h);
+  http::Request r = Request("GET", RelPath(h), &h);
   AddRangeHeader(&r, offset, length);
   auto resp = http_->Do(r, out);
   if (!resp.ok()) return resp.status();
@@ -85,7 +85,7 @@ Status RestBackend::List(FileType t, const std::function<Status(const FileInfo&)
     if (!st.ok()) return st.status().code() == Code::kNotFound ? Status::Ok() : st.status();
     return fn(*st);
   }
-  HttpRequest r = Request("GET", std::string(FileTypeDir(t)) + "/", nullptr);
+  http::Request r = Request("GET", std::string(FileTypeDir(t)) + "/", nullptr);
   r.headers.emplace_back("Accept", kV2);
   r.what = "listing " + std::string(FileTypeDir(t));
   auto resp = http_->Do(r);

@@ -41,7 +41,7 @@ S3Backend::S3Backend(S3Config config, Clock& clock) : config_(std::move(config))
                       config_.bucket.find('.') == std::string::npos;
       break;
   }
-  http_ = std::make_unique<HttpClient>(Location(), config_.http);
+  http_ = std::make_unique<http::Client>(Location(), config_.http);
   http_->AddSecret(config_.secret_access_key);
   http_->AddSecret(config_.access_key_id);
   http_->AddSecret(config_.session_token);
@@ -67,11 +67,11 @@ std::string S3Backend::UrlFor(const std::string& key) const {
   return e.Origin() + "/" + config_.bucket + (key.empty() ? "" : "/" + UriEncode(key, true));
 }
 
-Result<HttpResponse> S3Backend::Send(const std::string& method, const std::string& key,
-                                     std::vector<std::pair<std::string, std::string>> query,
-                                     std::vector<std::pair<std::string, std::string>> headers,
-                                     std::optional<std::span<const uint8_t>> body,
-                                     const std::string& what, std::vector<uint8_t>* sink) {
+Result<http::Response> S3Backend::Send(const std::string& method, const std::string& key,
+                                       std::vector<std::pair<std::string, std::string>> query,
+                                       std::vector<std::pair<std::string, std::string>> headers,
+                                       std::optional<std::span<const uint8_t>> body,
+                                       const std::string& what, std::vector<uint8_t>* sink) {
   std::string url = UrlFor(key);
   const std::string path = url.substr(url.find('/', url.find("://") + 3));
   std::string host = virtual_host_ ? config_.bucket + "." + config_.endpoint.HostHeader()
@@ -87,7 +87,7 @@ Result<HttpResponse> S3Backend::Send(const std::string& method, const std::strin
   SigV4Request sr{method, path, query, headers, payload_hash};
   SigV4Key key_material{config_.access_key_id, config_.secret_access_key, config_.region};
 
-  HttpRequest r;
+  http::Request r;
   r.method = method;
   std::string qs = CanonicalQuery(query);
   r.url = url + (qs.empty() ? "" : "?" + qs);
@@ -144,7 +144,7 @@ Status S3Backend::Save(const Handle& h, std::span<const uint8_t> data) {
 Status S3Backend::Load(const Handle& h, uint64_t offset, uint64_t length,
                        std::vector<uint8_t>* out) {
   std::vector<std::pair<std::string, std::string>> headers;
-  HttpRequest tmp;
+  http::Request tmp;
   AddRangeHeader(&tmp, offset, length);
   for (auto& kv : tmp.headers) headers.emplace_back("range", kv.second);
   auto resp = Send("GET", Key(h), {}, std::move(headers), std::nullopt, h.ToString(), out);
@@ -166,8 +166,8 @@ Status S3Backend::List(FileType t, const std::function<Status(const FileInfo&)>&
         {"prefix", prefix},
         {"max-keys", std::to_string(config_.list_page_size)}};
     if (!token.empty()) query.emplace_back("continuation-token", token);
-    STASH_ASSIGN_OR_RETURN(HttpResponse resp, Send("GET", "", std::move(query), {}, std::nullopt,
-                                                   "listing " + std::string(FileTypeDir(t))));
+    STASH_ASSIGN_OR_RETURN(http::Response resp, Send("GET", "", std::move(query), {}, std::nullopt,
+                                                     "listing " + std::string(FileTypeDir(t))));
     ListPage page;
     for (std::string_view item : XmlElements(resp.body, "Contents")) {
       page.files.push_back(

@@ -1,8 +1,6 @@
 #include "stash/kube/client.h"
 
-#include <curl/curl.h>
-
-#include "http.h"
+#include "stash/http/client.h"
 
 namespace stash::kube {
 
@@ -51,20 +49,13 @@ std::string StringAt(const json& j, std::initializer_list<const char*> keys) {
   return cur->is_string() ? cur->get<std::string>() : "";
 }
 
-std::string Escape(std::string_view s) {
-  char* e = curl_easy_escape(nullptr, s.data(), int(s.size()));
-  std::string out = e ? e : "";
-  curl_free(e);
-  return out;
-}
-
 std::string Query(const ListOptions& o, bool watch) {
   std::string q;
   auto add = [&q](std::string_view k, const std::string& v) {
     q += q.empty() ? '?' : '&';
     q += k;
     q += '=';
-    q += Escape(v);
+    q += http::Escape(v);
   };
   if (!o.label_selector.empty()) add("labelSelector", o.label_selector);
   if (!o.field_selector.empty()) add("fieldSelector", o.field_selector);
@@ -126,21 +117,58 @@ std::string Client::Path(const Resource& r, std::string_view ns, std::string_vie
   return p;
 }
 
+namespace {
+
+// One API request: the headers every request carries, the bearer token, and
+// any answer handed back (the caller maps Kubernetes Status documents).
+http::Request ApiRequest(const KubeConfig& cfg, std::string method, const std::string& path) {
+  http::Request req;
+  req.method = std::move(method);
+  req.url = cfg.server + path;
+  req.what = path;
+  req.any_status = true;
+  req.headers = {{"Accept", "application/json"}, {"User-Agent", "stash-operator"}};
+  if (!cfg.token.empty()) req.headers.emplace_back("Authorization", "Bearer " + cfg.token);
+  return req;
+}
+
+http::Options HttpOptionsOf(const KubeConfig& cfg) {
+  http::Options o;
+  o.ca_pem = cfg.ca_pem;
+  o.client_cert_pem = cfg.client_cert_pem;
+  o.client_key_pem = cfg.client_key_pem;
+  o.insecure_tls = cfg.insecure_skip_tls_verify;
+  o.connect_timeout = std::chrono::seconds(10);
+  o.total_timeout = std::chrono::seconds(30);
+  o.low_speed_bytes = 0;           // a watch may stay silent for minutes
+  o.unreachable_is_final = false;  // an API server still starting is worth waiting for
+  o.accept_compressed = true;
+  return o;
+}
+
+}  // namespace
+
+Client::Client(KubeConfig cfg)
+    : cfg_(std::move(cfg)),
+      http_(std::make_shared<http::Client>(cfg_.server, HttpOptionsOf(cfg_))) {
+  http_->AddSecret(cfg_.token);
+}
+
 Result<json> Client::Do(std::string method, std::string path, const json* body,
                         std::string content_type) const {
-  HttpRequest req;
-  req.method = std::move(method);
-  req.path = std::move(path);
-  if (body) req.body = body->dump();
-  req.content_type = std::move(content_type);
-  STASH_ASSIGN_OR_RETURN(HttpResponse resp, Perform(cfg_, req));
+  http::Request req = ApiRequest(cfg_, std::move(method), path);
+  const std::string text = body ? body->dump() : "";
+  if (body || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
+    req.headers.emplace_back("Content-Type", std::move(content_type));
+    req.body = std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  }
+  STASH_ASSIGN_OR_RETURN(http::Response resp, http_->Do(req));
   if (resp.status < 200 || resp.status >= 300) {
-    return StatusFromHttp(resp.status, resp.body, req.method + " " + req.path);
+    return StatusFromHttp(resp.status, resp.body, req.method + " " + path);
   }
   json out = json::parse(resp.body, nullptr, false);
   if (out.is_discarded()) {
-    return UnavailableError(req.method + " " + req.path +
-                            ": the server answered with invalid JSON");
+    return UnavailableError(req.method + " " + path + ": the server answered with invalid JSON");
   }
   return out;
 }
@@ -193,14 +221,14 @@ Status Client::Delete(const Resource& r, std::string_view ns, std::string_view n
 Status Client::Watch(const Resource& r, std::string_view ns, const ListOptions& opts,
                      const std::function<void(const WatchEvent&)>& on_event,
                      const std::atomic<bool>* stop) const {
-  HttpRequest req;
-  req.path = Path(r, ns) + Query(opts, true);
-  req.timeout_seconds = 0;
+  const std::string path = Path(r, ns) + Query(opts, true);
+  http::Request req = ApiRequest(cfg_, "GET", path);
+  req.timeout = std::chrono::milliseconds(0);  // until the server or `stop` ends it
   req.cancel = stop;
   LineSplitter lines;
   Status stream_error;
   std::string first_bytes;  // kept for error replies, which are not events
-  req.sink = [&](std::string_view data) {
+  req.stream = [&](std::string_view data) {
     if (first_bytes.size() < 4096) first_bytes.append(data.substr(0, 4096 - first_bytes.size()));
     bool keep_going = true;
     lines.Feed(data, [&](std::string_view line) {
@@ -213,7 +241,7 @@ Status Client::Watch(const Resource& r, std::string_view ns, const ListOptions& 
       if (we.type == "ERROR") {
         auto c = we.object.is_object() ? we.object.find("code") : we.object.end();
         long code = c != we.object.end() && c->is_number_integer() ? c->get<long>() : 500;
-        stream_error = StatusFromHttp(code, we.object.dump(), "watch " + req.path);
+        stream_error = StatusFromHttp(code, we.object.dump(), "watch " + path);
         keep_going = false;
         return;
       }
@@ -221,12 +249,17 @@ Status Client::Watch(const Resource& r, std::string_view ns, const ListOptions& 
     });
     return keep_going;
   };
-  STASH_ASSIGN_OR_RETURN(HttpResponse resp, Perform(cfg_, req));
-  if (resp.status < 200 || resp.status >= 300) {
-    return StatusFromHttp(resp.status, first_bytes, "watch " + req.path);
+  auto resp = http_->Do(req);
+  if (!resp.ok()) {
+    if (resp.status().code() == Code::kCancelled)
+      return CancelledError("watch " + path + ": stopped");
+    return resp.status();
+  }
+  if (resp->status < 200 || resp->status >= 300) {
+    return StatusFromHttp(resp->status, first_bytes, "watch " + path);
   }
   if (!stream_error.ok()) return stream_error;
-  if (stop && stop->load()) return CancelledError("watch " + req.path + ": stopped");
+  if (stop && stop->load()) return CancelledError("watch " + path + ": stopped");
   return Status::Ok();
 }
 

@@ -13,16 +13,16 @@
 // http://127.0.0.1:10000 (and the emulator's well-known key when none is
 // given).
 //
-// Thread-safety: thread-safe (the HttpClient is; the clock must be).
+// Thread-safety: thread-safe (the http::Client is; the clock must be).
 #pragma once
 
 #include <memory>
 
 #include "stash/backend/backend.h"
-#include "stash/backend/http.h"
 #include "stash/backend/object_store.h"
 #include "stash/backend/url.h"
 #include "stash/core/clock.h"
+#include "stash/http/client.h"
 
 namespace stash::backend {
 
@@ -57,18 +57,18 @@ class AzureBackend final : public Backend {
 
  private:
   AzureBackend(AzureConfig config, Url endpoint, std::string key, Clock& clock);
-  Result<HttpResponse> Send(const std::string& method, const std::string& blob,
-                            std::vector<std::pair<std::string, std::string>> query,
-                            std::vector<std::pair<std::string, std::string>> headers,
-                            std::optional<std::span<const uint8_t>> body, const std::string& what,
-                            std::vector<uint8_t>* sink = nullptr);
+  Result<http::Response> Send(const std::string& method, const std::string& blob,
+                              std::vector<std::pair<std::string, std::string>> query,
+                              std::vector<std::pair<std::string, std::string>> headers,
+                              std::optional<std::span<const uint8_t>> body, const std::string& what,
+                              std::vector<uint8_t>* sink = nullptr);
   Status SaveBlocks(const Handle& h, std::span<const uint8_t> data);
 
   AzureConfig config_;
   Url endpoint_;
   std::string key_;  // decoded account key
   Clock& clock_;
-  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<http::Client> http_;
 };
 
 }  // namespace stash::backend

@@ -16,10 +16,10 @@
 #include <mutex>
 
 #include "stash/backend/backend.h"
-#include "stash/backend/http.h"
 #include "stash/backend/object_store.h"
 #include "stash/backend/url.h"
 #include "stash/core/clock.h"
+#include "stash/http/client.h"
 
 namespace stash::backend {
 
@@ -62,7 +62,7 @@ class GcsBackend final : public Backend {
  private:
   GcsBackend(GcsConfig config, Url endpoint, std::optional<ServiceAccountKey> key, Clock& clock);
   // Adds the bearer token (fetching or refreshing it) and sends.
-  Result<HttpResponse> Send(HttpRequest r, std::vector<uint8_t>* sink = nullptr);
+  Result<http::Response> Send(http::Request r, std::vector<uint8_t>* sink = nullptr);
   Result<std::string> Token();
   std::string ObjectUrl(const Handle& h) const;
 
@@ -70,7 +70,7 @@ class GcsBackend final : public Backend {
   Url endpoint_;
   std::optional<ServiceAccountKey> key_;
   Clock& clock_;
-  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<http::Client> http_;
   std::mutex token_mu_;
   std::string token_;
   SystemTime token_expiry_{};

@@ -8,13 +8,13 @@
 
 #include <string>
 
-#include "stash/backend/http.h"
+#include "stash/http/client.h"
 
 namespace stash::backend {
 
 struct ObjectStoreOptions {
   std::string prefix;  // without leading/trailing '/'
-  HttpOptions http;
+  http::Options http;
   int connections = 5;
   int list_page_size = 1000;  // names per listing page; small values exercise paging in tests
 };

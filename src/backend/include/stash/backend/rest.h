@@ -5,20 +5,20 @@
 // Credentials come separately from the URL and go to the HTTP client as
 // basic auth; Location() shows the URL without them.
 //
-// Thread-safety: thread-safe (the HttpClient is).
+// Thread-safety: thread-safe (the http::Client is).
 #pragma once
 
 #include <memory>
 
 #include "stash/backend/backend.h"
-#include "stash/backend/http.h"
 #include "stash/backend/url.h"
+#include "stash/http/client.h"
 
 namespace stash::backend {
 
 struct RestConfig {
   Url url;  // the repository; user/password, if any, used for basic auth
-  HttpOptions http;
+  http::Options http;
   int connections = 5;
 };
 
@@ -39,12 +39,12 @@ class RestBackend final : public Backend {
   Status Remove(const Handle& h) override;
 
  private:
-  HttpRequest Request(std::string method, const std::string& rel, const Handle* h) const;
+  http::Request Request(std::string method, const std::string& rel, const Handle* h) const;
 
   Url base_;  // path ends in '/'
   std::string user_, password_;
   int connections_;
-  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<http::Client> http_;
 };
 
 }  // namespace stash::backend

@@ -7,16 +7,16 @@
 // addressed path-style for IP and custom endpoints, virtual-host style for
 // AWS or when asked. Create() makes the bucket when it is missing.
 //
-// Thread-safety: thread-safe (the HttpClient is; the clock must be).
+// Thread-safety: thread-safe (the http::Client is; the clock must be).
 #pragma once
 
 #include <memory>
 
 #include "stash/backend/backend.h"
-#include "stash/backend/http.h"
 #include "stash/backend/object_store.h"
 #include "stash/backend/url.h"
 #include "stash/core/clock.h"
+#include "stash/http/client.h"
 
 namespace stash::backend {
 
@@ -57,16 +57,16 @@ class S3Backend final : public Backend {
 
  private:
   // Builds, signs and sends one request; `key` empty addresses the bucket.
-  Result<HttpResponse> Send(const std::string& method, const std::string& key,
-                            std::vector<std::pair<std::string, std::string>> query,
-                            std::vector<std::pair<std::string, std::string>> headers,
-                            std::optional<std::span<const uint8_t>> body, const std::string& what,
-                            std::vector<uint8_t>* sink = nullptr);
+  Result<http::Response> Send(const std::string& method, const std::string& key,
+                              std::vector<std::pair<std::string, std::string>> query,
+                              std::vector<std::pair<std::string, std::string>> headers,
+                              std::optional<std::span<const uint8_t>> body, const std::string& what,
+                              std::vector<uint8_t>* sink = nullptr);
 
   S3Config config_;
   Clock& clock_;
   bool virtual_host_;
-  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<http::Client> http_;
 };
 
 }  // namespace stash::backend

@@ -12,12 +12,17 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
 #include "stash/core/result.h"
 #include "stash/kube/config.h"
+
+namespace stash::http {
+class Client;
+}  // namespace stash::http
 
 namespace stash::kube {
 
@@ -82,7 +87,8 @@ class LineSplitter {
 
 class Client {
  public:
-  explicit Client(KubeConfig cfg) : cfg_(std::move(cfg)) {}
+  // Copies share one connection pool.
+  explicit Client(KubeConfig cfg);
 
   const KubeConfig& config() const { return cfg_; }
 
@@ -114,6 +120,7 @@ class Client {
                   std::string content_type = "application/json") const;
 
   KubeConfig cfg_;
+  std::shared_ptr<http::Client> http_;
 };
 
 // Turns an HTTP error reply (a Kubernetes Status body or not) into a Status.

@@ -1,4 +1,4 @@
-#include "stash/backend/http.h"
+#include "stash/http/client.h"
 
 #include <curl/curl.h>
 #include <sys/socket.h>
@@ -8,7 +8,7 @@
 
 #include "stash/core/cloexec.h"
 
-namespace stash::backend {
+namespace stash::http {
 namespace {
 
 // libcurl opens its sockets without SOCK_CLOEXEC; a connection must not leak
@@ -29,11 +29,12 @@ void GlobalInit() {
 }
 
 struct Transfer {
-  const HttpRequest* request = nullptr;
+  const Request* request = nullptr;
   size_t read_pos = 0;
   std::vector<uint8_t>* sink = nullptr;
   bool sink_started = false;
-  HttpResponse response;
+  bool stream_stopped = false;  // the stream callback returned false
+  Response response;
   std::string error_body;
 };
 
@@ -70,7 +71,16 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
 size_t OnWrite(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t len = size * n;
+  if (t->request->stream) {
+    if (t->request->stream(std::string_view(data, len))) return len;
+    t->stream_stopped = true;
+    return 0;  // makes libcurl end the transfer with CURLE_WRITE_ERROR
+  }
   bool success = t->response.status >= 200 && t->response.status < 300;
+  if (!success && t->request->any_status) {
+    t->response.body.append(data, len);
+    return len;
+  }
   if (!success) {
     // Error bodies are only for messages; keep them small.
     size_t room = 16384 - std::min<size_t>(16384, t->error_body.size());
@@ -99,6 +109,11 @@ size_t OnRead(char* buffer, size_t size, size_t n, void* user) {
   std::memcpy(buffer, body.data() + t->read_pos, len);
   t->read_pos += len;
   return len;
+}
+
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  return t->request->cancel && t->request->cancel->load() ? 1 : 0;
 }
 
 int OnSeek(void* user, curl_off_t offset, int origin) {
@@ -150,7 +165,7 @@ std::string Hint(long status) {
 
 }  // namespace
 
-Status HttpStatusError(long status, std::string message) {
+Status StatusError(long status, std::string message) {
   switch (status) {
     case 404:
       return NotFoundError(std::move(message));
@@ -177,22 +192,29 @@ Status HttpStatusError(long status, std::string message) {
   return InvalidError(std::move(message));
 }
 
-HttpClient::HttpClient(std::string location, HttpOptions options)
+std::string Escape(std::string_view text) {
+  char* e = curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
+  std::string out = e ? e : "";
+  curl_free(e);
+  return out;
+}
+
+Client::Client(std::string location, Options options)
     : location_(std::move(location)), options_(std::move(options)) {
   GlobalInit();
 }
 
-HttpClient::~HttpClient() {
+Client::~Client() {
   for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
 }
 
-void HttpClient::AddSecret(const std::string& secret) {
+void Client::AddSecret(const std::string& secret) {
   // Very short strings would redact innocent words; they are not secrets
   // worth the name anyway.
   if (secret.size() >= 4) secrets_.push_back(secret);
 }
 
-std::string HttpClient::Scrub(std::string message) const {
+std::string Client::Scrub(std::string message) const {
   for (const std::string& s : secrets_) {
     for (size_t pos = message.find(s); pos != std::string::npos; pos = message.find(s, pos)) {
       message.replace(pos, s.size(), "[redacted]");
@@ -201,7 +223,7 @@ std::string HttpClient::Scrub(std::string message) const {
   return message;
 }
 
-void* HttpClient::Acquire() {
+void* Client::Acquire() {
   {
     std::lock_guard lock(mu_);
     if (!idle_.empty()) {
@@ -213,7 +235,7 @@ void* HttpClient::Acquire() {
   return curl_easy_init();
 }
 
-void HttpClient::Release(void* handle) {
+void Client::Release(void* handle) {
   // Reset keeps the handle's connection cache, which is the point of pooling.
   curl_easy_reset(static_cast<CURL*>(handle));
   std::lock_guard lock(mu_);
@@ -224,35 +246,31 @@ void HttpClient::Release(void* handle) {
   curl_easy_cleanup(static_cast<CURL*>(handle));
 }
 
-Result<HttpResponse> HttpClient::Do(const HttpRequest& request, std::vector<uint8_t>* sink) {
-  CURL* curl = static_cast<CURL*>(Acquire());
-  if (curl == nullptr) return InternalError("libcurl could not create a handle");
-  Transfer t;
-  t.request = &request;
-  t.sink = sink;
-  char errbuf[CURL_ERROR_SIZE] = {0};
+namespace {
 
+// Connection, TLS and timeout options of one transfer.
+void SetConnection(CURL* curl, const Options& o, const Request& request) {
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, OpenCloseOnExecSocket);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(options_.connect_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
-                   static_cast<long>(options_.low_speed_time.count()));
-  if (options_.total_timeout.count() > 0) {
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
-  }
-  if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
-  if (!options_.ca_pem.empty()) {
-    curl_blob blob{const_cast<char*>(options_.ca_pem.data()), options_.ca_pem.size(),
-                   CURL_BLOB_NOCOPY};
-    curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
-  }
-  if (options_.insecure_tls) {
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, o.low_speed_bytes);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(o.low_speed_time.count()));
+  const auto timeout = request.timeout.value_or(o.total_timeout);
+  if (timeout.count() > 0) curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, long(timeout.count()));
+  if (o.accept_compressed) curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+  if (!o.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, o.ca_file.c_str());
+  auto blob = [&](CURLoption opt, const std::string& pem) {
+    if (pem.empty()) return;
+    curl_blob b{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_NOCOPY};
+    curl_easy_setopt(curl, opt, &b);
+  };
+  blob(CURLOPT_CAINFO_BLOB, o.ca_pem);
+  blob(CURLOPT_SSLCERT_BLOB, o.client_cert_pem);
+  blob(CURLOPT_SSLKEY_BLOB, o.client_key_pem);
+  if (o.insecure_tls) {
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
   }
@@ -261,37 +279,62 @@ Result<HttpResponse> HttpClient::Do(const HttpRequest& request, std::vector<uint
     curl_easy_setopt(curl, CURLOPT_USERNAME, request.user.c_str());
     curl_easy_setopt(curl, CURLOPT_PASSWORD, request.password.c_str());
   }
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnWrite);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+}
 
+// Method, body, callbacks and headers; returns the header list to free.
+curl_slist* SetExchange(CURL* curl, Transfer* t) {
+  const Request& request = *t->request;
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnWrite);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
+  if (request.cancel != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, t);
+  }
   if (request.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (request.body.has_value()) {
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body->size()));
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnRead);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_READDATA, t);
     curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
-    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
-    if (request.method != "PUT")
+    curl_easy_setopt(curl, CURLOPT_SEEKDATA, t);
+    if (request.method != "PUT") {
       curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
   } else if (request.method != "GET") {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
-
   curl_slist* headers = nullptr;
   for (const auto& [k, v] : request.headers) {
     std::string line = v.empty() ? k + ";" : k + ": " + v;
     headers = curl_slist_append(headers, line.c_str());
   }
-  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+  // No 100-continue round trip: libcurl would wait up to 1 s for an answer
+  // before sending any body over 1 KiB, which many servers never send.
+  headers = curl_slist_append(headers, "Expect:");
   if (request.method == "POST" && !request.body.has_value()) {
     headers = curl_slist_append(headers, "Content-Length: 0");
   }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  return headers;
+}
 
+}  // namespace
+
+Result<Response> Client::Do(const Request& request, std::vector<uint8_t>* sink) {
+  CURL* curl = static_cast<CURL*>(Acquire());
+  if (curl == nullptr) return InternalError("libcurl could not create a handle");
+  Transfer t;
+  t.request = &request;
+  t.sink = sink;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  SetConnection(curl, options_, request);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  curl_slist* headers = SetExchange(curl, &t);
   CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
   long status = 0;
@@ -301,58 +344,70 @@ Result<HttpResponse> HttpClient::Do(const HttpRequest& request, std::vector<uint
   Release(curl);
 
   if (rc == CURLE_OK || status != 0) answered_.store(true);
-  const std::string what = request.what.empty() ? PathOf(request.url) : request.what;
-  const std::string prefix = location_ + ": " + request.method + " " + what + ": ";
-  if (rc != CURLE_OK) {
-    std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-    std::string msg = Scrub(prefix + detail);
-    switch (rc) {
-      case CURLE_OPERATION_TIMEDOUT:
-        return TimeoutError(msg + " (the server stopped answering)");
-      case CURLE_COULDNT_RESOLVE_HOST:
-      case CURLE_COULDNT_RESOLVE_PROXY:
-        // Retrying a name that never resolved only delays the answer.
-        return UnavailableError(msg + " (check the host name in the repository URL or endpoint)")
-            .SetRetryable(answered_.load());
-      case CURLE_COULDNT_CONNECT:
-        // curl says only "Couldn't connect"; the reason tells a stopped
-        // server (refused) from a filtered or unreachable one.
-        if (os_errno != 0) {
-          msg += std::string(" (") + std::strerror(static_cast<int>(os_errno)) + ")";
-        }
-        return UnavailableError(msg + " (is the server running and reachable?)")
-            .SetRetryable(answered_.load());
-      case CURLE_SEND_ERROR:
-      case CURLE_RECV_ERROR:
-      case CURLE_GOT_NOTHING:
-      case CURLE_PARTIAL_FILE:
-      case CURLE_SSL_CONNECT_ERROR:
-      case CURLE_HTTP2:
-      case CURLE_HTTP2_STREAM:
-      case CURLE_WEIRD_SERVER_REPLY:
-        return UnavailableError(msg);
-      case CURLE_PEER_FAILED_VERIFICATION:
-      case CURLE_SSL_CACERT_BADFILE:
-        return FailedPreconditionError(
-            msg + " (give the server's CA certificate, or allow insecure TLS for test servers)");
-      case CURLE_URL_MALFORMAT:
-      case CURLE_UNSUPPORTED_PROTOCOL:
-        return InvalidError(msg);
-      default:
-        return InternalError(msg);
-    }
-  }
-  if (status < 200 || status >= 300) {
-    std::string detail = ErrorDetail(t.error_body);
-    std::string msg = prefix + "HTTP " + std::to_string(status);
+  t.response.status = status;
+  // A stream its callback stopped, or that ran until its time limit, ended
+  // normally.
+  const bool stream_ended =
+      request.stream && status != 0 && (t.stream_stopped || rc == CURLE_OPERATION_TIMEDOUT);
+  if (rc != CURLE_OK && !stream_ended) return TransportError(request, rc, os_errno, errbuf);
+  if ((status < 200 || status >= 300) && !request.any_status) {
+    const std::string what = request.what.empty() ? PathOf(request.url) : request.what;
+    std::string msg =
+        location_ + ": " + request.method + " " + what + ": HTTP " + std::to_string(status);
+    const std::string detail = ErrorDetail(t.error_body);
     if (!detail.empty()) msg += ": " + detail;
     msg += Hint(status);
-    t.response.status = status;
-    return HttpStatusError(status, Scrub(std::move(msg)));
+    return StatusError(status, Scrub(std::move(msg)));
   }
-  t.response.status = status;
   if (sink != nullptr && !t.sink_started) sink->clear();  // an empty body
   return std::move(t.response);
 }
 
-}  // namespace stash::backend
+Status Client::TransportError(const Request& request, int curl_code, long os_errno,
+                              const char* errbuf) const {
+  const auto rc = static_cast<CURLcode>(curl_code);
+  const std::string what = request.what.empty() ? PathOf(request.url) : request.what;
+  std::string msg = location_ + ": " + request.method + " " + what + ": " +
+                    (errbuf[0] ? errbuf : curl_easy_strerror(rc));
+  msg = Scrub(std::move(msg));
+  // Unreachable: final while the host never answered (and the options say
+  // so), else worth retrying (a restart or a network blip).
+  const bool retry_unreachable = answered_.load() || !options_.unreachable_is_final;
+  switch (rc) {
+    case CURLE_ABORTED_BY_CALLBACK:
+      return CancelledError(msg + " (cancelled)");
+    case CURLE_OPERATION_TIMEDOUT:
+      return TimeoutError(msg + " (the server stopped answering)");
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      // Retrying a name that never resolved only delays the answer.
+      return UnavailableError(msg + " (check the host name in the URL or endpoint)")
+          .SetRetryable(retry_unreachable);
+    case CURLE_COULDNT_CONNECT:
+      // curl says only "Couldn't connect"; the reason tells a stopped
+      // server (refused) from a filtered or unreachable one.
+      if (os_errno != 0) msg += std::string(" (") + std::strerror(static_cast<int>(os_errno)) + ")";
+      return UnavailableError(msg + " (is the server running and reachable?)")
+          .SetRetryable(retry_unreachable);
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_WEIRD_SERVER_REPLY:
+      return UnavailableError(msg);
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      return FailedPreconditionError(
+          msg + " (give the server's CA certificate, or allow insecure TLS for test servers)");
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return InvalidError(msg);
+    default:
+      return InternalError(msg);
+  }
+}
+
+}  // namespace stash::http
