@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "restic_options.h"
 #include "stash/cli/app.h"
+#include "stash/core/units.h"
 #include "stash/engine/backup.h"
 #include "stash/engine/filter.h"
 #include "stash/engine/lock.h"
@@ -54,23 +55,6 @@ struct BackupFlags {
   bool with_atime = false;
   int read_concurrency = 0;
 };
-
-std::string FormatBytes(uint64_t c) {
-  char buf[64];
-  double b = static_cast<double>(c);
-  if (c > (1ull << 40)) {
-    snprintf(buf, sizeof buf, "%.3f TiB", b / (1ull << 40));
-  } else if (c > (1ull << 30)) {
-    snprintf(buf, sizeof buf, "%.3f GiB", b / (1ull << 30));
-  } else if (c > (1ull << 20)) {
-    snprintf(buf, sizeof buf, "%.3f MiB", b / (1ull << 20));
-  } else if (c > (1ull << 10)) {
-    snprintf(buf, sizeof buf, "%.3f KiB", b / (1ull << 10));
-  } else {
-    snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(c));
-  }
-  return buf;
-}
 
 std::string FormatDuration(uint64_t sec) {
   char buf[32];

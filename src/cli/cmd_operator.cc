@@ -1,7 +1,6 @@
 // `stash operator`: the BackupConfiguration and RestoreSession controllers (and, with --node, the
 // embedded node runtime) against any Kubernetes API server. `stash server`
 // runs the same pair in-process through StartOperator().
-#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include "commands.h"
 #include "operator_health.h"
 #include "operator_leader.h"
+#include "signals.h"
 #include "stash/agent/node.h"
 #include "stash/api/webhook_server.h"
 #include "stash/cli/app.h"
@@ -257,13 +257,9 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
                   "ValidatingWebhookConfiguration whose caBundle the operator keeps current")
       ->capture_default_str();
   cmd->callback([=] {
-    sigset_t stop_set;
-    sigemptyset(&stop_set);
-    sigaddset(&stop_set, SIGINT);
-    sigaddset(&stop_set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_set, nullptr);
-    signal(SIGPIPE, SIG_IGN);
     RealClock clock;
+    std::atomic<bool> stop{false};
+    StopSignals signals;  // before any thread starts; after what OnStop touches
     SystemRandom random;
     auto fail = [&](const std::string& msg, int code) {
       std::cerr << "stash operator: " << msg << "\n";
@@ -297,10 +293,7 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
       std::cerr << "stash operator: health probes on :" << health->port()
                 << " (/healthz, /readyz)\n";
     }
-    std::atomic<bool> stop{false};
-    std::thread signals([&] {
-      int sig = 0;
-      sigwait(&stop_set, &sig);
+    signals.OnStop([&](int) {
       stop = true;
       clock.Interrupt();
     });
@@ -332,11 +325,6 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
     } else {
       while (!stop) clock.SleepFor(std::chrono::seconds(1));
     }
-    if (!stop) {
-      // Leadership lost or start-up failed: do not wait for a signal.
-      pthread_kill(signals.native_handle(), SIGTERM);
-    }
-    signals.join();
     std::cerr << "stash operator: shutting down\n";
     stop_leading();
     webhook.reset();

@@ -1,5 +1,4 @@
 // `stash run-backup`: the backup sidecar injected into workloads.
-#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -7,6 +6,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "signals.h"
 #include "stash/agent/sidecar.h"
 #include "stash/cli/app.h"
 #include "stash/core/clock.h"
@@ -76,17 +76,10 @@ void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
     so.path_map = *map;
     if (o->engine.empty()) o->engine = Env("STASH_BACKUP_ENGINE");
 
-    sigset_t stop_set;
-    sigemptyset(&stop_set);
-    sigaddset(&stop_set, SIGINT);
-    sigaddset(&stop_set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_set, nullptr);
-    signal(SIGPIPE, SIG_IGN);
     std::atomic<bool> stop{false};
     RealClock clock;
-    std::thread waiter([&] {
-      int sig = 0;
-      sigwait(&stop_set, &sig);
+    StopSignals signals;  // before any thread starts; after what OnStop touches
+    signals.OnStop([&](int) {
       stop = true;
       clock.Interrupt();
     });
@@ -96,10 +89,6 @@ void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
     runner.SizeThroughBackend(clock, random);
     agent::BackupSidecar sidecar(client, clock, runner, so);
     Status s = sidecar.Run(stop);
-    if (!stop.load()) {
-      pthread_kill(waiter.native_handle(), SIGTERM);
-    }
-    waiter.join();
     if (!s.ok()) {
       std::cerr << "stash run-backup: " << s.message() << "\n";
       *exit_code = kExitError;

@@ -1,14 +1,13 @@
 // `stash run-restore`: the restore init container `stash-init` (and the
 // restore Job's container) of a RestoreSession.
-#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
-#include <thread>
 
 #include "commands.h"
 #include "restic_options.h"
+#include "signals.h"
 #include "stash/agent/repository.h"
 #include "stash/agent/restore_init.h"
 #include "stash/cli/app.h"
@@ -60,26 +59,17 @@ int RunRestoreInit(agent::RestoreInitOptions o, const std::string& kubeconfig,
   o.path_map = *map;
   o.env = ProcessEnvironment();
 
-  sigset_t stop_set;
-  sigemptyset(&stop_set);
-  sigaddset(&stop_set, SIGINT);
-  sigaddset(&stop_set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
   std::atomic<bool> stop{false};
   RealClock clock;
   SystemRandom random;
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_set, &sig);
+  StopSignals signals;  // before any thread starts; after what OnStop touches
+  signals.OnStop([&](int) {
     stop = true;
     clock.Interrupt();
   });
   kube::Client client(*cfg);
   agent::RestoreInit init(client, clock, random, o);
   auto outcome = init.Run(stop);
-  if (!stop.load()) pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
   if (!outcome.ok()) {
     std::cerr << "stash run-restore: restore of host " << init.HostName()
               << " not done: " << outcome.status().message() << " (will be retried)\n";

@@ -1,5 +1,4 @@
 // `stash server`: the embedded Kubernetes-compatible API server.
-#include <signal.h>
 #include <sys/stat.h>
 
 #include <cctype>
@@ -9,6 +8,7 @@
 
 #include "commands.h"
 #include "restic_options.h"
+#include "signals.h"
 #include "stash/agent/snapshot_api.h"
 #include "stash/api/server.h"
 #include "stash/cli/app.h"
@@ -118,13 +118,7 @@ int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_trigg
   // logs, PVC directories) is its user's alone; restores set their files'
   // modes explicitly.
   ::umask(077);
-  // Block the stop signals in every thread; this one waits for them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  StopSignals signals;  // before any thread starts: none of them gets the signals
 
   RealClock clock;
   SystemRandom random;
@@ -168,8 +162,7 @@ int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_trigg
             << "stash server: kubeconfig written to " << kubeconfig << "\n"
             << "export KUBECONFIG=" << kubeconfig << "\n"
             << std::flush;
-  int sig = 0;
-  sigwait(&stop, &sig);
+  const int sig = signals.Wait();
   std::cerr << "stash server: " << (sig == SIGINT ? "interrupted" : "terminated")
             << ", shutting down\n";
   op_handle->reset();

@@ -6,6 +6,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "stash/core/units.h"
 #include "stash/crypto/key.h"
 #include "stash/crypto/seal.h"
 #include "stash/crypto/sha256.h"

@@ -340,21 +340,4 @@ Result<PrunePlan> PlanPrune(repo::Repository& repo, const PruneOptions& opts,
   return plan;
 }
 
-std::string FormatBytes(uint64_t c) {
-  char buf[64];
-  const double b = static_cast<double>(c);
-  if (c > (1ull << 40)) {
-    std::snprintf(buf, sizeof buf, "%.3f TiB", b / (1ull << 40));
-  } else if (c > (1ull << 30)) {
-    std::snprintf(buf, sizeof buf, "%.3f GiB", b / (1ull << 30));
-  } else if (c > (1ull << 20)) {
-    std::snprintf(buf, sizeof buf, "%.3f MiB", b / (1ull << 20));
-  } else if (c > (1ull << 10)) {
-    std::snprintf(buf, sizeof buf, "%.3f KiB", b / (1ull << 10));
-  } else {
-    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(c));
-  }
-  return buf;
-}
-
 }  // namespace stash::engine

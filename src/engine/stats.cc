@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "stash/core/units.h"
 #include "stash/crypto/sha256.h"
 #include "stash/engine/prune.h"
 #include "stash/engine/walker.h"

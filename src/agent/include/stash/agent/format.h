@@ -9,11 +9,11 @@
 #include <string>
 
 #include "stash/core/clock.h"
+#include "stash/core/units.h"  // FormatBytes
 #include "stash/kube/duration.h"
 
 namespace stash::agent {
 
-std::string FormatBytes(uint64_t bytes);
 std::string FormatProcessingTime(double seconds);
 using kube::FormatGoDuration;
 

@@ -107,7 +107,4 @@ std::string PruneStatsText(const PruneStats& stats, int verbose);
 // Step 4. `random` supplies IVs for the new pack headers.
 Status ExecutePrune(repo::Repository& repo, PrunePlan plan, Random& random, const PruneLog& log);
 
-// Go's formatBytes: "12.345 MiB", "512 B".
-std::string FormatBytes(uint64_t n);
-
 }  // namespace stash::engine
