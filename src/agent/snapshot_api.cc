@@ -322,7 +322,7 @@ Result<json> SnapshotApi::Delete(const std::string& ns, const std::string& name)
                   "forgot " + what + " but could not prune: " + plan.status().message());
   }
   const uint64_t reclaimed = plan->stats.ReclaimedBytes();
-  if (Status s = engine::ExecutePrune(repo, std::move(*plan), random_, log); !s.ok()) {
+  if (Status s = engine::ExecutePrune(repo, std::move(*plan), log); !s.ok()) {
     return Status(s.code(), "forgot " + what + " but could not prune: " + s.message());
   }
   spdlog::info("forgot {}; prune reclaimed {} bytes", what, reclaimed);

@@ -118,7 +118,7 @@ int RunForget(const ResticOptions& ro, const ForgetFlags& f) {
       std::cout << plan->remove.size() << " snapshots have been removed, running prune\n";
     }
     rc = RunPruneWithRepo(ro, std::get<engine::PruneOptions>(prune_opts), f.dry_run, repo,
-                          *ctx.random, std::set<Id>(plan->remove.begin(), plan->remove.end()));
+                          std::set<Id>(plan->remove.begin(), plan->remove.end()));
   }
   if (Status s = o.lock.Release(); !s.ok()) std::cerr << s.message() << "\n";
   return rc;

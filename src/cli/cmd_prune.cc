@@ -44,7 +44,7 @@ std::variant<engine::PruneOptions, CliError> ResolvePruneFlags(const PruneFlags&
 }
 
 int RunPruneWithRepo(const ResticOptions& ro, const engine::PruneOptions& opts, bool dry_run,
-                     repo::Repository& repo, Random& random, const std::set<Id>& ignore_snapshots) {
+                     repo::Repository& repo, const std::set<Id>& ignore_snapshots) {
   const int verbose = ro.quiet ? -1 : ro.verbose;
   auto log = [verbose](int level, const std::string& line) {
     if (verbose >= level) std::cout << line << "\n" << std::flush;
@@ -78,7 +78,7 @@ int RunPruneWithRepo(const ResticOptions& ro, const engine::PruneOptions& opts, 
     }
     return kExitOk;
   }
-  if (Status s = engine::ExecutePrune(repo, std::move(*plan), random, log); !s.ok()) {
+  if (Status s = engine::ExecutePrune(repo, std::move(*plan), log); !s.ok()) {
     std::cerr << FatalError(s).message << "\n";
     return kExitError;
   }
@@ -98,8 +98,7 @@ int RunPrune(const ResticOptions& ro, const PruneCmdFlags& f) {
   auto opened = OpenExclusive(ro, /*lock=*/true);
   if (auto* rc = std::get_if<int>(&opened)) return *rc;
   OpenedRepo& o = std::get<OpenedRepo>(opened);
-  int rc = RunPruneWithRepo(ro, std::get<engine::PruneOptions>(opts), f.dry_run, *o.repo,
-                            *o.ctx.random, {});
+  int rc = RunPruneWithRepo(ro, std::get<engine::PruneOptions>(opts), f.dry_run, *o.repo, {});
   if (Status s = o.lock.Release(); !s.ok()) std::cerr << s.message() << "\n";
   return rc;
 }

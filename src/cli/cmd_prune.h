@@ -51,6 +51,6 @@ std::variant<OpenedRepo, int> OpenExclusive(const ResticOptions& ro, bool lock);
 // executes. Snapshots in `ignore_snapshots` do not keep data alive. Returns
 // the exit code; errors are printed on stderr.
 int RunPruneWithRepo(const ResticOptions& ro, const engine::PruneOptions& opts, bool dry_run,
-                     repo::Repository& repo, Random& random, const std::set<Id>& ignore_snapshots);
+                     repo::Repository& repo, const std::set<Id>& ignore_snapshots);
 
 }  // namespace stash::cli

@@ -324,9 +324,7 @@ std::string Checker::CheckPack(const Id& pack, const PackInfo& info) {
       errs.push_back("blob " + b.id.Hex() + ": lies beyond the end of the pack");
       continue;
     }
-    repo::BlobLocation loc{
-        pack, b.type == format::BlobType::kData ? repo::BlobKind::kData : repo::BlobKind::kTree,
-        b.offset, b.length, b.uncompressed_length};
+    repo::BlobLocation loc{pack, b.type, b.offset, b.length, b.uncompressed_length};
     auto plain = repo_.OpenBlob(b.id, loc, std::span(data.data() + b.offset, b.length));
     if (!plain.ok()) errs.push_back("blob " + b.id.Hex() + ": " + plain.status().message());
   }
@@ -348,9 +346,7 @@ std::string Checker::CheckPack(const Id& pack, const PackInfo& info) {
     for (const auto& pb : *header) {
       bool found = false;
       for (const auto& b : info.blobs) {
-        bool same_kind =
-            (b.type == format::BlobType::kData) == (pb.location.kind == repo::BlobKind::kData);
-        if (b.id == pb.id && same_kind && b.offset == pb.location.offset &&
+        if (b.id == pb.id && b.type == pb.location.kind && b.offset == pb.location.offset &&
             b.length == pb.location.length &&
             b.uncompressed_length == pb.location.uncompressed_length) {
           found = true;

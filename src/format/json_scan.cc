@@ -118,8 +118,33 @@ Status JsonScanner::UnicodeEscape(std::string* out) {
   return Status::Ok();
 }
 
+std::string_view JsonScanner::Found() {
+  SkipSpace();
+  if (pos_ >= s_.size()) return "the end of the document";
+  switch (s_[pos_]) {
+    case '"':
+      return "a string";
+    case '{':
+      return "an object";
+    case '[':
+      return "an array";
+    case 't':
+    case 'f':
+      return "a boolean";
+    case 'n':
+      return "null";
+    default:
+      return (s_[pos_] == '-' || (s_[pos_] >= '0' && s_[pos_] <= '9')) ? "a number"
+                                                                       : "an invalid token";
+  }
+}
+
 Status JsonScanner::String(std::string* out) {
-  STASH_RETURN_IF_ERROR(Expect('"'));
+  SkipSpace();
+  if (pos_ >= s_.size() || s_[pos_] != '"') {
+    return Error("want a string, got " + std::string(Found()));
+  }
+  ++pos_;
   out->clear();
   size_t run = pos_;  // start of bytes to copy verbatim
   while (true) {
@@ -167,6 +192,9 @@ Status JsonScanner::String(std::string* out) {
 
 Status JsonScanner::Number(bool* negative, uint64_t* magnitude) {
   SkipSpace();
+  if (pos_ >= s_.size() || (s_[pos_] != '-' && (s_[pos_] < '0' || s_[pos_] > '9'))) {
+    return Error("want a number, got " + std::string(Found()));
+  }
   *negative = false;
   if (pos_ < s_.size() && s_[pos_] == '-') {
     *negative = true;
@@ -184,7 +212,7 @@ Status JsonScanner::Number(bool* negative, uint64_t* magnitude) {
   if (pos_ == start) return Error("expected a number");
   if (s_[start] == '0' && pos_ - start > 1) return Error("number with leading zero");
   if (pos_ < s_.size() && (s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E')) {
-    return Error("expected an integer");
+    return Error("want an integer, got a fraction or an exponent");
   }
   if (overflow) return Error("integer out of range");
   *magnitude = v;

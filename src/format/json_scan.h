@@ -98,6 +98,9 @@ class JsonScanner {
   Status Finish();
 
   Status Error(std::string_view what) const;
+  // What the next value is ("a string", "a number", "null", ...), for
+  // messages that say what was found where something else was wanted.
+  std::string_view Found();
 
  private:
   void SkipSpace();

@@ -13,6 +13,9 @@
 #include "stash/crypto/kdf.h"
 #include "stash/crypto/seal.h"
 #include "stash/crypto/sha256.h"
+#include "stash/format/keyfile.h"
+#include "stash/format/pack.h"
+#include "stash/format/unpacked.h"
 #include "zstd_util.h"
 
 namespace stash::repo {
@@ -23,30 +26,9 @@ using backend::FileType;
 using backend::Handle;
 
 constexpr size_t kMaxKeys = 20;  // restic tries at most 20 key files
-constexpr size_t kEagerTail = 15 * 41 + 36;
-constexpr uint64_t kMaxHeaderSize = (16u << 20) + 4;
 
 std::span<const uint8_t> Bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
-std::string Rfc3339NanoUtc(SystemTime t) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  time_t sec = static_cast<time_t>(ns / 1000000000);
-  long frac = static_cast<long>(ns % 1000000000);
-  struct tm tm {};
-  gmtime_r(&sec, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string s = buf;
-  if (frac) {
-    char f[16];
-    snprintf(f, sizeof f, ".%09ld", frac);
-    std::string fs = f;
-    while (fs.back() == '0') fs.pop_back();
-    s += fs;
-  }
-  return s + "Z";
 }
 
 std::string DefaultUser() {
@@ -65,6 +47,10 @@ std::string DefaultHost() {
 
 crypto::ScryptParams Scrypt(const Options& o) { return {o.scrypt_n, o.scrypt_r, o.scrypt_p}; }
 
+crypto::Key KeyOf(const format::MasterKey& doc) { return {doc.encrypt, doc.mac_k, doc.mac_r}; }
+
+format::MasterKey DocOf(const crypto::Key& key) { return {key.mac_k, key.mac_r, key.encrypt}; }
+
 Result<std::string> LoadAll(backend::Backend& b, const Handle& h) {
   std::vector<uint8_t> buf;
   STASH_RETURN_IF_ERROR(b.Load(h, 0, 0, &buf));
@@ -75,17 +61,24 @@ Result<std::string> LoadAll(backend::Backend& b, const Handle& h) {
 Result<std::optional<crypto::Key>> TryKey(backend::Backend& b, const Id& id,
                                           std::string_view password) {
   STASH_ASSIGN_OR_RETURN(std::string text, LoadAll(b, Handle{FileType::kKey, id.Hex()}));
-  auto kf = codec::DecodeKeyFile(text);
+  auto kf = format::DecodeKeyFile(text);
+  if (!kf.ok() && kf.status().code() == Code::kUnsupported) {
+    return Status(kf.status()).Prepend("key file keys/" + id.ShortHex());
+  }
+  if (kf.ok() && (kf->r > UINT32_MAX || kf->p > UINT32_MAX)) {
+    kf = InvalidError("scrypt r or p is out of range");
+  }
   if (!kf.ok()) {
-    return Status(kf.status())
-        .Prepend("key file keys/" + id.ShortHex() +
-                 " is malformed (restore it from a copy, or remove it if "
-                 "another key opens the repository)");
+    // Damage, not a wrong password: the caller says so when no other key
+    // opens the repository.
+    return DataLossError("key file keys/" + id.ShortHex() +
+                         " is malformed (restore it from a copy, or remove it if another key "
+                         "opens the repository): " +
+                         kf.status().message());
   }
-  if (kf->kdf != "scrypt") {
-    return UnsupportedError("key " + id.ShortHex() + ": unsupported KDF \"" + kf->kdf + "\"");
-  }
-  auto user = crypto::DeriveUserKey(password, kf->salt, {kf->n, kf->r, kf->p});
+  const crypto::ScryptParams params{static_cast<uint64_t>(kf->n), static_cast<uint32_t>(kf->r),
+                                    static_cast<uint32_t>(kf->p)};
+  auto user = crypto::DeriveUserKey(password, kf->salt, params);
   if (!user.ok()) return Status(user.status()).Prepend("key file keys/" + id.ShortHex());
   auto plain = crypto::Open(*user, kf->data);
   if (!plain.ok()) {
@@ -93,9 +86,11 @@ Result<std::optional<crypto::Key>> TryKey(backend::Backend& b, const Id& id,
     return plain.status();
   }
   std::string_view json(reinterpret_cast<const char*>(plain->data()), plain->size());
-  auto master = codec::DecodeMasterKey(json);
-  if (!master.ok()) return Status(master.status()).Prepend("key " + id.ShortHex());
-  return std::optional<crypto::Key>(*master);
+  auto master = format::DecodeMasterKey(json);
+  if (!master.ok()) {
+    return DataLossError("key file keys/" + id.ShortHex() + ": " + master.status().message());
+  }
+  return std::optional<crypto::Key>(KeyOf(*master));
 }
 
 // How long an init on a store without atomic create waits before it checks
@@ -110,12 +105,11 @@ Status NotARepository(const backend::Backend& b, std::string_view why) {
 }  // namespace
 
 RepositoryImpl::RepositoryImpl(backend::BackendPtr backend, const Options& opts, crypto::Key master,
-                               codec::Config config, uint64_t polynomial, Id key_id)
+                               format::Config config, Id key_id)
     : backend_(std::move(backend)),
       opts_(opts),
       master_(master),
       config_(std::move(config)),
-      polynomial_(polynomial),
       key_id_(key_id) {
   if (opts_.hostname.empty()) opts_.hostname = DefaultHost();
   if (opts_.username.empty()) opts_.username = DefaultUser();
@@ -185,19 +179,18 @@ Result<std::unique_ptr<Repository>> Repository::Open(backend::BackendPtr backend
     return UnauthorizedError("wrong password or no key found");
   }
   std::string_view cj(reinterpret_cast<const char*>(plain.data()), plain.size());
-  auto cfg = codec::DecodeConfig(cj);
-  if (!cfg.ok()) return NotARepository(b, cfg.status().message());
-  if (cfg->version != 1 && cfg->version != 2) {
-    return UnsupportedError("repository at " + b.Location() + " has format version " +
-                            std::to_string(cfg->version) + "; only versions 1 and 2 are supported");
+  auto cfg = format::DecodeConfig(cj);
+  if (!cfg.ok()) {
+    if (cfg.status().code() == Code::kUnsupported) {
+      return Status(cfg.status()).Prepend("repository at " + b.Location());
+    }
+    return NotARepository(b, cfg.status().message());
   }
-  auto pol = chunker::PolFromHex(cfg->chunker_polynomial);
-  if (!pol.ok()) return NotARepository(b, pol.status().message());
-  if (Status s = chunker::CheckChunkerPolynomial(*pol); !s.ok()) {
+  if (Status s = chunker::CheckChunkerPolynomial(cfg->chunker_polynomial); !s.ok()) {
     return NotARepository(b, s.message());
   }
   return std::unique_ptr<Repository>(
-      new RepositoryImpl(std::move(backend), opts, *master, std::move(*cfg), *pol, key_id));
+      new RepositoryImpl(std::move(backend), opts, *master, std::move(*cfg), key_id));
 }
 
 Result<std::unique_ptr<Repository>> Repository::Init(backend::BackendPtr backend,
@@ -219,29 +212,28 @@ Result<std::unique_ptr<Repository>> Repository::Init(backend::BackendPtr backend
   crypto::Key master = crypto::Key::Generate(*opts.random);
   uint8_t rid[32];
   opts.random->Fill(rid);
-  codec::Config cfg;
+  format::Config cfg;
   cfg.version = 2;
   cfg.id = HexEncode(rid, sizeof rid);
-  uint64_t pol = chunker::DerivePolynomial(*opts.random);
-  cfg.chunker_polynomial = chunker::PolToHex(pol);
+  cfg.chunker_polynomial = chunker::DerivePolynomial(*opts.random);
 
-  codec::KeyFile kf;
-  kf.created = Rfc3339NanoUtc(opts.clock->Now());
+  format::KeyFile kf;
+  kf.created = format::LocalTimestamp(opts.clock->Now());
   kf.username = opts.username.empty() ? DefaultUser() : opts.username;
   kf.hostname = opts.hostname.empty() ? DefaultHost() : opts.hostname;
-  kf.n = opts.scrypt_n;
+  kf.n = static_cast<int64_t>(opts.scrypt_n);
   kf.r = opts.scrypt_r;
   kf.p = opts.scrypt_p;
   kf.salt.resize(64);
   opts.random->Fill(kf.salt);
   STASH_ASSIGN_OR_RETURN(crypto::Key user, crypto::DeriveUserKey(password, kf.salt, Scrypt(opts)));
-  kf.data = crypto::Seal(user, *opts.random, Bytes(codec::EncodeMasterKey(master)));
-  std::string key_json = codec::EncodeKeyFile(kf);
+  kf.data = crypto::Seal(user, *opts.random, Bytes(format::EncodeMasterKey(DocOf(master))));
+  std::string key_json = format::EncodeKeyFile(kf);
   Id key_id = crypto::Sha256(key_json);
   const Handle key_handle{FileType::kKey, key_id.Hex()};
   STASH_RETURN_IF_ERROR(b.Save(key_handle, Bytes(key_json)));
   std::vector<uint8_t> sealed_cfg =
-      crypto::Seal(master, *opts.random, Bytes(codec::EncodeConfig(cfg)));
+      crypto::Seal(master, *opts.random, Bytes(format::EncodeConfig(cfg)));
   // Key first, then the config, only if none is there yet: of two
   // initialisations at once exactly one config lands, and the key that opens
   // it is already there when anyone sees it.
@@ -269,7 +261,11 @@ Result<std::unique_ptr<Repository>> Repository::Init(backend::BackendPtr backend
     return saved;
   }
   return std::unique_ptr<Repository>(
-      new RepositoryImpl(std::move(backend), opts, master, std::move(cfg), pol, key_id));
+      new RepositoryImpl(std::move(backend), opts, master, std::move(cfg), key_id));
+}
+
+std::string RepositoryImpl::MasterKeyJson() const {
+  return format::EncodeMasterKey(DocOf(master_));
 }
 
 Result<std::string> RepositoryImpl::LoadUnpacked(FileType type, const Id& id) {
@@ -282,12 +278,9 @@ Result<std::string> RepositoryImpl::LoadUnpacked(FileType type, const Id& id) {
   auto n = crypto::Open(master_, buf, buf.data() + crypto::kIvSize);
   if (!n.ok()) return Status(n.status()).Prepend(h.ToString());
   std::span<const uint8_t> plain(buf.data() + crypto::kIvSize, *n);
-  if (plain.empty()) return DataLossError(h.ToString() + ": empty document");
-  if (plain[0] == '{' || plain[0] == '[') return std::string(plain.begin(), plain.end());
-  if (plain[0] != 2) {
-    return DataLossError(h.ToString() + ": unknown format version byte " +
-                         std::to_string(plain[0]));
-  }
+  auto framing = format::ClassifyUnpacked(plain);
+  if (!framing.ok()) return Status(framing.status()).Prepend(h.ToString());
+  if (*framing == format::UnpackedFraming::kRawJson) return std::string(plain.begin(), plain.end());
   STASH_ASSIGN_OR_RETURN(std::vector<uint8_t> json,
                          ZstdDecompress(plain.subspan(1), 0, h.ToString()));
   return std::string(json.begin(), json.end());
@@ -325,7 +318,7 @@ Result<Id> RepositoryImpl::ResolvePrefix(FileType type, std::string_view prefix)
 
 Status RepositoryImpl::LoadIndex() {
   STASH_ASSIGN_OR_RETURN(std::vector<Id> files, ListIds(FileType::kIndex));
-  std::vector<std::vector<codec::IndexPack>> loaded(files.size());
+  std::vector<std::vector<format::IndexPack>> loaded(files.size());
   std::vector<Status> errors(files.size());
   std::atomic<size_t> next{0};
   auto worker = [&] {
@@ -335,9 +328,14 @@ Status RepositoryImpl::LoadIndex() {
         errors[i] = json.status();
         continue;
       }
-      errors[i] = codec::DecodeIndex(*json, files[i].ShortHex(), [&](codec::IndexPack&& p) {
-        loaded[i].push_back(std::move(p));
-      });
+      // format's pull parser: no DOM, so a large index costs little beyond
+      // its entries while loading.
+      auto file = format::DecodeIndex(*json);
+      if (!file.ok()) {
+        errors[i] = DataLossError("index " + files[i].ShortHex() + ": " + file.status().message());
+        continue;
+      }
+      loaded[i] = std::move(file->packs);
     }
   };
   size_t nthreads = std::min<size_t>(files.size(), std::max(2, backend_->Connections()));
@@ -352,10 +350,10 @@ Status RepositoryImpl::LoadIndex() {
   index_.Clear();
   index_files_ = files;
   for (auto& packs : loaded) {
-    for (const codec::IndexPack& p : packs) {
-      uint32_t n = index_.AddPack(p.pack);
+    for (const format::IndexPack& p : packs) {
+      uint32_t n = index_.AddPack(p.id);
       for (const auto& b : p.blobs) {
-        index_.Add(b.id, b.kind, n, b.offset, b.length, b.uncompressed_length);
+        index_.Add(b.id, b.type, n, b.offset, b.length, b.uncompressed_length);
       }
     }
     packs.clear();
@@ -403,38 +401,37 @@ Result<std::vector<Repository::PackedBlob>> RepositoryImpl::ListPack(const Id& p
     size = fi.size;
   }
   std::string name = pack.Hex();
-  if (size < 4 + crypto::kSealOverhead) {
+  auto where = [&](const Status& s) { return Status(s).Prepend("pack " + name); };
+  if (size < format::kPackTrailerSize + format::kSealOverhead) {
     return DataLossError("pack " + name + ": file of " + std::to_string(size) +
                          " bytes is too small to hold a header");
   }
-  uint64_t tail_len = std::min<uint64_t>(size, kEagerTail);
+  uint64_t tail_len = std::min<uint64_t>(size, format::kEagerTailSize);
   std::vector<uint8_t> tail;
   STASH_RETURN_IF_ERROR(backend_->Load(h, size - tail_len, tail_len, &tail));
   if (tail.size() != tail_len) return DataLossError("pack " + name + ": short read of header");
-  const uint8_t* t = tail.data() + tail.size() - 4;
-  uint64_t hlen =
-      uint32_t(t[0]) | uint32_t(t[1]) << 8 | uint32_t(t[2]) << 16 | uint32_t(t[3]) << 24;
-  if (hlen < crypto::kSealOverhead || hlen + 4 > size || hlen + 4 > kMaxHeaderSize) {
-    return DataLossError("pack " + name + ": header length " + std::to_string(hlen) +
-                         " is invalid for a file of " + std::to_string(size) + " bytes");
-  }
+  auto hlen = format::DecodePackTrailer(tail, size);
+  if (!hlen.ok()) return where(hlen.status());
   std::vector<uint8_t> sealed;
-  if (hlen + 4 <= tail_len) {
-    sealed.assign(tail.end() - 4 - hlen, tail.end() - 4);
+  if (*hlen + format::kPackTrailerSize <= tail_len) {
+    sealed.assign(tail.end() - format::kPackTrailerSize - *hlen,
+                  tail.end() - format::kPackTrailerSize);
   } else {
-    STASH_RETURN_IF_ERROR(backend_->Load(h, size - 4 - hlen, hlen, &sealed));
+    STASH_RETURN_IF_ERROR(
+        backend_->Load(h, size - format::kPackTrailerSize - *hlen, *hlen, &sealed));
   }
   auto header = crypto::Open(master_, sealed);
   if (!header.ok()) return Status(header.status()).Prepend("pack " + name + " header");
-  STASH_ASSIGN_OR_RETURN(std::vector<codec::IndexEntry> entries,
-                         codec::DecodePackHeader(*header, name));
+  auto entries = format::DecodePackHeader(*header);
+  if (!entries.ok()) return where(entries.status());
   std::vector<PackedBlob> out;
-  out.reserve(entries.size());
-  for (const auto& e : entries) {
-    PackedBlob pb;
-    pb.id = e.id;
-    pb.location = BlobLocation{pack, e.kind, e.offset, e.length, e.uncompressed_length};
-    out.push_back(pb);
+  out.reserve(entries->size());
+  uint64_t offset = 0;
+  for (const format::PackEntry& e : *entries) {
+    if (offset > UINT32_MAX) return DataLossError("pack " + name + ": blob offsets exceed 4 GiB");
+    out.push_back({e.id, BlobLocation{pack, e.type, static_cast<uint32_t>(offset), e.length,
+                                      e.uncompressed_length}});
+    offset += e.length;
   }
   return out;
 }

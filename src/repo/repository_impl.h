@@ -18,8 +18,9 @@
 #include <unordered_set>
 
 #include "blob_index.h"
-#include "codec.h"
 #include "stash/crypto/key.h"
+#include "stash/format/config.h"
+#include "stash/format/index.h"
 #include "stash/repo/repository.h"
 
 namespace stash::repo {
@@ -27,16 +28,16 @@ namespace stash::repo {
 class RepositoryImpl final : public Repository {
  public:
   RepositoryImpl(backend::BackendPtr backend, const Options& opts, crypto::Key master,
-                 codec::Config config, uint64_t polynomial, Id key_id);
+                 format::Config config, Id key_id);
   ~RepositoryImpl() override;
 
   backend::Backend& backend() override { return *backend_; }
   const Options& options() const override { return opts_; }
-  uint64_t chunker_polynomial() const override { return polynomial_; }
+  uint64_t chunker_polynomial() const override { return config_.chunker_polynomial; }
   const std::string& repository_id() const override { return config_.id; }
-  int format_version() const override { return config_.version; }
-  std::string ConfigJson() const override { return codec::EncodeConfig(config_); }
-  std::string MasterKeyJson() const override { return codec::EncodeMasterKey(master_); }
+  int format_version() const override { return static_cast<int>(config_.version); }
+  std::string ConfigJson() const override { return format::EncodeConfig(config_); }
+  std::string MasterKeyJson() const override;
   const Id& key_id() const override { return key_id_; }
 
   Result<Id> SaveUnpacked(backend::FileType type, std::string_view json) override;
@@ -64,6 +65,8 @@ class RepositoryImpl final : public Repository {
   Result<std::vector<uint8_t>> LoadBlob(BlobKind kind, const Id& id) override;
   Result<bool> SaveBlob(BlobKind kind, const Id& id, std::span<const uint8_t> plaintext) override;
   Status Flush() override;
+  Result<uint64_t> Repack(const std::vector<Id>& packs, const RepackFilter& keep) override;
+  Result<std::vector<Id>> RebuildIndex(const std::set<Id>& drop_packs) override;
 
   uint64_t bytes_added_packed() const override { return bytes_added_packed_; }
   uint64_t bytes_added() const override { return bytes_added_; }
@@ -85,7 +88,7 @@ class RepositoryImpl final : public Repository {
     PackBuffer buf;
     size_t capacity = 0;
     size_t size = 0;
-    std::vector<codec::IndexEntry> blobs;
+    std::vector<format::IndexPackBlob> blobs;  // offsets from the pack's start
     int writers = 0;
     bool closed = false;
   };
@@ -101,6 +104,18 @@ class RepositoryImpl final : public Repository {
     }
   };
 
+  // What SaveBlob and Repack store for a plaintext: zstd at the
+  // repository's level (in the calling thread's scratch, valid until its next
+  // call), or the plaintext itself when compression is off for this kind or
+  // (unless `always`) does not pay.
+  struct Payload {
+    std::span<const uint8_t> bytes;
+    uint32_t uncompressed_length = 0;  // 0: stored raw
+  };
+  Payload Compress(BlobKind kind, std::span<const uint8_t> plaintext, bool always);
+  // Saves `packs` as index files of at most 50,000 blobs each; *written gets
+  // the id of every file saved, also when a later one fails.
+  Status SaveIndexFiles(std::vector<format::IndexPack> packs, std::vector<Id>* written);
   void StartUploaders();
   void UploadLoop();
   Status UploadPack(OpenPack& pack);
@@ -111,7 +126,12 @@ class RepositoryImpl final : public Repository {
   PackPtr NewPack(std::unique_lock<std::mutex>& lock, BlobKind kind, size_t need);
   // Reserves `len` bytes for one blob in the open pack of `kind` (which
   // has room), closing it when it reached the target size; pack_mu_ held.
-  PackPtr Reserve(BlobKind kind, size_t len, codec::IndexEntry entry, size_t* offset);
+  PackPtr Reserve(BlobKind kind, size_t len, format::IndexPackBlob entry, size_t* offset);
+  // Appends one blob of entry.length sealed bytes to the open pack of its
+  // kind: `fill` writes them into the reserved slice (sealing, or copying
+  // bytes already sealed) without holding pack_mu_. Full packs go to the
+  // uploaders.
+  Status Place(const format::IndexPackBlob& entry, const std::function<void(uint8_t*)>& fill);
   // pack_mu_ held: drops one writer; returns the pack when it is closed and
   // complete, for the caller to Enqueue outside the lock.
   PackPtr Release(const PackPtr& p);
@@ -126,8 +146,7 @@ class RepositoryImpl final : public Repository {
   backend::BackendPtr backend_;
   Options opts_;
   crypto::Key master_;
-  codec::Config config_;
-  uint64_t polynomial_;
+  format::Config config_;
   Id key_id_;
 
   mutable std::shared_mutex index_mu_;
@@ -152,7 +171,7 @@ class RepositoryImpl final : public Repository {
   bool stopping_ = false;
   Status upload_error_;
   std::vector<std::thread> uploaders_;
-  std::vector<codec::IndexPack> unindexed_;
+  std::vector<format::IndexPack> unindexed_;
   size_t unindexed_blobs_ = 0;
   SystemTime last_index_write_{};
   std::mutex index_write_mu_;  // one index writer at a time

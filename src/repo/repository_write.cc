@@ -6,6 +6,7 @@
 #include "repository_impl.h"
 #include "stash/crypto/seal.h"
 #include "stash/crypto/sha256.h"
+#include "stash/format/pack.h"
 #include "zstd_util.h"
 
 namespace stash::repo {
@@ -23,7 +24,10 @@ int KindSlot(BlobKind k) { return k == BlobKind::kTree ? 1 : 0; }
 
 // Room a pack needs beyond its blobs for a header of `blobs` entries: the
 // largest entries, the seal and the 4-byte length.
-size_t HeaderBound(size_t blobs) { return blobs * 41 + crypto::kSealOverhead + 4; }
+size_t HeaderBound(size_t blobs) {
+  return blobs * format::kCompressedPackEntrySize + format::kSealOverhead +
+         format::kPackTrailerSize;
+}
 
 // A pack buffer holds the target size plus this: a blob that would not fit
 // closes the pack and starts the next one, so packs end near the target
@@ -145,8 +149,8 @@ void RepositoryImpl::RecycleBuffer(OpenPack& pack) {
   buffer_cv_.notify_all();
 }
 
-RepositoryImpl::PackPtr RepositoryImpl::Reserve(BlobKind kind, size_t len, codec::IndexEntry entry,
-                                                size_t* offset) {
+RepositoryImpl::PackPtr RepositoryImpl::Reserve(BlobKind kind, size_t len,
+                                                format::IndexPackBlob entry, size_t* offset) {
   PackPtr& p = open_[KindSlot(kind)];
   entry.offset = static_cast<uint32_t>(p->size);
   *offset = p->size;
@@ -166,6 +170,28 @@ RepositoryImpl::PackPtr RepositoryImpl::Release(const PackPtr& p) {
   return --p->writers == 0 && p->closed ? p : nullptr;
 }
 
+RepositoryImpl::Payload RepositoryImpl::Compress(BlobKind kind, std::span<const uint8_t> plaintext,
+                                                 bool always) {
+  Payload out{plaintext, 0};
+  bool compress = config_.version >= 2 && !plaintext.empty() &&
+                  (kind == BlobKind::kTree || opts_.compression != Compression::kOff);
+  if (compress && !always && kind == BlobKind::kData && opts_.compression == Compression::kAuto &&
+      LooksIncompressible(plaintext, kZstdAuto)) {
+    compress = false;
+  }
+  if (!compress) return out;
+  int level = opts_.compression == Compression::kMax ? kZstdMax : kZstdAuto;
+  Scratch& s = ThreadScratch();
+  size_t cap = ZstdBound(plaintext.size());
+  size_t n = ZstdCompressTo(plaintext, level, s.Reserve(cap), cap);
+  // Storing incompressible data raw is legal and makes restores cheaper.
+  if (n > 0 && (always || n < plaintext.size())) {
+    out.bytes = std::span<const uint8_t>(s.buf.get(), n);
+    out.uncompressed_length = static_cast<uint32_t>(plaintext.size());
+  }
+  return out;
+}
+
 Result<bool> RepositoryImpl::SaveBlob(BlobKind kind, const Id& id,
                                       std::span<const uint8_t> plaintext) {
   STASH_RETURN_IF_ERROR(UploadError());
@@ -174,31 +200,21 @@ Result<bool> RepositoryImpl::SaveBlob(BlobKind kind, const Id& id,
     std::lock_guard lock(pack_mu_);
     if (!pending_.insert(PendingKey{id, kind}).second) return false;
   }
-  std::span<const uint8_t> payload = plaintext;
-  uint32_t uncompressed_length = 0;
-  bool compress = config_.version >= 2 && !plaintext.empty() &&
-                  (kind == BlobKind::kTree || opts_.compression != Compression::kOff);
-  if (compress && kind == BlobKind::kData && opts_.compression == Compression::kAuto &&
-      LooksIncompressible(plaintext, kZstdAuto)) {
-    compress = false;
-  }
-  if (compress) {
-    int level = opts_.compression == Compression::kMax ? kZstdMax : kZstdAuto;
-    Scratch& s = ThreadScratch();
-    size_t cap = ZstdBound(plaintext.size());
-    size_t n = ZstdCompressTo(plaintext, level, s.Reserve(cap), cap);
-    // Storing incompressible data raw is legal and makes restores cheaper.
-    if (n > 0 && n < plaintext.size()) {
-      payload = std::span<const uint8_t>(s.buf.get(), n);
-      uncompressed_length = static_cast<uint32_t>(plaintext.size());
-    }
-  }
-  codec::IndexEntry e;
+  const Payload payload = Compress(kind, plaintext, false);
+  format::IndexPackBlob e;
   e.id = id;
-  e.kind = kind;
-  e.length = static_cast<uint32_t>(payload.size() + crypto::kSealOverhead);
-  e.uncompressed_length = uncompressed_length;
+  e.type = kind;
+  e.length = static_cast<uint32_t>(payload.bytes.size() + crypto::kSealOverhead);
+  e.uncompressed_length = payload.uncompressed_length;
+  STASH_RETURN_IF_ERROR(
+      Place(e, [&](uint8_t* slot) { crypto::Seal(master_, *opts_.random, payload.bytes, slot); }));
+  bytes_added_ += plaintext.size();
+  return true;
+}
 
+Status RepositoryImpl::Place(const format::IndexPackBlob& e,
+                             const std::function<void(uint8_t*)>& fill) {
+  const BlobKind kind = e.type;
   // Close the open pack first when this blob and the grown header would not
   // fit; its last writer (maybe this thread, right here) hands it over.
   PackPtr pack;
@@ -229,9 +245,8 @@ Result<bool> RepositoryImpl::SaveBlob(BlobKind kind, const Id& id,
     // so the buffer this pack holds is on its way back.
     if (full) STASH_RETURN_IF_ERROR(Enqueue(std::move(full)));
   }
-  // The slice is ours alone: seal without the lock, straight into the pack.
-  crypto::Seal(master_, *opts_.random, payload, pack->buf.get() + offset);
-  bytes_added_ += plaintext.size();
+  // The slice is ours alone: fill it without the lock, straight into the pack.
+  fill(pack->buf.get() + offset);
   PackPtr complete;
   {
     std::lock_guard lock(pack_mu_);
@@ -239,7 +254,7 @@ Result<bool> RepositoryImpl::SaveBlob(BlobKind kind, const Id& id,
   }
   pack.reset();
   if (complete) STASH_RETURN_IF_ERROR(Enqueue(std::move(complete)));
-  return true;
+  return Status::Ok();
 }
 
 void RepositoryImpl::StartUploaders() {
@@ -298,17 +313,22 @@ void RepositoryImpl::UploadLoop() {
 }
 
 Status RepositoryImpl::UploadPack(OpenPack& pack) {
-  std::vector<uint8_t> header = codec::EncodePackHeader(pack.blobs);
+  std::vector<format::PackEntry> entries;
+  entries.reserve(pack.blobs.size());
+  for (const format::IndexPackBlob& b : pack.blobs) {
+    entries.push_back({b.type, b.length, b.uncompressed_length, b.id});
+  }
+  std::vector<uint8_t> header = format::EncodePackHeader(entries);
+  // The sealed header and its length go after the blobs, in the room
+  // HeaderBound kept free in the buffer.
   size_t at = pack.size;
   uint8_t* data = pack.buf.get();
   crypto::Seal(master_, *opts_.random, header, data + at);
-  uint32_t hlen = static_cast<uint32_t>(header.size() + crypto::kSealOverhead);
-  uint8_t* t = data + at + hlen;
-  t[0] = hlen & 0xff;
-  t[1] = (hlen >> 8) & 0xff;
-  t[2] = (hlen >> 16) & 0xff;
-  t[3] = hlen >> 24;
-  std::span<const uint8_t> bytes(data, at + hlen + 4);
+  const uint32_t hlen = static_cast<uint32_t>(header.size() + crypto::kSealOverhead);
+  std::vector<uint8_t> trailer;
+  format::AppendPackTrailer(&trailer, hlen);
+  std::memcpy(data + at + hlen, trailer.data(), trailer.size());
+  std::span<const uint8_t> bytes(data, at + hlen + trailer.size());
   Id pack_id = crypto::Sha256(bytes);
   const bool trees = !pack.blobs.empty() && pack.blobs.front().kind == BlobKind::kTree;
   Status s = backend_->Save(Handle{FileType::kPack, pack_id.Hex(), trees}, bytes);
@@ -321,22 +341,22 @@ Status RepositoryImpl::UploadPack(OpenPack& pack) {
     std::unique_lock lock(index_mu_);
     uint32_t n = index_.AddPack(pack_id);
     for (const auto& b : pack.blobs) {
-      index_.Add(b.id, b.kind, n, b.offset, b.length, b.uncompressed_length);
+      index_.Add(b.id, b.type, n, b.offset, b.length, b.uncompressed_length);
     }
   }
   {
     std::lock_guard lock(pack_mu_);
-    for (const auto& b : pack.blobs) pending_.erase(PendingKey{b.id, b.kind});
+    for (const auto& b : pack.blobs) pending_.erase(PendingKey{b.id, b.type});
   }
   std::lock_guard lock(upload_mu_);
   unindexed_blobs_ += pack.blobs.size();
-  unindexed_.push_back(codec::IndexPack{pack_id, std::move(pack.blobs)});
+  unindexed_.push_back(format::IndexPack{pack_id, std::move(pack.blobs)});
   return Status::Ok();
 }
 
 Status RepositoryImpl::WriteIndexes(bool all) {
   std::lock_guard writer(index_write_mu_);
-  std::vector<codec::IndexPack> packs;
+  std::vector<format::IndexPack> packs;
   {
     std::lock_guard lock(upload_mu_);
     SystemTime now = opts_.clock->Now();
@@ -347,18 +367,27 @@ Status RepositoryImpl::WriteIndexes(bool all) {
     unindexed_blobs_ = 0;
     last_index_write_ = now;
   }
+  std::vector<Id> written;
+  Status st = SaveIndexFiles(std::move(packs), &written);
+  std::unique_lock lock(index_mu_);
+  index_files_.insert(index_files_.end(), written.begin(), written.end());
+  return st;
+}
+
+Status RepositoryImpl::SaveIndexFiles(std::vector<format::IndexPack> packs,
+                                      std::vector<Id>* written) {
   size_t i = 0;
   while (i < packs.size()) {
-    std::vector<codec::IndexPack> file;
+    format::IndexFile file;
     size_t blobs = 0;
-    while (i < packs.size() && (file.empty() || blobs + packs[i].blobs.size() <= kIndexMaxBlobs)) {
+    while (i < packs.size() &&
+           (file.packs.empty() || blobs + packs[i].blobs.size() <= kIndexMaxBlobs)) {
       blobs += packs[i].blobs.size();
-      file.push_back(std::move(packs[i++]));
+      file.packs.push_back(std::move(packs[i++]));
     }
-    auto id = SaveUnpacked(FileType::kIndex, codec::EncodeIndex(file));
+    auto id = SaveUnpacked(FileType::kIndex, format::EncodeIndex(file));
     if (!id.ok()) return Status(id.status()).Prepend("saving index");
-    std::unique_lock lock(index_mu_);
-    index_files_.push_back(*id);
+    written->push_back(*id);
   }
   return Status::Ok();
 }

@@ -13,11 +13,10 @@
 //      the packs. A prune killed at any point leaves a repository `restic
 //      check` accepts (at worst with unreferenced packs the next prune removes).
 //
-// Repacking verifies each kept blob's MAC and hash, then copies its sealed
-// bytes verbatim, or — for an uncompressed blob that restic's packer would
-// compress (trees in v2; data unless --compression off) — compresses and
-// reseals it, so uncompressed packs converge instead of being repacked again.
-// The caller holds an exclusive lock.
+// Copying (Repository::Repack) and the new index (Repository::RebuildIndex)
+// are the repository's: it verifies each kept blob, copies it sealed as it is
+// or compresses it where restic's packer would. The caller holds an
+// exclusive lock.
 //
 // Thread-safety: free functions over a thread-safe Repository; no state.
 #pragma once
@@ -31,7 +30,6 @@
 #include <vector>
 
 #include "stash/core/id.h"
-#include "stash/core/random.h"
 #include "stash/core/result.h"
 #include "stash/repo/repository.h"
 
@@ -104,7 +102,7 @@ Result<PrunePlan> PlanPrune(repo::Repository& repo, const PruneOptions& opts,
 // prints only with -v need verbose >= 1).
 std::string PruneStatsText(const PruneStats& stats, int verbose);
 
-// Step 4. `random` supplies IVs for the new pack headers.
-Status ExecutePrune(repo::Repository& repo, PrunePlan plan, Random& random, const PruneLog& log);
+// Step 4.
+Status ExecutePrune(repo::Repository& repo, PrunePlan plan, const PruneLog& log);
 
 }  // namespace stash::engine

@@ -2,7 +2,8 @@
 //
 // It owns the master key, the config, the in-memory index of every blob, and
 // the packers that group new blobs into pack files. It is the only layer that
-// knows how files are sealed (crypto), compressed (zstd) and framed (format).
+// knows how files are sealed (crypto), compressed (zstd) and framed (the
+// documents of `format`, whose types it uses).
 //
 //   auto repo = Repository::Open(std::move(backend), password, opts);   // tries each key
 //   STASH_RETURN_IF_ERROR(repo->LoadIndex());
@@ -22,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_set>
@@ -33,10 +35,13 @@
 #include "stash/core/id.h"
 #include "stash/core/random.h"
 #include "stash/core/result.h"
+#include "stash/format/blob.h"
 
 namespace stash::repo {
 
-enum class BlobKind { kData, kTree };
+// The kind of a blob is format's BlobType (kData, kTree) under the name the
+// layers above have always used.
+using BlobKind = format::BlobType;
 
 enum class Compression { kAuto, kOff, kMax };
 
@@ -166,6 +171,26 @@ class Repository {
   // Uploads all pending packs, then writes index files for them. After it
   // returns OK every saved blob is durable and indexed.
   virtual Status Flush() = 0;
+
+  // --- maintenance (prune; the caller holds an exclusive lock)
+  // Decides, for each blob of a pack being repacked, whether to copy it.
+  // Called once per indexed blob of the packs, from one thread at a time.
+  using RepackFilter = std::function<bool(BlobKind kind, const Id& id)>;
+  // Copies the blobs of `packs` that `keep` accepts into new packs. Every
+  // blob's MAC and id are checked before it is copied (a damaged blob is
+  // never copied: kDataLoss names it); its sealed bytes are copied as they
+  // are, or, when it is stored uncompressed where this repository would
+  // compress it (trees in v2; data unless compression is off), compressed and
+  // sealed anew, so uncompressed packs converge. Returns after the new packs
+  // are uploaded and indexed (as Flush); the old packs stay until the caller
+  // drops them with RebuildIndex and deletes them. Returns the blobs copied.
+  virtual Result<uint64_t> Repack(const std::vector<Id>& packs, const RepackFilter& keep) = 0;
+  // Writes new index files that list every indexed blob except those of
+  // `drop_packs`, and makes that the in-memory index. Returns the index files
+  // this replaces (all loaded or written before): the caller deletes them, and
+  // then the dropped packs. Until it does, the repository holds duplicates,
+  // which is safe (restic's rebuildIndexFiles order).
+  virtual Result<std::vector<Id>> RebuildIndex(const std::set<Id>& drop_packs) = 0;
 
   // Bytes of new packs written so far (data_added_packed) and of new blob
   // plaintext (data_added).
