@@ -41,9 +41,18 @@ TEST(RealClockTest, SleepsAndInterrupts) {
   auto before = clock.Now();
   EXPECT_TRUE(clock.SleepFor(20ms));
   EXPECT_GE(clock.Now() - before, 20ms);
-  std::thread t([&] { EXPECT_FALSE(clock.SleepFor(1h)); });
-  std::this_thread::sleep_for(20ms);
-  clock.Interrupt();
+  // An Interrupt() only wakes threads already asleep, and nothing tells when
+  // the sleeper has got there: keep interrupting until it wakes. A sleep
+  // that ignored interrupts would run its 10 s and report true.
+  std::atomic<bool> done{false};
+  std::thread t([&] {
+    EXPECT_FALSE(clock.SleepFor(10s));
+    done = true;
+  });
+  while (!done) {
+    clock.Interrupt();
+    std::this_thread::sleep_for(1ms);
+  }
   t.join();
 }
 

@@ -189,6 +189,21 @@ class OperatorEnv:
             return None
         return json.loads(r.stdout)
 
+    def event_count(self, reason, name="pause-backup", ns="demo"):
+        """How many times `reason` was recorded for object `name` (events
+        repeat by their count, as kubectl describe shows "(x3 over 6s)")."""
+        items = (self.get_json("events", "-n", ns) or {}).get("items", [])
+        return sum(e.get("count", 1) for e in items
+                   if e.get("reason") == reason and e.get("involvedObject", {}).get("name") == name)
+
+    def wait_paused_ticks(self, n=1, since=0, timeout=30):
+        """Waits until `n` more ticks than `since` were skipped as paused (each
+        writes the Backup Skipped event); returns the count. A tick that was
+        already running when the pause landed comes before these."""
+        return self.wait_for("%d paused tick(s)" % n,
+                             lambda: (lambda c: c if c >= since + n else 0)(
+                                 self.event_count("Backup Skipped")), timeout=timeout)
+
     def wait_for(self, what, fn, timeout=60, interval=0.3):
         deadline = time.time() + timeout
         last = None

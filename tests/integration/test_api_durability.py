@@ -52,12 +52,18 @@ class DurabilityTest(unittest.TestCase):
                     acked[body["metadata"]["name"]] = int(body["metadata"]["resourceVersion"])
                 i += 1
 
+        def wait_acked(n):
+            deadline = time.time() + 60
+            while len(acked) < n and t.is_alive() and time.time() < deadline:
+                time.sleep(0.01)
+            self.assertGreaterEqual(len(acked), n, "the writer stalled")
+
         t = threading.Thread(target=writer)
         t.start()
-        time.sleep(2)
+        wait_acked(20)
         _, listed, _ = s.request("GET", CM)
         seen_rv = int(listed["metadata"]["resourceVersion"])
-        time.sleep(1)
+        wait_acked(len(acked) + 20)  # more writes after the listing
         s.kill9()  # while the writer is still writing
         stop.set()
         t.join()

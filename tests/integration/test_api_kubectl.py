@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -74,16 +75,29 @@ class KubectlGuideFlowTest(unittest.TestCase):
 
         # get -w sees the patch as a new row.
         watch = self.server.kubectl_bg("get", "backupconfiguration", "-n", "demo", "-w")
+        rows = []
+
+        def read():
+            for line in watch.stdout:
+                rows.append(line.rstrip("\n"))
+        reader = threading.Thread(target=read)
+        reader.start()
+
+        def wait_rows(n):
+            deadline = time.time() + 30
+            while len(rows) < n and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertGreaterEqual(len(rows), n, rows)
         try:
-            time.sleep(1.5)
+            wait_rows(2)  # the header and the object as it is
             r = k("patch", "backupconfiguration", "-n", "demo", "pause-backup", "--type=merge",
                   "--patch", '{"spec": {"paused": true}}')
             self.assertEqual(r.stdout, "backupconfiguration.stash.appscode.com/pause-backup patched\n")
-            time.sleep(1.5)
+            wait_rows(3)
         finally:
             watch.terminate()
-        out, _ = watch.communicate(timeout=10)
-        rows = out.splitlines()
+            reader.join(10)
+        out = "\n".join(rows)
         self.assertEqual(rows[0], "NAME           TASK   SCHEDULE      PAUSED   AGE")
         self.assertRegex(rows[-1], r"^pause-backup          \*/5 \* \* \* \*   true     \d+s$")
         self.assertEqual(len(rows), 3, out)

@@ -8,7 +8,6 @@ if __name__ == "__main__" and os.path.realpath(sys.executable) != os.path.realpa
     os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
 
 import threading  # noqa: E402
-import time  # noqa: E402
 import unittest  # noqa: E402
 
 import yaml  # noqa: E402
@@ -60,9 +59,9 @@ class PythonClientTest(unittest.TestCase):
                 if e["type"] == "MODIFIED":
                     w.stop()
 
+        # The watch starts from `rv`, so it sees the patch whenever it connects.
         t = threading.Thread(target=watcher)
         t.start()
-        time.sleep(1)
         patched = self.custom.patch_namespaced_custom_object(G, V, "demo", P, "pause-backup",
                                                              {"spec": {"paused": True}})
         self.assertTrue(patched["spec"]["paused"])

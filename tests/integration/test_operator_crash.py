@@ -2,7 +2,6 @@
 BackupSession ends Failed (not Running forever) and the next tick backs up."""
 import os
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,7 +38,10 @@ class OperatorCrash(unittest.TestCase):
 
         running = env.wait_for("a Running session", lambda: [
             n for n, p in phases(env).items() if p == "Running"], timeout=90, interval=0.1)[0]
-        time.sleep(0.3)
+        # Killed once the backup is under way: its first packs are stored.
+        env.wait_for("the backup's first packs", lambda: any(
+            files for _, _, files in os.walk(os.path.join(env.repo_dir, "data"))),
+            timeout=60, interval=0.05)
         env.kill9()
         env.restart()
         # kubectl talks to the restarted server (same data dir, same port is not promised).
@@ -54,9 +56,10 @@ class OperatorCrash(unittest.TestCase):
             n for n, p in phases(env).items() if p == "Succeeded" and n > running],
             timeout=180, interval=0.5)
         # Quiesce the schedule so restic's check does not queue behind backups and prunes.
+        ticks = env.event_count("Backup Skipped")
         env.kubectl("patch", "backupconfiguration", "-n", "demo", "pause-backup", "--type=merge",
                     "--patch", '{"spec": {"paused": true}}')
-        time.sleep(1)
+        env.wait_paused_ticks(since=ticks)  # no tick in flight starts another backup
         env.wait_for("no backup running", lambda: "Running" not in phases(env).values(),
                      timeout=120)
         r = env.restic("check")

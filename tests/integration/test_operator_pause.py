@@ -20,7 +20,6 @@ import os
 import re
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -175,15 +174,14 @@ class PauseBackupGuide(unittest.TestCase):
         r = env.kubectl("patch", "backupconfiguration", "-n", "demo", "pause-backup",
                         "--type=merge", "--patch", '{"spec": {"paused": true}}')
         self.assertIn("backupconfiguration.stash.appscode.com/pause-backup patched", r.stdout)
-        time.sleep(1.5)  # a tick already running when the patch landed may still back up
+        # Once a tick is skipped the pause is in force; sessions seen then may
+        # still come from a tick that was running when the patch landed.
+        ticks = env.wait_paused_ticks()
         before = {i["metadata"]["name"] for i in
                   env.get_json("backupsession", "-n", "demo")["items"]}
-
-        def skipped_event():
-            r = env.kubectl("describe", "backupconfiguration", "-n", "demo", "pause-backup")
-            return r.stdout if "Backup Skipped" in r.stdout else None
-        describe = env.wait_for("the Backup Skipped event", skipped_event, timeout=30)
-        time.sleep(2.5)  # at least one more tick
+        describe = env.kubectl("describe", "backupconfiguration", "-n", "demo",
+                               "pause-backup").stdout
+        env.wait_paused_ticks(since=ticks)  # at least one more tick
         after = {i["metadata"]["name"] for i in
                  env.get_json("backupsession", "-n", "demo")["items"]}
         self.assertEqual(after - before, set(), "ticks created sessions while paused")
@@ -224,6 +222,7 @@ class PauseBackupGuide(unittest.TestCase):
             seen.update(now)
             return len(seen) >= 7 and resumed
         env.wait_for("7 successful backups", enough, timeout=120, interval=0.5)
+        ticks = env.event_count("Backup Skipped")
         env.kubectl("patch", "backupconfiguration", "-n", "demo", "pause-backup", "--type=merge",
                     "--patch", '{"spec": {"paused": true}}')
         self.assertEqual(env.get_json("deploy", "-n", "demo", "stash-demo")["spec"]["template"],
@@ -233,7 +232,7 @@ class PauseBackupGuide(unittest.TestCase):
         def idle():
             items = env.get_json("backupsession", "-n", "demo")["items"]
             return not any(i.get("status", {}).get("phase") in (None, "Running") for i in items)
-        time.sleep(1)
+        env.wait_paused_ticks(since=ticks)  # no tick in flight starts another backup
         env.wait_for("no backup running", idle, timeout=60)
         # Every backup applied keepLast 5 with prune before it Succeeded.
         copy = env.copy_bucket("appscode-qa", "/sample/data")

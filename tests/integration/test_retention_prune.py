@@ -163,26 +163,47 @@ class PruneTest(unittest.TestCase):
         t0 = time.time()
         must(stash(timing, "prune"))
         full = time.time() - t0
-        outcomes = []
-        for i, frac in enumerate([0.05, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9]):
+        outcomes = {}  # fraction of `full` -> untouched | changed | finished
+
+        def kill_at(i, frac):
             repo = self.copy("kill%d" % i)
             must(restic(repo, "forget", "--keep-last", "1"))
             files = file_set(repo)
             proc = subprocess.Popen([STASH, "-r", repo, "prune"], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, env=env())
-            time.sleep(full * frac)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            after = file_set(repo)
-            outcomes.append("untouched" if after == files else "changed")
-            # The killed prune's lock is stale (its process is gone).
-            must(stash(repo, "unlock"))
+            try:
+                proc.wait(timeout=full * frac)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+            if proc.returncode == 0:
+                outcomes[frac] = "finished"
+            else:
+                self.assertEqual(proc.returncode, -signal.SIGKILL, "prune failed on its own")
+                outcomes[frac] = "untouched" if file_set(repo) == files else "changed"
+                # The killed prune's lock is stale (its process is gone).
+                must(stash(repo, "unlock"))
             must(restic(repo, "check", "--read-data"))
             # The next prune finishes the job.
             must(stash(repo, "prune"))
             must(restic(repo, "check"))
             shutil.rmtree(repo)
-        print("prune %.2fs; kill outcomes: %s" % (full, outcomes))
+
+        for i, frac in enumerate([0.05, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9]):
+            kill_at(i, frac)
+        # The kills must have caught a prune that had begun changing the
+        # repository; on a loaded machine the schedule can miss that window,
+        # so aim between the last kill too early and the first too late.
+        for i in range(7, 13):
+            if "changed" in outcomes.values():
+                break
+            early = max([f for f, o in outcomes.items() if o == "untouched"], default=0.0)
+            late = min([f for f, o in outcomes.items() if o != "untouched" and f > early],
+                       default=early + 1.0)
+            kill_at(i, (early + late) / 2)
+        print("prune %.2fs; kill outcomes: %s" % (full, sorted(outcomes.items())))
+        self.assertIn("changed", outcomes.values(),
+                      "no kill landed while prune was changing the repository: %s" % outcomes)
 
 
 if __name__ == "__main__":
