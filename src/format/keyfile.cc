@@ -57,6 +57,9 @@ Result<KeyFile> DecodeKeyFile(std::string_view json) {
     return js.Skip();
   });
   if (!status.ok()) return status;
+  if (k.kdf.empty()) {
+    return InvalidError("key file: field \"kdf\" is missing or null; want \"scrypt\"");
+  }
   if (k.kdf != "scrypt") {
     return UnsupportedError("key file uses KDF \"" + k.kdf + "\"; only scrypt is supported");
   }

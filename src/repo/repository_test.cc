@@ -54,8 +54,8 @@ TEST_F(RepositoryTest, KeyFileWithWrongTypesSaysWhatIsWrong) {
       {"\"N\":1024", "\"N\":\"1024\"", "field \"N\"", "want a number, got a string"},
       {"\"r\":8", "\"r\":8.5", "field \"r\"", "want an integer, got a fraction"},
       {"\"salt\":\"", "\"salt\":5,\"x\":\"", "field \"salt\"", "want a string, got a number"},
-      // As Go, null leaves the field empty: no KDF restic knows.
-      {"\"kdf\":\"scrypt\"", "\"kdf\":null", "", "uses KDF \"\""},
+      // As Go, null leaves the field empty: named as missing, not as an unknown KDF "".
+      {"\"kdf\":\"scrypt\"", "\"kdf\":null", "", "field \"kdf\" is missing or null"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.to);
