@@ -20,10 +20,10 @@
 #include "stash/controller/backup_configuration_controller.h"
 #include "stash/controller/restore_session_controller.h"
 #include "stash/controller/validation.h"
+#include "stash/core/base64.h"
 #include "stash/core/clock.h"
 #include "stash/core/id.h"
 #include "stash/core/random.h"
-#include "stash/format/base64.h"
 #include "stash/kube/config.h"
 #include "stash/kube/stash_names.h"
 
@@ -62,7 +62,7 @@ Status SharedWebhookCertificate(const OperatorOptions& opts, const kube::Client&
     std::string* dest[] = {&w->cert_pem, &w->key_pem, &w->ca_pem};
     const char* keys[] = {"tls.crt", "tls.key", "ca.crt"};
     for (int i = 0; i < 3; ++i) {
-      auto pem = format::Base64DecodeToString(data.value(keys[i], ""));
+      auto pem = Base64Decode(data.value(keys[i], ""));
       if (!pem.ok() || pem->empty()) {
         return InvalidError("Secret " + opts.webhook_cert_secret + " has no usable " + keys[i] +
                             "; delete it and the operator makes a new certificate");
@@ -82,9 +82,9 @@ Status SharedWebhookCertificate(const OperatorOptions& opts, const kube::Client&
                        {"metadata", {{"name", name}, {"namespace", ns}}},
                        {"type", "kubernetes.io/tls"},
                        {"data",
-                        {{"tls.crt", format::Base64Encode(mine.cert_pem)},
-                         {"tls.key", format::Base64Encode(mine.key_pem)},
-                         {"ca.crt", format::Base64Encode(mine.ca_pem)}}}};
+                        {{"tls.crt", Base64Encode(mine.cert_pem)},
+                         {"tls.key", Base64Encode(mine.key_pem)},
+                         {"ca.crt", Base64Encode(mine.ca_pem)}}}};
   auto created = client.Create(kube::res::kSecrets, ns, secret);
   if (created.ok()) return from_secret(*created);
   if (created.status().code() != Code::kAlreadyExists) return created.status();
@@ -132,7 +132,7 @@ Status StartWebhook(const OperatorOptions& opts, OperatorHandle* h, Clock& clock
         opts.webhook_configuration, config.status().ToString());
     return Status::Ok();
   }
-  std::string ca = format::Base64Encode(h->webhook->ca_pem());
+  std::string ca = Base64Encode(h->webhook->ca_pem());
   kube::json webhooks = config->value("webhooks", kube::json::array());
   for (kube::json& wh : webhooks) wh["clientConfig"]["caBundle"] = ca;
   auto patched = client->Patch(configs, "", opts.webhook_configuration, kube::PatchType::kMerge,
@@ -301,8 +301,6 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
     if (!opts->webhook_listen.empty()) {
       auto started = StartWebhookServer(*opts, clock);
       if (!started.ok()) {
-        pthread_kill(signals.native_handle(), SIGTERM);
-        signals.join();
         return fail(std::string(started.status().message()), kExitError);
       }
       webhook = std::move(*started);

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "stash/engine/prune.h"  // FormatBytes
+#include "stash/core/units.h"
 
 namespace stash::engine {
 

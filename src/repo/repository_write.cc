@@ -330,7 +330,7 @@ Status RepositoryImpl::UploadPack(OpenPack& pack) {
   std::memcpy(data + at + hlen, trailer.data(), trailer.size());
   std::span<const uint8_t> bytes(data, at + hlen + trailer.size());
   Id pack_id = crypto::Sha256(bytes);
-  const bool trees = !pack.blobs.empty() && pack.blobs.front().kind == BlobKind::kTree;
+  const bool trees = !pack.blobs.empty() && pack.blobs.front().type == BlobKind::kTree;
   Status s = backend_->Save(Handle{FileType::kPack, pack_id.Hex(), trees}, bytes);
   // The same bytes under the same name: a previous run already stored them.
   if (!s.ok() && s.code() != Code::kAlreadyExists) {
