@@ -1,5 +1,7 @@
 #include "stash/agent/lease.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 
 #include "stash/kube/events.h"
@@ -75,6 +77,34 @@ void LeaderLease::Release() {
   lease["spec"]["holderIdentity"] = "";
   lease["spec"]["renewTime"] = FormatMicroTime(SystemTime{});
   client_.Update(kube::res::kLeases, ns_, lease).status().IgnoreError();
+}
+
+LeaseRenewer::LeaseRenewer(LeaderLease& lease, Duration period)
+    : lease_(lease), period_(period), thread_([this] { Loop(); }) {}
+
+LeaseRenewer::~LeaseRenewer() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    done_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void LeaseRenewer::Loop() {
+  std::unique_lock<std::mutex> l(mu_);
+  // Real time, not the injected clock: this only paces the renewals; the
+  // Lease's own times come from the clock inside TryAcquireOrRenew.
+  while (!cv_.wait_for(l, period_, [&] { return done_; })) {
+    l.unlock();
+    auto renewed = lease_.TryAcquireOrRenew();
+    if (!renewed.ok()) {
+      spdlog::warn("renewing Lease {}: {}", lease_.name(), renewed.status().ToString());
+    } else if (!*renewed && !lost_.exchange(true)) {
+      spdlog::warn("Lease {} is now held by another replica", lease_.name());
+    }
+    l.lock();
+  }
 }
 
 }  // namespace stash::agent

@@ -2,10 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
 #include "stash/agent/format.h"
 #include "stash/agent/lease.h"
 #include "stash/agent/repository.h"
@@ -100,26 +96,11 @@ Result<RestoreOutcome> RestoreInit::Run(const std::atomic<bool>& stop) {
     if (stop.load()) return CancelledError("stopped while waiting for Lease " + LeaseName());
     clock_.SleepUntil(clock_.Now() + opts_.poll);
   }
-  // Renew the lease while the restore runs.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool finished = false;
-  std::thread renew([&] {
-    std::unique_lock<std::mutex> l(mu);
-    while (!cv.wait_for(l, std::chrono::seconds(5), [&] { return finished; })) {
-      l.unlock();
-      auto r = lease.TryAcquireOrRenew();
-      if (!r.ok() || !*r) spdlog::warn("renewing Lease {}: lost it", LeaseName());
-      l.lock();
-    }
-  });
-  auto outcome = Restore(session);
+  Result<RestoreOutcome> outcome = CancelledError("restore not run");
   {
-    std::lock_guard<std::mutex> l(mu);
-    finished = true;
+    LeaseRenewer renewer(lease);  // held for as long as the restore takes
+    outcome = Restore(session);
   }
-  cv.notify_all();
-  renew.join();
   lease.Release();
   return outcome;
 }

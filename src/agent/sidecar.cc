@@ -110,7 +110,9 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
                             if (queued.insert(name).second) queue.push_back(name);
                           });
   sessions.Start();
-  SystemTime next_renew = clock_.Now() + std::chrono::seconds(5);
+  // Renewed from its own thread, so a backup longer than the lease (one
+  // waiting on another configuration's lock of a shared repository) keeps it.
+  auto renewer = std::make_unique<LeaseRenewer>(lease);
   Status result;
   while (!stop.load()) {
     std::string name;
@@ -122,13 +124,9 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
         queued.erase(name);
       }
     }
-    if (clock_.Now() >= next_renew) {
-      auto renewed = lease.TryAcquireOrRenew();
-      if (renewed.ok() && !*renewed) {
-        result = UnavailableError("lost the lease " + LeaseName() + " to another replica");
-        break;
-      }
-      next_renew = clock_.Now() + std::chrono::seconds(5);
+    if (renewer->lost()) {
+      result = UnavailableError("lost the lease " + LeaseName() + " to another replica");
+      break;
     }
     if (name.empty()) {
       clock_.SleepUntil(clock_.Now() + std::chrono::milliseconds(100));
@@ -144,6 +142,7 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
     }
   }
   sessions.Stop();
+  renewer.reset();
   lease.Release();
   return result;
 }

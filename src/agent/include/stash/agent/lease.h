@@ -2,10 +2,15 @@
 // client-go's leader election does (15 s lease, renewed every 5 s), so that
 // only one replica of a workload backs up.
 //
-// Thread-safety: TryAcquireOrRenew/Release from one thread.
+// Thread-safety: TryAcquireOrRenew/Release from one thread (a LeaseRenewer's
+// while one is alive).
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "stash/core/clock.h"
 #include "stash/kube/client.h"
@@ -30,6 +35,35 @@ class LeaderLease {
   Clock& clock_;
   const std::string ns_, name_, identity_;
   const Duration duration_;
+};
+
+// Keeps a held LeaderLease renewed from its own thread while long work (a
+// backup that waits on a repository lock, a restore) runs on the caller's, as
+// client-go's renew loop does: a leader busy for longer than the lease must
+// not look dead to the other replicas, which would take over and mark its
+// session interrupted. Renewal stops when the renewer is destroyed.
+//
+// Thread-safety: lost() from any thread.
+class LeaseRenewer {
+ public:
+  explicit LeaseRenewer(LeaderLease& lease, Duration period = std::chrono::seconds(5));
+  ~LeaseRenewer();
+  LeaseRenewer(const LeaseRenewer&) = delete;
+  LeaseRenewer& operator=(const LeaseRenewer&) = delete;
+
+  // True once a renewal found the lease held by another replica.
+  bool lost() const { return lost_.load(); }
+
+ private:
+  void Loop();
+
+  LeaderLease& lease_;
+  const Duration period_;
+  std::atomic<bool> lost_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
 };
 
 // "2019-08-02T06:13:05.000000Z" (Lease MicroTime).
