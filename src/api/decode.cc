@@ -183,8 +183,7 @@ Status CheckDepth(const json& value, size_t max_depth, std::string_view what) {
 Result<json> DecodeObjectBody(std::string_view content_type, std::string_view body) {
   json out;
   if (content_type.starts_with(kProtobufContentType) || HasProtobufMagic(body)) {
-    STASH_ASSIGN_OR_RETURN(out, DecodeProtobufObject(body));
-    MakeValidUtf8(&out);
+    STASH_ASSIGN_OR_RETURN(out, DecodeProtobufObject(body));  // valid UTF-8
   } else if (content_type.starts_with("application/yaml") ||
              content_type.starts_with("application/apply-patch+yaml")) {
     STASH_ASSIGN_OR_RETURN(std::vector<json> docs, YamlToJson(body));

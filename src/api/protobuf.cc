@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "decode.h"
 #include "protobuf_schema.h"
 #include "stash/api/table.h"
 #include "stash/core/base64.h"
@@ -266,9 +267,13 @@ Result<nlohmann::json> DecodeProtobufObject(std::string_view body) {
     STASH_ASSIGN_OR_RETURN(json object, DecodeMessage(raw, *desc, 0));
     json out = {{"apiVersion", api_version}, {"kind", kind}};
     for (auto& [k, v] : object.items()) out[k] = std::move(v);
+    // Protobuf strings are bytes (kube's gogo-generated code does not check
+    // them); kube-apiserver's JSON encoder turns invalid UTF-8 into U+FFFD.
+    MakeValidUtf8(&out);
     return out;
   } catch (const json::exception& e) {
-    return InvalidError(std::string("decoding the protobuf request body failed: ") + e.what());
+    return InvalidError(std::string("decoding the protobuf request body failed: ") +
+                        ToValidUtf8(e.what()));
   }
 }
 

@@ -51,6 +51,18 @@ TEST(ProtobufTest, KubectlCreateSecretFromFile) {
       "data":{"RESTIC_PASSWORD":"Y2hhbmdlaXQ="}})"));
 }
 
+// The same body with two bytes of the name that are not UTF-8 (found by
+// fuzz_api_protobuf): strings come out valid, as kube-apiserver encodes them.
+TEST(ProtobufTest, InvalidUtf8InAStringBecomesReplacementCharacters) {
+  const std::string body = Unhex(
+      "6b3873000a0c0a0276311206536563726574123f0a1e0a0a6763732d739b9f7265741200"
+      "1a0464656d6f22002a00320038004200121b0a0f5245535449435f50415353574f524412"
+      "086368616e676569741a001a002200");
+  const json object = Decode(body);
+  EXPECT_EQ(object["metadata"]["name"], "gcs-s\xef\xbf\xbd\xef\xbf\xbdret");
+  EXPECT_NO_THROW((void)object.dump());
+}
+
 // `kubectl create configmap -n demo cm1 --from-literal=a=b --from-file=bin=...`.
 TEST(ProtobufTest, KubectlCreateConfigMap) {
   const std::string body = Unhex(

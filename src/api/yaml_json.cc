@@ -90,12 +90,18 @@ class JsonBuilder final : public YAML::EventHandler {
 
   std::vector<json> TakeDocuments() { return std::move(docs_); }
 
-  void OnDocumentStart(const YAML::Mark&) override {
+  // The budget is the whole stream's: many small documents are as many values.
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    // yaml-cpp 0.7 leaves a token it cannot place (a lone ',' where a node
+    // belongs) unconsumed and starts the next document at it, for ever: a
+    // document that begins where the previous one began is that loop.
+    if (started_ && mark.pos == last_start_) Fail(mark, "did not find expected node content");
+    started_ = true;
+    last_start_ = mark.pos;
     stack_.clear();
     anchors_.clear();
-    values_ = 0;
-    bytes_ = 0;
     aliased_ = false;
+    Charge(mark, 1, 0);
   }
   void OnDocumentEnd() override {}
 
@@ -218,6 +224,8 @@ class JsonBuilder final : public YAML::EventHandler {
   std::map<YAML::anchor_t, Anchored> anchors_;
   std::vector<json> docs_;
   size_t values_ = 0;
+  bool started_ = false;
+  int last_start_ = 0;
   size_t bytes_ = 0;
   bool aliased_ = false;
 };

@@ -32,7 +32,8 @@ bool HasProtobufMagic(std::string_view body);
 // Decodes a whole request body. kInvalid for malformed input (truncated
 // varint, bad wire type, missing magic, ...), kUnsupported for a kind this
 // decoder does not know (the server answers 415 UnsupportedMediaType).
-// The result carries "apiVersion" and "kind" from the envelope.
+// The result carries "apiVersion" and "kind" from the envelope; its strings
+// are valid UTF-8 (invalid bytes become U+FFFD, as kube-apiserver encodes them).
 Result<nlohmann::json> DecodeProtobufObject(std::string_view body);
 
 }  // namespace stash::api
