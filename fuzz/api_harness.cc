@@ -54,6 +54,7 @@ ApiHarness::~ApiHarness() = default;
 void ApiHarness::ResetEvery(int n) { reset_every_ = n; }
 
 void ApiHarness::Reset() {
+  sent_ = 0;  // before the namespaces below are sent, which count too
   handler_.reset();
   auth_.reset();
   store_.reset();
@@ -85,7 +86,6 @@ void ApiHarness::Reset() {
     api::HttpResponse r = Send(std::move(req));
     if (r.status != 201) Fail("creating namespace " + std::string(ns) + ": " + r.body);
   }
-  sent_ = 0;
 }
 
 api::HttpResponse ApiHarness::Send(api::HttpRequest req) {
