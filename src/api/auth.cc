@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "errors.h"
+#include "stash/core/strings.h"
 
 namespace stash::api {
 
@@ -24,11 +25,6 @@ bool AnonymousPath(const std::string& path) {
 }
 
 HttpResponse Unauthorized() { return StatusResponse(401, "Unauthorized", "Unauthorized"); }
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // kube's Impersonate-Extra-<key> is percent-encoded.
 std::string UnescapeExtraKey(const std::string& key) { return UrlDecode(key, false); }
@@ -83,7 +79,7 @@ Result<UserInfo> Auth::Authenticate(const HttpRequest& req) const {
     return UnauthorizedError("no credentials");
   }
   if (req.authorization.size() <= prefix.size() ||
-      Lower(req.authorization.substr(0, prefix.size())) != "bearer ") {
+      AsciiLower(req.authorization.substr(0, prefix.size())) != "bearer ") {
     return UnauthorizedError("not a bearer token");
   }
   std::string token = req.authorization.substr(prefix.size());
@@ -147,7 +143,7 @@ Result<UserInfo> Auth::AuthenticateServiceAccount(const std::string& token,
   user.groups.push_back(std::string(kAuthenticated));
   for (const auto& [kind, resource] :
        {std::pair{"Pod", "/pods"}, {"Secret", "/secrets"}, {"Node", "/nodes"}}) {
-    std::string field = Lower(kind);
+    std::string field = AsciiLower(kind);
     if (!k.contains(field) || !k[field].is_object()) continue;
     const std::string bname = k[field].value("name", ""), buid = k[field].value("uid", "");
     auto obj = store_.Get(resource, kind == std::string("Node") ? "" : ns, bname);
@@ -180,7 +176,7 @@ std::optional<HttpResponse> Auth::Impersonate(const HttpRequest& req, UserInfo* 
   std::map<std::string, std::vector<std::string>> imp_extra;
   bool any = false;
   for (const auto& [name, value] : req.impersonation) {
-    std::string n = Lower(name);
+    std::string n = AsciiLower(name);
     any = true;
     if (n == "impersonate-user") {
       imp_user = value;

@@ -97,6 +97,8 @@ class ApiHandler {
   HttpResponse ServerSideApply(const HttpRequest& req, const Target& t);
   HttpResponse Delete(const HttpRequest& req, const Target& t);
   HttpResponse DeleteCollection(const HttpRequest& req, const Target& t);
+  // DeleteOptions of a DELETE's query and body; a 400/422 answer when bad.
+  std::optional<HttpResponse> RequestDeleteOptions(const HttpRequest& req, DeleteOptions* options);
   WriteOutcome WriteExisting(const HttpRequest& req, const Target& t, const Transform& transform);
   std::optional<HttpResponse> Admit(const HttpRequest& req, const Target& t, json* obj,
                                     std::vector<std::string>* warnings);

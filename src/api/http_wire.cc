@@ -5,19 +5,13 @@
 
 #include "decode.h"
 #include "errors.h"
+#include "stash/core/strings.h"
 
 namespace stash::api {
 
 namespace http = boost::beast::http;
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string Decoded(std::string_view s, bool plus_is_space) {
   return ToValidUtf8(UrlDecode(s, plus_is_space));
@@ -35,7 +29,7 @@ std::string_view RawContentLength(std::string_view head, int* count) {
     std::string_view line = head.substr(pos, eol - pos);
     pos = eol + 2;
     size_t colon = line.find(':');
-    if (colon == std::string_view::npos || Lower(line.substr(0, colon)) != "content-length") {
+    if (colon == std::string_view::npos || AsciiLower(line.substr(0, colon)) != "content-length") {
       continue;
     }
     std::string_view v = line.substr(colon + 1);
@@ -49,7 +43,7 @@ std::string_view RawContentLength(std::string_view head, int* count) {
 }  // namespace
 
 std::string HttpRequest::Header(std::string_view name) const {
-  const std::string want = Lower(name);
+  const std::string want = AsciiLower(name);
   for (const auto& [k, v] : headers) {
     if (k == want) return v;
   }
@@ -80,7 +74,7 @@ HttpRequest ToHttpRequest(BeastRequest&& req) {
   for (const auto& field : req) {
     std::string_view name(field.name_string().data(), field.name_string().size());
     std::string_view value(field.value().data(), field.value().size());
-    r.headers.emplace_back(Lower(name), ToValidUtf8(value));
+    r.headers.emplace_back(AsciiLower(name), ToValidUtf8(value));
     if (r.headers.back().first.starts_with("impersonate-")) {
       r.impersonation.push_back(r.headers.back());
     }

@@ -59,7 +59,8 @@ Result<MutateResult> ApiHandler::DeleteWithOptions(const ResourceInfo& info, con
   return r;
 }
 
-HttpResponse ApiHandler::Delete(const HttpRequest& req, const Target& t) {
+std::optional<HttpResponse> ApiHandler::RequestDeleteOptions(const HttpRequest& req,
+                                                             DeleteOptions* options) {
   json body;
   if (!req.body.empty()) {
     auto decoded = DecodeBody(req);
@@ -67,8 +68,14 @@ HttpResponse ApiHandler::Delete(const HttpRequest& req, const Target& t) {
     body = std::move(*decoded);
   }
   std::vector<FieldError> invalid;
-  DeleteOptions options = ParseDeleteOptions(req, body, &invalid);
+  *options = ParseDeleteOptions(req, body, &invalid);
   if (!invalid.empty()) return InvalidResponse(DeleteOptionsInfo(), "", invalid);
+  return std::nullopt;
+}
+
+HttpResponse ApiHandler::Delete(const HttpRequest& req, const Target& t) {
+  DeleteOptions options;
+  if (auto bad = RequestDeleteOptions(req, &options)) return *bad;
   auto r = DeleteWithOptions(t.info, t.ns, t.name, options);
   if (!r.ok()) {
     if (r.status().code() == Code::kNotFound) return NotFoundResponse(t.info, t.name);
@@ -93,15 +100,8 @@ HttpResponse ApiHandler::Delete(const HttpRequest& req, const Target& t) {
 }
 
 HttpResponse ApiHandler::DeleteCollection(const HttpRequest& req, const Target& t) {
-  json body;
-  if (!req.body.empty()) {
-    auto decoded = DecodeBody(req);
-    if (!decoded.ok()) return ErrorResponse(decoded.status());
-    body = std::move(*decoded);
-  }
-  std::vector<FieldError> invalid;
-  DeleteOptions options = ParseDeleteOptions(req, body, &invalid);
-  if (!invalid.empty()) return InvalidResponse(DeleteOptionsInfo(), "", invalid);
+  DeleteOptions options;
+  if (auto bad = RequestDeleteOptions(req, &options)) return *bad;
   HttpRequest list_req = req;
   list_req.accept = "application/json";
   HttpResponse listed = List(list_req, t);

@@ -8,6 +8,7 @@
 #include "digest.h"
 #include "ranged.h"
 #include "stash/core/base64.h"
+#include "stash/core/strings.h"
 #include "xml.h"
 
 namespace stash::backend {
@@ -27,11 +28,6 @@ std::string HttpDate(SystemTime t) {
                 tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
                 tm.tm_sec);
   return buf;
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 // The storage emulator's well-known account (Azurite, and Microsoft's
@@ -113,7 +109,7 @@ Result<http::Response> AzureBackend::Send(const std::string& method, const std::
   // sorted, then the canonicalized resource with sorted query parameters.
   std::map<std::string, std::string> std_headers, ms_headers;
   for (const auto& [k, v] : headers) {
-    std::string lk = Lower(k);
+    std::string lk = AsciiLower(k);
     (lk.starts_with("x-ms-") ? ms_headers : std_headers)[lk] = v;
   }
   auto get = [&](const char* name) {
@@ -129,7 +125,7 @@ Result<http::Response> AzureBackend::Send(const std::string& method, const std::
   for (const auto& [k, v] : ms_headers) to_sign += k + ":" + v + "\n";
   to_sign += "/" + config_.account_name + path;
   std::map<std::string, std::string> sorted_query;
-  for (const auto& [k, v] : query) sorted_query[Lower(k)] = v;
+  for (const auto& [k, v] : query) sorted_query[AsciiLower(k)] = v;
   for (const auto& [k, v] : sorted_query) to_sign += "\n" + k + ":" + v;
 
   http::Request r;

@@ -15,28 +15,16 @@ MetricLabels Sorted(MetricLabels labels) {
   return labels;
 }
 
-std::string EscapeHelp(std::string_view s) {
+// The exposition format's escapes: `\` and newline in HELP text, and `"`
+// as well in label values.
+std::string Escape(std::string_view s, bool quote) {
   std::string out;
   for (char c : s) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string EscapeLabelValue(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '"') {
+    } else if (c == '"' && quote) {
       out += "\\\"";
     } else {
       out += c;
@@ -44,6 +32,9 @@ std::string EscapeLabelValue(std::string_view s) {
   }
   return out;
 }
+
+std::string EscapeHelp(std::string_view s) { return Escape(s, false); }
+std::string EscapeLabelValue(std::string_view s) { return Escape(s, true); }
 
 std::string LabelText(const MetricLabels& labels, const std::string& le = "") {
   if (labels.empty() && le.empty()) return "";

@@ -8,20 +8,12 @@
 #include <cerrno>
 
 #include "backup_fs.h"
+#include "stash/core/strings.h"
 #include "stash/format/goquote.h"
 
 namespace stash::engine {
 
-namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Result<Selector> Selector::Make(const BackupOptions& opts) {
   Selector s;
@@ -31,7 +23,7 @@ Result<Selector> Selector::Make(const BackupOptions& opts) {
   if (!ex.ok()) return Status(ex.status()).Prepend("--exclude");
   s.excludes_ = std::move(*ex);
   std::vector<std::string> lower;
-  for (const std::string& p : opts.iexcludes) lower.push_back(Lower(p));
+  for (const std::string& p : opts.iexcludes) lower.push_back(AsciiLower(p));
   auto iex = PatternList::Parse(lower);
   if (!iex.ok()) return Status(iex.status()).Prepend("--iexclude");
   s.iexcludes_ = std::move(*iex);
@@ -53,7 +45,7 @@ Result<Selector> Selector::Make(const BackupOptions& opts) {
 
 bool Selector::RejectByName(std::string_view abs_path) const {
   if (!excludes_.empty() && excludes_.Match(abs_path)) return true;
-  return !iexcludes_.empty() && iexcludes_.Match(Lower(abs_path));
+  return !iexcludes_.empty() && iexcludes_.Match(AsciiLower(abs_path));
 }
 
 bool Selector::RejectByTag(const std::string& dir, const std::string& shown_dir,

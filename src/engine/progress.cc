@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "stash/core/units.h"
+#include "stash/format/gojson.h"
 
 namespace stash::engine {
 
@@ -177,47 +178,6 @@ std::string GoFloat(double v) {
   return s;
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '<':
-        out += "\\u003c";
-        break;
-      case '>':
-        out += "\\u003e";
-        break;
-      case '&':
-        out += "\\u0026";
-        break;
-      default:
-        if (c < 0x20) {
-          char u[8];
-          snprintf(u, sizeof u, "\\u%04x", c);
-          out += u;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 std::string FormatStatusJson(const ProgressReport& r) {
@@ -236,7 +196,8 @@ std::string FormatStatusJson(const ProgressReport& r) {
   if (!r.current_files.empty()) {
     s += ",\"current_files\":[";
     for (size_t i = 0; i < r.current_files.size(); ++i) {
-      s += (i ? "," : "") + JsonString(r.current_files[i]);
+      if (i) s += ",";
+      format::AppendGoJsonString(&s, r.current_files[i]);
     }
     s += "]";
   }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "stash/core/cloexec.h"
+#include "stash/core/strings.h"
 
 namespace stash::http {
 namespace {
@@ -38,11 +39,6 @@ struct Transfer {
   std::string error_body;
 };
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 std::string Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' '))
@@ -63,7 +59,8 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   }
   auto colon = line.find(':');
   if (colon != std::string_view::npos) {
-    t->response.headers[Lower(std::string(line.substr(0, colon)))] = Trim(line.substr(colon + 1));
+    t->response.headers[AsciiLower(std::string(line.substr(0, colon)))] =
+        Trim(line.substr(colon + 1));
   }
   return size * n;
 }
