@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine_fixture.h"
 #include "stash/backend/memory.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
@@ -41,21 +42,13 @@ struct stat Stat(const std::string& path) {
   return st;
 }
 
-class ArchiverTest : public ::testing::Test {
+class ArchiverTest : public testing::RepoTest<> {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/stash-archiver-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    src_ = tmpl;
-    repo::Options o;
-    o.scrypt_n = 1024;
-    o.clock = &clock_;
-    o.random = &random_;
-    auto r = repo::Repository::Init(std::make_unique<backend::InMemoryBackend>(), "pw", o);
-    ASSERT_OK(r);
-    repo_ = std::move(*r);
+    RepoTest::SetUp();
+    src_ = dir_;
+    ASSERT_NO_FATAL_FAILURE(InitRepository(Where::kMemory));
   }
-  void TearDown() override { fs::remove_all(src_); }
 
   std::string Write(const std::string& rel, const std::string& data) {
     const std::string path = src_ + "/" + rel;
@@ -134,9 +127,6 @@ class ArchiverTest : public ::testing::Test {
     ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
   }
 
-  ManualClock clock_;
-  SeededRandom random_{7};
-  std::unique_ptr<repo::Repository> repo_;
   std::string src_;
   std::atomic<uint64_t> opens_{0};
   std::vector<std::string> errors_;

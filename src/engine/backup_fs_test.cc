@@ -12,19 +12,14 @@
 #include <vector>
 
 #include "backup_select.h"
+#include "engine_fixture.h"
 #include "stash/core/testing.h"
 
 namespace stash::engine {
 namespace {
 
-class BackupFsTest : public ::testing::Test {
+class BackupFsTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/stash-backup-fs-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
   std::string Write(const std::string& name, const std::string& data) {
     std::string path = dir_ + "/" + name;
     std::ofstream(path, std::ios::binary) << data;
@@ -32,7 +27,6 @@ class BackupFsTest : public ::testing::Test {
   }
   std::vector<std::string> warnings_;
   WarnFn warn_ = [this](const std::string& m) { warnings_.push_back(m); };
-  std::string dir_;
 };
 
 // A file system whose attribute list is "user.a", "user.bad", "user.c" and

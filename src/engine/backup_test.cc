@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine_fixture.h"
 #include "stash/backend/local.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
@@ -24,23 +25,13 @@
 namespace stash::engine {
 namespace {
 
-class BackupTest : public ::testing::Test {
+class BackupTest : public testing::RepoTest<> {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/stash-backup-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    repo::Options o;
-    o.scrypt_n = 1024;
-    o.clock = &clock_;
-    o.random = &random_;
-    auto r =
-        repo::Repository::Init(std::make_unique<backend::LocalBackend>(dir_ + "/repo"), "pw", o);
-    ASSERT_OK(r);
-    repo_ = std::move(*r);
+    RepoTest::SetUp();
+    ASSERT_NO_FATAL_FAILURE(InitRepository(Where::kDisk));
     ASSERT_EQ(mkdir((dir_ + "/src").c_str(), 0755), 0);
   }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
 
   void Write(const std::string& rel, const std::string& text) {
     std::ofstream(dir_ + "/src/" + rel) << text;
@@ -85,11 +76,6 @@ class BackupTest : public ::testing::Test {
     clock_.Advance(std::chrono::seconds(1));
     return Backup(*repo_, opts, clock_, nullptr, on_error);
   }
-
-  std::string dir_;
-  ManualClock clock_;
-  SeededRandom random_{7};
-  std::unique_ptr<repo::Repository> repo_;
 };
 
 TEST_F(BackupTest, ManyDirectoriesGiveTheTreeOfAWalkInOrder) {

@@ -8,20 +8,14 @@
 #include <fstream>
 #include <string>
 
+#include "engine_fixture.h"
 #include "stash/core/testing.h"
 
 namespace stash::engine {
 namespace {
 
-class RestoreMetaTest : public ::testing::Test {
+class RestoreMetaTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/stash-restore-meta-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
-  std::string dir_;
 };
 
 TEST_F(RestoreMetaTest, AppliesModeAndTimesToFilesAndDirs) {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine_fixture.h"
 #include "stash/backend/local.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
@@ -68,22 +69,13 @@ TEST(RestoreRulesTest, HostNamesAsStash) {
   EXPECT_EQ(StashHostName("PersistentVolumeClaim", "", ""), "host-0");
 }
 
-class RestoreHostTest : public ::testing::Test {
+// A real clock: the snapshots of a test must have distinct times.
+class RestoreHostTest : public testing::RepoTest<RealClock> {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/stash-rules-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    repo::Options o;
-    o.scrypt_n = 1024;
-    o.clock = &clock_;
-    o.random = &random_;
-    auto r =
-        repo::Repository::Init(std::make_unique<backend::LocalBackend>(dir_ + "/repo"), "pw", o);
-    ASSERT_OK(r);
-    repo_ = std::move(*r);
+    RepoTest::SetUp();
+    ASSERT_NO_FATAL_FAILURE(InitRepository(Where::kDisk));
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   static void Write(const std::string& path, const std::string& text) {
     fs::create_directories(fs::path(path).parent_path());
@@ -115,11 +107,6 @@ class RestoreHostTest : public ::testing::Test {
     opts.path_map.Add("/source/data", into);
     return RestoreHost(*repo_, rules, host, opts);
   }
-
-  std::string dir_;
-  RealClock clock_;
-  SeededRandom random_{7};
-  std::unique_ptr<repo::Repository> repo_;
 };
 
 TEST_F(RestoreHostTest, PathsTakeTheLatestSnapshotOfTheSourceHost) {

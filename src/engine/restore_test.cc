@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine_fixture.h"
 #include "stash/backend/local.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
@@ -22,24 +23,13 @@
 namespace stash::engine {
 namespace {
 
-class RestoreTest : public ::testing::Test {
+class RestoreTest : public testing::RepoTest<> {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/stash-restore-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    repo::Options o;
-    o.scrypt_n = 1024;
-    o.clock = &clock_;
-    o.random = &random_;
-    o.pack_size = 4 << 20;
-    auto r =
-        repo::Repository::Init(std::make_unique<backend::LocalBackend>(dir_ + "/repo"), "pw", o);
-    ASSERT_OK(r);
-    repo_ = std::move(*r);
+    RepoTest::SetUp();
+    ASSERT_NO_FATAL_FAILURE(InitRepository(Where::kDisk, 4 << 20));
     BuildSnapshot();
   }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
 
   Id Save(repo::BlobKind kind, const std::string& data) {
     Id id = crypto::Sha256(data);
@@ -137,10 +127,6 @@ class RestoreTest : public ::testing::Test {
     };
   }
 
-  std::string dir_;
-  ManualClock clock_;
-  SeededRandom random_{7};
-  std::unique_ptr<repo::Repository> repo_;
   SnapshotEntry entry_;
   std::string content_a_;
 };

@@ -3,6 +3,7 @@
 // instead of silently picking an older snapshot.
 #include <gtest/gtest.h>
 
+#include "engine_fixture.h"
 #include "stash/backend/memory.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
@@ -15,16 +16,11 @@
 namespace stash::engine {
 namespace {
 
-class LatestSnapshot : public ::testing::Test {
+class LatestSnapshot : public testing::RepoTest<> {
  protected:
   void SetUp() override {
-    repo::Options o;
-    o.scrypt_n = 1024;
-    o.clock = &clock_;
-    o.random = &random_;
-    auto r = repo::Repository::Init(std::make_unique<backend::InMemoryBackend>(), "pw", o);
-    ASSERT_OK(r);
-    repo_ = std::move(*r);
+    RepoTest::SetUp();
+    ASSERT_NO_FATAL_FAILURE(InitRepository(Where::kMemory));
   }
 
   Id Save(int64_t sec, const std::string& host = "h") {
@@ -71,10 +67,6 @@ class LatestSnapshot : public ::testing::Test {
     ASSERT_EQ(warnings.size(), 1u);
     EXPECT_EQ(warnings[0].rfind("could not load snapshot " + bad.ShortHex(), 0), 0u);
   }
-
-  ManualClock clock_;
-  SeededRandom random_{3};
-  std::unique_ptr<repo::Repository> repo_;
 };
 
 TEST_F(LatestSnapshot, ReadableSnapshotsGiveTheNewestMatching) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine_fixture.h"
 #include "stash/backend/memory.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
@@ -18,16 +19,11 @@ using format::Node;
 using format::NodeType;
 using repo::BlobKind;
 
-class StatsTest : public ::testing::Test {
+class StatsTest : public testing::RepoTest<> {
  protected:
   void SetUp() override {
-    repo::Options o;
-    o.scrypt_n = 1024;
-    o.clock = &clock_;
-    o.random = &random_;
-    auto r = repo::Repository::Init(std::make_unique<backend::InMemoryBackend>(), "pw", o);
-    ASSERT_OK(r);
-    repo_ = std::move(*r);
+    RepoTest::SetUp();
+    ASSERT_NO_FATAL_FAILURE(InitRepository(Where::kMemory));
     x_ = Save(BlobKind::kData, std::string(1000, 'x'));  // compresses
     y_ = Save(BlobKind::kData, "yyyyyyyyyyyyyyyyyyyy");
     z_ = Save(BlobKind::kData, "zzz");
@@ -84,9 +80,6 @@ class StatsTest : public ::testing::Test {
     return s.ok() ? *s : RepoStats{};
   }
 
-  ManualClock clock_;
-  SeededRandom random_{1};
-  std::unique_ptr<repo::Repository> repo_;
   Id x_, y_, z_, sub_;
   SnapshotEntry a_, b_;
 };
