@@ -24,7 +24,7 @@ const Registrar kCommands[] = {
     RegisterRunRestore, RegisterInit,     RegisterBackup,    RegisterSnapshots,
     RegisterLs,         RegisterCat,      RegisterDump,      RegisterRestore,
     RegisterCheck,      RegisterStats,    RegisterForget,    RegisterPrune,
-    RegisterUnlock,     RegisterVersion,
+    RegisterUnlock,     RegisterCache,    RegisterVersion,
 };
 
 }  // namespace

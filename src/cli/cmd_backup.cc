@@ -3,6 +3,7 @@
 // not be read.
 #include <malloc.h>
 #include <pwd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "stash/engine/backup.h"
 #include "stash/engine/filter.h"
 #include "stash/engine/lock.h"
+#include "stash/engine/progress.h"
 #include "stash/engine/prune.h"
 
 namespace stash::cli {
@@ -104,70 +106,73 @@ std::optional<SystemTime> ParseTime(const std::string& s) {
   return std::chrono::system_clock::from_time_t(t);
 }
 
-// Prints progress while the backup runs: JSON status lines (--json) or a
-// single updating line on a terminal.
+// Prints progress while the backup runs, as restic 0.14: JSON "status"
+// messages (--json) or, on a terminal, the status line with the files being
+// read below it, redrawn in place. RESTIC_PROGRESS_FPS sets the rate (default
+// 60 per second, printing only when something changed, and at least once a
+// second for JSON).
 class ProgressPrinter {
  public:
-  ProgressPrinter(const engine::BackupProgress& p, bool json, bool tty)
-      : p_(p), json_(json), tty_(tty), start_(std::chrono::steady_clock::now()) {
-    if (json_ || tty_) thread_ = std::thread([this] { Loop(); });
+  ProgressPrinter(const engine::BackupProgress& p, Clock& clock, bool json, bool tty)
+      : json_(json), tty_(tty) {
+    if (!json_ && !tty_) return;
+    auto interval = engine::ProgressIntervalFromFps(
+        std::getenv("RESTIC_PROGRESS_FPS") ? std::getenv("RESTIC_PROGRESS_FPS") : "");
+    reporter_.emplace(p, clock, interval.value_or(Duration(std::chrono::seconds(1)) / 60),
+                      [this](const engine::ProgressReport& r) { Print(r); });
   }
   ~ProgressPrinter() { Stop(); }
   void Stop() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    if (tty_ && printed_) std::cout << "\r\033[K" << std::flush;
+    if (reporter_) reporter_->Stop();
+    reporter_.reset();
+    if (tty_ && lines_ > 0) std::cout << Rewind() << "\033[J" << std::flush;
+    lines_ = 0;
   }
 
  private:
-  void Loop() {
-    std::unique_lock lock(mu_);
-    while (
-        !cv_.wait_for(lock, std::chrono::milliseconds(json_ ? 1000 : 250), [&] { return stop_; })) {
-      Print();
+  void Print(const engine::ProgressReport& r) {
+    std::string line = json_ ? engine::FormatStatusJson(r) : engine::FormatStatusLine(r);
+    if (!json_) {
+      for (const std::string& f : r.current_files) line += "\n" + f;
     }
-  }
-  void Print() {
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    uint64_t files = p_.files_done, bytes = p_.bytes_done;
-    uint64_t tfiles = p_.total_files, tbytes = p_.total_bytes;
-    double pct = tbytes ? static_cast<double>(bytes) / tbytes : 0;
-    if (pct > 1) pct = 1;
-    printed_ = true;
+    const auto now = std::chrono::steady_clock::now();
+    if (line == last_ && (!json_ || now - last_at_ < std::chrono::seconds(1))) return;
+    last_ = line;
+    last_at_ = now;
     if (json_) {
-      std::cout << "{\"message_type\":\"status\",\"seconds_elapsed\":"
-                << static_cast<uint64_t>(secs) << ",\"percent_done\":" << pct
-                << ",\"total_files\":" << tfiles << ",\"files_done\":" << files
-                << ",\"total_bytes\":" << tbytes << ",\"bytes_done\":" << bytes;
-      if (p_.errors) std::cout << ",\"error_count\":" << p_.errors;
-      std::cout << "}\n" << std::flush;
+      std::cout << line << "\n" << std::flush;
       return;
     }
-    double rate = secs > 0 ? bytes / secs : 0;
-    std::string eta;
-    if (p_.scan_finished && rate > 0 && tbytes > bytes) {
-      eta = " ETA " + FormatDuration(static_cast<uint64_t>((tbytes - bytes) / rate));
+    // Redraw the block: back to its first line, each line cleared and cut to
+    // the terminal's width (a wrapped line would break the cursor count).
+    winsize ws{};
+    const size_t width = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 0;
+    std::string out = Rewind();
+    int n = 0;
+    for (size_t at = 0; at <= line.size();) {
+      size_t nl = line.find('\n', at);
+      if (nl == std::string::npos) nl = line.size();
+      std::string one = line.substr(at, nl - at);
+      if (width && one.size() > width) one.resize(width);
+      out += (n ? "\n" : "") + std::string("\033[2K") + one;
+      ++n;
+      at = nl + 1;
     }
-    char pcts[16];
-    snprintf(pcts, sizeof pcts, "%.2f%%", pct * 100);
-    std::cout << "\r\033[K[" << FormatDuration(static_cast<uint64_t>(secs)) << "] " << pcts << "  "
-              << files << " files " << FormatBytes(bytes) << ", total " << tfiles << " files "
-              << FormatBytes(tbytes) << ", " << p_.errors << " errors, "
-              << FormatBytes(static_cast<uint64_t>(rate)) << "/s" << eta << std::flush;
+    out += "\033[J";
+    lines_ = n;
+    std::cout << out << std::flush;
+  }
+  std::string Rewind() const {
+    std::string s = "\r";
+    if (lines_ > 1) s += "\033[" + std::to_string(lines_ - 1) + "A";
+    return s;
   }
 
-  const engine::BackupProgress& p_;
-  bool json_, tty_;
-  bool printed_ = false;
-  std::chrono::steady_clock::time_point start_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  const bool json_, tty_;
+  int lines_ = 0;  // lines of the block on screen
+  std::string last_;
+  std::chrono::steady_clock::time_point last_at_{};
+  std::optional<engine::ProgressReporter> reporter_;
 };
 
 int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
@@ -375,7 +380,7 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
   engine::BackupProgress progress;
   RealClock clock;
   std::optional<ProgressPrinter> printer;
-  printer.emplace(progress, ro.json && !ro.quiet, human && isatty(STDOUT_FILENO));
+  printer.emplace(progress, clock, ro.json && !ro.quiet, human && isatty(STDOUT_FILENO));
   auto stats = engine::Backup(*repo, opts, clock, &progress, on_error);
   printer.reset();
   if (!stats.ok()) {

@@ -18,7 +18,7 @@ struct CheckFlags {
 };
 
 int RunCheck(const ResticOptions& ro, const CheckFlags& f) {
-  auto opened = OpenForVerb(ro, VerbLock::kShared);
+  auto opened = OpenForVerb(ro, VerbLock::kShared, f.with_cache);
   if (auto* code = std::get_if<int>(&opened)) return *code;
   OpenedRepo& o = std::get<OpenedRepo>(opened);
   engine::CheckOptions opts;
@@ -56,7 +56,8 @@ void RegisterCheck(CLI::App& app, GlobalOptions& global, int* exit_code) {
                   "read a subset of data packs, specified as 'n/t' for a specific part, or "
                   "'x%' for a random subset");
   cmd->add_flag("--check-unused", flags->check_unused, "find unused blobs");
-  cmd->add_flag("--with-cache", flags->with_cache, "use the cache (accepted; stash keeps none)");
+  cmd->add_flag("--with-cache", flags->with_cache,
+                "use the cache (default: read everything from the store)");
   cmd->callback([ro, flags, exit_code] { *exit_code = RunCheck(*ro, *flags); });
 }
 

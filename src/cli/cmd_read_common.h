@@ -34,15 +34,18 @@ enum class VerbLock { kNone, kShared };
 // Opens the repository (and, with VerbLock::kShared and without --no-lock,
 // takes restic's shared lock so forget/prune cannot delete what the verb
 // reads); on failure prints restic's message on stderr and returns the exit
-// code instead.
+// code instead. `cache` false reads everything from the store (check without
+// --with-cache must see the store's files, not this machine's copies).
 inline std::variant<OpenedRepo, int> OpenForVerb(const ResticOptions& ro,
-                                                 VerbLock lock = VerbLock::kNone) {
+                                                 VerbLock lock = VerbLock::kNone,
+                                                 bool cache = true) {
   auto ctx_or = ResolveResticContext(ro);
   if (auto* e = std::get_if<CliError>(&ctx_or)) {
     std::cerr << e->message << "\n";
     return e->exit_code;
   }
   OpenedRepo out{std::move(std::get<ResticContext>(ctx_or)), nullptr, {}};
+  if (!cache) out.ctx.no_cache = true;
   auto repo = OpenRepository(out.ctx);
   if (auto* e = std::get_if<CliError>(&repo)) {
     std::cerr << e->message << "\n";

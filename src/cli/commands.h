@@ -37,6 +37,7 @@ void RegisterStats(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterForget(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterPrune(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterUnlock(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterCache(CLI::App& app, GlobalOptions& global, int* exit_code);
 
 // The operator and its agents (cmd_operator.cc, cmd_run_backup.cc,
 // cmd_create_backupsession.cc). StartOperator runs the controller (and the

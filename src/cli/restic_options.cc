@@ -14,7 +14,9 @@ extern char** environ;
 #include <map>
 #include <sstream>
 
+#include "stash/backend/cache.h"
 #include "stash/backend/factory.h"
+#include "stash/backend/rate.h"
 #include "stash/cli/app.h"
 #include "stash/engine/dry_run.h"
 #include "stash/kube/duration.h"
@@ -117,11 +119,12 @@ ResticOptions* AddResticFlags(CLI::App& app) {
   app.add_flag("--json", o->json, "Set output mode to JSON for commands that support it")->group(g);
   app.add_flag("-q,--quiet", o->quiet, "Do not output comprehensive progress report")->group(g);
   app.add_flag("-v,--verbose", o->verbose, "Be verbose (specify multiple times)")->group(g);
-  app.add_flag("--no-cache", o->no_cache, "Do not use a local cache (stash keeps none yet)")
+  app.add_flag("--no-cache", o->no_cache, "Do not use a local cache")->group(g);
+  app.add_option("--cache-dir", o->cache_dir,
+                 "Set the cache directory (default: RESTIC_CACHE_DIR, else "
+                 "$XDG_CACHE_HOME/restic or ~/.cache/restic)")
       ->group(g);
-  app.add_option("--cache-dir", o->cache_dir, "Set the cache directory (accepted)")->group(g);
-  app.add_flag("--cleanup-cache", o->cleanup_cache, "Auto remove old cache directories (accepted)")
-      ->group(g);
+  app.add_flag("--cleanup-cache", o->cleanup_cache, "Auto remove old cache directories")->group(g);
   app.add_flag("--no-lock", o->no_lock, "Do not lock the repository")->group(g);
   app.add_option("--retry-lock", o->retry_lock,
                  "Retry to lock the repository if it is already locked, takes a value like 5m or "
@@ -145,8 +148,11 @@ ResticOptions* AddResticFlags(CLI::App& app) {
   app.add_option("--tls-client-cert", o->tls_client_cert, "Path to a TLS client certificate")
       ->group(g);
   app.add_flag("--insecure-tls", o->insecure_tls, "Skip TLS certificate verification")->group(g);
-  app.add_option("--limit-upload", o->limit_upload, "Limits uploads to KiB/s (accepted)")->group(g);
-  app.add_option("--limit-download", o->limit_download, "Limits downloads to KiB/s (accepted)")
+  app.add_option("--limit-upload", o->limit_upload,
+                 "Limits uploads to a maximum rate in KiB/s. (default: unlimited)")
+      ->group(g);
+  app.add_option("--limit-download", o->limit_download,
+                 "Limits downloads to a maximum rate in KiB/s. (default: unlimited)")
       ->group(g);
   return o;
 }
@@ -205,6 +211,19 @@ std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& 
     ctx.password = *pw;
   }
 
+  if (o.limit_upload < 0 || o.limit_download < 0) {
+    return CliError{kExitUsage, std::string("Fatal: --limit-") +
+                                    (o.limit_upload < 0 ? "upload" : "download") +
+                                    " must be a rate in KiB/s (0 or more), not " +
+                                    std::to_string(std::min(o.limit_upload, o.limit_download))};
+  }
+  ctx.limit_upload = backend::KibPerSecond(static_cast<uint64_t>(o.limit_upload));
+  ctx.limit_download = backend::KibPerSecond(static_cast<uint64_t>(o.limit_download));
+  ctx.no_cache = o.no_cache;
+  ctx.cache_dir = o.cache_dir;
+  ctx.cleanup_cache = o.cleanup_cache;
+  ctx.quiet = o.quiet;
+  ctx.json = o.json;
   if (!o.cacerts.empty()) ctx.cacert = o.cacerts.front();
   ctx.insecure_tls = o.insecure_tls;
   repo::Options& ro = ctx.repo_options;
@@ -266,18 +285,80 @@ std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContex
   backend::Env env = ProcessEnvironment();
   if (!ctx.cacert.empty()) env["STASH_CACERT"] = ctx.cacert;
   if (ctx.insecure_tls) env["STASH_INSECURE_TLS"] = "true";
-  auto b = backend::OpenBackend(ctx.repo, env, *ctx.clock, *ctx.random);
+  auto spec = backend::ParseRepository(ctx.repo, env);
+  if (!spec.ok()) return FatalError(spec.status());
+  spec->limit_upload = ctx.limit_upload;
+  spec->limit_download = ctx.limit_download;
+  auto b = backend::OpenBackend(*spec, *ctx.clock, *ctx.random);
   if (!b.ok()) return FatalError(b.status());
   return std::move(b).value();
 }
+
+namespace {
+
+// restic's OpenRepository after the config is read: names the cache
+// directory, then notes or removes repository caches unused for 30 days.
+void AttachCache(const ResticContext& ctx, const repo::Repository& repo,
+                 backend::CacheBackend& cache) {
+  std::string base = ctx.cache_dir;
+  if (base.empty()) {
+    auto d = backend::DefaultCacheDir(ProcessEnvironment());
+    if (!d.ok()) {
+      std::cerr << "unable to open cache: " << d.status().message() << "\n";
+      return;
+    }
+    base = *d;
+  }
+  auto created = cache.Attach(base, repo.repository_id(), ctx.clock->Now());
+  if (!created.ok()) {
+    std::cerr << "unable to open cache: " << created.status().message() << "\n";
+    return;
+  }
+  const bool notes = isatty(STDOUT_FILENO) && !ctx.quiet && !ctx.json;
+  if (*created && notes) std::cout << "created new cache in " << base << "\n";
+  auto old = backend::OldCacheDirs(base, ctx.clock->Now());
+  if (!old.ok()) {
+    std::cerr << "unable to find old cache directories: " << old.status().message() << "\n";
+    return;
+  }
+  if (old->empty()) return;
+  if (!ctx.cleanup_cache) {
+    if (notes) {
+      std::cout << "found " << old->size() << " old cache directories in " << base
+                << ", run `stash cache --cleanup` to remove them\n";
+    }
+    return;
+  }
+  if (notes) std::cout << "removing " << old->size() << " old cache dirs from " << base << "\n";
+  for (const std::string& name : *old) {
+    Status s = backend::RemoveTree(base + "/" + name);
+    if (!s.ok())
+      std::cerr << "unable to remove " << base << "/" << name << ": " << s.message() << "\n";
+  }
+}
+
+}  // namespace
 
 std::variant<std::unique_ptr<repo::Repository>, CliError> OpenRepository(const ResticContext& ctx) {
   auto be = OpenResticBackend(ctx);
   if (auto* e = std::get_if<CliError>(&be)) return *e;
   backend::BackendPtr store = std::move(std::get<backend::BackendPtr>(be));
+  backend::CacheBackend* cache = nullptr;
+  repo::Options options = ctx.repo_options;
+  if (!ctx.no_cache) {
+    auto c = std::make_unique<backend::CacheBackend>(std::move(store));
+    cache = c.get();
+    store = std::move(c);
+    options.on_index_loaded = [cache](const std::unordered_set<std::string>& tree_packs) {
+      cache->KeepOnlyPacks(tree_packs);
+    };
+  }
   if (ctx.dry_run) store = engine::NewDryRunBackend(std::move(store));
-  auto r = repo::Repository::Open(std::move(store), ctx.password, ctx.repo_options);
-  if (r.ok()) return std::move(r).value();
+  auto r = repo::Repository::Open(std::move(store), ctx.password, options);
+  if (r.ok()) {
+    if (cache) AttachCache(ctx, **r, *cache);
+    return std::move(r).value();
+  }
   const Status& s = r.status();
   if (s.code() == Code::kNotFound) {
     std::string path = ctx.repo_display;

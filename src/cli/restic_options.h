@@ -76,6 +76,14 @@ struct ResticContext {
   repo::Options repo_options;
   bool dry_run = false;            // backup --dry-run: the backend drops every write
   engine::LockTiming lock_timing;  // --retry-lock
+  // The local cache (restic's --no-cache, --cache-dir, --cleanup-cache).
+  bool no_cache = false;
+  std::string cache_dir;  // empty: DefaultCacheDir (RESTIC_CACHE_DIR, XDG, HOME)
+  bool cleanup_cache = false;
+  bool quiet = false;         // the cache's notes are printed only on a terminal, without
+  bool json = false;          // --quiet and --json, as restic's
+  uint64_t limit_upload = 0;  // bytes per second; 0: unlimited
+  uint64_t limit_download = 0;
   std::unique_ptr<Clock> clock;
   std::unique_ptr<Random> random;
 };
@@ -94,7 +102,9 @@ std::map<std::string, std::string> ProcessEnvironment();
 // rest:, s3:, gs:, azure: with restic's environment variables.
 std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContext& ctx);
 
-// Opens the repository with restic's messages: no config → "Fatal: unable to
+// Opens the repository with restic's messages, behind the local cache
+// unless ctx.no_cache (a cache that cannot be opened is a warning, as in
+// restic, and the repository is used without it): no config → "Fatal: unable to
 // open config file: stat <repo>/config: no such file or directory\nIs there a
 // repository at the following location?\n<repo>"; wrong password → "Fatal:
 // wrong password or no key found". Both exit 1.

@@ -120,12 +120,16 @@ class FaultProxy:
     open connections are reset and new ones fault for `storm_for` seconds."""
 
     def __init__(self, target_port, fail_first=0, fail_for=0.0, forever=False,
-                 storm_after_bytes=0, storm_for=2.0):
+                 storm_after_bytes=0, storm_for=2.0, rtt_ms=0.0):
         self.target_port = target_port
+        # Each chunk waits half a round trip before it is passed on: a store
+        # across a network instead of on this machine.
+        self.half_rtt = rtt_ms / 2000.0
         self.fail_first, self.forever = fail_first, forever
         self.fail_until = time.monotonic() + fail_for
         self.storm_after_bytes, self.storm_for = storm_after_bytes, storm_for
         self.upstream_bytes = 0
+        self.downstream_bytes = 0  # server -> client: what the client downloaded
         self.storms = 0
         self._live = set()
         self.accepted = 0
@@ -212,6 +216,11 @@ class FaultProxy:
                         break
                     if src is conn:
                         self._count_upstream(len(b))
+                    else:
+                        with self._lock:
+                            self.downstream_bytes += len(b)
+                    if self.half_rtt:
+                        time.sleep(self.half_rtt)
                     dst.sendall(b)
             except OSError:
                 pass
