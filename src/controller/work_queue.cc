@@ -4,11 +4,35 @@
 
 namespace stash::controller {
 
+namespace {
+
+double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+void WorkQueue::Instrument(MetricsRegistry* metrics, std::string name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  metrics_ = metrics;
+  name_ = std::move(name);
+  ReportDepthLocked();
+}
+
+void WorkQueue::ReportDepthLocked() {
+  if (!metrics_) return;
+  metrics_->Gauge("workqueue_depth", "Current depth of workqueue", {{"name", name_}},
+                  static_cast<double>(due_.size()));
+}
+
 void WorkQueue::AddAfter(const std::string& key, Duration delay) {
   std::lock_guard<std::mutex> lock(mu_);
   SystemTime when = clock_.Now() + delay;
   auto it = due_.find(key);
   if (it == due_.end() || when < it->second) due_[key] = when;
+  if (metrics_) {
+    metrics_->Add("workqueue_adds_total", "Total number of adds handled by workqueue",
+                  {{"name", name_}});
+    ReportDepthLocked();
+  }
 }
 
 void WorkQueue::AddRateLimited(const std::string& key, Duration max) {
@@ -16,6 +40,10 @@ void WorkQueue::AddRateLimited(const std::string& key, Duration max) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     n = failures_[key]++;
+    if (metrics_) {
+      metrics_->Add("workqueue_retries_total", "Total number of retries handled by workqueue",
+                    {{"name", name_}});
+    }
   }
   Duration d = std::chrono::seconds(1) * (int64_t(1) << std::min(n, 10));
   AddAfter(key, std::min(d, max));
@@ -29,6 +57,14 @@ void WorkQueue::Forget(const std::string& key) {
 void WorkQueue::Done(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   processing_.erase(key);
+  if (auto it = started_.find(key); it != started_.end()) {
+    if (metrics_) {
+      metrics_->Observe("workqueue_work_duration_seconds",
+                        "How long in seconds processing an item from workqueue takes.",
+                        {{"name", name_}}, Seconds(clock_.Now() - it->second));
+    }
+    started_.erase(it);
+  }
 }
 
 std::optional<std::string> WorkQueue::Get(const std::atomic<bool>& stop) {
@@ -39,8 +75,16 @@ std::optional<std::string> WorkQueue::Get(const std::atomic<bool>& stop) {
       for (auto it = due_.begin(); it != due_.end(); ++it) {
         if (it->second <= now && !processing_.count(it->first)) {
           std::string key = it->first;
+          if (metrics_) {
+            metrics_->Observe("workqueue_queue_duration_seconds",
+                              "How long in seconds an item stays in workqueue before being "
+                              "requested",
+                              {{"name", name_}}, Seconds(now - it->second));
+            started_[key] = now;
+          }
           due_.erase(it);
           processing_.insert(key);
+          ReportDepthLocked();
           return key;
         }
       }

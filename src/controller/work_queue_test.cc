@@ -59,3 +59,37 @@ TEST(WorkQueue, AKeyInProcessGoesToNoSecondWorkerUntilDone) {
 
 }  // namespace
 }  // namespace stash::controller
+
+namespace stash::controller {
+namespace {
+
+TEST(WorkQueue, InstrumentedQueueReportsDepthAddsRetriesAndWorkDurations) {
+  ManualClock clock;
+  MetricsRegistry m;
+  WorkQueue q(clock);
+  q.Instrument(&m, "backupconfiguration");
+  std::atomic<bool> stop{false};
+  q.Add("a");
+  q.Add("b");
+  EXPECT_NE(m.Exposition().find("workqueue_depth{name=\"backupconfiguration\"} 2\n"),
+            std::string::npos);
+  auto key = q.Get(stop);
+  ASSERT_TRUE(key);
+  clock.Advance(std::chrono::milliseconds(300));
+  q.AddRateLimited(*key);
+  q.Done(*key);
+  const std::string text = m.Exposition();
+  EXPECT_NE(text.find("workqueue_adds_total{name=\"backupconfiguration\"} 3\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("workqueue_retries_total{name=\"backupconfiguration\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("workqueue_work_duration_seconds_sum{name=\"backupconfiguration\"} 0.3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("workqueue_work_duration_seconds_count{name=\"backupconfiguration\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("workqueue_depth{name=\"backupconfiguration\"} 2\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stash::controller

@@ -42,6 +42,10 @@ class BackupConfigurationController {
                                 std::string image = std::string(kube::kStashImage));
   ~BackupConfigurationController();
 
+  // Reports the work queue's metrics (workqueue_*{name="backupconfiguration"})
+  // to `metrics`, which outlives the controller. Call before Start.
+  void Instrument(MetricsRegistry* metrics) { queue_.Instrument(metrics, "backupconfiguration"); }
+
   void Start();
   void Stop();
 

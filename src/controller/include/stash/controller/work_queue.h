@@ -3,6 +3,11 @@
 // several times before it is taken is processed once, and a key is given to
 // one worker at a time: re-added while in process, it waits for Done.
 //
+// Instrument() makes it report client-go's workqueue metrics under a name:
+// workqueue_depth, workqueue_adds_total, workqueue_retries_total,
+// workqueue_queue_duration_seconds (due → taken) and
+// workqueue_work_duration_seconds (taken → Done: one reconcile each).
+//
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
@@ -14,12 +19,16 @@
 #include <string>
 
 #include "stash/core/clock.h"
+#include "stash/core/metrics.h"
 
 namespace stash::controller {
 
 class WorkQueue {
  public:
   explicit WorkQueue(Clock& clock) : clock_(clock) {}
+
+  // Reports to `metrics` (outliving the queue) with label name=`name`.
+  void Instrument(MetricsRegistry* metrics, std::string name);
 
   void Add(const std::string& key) { AddAfter(key, Duration{0}); }
   void AddAfter(const std::string& key, Duration delay);
@@ -38,6 +47,11 @@ class WorkQueue {
   std::map<std::string, SystemTime> due_;
   std::map<std::string, int> failures_;
   std::set<std::string> processing_;
+  std::map<std::string, SystemTime> started_;  // processing since (instrumented)
+  MetricsRegistry* metrics_ = nullptr;
+  std::string name_;
+
+  void ReportDepthLocked();
 };
 
 }  // namespace stash::controller
