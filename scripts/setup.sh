@@ -15,6 +15,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev libbenchmark-dev
   python3 restic rclone python3-kubernetes python3-cryptography
   buildah podman runc uidmap
+  prometheus prometheus-pushgateway
 )
 
 install_packages() {

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "commands.h"
+#include "metrics_server.h"
 #include "operator_health.h"
 #include "operator_leader.h"
 #include "signals.h"
@@ -19,10 +20,12 @@
 #include "stash/cli/app.h"
 #include "stash/controller/backup_configuration_controller.h"
 #include "stash/controller/restore_session_controller.h"
+#include "stash/controller/stash_metrics.h"
 #include "stash/controller/validation.h"
 #include "stash/core/base64.h"
 #include "stash/core/clock.h"
 #include "stash/core/id.h"
+#include "stash/core/metrics.h"
 #include "stash/core/random.h"
 #include "stash/kube/config.h"
 #include "stash/kube/stash_names.h"
@@ -30,13 +33,18 @@
 namespace stash::cli {
 
 struct OperatorHandle {
+  MetricsRegistry operator_metrics;  // the operator's own health; outlives the controller
   std::unique_ptr<kube::Client> client;
   std::unique_ptr<controller::BackupConfigurationController> controller;
   std::unique_ptr<controller::RestoreSessionController> restores;
   std::unique_ptr<agent::NodeRuntime> node;
   std::unique_ptr<api::WebhookServer> webhook;
+  std::unique_ptr<controller::StashMetricsCollector> stash_metrics;
+  std::unique_ptr<MetricsServer> metrics_server;
   SystemRandom random;  // pod names, webhook certificates
   ~OperatorHandle() {
+    metrics_server.reset();  // stops calling into the collector first
+    if (stash_metrics) stash_metrics->Stop();
     if (webhook) webhook->Stop();
     if (node) node->Stop();
     if (restores) restores->Stop();
@@ -141,6 +149,22 @@ Status StartWebhook(const OperatorOptions& opts, OperatorHandle* h, Clock& clock
   return Status::Ok();
 }
 
+// Starts the collector of Stash's metrics and the /metrics endpoint.
+Status StartMetrics(const OperatorOptions& opts, Clock& clock, OperatorHandle& h) {
+  STASH_ASSIGN_OR_RETURN(MetricLabels user, ParseMetricLabels(opts.metrics_labels));
+  h.stash_metrics = std::make_unique<controller::StashMetricsCollector>(*h.client, clock, user);
+  h.stash_metrics->Start();
+  OperatorHandle* raw = &h;
+  auto started = MetricsServer::Start(opts.metrics_listen, [raw] {
+    return raw->stash_metrics->Exposition() + raw->operator_metrics.Exposition() + ProcessMetrics();
+  });
+  if (!started.ok()) return started.status();
+  h.metrics_server = std::move(*started);
+  std::cerr << "stash operator: Prometheus metrics on :" << h.metrics_server->port()
+            << "/metrics\n";
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opts, Clock& clock) {
@@ -150,10 +174,12 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
   const std::string image = opts.image.empty() ? std::string(kube::kStashImage) : opts.image;
   h->controller = std::make_unique<controller::BackupConfigurationController>(*h->client, clock,
                                                                               opts.ns, image);
+  if (!opts.metrics_listen.empty()) h->controller->Instrument(&h->operator_metrics);
   h->controller->Start();
   h->restores =
       std::make_unique<controller::RestoreSessionController>(*h->client, clock, opts.ns, image);
   h->restores->Start();
+  if (!opts.metrics_listen.empty()) STASH_RETURN_IF_ERROR(StartMetrics(opts, clock, *h));
   if (opts.node) {
     if (opts.kubeconfig.empty()) {
       return InvalidError("--node needs --kubeconfig: the node's processes are given that file");
@@ -239,6 +265,14 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_option("--leader-elect-retry-period", *retry_period,
                   "Interval between attempts to acquire or renew the Lease")
       ->capture_default_str();
+  cmd->add_option("--metrics-listen", opts->metrics_listen,
+                  "Serve Prometheus metrics (Stash's backup, restore and repository families, "
+                  "and the operator's own) at /metrics on [HOST]:PORT, e.g. :8080 (default: off)");
+  cmd->add_option("--metrics-labels", opts->metrics_labels,
+                  "Labels (key=value) added to Stash's metrics (can be repeated)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
   cmd->add_option("--health-probe-bind-address", *probe_bind,
                   "Serve /healthz and /readyz over HTTP on [HOST]:PORT, e.g. :8081 (default: off)");
   cmd->add_option("--webhook-listen", opts->webhook_listen,

@@ -89,6 +89,7 @@ struct ServerFlags {
   std::string compaction_interval = "5m";
   std::string encryption_config;
   size_t max_connections = 0;
+  std::string metrics_listen;  // the operator's /metrics; empty: off
 };
 
 int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_triggers) {
@@ -139,6 +140,7 @@ int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_trigg
   op.node = true;
   op.in_process_triggers = in_process_triggers;
   op.data_dir = node_dir;
+  op.metrics_listen = flags.metrics_listen;
   if (run_operator) {
     // The node's state (logs, pod directories) is the server's alone, as
     // the rest of the data directory.
@@ -197,11 +199,22 @@ void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_flag("--operator,!--no-operator", *run_operator,
                 "Run the Stash operator and the embedded node (PVC directories, stash's "
                 "containers as processes) against this server (default; --no-operator: API only)");
+  cmd->add_option("--metrics-listen", flags->metrics_listen,
+                  "Serve the operator's Prometheus metrics at /metrics on [HOST]:PORT, e.g. "
+                  "127.0.0.1:8080 (default: off)");
   auto in_process_triggers = std::make_shared<bool>(false);
   cmd->add_flag("--in-process-triggers", *in_process_triggers,
                 "Run the trigger CronJobs' create-backupsession inside the embedded node instead "
                 "of as a process per tick (for thousands of BackupConfigurations)");
-  cmd->callback([=] { *exit_code = RunServer(*flags, *run_operator, *in_process_triggers); });
+  cmd->callback([=] {
+    if (!flags->metrics_listen.empty() && !*run_operator) {
+      std::cerr << "stash server: --metrics-listen serves the operator's metrics; it cannot be "
+                   "used with --no-operator\n";
+      *exit_code = kExitUsage;
+      return;
+    }
+    *exit_code = RunServer(*flags, *run_operator, *in_process_triggers);
+  });
 }
 
 }  // namespace stash::cli

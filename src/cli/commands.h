@@ -64,6 +64,10 @@ struct OperatorOptions {
   // NAMESPACE/NAME of a kubernetes.io/tls Secret holding the webhook's
   // certificate for every replica (created by the first); empty: none.
   std::string webhook_cert_secret;
+  // Serve Prometheus metrics (Stash's families from the cluster's objects,
+  // and the operator's own) on [HOST]:PORT; empty: off.
+  std::string metrics_listen;
+  std::vector<std::string> metrics_labels;  // key=value added to Stash's series
 };
 struct OperatorHandle;
 // Splits "HOST:PORT" (IPv6 hosts in brackets); false when malformed.
