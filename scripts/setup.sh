@@ -62,6 +62,19 @@ build() {
     cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
   cmake --build "$BUILD_DIR" --parallel "$(nproc)"
+  install_kubectl_plugin
+}
+
+# `kubectl stash`: kubectl finds plugins as kubectl-<name> on PATH; the stash
+# binary answers as the plugin under that name. The link follows the last
+# checkout built here (tests put their own first on PATH).
+install_kubectl_plugin() {
+  local bin_dir=/usr/local/bin sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ -w "$bin_dir" ] || [ -n "$sudo" ]; then
+    $sudo ln -sfn "$BUILD_DIR/src/cli/stash" "$bin_dir/kubectl-stash" || \
+      echo "setup: could not link $bin_dir/kubectl-stash; kubectl stash needs it on PATH"
+  fi
 }
 
 install_packages

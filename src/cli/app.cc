@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "kubectl_stash.h"
 #include "stash/core/log.h"
 
 namespace stash::cli {
@@ -72,6 +73,13 @@ int Run(const std::vector<std::string>& args) {
 int Run(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  // Run as `kubectl-stash` (a symlink on PATH), the binary is kubectl's
+  // plugin: `kubectl stash ...` execs it with the arguments after "stash".
+  std::string_view self = argc > 0 ? argv[0] : "";
+  if (size_t slash = self.rfind('/'); slash != std::string_view::npos) {
+    self = self.substr(slash + 1);
+  }
+  if (self == "kubectl-stash") return RunKubectlStash(args);
   return Run(args);
 }
 
