@@ -178,6 +178,7 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
   h->controller->Start();
   h->restores =
       std::make_unique<controller::RestoreSessionController>(*h->client, clock, opts.ns, image);
+  if (!opts.metrics_listen.empty()) h->restores->Instrument(&h->operator_metrics);
   h->restores->Start();
   if (!opts.metrics_listen.empty()) STASH_RETURN_IF_ERROR(StartMetrics(opts, clock, *h));
   if (opts.node) {

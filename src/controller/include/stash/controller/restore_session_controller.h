@@ -49,6 +49,10 @@ class RestoreSessionController {
                            std::string image = std::string(kube::kStashImage));
   ~RestoreSessionController();
 
+  // Reports the work queue's metrics (workqueue_*{name="restoresession"}) to
+  // `metrics`, which outlives the controller. Call before Start.
+  void Instrument(MetricsRegistry* metrics) { queue_.Instrument(metrics, "restoresession"); }
+
   void Start();
   void Stop();
 
