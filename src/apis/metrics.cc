@@ -349,4 +349,21 @@ Result<double> TimeToSeconds(std::string_view text) {
   return static_cast<double>(h * 3600 + m * 60 + sec);
 }
 
+Status SetBackupSessionFamilies(MetricsRegistry& m, const BackupConfiguration& bc,
+                                const BackupSession& s, const MetricLabels& user) {
+  const MetricLabels invoker = BackupInvokerLabels(s.spec.invoker.kind, bc, user);
+  const double end = SessionEndSeconds(s.metadata, s.status.session_duration).value_or(0);
+  SetBackupSessionMetrics(m, invoker, s.status, end);
+  Status first;
+  for (const BackupTargetStatus& t : s.status.targets) {
+    const MetricLabels target = UpsertLabels(invoker, TargetLabels(t.ref));
+    SetBackupTargetMetrics(m, target, t, end);
+    for (const HostBackupStats& h : t.stats) {
+      Status st = SetBackupHostMetrics(m, target, h);
+      if (first.ok()) first = st;
+    }
+  }
+  return first;
+}
+
 }  // namespace stash::apis

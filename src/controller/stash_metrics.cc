@@ -85,19 +85,10 @@ void StashMetricsCollector::ApplySessionLocked(const apis::BackupConfiguration& 
   std::string& last = reported_[key];
   if (!last.empty() && Order(s) <= last) return;  // an older session: the gauges stay
   last = Order(s);
-  const MetricLabels invoker = apis::BackupInvokerLabels(s.spec.invoker.kind, bc, user_labels_);
-  const double end = apis::SessionEndSeconds(s.metadata, s.status.session_duration).value_or(0);
-  apis::SetBackupSessionMetrics(registry_, invoker, s.status, end);
-  for (const apis::BackupTargetStatus& t : s.status.targets) {
-    const MetricLabels target = apis::UpsertLabels(invoker, apis::TargetLabels(t.ref));
-    apis::SetBackupTargetMetrics(registry_, target, t, end);
-    for (const apis::HostBackupStats& h : t.stats) {
-      Status st = apis::SetBackupHostMetrics(registry_, target, h);
-      if (!st.ok()) {
-        spdlog::warn("metrics of BackupSession {}/{}: {}", s.metadata.namespace_, s.metadata.name,
-                     st.message());
-      }
-    }
+  Status st = apis::SetBackupSessionFamilies(registry_, bc, s, user_labels_);
+  if (!st.ok()) {
+    spdlog::warn("metrics of BackupSession {}/{}: {}", s.metadata.namespace_, s.metadata.name,
+                 st.message());
   }
   if (bc.spec.driver != "VolumeSnapshotter") {
     auto repo = repositories_->Get(RepoNamespace(bc), bc.spec.repository.name);

@@ -54,6 +54,11 @@ void SetBackupTargetMetrics(MetricsRegistry& m, const MetricLabels& labels,
 // summed over its snapshots. kInvalid when a stats field cannot be read.
 Status SetBackupHostMetrics(MetricsRegistry& m, const MetricLabels& labels,
                             const HostBackupStats& host);
+// All of a completed BackupSession of `bc`: the session family, each
+// target's and each host's (invoker labels after `user`). Every family is
+// written; the first host whose stats cannot be read is the error.
+Status SetBackupSessionFamilies(MetricsRegistry& m, const BackupConfiguration& bc,
+                                const BackupSession& session, const MetricLabels& user = {});
 // The repository family (invoker + RepositoryLabels) from its status.
 Status SetRepositoryMetrics(MetricsRegistry& m, const MetricLabels& labels,
                             const RepositoryStatus& status);
