@@ -85,6 +85,7 @@ Result<ProcessResult> CliBackupRunner::Run(const RepoTarget& repo, std::vector<s
   // scheduled backup's forget/prune: wait for it, for a bounded time (newer
   // restic's flag; restic 0.14 as the engine does not know it).
   if (EngineReadsPathMap()) argv.push_back("--retry-lock=" + std::string(kRetryLock));
+  argv.insert(argv.end(), global_args_.begin(), global_args_.end());
   argv.insert(argv.end(), args.begin(), args.end());
   EnvMap env = extra_env_;
   for (const auto& [k, v] : repo.env) env[k] = v;
@@ -99,7 +100,7 @@ Result<bool> CliBackupRunner::EnsureRepository(const RepoTarget& repo) {
     if (known_.count(repo.url)) return false;
   }
   STASH_ASSIGN_OR_RETURN(ProcessResult probe,
-                         Run(repo, {"snapshots", "--json", "--no-lock", "--no-cache"}));
+                         Run(repo, {"snapshots", "--json", "--no-lock"}));
   if (probe.exit_code == 0) {
     std::lock_guard<std::mutex> lock(mu_);
     known_.insert(repo.url);
@@ -121,7 +122,7 @@ Result<bool> CliBackupRunner::EnsureRepository(const RepoTarget& repo) {
       return Status(ErrnoError(ec.value(), "creating repository directory " + repo.local_dir));
     }
   }
-  STASH_ASSIGN_OR_RETURN(ProcessResult init, Run(repo, {"init", "--no-cache"}));
+  STASH_ASSIGN_OR_RETURN(ProcessResult init, Run(repo, {"init"}));
   if (init.exit_code != 0) {
     // Another BackupConfiguration initialised it at the same moment: use
     // theirs (the engine removed the key it had written).
@@ -150,7 +151,7 @@ Result<SnapshotResult> CliBackupRunner::Backup(const RepoTarget& repo, const std
                                                const std::vector<std::string>& paths,
                                                const std::vector<std::string>& excludes,
                                                const engine::PathMap& map) {
-  std::vector<std::string> args = {"backup", "--json", "--no-cache", "--host", host};
+  std::vector<std::string> args = {"backup", "--json", "--host", host};
   for (const auto& e : excludes) {
     args.push_back("--exclude");
     args.push_back(e);
@@ -176,7 +177,7 @@ Result<SnapshotResult> CliBackupRunner::Backup(const RepoTarget& repo, const std
 
 Result<RetentionResult> CliBackupRunner::ApplyRetention(const RepoTarget& repo,
                                                         const json& policy) {
-  std::vector<std::string> args = {"forget", "--json", "--no-cache"};
+  std::vector<std::string> args = {"forget", "--json"};
   static const std::pair<const char*, const char*> kKeeps[] = {
       {"keepLast", "--keep-last"},       {"keepHourly", "--keep-hourly"},
       {"keepDaily", "--keep-daily"},     {"keepWeekly", "--keep-weekly"},
@@ -211,7 +212,7 @@ Result<RetentionResult> CliBackupRunner::ApplyRetention(const RepoTarget& repo,
 }
 
 Status CliBackupRunner::Check(const RepoTarget& repo) {
-  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, {"check", "--no-cache"}));
+  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, {"check"}));
   if (r.exit_code != 0) {
     return DataLossError("checking repository " + repo.url + ": " + ErrorText(r));
   }
@@ -219,7 +220,7 @@ Status CliBackupRunner::Check(const RepoTarget& repo) {
 }
 
 Status CliBackupRunner::Unlock(const RepoTarget& repo) {
-  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, {"unlock", "--no-cache"}));
+  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, {"unlock"}));
   if (r.exit_code != 0) return UnavailableError("unlocking " + repo.url + ": " + ErrorText(r));
   return Status::Ok();
 }
@@ -266,7 +267,7 @@ Result<uint64_t> CliBackupRunner::StoredSize(const RepoTarget& repo) {
 
 Result<RepoStats> CliBackupRunner::Stats(const RepoTarget& repo) {
   STASH_ASSIGN_OR_RETURN(ProcessResult snaps,
-                         Run(repo, {"snapshots", "--json", "--no-lock", "--no-cache"}));
+                         Run(repo, {"snapshots", "--json", "--no-lock"}));
   if (snaps.exit_code != 0) {
     return UnavailableError("listing snapshots of " + repo.url + ": " + ErrorText(snaps));
   }
@@ -274,7 +275,7 @@ Result<RepoStats> CliBackupRunner::Stats(const RepoTarget& repo) {
   json list = json::parse(snaps.out, nullptr, false);
   if (list.is_array()) stats.snapshot_count = int64_t(list.size());
   STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, {"stats", "--json", "--mode", "raw-data",
-                                                     "--no-lock", "--no-cache"}));
+                                                     "--no-lock"}));
   json j = json::parse(r.out, nullptr, false);
   if (r.exit_code == 0 && j.is_object()) {
     stats.total_size = j.value("total_size", uint64_t{0});

@@ -3,12 +3,21 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "stash/agent/format.h"
 #include "stash/agent/lease.h"
+#include "stash/agent/metrics_push.h"
+#include "stash/agent/probe.h"
+#include "stash/apis/backup.h"
+#include "stash/apis/codec.h"
+#include "stash/apis/metrics.h"
+#include "stash/apis/repository.h"
+#include "stash/kube/duration.h"
 #include "stash/kube/informer.h"
 #include "stash/kube/stash_names.h"
 
@@ -37,6 +46,30 @@ json Condition(std::string_view type, bool ok, std::string_view reason, std::str
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](char c) { return char(tolower(c)); });
   return s;
+}
+
+// How long a hook may take: kubelet's probes get 1 s by default, but a hook
+// quiesces an application (a flush, a dump), so Stash's executor waits longer.
+constexpr Duration kHookTimeout = std::chrono::seconds(30);
+
+// The pod a hook runs against: the sidecar shares the workload pod's network
+// (and, on the embedded node, the node's), so the workload listens on
+// 127.0.0.1; named ports and the environment come from its containers.
+HookTarget WorkloadHookTarget(const json& workload, const std::string& container) {
+  HookTarget t;
+  for (const json& c :
+       workload.value("/spec/template/spec/containers"_json_pointer, json::array())) {
+    for (const json& p : c.value("ports", json::array())) {
+      if (p.contains("name") && p.contains("containerPort")) {
+        t.named_ports.emplace(p["name"].get<std::string>(), p["containerPort"].get<int>());
+      }
+    }
+    if (!container.empty() && c.value("name", "") != container) continue;
+    for (const json& e : c.value("env", json::array())) {
+      if (e.contains("value")) t.env[e.value("name", "")] = e["value"].get<std::string>();
+    }
+  }
+  return t;
 }
 
 }  // namespace
@@ -75,6 +108,7 @@ bool BackupSidecar::Matches(const json& s) const {
 }
 
 Status BackupSidecar::Run(const std::atomic<bool>& stop) {
+  stop_ = &stop;
   LeaderLease lease(client_, clock_, opts_.ns, LeaseName(),
                     opts_.pod_name.empty() ? "stash-sidecar" : opts_.pod_name);
   while (true) {
@@ -260,19 +294,34 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
                                : spec.value("/target/alias"_json_pointer, "");
   json ref = spec.value("/target/ref"_json_pointer, json::object());
   json target = {{"ref", ref}, {"totalHosts", 1}, {"phase", "Running"}};
-  STASH_RETURN_IF_ERROR(
-      client_
-          .Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
-                 {{"status", {{"phase", "Running"}, {"targets", json::array({target})}}}}, "status")
-          .status());
+  json running = {{"phase", "Running"}, {"targets", json::array({target})}};
+  std::optional<SystemTime> deadline;
+  std::string time_out = spec.value("timeOut", "");
+  if (!time_out.empty()) {
+    auto d = kube::ParseGoDuration(time_out);
+    auto created = kube::ParseTime(session.value("/metadata/creationTimestamp"_json_pointer, ""));
+    if (d.ok() && created.ok()) {
+      deadline = *created + *d;
+      running["sessionDeadline"] = kube::FormatTime(*deadline);
+    }
+  }
+  STASH_RETURN_IF_ERROR(client_
+                            .Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
+                                   {{"status", running}}, "status")
+                            .status());
 
   json conditions = json::array();
+  json target_conditions = json::array();
   json snapshots = json::array();
   json repo_status;
   json repository;
   Status failure;
   // Each step runs only while everything before it succeeded.
-  [&] {
+  const bool expired = RunWithDeadline(deadline, [&] {
+    // A failed preBackup hook fails the session before anything is backed up.
+    if (Status hook = RunHook(bc, "preBackup", "", &target_conditions); !hook.ok()) {
+      return void(failure = hook);
+    }
     std::string repo_ns = spec.value("/repository/namespace"_json_pointer, opts_.ns);
     auto repo =
         client_.Get(res::kRepositories, repo_ns, spec.value("/repository/name"_json_pointer, ""));
@@ -355,8 +404,21 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
     } else if (failure.ok()) {
       failure = stats.status();
     }
-  }();
+  });
+  if (expired) {
+    std::string message = "Failed to complete backup within " + time_out + ".";
+    conditions.push_back(Condition("DeadlineExceeded", true, "FailedToCompleteWithinDeadline",
+                                   message, clock_.Now()));
+    failure = TimeoutError(message);
+  }
 
+  // postBackup runs whatever happened (its executionPolicy decides), and
+  // fails the target when it fails.
+  if (Status hook = RunHook(bc, "postBackup", failure.ok() ? "Succeeded" : "Failed",
+                            &target_conditions, session.value("/spec/retryLeft"_json_pointer, 0));
+      !hook.ok() && failure.ok()) {
+    failure = hook;
+  }
   const SystemTime end = clock_.Now();
   const bool ok = failure.ok();
   json host_stats = {{"hostname", host},
@@ -370,6 +432,7 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
   }
   target["phase"] = ok ? "Succeeded" : "Failed";
   target["stats"] = json::array({host_stats});
+  if (!target_conditions.empty()) target["conditions"] = target_conditions;
   json status = {{"phase", ok ? "Succeeded" : "Failed"},
                  {"sessionDuration", FormatGoDuration(end - start)},
                  {"targets", json::array({target})},
@@ -379,6 +442,11 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
   if (!p.ok()) return p.status();
   if (repo_status.is_object() && !repository.is_null()) {
     UpdateRepositoryStatus(repository, session, repo_status).IgnoreError();
+  }
+  if (opts_.metrics_enabled) {
+    if (Status pushed = PushSessionMetrics(name, bc, repository); !pushed.ok()) {
+      spdlog::warn("BackupSession {}/{}: {}", opts_.ns, name, pushed.ToString());
+    }
   }
   std::string bc_id = "\"" + opts_.ns + "\"/\"" + opts_.invoker_name + "\"";
   if (ok) {
@@ -396,6 +464,109 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
   spdlog::info("BackupSession {}/{}: {}{}", opts_.ns, name, ok ? "Succeeded" : "Failed",
                ok ? "" : " (" + error + ")");
   return Status::Ok();
+}
+
+bool BackupSidecar::RunWithDeadline(std::optional<SystemTime> deadline,
+                                    const std::function<void()>& work) {
+  if (!deadline) {
+    work();
+    return false;
+  }
+  if (clock_.Now() >= *deadline) return true;  // waited past it: nothing to start
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::atomic<bool> expired{false};
+  std::thread watchdog([&] {
+    std::unique_lock lock(mu);
+    // Polls the injected clock; a real one moves on its own.
+    while (!done && clock_.Now() < *deadline) cv.wait_for(lock, std::chrono::milliseconds(50));
+    if (done) return;
+    expired = true;
+    spdlog::warn("BackupSession of {}/{} passed its deadline; stopping the backup", opts_.ns,
+                 opts_.invoker_name);
+    if (opts_.cancel) opts_.cancel->store(true);
+  });
+  work();
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  watchdog.join();
+  // The next session starts unstopped, unless the sidecar itself is stopping.
+  if (expired && opts_.cancel) opts_.cancel->store(stop_ != nullptr && stop_->load());
+  return expired;
+}
+
+Status BackupSidecar::RunHook(const json& bc, const std::string& which, const std::string& phase,
+                              json* conditions, int retry_left) {
+  const json* spec = bc.contains("/spec/hooks"_json_pointer / which)
+                         ? &bc.at("/spec/hooks"_json_pointer / which)
+                         : nullptr;
+  if (spec == nullptr || spec->is_null()) return Status::Ok();
+  const bool pre = which == "preBackup";
+  const std::string type =
+      pre ? "PreBackupHookExecutionSucceeded" : "PostBackupHookExecutionSucceeded";
+  const std::string title = pre ? "PreBackup" : "PostBackup";
+  auto handler = apis::FromJson<apis::Handler>(*spec);
+  Status result;
+  if (!handler.ok()) {
+    result = handler.status();
+  } else if (!pre && !AllowedByExecutionPolicy(handler->execution_policy, phase, retry_left)) {
+    return Status::Ok();  // not for this outcome
+  } else {
+    json workload;
+    std::string kind = bc.value("/spec/target/ref/kind"_json_pointer, "");
+    if (auto r = kube::WorkloadResource(kind); r.ok()) {
+      auto got = client_.Get(*r, opts_.ns, bc.value("/spec/target/ref/name"_json_pointer, ""));
+      if (got.ok()) workload = std::move(*got);
+    }
+    spdlog::info("BackupSession of {}/{}: running the {} hook", opts_.ns, opts_.invoker_name,
+                 which);
+    result =
+        RunHandler(*handler, WorkloadHookTarget(workload, handler->container_name), kHookTimeout);
+  }
+  const SystemTime now = clock_.Now();
+  if (result.ok()) {
+    conditions->push_back(Condition(type, true, "SuccessfullyExecuted" + title + "Hook",
+                                    "Successfully executed " + which + " hook.", now));
+    return Status::Ok();
+  }
+  std::string message = "Failed to execute " + which + " hook. Reason: " + result.message();
+  conditions->push_back(Condition(type, false, "FailedToExecute" + title + "Hook", message, now));
+  return Status(result.code(), message);
+}
+
+Status BackupSidecar::PushSessionMetrics(const std::string& session_name, const json& bc,
+                                         const json& repository) {
+  // The objects as written, so the pushed values are the status' values.
+  STASH_ASSIGN_OR_RETURN(json session_obj,
+                         client_.Get(res::kBackupSessions, opts_.ns, session_name));
+  STASH_ASSIGN_OR_RETURN(auto session, apis::FromJson<apis::BackupSession>(session_obj));
+  STASH_ASSIGN_OR_RETURN(auto config, apis::FromJson<apis::BackupConfiguration>(bc));
+  if (session.spec.invoker.kind.empty()) session.spec.invoker.kind = opts_.invoker_kind;
+  MetricsRegistry m;
+  Status families = apis::SetBackupSessionFamilies(m, config, session, opts_.metrics_labels);
+  if (!families.ok()) spdlog::warn("metrics of {}: {}", session_name, families.message());
+  if (repository.is_object()) {
+    auto repo_obj = client_.Get(res::kRepositories, repository["metadata"].value("namespace", ""),
+                                repository["metadata"].value("name", ""));
+    auto repo = repo_obj.ok() ? apis::FromJson<apis::Repository>(*repo_obj)
+                              : Result<apis::Repository>(repo_obj.status());
+    if (repo.ok()) {
+      apis::SetRepositoryMetrics(
+          m,
+          apis::UpsertLabels(
+              apis::BackupInvokerLabels(opts_.invoker_kind, config, opts_.metrics_labels),
+              apis::RepositoryLabels(*repo)),
+          repo->status)
+          .IgnoreError();
+    }
+  }
+  return PushMetrics(opts_.pushgateway_url,
+                     MetricsJobName(opts_.invoker_kind, opts_.ns, opts_.invoker_name),
+                     m.Exposition());
 }
 
 Status BackupSidecar::UpdateRepositoryStatus(const json& repository, const json& session,

@@ -175,6 +175,7 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
   h->controller = std::make_unique<controller::BackupConfigurationController>(*h->client, clock,
                                                                               opts.ns, image);
   if (!opts.metrics_listen.empty()) h->controller->Instrument(&h->operator_metrics);
+  h->controller->SetPushgateway(opts.pushgateway_url);
   h->controller->Start();
   h->restores =
       std::make_unique<controller::RestoreSessionController>(*h->client, clock, opts.ns, image);
@@ -274,6 +275,9 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false);
+  cmd->add_option("--pushgateway-url", opts->pushgateway_url,
+                  "Make backup sidecars push each session's Stash metrics to this Prometheus "
+                  "pushgateway, e.g. http://localhost:56789 (default: off)");
   cmd->add_option("--health-probe-bind-address", *probe_bind,
                   "Serve /healthz and /readyz over HTTP on [HOST]:PORT, e.g. :8081 (default: off)");
   cmd->add_option("--webhook-listen", opts->webhook_listen,

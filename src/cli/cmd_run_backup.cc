@@ -7,9 +7,11 @@
 
 #include "commands.h"
 #include "signals.h"
+#include "stash/agent/metrics_push.h"
 #include "stash/agent/sidecar.h"
 #include "stash/cli/app.h"
 #include "stash/core/clock.h"
+#include "stash/core/metrics.h"
 #include "stash/core/random.h"
 #include "stash/kube/config.h"
 
@@ -32,6 +34,8 @@ void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
     std::string kubeconfig, engine;
     bool enable_cache = true, metrics = false;
     int max_connections = 0;
+    std::string pushgateway_url;
+    std::vector<std::string> metrics_labels;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--invoker-name", o->sidecar.invoker_name, "BackupConfiguration name")
@@ -45,10 +49,23 @@ void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_option("--backup-engine", o->engine,
                   "restic-compatible binary that performs backups (default: $STASH_BACKUP_ENGINE, "
                   "else this stash binary)");
-  // Accepted for compatibility with Stash's sidecar arguments.
-  cmd->add_option("--enable-cache", o->enable_cache, "Use a cache (accepted)");
-  cmd->add_option("--max-connections", o->max_connections, "Backend connections (accepted)");
-  cmd->add_option("--metrics-enabled", o->metrics, "Push metrics (accepted)");
+  cmd->add_option("--enable-cache", o->enable_cache,
+                  "Keep restic's local cache of the repository between sessions (in "
+                  "$STASH_DATA_DIR/restic-cache on the embedded node, else restic's default)")
+      ->capture_default_str();
+  cmd->add_option("--max-connections", o->max_connections,
+                  "Connections to the backend at once (0: the backend's default)")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--metrics-enabled", o->metrics,
+                  "Push Stash's metrics of each session to the pushgateway");
+  cmd->add_option("--pushgateway-url", o->pushgateway_url,
+                  std::string("Pushgateway to push metrics to (default ") +
+                      agent::kDefaultPushgatewayUrl + ")");
+  cmd->add_option("--metrics-labels", o->metrics_labels,
+                  "Labels (key=value) added to the pushed metrics (can be repeated)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
   cmd->callback([o, exit_code] {
     auto cfg = kube::ResolveConfig(o->kubeconfig);
     if (!cfg.ok()) {
@@ -74,17 +91,43 @@ void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
       return;
     }
     so.path_map = *map;
+    auto labels = ParseMetricLabels(o->metrics_labels);
+    if (!labels.ok()) {
+      std::cerr << "stash run-backup: --metrics-labels: " << labels.status().message() << "\n";
+      *exit_code = kExitUsage;
+      return;
+    }
+    so.metrics_enabled = o->metrics;
+    so.pushgateway_url = o->pushgateway_url;
+    so.metrics_labels = *labels;
     if (o->engine.empty()) o->engine = Env("STASH_BACKUP_ENGINE");
 
     std::atomic<bool> stop{false};
+    // Stops the running backup process: on SIGTERM, and at a session's
+    // deadline (the sidecar sets it).
+    std::atomic<bool> cancel{false};
+    so.cancel = &cancel;
     RealClock clock;
     StopSignals signals;  // before any thread starts; after what OnStop touches
     signals.OnStop([&](int) {
       stop = true;
+      cancel = true;
       clock.Interrupt();
     });
     kube::Client client(*cfg);
-    agent::CliBackupRunner runner(o->engine, {}, &stop);
+    agent::EnvMap engine_env;
+    if (o->max_connections > 0) {
+      engine_env["STASH_MAX_CONNECTIONS"] = std::to_string(o->max_connections);
+    }
+    agent::CliBackupRunner runner(o->engine, engine_env, &cancel);
+    if (o->enable_cache) {
+      // The node's data directory outlives the pod: a scheduled backup finds
+      // the index, snapshots and trees of the last one there. In a real pod,
+      // restic's default ($RESTIC_CACHE_DIR, $XDG_CACHE_HOME, ~/.cache).
+      runner.SetGlobalArgs(so.data_dir.empty() ? std::vector<std::string>{}
+                                               : std::vector<std::string>{
+                                                     "--cache-dir", so.data_dir + "/restic-cache"});
+    }
     SystemRandom random;
     runner.SizeThroughBackend(clock, random);
     agent::BackupSidecar sidecar(client, clock, runner, so);

@@ -89,7 +89,8 @@ struct ServerFlags {
   std::string compaction_interval = "5m";
   std::string encryption_config;
   size_t max_connections = 0;
-  std::string metrics_listen;  // the operator's /metrics; empty: off
+  std::string metrics_listen;   // the operator's /metrics; empty: off
+  std::string pushgateway_url;  // sidecars push their sessions' metrics there; empty: off
 };
 
 int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_triggers) {
@@ -141,6 +142,7 @@ int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_trigg
   op.in_process_triggers = in_process_triggers;
   op.data_dir = node_dir;
   op.metrics_listen = flags.metrics_listen;
+  op.pushgateway_url = flags.pushgateway_url;
   if (run_operator) {
     // The node's state (logs, pod directories) is the server's alone, as
     // the rest of the data directory.
@@ -202,11 +204,20 @@ void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_option("--metrics-listen", flags->metrics_listen,
                   "Serve the operator's Prometheus metrics at /metrics on [HOST]:PORT, e.g. "
                   "127.0.0.1:8080 (default: off)");
+  cmd->add_option("--pushgateway-url", flags->pushgateway_url,
+                  "Make backup sidecars push each session's Stash metrics to this Prometheus "
+                  "pushgateway, e.g. http://127.0.0.1:9091 (default: off)");
   auto in_process_triggers = std::make_shared<bool>(false);
   cmd->add_flag("--in-process-triggers", *in_process_triggers,
                 "Run the trigger CronJobs' create-backupsession inside the embedded node instead "
                 "of as a process per tick (for thousands of BackupConfigurations)");
   cmd->callback([=] {
+    if (!flags->pushgateway_url.empty() && !*run_operator) {
+      std::cerr << "stash server: --pushgateway-url configures the operator's sidecars; it "
+                   "cannot be used with --no-operator\n";
+      *exit_code = kExitUsage;
+      return;
+    }
     if (!flags->metrics_listen.empty() && !*run_operator) {
       std::cerr << "stash server: --metrics-listen serves the operator's metrics; it cannot be "
                    "used with --no-operator\n";

@@ -68,6 +68,7 @@ struct OperatorOptions {
   // and the operator's own) on [HOST]:PORT; empty: off.
   std::string metrics_listen;
   std::vector<std::string> metrics_labels;  // key=value added to Stash's series
+  std::string pushgateway_url;  // sidecars push their sessions' metrics there; empty: off
 };
 struct OperatorHandle;
 // Splits "HOST:PORT" (IPv6 hosts in brackets); false when malformed.

@@ -319,7 +319,7 @@ Status BackupConfigurationController::EnsureSidecar(const json& bc, const json& 
                                                     const kube::Resource& r, const json* repository,
                                                     std::string* message) {
   json desired = workload;
-  if (!InjectSidecar(&desired, bc, repository, image_)) return Status::Ok();
+  if (!InjectSidecar(&desired, bc, repository, image_, pushgateway_url_)) return Status::Ok();
   auto updated = client_.Update(r, NsOf(workload), desired);
   if (!updated.ok()) return updated.status();
   recorder_

@@ -41,7 +41,7 @@ std::string InvokerHash(const json& bc) {
   return buf;
 }
 
-json SidecarContainer(const json& bc, std::string_view image) {
+json SidecarContainer(const json& bc, std::string_view image, std::string_view pushgateway_url) {
   const json& meta = bc["metadata"];
   const json& target = bc["spec"].value("target", json::object());
   const json& ref = target.value("ref", json::object());
@@ -50,7 +50,16 @@ json SidecarContainer(const json& bc, std::string_view image) {
       {"run-backup", "--invoker-kind=BackupConfiguration",
        "--invoker-name=" + meta.value("name", ""), "--target-kind=" + ref.value("kind", ""),
        "--target-name=" + ref.value("name", ""), "--target-namespace=" + ref.value("namespace", ns),
-       "--enable-cache=true", "--max-connections=0", "--metrics-enabled=false"});
+       "--enable-cache=" + std::string(bc.value("/spec/tempDir/disableCaching"_json_pointer, false)
+                                           ? "false"
+                                           : "true"),
+       "--max-connections=0"});
+  if (pushgateway_url.empty()) {
+    args.push_back("--metrics-enabled=false");
+  } else {
+    args.push_back("--metrics-enabled=true");
+    args.push_back("--pushgateway-url=" + std::string(pushgateway_url));
+  }
   json env = json::array(
       {{{"name", "NODE_NAME"}, {"valueFrom", {{"fieldRef", {{"fieldPath", "spec.nodeName"}}}}}},
        {{"name", "POD_NAME"}, {"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.name"}}}}}},
@@ -65,10 +74,11 @@ json SidecarContainer(const json& bc, std::string_view image) {
           {"volumeMounts", mounts}};
 }
 
-bool InjectSidecar(json* workload, const json& bc, const json* repository, std::string_view image) {
+bool InjectSidecar(json* workload, const json& bc, const json* repository, std::string_view image,
+                   std::string_view pushgateway_url) {
   json before = *workload;
   json* pod = PodSpec(workload);
-  json container = SidecarContainer(bc, image);
+  json container = SidecarContainer(bc, image, pushgateway_url);
   // A local backend is mounted into the sidecar at its mountPath, as Stash does.
   json local_volume;
   if (repository) {

@@ -42,6 +42,21 @@ TEST(Invoker, SidecarRunsRunBackupWithTheTargetsMounts) {
   EXPECT_EQ(c["env"][1]["name"], "POD_NAME");
 }
 
+TEST(Invoker, SidecarCacheAndMetricsFollowTheSpecAndTheOperator) {
+  auto has = [](const json& c, const std::string& arg) {
+    return std::find(c["args"].begin(), c["args"].end(), arg) != c["args"].end();
+  };
+  json bc = GuideBackupConfiguration();
+  json c = SidecarContainer(bc);
+  EXPECT_TRUE(has(c, "--enable-cache=true"));
+  EXPECT_TRUE(has(c, "--metrics-enabled=false"));
+  bc["spec"]["tempDir"]["disableCaching"] = true;
+  c = SidecarContainer(bc, kube::kStashImage, "http://gateway:9091");
+  EXPECT_TRUE(has(c, "--enable-cache=false"));
+  EXPECT_TRUE(has(c, "--metrics-enabled=true"));
+  EXPECT_TRUE(has(c, "--pushgateway-url=http://gateway:9091"));
+}
+
 TEST(Invoker, InjectionIsIdempotentAndKeepsTheUsersContainer) {
   json bc = GuideBackupConfiguration();
   json d = GuideDeployment();

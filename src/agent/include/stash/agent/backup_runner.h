@@ -100,6 +100,9 @@ class CliBackupRunner final : public BackupRunner {
   // sizes of the repository's files by listing its backend, which needs a
   // clock and randomness for retries. Without this only local repositories
   // can be sized.
+  // Global flags put before every verb: the cache settings, as Stash gives
+  // restic "--cache-dir DIR" or "--no-cache" (the default) on every call.
+  void SetGlobalArgs(std::vector<std::string> args) { global_args_ = std::move(args); }
   void SizeThroughBackend(Clock& clock, Random& random) {
     clock_ = &clock;
     random_ = &random;
@@ -113,6 +116,7 @@ class CliBackupRunner final : public BackupRunner {
   Result<uint64_t> StoredSize(const RepoTarget& repo);
 
   std::string binary_;
+  std::vector<std::string> global_args_ = {"--no-cache"};
   EnvMap extra_env_;
   const std::atomic<bool>* cancel_;
   Clock* clock_ = nullptr;

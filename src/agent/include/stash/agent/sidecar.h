@@ -2,10 +2,16 @@
 // a workload. It watches the BackupSessions of its BackupConfiguration and,
 // holding the Lease `lock-backupconfiguration-<name>-backup` so only one
 // replica acts, runs each one: Skipped (with the guide's Warning event) when
-// the BackupConfiguration is paused; otherwise Running → initialise the
+// the BackupConfiguration is paused; otherwise Running → the preBackup hook
+// (its failure fails the session, nothing backed up) → initialise the
 // repository if new → back up each path → apply the retention policy →
-// check → Succeeded or Failed with sessionDuration and per-host stats, then
-// the Repository's status, events and backupHistoryLimit cleanup.
+// check → the postBackup hook (as its executionPolicy says) → Succeeded or Failed.
+// With spec.timeOut, a session still running at creationTimestamp + timeOut
+// (status.sessionDeadline) has its backup process stopped and ends Failed
+// with the DeadlineExceeded condition
+// (and, with --metrics-enabled, the session's metrics pushed to a pushgateway) with
+// sessionDuration and per-host stats, then the Repository's status, events and backupHistoryLimit
+// cleanup.
 //
 // A session found Running when the sidecar starts was cut off by a crash or
 // kill; it ends Failed (BackupDisrupted) instead of staying Running forever.
@@ -14,11 +20,14 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "stash/agent/backup_runner.h"
 #include "stash/agent/repository.h"
 #include "stash/core/clock.h"
+#include "stash/core/metrics.h"
 #include "stash/kube/client.h"
 #include "stash/kube/events.h"
 
@@ -32,6 +41,16 @@ struct SidecarOptions {
   std::string pod_name, node_name;
   std::string data_dir;  // non-empty in embedded mode
   PathMap path_map;
+  // --metrics-enabled: after each session, push Stash's session, target,
+  // host and repository families to the pushgateway (empty URL: Stash's
+  // default), with `metrics_labels` added.
+  // Set by the sidecar to stop the backup process of a session past its
+  // deadline (timeOut); the runner watches it. Null: timeOut cannot stop
+  // a running backup (the session still ends DeadlineExceeded).
+  std::atomic<bool>* cancel = nullptr;
+  bool metrics_enabled = false;
+  std::string pushgateway_url;
+  MetricLabels metrics_labels;
 };
 
 class BackupSidecar {
@@ -57,6 +76,18 @@ class BackupSidecar {
   bool Matches(const kube::json& session) const;
   Status Skip(const kube::json& session);
   Status Execute(const kube::json& session, const kube::json& bc);
+  // Runs the BackupConfiguration's preBackup or postBackup hook, when set
+  // (postBackup only when its executionPolicy allows it after `phase`),
+  // appending its condition (PreBackupHookExecutionSucceeded, ...) to
+  // `conditions`. Returns the failure as Stash words it.
+  Status RunHook(const kube::json& bc, const std::string& which, const std::string& phase,
+                 kube::json* conditions, int retry_left = 0);
+  // Pushes the finished session's metrics (metrics_enabled).
+  Status PushSessionMetrics(const std::string& session_name, const kube::json& bc,
+                            const kube::json& repository);
+  // Runs `work` and, past `deadline`, sets opts_.cancel (stopping the
+  // backup process); returns whether the deadline passed.
+  bool RunWithDeadline(std::optional<SystemTime> deadline, const std::function<void()>& work);
   Status UpdateRepositoryStatus(const kube::json& repository, const kube::json& session,
                                 const kube::json& repo_status);
   void CleanupHistory(const kube::json& bc);
@@ -67,6 +98,7 @@ class BackupSidecar {
   Clock& clock_;
   BackupRunner& runner_;
   const SidecarOptions opts_;
+  const std::atomic<bool>* stop_ = nullptr;  // Run's
   kube::EventRecorder session_events_;
   kube::EventRecorder updater_events_;
   kube::EventRecorder sidecar_events_;

@@ -45,6 +45,9 @@ class BackupConfigurationController {
   // Reports the work queue's metrics (workqueue_*{name="backupconfiguration"})
   // to `metrics`, which outlives the controller. Call before Start.
   void Instrument(MetricsRegistry* metrics) { queue_.Instrument(metrics, "backupconfiguration"); }
+  // Sidecars push each session's metrics to this pushgateway (`stash
+  // operator --pushgateway-url`). Call before Start.
+  void SetPushgateway(std::string url) { pushgateway_url_ = std::move(url); }
 
   void Start();
   void Stop();
@@ -66,6 +69,7 @@ class BackupConfigurationController {
   Clock& clock_;
   const std::string ns_;
   const std::string image_;
+  std::string pushgateway_url_;
   kube::EventRecorder recorder_;
   kube::EventRecorder session_recorder_;
   WorkQueue queue_;

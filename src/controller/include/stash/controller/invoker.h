@@ -30,13 +30,17 @@ inline constexpr std::string_view kValidationPassed = "ValidationPassed";
 std::string InvokerHash(const json& bc);
 
 // The `stash` sidecar for `bc` targeting a workload in its namespace; `image`
-// is stash's image (`stash operator --image`).
-json SidecarContainer(const json& bc, std::string_view image = kube::kStashImage);
+// is stash's image (`stash operator --image`). The cache is on unless
+// spec.tempDir.disableCaching; with a `pushgateway_url` (`stash operator
+// --pushgateway-url`) the sidecar pushes each session's metrics there.
+json SidecarContainer(const json& bc, std::string_view image = kube::kStashImage,
+                      std::string_view pushgateway_url = "");
 
 // Makes the workload's pod template carry the sidecar (and, for a local
 // backend, the repository volume). Returns true when `workload` changed.
 bool InjectSidecar(json* workload, const json& bc, const json* repository,
-                   std::string_view image = kube::kStashImage);
+                   std::string_view image = kube::kStashImage,
+                   std::string_view pushgateway_url = "");
 // Removes what InjectSidecar added; returns true when `workload` changed.
 bool RemoveSidecar(json* workload);
 
