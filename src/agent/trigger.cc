@@ -87,6 +87,11 @@ Result<std::string> CreateBackupSession(const kube::Client& client, Clock& clock
       {"spec",
        {{"invoker",
          {{"apiGroup", "stash.appscode.com"}, {"kind", "BackupConfiguration"}, {"name", n}}}}}};
+  // Stash's NewSession: the first try carries all of retryConfig's retries.
+  if (bc.contains("/spec/retryConfig"_json_pointer)) {
+    session["spec"]["retryLeft"] =
+        bc.value("/spec/retryConfig/maxRetry"_json_pointer, 1);  // Stash's default: 1
+  }
   auto created = client.Create(kube::res::kBackupSessions, opts.ns, session);
   if (!created.ok()) {
     // Two ticks in the same second (or a retried Job) must not fail the trigger.

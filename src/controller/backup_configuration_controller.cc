@@ -102,7 +102,7 @@ void BackupConfigurationController::Start() {
   };
   auto bs_handler = [this](const std::string& type, const json& obj) {
     if (type == "DELETED") return;
-    if (obj.value("/status/phase"_json_pointer, "").empty()) {
+    if (obj.value("/status/phase"_json_pointer, "").empty() || NeedsRetry(obj)) {
       queue_.Add("bs:" + NsOf(obj) + "/" + NameOf(obj));
     }
   };
@@ -392,6 +392,7 @@ Status BackupConfigurationController::ReconcileSession(const std::string& ns,
   json bs = std::move(*got);
   bs["apiVersion"] = res::kBackupSessions.ApiVersion();
   bs["kind"] = res::kBackupSessions.kind;
+  if (NeedsRetry(bs)) return ReconcileRetry(bs);
   if (!bs.value("/status/phase"_json_pointer, "").empty()) return Status::Ok();
   std::string invoker = bs.value("/spec/invoker/name"_json_pointer, "");
   if (invoker.empty()) {

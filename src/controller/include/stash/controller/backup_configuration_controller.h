@@ -34,6 +34,12 @@ namespace stash::controller {
 
 using json = kube::json;
 
+// Whether a BackupSession failed with retries left and was not retried yet.
+bool NeedsRetry(const json& session);
+// The session that retries `failed` at `at`: its labels, owner and invoker,
+// spec.retryLeft one less, named <invoker>-<unix seconds of at>.
+Result<json> RetrySession(const json& failed, SystemTime at);
+
 class BackupConfigurationController {
  public:
   // `ns` empty watches all namespaces; `image` goes into sidecars and
@@ -56,6 +62,9 @@ class BackupConfigurationController {
   Status ReconcileSession(const std::string& ns, const std::string& name);
 
  private:
+  // retryConfig: a Failed session with retries left gets its successor
+  // (spec.retryLeft - 1) once retryConfig.delay has passed (session_retry.cc).
+  Status ReconcileRetry(const json& session);
   Status Finalize(json bc);
   Status EnsureSidecar(const json& bc, const json& workload, const kube::Resource& r,
                        const json* repository, std::string* message);
