@@ -135,7 +135,8 @@ ResticOptions* AddResticFlags(CLI::App& app) {
   app.add_option("--compression", o->compression,
                  "Compression mode: auto|off|max (RESTIC_COMPRESSION)")
       ->group(g);
-  app.add_option("-o,--option", o->extended_options, "Set extended option (key=value)")
+  app.add_option("-o,--option", o->extended_options,
+                 "Set extended option (key=value; stash knows <backend>.connections)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false)
@@ -219,6 +220,7 @@ std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& 
   }
   ctx.limit_upload = backend::KibPerSecond(static_cast<uint64_t>(o.limit_upload));
   ctx.limit_download = backend::KibPerSecond(static_cast<uint64_t>(o.limit_download));
+  ctx.extended_options = o.extended_options;
   ctx.no_cache = o.no_cache;
   ctx.cache_dir = o.cache_dir;
   ctx.cleanup_cache = o.cleanup_cache;
@@ -281,12 +283,59 @@ std::map<std::string, std::string> ProcessEnvironment() {
   return env;
 }
 
+Status ApplyExtendedOptions(const std::vector<std::string>& options, backend::BackendSpec* spec) {
+  std::string_view scheme;
+  switch (spec->kind) {
+    case backend::BackendKind::kLocal:
+      scheme = "local";
+      break;
+    case backend::BackendKind::kRest:
+      scheme = "rest";
+      break;
+    case backend::BackendKind::kS3:
+      scheme = "s3";
+      break;
+    case backend::BackendKind::kGcs:
+      scheme = "gs";
+      break;
+    case backend::BackendKind::kAzure:
+      scheme = "azure";
+      break;
+  }
+  for (const std::string& kv : options) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos)
+      return InvalidError("invalid option \"" + kv + "\": want key=value");
+    const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+    const size_t dot = key.find('.');
+    // As restic: options of other backends do not apply to this one.
+    if (dot != std::string::npos && key.substr(0, dot) != scheme) continue;
+    if (key == std::string(scheme) + ".connections") {
+      char* end = nullptr;
+      long n = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || n < 1 || n > 1024) {
+        return InvalidError("option " + key +
+                            " must be a number of connections from 1 to 1024, not \"" + value +
+                            "\"");
+      }
+      spec->max_connections = static_cast<int>(n);
+      continue;
+    }
+    return InvalidError("option \"" + key + "\" is not supported (stash knows " +
+                        std::string(scheme) + ".connections)");
+  }
+  return Status::Ok();
+}
+
 std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContext& ctx) {
   backend::Env env = ProcessEnvironment();
   if (!ctx.cacert.empty()) env["STASH_CACERT"] = ctx.cacert;
   if (ctx.insecure_tls) env["STASH_INSECURE_TLS"] = "true";
   auto spec = backend::ParseRepository(ctx.repo, env);
   if (!spec.ok()) return FatalError(spec.status());
+  if (Status s = ApplyExtendedOptions(ctx.extended_options, &*spec); !s.ok()) {
+    return CliError{kExitUsage, "Fatal: " + s.message()};
+  }
   spec->limit_upload = ctx.limit_upload;
   spec->limit_download = ctx.limit_download;
   auto b = backend::OpenBackend(*spec, *ctx.clock, *ctx.random);

@@ -24,6 +24,7 @@
 #include <variant>
 #include <vector>
 
+#include "stash/backend/factory.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
 #include "stash/engine/lock.h"
@@ -80,9 +81,10 @@ struct ResticContext {
   bool no_cache = false;
   std::string cache_dir;  // empty: DefaultCacheDir (RESTIC_CACHE_DIR, XDG, HOME)
   bool cleanup_cache = false;
-  bool quiet = false;         // the cache's notes are printed only on a terminal, without
-  bool json = false;          // --quiet and --json, as restic's
-  uint64_t limit_upload = 0;  // bytes per second; 0: unlimited
+  bool quiet = false;  // the cache's notes are printed only on a terminal, without
+  bool json = false;   // --quiet and --json, as restic's
+  std::vector<std::string> extended_options;  // -o key=value, checked when the backend opens
+  uint64_t limit_upload = 0;                  // bytes per second; 0: unlimited
   uint64_t limit_download = 0;
   std::unique_ptr<Clock> clock;
   std::unique_ptr<Random> random;
@@ -100,6 +102,10 @@ std::map<std::string, std::string> ProcessEnvironment();
 
 // Builds the backend for ctx.repo through the backend factory: local paths,
 // rest:, s3:, gs:, azure: with restic's environment variables.
+// -o options: "<scheme>.connections=N" sets the connections of this
+// repository's backend; another backend's options are skipped, as restic
+// does; any other option of this backend is refused (kInvalid naming it).
+Status ApplyExtendedOptions(const std::vector<std::string>& options, backend::BackendSpec* spec);
 std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContext& ctx);
 
 // Opens the repository with restic's messages, behind the local cache

@@ -77,6 +77,16 @@ class Limits(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("--limit-upload must be a rate in KiB/s", r.stderr.decode())
 
+    def test_extended_options_are_applied_or_refused(self):
+        # This backend's connections are taken, another backend's skipped (restic).
+        stash(self.repo, "-o", "local.connections=1", "-o", "s3.connections=9", "snapshots")
+        for bad, says in (("local.connections=0", "from 1 to 1024"),
+                          ("local.layout=s3legacy", "is not supported"),
+                          ("noequals", "want key=value")):
+            r = stash(self.repo, "-o", bad, "snapshots", check=False)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn(says, r.stderr.decode())
+
 
 class Progress(unittest.TestCase):
     """A backup held to 4 MiB/s with 4 MiB packs runs long enough to report
