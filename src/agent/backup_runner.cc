@@ -76,7 +76,8 @@ CliBackupRunner::CliBackupRunner(std::string binary, EnvMap extra_env,
       cancel_(cancel) {}
 
 Result<ProcessResult> CliBackupRunner::Run(const RepoTarget& repo, std::vector<std::string> args,
-                                           const EnvMap& extra) {
+                                           const EnvMap& extra,
+                                           const std::function<void(std::string_view)>& on_line) {
   // The repository goes in the environment, not argv: a URL may carry
   // credentials (rest:http://user:pass@...) and argv is visible to every
   // user in the process listing.
@@ -91,7 +92,7 @@ Result<ProcessResult> CliBackupRunner::Run(const RepoTarget& repo, std::vector<s
   for (const auto& [k, v] : repo.env) env[k] = v;
   for (const auto& [k, v] : extra) env[k] = v;
   env["RESTIC_REPOSITORY"] = repo.url;
-  return RunProcess(argv, env, cancel_);
+  return RunProcess(argv, env, cancel_, on_line);
 }
 
 Result<bool> CliBackupRunner::EnsureRepository(const RepoTarget& repo) {
@@ -99,8 +100,7 @@ Result<bool> CliBackupRunner::EnsureRepository(const RepoTarget& repo) {
     std::lock_guard<std::mutex> lock(mu_);
     if (known_.count(repo.url)) return false;
   }
-  STASH_ASSIGN_OR_RETURN(ProcessResult probe,
-                         Run(repo, {"snapshots", "--json", "--no-lock"}));
+  STASH_ASSIGN_OR_RETURN(ProcessResult probe, Run(repo, {"snapshots", "--json", "--no-lock"}));
   if (probe.exit_code == 0) {
     std::lock_guard<std::mutex> lock(mu_);
     known_.insert(repo.url);
@@ -162,7 +162,12 @@ Result<SnapshotResult> CliBackupRunner::Backup(const RepoTarget& repo, const std
   // apply to paths that were already translated.
   env[engine::kPathMapEnv] = mapped ? map.Serialize() : "";
   for (const auto& p : paths) args.push_back(mapped ? p : map.ToHost(p));
-  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, args, env));
+  auto on_line = [this](std::string_view line) {
+    if (!on_progress_ || line.find("\"message_type\":\"status\"") == std::string_view::npos) return;
+    json status = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (status.is_object()) on_progress_(status);
+  };
+  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, args, env, on_line));
   if (r.exit_code != 0 && r.exit_code != 3) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -266,16 +271,15 @@ Result<uint64_t> CliBackupRunner::StoredSize(const RepoTarget& repo) {
 }
 
 Result<RepoStats> CliBackupRunner::Stats(const RepoTarget& repo) {
-  STASH_ASSIGN_OR_RETURN(ProcessResult snaps,
-                         Run(repo, {"snapshots", "--json", "--no-lock"}));
+  STASH_ASSIGN_OR_RETURN(ProcessResult snaps, Run(repo, {"snapshots", "--json", "--no-lock"}));
   if (snaps.exit_code != 0) {
     return UnavailableError("listing snapshots of " + repo.url + ": " + ErrorText(snaps));
   }
   RepoStats stats;
   json list = json::parse(snaps.out, nullptr, false);
   if (list.is_array()) stats.snapshot_count = int64_t(list.size());
-  STASH_ASSIGN_OR_RETURN(ProcessResult r, Run(repo, {"stats", "--json", "--mode", "raw-data",
-                                                     "--no-lock"}));
+  STASH_ASSIGN_OR_RETURN(ProcessResult r,
+                         Run(repo, {"stats", "--json", "--mode", "raw-data", "--no-lock"}));
   json j = json::parse(r.out, nullptr, false);
   if (r.exit_code == 0 && j.is_object()) {
     stats.total_size = j.value("total_size", uint64_t{0});

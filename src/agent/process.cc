@@ -73,7 +73,8 @@ std::string SelfExe() {
 }
 
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, const EnvMap& env,
-                                 const std::atomic<bool>* cancel) {
+                                 const std::atomic<bool>* cancel,
+                                 const std::function<void(std::string_view line)>& on_line) {
   if (argv.empty()) return InvalidError("RunProcess: empty command");
   if (access(argv[0].c_str(), X_OK) != 0) {
     return ErrnoError(errno, "cannot execute " + argv[0]);
@@ -114,7 +115,17 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, const Env
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = read(fds[i].fd, buf, sizeof buf);
       if (n > 0) {
-        (i == 0 ? result.out : result.err).append(buf, size_t(n));
+        std::string& text = i == 0 ? result.out : result.err;
+        const size_t before = text.size();
+        text.append(buf, size_t(n));
+        if (i == 0 && on_line) {
+          // Lines completed by this read: from the last newline before it.
+          size_t start = text.rfind('\n', before == 0 ? 0 : before - 1);
+          start = start == std::string::npos || before == 0 ? 0 : start + 1;
+          for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+            on_line(std::string_view(text).substr(start, nl - start));
+          }
+        }
       } else if (n == 0 || errno != EINTR) {
         close(fds[i].fd);
         fds[i].fd = -1;

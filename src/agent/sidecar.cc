@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <set>
@@ -51,6 +52,8 @@ std::string Lower(std::string s) {
 // How long a hook may take: kubelet's probes get 1 s by default, but a hook
 // quiesces an application (a flush, a dump), so Stash's executor waits longer.
 constexpr Duration kHookTimeout = std::chrono::seconds(30);
+// How often a Running session's status.progress is written.
+constexpr Duration kProgressInterval = std::chrono::seconds(2);
 
 // The pod a hook runs against: the sidecar shares the workload pod's network
 // (and, on the embedded node, the node's), so the workload listens on
@@ -70,6 +73,23 @@ HookTarget WorkloadHookTarget(const json& workload, const std::string& container
     }
   }
   return t;
+}
+
+// status.progress from restic's "status" message; the rate is the bytes
+// done since the previous report over the time between them.
+json ProgressStatus(const json& st, double bytes_per_second) {
+  char pct[16];
+  snprintf(pct, sizeof pct, "%.2f%%", st.value("percent_done", 0.0) * 100);
+  json p = {{"percent", pct},
+            {"filesDone", st.value("files_done", uint64_t{0})},
+            {"totalFiles", st.value("total_files", uint64_t{0})},
+            {"bytesDone", st.value("bytes_done", uint64_t{0})},
+            {"totalBytes", st.value("total_bytes", uint64_t{0})},
+            {"rate", FormatBytes(static_cast<uint64_t>(bytes_per_second)) + "/s"}};
+  if (st.contains("seconds_remaining")) {
+    p["eta"] = FormatGoDuration(std::chrono::seconds(st.value("seconds_remaining", uint64_t{0})));
+  }
+  return p;
 }
 
 }  // namespace
@@ -351,6 +371,25 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
     for (const json& e : spec.value("/target/exclude"_json_pointer, json::array())) {
       excludes.push_back(e.get<std::string>());
     }
+    // Live progress: status.progress every few seconds while paths are read.
+    SystemTime last_report{};
+    uint64_t last_bytes = 0;
+    runner_.OnProgress([&](const json& st) {
+      const SystemTime now = clock_.Now();
+      if (now - last_report < kProgressInterval) return;
+      const uint64_t bytes = st.value("bytes_done", uint64_t{0});
+      const double secs = std::chrono::duration<double>(now - last_report).count();
+      const double rate = last_report == SystemTime{} || bytes < last_bytes
+                              ? 0
+                              : static_cast<double>(bytes - last_bytes) / secs;
+      last_report = now;
+      last_bytes = bytes;
+      client_
+          .Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
+                 {{"status", {{"progress", ProgressStatus(st, rate)}}}}, "status")
+          .status()
+          .IgnoreError();  // a missed update is replaced by the next one
+    });
     for (const json& p : spec.value("/target/paths"_json_pointer, json::array())) {
       std::string path = p.get<std::string>();
       auto snap = runner_.Backup(*target_repo, host, {path}, excludes, opts_.path_map);
@@ -405,6 +444,7 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
       failure = stats.status();
     }
   });
+  runner_.OnProgress({});
   if (expired) {
     std::string message = "Failed to complete backup within " + time_out + ".";
     conditions.push_back(Condition("DeadlineExceeded", true, "FailedToCompleteWithinDeadline",
@@ -434,6 +474,7 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
   target["stats"] = json::array({host_stats});
   if (!target_conditions.empty()) target["conditions"] = target_conditions;
   json status = {{"phase", ok ? "Succeeded" : "Failed"},
+                 {"progress", nullptr},  // only while Running
                  {"sessionDuration", FormatGoDuration(end - start)},
                  {"targets", json::array({target})},
                  {"conditions", conditions}};

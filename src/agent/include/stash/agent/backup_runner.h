@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -59,6 +60,12 @@ struct RepoStats {
 class BackupRunner {
  public:
   virtual ~BackupRunner() = default;
+
+  // restic's --json "status" message of a running Backup (files_done,
+  // total_files, bytes_done, total_bytes, percent_done, seconds_remaining),
+  // handed to `on_progress` on the thread that called Backup. Empty: none.
+  using ProgressFn = std::function<void(const nlohmann::json& status)>;
+  void OnProgress(ProgressFn fn) { on_progress_ = std::move(fn); }
   // Opens the repository, initialising it when there is none. Returns true
   // when it was created now. kUnauthorized for a wrong password.
   virtual Result<bool> EnsureRepository(const RepoTarget& repo) = 0;
@@ -76,6 +83,9 @@ class BackupRunner {
   virtual Result<RepoStats> Stats(const RepoTarget& repo) = 0;
   // Removes stale locks (left by a killed backup on this host).
   virtual Status Unlock(const RepoTarget& repo) = 0;
+
+ protected:
+  ProgressFn on_progress_;
 };
 
 class CliBackupRunner final : public BackupRunner {
@@ -110,7 +120,8 @@ class CliBackupRunner final : public BackupRunner {
 
  private:
   Result<ProcessResult> Run(const RepoTarget& repo, std::vector<std::string> args,
-                            const EnvMap& env = {});
+                            const EnvMap& env = {},
+                            const std::function<void(std::string_view)>& on_line = {});
   // stash's engine honours STASH_PATH_MAP; another (restic) is given host paths.
   bool EngineReadsPathMap() const;
   Result<uint64_t> StoredSize(const RepoTarget& repo);

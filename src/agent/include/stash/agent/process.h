@@ -8,8 +8,10 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "stash/core/result.h"
@@ -24,9 +26,12 @@ struct ProcessResult {
 };
 
 // Runs argv[0] (a path) with the current environment plus `env`. Setting
-// `cancel` sends SIGTERM. Fails only when the process cannot be started.
+// `cancel` sends SIGTERM. `on_line` (optional) gets each complete line of
+// stdout as it arrives, on the calling thread. Fails only when the process
+// cannot be started.
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, const EnvMap& env,
-                                 const std::atomic<bool>* cancel = nullptr);
+                                 const std::atomic<bool>* cancel = nullptr,
+                                 const std::function<void(std::string_view line)>& on_line = {});
 
 // Path of the running executable (/proc/self/exe).
 std::string SelfExe();
