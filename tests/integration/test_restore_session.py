@@ -126,9 +126,13 @@ class RestoreSessionGuide(unittest.TestCase):
         after = env.wait_for("3 new pods", lambda: (lambda p: p if len(p) == 3 and not p & before
                                                     else None)(
             {p["metadata"]["name"] for p in self.pods("stash-demo")}))
-        pod = env.get_json("pod", "-n", "demo", sorted(after)[0])
-        init_state = pod["status"]["initContainerStatuses"][0]["state"]
-        self.assertEqual(init_state.get("terminated", {}).get("exitCode"), 0, init_state)
+        # The session is Succeeded once the host's stats are written, just
+        # before stash-init exits: wait for the pod's status to say so.
+        init_state = env.wait_for("stash-init terminated", lambda: (lambda st: st if "terminated"
+                                                                    in st else None)(
+            env.get_json("pod", "-n", "demo", sorted(after)[0])["status"]
+            ["initContainerStatuses"][0]["state"]))
+        self.assertEqual(init_state["terminated"].get("exitCode"), 0, init_state)
 
         out = env.kubectl("get", "restoresession", "-n", "demo").stdout
         self.assertRegex(out, r"NAME\s+REPOSITORY\s+PHASE\s+DURATION\s+AGE")
