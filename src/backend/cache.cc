@@ -128,7 +128,7 @@ Status RemoveTree(const std::string& path) {
   return Status::Ok();
 }
 
-CacheBackend::CacheBackend(BackendPtr inner) : inner_(std::move(inner)) {}
+CacheBackend::CacheBackend(BackendPtr inner) : ForwardingBackend(std::move(inner)) {}
 
 Result<bool> CacheBackend::Attach(const std::string& base, const std::string& repository_id,
                                   SystemTime now) {

@@ -24,7 +24,8 @@ std::string_view OpName(Op op) {
 }
 }  // namespace
 
-FaultInjectingBackend::FaultInjectingBackend(BackendPtr inner) : inner_(std::move(inner)) {}
+FaultInjectingBackend::FaultInjectingBackend(BackendPtr inner)
+    : ForwardingBackend(std::move(inner)) {}
 
 void FaultInjectingBackend::FailNext(int n, Status status, unsigned ops) {
   std::lock_guard lock(mu_);

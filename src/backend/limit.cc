@@ -25,7 +25,7 @@ class LimitBackend::Slot {
 };
 
 LimitBackend::LimitBackend(BackendPtr inner, int max_connections)
-    : inner_(std::move(inner)),
+    : ForwardingBackend(std::move(inner)),
       limit_(max_connections > 0 ? max_connections : inner_->Connections()) {}
 
 int LimitBackend::peak() const {

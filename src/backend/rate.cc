@@ -26,7 +26,7 @@ bool ByteRateLimiter::Take(Clock& clock, uint64_t bytes) {
 
 RateLimitBackend::RateLimitBackend(BackendPtr inner, Clock& clock, uint64_t upload,
                                    uint64_t download)
-    : inner_(std::move(inner)), clock_(clock) {
+    : ForwardingBackend(std::move(inner)), clock_(clock) {
   // restic lets a stream run one second ahead; a tenth keeps a short
   // transfer's average close to the limit too.
   const Duration burst = std::chrono::milliseconds(100);

@@ -8,7 +8,7 @@
 namespace stash::backend {
 
 RetryBackend::RetryBackend(BackendPtr inner, Clock& clock, Random& random, RetryOptions options)
-    : inner_(std::move(inner)), clock_(clock), random_(random), options_(options) {}
+    : ForwardingBackend(std::move(inner)), clock_(clock), random_(random), options_(options) {}
 
 Duration RetryBackend::Backoff(int attempt) {
   Duration d = options_.initial_delay;

@@ -37,7 +37,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "stash/backend/backend.h"
+#include "stash/backend/forwarding.h"
 #include "stash/core/clock.h"
 
 namespace stash::backend {
@@ -59,7 +59,7 @@ Result<std::vector<std::string>> OldCacheDirs(const std::string& base, SystemTim
 // Removes a directory tree (a cache directory); missing is fine.
 Status RemoveTree(const std::string& path);
 
-class CacheBackend final : public Backend {
+class CacheBackend final : public ForwardingBackend {
  public:
   explicit CacheBackend(BackendPtr inner);
 
@@ -79,10 +79,6 @@ class CacheBackend final : public Backend {
   uint64_t hits() const { return hits_; }
   uint64_t fills() const { return fills_; }
 
-  std::string Location() const override { return inner_->Location(); }
-  int Connections() const override { return inner_->Connections(); }
-  bool ListsSavedFilesAtOnce() const override { return inner_->ListsSavedFilesAtOnce(); }
-  Status Create() override { return inner_->Create(); }
   Status Save(const Handle& h, std::span<const uint8_t> data) override;
   Status Load(const Handle& h, uint64_t offset, uint64_t length,
               std::vector<uint8_t>* out) override;
@@ -107,7 +103,6 @@ class CacheBackend final : public Backend {
   Status Fill(const Handle& h, std::vector<uint8_t>* whole, bool* downloaded);
   void DropUnlisted(FileType t, const std::unordered_set<std::string>& listed);
 
-  BackendPtr inner_;
   std::string dir_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -10,7 +10,7 @@
 #include <atomic>
 #include <mutex>
 
-#include "stash/backend/backend.h"
+#include "stash/backend/forwarding.h"
 #include "stash/core/random.h"
 
 namespace stash::backend {
@@ -26,7 +26,7 @@ enum Op : unsigned {
   kOpAll = 63,
 };
 
-class FaultInjectingBackend final : public Backend {
+class FaultInjectingBackend final : public ForwardingBackend {
  public:
   explicit FaultInjectingBackend(BackendPtr inner);
 
@@ -43,17 +43,15 @@ class FaultInjectingBackend final : public Backend {
   // Calls received (including failed ones) for the given op bit.
   int calls(Op op) const;
 
-  Backend& inner() { return *inner_; }
-
-  std::string Location() const override { return inner_->Location(); }
-  bool ListsSavedFilesAtOnce() const override { return inner_->ListsSavedFilesAtOnce(); }
-  bool CreatesAtomically() const override { return inner_->CreatesAtomically(); }
-  Result<int> RemoveTemporaryFiles() override { return inner_->RemoveTemporaryFiles(); }
-  int Connections() const override { return inner_->Connections(); }
   Status Create() override;
   Status Save(const Handle& h, std::span<const uint8_t> data) override;
   Status Load(const Handle& h, uint64_t offset, uint64_t length,
               std::vector<uint8_t>* out) override;
+  // Through Load, so its faults apply to direct reads too.
+  Result<std::span<uint8_t>> LoadUncached(const Handle& h, uint64_t offset, uint64_t length,
+                                          std::vector<uint8_t>* buf) override {
+    return Backend::LoadUncached(h, offset, length, buf);
+  }
   Result<FileInfo> Stat(const Handle& h) override;
   Status List(FileType t, const std::function<Status(const FileInfo&)>& fn) override;
   Status Remove(const Handle& h) override;
@@ -64,7 +62,6 @@ class FaultInjectingBackend final : public Backend {
   Status Before(Op op, bool* lose_response);
   Status Lost(Op op) const;
 
-  BackendPtr inner_;
   mutable std::mutex mu_;
   int fail_next_ = 0;
   unsigned fail_next_ops_ = 0;

@@ -9,28 +9,21 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "stash/backend/backend.h"
+#include "stash/backend/forwarding.h"
 
 namespace stash::backend {
 
-class LimitBackend final : public Backend {
+class LimitBackend final : public ForwardingBackend {
  public:
   LimitBackend(BackendPtr inner, int max_connections);
 
-  std::string Location() const override { return inner_->Location(); }
   int Connections() const override { return limit_; }
-  bool ListsSavedFilesAtOnce() const override { return inner_->ListsSavedFilesAtOnce(); }
-  bool CreatesAtomically() const override { return inner_->CreatesAtomically(); }
-  Result<int> RemoveTemporaryFiles() override { return inner_->RemoveTemporaryFiles(); }
   Status Create() override;
   Status Save(const Handle& h, std::span<const uint8_t> data) override;
   Status Load(const Handle& h, uint64_t offset, uint64_t length,
               std::vector<uint8_t>* out) override;
   Result<std::span<uint8_t>> LoadUncached(const Handle& h, uint64_t offset, uint64_t length,
                                           std::vector<uint8_t>* buf) override;
-  void Prefetch(const Handle& h, uint64_t offset, uint64_t length) override {
-    inner_->Prefetch(h, offset, length);  // no request of its own: no slot, no retry
-  }
   Result<FileInfo> Stat(const Handle& h) override;
   Status List(FileType t, const std::function<Status(const FileInfo&)>& fn) override;
   Status Remove(const Handle& h) override;
@@ -40,7 +33,6 @@ class LimitBackend final : public Backend {
 
  private:
   class Slot;
-  BackendPtr inner_;
   const int limit_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

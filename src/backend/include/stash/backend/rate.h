@@ -13,7 +13,7 @@
 
 #include <mutex>
 
-#include "stash/backend/backend.h"
+#include "stash/backend/forwarding.h"
 #include "stash/core/clock.h"
 
 namespace stash::backend {
@@ -36,34 +36,21 @@ class ByteRateLimiter {
   SystemTime tat_{};  // when every byte reserved so far has been paid for
 };
 
-class RateLimitBackend final : public Backend {
+class RateLimitBackend final : public ForwardingBackend {
  public:
   // Limits in bytes per second; 0 leaves that direction unlimited.
   RateLimitBackend(BackendPtr inner, Clock& clock, uint64_t upload_bytes_per_second,
                    uint64_t download_bytes_per_second);
 
-  std::string Location() const override { return inner_->Location(); }
-  int Connections() const override { return inner_->Connections(); }
-  bool ListsSavedFilesAtOnce() const override { return inner_->ListsSavedFilesAtOnce(); }
-  Status Create() override { return inner_->Create(); }
   Status Save(const Handle& h, std::span<const uint8_t> data) override;
   Status Load(const Handle& h, uint64_t offset, uint64_t length,
               std::vector<uint8_t>* out) override;
   Result<std::span<uint8_t>> LoadUncached(const Handle& h, uint64_t offset, uint64_t length,
                                           std::vector<uint8_t>* buf) override;
-  void Prefetch(const Handle& h, uint64_t offset, uint64_t length) override {
-    inner_->Prefetch(h, offset, length);
-  }
-  Result<FileInfo> Stat(const Handle& h) override { return inner_->Stat(h); }
-  Status List(FileType t, const std::function<Status(const FileInfo&)>& fn) override {
-    return inner_->List(t, fn);
-  }
-  Status Remove(const Handle& h) override { return inner_->Remove(h); }
 
  private:
   Status Pay(ByteRateLimiter* limiter, uint64_t bytes, const Handle& h);
 
-  BackendPtr inner_;
   Clock& clock_;
   std::unique_ptr<ByteRateLimiter> upload_;
   std::unique_ptr<ByteRateLimiter> download_;

@@ -16,7 +16,7 @@
 // state besides the Random (which is thread-safe).
 #pragma once
 
-#include "stash/backend/backend.h"
+#include "stash/backend/forwarding.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
 
@@ -30,29 +30,19 @@ struct RetryOptions {
   Duration max_elapsed = std::chrono::minutes(5);
 };
 
-class RetryBackend final : public Backend {
+class RetryBackend final : public ForwardingBackend {
  public:
   RetryBackend(BackendPtr inner, Clock& clock, Random& random, RetryOptions options = {});
 
-  std::string Location() const override { return inner_->Location(); }
-  int Connections() const override { return inner_->Connections(); }
-  bool ListsSavedFilesAtOnce() const override { return inner_->ListsSavedFilesAtOnce(); }
-  bool CreatesAtomically() const override { return inner_->CreatesAtomically(); }
-  Result<int> RemoveTemporaryFiles() override { return inner_->RemoveTemporaryFiles(); }
   Status Create() override;
   Status Save(const Handle& h, std::span<const uint8_t> data) override;
   Status Load(const Handle& h, uint64_t offset, uint64_t length,
               std::vector<uint8_t>* out) override;
   Result<std::span<uint8_t>> LoadUncached(const Handle& h, uint64_t offset, uint64_t length,
                                           std::vector<uint8_t>* buf) override;
-  void Prefetch(const Handle& h, uint64_t offset, uint64_t length) override {
-    inner_->Prefetch(h, offset, length);  // no request of its own: no slot, no retry
-  }
   Result<FileInfo> Stat(const Handle& h) override;
   Status List(FileType t, const std::function<Status(const FileInfo&)>& fn) override;
   Status Remove(const Handle& h) override;
-
-  Backend& inner() { return *inner_; }
 
  private:
   // Runs `attempt(n)` (n = 1, 2, …) until it succeeds, fails permanently or
@@ -60,7 +50,6 @@ class RetryBackend final : public Backend {
   Status Run(const std::string& what, const std::function<Status(int attempt)>& attempt);
   Duration Backoff(int attempt);
 
-  BackendPtr inner_;
   Clock& clock_;
   Random& random_;
   RetryOptions options_;
