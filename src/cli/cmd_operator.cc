@@ -28,6 +28,7 @@
 #include "stash/core/metrics.h"
 #include "stash/core/random.h"
 #include "stash/kube/config.h"
+#include "stash/kube/duration.h"
 #include "stash/kube/stash_names.h"
 
 namespace stash::cli {
@@ -308,7 +309,7 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
          {std::tuple{"--leader-elect-lease-duration", lease_duration, &election->lease_duration},
           {"--leader-elect-renew-deadline", renew_deadline, &election->renew_deadline},
           {"--leader-elect-retry-period", retry_period, &election->retry_period}}) {
-      auto d = ParseGoDuration(*text);
+      auto d = kube::ParseGoDuration(*text);
       if (!d.ok() || d->count() <= 0) {
         return fail(std::string(flag) + ": " +
                         (d.ok() ? "must be positive" : std::string(d.status().message())),

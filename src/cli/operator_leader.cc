@@ -51,36 +51,4 @@ int RunLeaderElected(const kube::Client& client, Clock& clock, const LeaderElect
   return code;
 }
 
-Result<Duration> ParseGoDuration(const std::string& text) {
-  Duration total{0};
-  size_t i = 0;
-  if (text.empty()) return InvalidError("empty duration");
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && (isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-    if (start == i) return InvalidError("invalid duration \"" + text + "\"");
-    double value = std::stod(text.substr(start, i - start));
-    size_t unit_start = i;
-    while (i < text.size() && isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    std::string unit = text.substr(unit_start, i - unit_start);
-    double ns;
-    if (unit == "h")
-      ns = 3600e9;
-    else if (unit == "m")
-      ns = 60e9;
-    else if (unit == "s")
-      ns = 1e9;
-    else if (unit == "ms")
-      ns = 1e6;
-    else if (unit == "us" || unit == "µs")
-      ns = 1e3;
-    else if (unit == "ns")
-      ns = 1;
-    else
-      return InvalidError("invalid duration \"" + text + "\": unit must be h, m, s, ms, us or ns");
-    total += Duration(static_cast<int64_t>(value * ns));
-  }
-  return total;
-}
-
 }  // namespace stash::cli

@@ -35,7 +35,4 @@ int RunLeaderElected(const kube::Client& client, Clock& clock, const LeaderElect
                      const std::function<Status()>& lead, const std::function<void()>& stop_leading,
                      const std::atomic<bool>& stop, std::atomic<bool>* api_reachable);
 
-// Parses Go-style durations as kube's flags take them: "15s", "500ms", "1m30s".
-Result<Duration> ParseGoDuration(const std::string& text);
-
 }  // namespace stash::cli

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <vector>
 
+#include "stash/kube/duration.h"
+
 namespace stash::kube {
 
 namespace {
@@ -110,35 +112,6 @@ Status ParseField(const std::string& field, const FieldSpec& f, std::bitset<N>* 
     for (int v = lo; v <= hi; v += step) bits->set(size_t(v == 7 && f.names == kDowNames ? 0 : v));
   }
   return Status::Ok();
-}
-
-Result<Duration> ParseGoDuration(std::string_view s) {
-  if (s.empty()) return InvalidError("empty duration");
-  Duration total{0};
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t start = i;
-    while (i < s.size() && (isdigit(uint8_t(s[i])) || s[i] == '.')) ++i;
-    if (start == i) return InvalidError("duration \"" + std::string(s) + "\" lacks a number");
-    double n = std::stod(std::string(s.substr(start, i - start)));
-    size_t ustart = i;
-    while (i < s.size() && isalpha(uint8_t(s[i]))) ++i;
-    std::string_view unit = s.substr(ustart, i - ustart);
-    double ns;
-    if (unit == "h")
-      ns = 3600e9;
-    else if (unit == "m")
-      ns = 60e9;
-    else if (unit == "s")
-      ns = 1e9;
-    else if (unit == "ms")
-      ns = 1e6;
-    else
-      return InvalidError("duration \"" + std::string(s) + "\" has unknown unit \"" +
-                          std::string(unit) + "\"");
-    total += Duration(int64_t(n * ns));
-  }
-  return total;
 }
 
 }  // namespace

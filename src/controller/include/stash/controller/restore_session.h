@@ -65,9 +65,6 @@ Status ValidateRestoreSession(const apis::RestoreSession& session);
 // ValidateRestoreSession).
 RestoreMode ModeOf(const apis::RestoreSession& session);
 
-// Go's time.ParseDuration for timeOut ("1h30m", "90s", "1.5h").
-Result<Duration> ParseGoDuration(std::string_view text);
-
 // Hash of what the restore does (the session's uid and spec): the pod
 // template annotation, so re-applying the same session changes nothing and
 // a new session rolls the pods once.
