@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from helpers import STASH, SOURCE_DIR  # noqa: E402
+from helpers import STASH, SOURCE_DIR, wait_for  # noqa: E402
 from test_api_server import ApiServer  # noqa: E402
 import peerlib  # noqa: E402
 
@@ -205,14 +205,7 @@ class OperatorEnv:
                                  self.event_count("Backup Skipped")), timeout=timeout)
 
     def wait_for(self, what, fn, timeout=60, interval=0.3):
-        deadline = time.time() + timeout
-        last = None
-        while time.time() < deadline:
-            last = fn()
-            if last:
-                return last
-            time.sleep(interval)
-        raise AssertionError("timed out waiting for %s (last: %r)\n%s" % (what, last, self.logs()))
+        return wait_for(what, fn, timeout, interval, detail=self.logs)
 
     def create_namespace_and_secret(self, password="changeit", ns="demo", name="gcs-secret",
                                     project="stash-local-test", key=None):

@@ -11,20 +11,14 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import helpers  # noqa: E402
 from test_api_server import ApiServer  # noqa: E402
 
 SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "seed")
 
 
 def wait_for(what, fn, timeout=10, interval=0.1):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+    return helpers.wait_for(what, fn, timeout, interval)
 
 
 class ClusterControllersTest(unittest.TestCase):

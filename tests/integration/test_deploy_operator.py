@@ -32,23 +32,12 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from helpers import STASH, SOURCE_DIR  # noqa: E402
+from helpers import STASH, SOURCE_DIR, wait_for  # noqa: E402
 from test_api_server import ApiServer  # noqa: E402
 
 DEPLOY = os.path.join(SOURCE_DIR, "deploy")
 SEED = os.path.join(SOURCE_DIR, "tests", "integration", "data", "seed")
 OPERATOR_SA = "system:serviceaccount:stash:stash-operator"
-
-
-def wait_for(what, predicate, timeout=60, interval=0.2):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(interval)
 
 
 PODMAN = shutil.which("podman")
