@@ -38,9 +38,32 @@ Result<std::string> ReadFile(const std::string& path, const std::string& what) {
   return ss.str();
 }
 
+// STASH_CACERT: CA files to trust, one path per line (restic's repeatable
+// --cacert). STASH_TLS_CLIENT_CERT: one PEM file with the client certificate
+// and its private key (restic's --tls-client-cert).
 Status ApplyTls(const Env& env, http::Options* http) {
-  if (std::string ca = Get(env, "STASH_CACERT"); !ca.empty()) {
-    STASH_ASSIGN_OR_RETURN(http->ca_pem, ReadFile(ca, "CA certificate (STASH_CACERT)"));
+  std::string cas = Get(env, "STASH_CACERT");
+  for (size_t start = 0; start < cas.size();) {
+    size_t end = cas.find('\n', start);
+    if (end == std::string::npos) end = cas.size();
+    if (end > start) {
+      STASH_ASSIGN_OR_RETURN(std::string pem,
+                             ReadFile(cas.substr(start, end - start), "CA certificate (--cacert)"));
+      http->ca_pem += pem + "\n";
+    }
+    start = end + 1;
+  }
+  if (std::string path = Get(env, "STASH_TLS_CLIENT_CERT"); !path.empty()) {
+    STASH_ASSIGN_OR_RETURN(std::string pem,
+                           ReadFile(path, "TLS client certificate (--tls-client-cert)"));
+    if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos ||
+        pem.find("PRIVATE KEY-----") == std::string::npos) {
+      return InvalidError("TLS client certificate file " + path +
+                          " must hold the certificate and its private key, PEM-encoded, in one "
+                          "file (as restic's --tls-client-cert)");
+    }
+    http->client_cert_pem = pem;
+    http->client_key_pem = pem;
   }
   http->insecure_tls = Get(env, "STASH_INSECURE_TLS") == "true";
   return Status::Ok();

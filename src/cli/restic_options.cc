@@ -146,7 +146,8 @@ ResticOptions* AddResticFlags(CLI::App& app) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false)
       ->group(g);
-  app.add_option("--tls-client-cert", o->tls_client_cert, "Path to a TLS client certificate")
+  app.add_option("--tls-client-cert", o->tls_client_cert,
+                 "Path to a file containing PEM encoded TLS client certificate and private key")
       ->group(g);
   app.add_flag("--insecure-tls", o->insecure_tls, "Skip TLS certificate verification")->group(g);
   app.add_option("--limit-upload", o->limit_upload,
@@ -226,7 +227,8 @@ std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& 
   ctx.cleanup_cache = o.cleanup_cache;
   ctx.quiet = o.quiet;
   ctx.json = o.json;
-  if (!o.cacerts.empty()) ctx.cacert = o.cacerts.front();
+  ctx.cacerts = o.cacerts;
+  ctx.tls_client_cert = o.tls_client_cert;
   ctx.insecure_tls = o.insecure_tls;
   repo::Options& ro = ctx.repo_options;
   ro.clock = ctx.clock.get();
@@ -329,7 +331,11 @@ Status ApplyExtendedOptions(const std::vector<std::string>& options, backend::Ba
 
 std::variant<backend::BackendPtr, CliError> OpenResticBackend(const ResticContext& ctx) {
   backend::Env env = ProcessEnvironment();
-  if (!ctx.cacert.empty()) env["STASH_CACERT"] = ctx.cacert;
+  // One path per line: restic trusts the certificates of every --cacert.
+  std::string cacerts;
+  for (const std::string& path : ctx.cacerts) cacerts += (cacerts.empty() ? "" : "\n") + path;
+  if (!cacerts.empty()) env["STASH_CACERT"] = cacerts;
+  if (!ctx.tls_client_cert.empty()) env["STASH_TLS_CLIENT_CERT"] = ctx.tls_client_cert;
   if (ctx.insecure_tls) env["STASH_INSECURE_TLS"] = "true";
   auto spec = backend::ParseRepository(ctx.repo, env);
   if (!spec.ok()) return FatalError(spec.status());

@@ -69,10 +69,11 @@ struct CliError {
 
 // Everything a verb needs from a resolved command line.
 struct ResticContext {
-  std::string repo;          // the repository location as given
-  std::string repo_display;  // the same with any URL password replaced by ***
-  std::string password;      // resolved from flag/env/file/command
-  std::string cacert;        // --cacert (first one)
+  std::string repo;                  // the repository location as given
+  std::string repo_display;          // the same with any URL password replaced by ***
+  std::string password;              // resolved from flag/env/file/command
+  std::vector<std::string> cacerts;  // --cacert, each file's certificates trusted
+  std::string tls_client_cert;       // --tls-client-cert: certificate and key, one PEM file
   bool insecure_tls = false;
   repo::Options repo_options;
   bool dry_run = false;            // backup --dry-run: the backend drops every write

@@ -360,6 +360,21 @@ Result<Response> Client::Do(const Request& request, std::vector<uint8_t>* sink) 
   return std::move(t.response);
 }
 
+namespace {
+
+// OpenSSL's text for the TLS alerts a server sends when it does not accept
+// the client's certificate (or got none).
+bool RefusedClientCertificate(std::string_view msg) {
+  for (std::string_view alert :
+       {"alert bad certificate", "alert certificate required", "alert unknown ca",
+        "alert certificate unknown", "alert certificate expired", "alert certificate revoked"}) {
+    if (msg.find(alert) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Status Client::TransportError(const Request& request, int curl_code, long os_errno,
                               const char* errbuf) const {
   const auto rc = static_cast<CURLcode>(curl_code);
@@ -388,9 +403,20 @@ Status Client::TransportError(const Request& request, int curl_code, long os_err
           .SetRetryable(retry_unreachable);
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
+    case CURLE_SSL_CONNECT_ERROR:
+      // A TLS alert about our certificate is the server's refusal, which no
+      // retry changes (a mutual-TLS store without, or with the wrong, client
+      // certificate).
+      if (RefusedClientCertificate(msg)) {
+        return FailedPreconditionError(msg +
+                                       " (the server refused this client's TLS certificate: give "
+                                       "one it accepts with --tls-client-cert)");
+      }
+      return UnavailableError(msg);
+    case CURLE_SSL_CERTPROBLEM:
+      return FailedPreconditionError(msg + " (check the --tls-client-cert file)");
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_WEIRD_SERVER_REPLY:

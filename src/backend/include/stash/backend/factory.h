@@ -57,7 +57,8 @@ struct BackendSpec {
 //   (a key file) or GOOGLE_SERVICE_ACCOUNT_JSON_KEY (the key itself);
 //   AZURE_ACCOUNT_NAME, AZURE_ACCOUNT_KEY; RESTIC_PASSWORD;
 // and our extensions: AZURE_ENDPOINT, STORAGE_EMULATOR_HOST,
-//   STASH_CACERT (CA bundle file), STASH_INSECURE_TLS=true,
+//   STASH_CACERT (CA bundle files, one path per line), STASH_TLS_CLIENT_CERT
+//   (client certificate and key, one PEM file), STASH_INSECURE_TLS=true,
 //   STASH_S3_BUCKET_LOOKUP=auto|path|dns, STASH_MAX_CONNECTIONS.
 Result<BackendSpec> ParseRepository(const std::string& repository, const Env& env);
 
