@@ -221,6 +221,20 @@ class OperatorEnv:
                             "--from-file=./RESTIC_PASSWORD", "--from-file=./GOOGLE_PROJECT_ID",
                             "--from-file=./GOOGLE_SERVICE_ACCOUNT_JSON_KEY", cwd=d)
 
+    def guide_workload(self, data="sample_data\n", repository=True):
+        """The guide's namespace, Secret and Deployment, `data` written into its
+        PVC as data.txt, and (unless repository=False) the local Repository."""
+        self.create_namespace_and_secret()
+        self.kubectl("apply", "-f", "-", input=seed("deployment.yaml"))
+        pvc = self.wait_for("the PVC directory",
+                            lambda: os.path.isdir(self.pvc_dir("source-pvc")) and
+                            self.pvc_dir("source-pvc"))
+        with open(os.path.join(pvc, "data.txt"), "w") as f:
+            f.write(data)
+        if repository:
+            self.kubectl("apply", "-f", "-", input=self.local_repository())
+        return pvc
+
     def local_repository(self, name="gcs-repo", secret="gcs-secret", path=None):
         """The guide's Repository, on a hostPath directory instead of GCS (no network here)."""
         return ("apiVersion: stash.appscode.com/v1alpha1\nkind: Repository\nmetadata:\n"

@@ -56,12 +56,7 @@ class KubectlStash(unittest.TestCase):
         env = self.env
         listed = env.kubectl("plugin", "list", check=False)
         self.assertIn("kubectl-stash", listed.stdout)
-        env.create_namespace_and_secret()
-        env.kubectl("apply", "-f", "-", input=seed("deployment.yaml"))
-        env.wait_for("the PVC directory", lambda: os.path.isdir(env.pvc_dir("source-pvc")))
-        with open(os.path.join(env.pvc_dir("source-pvc"), "data.txt"), "w") as f:
-            f.write("sample_data\n")
-        env.kubectl("apply", "-f", "-", input=env.local_repository())
+        env.guide_workload()
         env.kubectl("apply", "-f", "-", input=seed("backupconfiguration.yaml"))
         env.wait_for("Ready", lambda: (self.bc() or {}).get("status", {}).get("phase") == "Ready")
 

@@ -95,12 +95,7 @@ class HooksAndPush(unittest.TestCase):
 
     def test_hooks_and_pushed_metrics(self):
         env, hooks = self.env, self.hooks
-        env.create_namespace_and_secret()
-        env.kubectl("apply", "-f", "-", input=seed("deployment.yaml"))
-        env.wait_for("the PVC directory", lambda: os.path.isdir(env.pvc_dir("source-pvc")))
-        with open(os.path.join(env.pvc_dir("source-pvc"), "data.txt"), "w") as f:
-            f.write("sample_data\n")
-        env.kubectl("apply", "-f", "-", input=env.local_repository())
+        env.guide_workload()
         hook = ("  backupHistoryLimit: 20\n  hooks:\n    preBackup:\n      httpGet:\n        host: 127.0.0.1\n"
                 "        port: %d\n        path: /pre\n    postBackup:\n      httpGet:\n"
                 "        host: 127.0.0.1\n        port: %d\n        path: /post\n"

@@ -106,12 +106,7 @@ class MetricsDuringTheGuide(unittest.TestCase):
     def test_guide_scraped_by_prometheus(self):
         env, prom = self.env, self.prom
         env.wait_for("prometheus scraping stash", prom.targets_up, timeout=60)
-        env.create_namespace_and_secret()
-        env.kubectl("apply", "-f", "-", input=seed("deployment.yaml"))
-        env.wait_for("the PVC directory", lambda: os.path.isdir(env.pvc_dir("source-pvc")))
-        with open(os.path.join(env.pvc_dir("source-pvc"), "data.txt"), "w") as f:
-            f.write("sample_data\n")
-        env.kubectl("apply", "-f", "-", input=env.local_repository())
+        env.guide_workload()
         env.kubectl("apply", "-f", "-", input=seed("backupconfiguration.yaml").replace(
             '"*/5 * * * *"', '"%s"' % SCHEDULE))
 

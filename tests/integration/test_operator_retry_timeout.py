@@ -81,11 +81,7 @@ class RetryAndTimeout(unittest.TestCase):
         self.env = OperatorEnv()
         self.env.start()
         env = self.env
-        env.create_namespace_and_secret()
-        env.kubectl("apply", "-f", "-", input=seed("deployment.yaml"))
-        env.wait_for("the PVC directory", lambda: os.path.isdir(env.pvc_dir("source-pvc")))
-        with open(os.path.join(env.pvc_dir("source-pvc"), "data.txt"), "w") as f:
-            f.write("sample_data\n")
+        env.guide_workload(repository=False)
 
     def tearDown(self):
         self.env.stop()
