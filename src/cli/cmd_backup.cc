@@ -317,16 +317,30 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
 
   // A shared lock, as restic's backup takes: prune/forget (stash's or
   // restic's) wait for it instead of deleting packs this backup still needs.
+  // The index and the parent are read while the lock settles; once it is
+  // held, ConfirmPreload keeps them only if no prune replaced the index.
   RealClock lock_clock;
   engine::ScopedLock lock;
   if (!ro.no_lock) {
+    std::optional<engine::BackupPreload> preload;
     auto l = engine::ScopedLock::Acquire(*repo, engine::LockMode::kShared, lock_clock,
-                                         engine::LockOwner::Current(), ctx.lock_timing);
+                                         engine::LockOwner::Current(), ctx.lock_timing, [&] {
+                                           if (!preload)
+                                             preload = engine::PreloadBackup(*repo, opts,
+                                                                             lock_clock.Now());
+                                         });
     if (!l.ok()) {
       std::cerr << "Fatal: unable to create lock in backend: " << l.status().message() << "\n";
       return kExitError;
     }
     lock = std::move(l).value();
+    if (preload) {
+      Status s = engine::ConfirmPreload(*repo, *preload, &opts);
+      if (!s.ok()) {
+        std::cerr << "Fatal: listing index files: " << s.message() << "\n";
+        return kExitError;
+      }
+    }
   }
 
   bool human = !ro.json && !ro.quiet;

@@ -208,6 +208,36 @@ TEST_F(ArchiverTest, UnchangedFilesAreNotReadAgainAndTheirContentComesFromThePar
   EXPECT_EQ(Content(*grown), "version two\n");
 }
 
+// The index and parent a backup preloads while its lock settles are kept
+// only while the store's index files are those read: a prune (or any other
+// client) that replaced them in between makes the backup load both again.
+TEST_F(ArchiverTest, APreloadIsKeptOnlyWhileTheIndexFilesAreThoseItRead) {
+  Write("same.txt", "same\n");
+  Run();
+  BackupOptions o;
+  o.paths = {src_};
+  o.hostname = "host";
+  clock_.Advance(std::chrono::seconds(1));
+  BackupPreload pre = PreloadBackup(*repo_, o, clock_.Now());
+  ASSERT_TRUE(pre.index_loaded);
+  ASSERT_TRUE(pre.parent.has_value());
+  BackupOptions kept = o;
+  ASSERT_OK(ConfirmPreload(*repo_, pre, &kept));
+  EXPECT_TRUE(kept.index_loaded);
+  EXPECT_EQ(kept.parent, pre.parent);
+  BackupStats s = Run(kept);
+  EXPECT_EQ(opens_, 0u);  // the preloaded parent was used
+  EXPECT_EQ(s.files_unmodified, 1u);
+
+  pre = PreloadBackup(*repo_, o, clock_.Now());
+  Write("new.txt", "new\n");
+  Run();  // a new index file
+  BackupOptions fresh = o;
+  ASSERT_OK(ConfirmPreload(*repo_, pre, &fresh));
+  EXPECT_FALSE(fresh.index_loaded);
+  EXPECT_FALSE(fresh.parent.has_value());
+}
+
 TEST_F(ArchiverTest, EachOfSizeMtimeCtimeAndInodeMakesAFileBeReadAgain) {
   const std::string path = Write("f.txt", "0123456789");
   Run();

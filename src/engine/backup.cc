@@ -672,6 +672,33 @@ Result<std::optional<Id>> FindParentSnapshot(repo::Repository& repo, const std::
   return std::optional<Id>(latest->id);
 }
 
+BackupPreload PreloadBackup(repo::Repository& repo, const BackupOptions& opts, SystemTime now) {
+  BackupPreload out;
+  if (!repo.LoadIndex().ok()) return out;
+  out.index_loaded = true;
+  out.index_files = repo.LoadedIndexFiles();
+  if (opts.stdin_fd >= 0 || opts.parent || opts.force) return out;
+  std::vector<std::string> abs_paths;
+  for (const std::string& p : opts.paths) {
+    if (!p.empty()) abs_paths.push_back(AbsolutePath(p));
+  }
+  auto parent = FindParentSnapshot(repo, opts.hostname, abs_paths, opts.time ? *opts.time : now);
+  if (parent.ok()) out.parent = *parent;
+  return out;
+}
+
+Status ConfirmPreload(repo::Repository& repo, const BackupPreload& preload, BackupOptions* opts) {
+  if (!preload.index_loaded) return Status::Ok();
+  STASH_ASSIGN_OR_RETURN(std::vector<Id> now, repo.ListIds(backend::FileType::kIndex));
+  std::vector<Id> then = preload.index_files;
+  std::sort(now.begin(), now.end());
+  std::sort(then.begin(), then.end());
+  if (now != then) return Status::Ok();
+  opts->index_loaded = true;
+  if (preload.parent && !opts->parent) opts->parent = preload.parent;
+  return Status::Ok();
+}
+
 Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Clock& clock,
                            BackupProgress* progress, const BackupErrorFn& on_error) {
   SystemTime start = clock.Now();
@@ -694,7 +721,7 @@ Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Cl
     STASH_ASSIGN_OR_RETURN(targets, BuildTargets(opts.paths, opts.path_map));
   }
 
-  STASH_RETURN_IF_ERROR(repo.LoadIndex());
+  if (!opts.index_loaded) STASH_RETURN_IF_ERROR(repo.LoadIndex());
   // restic reads stdin without a parent (there is nothing to compare with).
   std::optional<Id> parent = from_stdin ? std::nullopt : opts.parent;
   if (!from_stdin && !parent && !opts.force) {

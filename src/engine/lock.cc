@@ -67,9 +67,8 @@ bool Conflicts(LockMode mode, const format::Lock& other) {
 // The first lock (other than `ours`) that conflicts with `mode`.
 Result<std::optional<LockInfo>> FindConflict(repo::Repository& repo, LockMode mode,
                                              const std::optional<Id>& ours) {
-  STASH_ASSIGN_OR_RETURN(std::vector<LockInfo> locks, ListLocks(repo));
+  STASH_ASSIGN_OR_RETURN(std::vector<LockInfo> locks, ListLocks(repo, ours));
   for (LockInfo& l : locks) {
-    if (ours && l.id == *ours) continue;
     if (Conflicts(mode, l.lock)) return std::optional<LockInfo>(std::move(l));
   }
   return std::optional<LockInfo>();
@@ -149,12 +148,13 @@ struct ScopedLock::State {
 };
 
 Result<ScopedLock> ScopedLock::Acquire(repo::Repository& repo, LockMode mode, Clock& clock,
-                                       const LockOwner& owner, const LockTiming& timing) {
+                                       const LockOwner& owner, const LockTiming& timing,
+                                       const std::function<void()>& while_settling) {
   const SystemTime deadline = clock.Now() + timing.retry;
   Duration wait = std::chrono::milliseconds(200);
   bool told = false;
   for (;;) {
-    Result<ScopedLock> l = TryAcquire(repo, mode, clock, owner, timing);
+    Result<ScopedLock> l = TryAcquire(repo, mode, clock, owner, timing, while_settling);
     if (l.ok() || l.status().code() != Code::kConflict) return l;
     const SystemTime now = clock.Now();
     if (now >= deadline) return l;
@@ -170,7 +170,8 @@ Result<ScopedLock> ScopedLock::Acquire(repo::Repository& repo, LockMode mode, Cl
 }
 
 Result<ScopedLock> ScopedLock::TryAcquire(repo::Repository& repo, LockMode mode, Clock& clock,
-                                          const LockOwner& owner, const LockTiming& timing) {
+                                          const LockOwner& owner, const LockTiming& timing,
+                                          const std::function<void()>& while_settling) {
   STASH_ASSIGN_OR_RETURN(auto before, FindConflict(repo, mode, std::nullopt));
   if (before) return AlreadyLocked(*before, clock.Now());
 
@@ -188,7 +189,11 @@ Result<ScopedLock> ScopedLock::TryAcquire(repo::Repository& repo, LockMode mode,
 
   // A racing locker's file shows up late only in stores that list late: in
   // the others, whichever of two lockers checks second sees the first.
-  if (!repo.backend().ListsSavedFilesAtOnce()) clock.SleepFor(timing.settle);
+  if (!repo.backend().ListsSavedFilesAtOnce()) {
+    const SystemTime settled = clock.Now() + timing.settle;
+    if (while_settling) while_settling();
+    clock.SleepUntil(settled);
+  }
   auto after = FindConflict(repo, mode, state->id);
   if (!after.ok() || *after) {
     repo.backend().Remove({FileType::kLock, state->id.Hex()}).IgnoreError();
@@ -242,10 +247,11 @@ Status ScopedLock::Release() {
   return Status::Ok();
 }
 
-Result<std::vector<LockInfo>> ListLocks(repo::Repository& repo) {
+Result<std::vector<LockInfo>> ListLocks(repo::Repository& repo, const std::optional<Id>& skip) {
+  const std::string skipped = skip ? skip->Hex() : "";
   std::vector<std::string> names;
   STASH_RETURN_IF_ERROR(repo.backend().List(FileType::kLock, [&](const backend::FileInfo& fi) {
-    if (fi.size > 0) names.push_back(fi.name);
+    if (fi.size > 0 && fi.name != skipped) names.push_back(fi.name);
     return Status::Ok();
   }));
   std::vector<LockInfo> out;

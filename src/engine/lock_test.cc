@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -206,6 +207,33 @@ TEST(LockSettle, OtherStoresWaitBeforeLookingAgain) {
   clock.Advance(std::chrono::milliseconds(200));
   auto lock = taking.get();
   ASSERT_OK(lock);
+}
+
+// Work handed to the settle wait (a backup reading its index) runs inside
+// it: the lock is held 200 ms after it was written, not 200 ms after the work.
+TEST(LockSettle, WorkDuringTheSettleWaitDoesNotLengthenIt) {
+  ManualClock clock;
+  SeededRandom random{5};
+  auto repo = InitRepo(std::make_unique<backend::InMemoryBackend>(), clock, random);
+  ASSERT_OK(repo);
+  std::atomic<bool> ran{false};
+  auto taking = std::async(std::launch::async, [&] {
+    return ScopedLock::Acquire(**repo, LockMode::kShared, clock, LockOwner::Current(), {}, [&] {
+      clock.Advance(std::chrono::milliseconds(150));  // the work takes 150 ms
+      ran = true;
+    });
+  });
+  while (clock.sleepers() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(ran);
+  clock.Advance(std::chrono::milliseconds(50));  // the rest of the 200 ms
+  if (taking.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    clock.Advance(std::chrono::seconds(1));
+    FAIL() << "the work during the settle wait lengthened it";
+  }
+  auto lock = taking.get();
+  ASSERT_OK(lock);
+  EXPECT_EQ(ListLocks(**repo)->size(), 1u);
+  EXPECT_EQ(ListLocks(**repo, lock->id())->size(), 0u);  // one's own lock is skipped
 }
 
 }  // namespace

@@ -65,6 +65,9 @@ struct BackupOptions {
   int stdin_fd = -1;
   std::string stdin_filename = "stdin";
   std::optional<Id> parent;  // explicit parent snapshot
+  // The repository's index is loaded already, under the lock (a confirmed
+  // BackupPreload): Backup does not load it again.
+  bool index_loaded = false;
   // Container path → host directory (embedded node). `paths` and excludes
   // are container paths; files are read from the host directories and the
   // snapshot records the container paths and tree, as restic run inside the
@@ -145,5 +148,23 @@ Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Cl
 Result<std::optional<Id>> FindParentSnapshot(repo::Repository& repo, const std::string& hostname,
                                              const std::vector<std::string>& abs_paths,
                                              std::optional<SystemTime> not_after = std::nullopt);
+
+// What Backup reads before it walks — the index, and the parent snapshot
+// unless one is given, forced off or the source is stdin — loaded ahead of
+// time: while the lock settles (ScopedLock::Acquire's while_settling), so a
+// backup to a remote store does not wait out restic's 200 ms and then start
+// its reads. Errors are dropped: Backup then loads again and reports them.
+struct BackupPreload {
+  bool index_loaded = false;
+  std::vector<Id> index_files;  // the index files loaded
+  std::optional<Id> parent;     // found (no parent or an error: nullopt)
+};
+BackupPreload PreloadBackup(repo::Repository& repo, const BackupOptions& opts, SystemTime now);
+
+// Once the lock is held: lists the index files again and, if they are still
+// those preloaded (a prune that removed packs would have replaced them),
+// sets opts->index_loaded and the preloaded parent. Otherwise leaves `opts`
+// alone and Backup loads both anew. Fails only when the listing fails.
+Status ConfirmPreload(repo::Repository& repo, const BackupPreload& preload, BackupOptions* opts);
 
 }  // namespace stash::engine

@@ -23,7 +23,9 @@
 // thread is internal. The free functions are safe to call concurrently.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,10 +67,14 @@ class ScopedLock {
   // Takes the lock or fails with kConflict (someone else holds a conflicting
   // lock, still after timing.retry; the message names it and suggests
   // `stash unlock`), or the backend's error. `clock` and `repo` must outlive
-  // the lock.
+  // the lock. `while_settling`, if given, runs during the settle wait (on
+  // stores that may list late) instead of the caller idling through it: only
+  // reads whose results the caller checks again once the lock is held (a
+  // prune may finish meanwhile); it may run once per attempt, or never.
   static Result<ScopedLock> Acquire(repo::Repository& repo, LockMode mode, Clock& clock,
                                     const LockOwner& owner = LockOwner::Current(),
-                                    const LockTiming& timing = {});
+                                    const LockTiming& timing = {},
+                                    const std::function<void()>& while_settling = nullptr);
 
   ScopedLock();
   ScopedLock(ScopedLock&&) noexcept;
@@ -86,7 +92,8 @@ class ScopedLock {
  private:
   // One attempt (no retry).
   static Result<ScopedLock> TryAcquire(repo::Repository& repo, LockMode mode, Clock& clock,
-                                       const LockOwner& owner, const LockTiming& timing);
+                                       const LockOwner& owner, const LockTiming& timing,
+                                       const std::function<void()>& while_settling);
   std::unique_ptr<State> state_;
 };
 
@@ -96,8 +103,9 @@ struct LockInfo {
 };
 
 // Every readable lock of the repository (empty files and unreadable ones are
-// skipped).
-Result<std::vector<LockInfo>> ListLocks(repo::Repository& repo);
+// skipped), but `skip` (one's own lock, not worth a download).
+Result<std::vector<LockInfo>> ListLocks(repo::Repository& repo,
+                                        const std::optional<Id>& skip = std::nullopt);
 
 // restic's Lock.Stale(): older than 30 minutes at `now`, or from `this_host`
 // and its pid is not a running process here.
