@@ -4,8 +4,9 @@ restic 0.14 reading a repository through a cache stash filled, invalidation
 when another client forgets and prunes, concurrent processes sharing one
 cache, and the point of it all: a no-change backup of 10,000 files to S3
 (moto) in a repository of 50 snapshots reads under 1 MB from the store
-(counted by a proxy in front of it) and runs at least 3x faster than without
-the cache.
+(counted by a proxy in front of it), in no more requests than opening,
+locking and saving a snapshot take, and runs about 2.5x faster than without
+the cache (issue 17 asks 3x; see CacheS3).
 """
 import json
 import os
@@ -201,11 +202,18 @@ class CacheS3(unittest.TestCase):
         cls.moto.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    def requests(self):
+        """Requests moto has answered so far (one log line each)."""
+        with open(self.moto.log_path, "rb") as f:
+            return len(re.findall(rb'"(?:GET|PUT|HEAD|POST|DELETE) /', f.read()))
+
     def backup(self, *flags):
-        before = self.proxy.downstream_bytes
+        before, asked = self.proxy.downstream_bytes, self.requests()
         t0 = time.monotonic()
         stash(self.repo, *flags, "backup", "--json", self.src, extra_env=self.env)
-        return time.monotonic() - t0, self.proxy.downstream_bytes - before
+        took = time.monotonic() - t0
+        # moto logs a request once it has answered it: all are in by now.
+        return took, self.proxy.downstream_bytes - before, self.requests() - asked
 
     def test_no_change_backup_reads_almost_nothing(self):
         stash(self.repo, "init", extra_env=self.env)
@@ -214,27 +222,43 @@ class CacheS3(unittest.TestCase):
         out = stash(self.repo, "--no-cache", "snapshots", "--json", extra_env=self.env).stdout
         self.assertEqual(len(json.loads(out)), self.SNAPSHOTS)
         # Side by side, alternating, medians: the machine is shared.
-        cached, uncached, cached_bytes, uncached_bytes = [], [], [], []
+        cached, uncached, cached_bytes, uncached_bytes, cached_reqs, uncached_reqs = (
+            [], [], [], [], [], [])
         for _ in range(3):
-            t, b = self.backup("--cache-dir", self.cache)
+            t, b, n = self.backup("--cache-dir", self.cache)
             cached.append(t)
             cached_bytes.append(b)
-            t, b = self.backup("--no-cache")
+            cached_reqs.append(n)
+            t, b, n = self.backup("--no-cache")
             uncached.append(t)
             uncached_bytes.append(b)
+            uncached_reqs.append(n)
         ratio = statistics.median(uncached) / statistics.median(cached)
-        print("no-change backup of %d files, %d snapshots: cache %.2fs %d B read, no cache "
-              "%.2fs %d B read, %.1fx (load %.1f)" % (
+        print("no-change backup of %d files, %d snapshots: cache %.2fs %d B read %d requests, "
+              "no cache %.2fs %d B read %d requests, %.1fx (load %.1f)" % (
                   self.FILES, self.SNAPSHOTS, statistics.median(cached), max(cached_bytes),
-                  statistics.median(uncached), max(uncached_bytes), ratio, os.getloadavg()[0]),
+                  max(cached_reqs), statistics.median(uncached), max(uncached_bytes),
+                  min(uncached_reqs), ratio, os.getloadavg()[0]),
               file=sys.stderr)
         self.assertLess(max(cached_bytes), 1_000_000)
         self.assertGreater(min(uncached_bytes), 10 * max(cached_bytes))
-        # Issue 17 asks for 3x; on moto (a Python server, on a loaded machine)
-        # both runs are dominated by the same fixed cost (key derivation, lock
-        # protocol, moto's per-request time): measured 1.9-2.2x so far. This
-        # bound only says the cache makes it faster; see the issue's report.
-        self.assertGreaterEqual(ratio, 1.3)
+        # With the cache only what any backup does goes to the store: open
+        # (config, keys), lock (list, save, list again, remove), list index
+        # files (twice: once more under the lock) and snapshots, save the
+        # snapshot: 15 requests; 22 when a directory above the source
+        # changed (a tree pack and an index saved) and the files the
+        # uncached run saved are fetched once. The uncached run fetches
+        # every snapshot, index file and parent tree (~190). Requests do not
+        # depend on the machine's load, as times do.
+        self.assertLessEqual(max(cached_reqs), 25)
+        self.assertGreater(min(uncached_reqs), 5 * max(cached_reqs))
+        # Time: measured 2.3-2.6x at load 7-9 on 2 cores (issue 17 asks 3x).
+        # What is left of the cached run is the same in both: ~18 sequential
+        # round trips through the 20 ms proxy to moto (~25-45 ms each), the
+        # 200 ms lock settle (now overlapped with the index and parent
+        # loads), and the CPU of re-encoding and hashing the parent's trees.
+        # The bound leaves room for a loaded CI machine.
+        self.assertGreaterEqual(ratio, 1.8)
 
 
 if __name__ == "__main__":
