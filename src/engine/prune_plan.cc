@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "stash/engine/prune.h"
 #include "stash/engine/snapshots.h"
@@ -140,7 +141,12 @@ Result<PrunePlan> PlanPrune(repo::Repository& repo, const PruneOptions& opts,
     repo::BlobLocation loc;
   };
   std::vector<Entry> entries;
+  // Two index files may list the same pack (a prune stopped after writing
+  // the new index and before deleting the old ones): the same blob at the
+  // same place is one blob, not a duplicate, and counts once in its pack.
+  std::unordered_map<Id, std::unordered_set<uint32_t>, IdHash> listed_at;
   repo.ForEachBlob([&](const Id& id, const repo::BlobLocation& loc) {
+    if (!listed_at[loc.pack].insert(loc.offset).second) return;
     entries.push_back({{id, loc.kind}, loc});
   });
   std::set<BlobKey>& keep = plan.keep_blobs;
