@@ -41,6 +41,7 @@ struct DirState {
   std::vector<Node> nodes;
   std::vector<char> drop;            // nodes left out (unreadable)
   std::optional<Id> parent_subtree;  // the same directory in the parent snapshot
+  std::vector<Node> parent_nodes;    // its nodes, until this directory is saved
   std::atomic<int> pending{1};
   // --one-file-system: the device of the target this directory is under,
   // and the directory's own (they differ below a mount point).
@@ -115,11 +116,12 @@ class Archiver {
   }
   // Installs d's nodes, then starts each child: subdirectories are walked
   // (depth first), changed files go to the pipeline.
-  void Dispatch(DirState* d, std::vector<Entry> entries, const std::vector<Node>& parent_nodes);
+  void Dispatch(DirState* d, std::vector<Entry> entries, std::vector<Node> parent_nodes);
   void AddFile(DirState* d, size_t slot, const std::string& path, const std::string& cpath,
                const Node* prev);
   void Release(DirState* d);
   void FinishDir(DirState* d);
+  void FinishedTree(DirState* d, const Id& id, bool added);
   void Error(const std::string& path, const Status& s);
   void Fail(const Status& s);
   std::vector<Node> LoadParentTree(const std::optional<Id>& tree);
@@ -286,7 +288,7 @@ void Archiver::WalkTarget(DirState* d, const Target& t) {
     entries.push_back(Entry{std::move(*node), child.fs_path, child.cpath,
                             child.is_target ? nullptr : &child, child.is_target});
   }
-  Dispatch(d, std::move(entries), parent_nodes);
+  Dispatch(d, std::move(entries), std::move(parent_nodes));
 }
 
 void Archiver::ScanLoop() {
@@ -370,7 +372,7 @@ void Archiver::WalkDir(DirState* d, const std::string& dir_path, const std::stri
     Release(d);
     return;
   }
-  Dispatch(d, std::move(scanned.entries), scanned.parent_nodes);
+  Dispatch(d, std::move(scanned.entries), std::move(scanned.parent_nodes));
 }
 
 void Archiver::ScanDir(const DirState* d, const std::string& dir_path, const std::string& cdir,
@@ -443,8 +445,9 @@ void Archiver::ScanDir(const DirState* d, const std::string& dir_path, const std
   }
 }
 
-void Archiver::Dispatch(DirState* d, std::vector<Entry> entries,
-                        const std::vector<Node>& parent_nodes) {
+void Archiver::Dispatch(DirState* d, std::vector<Entry> entries, std::vector<Node> parent_nodes) {
+  // Kept for FinishDir (and the prev pointers below point into it).
+  d->parent_nodes = std::move(parent_nodes);
   // The node list is complete before any child starts, so completion
   // callbacks on other threads never see it reallocate.
   d->nodes.reserve(entries.size());
@@ -456,7 +459,7 @@ void Archiver::Dispatch(DirState* d, std::vector<Entry> entries,
   std::vector<size_t> subdirs;  // slots of real subdirectories, to scan ahead
   for (size_t slot = 0; slot < d->nodes.size(); ++slot) {
     const Node& n = d->nodes[slot];
-    const Node* prev = prevs[slot] = FindNode(&parent_nodes, n.name);
+    const Node* prev = prevs[slot] = FindNode(&d->parent_nodes, n.name);
     if (n.type != NodeType::kDir) continue;
     auto sub = std::make_unique<DirState>();
     DirState* sd = states[slot] = sub.get();
@@ -543,6 +546,16 @@ void Archiver::FinishDir(DirState* d) {
   }
   d->nodes.clear();
   d->nodes.shrink_to_fit();
+  // A directory whose nodes are all as in the parent's tree has that tree
+  // (trees are content-addressed): most of a no-change backup's work is
+  // then comparing nodes, not encoding and hashing every tree again.
+  const bool same = d->parent_subtree && nodes == d->parent_nodes &&
+                    repo_.Has(BlobKind::kTree, *d->parent_subtree);
+  d->parent_nodes = {};
+  if (same) {
+    FinishedTree(d, *d->parent_subtree, /*added=*/false);
+    return;
+  }
   auto tree = format::EncodeTree(nodes);
   if (!tree.ok()) {
     Fail(Status(tree.status()).Prepend("encoding tree"));
@@ -555,9 +568,15 @@ void Archiver::FinishDir(DirState* d) {
     Fail(added.status());
     return;
   }
+  FinishedTree(d, id, *added);
+}
+
+// Counts a saved directory's tree and hands its id to the directory above
+// (or, for the root, to the walk).
+void Archiver::FinishedTree(DirState* d, const Id& id, bool added) {
   {
     std::lock_guard lock(mu_);
-    if (*added) ++stats_.tree_blobs;
+    if (added) ++stats_.tree_blobs;
     if (d->parent) {  // the root tree is not counted as a directory
       if (!d->parent_subtree) {
         ++stats_.dirs_new;
