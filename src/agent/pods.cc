@@ -74,19 +74,25 @@ json TerminatedJson(const Termination& t) {
   return j;
 }
 
-// One container's status: the node's state for stash's containers, "not
+bool Runs(const RunScope& scope, const json& c) {
+  return scope.other_images || c.value("image", "") == scope.stash_image;
+}
+
+// One container's status: the node's state for the containers it runs, "not
 // run" for the others (`blocked`: its pod is still initialising).
 json ContainerStatusJson(const json& c, const ContainerState* st, bool blocked,
-                         std::string_view stash_image) {
+                         const RunScope& scope) {
   std::string name = c.value("name", "");
   json out = {{"name", name},   {"image", c.value("image", "")},
               {"imageID", ""},  {"restartCount", 0},
               {"ready", false}, {"started", false}};
-  if (c.value("image", "") != stash_image) {
+  if (!Runs(scope, c)) {
+    std::string why = scope.not_run_message.empty()
+                          ? "the embedded node runs only stash's own containers"
+                          : "the embedded node cannot run containers: " + scope.not_run_message;
     out["state"] = {{"waiting",
                      {{"reason", kNotRunReason},
-                      {"message", "the embedded node runs only stash's own containers; image " +
-                                      c.value("image", "") + " is not started"}}}};
+                      {"message", why + "; image " + c.value("image", "") + " is not started"}}}};
     return out;
   }
   if (blocked || !st) {
@@ -94,6 +100,8 @@ json ContainerStatusJson(const json& c, const ContainerState* st, bool blocked,
     return out;
   }
   out["restartCount"] = st->restarts;
+  if (!st->image_id.empty()) out["imageID"] = st->image_id;
+  if (!st->container_id.empty()) out["containerID"] = st->container_id;
   if (st->last_terminated)
     out["lastState"] = {{"terminated", TerminatedJson(*st->last_terminated)}};
   if (st->running) {
@@ -119,17 +127,16 @@ const ContainerState* Find(const std::map<std::string, ContainerState>& m, const
 }  // namespace
 
 json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& states,
-                  const std::map<std::string, ContainerState>& init_states,
-                  std::string_view stash_image) {
+                  const std::map<std::string, ContainerState>& init_states, const RunScope& scope) {
   const std::string created = pod.value("/metadata/creationTimestamp"_json_pointer, "");
   const std::string restart_policy = pod.value("/spec/restartPolicy"_json_pointer, "Always");
-  // Stash's init containers, in order; the pod is initialised once each exited 0.
+  // The init containers it runs, in order; the pod is initialised once each exited 0.
   bool initialized = true;
   json init_statuses = json::array();
   for (const json& c : pod.value("/spec/initContainers"_json_pointer, json::array())) {
     const ContainerState* st = Find(init_states, c);
-    init_statuses.push_back(ContainerStatusJson(c, st, !initialized, stash_image));
-    if (c.value("image", "") != stash_image) continue;
+    init_statuses.push_back(ContainerStatusJson(c, st, !initialized, scope));
+    if (!Runs(scope, c)) continue;
     if (!st || !st->terminated || st->terminated->exit_code != 0) initialized = false;
   }
   json statuses = json::array();
@@ -138,9 +145,9 @@ json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& 
   SystemTime ready_since{};
   for (const json& c : pod.value("/spec/containers"_json_pointer, json::array())) {
     const ContainerState* st = Find(states, c);
-    statuses.push_back(ContainerStatusJson(c, st, !initialized, stash_image));
+    statuses.push_back(ContainerStatusJson(c, st, !initialized, scope));
     if (!initialized) continue;
-    const bool ours = c.value("image", "") == stash_image && st;
+    const bool ours = Runs(scope, c) && st;
     if (!ours || !st->running) all_ready = false;
     if (ours && st->running) ready_since = std::max(ready_since, st->started);
     if (!ours || !st->terminated) all_done = false;
@@ -173,6 +180,18 @@ json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& 
       {"qosClass", "BestEffort"}};
   if (!init_statuses.empty()) out["initContainerStatuses"] = init_statuses;
   return out;
+}
+
+bool PodKeeper::Bind(json* pod) {
+  json patch = {{"spec", {{"nodeName", node_name_}}}};
+  auto r = client_.Patch(res::kPods, NsOf(*pod), NameOf(*pod), kube::PatchType::kMerge, patch);
+  if (!r.ok()) {
+    spdlog::warn("node: binding pod {}/{}: {}", NsOf(*pod), NameOf(*pod), r.status().ToString());
+    return false;
+  }
+  (*pod)["spec"]["nodeName"] = node_name_;
+  spdlog::info("node: bound pod {}/{} to {}", NsOf(*pod), NameOf(*pod), node_name_);
+  return true;
 }
 
 PodKeeper::PodKeeper(const kube::Client& client, Random& random, std::string node_name)
@@ -224,6 +243,14 @@ std::vector<json> PodKeeper::Sync(const std::vector<json>& workloads,
   for (const json& p : listed) {
     std::string key = NsOf(p) + "/" + NameOf(p);
     listed_keys.insert(key);
+    if (p.value("/spec/nodeName"_json_pointer, "").empty() &&
+        !p.contains("/metadata/deletionTimestamp"_json_pointer) && !deleted_.count(key)) {
+      // The scheduler's part: a pod made without a node (kubectl run, a
+      // bare Pod) is bound to this one, the only node.
+      json bound = p;
+      if (Bind(&bound)) pods[key] = bound;
+      continue;
+    }
     if (p.value("/spec/nodeName"_json_pointer, "") != node_name_) continue;
     if (deleted_.count(key)) continue;
     pods[key] = p;

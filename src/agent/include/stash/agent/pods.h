@@ -12,12 +12,14 @@
 //    template changes (label controller-revision-hash);
 //  - DaemonSet: one pod `<name>-<5 random>` (this is one node).
 // Every pod is bound to this node and owned (ownerReferences) by its workload;
-// a pod whose owner is gone is deleted.
+// a pod whose owner is gone is deleted. Pods made without a node (a bare Pod,
+// `kubectl run`) are bound to this one, as the scheduler would.
 //
 // PodStatusFor builds an honest status: containers the node runs (stash's
-// image) are running and ready while their process runs; every other
-// container is waiting with reason NotRunByEmbeddedNode, so such a pod is
-// Pending and `kubectl get pod` shows READY 1/2 and that reason. Stash's init
+// image as processes; every image when its container runtime works) report
+// their state; where the node has no working runtime, a container of another
+// image is waiting with reason NotRunByEmbeddedNode (and why), so such a pod is
+// Pending and `kubectl get pod` shows READY 1/2 and that reason. Init
 // containers run before the others, as a kubelet runs them.
 //
 // Thread-safety: one thread at a time (the node's loop).
@@ -48,10 +50,13 @@ struct Termination {
   std::string reason;   // Completed, Error
   std::string message;  // the log's last lines when it failed
   SystemTime started{}, finished{};
+  bool operator==(const Termination&) const = default;
 };
 
-// What the node knows about one of its stash containers.
+// What the node knows about one of its containers.
 struct ContainerState {
+  std::string container_id;  // "podman://<id>" for a runtime's container
+  std::string image_id;
   bool running = false;
   SystemTime started{};
   int restarts = 0;
@@ -59,19 +64,26 @@ struct ContainerState {
   std::string waiting_message;
   std::optional<Termination> terminated;       // ended and not restarted (init, Job)
   std::optional<Termination> last_terminated;  // the previous run (lastState)
+  bool operator==(const ContainerState&) const = default;
 };
 
-// status for `pod`; `states` by container name (stash's containers only),
-// `init_states` likewise for its init containers. Stash's init containers
-// run first, in order: until each exited 0 the pod is Pending, its
+// Which containers the node runs.
+struct RunScope {
+  std::string stash_image = std::string(kube::kStashImage);  // always run
+  bool other_images = false;                                 // true while a container runtime works
+  std::string not_run_message;  // why other images are not run (the runtime's error)
+};
+
+// status for `pod`; `states` by container name (the containers the node
+// runs), `init_states` likewise for its init containers. Init containers the
+// node runs go first, in order: until each exited 0 the pod is Pending, its
 // containers wait (PodInitializing) and Initialized is False. Init
-// containers of other images are not run and do not hold the pod back. A pod
-// whose restartPolicy is not Always (a Job's) ends Succeeded when its
-// containers exited 0, Failed when one failed for good.
-// `stash_image` marks the containers the node runs.
+// containers the node does not run do not hold the pod back. A pod whose
+// restartPolicy is not Always (a Job's) ends Succeeded when its containers
+// exited 0, Failed when one failed for good.
 kube::json PodStatusFor(const kube::json& pod, const std::map<std::string, ContainerState>& states,
                         const std::map<std::string, ContainerState>& init_states = {},
-                        std::string_view stash_image = kube::kStashImage);
+                        const RunScope& scope = {});
 
 class PodKeeper {
  public:
@@ -85,6 +97,8 @@ class PodKeeper {
 
  private:
   std::string RandomSuffix();
+  // Sets spec.nodeName of an unscheduled pod to this node.
+  bool Bind(kube::json* pod);
   kube::json NewPod(const kube::json& workload, const std::string& name,
                     const std::string& hash) const;
 
