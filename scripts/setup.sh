@@ -14,7 +14,7 @@ PACKAGES=(
   nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libcli11-dev libspdlog-dev libfmt-dev
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev libbenchmark-dev
   python3 restic rclone python3-kubernetes python3-cryptography
-  buildah podman runc uidmap
+  buildah podman runc uidmap catatonit busybox-static
   prometheus prometheus-pushgateway
 )
 
@@ -77,7 +77,37 @@ install_kubectl_plugin() {
   fi
 }
 
+# The guide's Deployment runs `busybox`: with no registry to pull from, the
+# embedded node's podman gets docker.io/library/busybox:latest built here
+# from Debian's busybox-static (one static binary and its applet links).
+build_busybox_image() {
+  local name=docker.io/library/busybox:latest
+  command -v buildah >/dev/null 2>&1 && command -v podman >/dev/null 2>&1 || return 0
+  [ "$(id -u)" -eq 0 ] || return 0  # the node's podman runs as root
+  podman image exists "$name" 2>/dev/null && return 0
+  echo "setup: building $name from busybox-static"
+  local rootfs ctr
+  rootfs=$(mktemp -d)
+  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc"
+  chmod 1777 "$rootfs/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$rootfs/bin/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' \
+    > "$rootfs/etc/passwd"
+  printf 'root:x:0:\nnobody:x:65534:\n' > "$rootfs/etc/group"
+  ctr=$(buildah from scratch)
+  buildah copy --quiet "$ctr" "$rootfs/" / >/dev/null
+  buildah config --cmd sh --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    "$ctr"
+  buildah commit --quiet "$ctr" "$name" >/dev/null
+  buildah rm "$ctr" >/dev/null
+  rm -rf "$rootfs"
+}
+
 install_packages
+build_busybox_image || echo "setup: could not build the busybox image; podman tests will fail"
 install_npm_peers
 # scripts/sanitize.sh only needs the packages: it builds its own directory.
 [ "${STASH_SETUP_NO_BUILD:-0}" = 1 ] || build

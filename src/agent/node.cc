@@ -7,6 +7,8 @@
 #include <set>
 
 #include "node_heartbeat.h"
+#include "node_kubelet.h"
+#include "node_streams.h"
 #include "stash/agent/repository.h"
 #include "stash/agent/trigger.h"
 #include "stash/kube/cron.h"
@@ -97,6 +99,7 @@ void NodeRuntime::Start() {
                                                           clock_, pods_changed));
     if (r == &res::kJobs) jobs_ = workloads_.back().get();
   }
+  StartKubelet();
   pvcs_->Start();
   heartbeat_ = std::make_unique<NodeHeartbeat>(client_, clock_, opts_.node_name, opts_.data_dir);
   heartbeat_->Start();
@@ -109,6 +112,9 @@ void NodeRuntime::Start() {
 void NodeRuntime::Stop() {
   stop_ = true;
   if (loop_.joinable()) loop_.join();
+  streams_.reset();
+  if (kubelet_) kubelet_->Stop();
+  kubelet_.reset();
   triggers_.reset();
   heartbeat_.reset();
   if (pvcs_) pvcs_->Stop();
@@ -239,6 +245,7 @@ std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
   }
   std::map<std::string, Container> desired;
   std::set<std::string> uids;
+  std::vector<apis::Pod> kubelet_pods;
   for (const json& p : pods) {
     if (p.contains("/metadata/deletionTimestamp"_json_pointer)) continue;
     const std::string ns = NsOf(p), pod = NameOf(p);
@@ -281,6 +288,11 @@ std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
       initialized = false;
       break;
     }
+    if (kubelet_) {
+      kubelet_pods.push_back(KubeletPod(p, initialized));
+      // Stash's containers start once the runtime's init containers are done.
+      if (initialized && !RuntimeInitDone(p)) continue;
+    }
     if (!initialized) continue;
     for (const json& c : pod_spec.value("containers", json::array())) {
       if (c.value("image", "") != opts_.stash_image) continue;
@@ -292,6 +304,7 @@ std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
   for (auto it = finished_.begin(); it != finished_.end();) {
     it = uids.count(it->second.pod_uid) ? std::next(it) : finished_.erase(it);
   }
+  if (kubelet_) kubelet_->SetPods(std::move(kubelet_pods));
   return desired;
 }
 
@@ -321,7 +334,7 @@ void NodeRuntime::OnExit(const std::string& key, Running& r, SystemTime now, boo
     st.terminated = t;
     st.restarts = r.restarts;
     st.last_terminated = r.last;
-    finished_[key] = {c.pod_uid, st};
+    finished_[key] = {c.pod_uid, st, c.log_path};
     pods_dirty_ = true;  // the next container of the pod may start now
     *restart = false;
     spdlog::info("node: container {} ended with code {}", key, t.exit_code);
@@ -336,6 +349,7 @@ void NodeRuntime::OnExit(const std::string& key, Running& r, SystemTime now, boo
 }
 
 void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
+  std::map<std::string, bool> ready;  // by pod uid
   for (const json& p : pods) {
     const std::string prefix = NsOf(p) + "/" + NameOf(p) + "/";
     const std::string uid = p.value("/metadata/uid"_json_pointer, "");
@@ -344,6 +358,7 @@ void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
       init_names.insert(c.value("name", ""));
     }
     std::map<std::string, ContainerState> states, init_states;
+    if (kubelet_) kubelet_->States(uid, &states, &init_states);
     auto slot = [&](const std::string& name) -> ContainerState& {
       return init_names.count(name) ? init_states[name] : states[name];
     };
@@ -366,7 +381,10 @@ void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
         }
       }
     }
-    json status = PodStatusFor(p, states, init_states, opts_.stash_image);
+    json status = PodStatusFor(p, states, init_states, scope_);
+    for (const json& c : status["conditions"]) {
+      if (c.value("type", "") == "Ready") ready[uid] = c.value("status", "") == "True";
+    }
     const json current = p.value("status", json::object());
     bool same = true;
     for (const auto& [k, v] : status.items()) {
@@ -378,6 +396,7 @@ void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
       spdlog::warn("node: pod {}/{} status: {}", NsOf(p), NameOf(p), s.ToString());
     }
   }
+  SyncWorkloadStatuses(pods, ready);
   SyncJobStatuses(pods);
 }
 
@@ -521,7 +540,12 @@ void NodeRuntime::Loop() {
           pods_dirty_ = true;  // informers not synced yet
         }
       }
+      if (kubelet_ && kubelet_->Changed()) {
+        statuses_due = true;
+        pods_dirty_ = true;  // an init container that ended lets stash's containers start
+      }
       if (SyncContainers() || statuses_due) {
+        PublishProcesses();
         SyncPodStatuses(pods_now_);
         statuses_due = false;
       }

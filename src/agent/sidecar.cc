@@ -131,6 +131,8 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
   stop_ = &stop;
   LeaderLease lease(client_, clock_, opts_.ns, LeaseName(),
                     opts_.pod_name.empty() ? "stash-sidecar" : opts_.pod_name);
+  spdlog::info("run-backup: {} {}/{}: one replica backs up; taking the lead through Lease {}",
+               opts_.invoker_kind, opts_.ns, opts_.invoker_name, LeaseName());
   while (true) {
     auto got = lease.TryAcquireOrRenew();
     if (got.ok() && *got) break;

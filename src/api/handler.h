@@ -6,6 +6,7 @@
 // Thread-safety: Handle may be called concurrently from many threads.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "paging.h"
 #include "registry.h"
 #include "stash/api/admission.h"
+#include "stash/api/pod_streams.h"
 #include "stash/api/selector.h"
 #include "stash/api/table.h"
 #include "stash/core/clock.h"
@@ -57,13 +59,15 @@ class ApiHandler {
   Result<MutateResult> ModifyObject(const ResourceInfo& info, const std::string& ns,
                                     const std::string& name, const std::string& uid,
                                     const std::function<Status(json* obj)>& edit);
+  // The node that serves pods/log and pods/exec (null: none).
+  void SetPodStreams(PodStreams* streams) { pod_streams_ = streams; }
 
  private:
   struct Target {
     ResourceInfo info;
     std::string ns;
     std::string name;
-    std::string sub;  // "status", "scale", "finalize" or ""
+    std::string sub;  // "status", "scale", "finalize", "log", "exec" or ""
   };
   // The outcome of a write: an object to answer with, or an error response.
   struct WriteOutcome {
@@ -107,6 +111,8 @@ class ApiHandler {
   std::optional<HttpResponse> ValidatingAdmission(const HttpRequest& req, const Target& t,
                                                   const json& obj, const json* old);
   Result<json> DecodeBody(const HttpRequest& req);
+  // pod_log.cc
+  HttpResponse PodLog(const HttpRequest& req, const Target& t);
   std::optional<HttpResponse> CheckNamespace(const Target& t, bool for_create);
 
   Store& store_;
@@ -117,7 +123,13 @@ class ApiHandler {
   ListPager pager_{clock_};
   std::mutex plugins_mu_;
   AdmissionPlugins plugins_;
+  std::atomic<PodStreams*> pod_streams_{nullptr};
 };
+
+// The container of `pod` a pods/log or pods/exec request names (`asked`, or
+// the pod's only container); a 400 answer as kube-apiserver's when none.
+std::optional<HttpResponse> PodContainer(const json& pod, const std::string& asked,
+                                         std::string* out);
 
 // reads.cc, shared with provided.cc: what a read request asks for.
 struct Selectors {

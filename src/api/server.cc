@@ -44,6 +44,7 @@ struct Server::Impl {
   bool stopping = false;
 
   void Compactor();
+  PodStreams* pod_streams = nullptr;
 };
 
 void Server::Impl::Compactor() {
@@ -150,6 +151,7 @@ Status Server::Start() {
   s.auth = std::make_unique<Auth>(*s.store, s.clock, s.random, std::move(signer), s.creds.token);
   s.handler = std::make_unique<ApiHandler>(*s.store, s.registry, s.clock, s.random, *s.auth);
   s.handler->SetAdmissionPlugins(s.options.admission);
+  s.handler->SetPodStreams(s.pod_streams);
   s.handler->ReloadCrds();
   STASH_ASSIGN_OR_RETURN(std::vector<json> crds, LoadCrds(s.options.crds_dir));
   STASH_RETURN_IF_ERROR(s.handler->InstallCrds(crds));
@@ -217,6 +219,11 @@ std::string Server::token() const { return impl_->creds.token; }
 void Server::AddProvider(const ProvidedResource& resource,
                          std::shared_ptr<ResourceProvider> provider) {
   impl_->registry.AddProvided(resource, std::move(provider));
+}
+
+void Server::SetPodStreams(PodStreams* streams) {
+  impl_->pod_streams = streams;
+  if (impl_->handler) impl_->handler->SetPodStreams(streams);
 }
 
 std::optional<json> Server::GetStored(const std::string& group, const std::string& resource,

@@ -25,7 +25,7 @@ const Registrar kCommands[] = {
     RegisterRunRestore, RegisterInit,     RegisterBackup,    RegisterSnapshots,
     RegisterLs,         RegisterCat,      RegisterDump,      RegisterRestore,
     RegisterCheck,      RegisterStats,    RegisterForget,    RegisterPrune,
-    RegisterUnlock,     RegisterCache,    RegisterVersion,
+    RegisterUnlock,     RegisterCache,    RegisterVersion,   RegisterNode,
 };
 
 }  // namespace
@@ -43,6 +43,14 @@ int Run(const std::vector<std::string>& args) {
       ->capture_default_str();
   int exit_code = kExitOk;
   app.parse_complete_callback([&] {
+    // The node's agents (sidecar, init container, trigger) run unattended:
+    // their log (`kubectl logs -c stash`) is the record of what they did, so
+    // they say it at info unless told otherwise, as Stash's containers do.
+    if (app.count("--log-level") == 0) {
+      for (const char* agent : {"run-backup", "run-restore", "create-backupsession"}) {
+        if (app.got_subcommand(agent)) global.log_level = "info";
+      }
+    }
     if (Status s = InitLogging(global.log_level); !s.ok())
       throw CLI::ValidationError("--log-level", s.message());
   });

@@ -16,6 +16,7 @@
 #include "operator_leader.h"
 #include "signals.h"
 #include "stash/agent/node.h"
+#include "stash/agent/podman.h"
 #include "stash/api/webhook_server.h"
 #include "stash/cli/app.h"
 #include "stash/controller/backup_configuration_controller.h"
@@ -27,6 +28,7 @@
 #include "stash/core/id.h"
 #include "stash/core/metrics.h"
 #include "stash/core/random.h"
+#include "stash/crypto/sha256.h"
 #include "stash/kube/config.h"
 #include "stash/kube/duration.h"
 #include "stash/kube/stash_names.h"
@@ -38,6 +40,7 @@ struct OperatorHandle {
   std::unique_ptr<kube::Client> client;
   std::unique_ptr<controller::BackupConfigurationController> controller;
   std::unique_ptr<controller::RestoreSessionController> restores;
+  std::unique_ptr<agent::PodmanRuntime> runtime;  // outlives `node`
   std::unique_ptr<agent::NodeRuntime> node;
   std::unique_ptr<api::WebhookServer> webhook;
   std::unique_ptr<controller::StashMetricsCollector> stash_metrics;
@@ -193,10 +196,40 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
     node.stash_binary = opts.stash_binary;
     node.in_process_triggers = opts.in_process_triggers;
     node.stash_image = image;
+    if (opts.container_runtime != "none") {
+      h->runtime = std::make_unique<agent::PodmanRuntime>(NodePodmanOptions(node.data_dir));
+      node.runtime = h->runtime.get();
+    }
     h->node = std::make_unique<agent::NodeRuntime>(*h->client, clock, h->random, node);
     h->node->Start();
+    if (opts.container_runtime == "podman" && !h->node->runs_other_images()) {
+      return FailedPreconditionError(
+          "--container-runtime podman: podman cannot run containers here (see the log above)");
+    }
   }
   return h;
+}
+
+api::PodStreams* OperatorStreams(const OperatorHandle& h) {
+  return h.node ? h.node->streams() : nullptr;
+}
+
+agent::PodmanOptions NodePodmanOptions(const std::string& node_dir) {
+  agent::PodmanOptions p;
+  p.state_dir = node_dir + "/podman";
+  // Labels this node's pods and containers: stable across restarts of the
+  // same server (so it adopts them), distinct between data directories.
+  p.node_id = crypto::Sha256(node_dir).Hex().substr(0, 12);
+  return p;
+}
+
+void AddContainerRuntimeOption(CLI::App* cmd, std::string* value) {
+  cmd->add_option("--container-runtime", *value,
+                  "What runs the containers of images other than stash's: auto (podman when it "
+                  "can run a container here, else none), podman (required), none (they are not "
+                  "run; stash's own containers run as processes either way)")
+      ->check(CLI::IsMember({"auto", "podman", "none"}))
+      ->capture_default_str();
 }
 
 namespace {
@@ -211,10 +244,6 @@ Result<std::shared_ptr<OperatorHandle>> StartWebhookServer(const OperatorOptions
   STASH_RETURN_IF_ERROR(StartWebhook(opts, h.get(), clock));
   return h;
 }
-
-}  // namespace
-
-namespace {
 
 // client-go's identity: the host name and a random suffix.
 std::string Identity(Random& random) {
@@ -238,6 +267,7 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
                 "Also run the embedded node: PVC directories and stash's containers as processes");
   cmd->add_option("--data-dir", opts->data_dir, "Embedded node's data directory")
       ->capture_default_str();
+  AddContainerRuntimeOption(cmd, &opts->container_runtime);
   cmd->add_flag("--in-process-triggers", opts->in_process_triggers,
                 "Run the trigger CronJobs' create-backupsession inside the node instead of as a "
                 "process per tick (for thousands of BackupConfigurations)");

@@ -91,6 +91,7 @@ struct ServerFlags {
   size_t max_connections = 0;
   std::string metrics_listen;   // the operator's /metrics; empty: off
   std::string pushgateway_url;  // sidecars push their sessions' metrics there; empty: off
+  std::string container_runtime = "auto";
 };
 
 int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_triggers) {
@@ -140,6 +141,7 @@ int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_trigg
   op.kubeconfig = kubeconfig;
   op.node = true;
   op.in_process_triggers = in_process_triggers;
+  op.container_runtime = flags.container_runtime;
   op.data_dir = node_dir;
   op.metrics_listen = flags.metrics_listen;
   op.pushgateway_url = flags.pushgateway_url;
@@ -158,6 +160,7 @@ int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_trigg
     server.Stop();
     return kExitError;
   }
+  if (run_operator) server.SetPodStreams(OperatorStreams(**op_handle));
   if (run_operator) {
     std::cerr << "stash server: operator and embedded node running; volumes under " << op.data_dir
               << "/volumes\n";
@@ -169,6 +172,7 @@ int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_trigg
   const int sig = signals.Wait();
   std::cerr << "stash server: " << (sig == SIGINT ? "interrupted" : "terminated")
             << ", shutting down\n";
+  server.SetPodStreams(nullptr);
   op_handle->reset();
   server.Stop();
   return kExitOk;
@@ -211,6 +215,7 @@ void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_flag("--in-process-triggers", *in_process_triggers,
                 "Run the trigger CronJobs' create-backupsession inside the embedded node instead "
                 "of as a process per tick (for thousands of BackupConfigurations)");
+  AddContainerRuntimeOption(cmd, &flags->container_runtime);
   cmd->callback([=] {
     if (!flags->pushgateway_url.empty() && !*run_operator) {
       std::cerr << "stash server: --pushgateway-url configures the operator's sidecars; it "

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "stash/agent/podman.h"
+#include "stash/api/pod_streams.h"
 #include "stash/core/clock.h"
 #include "stash/core/result.h"
 
@@ -43,6 +45,7 @@ void RegisterCache(CLI::App& app, GlobalOptions& global, int* exit_code);
 // cmd_create_backupsession.cc). StartOperator runs the controller (and the
 // embedded node) in-process, for `stash server`; dropping the handle stops it.
 void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterNode(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterRunRestore(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterCreateBackupSession(CLI::App& app, GlobalOptions& global, int* exit_code);
@@ -69,10 +72,19 @@ struct OperatorOptions {
   std::string metrics_listen;
   std::vector<std::string> metrics_labels;  // key=value added to Stash's series
   std::string pushgateway_url;  // sidecars push their sessions' metrics there; empty: off
+  // What runs the containers of other images: auto (podman when it can run
+  // a container here), podman (required), none.
+  std::string container_runtime = "auto";
 };
+// Adds --container-runtime to `cmd`.
+void AddContainerRuntimeOption(CLI::App* cmd, std::string* value);
 struct OperatorHandle;
 // Splits "HOST:PORT" (IPv6 hosts in brackets); false when malformed.
 bool SplitListen(const std::string& listen, std::string* host, int* port);
 Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opts, Clock& clock);
+// kubectl logs/exec of the node's runtime containers; null without one.
+api::PodStreams* OperatorStreams(const OperatorHandle& handle);
+// podman for the embedded node whose data directory is `node_dir`.
+agent::PodmanOptions NodePodmanOptions(const std::string& node_dir);
 
 }  // namespace stash::cli

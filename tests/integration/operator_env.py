@@ -102,9 +102,15 @@ class OperatorServer(ApiServer):
 class OperatorEnv:
     """A server, the operator with the node runtime, and helpers."""
 
-    def __init__(self, gcs=False):
+    def __init__(self, gcs=False, runtime="none"):
+        """`runtime`: the node's --container-runtime. These tests check stash's
+        own containers (processes), so by default other images are not run;
+        test_node_podman runs them in podman."""
         self.separate = os.environ.get("OPERATOR_MODE") == "separate"
+        self.runtime = runtime
         self.server = ApiServer() if self.separate else OperatorServer()
+        if not self.separate:
+            self.server.extra_args = ["--container-runtime", runtime]
         self.operator = None
         self.gcs = None
         self.extra_env = {}
@@ -134,7 +140,7 @@ class OperatorEnv:
         self.op_log = open(os.path.join(self.server.data_dir, "operator.log"), "a")
         self.operator = subprocess.Popen(
             [STASH, "--log-level", "info", "operator", "--kubeconfig", self.server.kubeconfig,
-             "--node", "--data-dir", self.node_dir],
+             "--node", "--data-dir", self.node_dir, "--container-runtime", self.runtime],
             stdout=self.op_log, stderr=self.op_log, env=env)
 
     def restart_operator(self):

@@ -28,7 +28,10 @@
 //    runs as a local process.
 // Work is driven by the informers: pods, containers and CronJob states are
 // recomputed when something changed (or every 10 s), not on every pass.
-// Containers with any other image are not run (nothing claims they are).
+// Containers of any other image run in the node's container runtime
+// (podman, NodeOptions::runtime) as a kubelet runs them (kubelet.h), beside
+// stash's processes of the same pod: both see the same volume directories.
+// Without a working runtime they are not run, and their status says why.
 //
 // Thread-safety: Start/Stop from one thread.
 #pragma once
@@ -42,8 +45,10 @@
 #include <thread>
 #include <vector>
 
+#include "stash/agent/container_runtime.h"
 #include "stash/agent/pods.h"
 #include "stash/agent/process.h"
+#include "stash/apis/core.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
 #include "stash/kube/client.h"
@@ -56,6 +61,8 @@ namespace stash::agent {
 
 class TriggerWorkers;
 class NodeHeartbeat;
+class NodeKubelet;
+class NodeStreams;
 
 struct NodeOptions {
   std::string data_dir;         // DATA above
@@ -71,6 +78,9 @@ struct NodeOptions {
   // kubeconfig read and a TLS handshake each; true runs the same function on
   // the node's warm client instead (same BackupSession, same events).
   bool in_process_triggers = false;
+  // Runs the containers of every other image (podman); null, or failing its
+  // check at Start, leaves them not run (NotRunByEmbeddedNode, with why).
+  ContainerRuntime* runtime = nullptr;
 };
 
 class NodeRuntime {
@@ -80,6 +90,11 @@ class NodeRuntime {
 
   void Start();
   void Stop();
+
+  // kubectl logs/exec of the pods' containers. Valid from Start to Stop.
+  api::PodStreams* streams();
+  // Whether containers of other images than stash's run (after Start).
+  bool runs_other_images() const { return scope_.other_images; }
 
   // Host directory for a volume of a pod spec; empty when unsupported.
   std::string VolumeHostDir(const std::string& ns, const std::string& pod,
@@ -110,6 +125,7 @@ class NodeRuntime {
   struct Finished {
     std::string pod_uid;
     ContainerState state;
+    std::string log_path;
   };
   struct CronState {
     kube::json cronjob;
@@ -131,6 +147,10 @@ class NodeRuntime {
   // Returns whether a container started or stopped.
   bool SyncContainers();
   void SyncPodStatuses(const std::vector<kube::json>& pods);
+  // Deployments', StatefulSets' and DaemonSets' status from their pods
+  // (`ready`: by pod uid, whether its Ready condition is True).
+  void SyncWorkloadStatuses(const std::vector<kube::json>& pods,
+                            const std::map<std::string, bool>& ready);
   // The Jobs' status from their pods.
   void SyncJobStatuses(const std::vector<kube::json>& pods);
   // A container process ended: restart it, or record that it finished.
@@ -142,6 +162,14 @@ class NodeRuntime {
   // Fires due ticks.
   void SyncCronJobs();
   void FireCronJob(const std::string& key, CronState& st, SystemTime tick);
+  void StartKubelet();
+  // Tells streams_ where the process containers' logs are.
+  void PublishProcesses();
+  // `pod` as the runtime runs it: without stash's containers (and without
+  // any container until stash's init containers are done).
+  apis::Pod KubeletPod(const kube::json& pod, bool stash_initialized) const;
+  // Whether the runtime's init containers of `pod` all exited 0.
+  bool RuntimeInitDone(const kube::json& pod) const;
   Container MakeContainer(const std::string& ns, const std::string& pod, const kube::json& pod_spec,
                           const kube::json& container, const std::string& log_name);
 
@@ -162,6 +190,9 @@ class NodeRuntime {
   std::atomic<bool> pods_dirty_{true}, crons_dirty_{true};
   std::unique_ptr<TriggerWorkers> triggers_;
   std::unique_ptr<NodeHeartbeat> heartbeat_;  // the Node object, as a kubelet
+  std::unique_ptr<NodeKubelet> kubelet_;      // set while the runtime works
+  std::unique_ptr<NodeStreams> streams_;      // from Start to Stop
+  RunScope scope_;
   std::atomic<bool> stop_{false};
   std::thread loop_;
 };

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "stash/api/admission.h"
+#include "stash/api/pod_streams.h"
 #include "stash/api/provider.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
@@ -73,6 +74,10 @@ class Server {
   // Serves `resource` (e.g. an aggregated API's) through `provider`; may be
   // called before or after Start.
   void AddProvider(const ProvidedResource& resource, std::shared_ptr<ResourceProvider> provider);
+  // The node that answers pods/log and pods/exec (kubectl logs/exec) for
+  // the pods it runs; null (the default): such requests are refused. The
+  // object must outlive Stop or the next call.
+  void SetPodStreams(PodStreams* streams);
   // Stored objects, read without a request, for providers that run in this
   // process (after Start). `group` "" is the core group; `resource` plural.
   std::optional<nlohmann::json> GetStored(const std::string& group, const std::string& resource,

@@ -1,0 +1,120 @@
+// NodeRuntime's side of the container runtime (node.h): which part of a pod
+// it runs, and when stash's processes of that pod may start.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "node_kubelet.h"
+#include "node_streams.h"
+#include "stash/agent/node.h"
+
+namespace stash::agent {
+
+namespace {
+
+using kube::json;
+
+// "host:port" of an https:// URL; IPv6 hosts lose their brackets.
+void SplitServer(const std::string& url, std::string* host, int* port) {
+  std::string rest = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
+  rest = rest.substr(0, rest.find('/'));
+  size_t colon = rest.rfind(':');
+  *port = 443;
+  if (colon != std::string::npos && rest.find(']', colon) == std::string::npos) {
+    *port = std::atoi(rest.substr(colon + 1).c_str());
+    rest = rest.substr(0, colon);
+  }
+  if (rest.size() > 2 && rest.front() == '[') rest = rest.substr(1, rest.size() - 2);
+  *host = rest;
+}
+
+}  // namespace
+
+void NodeRuntime::StartKubelet() {
+  scope_ = RunScope{};
+  scope_.stash_image = opts_.stash_image;
+  struct Publish {  // streams_ whatever way this returns
+    NodeRuntime* n;
+    ~Publish() {
+      n->streams_ = std::make_unique<NodeStreams>(n->kubelet_.get(), n->scope_.not_run_message);
+    }
+  } publish{this};
+  if (!opts_.runtime) return;
+  KubeletOptions ko;
+  ko.data_dir = opts_.data_dir;
+  ko.pods_dir = opts_.data_dir + "/pods";
+  ko.node_name = opts_.node_name;
+  SplitServer(client_.config().server, &ko.api_host, &ko.api_port);
+  ko.ca_pem = client_.config().ca_pem;
+  kubelet_ = std::make_unique<NodeKubelet>(client_, *opts_.runtime, clock_, ko);
+  std::string why;
+  if (!kubelet_->Start(&why)) {
+    scope_.not_run_message = opts_.runtime->Describe() + ": " + why;
+    spdlog::warn("node: containers of images other than stash's will not run: {}",
+                 scope_.not_run_message);
+    kubelet_.reset();
+    return;
+  }
+  scope_.other_images = true;
+  spdlog::info("node: running pods' containers with {}", opts_.runtime->Describe());
+}
+
+api::PodStreams* NodeRuntime::streams() { return streams_.get(); }
+
+void NodeRuntime::PublishProcesses() {
+  std::map<std::string, NodeStreams::Process> now;
+  for (const auto& [key, r] : running_) {
+    now[key] = {r.spec.pod_uid, r.spec.log_path, r.proc && r.proc->Running()};
+  }
+  // Ended ones (an init container, a Job's) keep their log while the pod is there.
+  for (const auto& [key, f] : finished_) {
+    if (!now.count(key)) now[key] = {f.pod_uid, f.log_path, false};
+  }
+  streams_->Publish(std::move(now));
+}
+
+apis::Pod NodeRuntime::KubeletPod(const json& pod, bool stash_initialized) const {
+  json p = pod;
+  p.erase("status");
+  json& spec = p["spec"];
+  for (const char* list : {"initContainers", "containers"}) {
+    json kept = json::array();
+    for (const json& c : spec.value(list, json::array())) {
+      if (stash_initialized && c.value("image", "") != opts_.stash_image) kept.push_back(c);
+    }
+    if (kept.empty()) {
+      spec.erase(list);
+    } else {
+      spec[list] = kept;
+    }
+  }
+  auto decoded = apis::FromJson<apis::Pod>(p);
+  if (!decoded.ok()) {
+    spdlog::warn("node: pod {}/{}: {}", p.value("/metadata/namespace"_json_pointer, ""),
+                 p.value("/metadata/name"_json_pointer, ""), decoded.status().ToString());
+    apis::Pod empty;
+    empty.metadata.uid = pod.value("/metadata/uid"_json_pointer, "");
+    return empty;
+  }
+  // The status and resourceVersion change with every status write; the
+  // runtime's loop only needs waking when what it runs changes.
+  decoded->metadata.resource_version.clear();
+  return std::move(*decoded);
+}
+
+bool NodeRuntime::RuntimeInitDone(const json& pod) const {
+  std::map<std::string, ContainerState> states, init_states;
+  kubelet_->States(pod.value("/metadata/uid"_json_pointer, ""), &states, &init_states);
+  for (const json& c : pod.value("/spec/initContainers"_json_pointer, json::array())) {
+    if (c.value("image", "") == opts_.stash_image) continue;
+    auto it = init_states.find(c.value("name", ""));
+    if (it == init_states.end() || !it->second.terminated ||
+        it->second.terminated->exit_code != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace stash::agent
