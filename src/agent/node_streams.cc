@@ -112,18 +112,24 @@ Result<std::unique_ptr<api::ByteSource>> NodeStreams::Logs(const std::string& ns
                       (not_run_.empty() ? "" : ": " + not_run_));
 }
 
-Result<std::unique_ptr<api::ExecProcess>> NodeStreams::Exec(
-    const std::string& ns, const std::string& pod, const std::string& uid,
-    const std::string& container, const std::vector<std::string>& command, bool tty, bool stdin) {
+Status NodeStreams::CanExec(const std::string& ns, const std::string& pod, const std::string& uid,
+                            const std::string& container) {
   if (auto p = Find(ns + "/" + pod + "/" + container); p && p->pod_uid == uid) {
     return UnsupportedError("container " + container + " of pod " + pod +
                             " runs as a process of the embedded node, not in a container: "
                             "there is nothing to exec into");
   }
-  if (kubelet_) return kubelet_->streams().Exec(ns, pod, uid, container, command, tty, stdin);
+  if (kubelet_) return kubelet_->streams().CanExec(ns, pod, uid, container);
   return InvalidError("container \"" + container + "\" in pod \"" + pod +
                       "\" is not run by the embedded node" +
                       (not_run_.empty() ? "" : ": " + not_run_));
+}
+
+Result<std::unique_ptr<api::ExecProcess>> NodeStreams::Exec(
+    const std::string& ns, const std::string& pod, const std::string& uid,
+    const std::string& container, const std::vector<std::string>& command, bool tty, bool stdin) {
+  if (Status s = CanExec(ns, pod, uid, container); !s.ok()) return s;
+  return kubelet_->streams().Exec(ns, pod, uid, container, command, tty, stdin);
 }
 
 }  // namespace stash::agent

@@ -47,6 +47,7 @@ std::string CriLogSource::Render(std::string_view data, bool first) {
     if (ParseLine(data.substr(pos, nl - pos), &l)) {
       if (open) {
         lines.back().text += l.text;
+        lines.back().partial = l.partial;  // the joined line ends where its last part does
       } else {
         lines.push_back(l);
       }
@@ -139,9 +140,8 @@ Result<std::unique_ptr<api::ByteSource>> KubeletPodStreams::Logs(
       std::make_unique<CriLogSource>(found->log_path, options, running, clock_.Now()));
 }
 
-Result<std::unique_ptr<api::ExecProcess>> KubeletPodStreams::Exec(
-    const std::string& ns, const std::string& pod, const std::string& uid,
-    const std::string& container, const std::vector<std::string>& command, bool tty, bool stdin) {
+Status KubeletPodStreams::CanExec(const std::string& ns, const std::string& pod,
+                                  const std::string& uid, const std::string& container) {
   (void)uid;
   auto found = kubelet_.FindContainer(ns, pod, container, false);
   if (!found.ok()) return found.status();
@@ -149,6 +149,15 @@ Result<std::unique_ptr<api::ExecProcess>> KubeletPodStreams::Exec(
     return InvalidError("unable to upgrade connection: container not found (\"" + container +
                         "\")");
   }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<api::ExecProcess>> KubeletPodStreams::Exec(
+    const std::string& ns, const std::string& pod, const std::string& uid,
+    const std::string& container, const std::vector<std::string>& command, bool tty, bool stdin) {
+  if (Status s = CanExec(ns, pod, uid, container); !s.ok()) return s;
+  auto found = kubelet_.FindContainer(ns, pod, container, false);
+  if (!found.ok()) return found.status();
   return runtime_.Exec(found->id, command, tty, stdin);
 }
 

@@ -141,19 +141,24 @@ json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& 
   }
   json statuses = json::array();
   bool all_ready = initialized;
-  bool all_done = initialized, any_failed = false;
+  bool all_done = initialized, any_failed = false, ever_ran = false, not_run = false;
   SystemTime ready_since{};
   for (const json& c : pod.value("/spec/containers"_json_pointer, json::array())) {
     const ContainerState* st = Find(states, c);
     statuses.push_back(ContainerStatusJson(c, st, !initialized, scope));
     if (!initialized) continue;
     const bool ours = Runs(scope, c) && st;
+    if (!Runs(scope, c)) not_run = true;
     if (!ours || !st->running) all_ready = false;
     if (ours && st->running) ready_since = std::max(ready_since, st->started);
+    // Running, as Kubernetes says it: bound, initialised, a container has run
+    // (one restarting in CrashLoopBackOff keeps the pod Running).
+    if (ours && (st->running || st->terminated || st->last_terminated)) ever_ran = true;
     if (!ours || !st->terminated) all_done = false;
     if (ours && st->terminated && st->terminated->exit_code != 0) any_failed = true;
   }
-  std::string phase = all_ready ? "Running" : "Pending";
+  // A pod with a container the node does not run is not called Running.
+  std::string phase = all_ready || (ever_ran && !not_run) ? "Running" : "Pending";
   if (restart_policy != "Always" && initialized) {
     if (all_done) phase = any_failed ? "Failed" : "Succeeded";
     // With Never, a failed container is not restarted: the pod has failed.

@@ -157,14 +157,15 @@ HttpResponse ApiHandler::Route(const HttpRequest& req) {
   t.info = *info;
   if (!t.info.namespaced && !t.ns.empty()) return PathNotFoundResponse();
   if (t.info.namespaced && t.ns.empty() && !t.name.empty()) return PathNotFoundResponse();
-  const bool pod_stream = t.info.group.empty() && t.info.resource == "pods" && t.sub == "log";
+  const bool pod_stream =
+      t.info.group.empty() && t.info.resource == "pods" && (t.sub == "log" || t.sub == "exec");
   if (!t.sub.empty() && !(t.sub == "status" && t.info.status_subresource) &&
       !(t.sub == "scale" && t.info.scale.is_object()) &&
       !(t.sub == "finalize" && t.info.resource == "namespaces") && !pod_stream) {
     return PathNotFoundResponse();
   }
   if (t.sub == "scale") return Scale(req, t);
-  if (pod_stream) return PodLog(req, t);
+  if (pod_stream) return t.sub == "log" ? PodLog(req, t) : PodExec(req, t);
   bool watch =
       req.Query("watch") == "true" || req.Query("watch") == "True" || req.Query("watch") == "1";
   if (t.info.provider) return Provided(req, t, watch);

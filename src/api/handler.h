@@ -111,8 +111,9 @@ class ApiHandler {
   std::optional<HttpResponse> ValidatingAdmission(const HttpRequest& req, const Target& t,
                                                   const json& obj, const json* old);
   Result<json> DecodeBody(const HttpRequest& req);
-  // pod_log.cc
+  // pod_log.cc, pod_exec.cc
   HttpResponse PodLog(const HttpRequest& req, const Target& t);
+  HttpResponse PodExec(const HttpRequest& req, const Target& t);
   std::optional<HttpResponse> CheckNamespace(const Target& t, bool for_create);
 
   Store& store_;

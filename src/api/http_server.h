@@ -41,8 +41,10 @@ namespace stash::api {
 
 struct HttpRequest {
   std::string method;
-  std::string path;  // decoded, without the query
-  std::map<std::string, std::string> query;
+  std::string path;                          // decoded, without the query
+  std::map<std::string, std::string> query;  // the last value of each key
+  // Every value of a repeated parameter (exec's `command`), in order.
+  std::vector<std::pair<std::string, std::string>> query_list;
   std::string accept;
   std::string content_type;
   std::string authorization;

@@ -61,7 +61,10 @@ void ParseRequestTarget(std::string_view target, HttpRequest* req) {
     size_t eq = kv.find('=');
     std::string key = Decoded(kv.substr(0, eq), true);
     std::string value = eq == std::string_view::npos ? "" : Decoded(kv.substr(eq + 1), true);
-    if (!key.empty()) req->query[key] = value;
+    if (!key.empty()) {
+      req->query[key] = value;
+      req->query_list.emplace_back(key, value);
+    }
     if (amp == std::string_view::npos) break;
     rest = rest.substr(amp + 1);
   }

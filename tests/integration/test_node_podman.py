@@ -11,6 +11,7 @@ hurting the server; kill -9 of the server leaves no orphan and no duplicate.
 Skipped only where podman cannot run a container at all (and then failed under
 CI=true, where scripts/setup.sh has installed it).
 """
+import base64
 import hashlib
 import json
 import os
@@ -109,7 +110,33 @@ class NodeRunsContainers(unittest.TestCase):
         env.wait_for("data.txt", lambda: os.path.exists(data))
         with open(data) as f:
             self.assertEqual(f.read(), "sample_data\n")
-        pod = env.get_json("pod", "-n", "demo", sorted(plain)[0])
+        first = sorted(plain)[0]
+        # kubectl exec (WebSocket v5.channel.k8s.io): output, stdin, exit code.
+        r = env.kubectl("exec", "-n", "demo", first, "--", "cat", "/source/data/data.txt")
+        self.assertEqual(r.stdout, "sample_data\n")
+        r = env.kubectl("exec", "-i", "-n", "demo", first, "--", "sh", "-c", "tr a-z A-Z; exit 7",
+                        input="hello from stdin\n", check=False)
+        self.assertEqual((r.stdout, r.returncode), ("HELLO FROM STDIN\n", 7), r.stderr)
+        r = env.kubectl("exec", "-n", "demo", first, "--", "sh", "-c", "echo oops >&2",
+                        check=False)
+        self.assertEqual(r.stderr, "oops\n")
+        # The pod's own ServiceAccount token where kubelet mounts it, in-cluster
+        # env, and nothing of the server's environment or admin credential.
+        sa = "/var/run/secrets/kubernetes.io/serviceaccount/"
+        r = env.kubectl("exec", "-n", "demo", first, "--", "cat", sa + "namespace")
+        self.assertEqual(r.stdout, "demo")
+        token = env.kubectl("exec", "-n", "demo", first, "--", "cat", sa + "token").stdout
+        claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+        self.assertEqual(claims["sub"], "system:serviceaccount:demo:default")
+        self.assertIn("BEGIN CERTIFICATE", env.kubectl("exec", "-n", "demo", first, "--", "cat",
+                                                       sa + "ca.crt").stdout)
+        penv = env.kubectl("exec", "-n", "demo", first, "--", "env").stdout
+        self.assertIn("KUBERNETES_SERVICE_PORT=%d\n" % env.server.port, penv)
+        self.assertNotIn("KUBECONFIG", penv)
+        with open(env.server.kubeconfig) as f:
+            admin = re.search(r"token: (\S+)", f.read()).group(1)
+        self.assertNotIn(admin, penv)
+        pod = env.get_json("pod", "-n", "demo", first)
         st = pod["status"]["containerStatuses"][0]
         self.assertTrue(st["containerID"].startswith("podman://"))
         self.assertTrue(st["imageID"].startswith("sha256:"))
@@ -154,8 +181,10 @@ class NodeRunsContainers(unittest.TestCase):
         self.assertTrue(logs.strip())
         tail = env.kubectl("logs", "-n", "demo", name, "-c", "stash", "--tail", "1").stdout
         self.assertEqual(tail.count("\n"), 1)
-        r = env.kubectl("logs", "-n", "demo", name, check=False)
-        self.assertIn("a container name must be specified", r.stderr)
+        r = env.kubectl("exec", "-n", "demo", name, "-c", "busybox", "--", "ls", "/source/data")
+        self.assertEqual(r.stdout, "data.txt\n")
+        r = env.kubectl("exec", "-n", "demo", name, "-c", "stash", "--", "true", check=False)
+        self.assertIn("runs as a process of the embedded node", r.stderr)
 
     def test_2_crash_loop(self):
         env = self.env

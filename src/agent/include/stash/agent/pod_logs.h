@@ -62,6 +62,8 @@ class KubeletPodStreams : public api::PodStreams {
                                                 const std::string& uid,
                                                 const std::string& container,
                                                 const api::PodLogOptions& options) override;
+  Status CanExec(const std::string& ns, const std::string& pod, const std::string& uid,
+                 const std::string& container) override;
   Result<std::unique_ptr<api::ExecProcess>> Exec(const std::string& ns, const std::string& pod,
                                                  const std::string& uid,
                                                  const std::string& container,

@@ -68,6 +68,11 @@ class PodStreams {
                                                    const std::string& uid,
                                                    const std::string& container,
                                                    const PodLogOptions& options) = 0;
+  // Whether Exec into the container could start now (kInvalid, kUnsupported
+  // with the reason when not): answered before the protocol is settled, so
+  // a client that falls back to another protocol gets the same reason.
+  virtual Status CanExec(const std::string& ns, const std::string& pod, const std::string& uid,
+                         const std::string& container) = 0;
   virtual Result<std::unique_ptr<ExecProcess>> Exec(const std::string& ns, const std::string& pod,
                                                     const std::string& uid,
                                                     const std::string& container,

@@ -1,0 +1,301 @@
+// ApiHandler::PodExec: pods/exec (kubectl exec) over WebSocket with the
+// channel protocols kubectl 1.30+ speaks first (v5.channel.k8s.io, and
+// v4.channel.k8s.io): binary messages whose first byte is the channel
+// (0 stdin, 1 stdout, 2 stderr, 3 the final Status, 4 terminal size; v5's
+// 255 closes the channel named by the next byte). The node runs the command
+// (PodStreams::Exec); two threads per session move its output out and the
+// client's stdin in, so the server's event loop never blocks.
+#include <openssl/sha.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "errors.h"
+#include "handler.h"
+#include "stash/core/base64.h"
+
+namespace stash::api {
+
+namespace {
+
+constexpr size_t kMaxFrame = 1 << 20;  // stdin arrives in small messages
+
+bool HasToken(const std::string& list, std::string_view token) {
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string::npos) comma = list.size();
+    std::string_view item(list.data() + pos, comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.size() == token.size() &&
+        std::equal(item.begin(), item.end(), token.begin(),
+                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+      return true;
+    }
+    pos = comma + 1;
+  }
+  return false;
+}
+
+std::string Frame(uint8_t opcode, std::string_view payload) {
+  std::string f;
+  f.push_back(char(0x80 | opcode));
+  if (payload.size() < 126) {
+    f.push_back(char(payload.size()));
+  } else if (payload.size() < 65536) {
+    f.push_back(char(126));
+    f.push_back(char(payload.size() >> 8));
+    f.push_back(char(payload.size() & 0xff));
+  } else {
+    f.push_back(char(127));
+    for (int i = 7; i >= 0; --i) f.push_back(char((uint64_t(payload.size()) >> (8 * i)) & 0xff));
+  }
+  f.append(payload);
+  return f;
+}
+
+std::string ChannelFrame(uint8_t channel, std::string_view data) {
+  std::string payload(1, char(channel));
+  payload.append(data);
+  return Frame(0x2, payload);
+}
+
+class ExecSession final : public UpgradeHandler, public std::enable_shared_from_this<ExecSession> {
+ public:
+  ExecSession(std::unique_ptr<ExecProcess> proc, bool v5) : proc_(std::move(proc)), v5_(v5) {}
+
+  void OnOpen(std::shared_ptr<UpgradedConnection> connection, std::string early) override {
+    {
+      std::lock_guard lock(mu_);
+      conn_ = std::move(connection);
+    }
+    auto self = shared_from_this();
+    std::thread([self] { self->Output(); }).detach();
+    std::thread([self] { self->Input(); }).detach();
+    if (!early.empty()) OnData(early);
+  }
+
+  void OnData(std::string_view bytes) override {
+    in_.append(bytes);
+    while (true) {
+      if (in_.size() < 2) return;
+      const uint8_t b0 = uint8_t(in_[0]), b1 = uint8_t(in_[1]);
+      size_t pos = 2;
+      uint64_t len = b1 & 0x7f;
+      if (len == 126 || len == 127) {
+        size_t n = len == 126 ? 2 : 8;
+        if (in_.size() < pos + n) return;
+        len = 0;
+        for (size_t i = 0; i < n; ++i) len = (len << 8) | uint8_t(in_[pos + i]);
+        pos += n;
+      }
+      if (len > kMaxFrame) return Fail("a WebSocket frame over 1 MiB");
+      const bool masked = b1 & 0x80;
+      if (!masked) return Fail("an unmasked client frame");
+      if (in_.size() < pos + 4 + len) return;
+      const uint8_t* mask = reinterpret_cast<const uint8_t*>(in_.data() + pos);
+      std::string payload = in_.substr(pos + 4, size_t(len));
+      for (size_t i = 0; i < payload.size(); ++i) payload[i] = char(payload[i] ^ mask[i % 4]);
+      in_.erase(0, pos + 4 + size_t(len));
+      const uint8_t opcode = b0 & 0x0f;
+      const bool fin = b0 & 0x80;
+      if (opcode >= 0x8) {
+        Control(opcode, payload);
+        continue;
+      }
+      message_ += payload;
+      if (message_.size() > kMaxFrame) return Fail("a WebSocket message over 1 MiB");
+      if (!fin) continue;
+      Message(message_);
+      message_.clear();
+    }
+  }
+
+  void OnClose() override {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+      conn_.reset();
+    }
+    cv_.notify_all();
+    proc_->Kill();
+  }
+
+ private:
+  void Send(std::string bytes) {
+    std::lock_guard lock(mu_);
+    if (conn_) conn_->Send(std::move(bytes));
+  }
+
+  void Fail(const std::string& why) {
+    in_.clear();
+    std::string reason = "\x03\xea" + why;  // 1002: protocol error
+    Send(Frame(0x8, reason));
+    std::lock_guard lock(mu_);
+    if (conn_) conn_->Close();
+  }
+
+  void Control(uint8_t opcode, const std::string& payload) {
+    if (opcode == 0x9) {
+      Send(Frame(0xA, payload));  // ping → pong
+    } else if (opcode == 0x8) {
+      Send(Frame(0x8, payload.substr(0, 2)));
+      proc_->Kill();
+      std::lock_guard lock(mu_);
+      if (conn_) conn_->Close();
+    }
+  }
+
+  void Message(const std::string& m) {
+    if (m.empty()) return;
+    const uint8_t channel = uint8_t(m[0]);
+    std::lock_guard lock(mu_);
+    if (channel == 0) {
+      input_.push_back({false, m.substr(1)});
+    } else if (channel == 4) {
+      json size = json::parse(m.substr(1), nullptr, false);
+      if (size.is_object()) {
+        proc_->Resize(uint16_t(size.value("Width", 0)), uint16_t(size.value("Height", 0)));
+      }
+      return;
+    } else if (channel == 255 && v5_ && m.size() >= 2 && m[1] == 0) {
+      input_.push_back({true, ""});
+    } else {
+      return;
+    }
+    cv_.notify_all();
+  }
+
+  // The client's stdin into the command (writes may block: not on the loop).
+  void Input() {
+    while (true) {
+      Chunk c;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return closed_ || done_ || !input_.empty(); });
+        if (input_.empty()) return;
+        c = std::move(input_.front());
+        input_.pop_front();
+      }
+      if (c.eof) {
+        proc_->CloseStdin();
+      } else if (!proc_->WriteStdin(c.bytes).ok()) {
+        return;
+      }
+    }
+  }
+
+  // The command's output to the client, then its Status, then the close.
+  void Output() {
+    while (true) {
+      std::string chunk;
+      int stream = 1;
+      bool more =
+          proc_->Read(&chunk, &stream, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+      if (!chunk.empty()) Send(ChannelFrame(uint8_t(stream), chunk));
+      if (!more) break;
+      std::lock_guard lock(mu_);
+      if (closed_) break;
+    }
+    auto code = proc_->Wait();
+    json status = {{"metadata", json::object()}, {"status", "Success"}};
+    if (!code.ok() || *code != 0) {
+      std::string exit = code.ok() ? std::to_string(*code) : "";
+      status = {
+          {"metadata", json::object()},
+          {"status", "Failure"},
+          {"message", code.ok() ? "command terminated with non-zero exit code: exit status " + exit
+                                : code.status().message()},
+          {"reason", code.ok() ? "NonZeroExitCode" : "InternalError"}};
+      if (code.ok()) {
+        status["details"] = {
+            {"causes", json::array({{{"reason", "ExitCode"}, {"message", exit}}})}};
+      }
+    }
+    Send(ChannelFrame(3, status.dump()));
+    Send(Frame(0x8, std::string("\x03\xe8", 2)));  // 1000: normal closure
+    std::lock_guard lock(mu_);
+    done_ = true;
+    cv_.notify_all();
+    if (conn_) conn_->Close();
+  }
+
+  struct Chunk {
+    bool eof = false;
+    std::string bytes;
+  };
+  std::unique_ptr<ExecProcess> proc_;
+  const bool v5_;
+  std::string in_, message_;  // the event loop's only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<UpgradedConnection> conn_;  // guarded by mu_
+  std::deque<Chunk> input_;                   // guarded by mu_
+  bool closed_ = false, done_ = false;        // guarded by mu_
+};
+
+bool Flag(const HttpRequest& req, const std::string& name) {
+  std::string v = req.Query(name);
+  return v == "true" || v == "True" || v == "1";
+}
+
+}  // namespace
+
+HttpResponse ApiHandler::PodExec(const HttpRequest& req, const Target& t) {
+  if (req.method != "GET" && req.method != "POST") {
+    return StatusResponse(405, "MethodNotAllowed",
+                          "the server does not allow this method on the requested resource");
+  }
+  auto pod = store_.Get(t.info.key(), t.ns, t.name);
+  if (!pod) return NotFoundResponse(t.info, t.name);
+  std::string container;
+  if (auto bad = PodContainer(*pod, req.Query("container"), &container)) return *bad;
+  std::vector<std::string> command;
+  for (const auto& [k, v] : req.query_list) {
+    if (k == "command") command.push_back(v);
+  }
+  if (command.empty()) return BadRequestResponse("you must specify at least one command");
+  const bool tty = Flag(req, "tty"), in = Flag(req, "stdin");
+  if (!in && !Flag(req, "stdout") && !Flag(req, "stderr")) {
+    return BadRequestResponse("you must specify at least one of stdin, stdout, stderr");
+  }
+  if (tty && Flag(req, "stderr")) {
+    return BadRequestResponse("tty and stderr cannot both be true");
+  }
+  PodStreams* streams = pod_streams_.load();
+  if (!streams) {
+    return BadRequestResponse("no node runs pod " + t.name +
+                              " (the server runs without its embedded node)");
+  }
+  const std::string uid = pod->value("/metadata/uid"_json_pointer, "");
+  if (Status s = streams->CanExec(t.ns, t.name, uid, container); !s.ok()) return ErrorResponse(s);
+  const std::string protocols = req.Header("sec-websocket-protocol");
+  const bool websocket = HasToken(req.Header("upgrade"), "websocket");
+  const bool v5 = HasToken(protocols, "v5.channel.k8s.io");
+  if (!websocket || (!v5 && !HasToken(protocols, "v4.channel.k8s.io"))) {
+    return BadRequestResponse(
+        "Upgrade request required: this server speaks exec over WebSocket (v5.channel.k8s.io or "
+        "v4.channel.k8s.io, kubectl 1.30 and later); SPDY is not supported");
+  }
+  const std::string key = req.Header("sec-websocket-key");
+  if (key.empty()) return BadRequestResponse("missing Sec-WebSocket-Key");
+  auto proc = streams->Exec(t.ns, t.name, uid, container, command, tty, in);
+  if (!proc.ok()) return ErrorResponse(proc.status());
+  std::string accept = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(accept.data()), accept.size(), digest);
+  HttpResponse r;
+  r.status = 101;
+  r.headers = {{"Upgrade", "websocket"},
+               {"Connection", "Upgrade"},
+               {"Sec-WebSocket-Accept",
+                Base64Encode(std::string_view(reinterpret_cast<char*>(digest), sizeof digest))},
+               {"Sec-WebSocket-Protocol", v5 ? "v5.channel.k8s.io" : "v4.channel.k8s.io"}};
+  r.upgrade = std::make_shared<ExecSession>(std::move(*proc), v5);
+  return r;
+}
+
+}  // namespace stash::api
