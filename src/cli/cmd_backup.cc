@@ -24,6 +24,7 @@
 #include "stash/cli/app.h"
 #include "stash/core/units.h"
 #include "stash/engine/backup.h"
+#include "stash/engine/backup_summary.h"
 #include "stash/engine/filter.h"
 #include "stash/engine/lock.h"
 #include "stash/engine/progress.h"
@@ -57,18 +58,6 @@ struct BackupFlags {
   bool with_atime = false;
   int read_concurrency = 0;
 };
-
-std::string FormatDuration(uint64_t sec) {
-  char buf[32];
-  uint64_t h = sec / 3600, m = sec / 60 % 60, s = sec % 60;
-  if (h > 0) {
-    snprintf(buf, sizeof buf, "%llu:%02llu:%02llu", (unsigned long long)h, (unsigned long long)m,
-             (unsigned long long)s);
-  } else {
-    snprintf(buf, sizeof buf, "%llu:%02llu", (unsigned long long)m, (unsigned long long)s);
-  }
-  return buf;
-}
 
 std::string JsonString(std::string_view s) {
   std::string out = "\"";
@@ -128,9 +117,17 @@ class ProgressPrinter {
     if (tty_ && lines_ > 0) std::cout << Rewind() << "\033[J" << std::flush;
     lines_ = 0;
   }
+  // A line of its own on stdout, not mixed into a progress line.
+  void Line(const std::string& text) {
+    std::lock_guard lock(mu_);
+    if (tty_ && lines_ > 0) std::cout << Rewind() << "\033[J";
+    lines_ = 0;
+    std::cout << text << "\n" << std::flush;
+  }
 
  private:
   void Print(const engine::ProgressReport& r) {
+    std::lock_guard lock(mu_);
     std::string line = json_ ? engine::FormatStatusJson(r) : engine::FormatStatusLine(r);
     if (!json_) {
       for (const std::string& f : r.current_files) line += "\n" + f;
@@ -169,74 +166,93 @@ class ProgressPrinter {
   }
 
   const bool json_, tty_;
+  std::mutex mu_;  // Print (reporter thread) against Line (the walker's)
   int lines_ = 0;  // lines of the block on screen
   std::string last_;
   std::chrono::steady_clock::time_point last_at_{};
   std::optional<engine::ProgressReporter> reporter_;
 };
 
-int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
-  auto ctx_or = ResolveResticContext(ro);
-  if (auto* e = std::get_if<CliError>(&ctx_or)) {
-    std::cerr << e->message << "\n";
-    return e->exit_code;
+// --exclude and its relatives; the error of a bad file or size.
+std::optional<CliError> AddFilters(const BackupFlags& f, engine::BackupOptions* opts) {
+  opts->excludes = f.excludes;
+  auto file_excludes = ReadExcludeFiles(f.exclude_files);
+  auto ifile_excludes = ReadExcludeFiles(f.iexclude_files);
+  for (const auto* r : {&file_excludes, &ifile_excludes}) {
+    if (!r->ok()) return CliError{kExitError, "Fatal: " + r->status().message()};
   }
-  ResticContext& ctx = std::get<ResticContext>(ctx_or);
-  ctx.dry_run = f.dry_run;
+  opts->file_excludes = std::move(*file_excludes);
+  opts->iexcludes = f.iexcludes;
+  opts->iexcludes.insert(opts->iexcludes.end(), ifile_excludes->begin(), ifile_excludes->end());
+  opts->exclude_if_present = f.exclude_if_present;
+  if (f.exclude_caches) {
+    opts->exclude_if_present.push_back("CACHEDIR.TAG:Signature: 8a477f597d28d172789f06886806bc55");
+  }
+  if (!f.exclude_larger_than.empty()) {
+    auto size = engine::ParseSize(f.exclude_larger_than);
+    if (!size.ok()) {
+      return CliError{kExitError, "Fatal: invalid size \"" + f.exclude_larger_than +
+                                      "\" for --exclude-larger-than (a number with k, m, g or t)"};
+    }
+    opts->exclude_larger_than = *size;
+  }
+  return std::nullopt;
+}
 
-  engine::BackupOptions opts;
+// What to read: stdin or the targets (sources, path map, missing ones skipped).
+std::optional<CliError> AddSources(const BackupFlags& f, engine::BackupOptions* opts) {
   if (f.stdin) {
     const char* clash = !f.sources.files_from.empty()            ? "--files-from"
                         : !f.sources.files_from_verbatim.empty() ? "--files-from-verbatim"
                         : !f.sources.files_from_raw.empty()      ? "--files-from-raw"
                                                                  : nullptr;
     if (clash) {
-      std::cerr << "Fatal: --stdin and " << clash << " cannot be used together\n";
-      return kExitError;
+      return CliError{kExitError,
+                      std::string("Fatal: --stdin and ") + clash + " cannot be used together"};
     }
     if (!f.paths.empty()) {
-      std::cerr << "Fatal: --stdin was specified and files/dirs were listed as arguments\n";
-      return kExitError;
+      return CliError{kExitError,
+                      "Fatal: --stdin was specified and files/dirs were listed as arguments"};
     }
-    opts.stdin_fd = STDIN_FILENO;
-    opts.stdin_filename = f.stdin_filename;
+    opts->stdin_fd = STDIN_FILENO;
+    opts->stdin_filename = f.stdin_filename;
   } else {
     auto targets =
         CollectTargets(f.sources, f.paths, [](const std::string& w) { std::cerr << w << "\n"; });
-    if (!targets.ok()) {
-      std::cerr << "Fatal: " << targets.status().message() << "\n";
-      return kExitError;
-    }
-    opts.paths = std::move(*targets);
-    if (opts.paths.empty()) {
-      std::cerr << "Fatal: nothing to backup, please specify target files/dirs\n";
-      return kExitError;
+    if (!targets.ok()) return CliError{kExitError, "Fatal: " + targets.status().message()};
+    opts->paths = std::move(*targets);
+    if (opts->paths.empty()) {
+      return CliError{kExitError, "Fatal: nothing to backup, please specify target files/dirs"};
     }
   }
   // The embedded node runs this as a container: read through its mounts,
   // record the container paths.
   auto path_map = engine::PathMap::FromEnvironment();
-  if (!path_map.ok()) {
-    std::cerr << "Fatal: " << path_map.status().message() << "\n";
-    return kExitError;
-  }
-  opts.path_map = std::move(*path_map);
+  if (!path_map.ok()) return CliError{kExitError, "Fatal: " + path_map.status().message()};
+  opts->path_map = std::move(*path_map);
   // As restic: missing targets are skipped with a warning, none left is fatal.
   std::vector<std::string> existing;
-  for (const std::string& p : opts.paths) {
+  for (const std::string& p : opts->paths) {
     struct stat st {};
-    std::string host = opts.path_map.TargetOnHost(p);
-    if (lstat(host.c_str(), &st) != 0) {
+    if (lstat(opts->path_map.TargetOnHost(p).c_str(), &st) != 0) {
       std::cerr << p << " does not exist, skipping\n";
       continue;
     }
     existing.push_back(p);
   }
   if (existing.empty() && !f.stdin) {
-    std::cerr << "Fatal: all target directories/files do not exist\n";
-    return kExitError;
+    return CliError{kExitError, "Fatal: all target directories/files do not exist"};
   }
-  opts.paths = std::move(existing);
+  opts->paths = std::move(existing);
+  return std::nullopt;
+}
+
+// The engine's options from the command line (sources, filters, host, tags,
+// time); prints nothing but the skipped targets.
+std::variant<engine::BackupOptions, CliError> BuildOptions(const ResticContext& ctx,
+                                                           const BackupFlags& f) {
+  engine::BackupOptions opts;
+  if (auto e = AddSources(f, &opts)) return *e;
   opts.hostname = f.host;
   if (opts.hostname.empty()) {
     char buf[256] = {};
@@ -260,94 +276,26 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
   if (!f.time.empty()) {
     opts.time = ParseTime(f.time);
     if (!opts.time) {
-      std::cerr << "Fatal: unable to parse time \"" << f.time
-                << "\": use the format \"2006-01-02 15:04:05\"\n";
-      return kExitError;
+      return CliError{kExitError, "Fatal: unable to parse time \"" + f.time +
+                                      "\": use the format \"2006-01-02 15:04:05\""};
     }
   }
-  opts.excludes = f.excludes;
-  auto file_excludes = ReadExcludeFiles(f.exclude_files);
-  auto ifile_excludes = ReadExcludeFiles(f.iexclude_files);
-  for (const auto* r : {&file_excludes, &ifile_excludes}) {
-    if (!r->ok()) {
-      std::cerr << "Fatal: " << r->status().message() << "\n";
-      return kExitError;
-    }
-  }
-  opts.file_excludes = std::move(*file_excludes);
-  opts.iexcludes = f.iexcludes;
-  opts.iexcludes.insert(opts.iexcludes.end(), ifile_excludes->begin(), ifile_excludes->end());
-  opts.exclude_if_present = f.exclude_if_present;
-  if (f.exclude_caches) {
-    opts.exclude_if_present.push_back("CACHEDIR.TAG:Signature: 8a477f597d28d172789f06886806bc55");
-  }
-  if (!f.exclude_larger_than.empty()) {
-    auto size = engine::ParseSize(f.exclude_larger_than);
-    if (!size.ok()) {
-      std::cerr << "Fatal: invalid size \"" << f.exclude_larger_than
-                << "\" for --exclude-larger-than (a number with k, m, g or t)\n";
-      return kExitError;
-    }
-    opts.exclude_larger_than = *size;
-  }
+  if (auto e = AddFilters(f, &opts)) return *e;
   opts.one_file_system = f.one_file_system && !f.stdin;
   opts.ignore_inode = f.ignore_inode;
   opts.ignore_ctime = f.ignore_ctime;
   opts.force = f.force;
   opts.with_atime = f.with_atime;
   if (f.read_concurrency > 0) opts.read_concurrency = f.read_concurrency;
-  std::atomic<uint64_t> opens{0};
-  bool count_reads = getenv("STASH_DEBUG_COUNT_READS") != nullptr;
-  if (count_reads) opts.content_opens = &opens;
+  return opts;
+}
 
-  auto repo_or = OpenRepository(ctx);
-  if (auto* e = std::get_if<CliError>(&repo_or)) {
-    std::cerr << e->message << "\n";
-    return e->exit_code;
-  }
-  auto& repo = std::get<std::unique_ptr<repo::Repository>>(repo_or);
-  if (!f.parent.empty()) {
-    auto id = repo->ResolvePrefix(backend::FileType::kSnapshot, f.parent);
-    if (!id.ok()) {
-      std::cerr << "Fatal: invalid id \"" << f.parent << "\": " << id.status().message() << "\n";
-      return kExitError;
-    }
-    opts.parent = *id;
-  }
-
-  // A shared lock, as restic's backup takes: prune/forget (stash's or
-  // restic's) wait for it instead of deleting packs this backup still needs.
-  // The index and the parent are read while the lock settles; once it is
-  // held, ConfirmPreload keeps them only if no prune replaced the index.
-  RealClock lock_clock;
-  engine::ScopedLock lock;
-  if (!ro.no_lock) {
-    std::optional<engine::BackupPreload> preload;
-    auto l = engine::ScopedLock::Acquire(*repo, engine::LockMode::kShared, lock_clock,
-                                         engine::LockOwner::Current(), ctx.lock_timing, [&] {
-                                           if (!preload)
-                                             preload = engine::PreloadBackup(*repo, opts,
-                                                                             lock_clock.Now());
-                                         });
-    if (!l.ok()) {
-      std::cerr << "Fatal: unable to create lock in backend: " << l.status().message() << "\n";
-      return kExitError;
-    }
-    lock = std::move(l).value();
-    if (preload) {
-      Status s = engine::ConfirmPreload(*repo, *preload, &opts);
-      if (!s.ok()) {
-        std::cerr << "Fatal: listing index files: " << s.message() << "\n";
-        return kExitError;
-      }
-    }
-  }
-
-  bool human = !ro.json && !ro.quiet;
-  std::mutex out_mu;
-  engine::BackupErrorFn on_error = [&](const std::string& path, const Status& s) {
-    std::lock_guard lock(out_mu);
-    if (ro.json) {
+// restic's writers of the unreadable-file errors and warnings (stderr).
+void AddErrorWriters(bool json, std::mutex* out_mu, engine::BackupOptions* opts,
+                     engine::BackupErrorFn* on_error) {
+  *on_error = [json, out_mu](const std::string& path, const Status& s) {
+    std::lock_guard lock(*out_mu);
+    if (json) {
       std::cerr << "{\"message_type\":\"error\",\"error\":{\"message\":"
                 << JsonString(GoStyle(s.message()))
                 << "},\"during\":\"archival\",\"item\":" << JsonString(path) << "}\n";
@@ -356,45 +304,89 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
     }
   };
   // Plain lines on stderr, with or without --json, as restic 0.14 prints them.
-  opts.on_warning = [&](const std::string& message) {
-    std::lock_guard lock(out_mu);
+  opts->on_warning = [out_mu](const std::string& message) {
+    std::lock_guard lock(*out_mu);
     std::cerr << message << "\n";
   };
-  if (human && !f.stdin) {
-    // Parent detection happens inside Backup; say which one restic would use.
-    std::vector<std::string> abs;
-    std::optional<Id> parent = opts.parent;
-    if (!parent && !opts.force) {
-      for (const auto& p : opts.paths) {
-        char buf[4096];
-        std::string cwd = getcwd(buf, sizeof buf) ? buf : "/";
-        abs.push_back(engine::GoPathClean(p[0] == '/' ? p : cwd + "/" + p));
-      }
-      auto found = engine::FindParentSnapshot(*repo, opts.hostname, abs, opts.time);
-      if (!found.ok()) {
-        // As restic: no backup without knowing the parent (it may be the
-        // snapshot that cannot be read).
-        std::cerr << found.status().message() << "\n";
-        return kExitError;
-      }
-      parent = *found;
-    }
-    if (parent) {
-      std::cout << "using parent snapshot " << parent->ShortHex() << "\n";
-    } else {
-      std::cout << "no parent snapshot found, will read all files\n";
-    }
-    opts.parent = parent;
-  }
+}
 
+// --parent, and the shared lock restic's backup takes (prune/forget, stash's
+// or restic's, wait for it instead of deleting packs this backup still needs);
+// an exit code on failure.
+std::optional<int> ParentAndLock(const ResticOptions& ro, const ResticContext& ctx,
+                                 const BackupFlags& f, repo::Repository& repo, Clock& clock,
+                                 engine::BackupOptions* opts, engine::ScopedLock* lock) {
+  if (!f.parent.empty()) {
+    auto id = repo.ResolvePrefix(backend::FileType::kSnapshot, f.parent);
+    if (!id.ok()) {
+      std::cerr << "Fatal: invalid id \"" << f.parent << "\": " << id.status().message() << "\n";
+      return kExitError;
+    }
+    opts->parent = *id;
+  }
+  if (ro.no_lock) return std::nullopt;
+  // The index and the parent are read while the lock settles; once it is
+  // held, ConfirmPreload keeps them only if no prune replaced the index.
+  std::optional<engine::BackupPreload> preload;
+  auto l = engine::ScopedLock::Acquire(
+      repo, engine::LockMode::kShared, clock, engine::LockOwner::Current(), ctx.lock_timing, [&] {
+        if (!preload) {
+          preload = engine::PreloadBackup(repo, *opts, clock.Now());
+        }
+      });
+  if (!l.ok()) {
+    std::cerr << "Fatal: unable to create lock in backend: " << l.status().message() << "\n";
+    return kExitError;
+  }
+  *lock = std::move(l).value();
+  if (preload) {
+    Status s = engine::ConfirmPreload(repo, *preload, opts);
+    if (!s.ok()) {
+      std::cerr << "Fatal: listing index files: " << s.message() << "\n";
+      return kExitError;
+    }
+  }
+  return std::nullopt;
+}
+
+int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
+  auto ctx_or = ResolveResticContext(ro);
+  if (auto rc = ReportCliError(ctx_or)) return *rc;
+  ResticContext& ctx = std::get<ResticContext>(ctx_or);
+  ctx.dry_run = f.dry_run;
+  auto opts_or = BuildOptions(ctx, f);
+  if (auto rc = ReportCliError(opts_or)) return *rc;
+  engine::BackupOptions& opts = std::get<engine::BackupOptions>(opts_or);
+  std::atomic<uint64_t> opens{0};
+  const bool count_reads = getenv("STASH_DEBUG_COUNT_READS") != nullptr;
+  if (count_reads) opts.content_opens = &opens;
+
+  auto repo_or = OpenRepository(ctx);
+  if (auto rc = ReportCliError(repo_or)) return *rc;
+  auto& repo = std::get<std::unique_ptr<repo::Repository>>(repo_or);
+  RealClock clock;
+  engine::ScopedLock lock;
+  if (auto rc = ParentAndLock(ro, ctx, f, *repo, clock, &opts, &lock)) return *rc;
+
+  const bool human = !ro.json && !ro.quiet;
+  std::mutex out_mu;
+  engine::BackupErrorFn on_error;
+  AddErrorWriters(ro.json, &out_mu, &opts, &on_error);
   // Packs and chunks are large, short-lived buffers freed by other threads:
   // keep them mmap'ed so freeing returns the memory (glibc would otherwise
   // raise its mmap threshold and keep them in per-thread arenas).
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   engine::BackupProgress progress;
-  RealClock clock;
   std::optional<ProgressPrinter> printer;
   printer.emplace(progress, clock, ro.json && !ro.quiet, human && isatty(STDOUT_FILENO));
+  // The parent the engine picks (one search, one time bound), said as restic
+  // says it before reading files.
+  if (human && !f.stdin) {
+    opts.on_parent = [&](const std::optional<Id>& parent) {
+      printer->Line(parent ? "using parent snapshot " + parent->ShortHex()
+                           : "no parent snapshot found, will read all files");
+    };
+  }
   auto stats = engine::Backup(*repo, opts, clock, &progress, on_error);
   printer.reset();
   if (!stats.ok()) {
@@ -402,38 +394,11 @@ int RunBackup(const ResticOptions& ro, const BackupFlags& f) {
     return kExitError;
   }
   if (count_reads) std::cerr << "stash-debug: content opens: " << opens.load() << "\n";
-  const engine::BackupStats& s = *stats;
-  if (ro.json) {
-    std::cout << "{\"message_type\":\"summary\",\"files_new\":" << s.files_new
-              << ",\"files_changed\":" << s.files_changed
-              << ",\"files_unmodified\":" << s.files_unmodified << ",\"dirs_new\":" << s.dirs_new
-              << ",\"dirs_changed\":" << s.dirs_changed
-              << ",\"dirs_unmodified\":" << s.dirs_unmodified << ",\"data_blobs\":" << s.data_blobs
-              << ",\"tree_blobs\":" << s.tree_blobs << ",\"data_added\":" << s.data_added
-              << ",\"total_files_processed\":" << s.total_files_processed
-              << ",\"total_bytes_processed\":" << s.total_bytes_processed
-              << ",\"total_duration\":" << s.seconds << ",\"snapshot_id\":\""
-              << s.snapshot_id.ShortHex() << "\"" << (f.dry_run ? ",\"dry_run\":true" : "")
-              << "}\n";
-  } else if (!ro.quiet) {
-    char line[256];
-    snprintf(line, sizeof line, "\nFiles:       %5llu new, %5llu changed, %5llu unmodified\n",
-             (unsigned long long)s.files_new, (unsigned long long)s.files_changed,
-             (unsigned long long)s.files_unmodified);
-    std::cout << line;
-    snprintf(line, sizeof line, "Dirs:        %5llu new, %5llu changed, %5llu unmodified\n",
-             (unsigned long long)s.dirs_new, (unsigned long long)s.dirs_changed,
-             (unsigned long long)s.dirs_unmodified);
-    std::cout << line;
-    std::cout << (f.dry_run ? "Would add" : "Added")
-              << " to the repository: " << FormatBytes(s.data_added) << " ("
-              << FormatBytes(s.data_added_packed) << " stored)\n\n";
-    std::cout << "processed " << s.total_files_processed << " files, "
-              << FormatBytes(s.total_bytes_processed) << " in "
-              << FormatDuration(static_cast<uint64_t>(s.seconds)) << "\n";
-    if (!f.dry_run) std::cout << "snapshot " << s.snapshot_id.ShortHex() << " saved\n";
+  if (ro.json || !ro.quiet) {
+    std::cout << engine::FormatBackupSummary(
+        *stats, ro.json ? engine::SummaryFormat::kJson : engine::SummaryFormat::kText, f.dry_run);
   }
-  if (s.errors > 0) {
+  if (stats->errors > 0) {
     std::cerr << "Warning: at least one source file could not be read\n";
     return kExitIncomplete;
   }

@@ -33,15 +33,6 @@ void AddPruneFlags(CLI::App* cmd, PruneFlags* flags);
 // restic's verifyPruneOptions: "Fatal: invalid value for --max-unused …".
 std::variant<engine::PruneOptions, CliError> ResolvePruneFlags(const PruneFlags& flags);
 
-// Prints the error of a resolved flag set, if it is one; its exit code.
-template <typename T>
-std::optional<int> ReportCliError(const std::variant<T, CliError>& v) {
-  const CliError* e = std::get_if<CliError>(&v);
-  if (e == nullptr) return std::nullopt;
-  std::cerr << e->message << "\n";
-  return e->exit_code;
-}
-
 // Opens the repository and, when `lock` is set, takes restic's exclusive lock
 // (forget and prune delete files); on failure prints the message and returns
 // the exit code.

@@ -17,6 +17,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -123,5 +124,14 @@ std::string RedactRepository(std::string_view repo);
 
 // Prints "Fatal: ..." style message for an error status from a verb.
 CliError FatalError(const Status& s);
+
+// Prints the error of a resolved value, if it is one; its exit code.
+template <typename T>
+std::optional<int> ReportCliError(const std::variant<T, CliError>& v) {
+  const CliError* e = std::get_if<CliError>(&v);
+  if (e == nullptr) return std::nullopt;
+  std::cerr << e->message << "\n";
+  return e->exit_code;
+}
 
 }  // namespace stash::cli

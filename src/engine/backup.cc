@@ -747,6 +747,7 @@ Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Cl
     STASH_ASSIGN_OR_RETURN(
         parent, FindParentSnapshot(repo, opts.hostname, abs_paths, opts.time ? *opts.time : start));
   }
+  if (opts.on_parent) opts.on_parent(parent);
   std::optional<Id> parent_tree;
   if (parent) {
     STASH_ASSIGN_OR_RETURN(std::string json,

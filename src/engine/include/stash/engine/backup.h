@@ -87,6 +87,10 @@ struct BackupOptions {
   // Backup() fails with kCancelled, writing no snapshot (a session's
   // timeOut, a stopped sidecar). Null: not stoppable.
   const std::atomic<bool>* cancel = nullptr;
+  // Called once the parent snapshot is chosen (nullopt: none), before any
+  // file is read, so a caller can say which one is used ("using parent
+  // snapshot 1a2b3c4d") from the same search the backup uses.
+  std::function<void(const std::optional<Id>& parent)> on_parent;
   // Test hook: counts file opens for content reading (STASH_DEBUG_COUNT_READS).
   std::atomic<uint64_t>* content_opens = nullptr;
 };
