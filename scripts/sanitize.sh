@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The sanitizer stage (run by .ci/run after the test stage; .ci/sanitize alone): builds the tree with
+# The sanitizer stage (.ci/sanitize): builds the tree with
 # clang, AddressSanitizer + UndefinedBehaviorSanitizer and the libFuzzer
 # targets in a build directory of its own, then runs
 #   1. every unit test,
