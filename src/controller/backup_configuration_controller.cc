@@ -5,6 +5,7 @@
 #include <set>
 
 #include "stash/controller/invoker.h"
+#include "stash/controller/rbac.h"
 #include "stash/controller/validation.h"
 #include "stash/kube/stash_names.h"
 
@@ -28,6 +29,11 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
 
 std::string NsOf(const json& obj) { return obj.value("/metadata/namespace"_json_pointer, ""); }
 std::string NameOf(const json& obj) { return obj.value("/metadata/name"_json_pointer, ""); }
+
+RbacOwner RbacOwnerOf(const json& bc) {
+  return {bc.value("apiVersion", res::kBackupConfigurations.ApiVersion()), "BackupConfiguration",
+          NsOf(bc), NameOf(bc), bc.value("/metadata/uid"_json_pointer, "")};
+}
 
 bool HasFinalizer(const json& obj) {
   for (const json& f : obj.value("/metadata/finalizers"_json_pointer, json::array())) {
@@ -273,8 +279,11 @@ Status BackupConfigurationController::Reconcile(const std::string& ns, const std
 
   if (valid && workload) {
     std::string msg;
-    Status s =
-        EnsureSidecar(bc, *workload, *workload_res, repository ? &*repository : nullptr, &msg);
+    // The sidecar and trigger may call only what their Role grants.
+    Status s = EnsureBackupRbac(bc, *workload, repository ? &*repository : nullptr);
+    if (s.ok()) {
+      s = EnsureSidecar(bc, *workload, *workload_res, repository ? &*repository : nullptr, &msg);
+    }
     if (s.ok()) {
       SetCondition(&conditions, kStashSidecarInjected, true, "SidecarInjectionSucceeded",
                    "Successfully injected stash sidecar into " + target_id + ".", now, gen);
@@ -330,6 +339,24 @@ Status BackupConfigurationController::EnsureSidecar(const json& bc, const json& 
   return Status::Ok();
 }
 
+Status BackupConfigurationController::EnsureBackupRbac(const json& bc, const json& workload,
+                                                       const json* repository) {
+  if (!repository) return Status::Ok();  // its Secret is not known yet
+  const std::string ns = NsOf(bc);
+  const json tmpl = workload.value("/spec/template/spec"_json_pointer, json::object());
+  const std::string account = tmpl.value("serviceAccountName", tmpl.value("serviceAccount", ""));
+  auto target = kube::WorkloadResource(bc.value("/spec/target/ref/kind"_json_pointer, ""));
+  RbacObjects objects = BackupRbac(
+      RbacOwnerOf(bc), account, TriggerCronJobName(NameOf(bc)), NsOf(*repository),
+      NameOf(*repository), repository->value("/spec/backend/storageSecretName"_json_pointer, ""),
+      target.ok() ? target->plural : "", NameOf(workload));
+  Status s = EnsureRbac(client_, objects);
+  if (!s.ok()) {
+    return Status(s.code(), "granting the sidecar and trigger their permissions: " + s.message());
+  }
+  return s;
+}
+
 Status BackupConfigurationController::EnsureCronJob(const json& bc) {
   json desired = TriggerCronJob(bc, image_);
   std::string ns = NsOf(bc);
@@ -374,6 +401,8 @@ Status BackupConfigurationController::Finalize(json bc) {
   }
   Status d = client_.Delete(res::kCronJobs, ns, TriggerCronJobName(name), "Background");
   if (!d.ok() && d.code() != Code::kNotFound) return d;
+  STASH_RETURN_IF_ERROR(RemoveRbac(client_, RbacOwnerOf(bc),
+                                   {ns, bc.value("/spec/repository/namespace"_json_pointer, ns)}));
   json fins = json::array();
   for (const json& f : bc["metadata"].value("finalizers", json::array())) {
     if (f != kube::kFinalizer) fins.push_back(f);

@@ -180,13 +180,17 @@ json TriggerCronJob(const json& bc, std::string_view image) {
               {"spec",
                {{"template",
                  {{"spec",
-                   {{"restartPolicy", "Never"}, {"containers", json::array({container})}}}}}}}}}}}};
+                   {{"restartPolicy", "Never"},
+                    // Made by the operator, bound to the BackupConfiguration's Role (rbac.h).
+                    {"serviceAccountName", TriggerCronJobName(name)},
+                    {"containers", json::array({container})}}}}}}}}}}}};
 }
 
 bool CronJobNeedsUpdate(const json& existing, const json& desired) {
   static const json::json_pointer kPaths[] = {
       "/spec/schedule"_json_pointer, "/spec/suspend"_json_pointer,
       "/spec/jobTemplate/spec/template/spec/containers"_json_pointer,
+      "/spec/jobTemplate/spec/template/spec/serviceAccountName"_json_pointer,
       "/metadata/ownerReferences"_json_pointer};
   for (const auto& p : kPaths) {
     json a = existing.contains(p) ? existing.at(p) : json();

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "stash/apis/client.h"
+#include "stash/controller/rbac.h"
 #include "stash/crypto/sha256.h"
 #include "stash/kube/duration.h"
 #include "stash/kube/stash_names.h"
@@ -281,6 +282,8 @@ apis::Job RestoreJob(const apis::RestoreSession& s, const apis::Repository& repo
   apis::PodSpec& pod = job.spec.template_.spec;
   job.spec.template_.metadata.labels[S(kLabelRestoreSession)] = s.metadata.name;
   pod.restart_policy = "OnFailure";
+  // Made by the operator, bound to the RestoreSession's Role (rbac.h).
+  pod.service_account_name = RestoreJobServiceAccount(s.metadata.name);
 
   // The claims: target.ref's, or those of volumeClaimTemplates for `ordinal`.
   struct Claim {

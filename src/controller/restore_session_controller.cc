@@ -4,6 +4,7 @@
 
 #include "stash/apis/client.h"
 #include "stash/apis/core.h"
+#include "stash/controller/rbac.h"
 #include "stash/controller/restore_session.h"
 #include "stash/kube/duration.h"
 #include "stash/kube/events.h"
@@ -16,6 +17,11 @@ namespace {
 using apis::json;
 
 std::string S(std::string_view v) { return std::string(v); }
+
+RbacOwner RbacOwnerOf(const apis::RestoreSession& s) {
+  return {"stash.appscode.com/v1beta1", "RestoreSession", s.metadata.namespace_, s.metadata.name,
+          s.metadata.uid};
+}
 
 bool Final(const std::string& phase) {
   return phase == "Succeeded" || phase == "Failed" || phase == "Unknown";
@@ -349,6 +355,7 @@ Status RestoreSessionController::StartInitContainer(const apis::RestoreSession& 
       return Status::Ok();
     }
   }
+  STASH_RETURN_IF_ERROR(EnsureRestoreRbac(session, repository, &*workload));
   auto changed = UpdateWorkload(client_, ref.kind, ns, ref.name,
                                 [&](apis::PodTemplateSpec* t, apis::ObjectMeta* m) {
                                   return InjectRestoreInit(t, m, session, repository, image_);
@@ -426,6 +433,7 @@ Status RestoreSessionController::StartJobs(const apis::RestoreSession& session,
                            std::to_string(replicas) + " replicas.",
                        now, gen);
   }
+  STASH_RETURN_IF_ERROR(EnsureRestoreRbac(session, repository, nullptr));
   bool created = false;
   for (int ordinal : ordinals) {
     auto made = apis::Create(client_, RestoreJob(session, repository, ordinal, image_));
@@ -449,6 +457,24 @@ Status RestoreSessionController::StartJobs(const apis::RestoreSession& session,
     if (d.ok()) status->session_deadline = kube::FormatTime(now + *d);
   }
   return Status::Ok();
+}
+
+Status RestoreSessionController::EnsureRestoreRbac(const apis::RestoreSession& session,
+                                                   const apis::Repository& repository,
+                                                   const apis::Workload* workload) {
+  RbacObjects objects = RestoreRbac(
+      RbacOwnerOf(session), workload ? workload->template_.spec.service_account_name : "",
+      repository.metadata.namespace_, repository.metadata.name,
+      repository.spec.backend.storage_secret_name, workload != nullptr);
+  Status s = EnsureRbac(client_, objects);
+  if (!s.ok()) {
+    return Status(s.code(), "RestoreSession " + session.metadata.namespace_ + "/" +
+                                session.metadata.name +
+                                ": granting the restore's pods their "
+                                "permissions: " +
+                                s.message());
+  }
+  return s;
 }
 
 Status RestoreSessionController::Progress(const apis::RestoreSession& session,
@@ -578,6 +604,9 @@ Status RestoreSessionController::Finalize(const apis::RestoreSession& session) {
       if (!s.ok() && s.code() != Code::kNotFound) return s;
     }
   }
+  STASH_RETURN_IF_ERROR(
+      RemoveRbac(client_, RbacOwnerOf(session),
+                 {session.metadata.namespace_, session.spec.repository.namespace_}));
   std::vector<std::string> fins;
   for (const std::string& f : session.metadata.finalizers) {
     if (f != kube::kFinalizer) fins.push_back(f);

@@ -69,6 +69,9 @@ class RestoreSessionController {
                apis::RestoreSessionStatus* status);
   Status StartInitContainer(const apis::RestoreSession& session, const apis::Repository& repository,
                             apis::RestoreSessionStatus* status);
+  // rbac.h: the Role/RoleBinding/ServiceAccount of the restore's pods.
+  Status EnsureRestoreRbac(const apis::RestoreSession& session, const apis::Repository& repository,
+                           const apis::Workload* workload);
   Status StartJobs(const apis::RestoreSession& session, const apis::Repository& repository,
                    apis::RestoreSessionStatus* status);
   // While Running: ends the session when its hosts are done, its Jobs gave
