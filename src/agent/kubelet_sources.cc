@@ -39,16 +39,22 @@ Result<std::string> ApiPodSources::ServiceAccountToken(const std::string& ns,
                                                        const std::string& account,
                                                        const std::string& pod_name,
                                                        const std::string& pod_uid) {
+  return Token(ns, account, pod_name, pod_uid, 3607);  // kubelet's
+}
+
+Result<std::string> ApiPodSources::Token(const std::string& ns, const std::string& account,
+                                         const std::string& pod_name, const std::string& pod_uid,
+                                         int64_t seconds) {
   // POST serviceaccounts/<name>/token: the subresource as the plural.
   const kube::Resource token{"", "v1", "serviceaccounts/" + account + "/token", "TokenRequest",
                              true};
-  kube::json request = {
-      {"apiVersion", "authentication.k8s.io/v1"},
-      {"kind", "TokenRequest"},
-      {"spec",
-       {{"expirationSeconds", 3607},
-        {"boundObjectRef",
-         {{"apiVersion", "v1"}, {"kind", "Pod"}, {"name", pod_name}, {"uid", pod_uid}}}}}};
+  kube::json request = {{"apiVersion", "authentication.k8s.io/v1"},
+                        {"kind", "TokenRequest"},
+                        {"spec", {{"expirationSeconds", seconds}}}};
+  if (!pod_uid.empty()) {
+    request["spec"]["boundObjectRef"] = {
+        {"apiVersion", "v1"}, {"kind", "Pod"}, {"name", pod_name}, {"uid", pod_uid}};
+  }
   auto made = client_.Create(token, ns, request);
   if (!made.ok()) {
     return Status(made.status().code(), "TokenRequest for ServiceAccount " + ns + "/" + account +

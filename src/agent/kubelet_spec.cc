@@ -17,8 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 using apis::json;
 
-constexpr const char* kTokenMountPath = "/var/run/secrets/kubernetes.io/serviceaccount";
-
 // Kubernetes' $(VAR) expansion: $(NAME) of a defined variable is replaced,
 // $$ is a literal $, anything else is kept as written.
 std::string Expand(const std::string& in,
@@ -54,10 +52,10 @@ std::string Expand(const std::string& in,
   return out;
 }
 
-// Writes `files` (name → bytes) into `dir` with `mode`, atomically per file,
-// and removes files no longer listed.
-Status WriteFiles(const std::string& dir, const std::map<std::string, std::string>& files,
-                  int mode) {
+}  // namespace
+
+Status WriteVolumeFiles(const std::string& dir, const std::map<std::string, std::string>& files,
+                        int mode) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return ErrnoError(ec.value(), "creating volume directory " + dir);
@@ -81,6 +79,8 @@ Status WriteFiles(const std::string& dir, const std::map<std::string, std::strin
   }
   return Status::Ok();
 }
+
+namespace {
 
 // A Secret's or ConfigMap's data as files: all keys, or `items` (key → path,
 // optional mode) when given.
@@ -115,7 +115,7 @@ Status Kubelet::WriteServiceAccountVolume(const apis::Pod& pod, const std::strin
   std::map<std::string, std::string> files = {{"token", *token},
                                               {"namespace", pod.metadata.namespace_}};
   if (!opts_.ca_pem.empty()) files["ca.crt"] = opts_.ca_pem;
-  if (Status s = WriteFiles(dir, files, 0644); !s.ok()) return s;
+  if (Status s = WriteVolumeFiles(dir, files, 0644); !s.ok()) return s;
   tokens_written_[pod.metadata.uid] = now;
   return Status::Ok();
 }
@@ -126,7 +126,7 @@ Result<std::vector<Mount>> Kubelet::Volumes(const apis::Pod& pod, const apis::Co
   std::vector<Mount> mounts;
   bool token_mounted = false;
   for (const apis::VolumeMount& m : c.volume_mounts) {
-    if (m.mount_path == kTokenMountPath) token_mounted = true;
+    if (m.mount_path == kServiceAccountMountPath) token_mounted = true;
     const apis::Volume* v = nullptr;
     for (const apis::Volume& candidate : pod.spec.volumes) {
       if (candidate.name == m.name) v = &candidate;
@@ -154,9 +154,9 @@ Result<std::vector<Mount>> Kubelet::Volumes(const apis::Pod& pod, const apis::Co
       json items = src.secret->extra.fields.is_object()
                        ? src.secret->extra.fields.value("items", json())
                        : json();
-      Status w =
-          WriteFiles(dir, data.ok() ? Project(*data, items) : std::map<std::string, std::string>{},
-                     src.secret->default_mode.value_or(0644));
+      Status w = WriteVolumeFiles(
+          dir, data.ok() ? Project(*data, items) : std::map<std::string, std::string>{},
+          src.secret->default_mode.value_or(0644));
       if (!w.ok()) return w;
       read_only = true;
     } else if (extra.is_object() && extra.contains("configMap")) {
@@ -169,10 +169,10 @@ Result<std::vector<Mount>> Kubelet::Volumes(const apis::Pod& pod, const apis::Co
         return InvalidError("configmap \"" + name + "\" not found");
       }
       int mode = cm.is_object() ? cm.value("defaultMode", 0644) : 0644;
-      Status w = WriteFiles(dir,
-                            data.ok() ? Project(*data, cm.value("items", json()))
-                                      : std::map<std::string, std::string>{},
-                            mode);
+      Status w = WriteVolumeFiles(dir,
+                                  data.ok() ? Project(*data, cm.value("items", json()))
+                                            : std::map<std::string, std::string>{},
+                                  mode);
       if (!w.ok()) return w;
       read_only = true;
     } else {
@@ -192,7 +192,7 @@ Result<std::vector<Mount>> Kubelet::Volumes(const apis::Pod& pod, const apis::Co
     if (Status s = WriteServiceAccountVolume(pod, dir); !s.ok()) {
       return Status(s.code(), "mounting the ServiceAccount token: " + s.message());
     }
-    mounts.push_back({dir, kTokenMountPath, true});
+    mounts.push_back({dir, kServiceAccountMountPath, true});
   }
   return mounts;
 }

@@ -9,6 +9,7 @@
 #include "node_heartbeat.h"
 #include "node_kubelet.h"
 #include "node_streams.h"
+#include "stash/agent/kubelet.h"
 #include "stash/agent/repository.h"
 #include "stash/agent/trigger.h"
 #include "stash/kube/cron.h"
@@ -176,9 +177,19 @@ void NodeRuntime::OnPvc(const std::string& type, const json& pvc) {
 }
 
 NodeRuntime::Container NodeRuntime::MakeContainer(const std::string& ns, const std::string& pod,
+                                                  const std::string& token_key,
                                                   const json& pod_spec, const json& c,
                                                   const std::string& log_name) {
   Container out;
+  // What a container runtime starts with: PATH and the host name.
+  out.env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  out.env["HOSTNAME"] = pod;
+  out.env["HOME"] = opts_.data_dir + "/pods/" + token_key + "/home";
+  std::error_code home_ec;
+  fs::create_directories(out.env["HOME"], home_ec);
+  for (const std::string& name : opts_.pass_env) {
+    if (const char* v = std::getenv(name.c_str())) out.env[name] = v;  // the spec's env wins
+  }
   out.argv.push_back(opts_.stash_binary);
   json command = c.value("command", json::array());
   for (size_t i = 1; i < command.size(); ++i) out.argv.push_back(command[i].get<std::string>());
@@ -211,15 +222,55 @@ NodeRuntime::Container NodeRuntime::MakeContainer(const std::string& ns, const s
     fs::create_directories(dir, ec);
     map.Add(m.value("mountPath", ""), dir);
   }
+  // In-cluster configuration, as kubelet gives it: the API server's address
+  // and, unless the pod opts out, its ServiceAccount's token.
+  out.env["KUBERNETES_SERVICE_HOST"] = api_host_;
+  out.env["KUBERNETES_SERVICE_PORT"] = std::to_string(api_port_);
+  out.env["KUBERNETES_SERVICE_PORT_HTTPS"] = std::to_string(api_port_);
+  if (pod_spec.value("automountServiceAccountToken", true)) {
+    out.account = pod_spec.value("serviceAccountName", pod_spec.value("serviceAccount", ""));
+    if (out.account.empty()) out.account = "default";
+    // Not the runtime's kube-api-access of the same pod: its tokens last an
+    // hour and are renewed for readers that read them again.
+    out.token_dir = opts_.data_dir + "/pods/" + token_key + "/volumes/stash-api-access";
+    map.Add(kServiceAccountMountPath, out.token_dir);
+    out.env["STASH_SERVICEACCOUNT_DIR"] = out.token_dir;
+  }
   out.env[kPathMapEnv] = map.Serialize();
   out.env[kDataDirEnv] = opts_.data_dir;
-  out.env["KUBECONFIG"] = opts_.kubeconfig_path;
   out.env["POD_NAMESPACE"] = ns;
   if (!out.env.count("POD_NAME")) out.env["POD_NAME"] = pod;
   out.log_path = opts_.data_dir + "/logs/" + SafeName(log_name) + ".log";
   json fingerprint = {out.argv, out.env};
   out.spec_hash = fingerprint.dump();
   return out;
+}
+
+Status NodeRuntime::EnsureToken(const Container& c) {
+  if (c.token_dir.empty()) return Status::Ok();
+  // A stash process reads its token once, at start. A token bound to its
+  // Pod is asked for a year (as kube-apiserver's
+  // --service-account-extend-token-expiration makes kubelet's): it stops
+  // working when the pod goes. A CronJob run's, bound to nothing, lasts an
+  // hour. Both are renewed as kubelet renews, at 48 minutes, so a restarted
+  // process starts with a current one (its account may have been remade).
+  const SystemTime now = clock_.Now();
+  auto written = tokens_written_.find(c.token_dir);
+  if (written != tokens_written_.end() && now < written->second + std::chrono::minutes(48) &&
+      fs::exists(c.token_dir + "/token")) {
+    return Status::Ok();
+  }
+  ApiPodSources sources(client_);
+  // A CronJob's run has no Pod object to bind the token to.
+  const bool bound = !c.pod_uid.empty();
+  auto token = sources.Token(c.ns, c.account, bound ? c.pod : "", c.pod_uid,
+                             bound ? int64_t{365} * 24 * 3600 : 3607);
+  if (!token.ok()) return token.status();
+  std::map<std::string, std::string> files = {{"token", *token}, {"namespace", c.ns}};
+  if (!client_.config().ca_pem.empty()) files["ca.crt"] = client_.config().ca_pem;
+  STASH_RETURN_IF_ERROR(WriteVolumeFiles(c.token_dir, files, 0644));
+  tokens_written_[c.token_dir] = now;
+  return Status::Ok();
 }
 
 std::optional<std::vector<json>> NodeRuntime::SyncPods() {
@@ -266,7 +317,7 @@ std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
     };
     auto make = [&](const json& c, bool init) {
       const std::string name = c.value("name", "");
-      Container k = MakeContainer(ns, pod, pod_spec, c, ns + "_" + pod + "_" + name);
+      Container k = MakeContainer(ns, pod, uid, pod_spec, c, ns + "_" + pod + "_" + name);
       k.ns = ns;
       k.pod = pod;
       k.pod_uid = uid;
@@ -303,6 +354,17 @@ std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
   }
   for (auto it = finished_.begin(); it != finished_.end();) {
     it = uids.count(it->second.pod_uid) ? std::next(it) : finished_.erase(it);
+  }
+  std::set<std::string> token_dirs;
+  for (const auto& [key, c] : desired) token_dirs.insert(c.token_dir);
+  for (auto it = tokens_written_.begin(); it != tokens_written_.end();) {
+    if (token_dirs.count(it->first) || it->first.find("/cronjob-") != std::string::npos) {
+      ++it;
+      continue;
+    }
+    std::error_code ec;
+    fs::remove_all(it->first, ec);  // the pod went; its token is void anyway
+    it = tokens_written_.erase(it);
   }
   if (kubelet_) kubelet_->SetPods(std::move(kubelet_pods));
   return desired;
@@ -486,6 +548,11 @@ bool NodeRuntime::SyncContainers() {
     if (!r.proc) r.spec = spec;
     if (r.proc && r.proc->Running()) {
       if (now - r.started > std::chrono::seconds(60)) r.failures = 0;
+      // Renewed before it expires (a new start reads the new one).
+      if (Status s = EnsureToken(r.spec); !s.ok()) {
+        spdlog::warn("node: container {}: renewing its ServiceAccount token: {}", key,
+                     s.ToString());
+      }
       continue;
     }
     if (r.proc) {  // it exited: restart with backoff, as a kubelet does
@@ -504,8 +571,14 @@ bool NodeRuntime::SyncContainers() {
       ++r.restarts;
     }
     if (now < r.restart_at) continue;
+    if (Status s = EnsureToken(r.spec); !s.ok()) {
+      spdlog::error("node: container {}: mounting its ServiceAccount token: {}", key, s.ToString());
+      r.restart_at = now + std::chrono::seconds(5);
+      continue;
+    }
     auto proc = std::make_unique<ChildProcess>();
-    if (Status s = proc->Start(r.spec.argv, r.spec.env, r.spec.log_path); !s.ok()) {
+    if (Status s = proc->Start(r.spec.argv, r.spec.env, r.spec.log_path, /*clean_env=*/true);
+        !s.ok()) {
       spdlog::error("node: starting container {}: {}", key, s.ToString());
       r.restart_at = now + std::chrono::seconds(5);
       continue;

@@ -139,9 +139,18 @@ void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime 
       cj.value("/spec/jobTemplate/spec/template/spec"_json_pointer, json::object());
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(tick.time_since_epoch()).count();
   std::string pod = NameOf(cj) + "-" + std::to_string(secs / 60);
-  Container c = MakeContainer(NsOf(cj), pod, pod_spec, container, NsOf(cj) + "_" + NameOf(cj));
+  Container c =
+      MakeContainer(NsOf(cj), pod, "cronjob-" + cj.value("/metadata/uid"_json_pointer, NameOf(cj)),
+                    pod_spec, container, NsOf(cj) + "_" + NameOf(cj));
+  c.ns = NsOf(cj);
+  c.pod = pod;  // no pod_uid: its token is bound to no Pod
+  if (Status s = EnsureToken(c); !s.ok()) {
+    spdlog::error("node: running CronJob {}: mounting its ServiceAccount token: {}", key,
+                  s.ToString());
+    return;
+  }
   auto proc = std::make_unique<ChildProcess>();
-  if (Status s = proc->Start(c.argv, c.env, c.log_path); !s.ok()) {
+  if (Status s = proc->Start(c.argv, c.env, c.log_path, /*clean_env=*/true); !s.ok()) {
     spdlog::error("node: running CronJob {}: {}", key, s.ToString());
     return;
   }

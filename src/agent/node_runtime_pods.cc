@@ -34,6 +34,7 @@ void SplitServer(const std::string& url, std::string* host, int* port) {
 void NodeRuntime::StartKubelet() {
   scope_ = RunScope{};
   scope_.stash_image = opts_.stash_image;
+  SplitServer(client_.config().server, &api_host_, &api_port_);
   struct Publish {  // streams_ whatever way this returns
     NodeRuntime* n;
     ~Publish() {
@@ -45,7 +46,8 @@ void NodeRuntime::StartKubelet() {
   ko.data_dir = opts_.data_dir;
   ko.pods_dir = opts_.data_dir + "/pods";
   ko.node_name = opts_.node_name;
-  SplitServer(client_.config().server, &ko.api_host, &ko.api_port);
+  ko.api_host = api_host_;
+  ko.api_port = api_port_;
   ko.ca_pem = client_.config().ca_pem;
   kubelet_ = std::make_unique<NodeKubelet>(client_, *opts_.runtime, clock_, ko);
   std::string why;

@@ -146,9 +146,14 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, const Env
 ChildProcess::~ChildProcess() { Stop(); }
 
 Status ChildProcess::Start(const std::vector<std::string>& argv, const EnvMap& env,
-                           const std::string& log_path) {
+                           const std::string& log_path, bool clean_env) {
   if (argv.empty()) return InvalidError("ChildProcess: empty command");
-  std::vector<std::string> merged = MergedEnv(env);
+  std::vector<std::string> merged;
+  if (clean_env) {
+    for (const auto& [k, v] : env) merged.push_back(k + "=" + v);
+  } else {
+    merged = MergedEnv(env);
+  }
   int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log < 0) return ErrnoError(errno, "opening " + log_path);
   pid_t parent = getpid();

@@ -187,15 +187,12 @@ Result<std::shared_ptr<OperatorHandle>> StartOperator(const OperatorOptions& opt
   h->restores->Start();
   if (!opts.metrics_listen.empty()) STASH_RETURN_IF_ERROR(StartMetrics(opts, clock, *h));
   if (opts.node) {
-    if (opts.kubeconfig.empty()) {
-      return InvalidError("--node needs --kubeconfig: the node's processes are given that file");
-    }
     agent::NodeOptions node;
     node.data_dir = std::filesystem::absolute(opts.data_dir).string();
-    node.kubeconfig_path = std::filesystem::absolute(opts.kubeconfig).string();
     node.stash_binary = opts.stash_binary;
     node.in_process_triggers = opts.in_process_triggers;
     node.stash_image = image;
+    node.pass_env = opts.pass_env;
     if (opts.container_runtime != "none") {
       h->runtime = std::make_unique<agent::PodmanRuntime>(NodePodmanOptions(node.data_dir));
       node.runtime = h->runtime.get();
@@ -221,6 +218,15 @@ agent::PodmanOptions NodePodmanOptions(const std::string& node_dir) {
   // same server (so it adopts them), distinct between data directories.
   p.node_id = crypto::Sha256(node_dir).Hex().substr(0, 12);
   return p;
+}
+
+void AddPassEnvOption(CLI::App* cmd, std::vector<std::string>* names) {
+  cmd->add_option("--pass-env", *names,
+                  "Variables of this process's environment that stash's pod processes (sidecar, "
+                  "trigger, restore) get as well, e.g. STORAGE_EMULATOR_HOST for a storage "
+                  "emulator; by default they get only what their container spec says, the API "
+                  "server's address and their ServiceAccount's token")
+      ->delimiter(',');
 }
 
 void AddContainerRuntimeOption(CLI::App* cmd, std::string* value) {
@@ -268,6 +274,7 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_option("--data-dir", opts->data_dir, "Embedded node's data directory")
       ->capture_default_str();
   AddContainerRuntimeOption(cmd, &opts->container_runtime);
+  AddPassEnvOption(cmd, &opts->pass_env);
   cmd->add_flag("--in-process-triggers", opts->in_process_triggers,
                 "Run the trigger CronJobs' create-backupsession inside the node instead of as a "
                 "process per tick (for thousands of BackupConfigurations)");

@@ -92,6 +92,7 @@ struct ServerFlags {
   std::string metrics_listen;   // the operator's /metrics; empty: off
   std::string pushgateway_url;  // sidecars push their sessions' metrics there; empty: off
   std::string container_runtime = "auto";
+  std::vector<std::string> pass_env;
 };
 
 int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_triggers) {
@@ -142,6 +143,7 @@ int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_trigg
   op.node = true;
   op.in_process_triggers = in_process_triggers;
   op.container_runtime = flags.container_runtime;
+  op.pass_env = flags.pass_env;
   op.data_dir = node_dir;
   op.metrics_listen = flags.metrics_listen;
   op.pushgateway_url = flags.pushgateway_url;
@@ -216,6 +218,7 @@ void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
                 "Run the trigger CronJobs' create-backupsession inside the embedded node instead "
                 "of as a process per tick (for thousands of BackupConfigurations)");
   AddContainerRuntimeOption(cmd, &flags->container_runtime);
+  AddPassEnvOption(cmd, &flags->pass_env);
   cmd->callback([=] {
     if (!flags->pushgateway_url.empty() && !*run_operator) {
       std::cerr << "stash server: --pushgateway-url configures the operator's sidecars; it "

@@ -75,9 +75,14 @@ struct OperatorOptions {
   // What runs the containers of other images: auto (podman when it can run
   // a container here), podman (required), none.
   std::string container_runtime = "auto";
+  // Variables of this process's environment the node's stash processes get
+  // too (agent::NodeOptions::pass_env).
+  std::vector<std::string> pass_env;
 };
 // Adds --container-runtime to `cmd`.
 void AddContainerRuntimeOption(CLI::App* cmd, std::string* value);
+// Adds --pass-env to `cmd`.
+void AddPassEnvOption(CLI::App* cmd, std::vector<std::string>* names);
 struct OperatorHandle;
 // Splits "HOST:PORT" (IPv6 hosts in brackets); false when malformed.
 bool SplitListen(const std::string& listen, std::string* host, int* port);

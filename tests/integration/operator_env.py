@@ -9,6 +9,7 @@ restic 0.14 (the test prints which).
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -109,8 +110,10 @@ class OperatorEnv:
         self.separate = os.environ.get("OPERATOR_MODE") == "separate"
         self.runtime = runtime
         self.server = ApiServer() if self.separate else OperatorServer()
+        # The node's processes get none of the server's environment but these.
+        self.pass_env = ["--pass-env", "STORAGE_EMULATOR_HOST,STASH_BACKUP_ENGINE"]
         if not self.separate:
-            self.server.extra_args = ["--container-runtime", runtime]
+            self.server.extra_args = ["--container-runtime", runtime, *self.pass_env]
         self.operator = None
         self.gcs = None
         self.extra_env = {}
@@ -140,7 +143,8 @@ class OperatorEnv:
         self.op_log = open(os.path.join(self.server.data_dir, "operator.log"), "a")
         self.operator = subprocess.Popen(
             [STASH, "--log-level", "info", "operator", "--kubeconfig", self.server.kubeconfig,
-             "--node", "--data-dir", self.node_dir, "--container-runtime", self.runtime],
+             "--node", "--data-dir", self.node_dir, "--container-runtime", self.runtime,
+             *self.pass_env],
             stdout=self.op_log, stderr=self.op_log, env=env)
 
     def restart_operator(self):
@@ -288,6 +292,41 @@ class OperatorEnv:
             with open(path, "wb") as f:
                 f.write(data)
         return dest
+
+    def node_processes(self):
+        """The processes the node started (its pods' stash containers and what
+        they run), as (pid, argv, environment) from /proc."""
+        roots = {p.pid for p in (self.server.proc, self.operator) if p and p.poll() is None}
+        parents = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        parents[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    pass
+        out = []
+        for pid in parents:
+            p, seen = parents.get(pid), 0
+            while p and p not in roots and seen < 64:
+                p, seen = parents.get(p), seen + 1
+            if p not in roots:
+                continue
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    argv = [a.decode() for a in f.read().split(b"\0") if a]
+                with open("/proc/%d/environ" % pid, "rb") as f:
+                    environ = dict(e.decode().split("=", 1) for e in f.read().split(b"\0")
+                                   if b"=" in e)
+            except OSError:
+                continue  # ended meanwhile
+            if argv and os.path.basename(argv[0]) not in ("conmon", "podman"):
+                out.append((pid, argv, environ))
+        return out
+
+    def admin_token(self):
+        with open(self.server.kubeconfig) as f:
+            return re.search(r"token:\s*(\S+)", f.read()).group(1)
 
     def pvc_dir(self, claim, ns="demo"):
         return os.path.join(self.node_dir, "volumes", ns, claim)

@@ -60,12 +60,63 @@ def pods_like(env, ready, exclude=()):
 class PauseBackupGuide(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.env = OperatorEnv(gcs=True).start()
+        cls.env = OperatorEnv(gcs=True)
+        # Must reach no pod process (nor must anything else of the server's environment).
+        cls.env.extra_env["STASH_TEST_SERVER_ONLY"] = "server-env-" + os.urandom(6).hex()
+        cls.env.start()
         print("backup engine:", cls.env.engine or "stash", file=sys.stderr)
 
     @classmethod
     def tearDownClass(cls):
         cls.env.stop()
+
+    def check_pod_identity(self, pod_names):
+        """The sidecars run with their pod's ServiceAccount token where kubelet puts
+        it (in their path map) and a container's environment: no admin credential,
+        nothing of the server's environment, and the Role the operator made lets
+        them read their Repository's Secret but no other."""
+        env = self.env
+        admin = env.admin_token()
+        marker = env.extra_env["STASH_TEST_SERVER_ONLY"]
+        sidecars = env.wait_for("3 sidecar processes", lambda: (lambda ps: ps if len(ps) == 3
+                                else None)([p for p in env.node_processes()
+                                            if "run-backup" in p[1]]))
+        for pid, argv, environ in env.node_processes():
+            text = "\0".join(argv) + "\0" + "\0".join("%s=%s" % kv for kv in environ.items())
+            self.assertNotIn(admin, text, argv)
+            self.assertNotIn(marker, text, argv)
+            self.assertNotIn("KUBECONFIG", environ, argv)
+        for pid, argv, environ in sidecars:
+            self.assertEqual(environ["KUBERNETES_SERVICE_HOST"], "127.0.0.1")
+            self.assertEqual(environ["KUBERNETES_SERVICE_PORT"], str(env.server.port))
+            self.assertIn(environ["POD_NAME"], pod_names)
+            sa_dir = environ["STASH_SERVICEACCOUNT_DIR"]
+            self.assertEqual(json.loads(environ["STASH_PATH_MAP"])
+                             ["/var/run/secrets/kubernetes.io/serviceaccount"], sa_dir)
+            with open(os.path.join(sa_dir, "namespace")) as f:
+                self.assertEqual(f.read(), "demo")
+            self.assertTrue(os.path.getsize(os.path.join(sa_dir, "ca.crt")) > 0)
+        with open(os.path.join(sidecars[0][2]["STASH_SERVICEACCOUNT_DIR"], "token")) as f:
+            token = f.read().strip()
+        r = env.server.kubectl("auth", "whoami", "--token", token, "-o",
+                               "jsonpath={.status.userInfo.username}")
+        self.assertEqual(r.stdout, "system:serviceaccount:demo:default", r.stderr)
+        role = env.get_json("role", "-n", "demo", "stash-backup-pause-backup")
+        self.assertEqual(role["metadata"]["ownerReferences"][0]["name"], "pause-backup")
+        as_sidecar = ["--as=system:serviceaccount:demo:default"]
+        for args, allowed in ((["get", "secret/gcs-secret", "-n", "demo"], "yes"),
+                              (["get", "secrets", "-n", "demo"], "no"),
+                              (["delete", "secrets", "-n", "demo"], "no"),
+                              (["create", "backupsessions.stash.appscode.com", "-n", "demo"], "yes"),
+                              (["get", "backupsessions.stash.appscode.com", "-n", "default"], "no")):
+            r = env.server.kubectl("auth", "can-i", *args, *as_sidecar)
+            self.assertEqual(r.stdout.strip(), allowed, (args, r.stderr))
+        # The trigger CronJob runs as the account the operator made for it.
+        cj = env.get_json("cronjob", "-n", "demo", "stash-trigger-pause-backup")
+        self.assertEqual(cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+                         ["serviceAccountName"], "stash-trigger-pause-backup")
+        self.assertIsNotNone(env.get_json("serviceaccount", "-n", "demo",
+                                          "stash-trigger-pause-backup"))
 
     def test_guide(self):
         env = self.env
@@ -121,6 +172,8 @@ class PauseBackupGuide(unittest.TestCase):
         states = {c["name"]: c["state"] for c in pod["status"]["containerStatuses"]}
         self.assertIn("running", states["stash"])
         self.assertEqual(states["busybox"]["waiting"]["reason"], "NotRunByEmbeddedNode")
+
+        self.check_pod_identity(injected)
 
         # A scheduled BackupSession succeeds.
         first = env.wait_for("a Succeeded BackupSession", lambda: succeeded_sessions(env),

@@ -23,7 +23,7 @@ class InProcessTriggers(unittest.TestCase):
         if os.environ.get("OPERATOR_MODE") == "separate":
             raise unittest.SkipTest("--in-process-triggers is a `stash server` flag")
         cls.env = OperatorEnv()
-        cls.env.server.extra_args = ["--in-process-triggers"]
+        cls.env.server.extra_args += ["--in-process-triggers"]
         cls.env.start()
         cls.env.create_namespace_and_secret()
         # No Deployment: sessions stay without a sidecar, so only the trigger acts.

@@ -46,6 +46,15 @@
 
 namespace stash::agent {
 
+// Where kubelet mounts a pod's ServiceAccount token, ca.crt and namespace.
+inline constexpr const char* kServiceAccountMountPath =
+    "/var/run/secrets/kubernetes.io/serviceaccount";
+
+// Writes `files` (name → bytes) into `dir` with `mode`, each atomically (a
+// reader sees the old or the new file), and removes files no longer listed.
+Status WriteVolumeFiles(const std::string& dir, const std::map<std::string, std::string>& files,
+                        int mode);
+
 // What pods refer to by name: Secrets, ConfigMaps and ServiceAccount tokens
 // (the API server in the node; a fixed table in tests of the pod logic).
 class PodSources {
@@ -56,7 +65,8 @@ class PodSources {
                                                                 const std::string& name) = 0;
   virtual Result<std::map<std::string, std::string>> ConfigMapData(const std::string& ns,
                                                                    const std::string& name) = 0;
-  // A token of ServiceAccount ns/account bound to the pod (TokenRequest).
+  // A token of ServiceAccount ns/account bound to the pod (TokenRequest);
+  // `pod_uid` empty: bound to no object.
   virtual Result<std::string> ServiceAccountToken(const std::string& ns, const std::string& account,
                                                   const std::string& pod_name,
                                                   const std::string& pod_uid) = 0;
@@ -165,6 +175,10 @@ class ApiPodSources : public PodSources {
   Result<std::string> ServiceAccountToken(const std::string& ns, const std::string& account,
                                           const std::string& pod_name,
                                           const std::string& pod_uid) override;
+  // The same, `seconds` long.
+  Result<std::string> Token(const std::string& ns, const std::string& account,
+                            const std::string& pod_name, const std::string& pod_uid,
+                            int64_t seconds);
 
  private:
   const kube::Client& client_;

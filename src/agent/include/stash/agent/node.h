@@ -11,6 +11,11 @@
 //    onto host directories (env STASH_PATH_MAP), restarted with backoff when
 //    they exit, stopped when the pod or the container goes away (the
 //    sidecars of a Deployment's replicas elect one leader through a Lease);
+//    a process gets what a container would, and nothing of the server's: its
+//    spec's env, KUBERNETES_SERVICE_HOST/PORT, and its pod's ServiceAccount
+//    token, ca.crt and namespace in a directory that is kubelet's
+//    /var/run/secrets/kubernetes.io/serviceaccount in its path map (and
+//    STASH_SERVICEACCOUNT_DIR, where kube's in-cluster config reads it);
 //    stash's init containers (the restore's `stash-init`) run first, one
 //    after the other, as a kubelet runs them: the pod's other containers
 //    start once they exited 0; a failing one is restarted with back-off
@@ -65,9 +70,8 @@ class NodeKubelet;
 class NodeStreams;
 
 struct NodeOptions {
-  std::string data_dir;         // DATA above
-  std::string kubeconfig_path;  // given to the processes as KUBECONFIG
-  std::string stash_binary;     // empty: this executable
+  std::string data_dir;      // DATA above
+  std::string stash_binary;  // empty: this executable
   std::string node_name = "stash-embedded-node";
   // Containers with this image are stash's own and run here (the operator's
   // --image).
@@ -81,6 +85,9 @@ struct NodeOptions {
   // Runs the containers of every other image (podman); null, or failing its
   // check at Start, leaves them not run (NotRunByEmbeddedNode, with why).
   ContainerRuntime* runtime = nullptr;
+  // Variables of the server's environment stash's processes get too (a
+  // storage emulator's address, say); nothing else of it reaches them.
+  std::vector<std::string> pass_env;
 };
 
 class NodeRuntime {
@@ -111,6 +118,8 @@ class NodeRuntime {
     bool init = false;                      // an init container: exit 0 ends it
     std::string restart_policy = "Always";  // OnFailure, Never: exit 0 ends it
     int64_t backoff_limit = -1;             // a Job's: restarts beyond it end it
+    // Its ServiceAccount's token, ca.crt and namespace (empty: none mounted).
+    std::string account, token_dir;
   };
   struct Running {
     Container spec;
@@ -170,8 +179,18 @@ class NodeRuntime {
   apis::Pod KubeletPod(const kube::json& pod, bool stash_initialized) const;
   // Whether the runtime's init containers of `pod` all exited 0.
   bool RuntimeInitDone(const kube::json& pod) const;
-  Container MakeContainer(const std::string& ns, const std::string& pod, const kube::json& pod_spec,
+  // A stash container as a process: its command, and an environment made
+  // as a container's is (the spec's variables, the in-cluster API address,
+  // its ServiceAccount's token directory) with nothing of the server's.
+  // `token_key` names its token directory: the pod's uid, or a CronJob's
+  // (whose runs have no Pod object).
+  Container MakeContainer(const std::string& ns, const std::string& pod,
+                          const std::string& token_key, const kube::json& pod_spec,
                           const kube::json& container, const std::string& log_name);
+  // Writes (and every 48 minutes renews) c's ServiceAccount token where its
+  // environment says, as kubelet does for /var/run/secrets/kubernetes.io/
+  // serviceaccount.
+  Status EnsureToken(const Container& c);
 
   const kube::Client& client_;
   Clock& clock_;
@@ -193,6 +212,9 @@ class NodeRuntime {
   std::unique_ptr<NodeKubelet> kubelet_;      // set while the runtime works
   std::unique_ptr<NodeStreams> streams_;      // from Start to Stop
   RunScope scope_;
+  std::string api_host_;  // KUBERNETES_SERVICE_HOST/PORT of the processes
+  int api_port_ = 443;
+  std::map<std::string, SystemTime> tokens_written_;  // token dir → when
   std::atomic<bool> stop_{false};
   std::thread loop_;
 };

@@ -43,9 +43,11 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  // Starts in its own process group; output is appended to `log_path`.
-  Status Start(const std::vector<std::string>& argv, const EnvMap& env,
-               const std::string& log_path);
+  // Starts in its own process group; output is appended to `log_path`. Its
+  // environment is this process's plus `env`, or with `clean_env` `env`
+  // alone (a pod's container: none of the server's variables).
+  Status Start(const std::vector<std::string>& argv, const EnvMap& env, const std::string& log_path,
+               bool clean_env = false);
   // True while running; reaps it (and records the exit code) once it ended.
   bool Running();
   int exit_code() const { return exit_code_; }
