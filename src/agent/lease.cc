@@ -98,7 +98,11 @@ void LeaseRenewer::Loop() {
   while (!cv_.wait_for(l, period_, [&] { return done_; })) {
     l.unlock();
     auto renewed = lease_.TryAcquireOrRenew();
-    if (!renewed.ok()) {
+    const Code code = renewed.ok() ? Code::kOk : renewed.status().code();
+    if ((code == Code::kUnauthorized || code == Code::kForbidden) && !lost_.exchange(true)) {
+      spdlog::error("renewing Lease {}: {}; giving up the lead", lease_.name(),
+                    renewed.status().ToString());
+    } else if (!renewed.ok()) {
       spdlog::warn("renewing Lease {}: {}", lease_.name(), renewed.status().ToString());
     } else if (!*renewed && !lost_.exchange(true)) {
       spdlog::warn("Lease {} is now held by another replica", lease_.name());

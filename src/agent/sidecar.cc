@@ -31,6 +31,11 @@ namespace res = kube::res;
 
 std::string S(std::string_view v) { return std::string(v); }
 
+// 401 (a token not accepted) or 403 (a permission missing).
+bool IsDenial(const Status& s) {
+  return s.code() == Code::kUnauthorized || s.code() == Code::kForbidden;
+}
+
 bool IsFinal(const std::string& phase) {
   return phase == "Succeeded" || phase == "Failed" || phase == "Skipped" || phase == "Unknown";
 }
@@ -136,9 +141,15 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
   while (true) {
     auto got = lease.TryAcquireOrRenew();
     if (got.ok() && *got) break;
-    if (!got.ok()) spdlog::warn("acquiring lease {}: {}", LeaseName(), got.status().ToString());
-    if (!kube::SleepUnlessStopped(clock_, std::chrono::seconds(2), stop)) return Status::Ok();
+    Duration wait = std::chrono::seconds(2);
+    if (!got.ok() && IsDenial(got.status())) {
+      wait = Denied(Status(got.status()).Prepend("acquiring Lease " + LeaseName()));
+    } else if (!got.ok()) {
+      spdlog::warn("acquiring lease {}: {}", LeaseName(), got.status().ToString());
+    }
+    if (!kube::SleepUnlessStopped(clock_, wait, stop)) return Status::Ok();
   }
+  NotDenied();
   spdlog::info("run-backup: leading {} for {} {}/{}", LeaseName(), opts_.invoker_kind, opts_.ns,
                opts_.invoker_name);
   if (auto bc = client_.Get(res::kBackupConfigurations, opts_.ns, opts_.invoker_name); bc.ok()) {
@@ -189,18 +200,52 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
       continue;
     }
     if (Status s = ProcessSession(name); !s.ok()) {
+      if (IsDenial(s)) {
+        // Kept queued: the session runs once the permission is granted.
+        kube::SleepUnlessStopped(
+            clock_, Denied(Status(s).Prepend("BackupSession " + opts_.ns + "/" + name)), stop);
+        std::lock_guard<std::mutex> lock(mu);
+        if (queued.insert(name).second) queue.push_back(name);
+        continue;
+      }
       spdlog::warn("BackupSession {}/{}: {}", opts_.ns, name, s.ToString());
       if (s.retryable()) {
         kube::SleepUnlessStopped(clock_, std::chrono::seconds(2), stop);
         std::lock_guard<std::mutex> lock(mu);
         if (queued.insert(name).second) queue.push_back(name);
       }
+    } else {
+      NotDenied();
     }
   }
   sessions.Stop();
   renewer.reset();
   lease.Release();
   return result;
+}
+
+Duration BackupSidecar::Denied(const Status& s) {
+  denied_wait_ = denied_wait_ == Duration{}
+                     ? Duration(std::chrono::seconds(2))
+                     : std::min<Duration>(denied_wait_ * 2, std::chrono::minutes(5));
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(denied_wait_).count();
+  spdlog::error(
+      "run-backup: denied by the API server: {}. This pod's ServiceAccount lacks a permission the "
+      "operator grants through Role/RoleBinding stash-backup-{} (or the token is not accepted); "
+      "retrying in {}s",
+      s.ToString(), opts_.invoker_name, secs);
+  if (s.message() != denied_message_) {
+    // The event may be denied as well; the log above says it anyway.
+    json bc = {{"apiVersion", res::kBackupConfigurations.ApiVersion()},
+               {"kind", res::kBackupConfigurations.kind},
+               {"metadata", {{"name", opts_.invoker_name}, {"namespace", opts_.ns}}}};
+    Status e =
+        sidecar_events_.Record(bc, kube::kWarning, "Permission Denied",
+                               "The stash sidecar in pod " + opts_.ns + "/" + opts_.pod_name +
+                                   " was denied: " + s.message() + " (retrying with back-off)");
+    if (e.ok()) denied_message_ = s.message();
+  }
+  return denied_wait_;
 }
 
 Status BackupSidecar::FailInterrupted() {

@@ -130,6 +130,45 @@ class OperatorErrors(unittest.TestCase):
         self.assertRegex(r.stdout, r"Warning\s+Host Backup Failed")
         env.kubectl("delete", "-n", "demo", "backupconfiguration", "wrongpw")
 
+    def test_sidecar_denied_says_so_and_backs_off(self):
+        """A sidecar whose credentials the API server refuses (its ServiceAccount
+        deleted: 401) says so in its log and retries with a growing back-off,
+        instead of a silent 2-second loop."""
+        env = self.env
+        env.kubectl("create", "serviceaccount", "-n", "demo", "denied-sa")
+        deploy = DEPLOY.split("---")[1].replace("name: stash-demo", "name: denied-demo")
+        deploy = deploy.replace("    spec:\n      containers:",
+                                "    spec:\n      serviceAccountName: denied-sa\n      containers:")
+        self.assertIn("serviceAccountName: denied-sa", deploy)
+        env.kubectl("apply", "-f", "-", input=deploy)
+        env.kubectl("apply", "-f", "-", input=bc_yaml("denied", target="denied-demo",
+                                                      schedule="0 0 1 1 *"))
+        self.wait_phase("denied", "Ready")
+        binding = env.get_json("rolebinding", "-n", "demo", "stash-backup-denied")
+        self.assertIn({"kind": "ServiceAccount", "name": "denied-sa", "namespace": "demo"},
+                      binding["subjects"])
+
+        def sidecar_log():
+            pods = env.get_json("pod", "-n", "demo", "-l", "app=stash-demo") or {"items": []}
+            for p in pods["items"]:
+                if p["metadata"]["ownerReferences"][0]["name"].startswith("denied-demo") and \
+                        len(p["spec"]["containers"]) == 2:
+                    r = env.server.kubectl("logs", "-n", "demo", p["metadata"]["name"], "-c",
+                                           "stash")
+                    if "leading lock-backupconfiguration-denied-backup" in r.stdout:
+                        return r.stdout
+            return None
+        env.wait_for("the sidecar leading", sidecar_log, timeout=60)
+        env.kubectl("delete", "serviceaccount", "-n", "demo", "denied-sa")
+        log = env.wait_for("denials backed off to 8 s", lambda: (
+            lambda t: t if t and "retrying in 8s" in t else None)(sidecar_log()), timeout=90)
+        self.assertRegex(log, r"denied by the API server: .*Unauthorized")
+        for wait in ("2s", "4s", "8s"):
+            self.assertIn("retrying in " + wait, log)
+        env.kubectl("delete", "-n", "demo", "backupconfiguration", "denied")
+        env.wait_for("Role removed with the BackupConfiguration", lambda: env.get_json(
+            "role", "-n", "demo", "stash-backup-denied") is None, timeout=30)
+
 
 if __name__ == "__main__":
     unittest.main()

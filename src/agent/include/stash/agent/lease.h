@@ -51,7 +51,8 @@ class LeaseRenewer {
   LeaseRenewer(const LeaseRenewer&) = delete;
   LeaseRenewer& operator=(const LeaseRenewer&) = delete;
 
-  // True once a renewal found the lease held by another replica.
+  // True once a renewal found the lease held by another replica, or was
+  // refused (401/403: this replica can no longer hold it).
   bool lost() const { return lost_.load(); }
 
  private:

@@ -93,6 +93,12 @@ class BackupSidecar {
   void CleanupHistory(const kube::json& bc);
   // The killed predecessor's repository lock (same host, dead process).
   void RemoveStaleLocks();
+  // After a 401/403 (`s`): says what was denied — in the log and, once per
+  // distinct message, as a Warning event on the BackupConfiguration — and
+  // returns how long to wait before trying again (doubling from 2 s to
+  // 5 min while denials go on; retrying every 2 s fixes no permission).
+  Duration Denied(const Status& s);
+  void NotDenied() { denied_wait_ = {}; }
 
   const kube::Client& client_;
   Clock& clock_;
@@ -102,6 +108,8 @@ class BackupSidecar {
   kube::EventRecorder session_events_;
   kube::EventRecorder updater_events_;
   kube::EventRecorder sidecar_events_;
+  Duration denied_wait_{};      // the current back-off after denials
+  std::string denied_message_;  // the last one reported as an event
 };
 
 }  // namespace stash::agent
