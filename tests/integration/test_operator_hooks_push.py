@@ -75,7 +75,7 @@ class HooksAndPush(unittest.TestCase):
             cls.gw_port, cls.tmp, timeout=60)
         cls.hooks = HookServer()
         cls.env = OperatorEnv()
-        cls.env.server.extra_args = ["--pushgateway-url", "http://127.0.0.1:%d" % cls.gw_port]
+        cls.env.server.extra_args += ["--pushgateway-url", "http://127.0.0.1:%d" % cls.gw_port]
         cls.env.start()
 
     @classmethod

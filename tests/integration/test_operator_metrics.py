@@ -80,7 +80,7 @@ class MetricsDuringTheGuide(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="stash-metrics-")
         cls.env = OperatorEnv()
-        cls.env.server.extra_args = ["--metrics-listen", "127.0.0.1:0"]
+        cls.env.server.extra_args += ["--metrics-listen", "127.0.0.1:0"]
         cls.env.start()
         lines = "".join(cls.env.server.stderr_lines)
         m = re.search(r"Prometheus metrics on :(\d+)/metrics", lines)
