@@ -8,6 +8,7 @@ session ends.
 import os
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -43,7 +44,7 @@ class Progress(unittest.TestCase):
                         "demo", "--kubeconfig", env.server.kubeconfig], check=True,
                        capture_output=True, timeout=60)
 
-        seen, wide = [], None
+        seen, wide, first_at = [], None, [None]
 
         def finished():
             nonlocal wide
@@ -53,6 +54,8 @@ class Progress(unittest.TestCase):
             st = items[0].get("status", {})
             p = st.get("progress")
             if st.get("phase") == "Running" and p and (not seen or seen[-1] != p):
+                if not seen:
+                    first_at[0] = time.time()
                 seen.append(p)
                 if wide is None and len(seen) >= 2:
                     wide = env.kubectl("get", "backupsession", "-n", "demo", "-o", "wide").stdout
@@ -63,7 +66,11 @@ class Progress(unittest.TestCase):
         done = [p["bytesDone"] for p in seen]
         print("progress updates: %s" % [(p["percent"], p.get("eta"), p["rate"]) for p in seen],
               file=sys.stderr)
-        self.assertGreaterEqual(len(set(done)), 3, seen)
+        # The sidecar writes progress every 2 s: a backup that ran for
+        # longer than three intervals after its first update shows three
+        # distinct ones; a faster machine sees at least two.
+        ran = time.time() - first_at[0]
+        self.assertGreaterEqual(len(set(done)), 3 if ran > 7 else 2, (ran, seen))
         self.assertEqual(done, sorted(done))
         self.assertTrue(any("eta" in p for p in seen), seen)
         self.assertTrue(all(p["totalBytes"] >= GIB for p in seen if "eta" in p), seen)
