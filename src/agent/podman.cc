@@ -4,13 +4,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "stash/agent/process.h"
 
@@ -119,23 +115,10 @@ Result<PodmanRuntime::Output> PodmanRuntime::Run(const std::vector<std::string>&
   std::vector<std::string> argv = {podman_path_};
   argv.insert(argv.end(), args.begin(), args.end());
   // A hung podman (a stuck registry, a held lock) must not hang the node.
-  std::atomic<bool> cancel{false};
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  std::thread watchdog([&] {
-    std::unique_lock lock(mu);
-    if (!cv.wait_for(lock, timeout, [&] { return done; })) cancel = true;
-  });
-  auto r = RunProcess(argv, {{"CONTAINERS_CONF", conf_path_}}, &cancel);
-  {
-    std::lock_guard lock(mu);
-    done = true;
-  }
-  cv.notify_all();
-  watchdog.join();
+  bool timed_out = false;
+  auto r = RunProcessFor(argv, {{"CONTAINERS_CONF", conf_path_}}, timeout, &timed_out);
   if (!r.ok()) return r.status();
-  if (cancel) {
+  if (timed_out) {
     return TimeoutError("podman " + (args.empty() ? "" : args[0]) + " did not finish within " +
                         std::to_string(timeout.count()) + " s");
   }

@@ -8,11 +8,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
-#include <thread>
 
 #include "stash/core/strings.h"
 #include "stash/http/client.h"
@@ -141,24 +138,11 @@ Status RunExec(const apis::ExecAction& a, const HookTarget& t, Duration timeout)
   if (::access(argv[0].c_str(), X_OK) != 0) {
     return NotFoundError("command " + shown + ": " + a.command[0] + ": executable file not found");
   }
-  // The timeout: a watchdog thread cancels the process (SIGTERM).
-  std::atomic<bool> cancel{false};
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  std::thread watchdog([&] {
-    std::unique_lock lock(mu);
-    if (!cv.wait_for(lock, timeout, [&] { return done; })) cancel = true;
-  });
-  auto r = RunProcess(argv, t.env, &cancel);
-  {
-    std::lock_guard lock(mu);
-    done = true;
-  }
-  cv.notify_all();
-  watchdog.join();
+  // The timeout: the process is stopped (SIGTERM).
+  bool timed_out = false;
+  auto r = RunProcessFor(argv, t.env, timeout, &timed_out);
   if (!r.ok()) return r.status();
-  if (cancel) {
+  if (timed_out) {
     return TimeoutError(
         "command " + shown + " timed out after " +
         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) + "s");

@@ -10,7 +10,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 extern char** environ;
@@ -64,6 +66,27 @@ int DecodeWait(int status) {
 }
 
 }  // namespace
+
+Result<ProcessResult> RunProcessFor(const std::vector<std::string>& argv, const EnvMap& env,
+                                    std::chrono::nanoseconds timeout, bool* timed_out) {
+  std::atomic<bool> cancel{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(mu);
+    if (!cv.wait_for(lock, timeout, [&] { return done; })) cancel = true;
+  });
+  auto r = RunProcess(argv, env, &cancel);
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  watchdog.join();
+  *timed_out = cancel.load();
+  return r;
+}
 
 std::string SelfExe() {
   char buf[4096];

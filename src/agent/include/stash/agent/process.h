@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -32,6 +33,13 @@ struct ProcessResult {
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, const EnvMap& env,
                                  const std::atomic<bool>* cancel = nullptr,
                                  const std::function<void(std::string_view line)>& on_line = {});
+
+// RunProcess with a deadline: past `timeout` a watchdog thread sends the
+// process SIGTERM and *timed_out is set (the result is then what it printed
+// before it stopped). For commands that must not hang their caller (podman
+// behind a stuck registry, an exec hook).
+Result<ProcessResult> RunProcessFor(const std::vector<std::string>& argv, const EnvMap& env,
+                                    std::chrono::nanoseconds timeout, bool* timed_out);
 
 // Path of the running executable (/proc/self/exe).
 std::string SelfExe();
