@@ -1,6 +1,5 @@
 #include "stash/engine/backup_summary.h"
 
-#include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -11,14 +10,6 @@
 namespace stash::engine {
 
 namespace {
-
-// A float as Go's encoding/json writes it in this range: the shortest
-// decimal that reads back to the same value, without exponent.
-std::string GoFloat(double v) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
-  return std::string(buf, r.ptr);
-}
 
 std::string JsonSummary(const BackupStats& s, bool dry_run) {
   format::GoJsonWriter w;
@@ -35,8 +26,7 @@ std::string JsonSummary(const BackupStats& s, bool dry_run) {
   w.UintField("data_added", s.data_added);
   w.UintField("total_files_processed", s.total_files_processed);
   w.UintField("total_bytes_processed", s.total_bytes_processed);
-  w.Key("total_duration");
-  w.Raw(GoFloat(s.seconds));
+  w.FloatField("total_duration", s.seconds);
   w.StringField("snapshot_id", s.snapshot_id.ShortHex());
   if (dry_run) w.BoolField("dry_run", true);
   w.EndObject();

@@ -1,7 +1,6 @@
 #include "stash/engine/progress.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
@@ -158,28 +157,6 @@ std::string FormatStatusLine(const ProgressReport& r) {
          ", " + std::to_string(r.errors) + " errors" + eta;
 }
 
-namespace {
-
-// Go's encoding/json float64: shortest round-trip digits, plain notation
-// from 1e-6 to 1e21, else exponent form ("1e-07").
-std::string GoFloat(double v) {
-  char buf[64];
-  const double a = std::abs(v);
-  if (v == 0) return "0";
-  if (a >= 1e-6 && a < 1e21) {
-    auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
-    return std::string(buf, res.ptr);
-  }
-  auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  std::string s(buf, res.ptr);
-  // Go cleans "e-07" up to "e-7".
-  const size_t n = s.size();
-  if (n >= 4 && s[n - 4] == 'e' && s[n - 3] == '-' && s[n - 2] == '0') s.erase(n - 2, 1);
-  return s;
-}
-
-}  // namespace
-
 std::string FormatStatusJson(const ProgressReport& r) {
   // Field order and omitempty as restic 0.14's statusUpdate.
   std::string s = "{\"message_type\":\"status\"";
@@ -187,7 +164,8 @@ std::string FormatStatusJson(const ProgressReport& r) {
   if (r.seconds_remaining && *r.seconds_remaining) {
     s += ",\"seconds_remaining\":" + std::to_string(*r.seconds_remaining);
   }
-  s += ",\"percent_done\":" + GoFloat(r.percent_done);
+  s += ",\"percent_done\":";
+  format::AppendGoJsonFloat(&s, r.percent_done);
   if (r.total_files) s += ",\"total_files\":" + std::to_string(r.total_files);
   if (r.files_done) s += ",\"files_done\":" + std::to_string(r.files_done);
   if (r.total_bytes) s += ",\"total_bytes\":" + std::to_string(r.total_bytes);

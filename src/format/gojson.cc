@@ -1,6 +1,7 @@
 #include "stash/format/gojson.h"
 
 #include <charconv>
+#include <cmath>
 
 #include "stash/format/goquote.h"
 
@@ -66,6 +67,26 @@ void AppendGoJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
+void AppendGoJsonFloat(std::string* out, double v) {
+  char buf[64];
+  const double a = std::abs(v);
+  if (v == 0) {
+    out->push_back('0');
+    return;
+  }
+  if (a >= 1e-6 && a < 1e21) {
+    auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+    out->append(buf, res.ptr);
+    return;
+  }
+  auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string s(buf, res.ptr);
+  // Go cleans "e-07" up to "e-7".
+  const size_t n = s.size();
+  if (n >= 4 && s[n - 4] == 'e' && s[n - 3] == '-' && s[n - 2] == '0') s.erase(n - 2, 1);
+  out->append(s);
+}
+
 void GoJsonWriter::BeforeValue() {
   if (after_key_) {
     after_key_ = false;
@@ -109,6 +130,11 @@ void GoJsonWriter::Key(std::string_view key) {
 void GoJsonWriter::String(std::string_view s) {
   BeforeValue();
   AppendGoJsonString(&out_, s);
+}
+
+void GoJsonWriter::Float(double v) {
+  BeforeValue();
+  AppendGoJsonFloat(&out_, v);
 }
 
 void GoJsonWriter::Uint(uint64_t v) {

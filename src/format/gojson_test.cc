@@ -24,6 +24,27 @@ TEST(GoJsonTest, EscapesLikeGo119) {
   EXPECT_EQ(Quoted("\x7f\xc3\xa9\xf0\x9f\x98\x80"), "\"\x7f\xc3\xa9\xf0\x9f\x98\x80\"");
 }
 
+TEST(GoJsonTest, FloatsAsGoWritesThem) {
+  auto f = [](double v) {
+    std::string out;
+    AppendGoJsonFloat(&out, v);
+    return out;
+  };
+  EXPECT_EQ(f(0), "0");
+  EXPECT_EQ(f(0.3), "0.3");
+  EXPECT_EQ(f(12.5), "12.5");
+  EXPECT_EQ(f(1e-6), "0.000001");
+  EXPECT_EQ(f(1e-7), "1e-7");
+  EXPECT_EQ(f(2.5e-10), "2.5e-10");
+  EXPECT_EQ(f(1e21), "1e+21");
+  EXPECT_EQ(f(-3.25), "-3.25");
+  GoJsonWriter w;
+  w.BeginObject();
+  w.FloatField("total_duration", 1.5);
+  w.EndObject();
+  EXPECT_EQ(w.str(), R"({"total_duration":1.5})");
+}
+
 TEST(GoJsonTest, WriterPlacesCommasAndColons) {
   GoJsonWriter w;
   w.BeginObject();

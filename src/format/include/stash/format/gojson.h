@@ -25,6 +25,10 @@ namespace stash::format {
 
 // Appends s as a JSON string literal (with quotes) to *out.
 void AppendGoJsonString(std::string* out, std::string_view s);
+// Appends a float64 as Go's encoding/json writes it: the shortest digits
+// that read back to v, plain from 1e-6 to 1e21, else exponent form
+// ("1e-7", "1e+21").
+void AppendGoJsonFloat(std::string* out, double v);
 
 class GoJsonWriter {
  public:
@@ -38,6 +42,7 @@ class GoJsonWriter {
   void String(std::string_view s);
   void Uint(uint64_t v);
   void Int(int64_t v);
+  void Float(double v);
   void Bool(bool v);
   void Null();
   // An already-encoded JSON value, written verbatim.
@@ -51,6 +56,7 @@ class GoJsonWriter {
   void StringField(std::string_view key, std::string_view v) { Key(key), String(v); }
   void IntField(std::string_view key, int64_t v) { Key(key), Int(v); }
   void UintField(std::string_view key, uint64_t v) { Key(key), Uint(v); }
+  void FloatField(std::string_view key, double v) { Key(key), Float(v); }
   void BoolField(std::string_view key, bool v) { Key(key), Bool(v); }
   void TimeField(std::string_view key, const Timestamp& t) { Key(key), Time(t); }
   void IdField(std::string_view key, const Id& id) { Key(key), IdHex(id); }
