@@ -107,6 +107,10 @@ void LeaseRenewer::Loop() {
     } else if (!*renewed && !lost_.exchange(true)) {
       spdlog::warn("Lease {} is now held by another replica", lease_.name());
     }
+    // Once lost, the lease is not taken back behind the caller's back (it
+    // would have two leaders until the caller sees lost()), as client-go
+    // stops renewing.
+    if (lost_.load()) return;
     l.lock();
   }
 }

@@ -21,6 +21,10 @@ class LeaseTest : public ::testing::Test {
   LeaderLease Lease(const std::string& who) {
     return LeaderLease(cluster_.client(), cluster_.clock(), "demo", "lock-x", who, seconds(15));
   }
+  std::string Holder() {
+    auto got = cluster_.client().Get(kube::res::kLeases, "demo", "lock-x");
+    return got.ok() ? got->value("/spec/holderIdentity"_json_pointer, "") : "";
+  }
   std::string RenewTime() {
     auto got = cluster_.client().Get(kube::res::kLeases, "demo", "lock-x");
     return got.ok() ? got->value("/spec/renewTime"_json_pointer, "") : "";
@@ -71,6 +75,11 @@ TEST_F(LeaseTest, ARenewerSaysWhenAnotherReplicaTookTheLease) {
   ASSERT_TRUE(Holds(b));
   LeaseRenewer renewer(a, std::chrono::milliseconds(10));
   EXPECT_TRUE(cluster_.WaitFor([&] { return renewer.lost(); }));
+  // Once lost, it does not take the lease back when b's expires: over twenty
+  // of its periods the holder stays pod-b.
+  cluster_.clock().Advance(seconds(16));
+  EXPECT_FALSE(
+      cluster_.WaitFor([&] { return Holder() == "pod-a"; }, std::chrono::milliseconds(200)));
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ class LeaseRenewer {
   LeaseRenewer& operator=(const LeaseRenewer&) = delete;
 
   // True once a renewal found the lease held by another replica, or was
-  // refused (401/403: this replica can no longer hold it).
+  // refused (401/403: this replica can no longer hold it); renewal stops then.
   bool lost() const { return lost_.load(); }
 
  private:
