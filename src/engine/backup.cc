@@ -693,16 +693,18 @@ Result<std::optional<Id>> FindParentSnapshot(repo::Repository& repo, const std::
 
 BackupPreload PreloadBackup(repo::Repository& repo, const BackupOptions& opts, SystemTime now) {
   BackupPreload out;
+  // The parent first, then the index (as Backup: the index then covers it).
+  if (opts.stdin_fd < 0 && !opts.parent && !opts.force) {
+    std::vector<std::string> abs_paths;
+    for (const std::string& p : opts.paths) {
+      if (!p.empty()) abs_paths.push_back(AbsolutePath(p));
+    }
+    auto parent = FindParentSnapshot(repo, opts.hostname, abs_paths, opts.time ? *opts.time : now);
+    if (parent.ok()) out.parent = *parent;
+  }
   if (!repo.LoadIndex().ok()) return out;
   out.index_loaded = true;
   out.index_files = repo.LoadedIndexFiles();
-  if (opts.stdin_fd >= 0 || opts.parent || opts.force) return out;
-  std::vector<std::string> abs_paths;
-  for (const std::string& p : opts.paths) {
-    if (!p.empty()) abs_paths.push_back(AbsolutePath(p));
-  }
-  auto parent = FindParentSnapshot(repo, opts.hostname, abs_paths, opts.time ? *opts.time : now);
-  if (parent.ok()) out.parent = *parent;
   return out;
 }
 
@@ -740,13 +742,16 @@ Result<BackupStats> Backup(repo::Repository& repo, const BackupOptions& opts, Cl
     STASH_ASSIGN_OR_RETURN(targets, BuildTargets(opts.paths, opts.path_map));
   }
 
-  if (!opts.index_loaded) STASH_RETURN_IF_ERROR(repo.LoadIndex());
   // restic reads stdin without a parent (there is nothing to compare with).
   std::optional<Id> parent = from_stdin ? std::nullopt : opts.parent;
   if (!from_stdin && !parent && !opts.force) {
     STASH_ASSIGN_OR_RETURN(
         parent, FindParentSnapshot(repo, opts.hostname, abs_paths, opts.time ? *opts.time : start));
   }
+  // The index after the parent: a snapshot is saved after its index, so an
+  // index read now covers the parent's trees even when a concurrent backup
+  // saved that snapshot a moment ago.
+  if (!opts.index_loaded) STASH_RETURN_IF_ERROR(repo.LoadIndex());
   if (opts.on_parent) opts.on_parent(parent);
   std::optional<Id> parent_tree;
   if (parent) {
