@@ -18,7 +18,7 @@ struct CheckFlags {
 };
 
 int RunCheck(const ResticOptions& ro, const CheckFlags& f) {
-  auto opened = OpenForVerb(ro, VerbLock::kShared, f.with_cache);
+  auto opened = OpenForVerb(ro, VerbLock::kExclusive, f.with_cache);
   if (auto* code = std::get_if<int>(&opened)) return *code;
   OpenedRepo& o = std::get<OpenedRepo>(opened);
   engine::CheckOptions opts;

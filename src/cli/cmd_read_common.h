@@ -27,13 +27,14 @@ struct OpenedRepo {
   engine::ScopedLock lock;
 };
 
-// As restic 0.14: restore, check, cat, dump and snapshots take a shared lock;
-// ls takes none.
-enum class VerbLock { kNone, kShared };
+// As restic 0.14: restore, cat, dump and snapshots take a shared lock; check
+// an exclusive one (it must not see a concurrent backup's snapshot before
+// that backup's index, nor a prune half done); ls takes none.
+enum class VerbLock { kNone, kShared, kExclusive };
 
-// Opens the repository (and, with VerbLock::kShared and without --no-lock,
-// takes restic's shared lock so forget/prune cannot delete what the verb
-// reads); on failure prints restic's message on stderr and returns the exit
+// Opens the repository (and, with a VerbLock other than kNone and without
+// --no-lock, takes restic's lock of that kind so forget/prune cannot delete
+// what the verb reads); on failure prints restic's message on stderr and returns the exit
 // code instead. `cache` false reads everything from the store (check without
 // --with-cache must see the store's files, not this machine's copies).
 inline std::variant<OpenedRepo, int> OpenForVerb(const ResticOptions& ro,
@@ -52,8 +53,10 @@ inline std::variant<OpenedRepo, int> OpenForVerb(const ResticOptions& ro,
     return e->exit_code;
   }
   out.repo = std::move(std::get<std::unique_ptr<repo::Repository>>(repo));
-  if (lock == VerbLock::kShared && !ro.no_lock) {
-    auto l = engine::ScopedLock::Acquire(*out.repo, engine::LockMode::kShared, *out.ctx.clock,
+  if (lock != VerbLock::kNone && !ro.no_lock) {
+    const auto mode =
+        lock == VerbLock::kExclusive ? engine::LockMode::kExclusive : engine::LockMode::kShared;
+    auto l = engine::ScopedLock::Acquire(*out.repo, mode, *out.ctx.clock,
                                          engine::LockOwner::Current(), out.ctx.lock_timing);
     if (!l.ok()) {
       std::cerr << "Fatal: unable to create lock in backend: " << l.status().message() << "\n";

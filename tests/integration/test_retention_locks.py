@@ -102,7 +102,7 @@ class LockInteropTest(unittest.TestCase):
         self.assertEqual(holder.returncode, 0)
         self.assertEqual(locks(repo), [])
 
-    def test_restore_and_check_take_shared_locks(self):
+    def test_restore_and_check_wait_for_an_exclusive_lock(self):
         repo = self.repo_with_snapshots("shared")
         holder = start_and_catch_lock(["restic", "-r", repo, "--no-cache", "forget",
                                        "--keep-last", "2"])
@@ -131,6 +131,27 @@ class LockInteropTest(unittest.TestCase):
             holder.send_signal(signal.SIGCONT)
             holder.communicate(timeout=60)
         self.assertEqual(holder.returncode, 0)
+        self.assertEqual(locks(repo), [])
+
+    def test_check_takes_an_exclusive_lock_as_restic_does(self):
+        # A reader's (here restic's restore) shared lock keeps check out, for
+        # restic 0.14's check and stash's alike: check must not see another
+        # process's snapshot before its index, nor a prune half done.
+        repo = self.repo_with_snapshots("check-exclusive")
+        holder = start_and_catch_lock(["restic", "-r", repo, "--no-cache", "restore", "latest",
+                                       "--target", os.path.join(self.tmp, "reading")])
+        try:
+            r = restic(repo, "check")
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn(b"repository is already locked by PID %d" % holder.pid, r.stderr)
+            p = stash(repo, "check")
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("repository is already locked by PID %d" % holder.pid,
+                          p.stderr.decode())
+        finally:
+            holder.send_signal(signal.SIGCONT)
+            holder.communicate(timeout=60)
+        must(stash(repo, "check"))
         self.assertEqual(locks(repo), [])
 
     def test_lock_of_a_killed_process_is_stale_and_unlock_clears_it(self):
