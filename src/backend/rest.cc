@@ -47,12 +47,9 @@ Status RestBackend::Create() {
 }
 
 Status RestBackend::Save(const Handle& h, std::span<const uint8_t> data) {
-  auto existing = Stat(h);
-  if (existing.ok()) {
-    return AlreadyExistsError(Location() + ": " + h.ToString() +
-                              " already exists; repository files are never overwritten");
-  }
-  if (existing.status().code() != Code::kNotFound) return existing.status();
+  // Only the config must never be replaced; any other name is its content's
+  // hash (see Backend::Save), so it is written without a look first.
+  if (!NamedByContent(h.type)) STASH_RETURN_IF_ERROR(MustNotExist(Location(), h, Stat(h)));
   http::Request r = Request("POST", RelPath(h), &h);
   r.headers.emplace_back("Content-Type", "application/octet-stream");
   r.body = data;

@@ -123,13 +123,17 @@ Result<std::unique_ptr<Repository>> Repository::Open(backend::BackendPtr backend
     return InternalError("Repository::Open needs a clock and random");
   backend::Backend& b = *backend;
   Handle config_handle{FileType::kConfig, "config"};
-  if (auto st = b.Stat(config_handle); !st.ok()) {
-    if (st.status().code() == Code::kNotFound) {
+  // The config first (it is small: reading it costs what looking costs), and
+  // before the keys: an init saves its key before its config, so a config
+  // seen here has its key in the listing below.
+  auto sealed = LoadAll(b, config_handle);
+  if (!sealed.ok()) {
+    if (sealed.status().code() == Code::kNotFound) {
       return NotFoundError("unable to open config file: " + b.Location() +
                            "/config does not exist; is there a repository at " + b.Location() +
                            "? (create one with `init`)");
     }
-    return st.status();
+    return sealed.status();
   }
   std::vector<Id> keys;
   STASH_RETURN_IF_ERROR(b.List(FileType::kKey, [&](const backend::FileInfo& fi) -> Status {
@@ -144,7 +148,6 @@ Result<std::unique_ptr<Repository>> Repository::Open(backend::BackendPtr backend
     (void)hinted;
   }
   if (keys.size() > kMaxKeys) keys.resize(kMaxKeys);
-  STASH_ASSIGN_OR_RETURN(std::string sealed, LoadAll(b, config_handle));
   std::optional<crypto::Key> master;
   std::vector<uint8_t> plain;
   Id key_id;
@@ -161,7 +164,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(backend::BackendPtr backend
     // A key the password opens but whose master key does not open the
     // config belongs to no repository (e.g. left by an initialisation that
     // lost a race): the next key may be the right one.
-    auto cfg_plain = crypto::Open(**k, Bytes(sealed));
+    auto cfg_plain = crypto::Open(**k, Bytes(*sealed));
     if (!cfg_plain.ok()) continue;
     master = **k;
     key_id = id;

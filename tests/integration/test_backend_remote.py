@@ -312,7 +312,7 @@ class FlakyRestTest(unittest.TestCase):
             p = stash(flaky, "backup", src)
             self.assertGreater(proxy.faulted, 1)
             self.assertEqual(proxy.storms, 1)
-            self.assertIn("stat config failed", p.stderr)
+            self.assertIn("loading config failed", p.stderr)
             self.assertRegex(p.stderr, r"(save|POST) data/")
         finally:
             proxy.stop()

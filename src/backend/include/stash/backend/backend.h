@@ -29,6 +29,10 @@ enum class FileType { kConfig, kKey, kSnapshot, kIndex, kLock, kPack };
 // "config", "keys", "snapshots", "index", "locks", "data".
 std::string_view FileTypeDir(FileType t);
 
+// Whether files of type `t` are named by the SHA-256 of their bytes: all but
+// the config, so two files of one name hold the same bytes.
+constexpr bool NamedByContent(FileType t) { return t != FileType::kConfig; }
+
 struct Handle {
   FileType type;
   std::string name;  // 64 hex digits; "config" for the config file
@@ -77,7 +81,12 @@ class Backend {
   virtual Status Create() = 0;
 
   // Stores `data` under `h` atomically: afterwards the file is complete or
-  // absent, even after a crash. Fails with kAlreadyExists when `h` exists.
+  // absent, even after a crash. Fails with kAlreadyExists when `h` exists —
+  // always for the config. Every other file is named by the SHA-256 of its
+  // bytes (NamedByContent), so a file of that name holds the same bytes and
+  // writing it again changes nothing: a store that cannot refuse in the same
+  // request (S3 without conditional writes, a REST server) may overwrite it
+  // rather than spend a round trip looking first, as restic does.
   virtual Status Save(const Handle& h, std::span<const uint8_t> data) = 0;
 
   // Reads `length` bytes from `offset` (length 0: to the end of the file) into
@@ -112,7 +121,9 @@ class Backend {
   // returns fn's error when fn fails.
   virtual Status List(FileType t, const std::function<Status(const FileInfo&)>& fn) = 0;
 
-  // Removes a file; kNotFound when it does not exist.
+  // Removes a file; kNotFound when it does not exist, or Ok where the store
+  // cannot tell without another round trip (S3 answers 204 either way).
+  // Callers treat both as "gone".
   virtual Status Remove(const Handle& h) = 0;
 
   // Removes what interrupted Saves left behind (a local store's temporary
