@@ -12,9 +12,11 @@ Measures
     ticks, and how many processes the node runs.
 
 Usage: bench/bench_operator.py [--stash build/bin/stash] [--count 1000]
-           [--replicas 0] [--period 30] [--ticks 2] [--in-process-triggers]
-Run it with and without --in-process-triggers: by default each CronJob tick
-starts a `stash create-backupsession` process, as a Kubernetes node would.
+           [--replicas 0] [--period 30] [--ticks 2] [--trigger-processes]
+Run it with and without --trigger-processes: by default the node runs each
+CronJob tick's create-backupsession in process (with the CronJob's
+ServiceAccount token); --trigger-processes starts a `stash
+create-backupsession` process per tick, as a Kubernetes node would.
 With --replicas 0 (the default) no sidecar runs: the sessions stay Pending,
 so the figures are the operator's and the trigger's alone. With replicas,
 each pod runs a sidecar process that backs up at every tick (mind the cores).
@@ -138,8 +140,8 @@ def main():
     ap.add_argument("--period", type=int, default=30, help="seconds between ticks (divides 60)")
     ap.add_argument("--ticks", type=int, default=2)
     ap.add_argument("--log", help="write the server's log here")
-    ap.add_argument("--in-process-triggers", action="store_true",
-                    help="pass --in-process-triggers to the server (no process per tick)")
+    ap.add_argument("--trigger-processes", action="store_true",
+                    help="pass --trigger-processes to the server (a process per tick)")
     ap.add_argument("--settle", type=float, default=10,
                     help="seconds after all are Ready before measuring idle")
     args = ap.parse_args()
@@ -147,8 +149,8 @@ def main():
     from operator_env import OperatorServer  # after STASH_BIN is set
 
     server = OperatorServer()
-    if args.in_process_triggers:
-        server.extra_args = ["--in-process-triggers"]
+    if args.trigger_processes:
+        server.extra_args = ["--trigger-processes"]
     server.start()
     try:
         run(server, args)

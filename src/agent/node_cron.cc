@@ -2,6 +2,7 @@
 // SyncCronJobs (see node.h).
 #include <spdlog/spdlog.h>
 
+#include "stash/agent/kubelet.h"
 #include "stash/agent/node.h"
 #include "stash/agent/trigger.h"
 #include "stash/kube/events.h"
@@ -115,8 +116,20 @@ void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime 
   if (opts_.in_process_triggers) trigger = TriggerCommand(container, NsOf(cj));
   if (trigger) {
     st.active->store(true);
-    triggers_->Submit([this, key, opts = *trigger, active = st.active, cj, status_patch] {
-      auto made = CreateBackupSession(client_, clock_, opts);
+    std::string account =
+        cj.value("/spec/jobTemplate/spec/template/spec/serviceAccountName"_json_pointer, "default");
+    if (account.empty()) account = "default";
+    triggers_->Submit([this, key, opts = *trigger, active = st.active, cj, status_patch, account] {
+      // As the pod would: with its ServiceAccount's token, not the node's.
+      auto client = TriggerClient(opts.ns, account);
+      auto made = client.ok() ? CreateBackupSession(**client, clock_, opts)
+                              : Result<std::string>(client.status());
+      if (!made.ok() && made.status().code() == Code::kUnauthorized) {
+        // The account was remade (its old tokens died with it): mint anew
+        // at the next tick.
+        std::lock_guard<std::mutex> lock(trigger_clients_mu_);
+        trigger_clients_.erase(opts.ns + "/" + account);
+      }
       if (!made.ok()) {
         spdlog::warn("node: CronJob {}: {}", key, made.status().ToString());
       } else if (made->empty()) {
@@ -157,6 +170,32 @@ void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime 
   st.proc = std::move(proc);
   Status p = PatchStatus(res::kCronJobs, cj, status_patch);
   if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
+}
+
+Result<std::shared_ptr<const kube::Client>> NodeRuntime::TriggerClient(const std::string& ns,
+                                                                       const std::string& account) {
+  const SystemTime now = clock_.Now();
+  const std::string key = ns + "/" + account;
+  {
+    std::lock_guard<std::mutex> lock(trigger_clients_mu_);
+    auto it = trigger_clients_.find(key);
+    if (it != trigger_clients_.end() && now < it->second.minted + std::chrono::minutes(48)) {
+      return it->second.client;
+    }
+  }
+  // A CronJob run is bound to no Pod: an hour long, as EnsureToken's.
+  auto token = ApiPodSources(client_).Token(ns, account, "", "", 3607);
+  if (!token.ok()) {
+    return Status(token.status()).Prepend("ServiceAccount token of " + key + " for the trigger");
+  }
+  kube::KubeConfig cfg = client_.config();
+  cfg.token = *token;
+  cfg.client_cert_pem.clear();
+  cfg.client_key_pem.clear();
+  auto client = std::make_shared<const kube::Client>(std::move(cfg));
+  std::lock_guard<std::mutex> lock(trigger_clients_mu_);
+  trigger_clients_[key] = {client, now};
+  return client;
 }
 
 }  // namespace stash::agent

@@ -275,9 +275,10 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
       ->capture_default_str();
   AddContainerRuntimeOption(cmd, &opts->container_runtime);
   AddPassEnvOption(cmd, &opts->pass_env);
-  cmd->add_flag("--in-process-triggers", opts->in_process_triggers,
-                "Run the trigger CronJobs' create-backupsession inside the node instead of as a "
-                "process per tick (for thousands of BackupConfigurations)");
+  cmd->add_flag("--in-process-triggers,!--trigger-processes", opts->in_process_triggers,
+                "With --node: run the trigger CronJobs' create-backupsession inside the node, "
+                "with the CronJob's ServiceAccount token (default); --trigger-processes runs a "
+                "process per tick instead, as a Kubernetes node runs a pod");
   cmd->add_option("--image", opts->image,
                   "stash's image, stamped into sidecars and trigger CronJobs (and run by --node)")
       ->default_str(std::string(kube::kStashImage));

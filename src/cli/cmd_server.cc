@@ -213,10 +213,11 @@ void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_option("--pushgateway-url", flags->pushgateway_url,
                   "Make backup sidecars push each session's Stash metrics to this Prometheus "
                   "pushgateway, e.g. http://127.0.0.1:9091 (default: off)");
-  auto in_process_triggers = std::make_shared<bool>(false);
-  cmd->add_flag("--in-process-triggers", *in_process_triggers,
-                "Run the trigger CronJobs' create-backupsession inside the embedded node instead "
-                "of as a process per tick (for thousands of BackupConfigurations)");
+  auto in_process_triggers = std::make_shared<bool>(true);
+  cmd->add_flag("--in-process-triggers,!--trigger-processes", *in_process_triggers,
+                "Run the trigger CronJobs' create-backupsession inside the embedded node, with "
+                "the CronJob's ServiceAccount token (default); --trigger-processes runs a "
+                "process per tick instead, as a Kubernetes node runs a pod");
   AddContainerRuntimeOption(cmd, &flags->container_runtime);
   AddPassEnvOption(cmd, &flags->pass_env);
   cmd->callback([=] {

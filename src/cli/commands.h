@@ -54,9 +54,9 @@ struct OperatorOptions {
   std::string ns;          // empty: all namespaces
   bool node = false;       // also run the embedded node runtime
   std::string data_dir = "stash-data";
-  std::string stash_binary;          // empty: this executable
-  bool in_process_triggers = false;  // agent::NodeOptions::in_process_triggers
-  std::string image;                 // stash's image in sidecars/CronJobs; empty: the default
+  std::string stash_binary;         // empty: this executable
+  bool in_process_triggers = true;  // agent::NodeOptions::in_process_triggers
+  std::string image;                // stash's image in sidecars/CronJobs; empty: the default
   // The validating admission webhook (cluster mode): HOST:PORT to serve on,
   // empty for none; its certificate directory; the Service DNS name the API
   // server calls; the ValidatingWebhookConfiguration whose caBundle to set.

@@ -280,7 +280,7 @@ Status BackupConfigurationController::Reconcile(const std::string& ns, const std
   if (valid && workload) {
     std::string msg;
     // The sidecar and trigger may call only what their Role grants.
-    Status s = EnsureBackupRbac(bc, *workload, repository ? &*repository : nullptr);
+    Status s = EnsureBackupRbac(bc, &*workload, repository ? &*repository : nullptr);
     if (s.ok()) {
       s = EnsureSidecar(bc, *workload, *workload_res, repository ? &*repository : nullptr, &msg);
     }
@@ -292,6 +292,13 @@ Status BackupConfigurationController::Reconcile(const std::string& ns, const std
                    "Failed to inject stash sidecar into " + target_id + ". Reason: " + s.message(),
                    now, gen);
       recorder_.Record(bc, kube::kWarning, "Sidecar Injection Failed", s.message()).IgnoreError();
+      if (transient.ok()) transient = s;
+    }
+  }
+  if (valid && !workload) {
+    Status s = EnsureBackupRbac(bc, nullptr, repository ? &*repository : nullptr);
+    if (!s.ok()) {
+      recorder_.Record(bc, kube::kWarning, "CronJob Creation Failed", s.message()).IgnoreError();
       if (transient.ok()) transient = s;
     }
   }
@@ -339,17 +346,21 @@ Status BackupConfigurationController::EnsureSidecar(const json& bc, const json& 
   return Status::Ok();
 }
 
-Status BackupConfigurationController::EnsureBackupRbac(const json& bc, const json& workload,
+Status BackupConfigurationController::EnsureBackupRbac(const json& bc, const json* workload,
                                                        const json* repository) {
   if (!repository) return Status::Ok();  // its Secret is not known yet
-  const std::string ns = NsOf(bc);
-  const json tmpl = workload.value("/spec/template/spec"_json_pointer, json::object());
-  const std::string account = tmpl.value("serviceAccountName", tmpl.value("serviceAccount", ""));
+  const std::string trigger = TriggerCronJobName(NameOf(bc));
+  // Without a workload the trigger is the only subject (not "default").
+  std::string account = trigger;
+  if (workload) {
+    const json tmpl = workload->value("/spec/template/spec"_json_pointer, json::object());
+    account = tmpl.value("serviceAccountName", tmpl.value("serviceAccount", ""));
+  }
   auto target = kube::WorkloadResource(bc.value("/spec/target/ref/kind"_json_pointer, ""));
-  RbacObjects objects = BackupRbac(
-      RbacOwnerOf(bc), account, TriggerCronJobName(NameOf(bc)), NsOf(*repository),
-      NameOf(*repository), repository->value("/spec/backend/storageSecretName"_json_pointer, ""),
-      target.ok() ? target->plural : "", NameOf(workload));
+  RbacObjects objects =
+      BackupRbac(RbacOwnerOf(bc), account, trigger, NsOf(*repository), NameOf(*repository),
+                 repository->value("/spec/backend/storageSecretName"_json_pointer, ""),
+                 target.ok() && workload ? target->plural : "", workload ? NameOf(*workload) : "");
   Status s = EnsureRbac(client_, objects);
   if (!s.ok()) {
     return Status(s.code(), "granting the sidecar and trigger their permissions: " + s.message());

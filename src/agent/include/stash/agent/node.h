@@ -76,12 +76,14 @@ struct NodeOptions {
   // Containers with this image are stash's own and run here (the operator's
   // --image).
   std::string stash_image = std::string(kube::kStashImage);
-  // The trigger CronJobs' `stash create-backupsession` runs as a process per
-  // tick, like every other stash container. With thousands of
-  // BackupConfigurations on one schedule that costs a process start, a
-  // kubeconfig read and a TLS handshake each; true runs the same function on
-  // the node's warm client instead (same BackupSession, same events).
-  bool in_process_triggers = false;
+  // The trigger CronJobs' `stash create-backupsession` runs inside the node
+  // (the default): the same function as the command, on a client that holds
+  // the CronJob's ServiceAccount token (so RBAC decides as for the pod), kept
+  // warm between ticks. A process per tick, as for every other container,
+  // costs a process start, a kubeconfig read and a TLS handshake each: with
+  // 200 BackupConfigurations on one schedule the sessions of a tick arrived
+  // over 9 s instead of 0.5 s. false runs the process.
+  bool in_process_triggers = true;
   // Runs the containers of every other image (podman); null, or failing its
   // check at Start, leaves them not run (NotRunByEmbeddedNode, with why).
   ContainerRuntime* runtime = nullptr;
@@ -215,6 +217,17 @@ class NodeRuntime {
   std::string api_host_;  // KUBERNETES_SERVICE_HOST/PORT of the processes
   int api_port_ = 443;
   std::map<std::string, SystemTime> tokens_written_;  // token dir → when
+  // In-process triggers' clients, each with its ServiceAccount's token
+  // (renewed at 48 minutes, as EnsureToken's), key ns/account. Used from the
+  // trigger workers.
+  struct TriggerIdentity {
+    std::shared_ptr<const kube::Client> client;
+    SystemTime minted{};
+  };
+  Result<std::shared_ptr<const kube::Client>> TriggerClient(const std::string& ns,
+                                                            const std::string& account);
+  std::mutex trigger_clients_mu_;
+  std::map<std::string, TriggerIdentity> trigger_clients_;
   std::atomic<bool> stop_{false};
   std::thread loop_;
 };

@@ -69,8 +69,10 @@ class BackupConfigurationController {
   Status EnsureSidecar(const json& bc, const json& workload, const kube::Resource& r,
                        const json* repository, std::string* message);
   Status EnsureCronJob(const json& bc);
-  // rbac.h: the Role/RoleBinding/ServiceAccount of bc's sidecar and trigger.
-  Status EnsureBackupRbac(const json& bc, const json& workload, const json* repository);
+  // rbac.h: the Role/RoleBinding/ServiceAccount of bc's sidecar and trigger;
+  // the trigger's alone while the workload is missing (`workload` null): its
+  // ticks still run (and are Skipped) as on a cluster.
+  Status EnsureBackupRbac(const json& bc, const json* workload, const json* repository);
   // Enqueues the BackupConfigurations of `ns` for which `refers` is true.
   void EnqueueReferring(const std::string& ns, const std::function<bool(const json& bc)>& refers);
   void OnDependency(const kube::Resource& r, const std::string& type, const json& obj);
