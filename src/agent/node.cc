@@ -28,36 +28,6 @@ namespace fs = std::filesystem;
 std::string NsOf(const json& o) { return o.value("/metadata/namespace"_json_pointer, ""); }
 std::string NameOf(const json& o) { return o.value("/metadata/name"_json_pointer, ""); }
 
-// The last lines a failed container wrote (kubelet's terminationMessagePolicy
-// FallbackToLogsOnError): what `kubectl describe pod` shows as its message.
-std::string LogTail(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return "";
-  f.seekg(0, std::ios::end);
-  const std::streamoff size = f.tellg();
-  const std::streamoff from = std::max<std::streamoff>(0, size - 2048);
-  f.seekg(from);
-  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (from > 0) {
-    size_t nl = text.find('\n');
-    text = nl == std::string::npos ? "" : text.substr(nl + 1);
-  }
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) nl = text.size();
-    if (nl > start) lines.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  std::string out;
-  for (size_t i = lines.size() > 4 ? lines.size() - 4 : 0; i < lines.size(); ++i) {
-    out += (out.empty() ? "" : "\n") + lines[i];
-  }
-  return out;
-}
-
 std::string SafeName(std::string s) {
   for (char& c : s) {
     if (c == '/') c = '_';
@@ -629,6 +599,36 @@ void NodeRuntime::Loop() {
     }
     clock_.SleepUntil(clock_.Now() + std::chrono::milliseconds(200));
   }
+}
+
+// The last lines a failed container wrote (kubelet's terminationMessagePolicy
+// FallbackToLogsOnError): what `kubectl describe pod` shows as its message.
+std::string NodeRuntime::LogTail(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return "";
+  f.seekg(0, std::ios::end);
+  const std::streamoff size = f.tellg();
+  const std::streamoff from = std::max<std::streamoff>(0, size - 2048);
+  f.seekg(from);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (from > 0) {
+    size_t nl = text.find('\n');
+    text = nl == std::string::npos ? "" : text.substr(nl + 1);
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    if (nl > start) lines.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  std::string out;
+  for (size_t i = lines.size() > 4 ? lines.size() - 4 : 0; i < lines.size(); ++i) {
+    out += (out.empty() ? "" : "\n") + lines[i];
+  }
+  return out;
 }
 
 }  // namespace stash::agent

@@ -5,6 +5,7 @@
 #include "stash/agent/kubelet.h"
 #include "stash/agent/node.h"
 #include "stash/agent/trigger.h"
+#include "stash/core/strings.h"
 #include "stash/kube/events.h"
 #include "stash/kube/stash_names.h"
 #include "trigger_workers.h"
@@ -93,8 +94,20 @@ void NodeRuntime::SyncCronJobs() {
   const SystemTime now = clock_.Now();
   for (auto& [key, st] : crons_) {
     if (st.proc && !st.proc->Running()) {
-      spdlog::info("node: CronJob {} run finished with code {}", key, st.proc->exit_code());
+      const int code = st.proc->exit_code();
+      spdlog::info("node: CronJob {} run finished with code {}", key, code);
       st.proc.reset();
+      if (code != 0) {
+        std::string tail = LogTail(st.log_path);
+        // create-backupsession's message says which call was refused
+        // (kube's "... is forbidden: User ...", or Unauthorized).
+        const std::string lower = AsciiLower(tail);
+        const bool denied = lower.find("forbidden") != std::string::npos ||
+                            lower.find("unauthorized") != std::string::npos;
+        RecordTriggerFailure(st.cronjob, Status(denied ? Code::kForbidden : Code::kInternal,
+                                                "exit code " + std::to_string(code) +
+                                                    (tail.empty() ? "" : ": " + tail)));
+      }
     }
     if (!st.parsed || now < st.next) continue;
     SystemTime tick = st.next;
@@ -130,6 +143,7 @@ void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime 
         std::lock_guard<std::mutex> lock(trigger_clients_mu_);
         trigger_clients_.erase(opts.ns + "/" + account);
       }
+      if (!made.ok()) RecordTriggerFailure(cj, made.status());
       if (!made.ok()) {
         spdlog::warn("node: CronJob {}: {}", key, made.status().ToString());
       } else if (made->empty()) {
@@ -168,8 +182,37 @@ void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime 
     return;
   }
   st.proc = std::move(proc);
+  st.log_path = c.log_path;
   Status p = PatchStatus(res::kCronJobs, cj, status_patch);
   if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
+}
+
+void NodeRuntime::RecordTriggerFailure(const json& cj, const Status& why) {
+  std::string bc_name;
+  for (const json& o : cj.value("/metadata/ownerReferences"_json_pointer, json::array())) {
+    if (o.value("kind", "") == res::kBackupConfigurations.kind) bc_name = o.value("name", "");
+  }
+  if (bc_name.empty()) return;  // not a BackupConfiguration's trigger
+  const std::string account =
+      cj.value("/spec/jobTemplate/spec/template/spec/serviceAccountName"_json_pointer, "default");
+  const bool denied = why.code() == Code::kForbidden || why.code() == Code::kUnauthorized;
+  std::string message = "The backup triggering CronJob " + NsOf(cj) + "/" + NameOf(cj) + " (" +
+                        "ServiceAccount " + account + ") " +
+                        (denied ? "was denied: " : "made no BackupSession: ") + why.message();
+  if (denied) {
+    message += " (the operator grants its permissions through Role/RoleBinding stash-backup-" +
+               bc_name + ")";
+  }
+  json bc = {{"apiVersion", res::kBackupConfigurations.ApiVersion()},
+             {"kind", res::kBackupConfigurations.kind},
+             {"metadata", {{"name", bc_name}, {"namespace", NsOf(cj)}}}};
+  for (const json& o : cj.value("/metadata/ownerReferences"_json_pointer, json::array())) {
+    if (o.value("name", "") == bc_name) bc["metadata"]["uid"] = o.value("uid", "");
+  }
+  kube::EventRecorder recorder(client_, clock_, "Backup Triggering CronJob");
+  Status s = recorder.Record(
+      bc, kube::kWarning, denied ? "Permission Denied" : "BackupSession Creation Failed", message);
+  if (!s.ok()) spdlog::warn("node: CronJob {}/{}: event: {}", NsOf(cj), NameOf(cj), s.ToString());
 }
 
 Result<std::shared_ptr<const kube::Client>> NodeRuntime::TriggerClient(const std::string& ns,

@@ -8,6 +8,7 @@ runs the CronJob's pod. Both must look the same to a user: sessions named
 session and the guide's Normal `Backup Skipped` event. (RBAC is enforced in
 both: test_operator_pause.py walks the guide with the default mode.)
 """
+import json
 import os
 import sys
 import unittest
@@ -42,6 +43,36 @@ class InProcessTriggers(unittest.TestCase):
     def sessions(self):
         o = self.env.get_json("backupsession", "-n", "demo")
         return {i["metadata"]["name"]: i for i in (o or {}).get("items", [])}
+
+    def test_a_denied_trigger_says_so_on_the_backupconfiguration(self):
+        """Runs first (the other test pauses the BackupConfiguration)."""
+        env = self.env
+        role = env.wait_for("the trigger's Role", lambda: env.get_json(
+            "role", "-n", "demo", "stash-backup-pause-backup"))
+        original = json.loads(json.dumps(role))
+        for rule in role["rules"]:
+            if "backupsessions" in rule.get("resources", []):
+                rule["verbs"] = [v for v in rule["verbs"] if v != "create"]
+        for k in ("resourceVersion", "uid", "creationTimestamp", "managedFields"):
+            role["metadata"].pop(k, None)
+        env.kubectl("replace", "-f", "-", input=json.dumps(role))
+        try:
+            def denied():
+                ev = env.get_json("events", "-n", "demo", "--field-selector",
+                                  "involvedObject.name=pause-backup,reason=Permission Denied")
+                return [e for e in (ev or {}).get("items", [])
+                        if "stash-trigger-pause-backup" in e.get("message", "")]
+            got = env.wait_for("a Permission Denied event on the BackupConfiguration", denied)
+            self.assertEqual(got[0]["type"], "Warning")
+            self.assertIn("backupsessions", got[0]["message"])
+            self.assertIn("stash-backup-pause-backup", got[0]["message"])
+            describe = env.kubectl("describe", "backupconfiguration", "-n", "demo",
+                                   "pause-backup").stdout
+            self.assertRegex(describe, r"Warning\s+Permission Denied")
+        finally:
+            role = env.get_json("role", "-n", "demo", "stash-backup-pause-backup")
+            role["rules"] = original["rules"]
+            env.kubectl("replace", "-f", "-", input=json.dumps(role))
 
     def test_ticks_create_sessions_and_paused_ticks_write_the_event(self):
         env = self.env

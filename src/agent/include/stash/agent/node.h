@@ -145,6 +145,7 @@ class NodeRuntime {
     bool suspend = false;
     SystemTime next{};
     std::unique_ptr<ChildProcess> proc;
+    std::string log_path;  // proc's
     // Set while an in-process trigger run is queued or running.
     std::shared_ptr<std::atomic<bool>> active = std::make_shared<std::atomic<bool>>(false);
   };
@@ -193,6 +194,13 @@ class NodeRuntime {
   // environment says, as kubelet does for /var/run/secrets/kubernetes.io/
   // serviceaccount.
   Status EnsureToken(const Container& c);
+  // The last lines a failed container wrote (kubelet's
+  // terminationMessagePolicy FallbackToLogsOnError).
+  static std::string LogTail(const std::string& path);
+  // A trigger tick that made no BackupSession: a Warning event on its
+  // BackupConfiguration ("Permission Denied" for 401/403), as the sidecar
+  // records its own refusals, so `kubectl describe` says why ticks do nothing.
+  void RecordTriggerFailure(const kube::json& cronjob, const Status& why);
 
   const kube::Client& client_;
   Clock& clock_;
