@@ -120,7 +120,11 @@ Status ControllerManager::Resync() {
   // every controller tolerates, and none is missed.
   if (watcher_) ctx_.store.Unwatch(watcher_);
   STASH_ASSIGN_OR_RETURN(watcher_, ctx_.store.Watch("", "", 0));
-  for (const ResourceInfo& r : ctx_.Resources()) {
+  // A copy: dispatching a CustomResourceDefinition makes the context forget
+  // (clear) its resource list, which this loop would otherwise still be
+  // walking (a use after free ASan found at every start with CRDs).
+  const std::vector<ResourceInfo> resources = ctx_.Resources();
+  for (const ResourceInfo& r : resources) {
     for (json& obj : ctx_.store.List(r.key(), "", nullptr)) {
       WatchEvent e{EventType::kAdded,
                    0,

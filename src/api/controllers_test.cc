@@ -58,11 +58,13 @@ class ControllersTest : public ::testing::Test {
                       const std::string& resource, const std::string& ns, json obj) {
     return handler_->CreateObject(Info(group, version, resource), ns, obj);
   }
-  Result<json> ConfigMap(const std::string& name, json owners = json::array(),
-                         json finalizers = json::array()) {
+  // Vectors, not json parameters: `{Ref(x)}` as a json is an array with gcc
+  // but the object itself with clang (nlohmann's single-element brace rule).
+  Result<json> ConfigMap(const std::string& name, const std::vector<json>& owners = {},
+                         const std::vector<std::string>& finalizers = {}) {
     json meta = {{"name", name}};
-    if (!owners.empty()) meta["ownerReferences"] = owners;
-    if (!finalizers.empty()) meta["finalizers"] = finalizers;
+    if (!owners.empty()) meta["ownerReferences"] = json(owners);
+    if (!finalizers.empty()) meta["finalizers"] = json(finalizers);
     return Create("", "v1", "configmaps", "demo", {{"metadata", meta}});
   }
   static json Ref(const json& owner, bool block = false) {
@@ -172,7 +174,7 @@ TEST_F(ControllersTest, OrphanKeepsDependentsWithoutTheReference) {
 
 TEST_F(ControllersTest, NamespaceTerminatesThenGoesWhenFinalizersAreRemoved) {
   ASSERT_OK(ConfigMap("plain"));
-  ASSERT_OK(ConfigMap("held", json::array(), {"example.com/hold"}));
+  ASSERT_OK(ConfigMap("held", {}, {"example.com/hold"}));
   DeleteOptions o;
   auto r = handler_->DeleteWithOptions(Info("", "v1", "namespaces"), "", "demo", o);
   ASSERT_OK(r);

@@ -84,7 +84,10 @@ void NamespaceController::Process(const std::string& name) {
   std::string failure;
   DeleteOptions background;
   background.propagation = Propagation::kBackground;
-  for (const ResourceInfo& r : ctx_.Resources()) {
+  // A copy: anything below that makes the context look a kind up again may
+  // clear its list (see ControllerContext::ForgetResources).
+  const std::vector<ResourceInfo> resources = ctx_.Resources();
+  for (const ResourceInfo& r : resources) {
     if (!r.namespaced) continue;
     for (const json& obj : ctx_.store.List(r.key(), name, nullptr)) {
       json left = obj;
