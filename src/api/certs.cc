@@ -67,8 +67,10 @@ Status AddExt(X509* cert, X509* issuer, int nid, const std::string& value) {
 
 // Issues a certificate for `key` named `cn`, signed by issuer/issuer_key (or
 // self-signed when issuer is null).
+// `usage` is the extended key usage of a leaf: serverAuth or clientAuth.
 Result<X509Ptr> Issue(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PKEY* issuer_key,
-                      const std::string& sans, Clock& clock, Random& random) {
+                      const std::string& sans, Clock& clock, Random& random,
+                      const std::string& usage = "serverAuth") {
   X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert.get()), random.Next64() >> 1);
@@ -88,8 +90,10 @@ Result<X509Ptr> Issue(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PK
     STASH_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_basic_constraints, "critical,CA:FALSE"));
     STASH_RETURN_IF_ERROR(
         AddExt(cert.get(), iss, NID_key_usage, "critical,digitalSignature,keyEncipherment"));
-    STASH_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_ext_key_usage, "serverAuth"));
-    STASH_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_subject_alt_name, sans));
+    STASH_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_ext_key_usage, usage));
+    if (!sans.empty()) {
+      STASH_RETURN_IF_ERROR(AddExt(cert.get(), iss, NID_subject_alt_name, sans));
+    }
   }
   if (!X509_sign(cert.get(), issuer_key ? issuer_key : key, EVP_sha256())) {
     return SslError("X509_sign");
@@ -206,6 +210,37 @@ Result<Credentials> EnsureCredentials(const std::string& data_dir, const std::st
     c.token = HexEncode(raw, sizeof raw);
     STASH_RETURN_IF_ERROR(WriteFileAtomic(token_file, c.token + "\n", 0600));
   }
+  return c;
+}
+
+Result<FrontProxyCredentials> EnsureFrontProxyCredentials(const std::string& data_dir, Clock& clock,
+                                                          Random& random) {
+  FrontProxyCredentials c;
+  const std::string ca_crt = data_dir + "/front-proxy-ca.crt";
+  const std::string crt = data_dir + "/front-proxy-client.crt";
+  const std::string key = data_dir + "/front-proxy-client.key";
+  if (access(ca_crt.c_str(), R_OK) == 0 && access(crt.c_str(), R_OK) == 0 &&
+      access(key.c_str(), R_OK) == 0) {
+    STASH_ASSIGN_OR_RETURN(c.ca_pem, ReadFile(ca_crt));
+    STASH_ASSIGN_OR_RETURN(c.cert_pem, ReadFile(crt));
+    STASH_ASSIGN_OR_RETURN(c.key_pem, ReadFile(key));
+    return c;
+  }
+  // The CA's key is not kept: the one client certificate is all it signs.
+  PkeyPtr ca_pkey(EVP_EC_gen("P-256"));
+  PkeyPtr pkey(EVP_EC_gen("P-256"));
+  if (!ca_pkey || !pkey) return SslError("EC key generation");
+  STASH_ASSIGN_OR_RETURN(
+      X509Ptr ca, Issue(ca_pkey.get(), "front-proxy-ca", nullptr, nullptr, "", clock, random));
+  STASH_ASSIGN_OR_RETURN(
+      X509Ptr cert, Issue(pkey.get(), std::string(kFrontProxyClientName), ca.get(), ca_pkey.get(),
+                          "", clock, random, "clientAuth"));
+  STASH_ASSIGN_OR_RETURN(c.ca_pem, CertPem(ca.get()));
+  STASH_ASSIGN_OR_RETURN(c.cert_pem, CertPem(cert.get()));
+  STASH_ASSIGN_OR_RETURN(c.key_pem, KeyPem(pkey.get()));
+  STASH_RETURN_IF_ERROR(WriteFileAtomic(key, c.key_pem, 0600));
+  STASH_RETURN_IF_ERROR(WriteFileAtomic(crt, c.cert_pem, 0600));
+  STASH_RETURN_IF_ERROR(WriteFileAtomic(ca_crt, c.ca_pem, 0600));
   return c;
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
@@ -24,6 +25,21 @@ struct Credentials {
 
 Result<Credentials> EnsureCredentials(const std::string& data_dir, const std::string& host,
                                       Clock& clock, Random& random);
+
+// The front proxy's credentials, as kube-apiserver's
+// --requestheader-client-ca-file and --proxy-client-cert-file/-key-file: a CA
+// of their own and a client certificate (CN "front-proxy-client", extended
+// key usage clientAuth) that the aggregation layer presents to extension API
+// servers; front-proxy-ca.crt, front-proxy-client.{crt,key} in the data
+// directory, created on first start.
+inline constexpr std::string_view kFrontProxyClientName = "front-proxy-client";
+struct FrontProxyCredentials {
+  std::string ca_pem;
+  std::string cert_pem;
+  std::string key_pem;
+};
+Result<FrontProxyCredentials> EnsureFrontProxyCredentials(const std::string& data_dir, Clock& clock,
+                                                          Random& random);
 
 // Writes `content` to `path` with the given mode, atomically (temp + rename).
 Status WriteFileAtomic(const std::string& path, const std::string& content, int mode);

@@ -24,6 +24,24 @@ constexpr auto kRefusalTimeout = 5s;
 constexpr auto kLingerTime = 5s;
 constexpr size_t kLingerBytes = 16 * 1024 * 1024;
 
+// The subject CN of the peer's certificate if it verified against the
+// server's client CAs (with SSL_VERIFY_PEER a bad one already failed the
+// handshake); "" when the client sent none.
+std::string VerifiedClientCn(SSL* ssl) {
+  X509* peer = SSL_get0_peer_certificate(ssl);
+  if (!peer || SSL_get_verify_result(ssl) != X509_V_OK) return "";
+  X509_NAME* subject = X509_get_subject_name(peer);
+  int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (i < 0) return "";
+  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i));
+  unsigned char* utf8 = nullptr;
+  int n = ASN1_STRING_to_UTF8(&utf8, data);
+  if (n < 0) return "";
+  std::string cn(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
+  OPENSSL_free(utf8);
+  return cn;
+}
+
 }  // namespace
 
 // What an UpgradeHandler writes through; everything runs on the loop.
@@ -154,6 +172,7 @@ void Connection::Handshake() {
   int r = SSL_do_handshake(ssl_);
   if (r == 1) {
     handshake_done_ = true;
+    client_cn_ = VerifiedClientCn(ssl_);
     // The first request is due right away; later ones may idle.
     return StartRequest(refuse_ ? std::chrono::milliseconds(kRefusalTimeout)
                                 : server_.options.handshake_timeout);
@@ -285,6 +304,7 @@ void Connection::Dispatch() {
   SetEvictable(false);
   timer_.cancel();
   auto request = std::make_shared<HttpRequest>(ToHttpRequest(std::move(req)));
+  request->client_cn = client_cn_;
   server_.workers.Submit([self = shared_from_this(), request, loop = server_.loop,
                           handler = &server_.handler] {
     HttpResponse response;

@@ -166,6 +166,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
   bool trusted_ = false;
   bool handshake_done_ = false;
+  std::string client_cn_;  // the verified client certificate's CN, after the handshake
   bool read_waiting_ = false;
   bool write_waiting_ = false;
   bool read_blocked_on_write_ = false;

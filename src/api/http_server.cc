@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -179,6 +181,24 @@ void HttpServer::Impl::WarnFull() {
       open);
 }
 
+namespace {
+
+// The subjects of the CA certificates in `pem`, sent in the TLS
+// CertificateRequest so a client picks the matching certificate.
+STACK_OF(X509_NAME) * ClientCaNames(const std::string& pem) {
+  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(cert)));
+    X509_free(cert);
+  }
+  ERR_clear_error();  // the end of the PEM text
+  BIO_free(bio);
+  return names;
+}
+
+}  // namespace
+
 // ---- HttpServer -------------------------------------------------------------
 
 HttpServer::HttpServer(std::string cert_pem, std::string key_pem, HttpHandler handler,
@@ -197,6 +217,16 @@ HttpServer::HttpServer(std::string cert_pem, std::string key_pem, HttpHandler ha
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+  if (!impl_->options.client_ca_pem.empty()) {
+    impl_->tls.add_certificate_authority(net::buffer(impl_->options.client_ca_pem), ec);
+    if (ec) {
+      spdlog::error("API server: loading the client CA: {}", ec.message());
+    } else {
+      // Ask for a certificate (listing the CA), verify it when given.
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+      SSL_CTX_set_client_CA_list(ctx, ClientCaNames(impl_->options.client_ca_pem));
+    }
+  }
 }
 
 HttpServer::~HttpServer() { Stop(); }

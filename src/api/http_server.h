@@ -53,6 +53,10 @@ struct HttpRequest {
   std::string body;
   // Every header, names lower-cased, in arrival order.
   std::vector<std::pair<std::string, std::string>> headers;
+  // The subject CN of the client certificate, when the server verifies
+  // client certificates (HttpServerOptions::client_ca_pem) and the client
+  // presented one that chains to that CA; "" without one.
+  std::string client_cn;
   std::string Query(const std::string& key, const std::string& fallback = "") const {
     auto it = query.find(key);
     return it == query.end() ? fallback : it->second;
@@ -124,6 +128,12 @@ struct HttpServerOptions {
   // Request bodies held at once, over all connections.
   size_t body_memory = 64 * 1024 * 1024;
   int workers = 8;
+  // CA certificates (PEM) that client certificates are verified against.
+  // A client certificate is requested, not required (Go's
+  // VerifyClientCertIfGiven): a client without one is served (client_cn
+  // ""), one whose certificate does not verify fails the TLS handshake.
+  // Empty: no client certificate is asked for.
+  std::string client_ca_pem;
 };
 
 class HttpServer {

@@ -29,7 +29,8 @@ using namespace std::chrono_literals;
 // A client over TLS (certificate not verified: the test's own server).
 class Client {
  public:
-  explicit Client(int port) : stream_(io_, ctx_) {
+  explicit Client(int port, const std::string& cert_pem = "", const std::string& key_pem = "")
+      : stream_(io_, WithCertificate(ctx_, cert_pem, key_pem)) {
     stream_.next_layer().connect(
         {net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
     stream_.handshake(ssl::stream_base::client);
@@ -52,6 +53,15 @@ class Client {
     return std::string(buf, n);
   }
   ssl::stream<tcp::socket>& stream() { return stream_; }
+  // The context, presenting a client certificate if one is given.
+  static ssl::context& WithCertificate(ssl::context& ctx, const std::string& cert_pem,
+                                       const std::string& key_pem) {
+    if (!cert_pem.empty()) {
+      ctx.use_certificate_chain(net::buffer(cert_pem));
+      ctx.use_private_key(net::buffer(key_pem), ssl::context::pem);
+    }
+    return ctx;
+  }
   boost::beast::flat_buffer& buffer() { return buffer_; }
 
  private:
@@ -140,6 +150,10 @@ class HttpServerTest : public ::testing::Test {
       resp.upgrade = echo_;
       return resp;
     }
+    if (r.path == "/whoami") {
+      resp.body = "cn=" + r.client_cn;
+      return resp;
+    }
     if (r.path == "/stream") {
       resp.stream = ticks_;
       return resp;
@@ -163,6 +177,39 @@ TEST_F(HttpServerTest, AnswersRequestsOnAKeptAliveConnection) {
   EXPECT_EQ(r1.body(), "GET /a \xE2\x9C\x93 0");
   auto r2 = c.Get("/b?q=%FF");
   EXPECT_EQ(r2.body(), "GET /b \xEF\xBF\xBD 0");  // invalid UTF-8 replaced
+}
+
+TEST_F(HttpServerTest, AClientCertificateIsAskedForVerifiedAndNamedButNotRequired) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("stash-http-client-cert-" + std::to_string(::getpid()));
+  RealClock clock;
+  SeededRandom random(7);
+  std::filesystem::create_directories(dir / "proxy");
+  std::filesystem::create_directories(dir / "stranger");
+  auto proxy = EnsureFrontProxyCredentials((dir / "proxy").string(), clock, random);
+  auto stranger = EnsureFrontProxyCredentials((dir / "stranger").string(), clock, random);
+  std::filesystem::remove_all(dir);
+  ASSERT_OK(proxy);
+  ASSERT_OK(stranger);
+  HttpServerOptions options;
+  options.client_ca_pem = proxy->ca_pem;
+  Start(options);
+
+  Client with_cert(port(), proxy->cert_pem, proxy->key_pem);
+  EXPECT_EQ(with_cert.Get("/whoami").body(), "cn=front-proxy-client");
+  Client without(port());
+  auto anonymous = without.Get("/whoami");
+  EXPECT_EQ(anonymous.result_int(), 200);
+  EXPECT_EQ(anonymous.body(), "cn=");
+  // A certificate of another CA fails the handshake (TLS 1.3: the client
+  // learns it on its first read).
+  EXPECT_ANY_THROW({
+    Client forged(port(), stranger->cert_pem, stranger->key_pem);
+    forged.Get("/whoami");
+  });
+  // The server still serves.
+  EXPECT_EQ(Client(port(), proxy->cert_pem, proxy->key_pem).Get("/whoami").body(),
+            "cn=front-proxy-client");
 }
 
 TEST_F(HttpServerTest, RefusesOversizedAndMalformedRequestsWithAStatus) {
