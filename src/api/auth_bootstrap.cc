@@ -62,6 +62,8 @@ const char* kPolicy = R"json([
 {"kind":"ClusterRole","metadata":{"name":"system:auth-delegator"},"rules":[
   {"apiGroups":["authentication.k8s.io"],"resources":["tokenreviews"],"verbs":["create"]},
   {"apiGroups":["authorization.k8s.io"],"resources":["subjectaccessreviews"],"verbs":["create"]}]},
+{"kind":"Role","metadata":{"name":"extension-apiserver-authentication-reader","namespace":"kube-system"},"rules":[
+  {"apiGroups":[""],"resources":["configmaps"],"resourceNames":["extension-apiserver-authentication"],"verbs":["get","list","watch"]}]},
 {"kind":"ClusterRoleBinding","metadata":{"name":"cluster-admin"},
  "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"cluster-admin"},
  "subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"Group","name":"system:masters"}]},

@@ -149,10 +149,16 @@ void Auth::Aggregate() {
 void Auth::Bootstrap() {
   for (const json& obj : BootstrapPolicy()) {
     const std::string kind = obj.value("kind", "");
-    const std::string plural = kind == "ClusterRole" ? "clusterroles" : "clusterrolebindings";
+    const std::string plural = kind == "ClusterRole"          ? "clusterroles"
+                               : kind == "ClusterRoleBinding" ? "clusterrolebindings"
+                                                              : "roles";
     const std::string name = obj["metadata"].value("name", "");
-    if (store_.Get("rbac.authorization.k8s.io/" + plural, "", name)) continue;
-    HttpResponse r = Call("POST", "/apis/rbac.authorization.k8s.io/v1/" + plural, obj);
+    const std::string ns = obj["metadata"].value("namespace", "");
+    if (store_.Get("rbac.authorization.k8s.io/" + plural, ns, name)) continue;
+    HttpResponse r = Call("POST",
+                          "/apis/rbac.authorization.k8s.io/v1/" +
+                              (ns.empty() ? "" : "namespaces/" + ns + "/") + plural,
+                          obj);
     if (r.status >= 300 && r.status != 409) {
       spdlog::warn("creating bootstrap {} {}: {}", kind, name, r.body);
     }

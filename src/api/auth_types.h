@@ -56,4 +56,10 @@ struct Attributes {
 // metadata.name carries that name, so resourceNames rules apply to it).
 Attributes RequestAttributes(const HttpRequest& req);
 
+// kube-apiserver's 403 for a denied request (responsewriters.Forbidden):
+// `secrets "x" is forbidden: User "..." cannot get resource "secrets" in API
+// group "" in the namespace "demo"[: reason]`.
+HttpResponse ForbiddenResponse(const UserInfo& user, const Attributes& a,
+                               const std::string& reason);
+
 }  // namespace stash::api

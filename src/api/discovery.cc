@@ -94,19 +94,68 @@ std::string SchemaName(const ResourceInfo& r) {
   return rev + "." + r.version + "." + r.kind;
 }
 
+// An aggregated discovery item (apidiscovery.k8s.io) of a group served
+// through an APIService, from its backends' APIResourceLists.
+json AggregatedItem(const AggregatedGroup& a) {
+  json versions = json::array();
+  for (const std::string& v : a.versions) {
+    auto it = a.resources.find(v);
+    const json list = it == a.resources.end() ? json() : it->second;
+    json resources = json::array();
+    for (const json& r : list.is_object() ? list.value("resources", json::array()) : json()) {
+      const std::string name = r.value("name", "");
+      json kind = {{"group", r.value("group", a.group)},
+                   {"version", r.value("version", v)},
+                   {"kind", r.value("kind", "")}};
+      json verbs = r.value("verbs", json::array());
+      if (size_t slash = name.find('/'); slash != std::string::npos) {
+        for (json& parent : resources) {
+          if (parent["resource"] != name.substr(0, slash)) continue;
+          parent["subresources"].push_back(
+              {{"subresource", name.substr(slash + 1)}, {"responseKind", kind}, {"verbs", verbs}});
+        }
+        continue;
+      }
+      json e = {{"resource", name},
+                {"responseKind", kind},
+                {"scope", r.value("namespaced", false) ? "Namespaced" : "Cluster"},
+                {"singularResource", r.value("singularName", "")},
+                {"verbs", verbs},
+                {"subresources", json::array()}};
+      for (const char* key : {"shortNames", "categories"}) {
+        if (r.contains(key)) e[key] = r[key];
+      }
+      resources.push_back(std::move(e));
+    }
+    versions.push_back({{"version", v},
+                        {"resources", resources},
+                        {"freshness", list.is_object() ? "Current" : "Stale"}});
+  }
+  return {{"metadata", {{"name", a.group}}}, {"versions", versions}};
+}
+
 }  // namespace
 
-HttpResponse ApiHandler::ApiDiscovery(const HttpRequest& req, bool core) {
-  std::vector<GroupVersions> groups = registry_.Groups();
+HttpResponse ApisDiscovery(const Registry& registry, const HttpRequest& req, bool core,
+                           const std::vector<AggregatedGroup>& aggregated) {
+  std::vector<GroupVersions> groups = registry.Groups();
+  // A group served through an APIService replaces one served here.
+  std::erase_if(groups, [&](const GroupVersions& g) {
+    return std::any_of(aggregated.begin(), aggregated.end(),
+                       [&](const AggregatedGroup& a) { return a.group == g.group; });
+  });
   std::string agg = AggregatedVersion(req.accept);
   if (!agg.empty()) {
     json items = json::array();
+    if (!core) {
+      for (const AggregatedGroup& a : aggregated) items.push_back(AggregatedItem(a));
+    }
     for (const GroupVersions& g : groups) {
       if (core != g.group.empty()) continue;
       json versions = json::array();
       for (const std::string& v : g.versions) {
         json resources = json::array();
-        for (const ResourceInfo& r : registry_.ForGroupVersion(g.group, v)) {
+        for (const ResourceInfo& r : registry.ForGroupVersion(g.group, v)) {
           resources.push_back(ResourceEntry(r));
         }
         versions.push_back({{"version", v}, {"resources", resources}, {"freshness", "Current"}});
@@ -129,20 +178,35 @@ HttpResponse ApiHandler::ApiDiscovery(const HttpRequest& req, bool core) {
                                {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", "127.0.0.1"}}}}});
   }
   json list = json::array();
+  for (const AggregatedGroup& a : aggregated) list.push_back(ApiGroupJson(a.group, a.versions));
   for (const GroupVersions& g : groups) {
-    if (g.group.empty()) continue;
-    json versions = json::array();
-    for (const std::string& v : g.versions) {
-      versions.push_back({{"groupVersion", g.group + "/" + v}, {"version", v}});
-    }
-    list.push_back({{"name", g.group}, {"versions", versions}, {"preferredVersion", versions[0]}});
+    if (!g.group.empty()) list.push_back(ApiGroupJson(g.group, g.versions));
   }
   return JsonResponse(200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", list}});
 }
 
-HttpResponse ApiHandler::GroupVersionDiscovery(const std::string& group,
-                                               const std::string& version) {
-  std::vector<ResourceInfo> rs = registry_.ForGroupVersion(group, version);
+json ApiGroupJson(const std::string& group, const std::vector<std::string>& versions) {
+  json list = json::array();
+  for (const std::string& v : versions) {
+    list.push_back({{"groupVersion", group + "/" + v}, {"version", v}});
+  }
+  return {{"name", group}, {"versions", list}, {"preferredVersion", list[0]}};
+}
+
+HttpResponse GroupDiscovery(const Registry& registry, const std::string& group) {
+  for (const GroupVersions& g : registry.Groups()) {
+    if (g.group != group || group.empty()) continue;
+    json out = ApiGroupJson(g.group, g.versions);
+    out["kind"] = "APIGroup";
+    out["apiVersion"] = "v1";
+    return JsonResponse(200, out);
+  }
+  return PathNotFoundResponse();
+}
+
+HttpResponse GroupVersionDiscovery(const Registry& registry, const std::string& group,
+                                   const std::string& version) {
+  std::vector<ResourceInfo> rs = registry.ForGroupVersion(group, version);
   if (rs.empty()) return PathNotFoundResponse();
   json resources = json::array();
   for (const ResourceInfo& r : rs) {

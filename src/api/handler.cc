@@ -9,8 +9,6 @@
 
 namespace stash::api {
 
-namespace {
-
 std::vector<std::string> SplitPath(const std::string& path) {
   std::vector<std::string> parts;
   size_t i = 0;
@@ -22,8 +20,6 @@ std::vector<std::string> SplitPath(const std::string& path) {
   }
   return parts;
 }
-
-}  // namespace
 
 HttpResponse ObjectResponse(int code, const json& object,
                             const std::vector<std::string>& warnings) {
@@ -72,10 +68,36 @@ HttpResponse ApiHandler::Authorized(const HttpRequest& req) {
   const bool authenticated = who.user.name != kAnonymousUser;
   HttpResponse r = [&] {
     if (auto served = auth_.Serve(req, who)) return std::move(*served);
+    if (auto proxied = Aggregated(req, who.user)) return std::move(*proxied);
     return Route(req);
   }();
   r.authenticated = authenticated;
   return r;
+}
+
+std::optional<HttpResponse> ApiHandler::Aggregated(const HttpRequest& req, const UserInfo& user) {
+  Aggregator* aggregator = aggregator_.load();
+  std::vector<std::string> parts = SplitPath(req.path);
+  if (!aggregator || parts.empty() || parts[0] != "apis") return std::nullopt;
+  if (parts.size() >= 3) {
+    auto apiservice = aggregator->Find(parts[1], parts[2]);
+    if (!apiservice) return std::nullopt;
+    return aggregator->Proxy(req, *apiservice, user);
+  }
+  if (req.method != "GET") return std::nullopt;
+  if (parts.size() == 1) {
+    // Aggregated discovery lists resources: only then ask the backends.
+    const bool v2 = req.accept.find("as=APIGroupDiscoveryList") != std::string::npos;
+    return ApisDiscovery(registry_, req, false, aggregator->Groups(v2));
+  }
+  for (const AggregatedGroup& g : aggregator->Groups(false)) {
+    if (g.group != parts[1]) continue;
+    json out = ApiGroupJson(g.group, g.versions);
+    out["kind"] = "APIGroup";
+    out["apiVersion"] = "v1";
+    return JsonResponse(200, out);
+  }
+  return std::nullopt;
 }
 
 HttpResponse ApiHandler::Route(const HttpRequest& req) {
@@ -120,12 +142,15 @@ HttpResponse ApiHandler::Route(const HttpRequest& req) {
   size_t gv_len;
   std::string group, version;
   if (parts[0] == "api") {
-    if (parts.size() == 1) return get ? ApiDiscovery(req, true) : PathNotFoundResponse();
+    if (parts.size() == 1)
+      return get ? ApisDiscovery(registry_, req, true) : PathNotFoundResponse();
     version = parts[1];
     gv_len = 2;
   } else if (parts[0] == "apis") {
-    if (parts.size() == 1) return get ? ApiDiscovery(req, false) : PathNotFoundResponse();
-    if (parts.size() == 2) return PathNotFoundResponse();
+    if (parts.size() == 1)
+      return get ? ApisDiscovery(registry_, req, false) : PathNotFoundResponse();
+    if (parts.size() == 2)
+      return get ? GroupDiscovery(registry_, parts[1]) : PathNotFoundResponse();
     group = parts[1];
     version = parts[2];
     gv_len = 3;
@@ -133,26 +158,16 @@ HttpResponse ApiHandler::Route(const HttpRequest& req) {
     return PathNotFoundResponse();
   }
   if (parts.size() == gv_len) {
-    return get ? GroupVersionDiscovery(group, version) : PathNotFoundResponse();
+    return get ? GroupVersionDiscovery(registry_, group, version) : PathNotFoundResponse();
   }
   std::vector<std::string> rest(parts.begin() + static_cast<long>(gv_len), parts.end());
   Target t;
-  // /namespaces/{ns}/{resource}[/{name}[/{sub}]], except namespaces/{name}/{status|finalize}.
-  std::string resource;
-  if (rest[0] == "namespaces" && rest.size() >= 3 &&
-      !(rest.size() == 3 && (rest[2] == "status" || rest[2] == "finalize"))) {
-    t.ns = rest[1];
-    resource = rest[2];
-    if (rest.size() > 3) t.name = rest[3];
-    if (rest.size() > 4) t.sub = rest[4];
-    if (rest.size() > 5) return PathNotFoundResponse();
-  } else {
-    resource = rest[0];
-    if (rest.size() > 1) t.name = rest[1];
-    if (rest.size() > 2) t.sub = rest[2];
-    if (rest.size() > 3) return PathNotFoundResponse();
-  }
-  auto info = registry_.Find(group, version, resource);
+  ResourcePath rp;
+  if (!SplitResourcePath(rest, &rp)) return PathNotFoundResponse();
+  t.ns = rp.ns;
+  t.name = rp.name;
+  t.sub = rp.sub;
+  auto info = registry_.Find(group, version, rp.resource);
   if (!info) return PathNotFoundResponse();
   t.info = *info;
   if (!t.info.namespaced && !t.ns.empty()) return PathNotFoundResponse();
@@ -168,7 +183,7 @@ HttpResponse ApiHandler::Route(const HttpRequest& req) {
   if (pod_stream) return t.sub == "log" ? PodLog(req, t) : PodExec(req, t);
   bool watch =
       req.Query("watch") == "true" || req.Query("watch") == "True" || req.Query("watch") == "1";
-  if (t.info.provider) return Provided(req, t, watch);
+  if (t.info.provider) return ServeProvided(req, t.info, t.ns, t.name, clock_);
   if (req.method == "GET") {
     if (t.name.empty()) return watch ? Watch(req, t) : List(req, t);
     return Get(req, t);
@@ -179,6 +194,22 @@ HttpResponse ApiHandler::Route(const HttpRequest& req) {
   if (req.method == "DELETE") return t.name.empty() ? DeleteCollection(req, t) : Delete(req, t);
   return StatusResponse(405, "MethodNotAllowed",
                         "the server does not allow this method on the requested resource");
+}
+
+bool SplitResourcePath(const std::vector<std::string>& rest, ResourcePath* out) {
+  if (rest.empty()) return false;
+  if (rest[0] == "namespaces" && rest.size() >= 3 &&
+      !(rest.size() == 3 && (rest[2] == "status" || rest[2] == "finalize"))) {
+    out->ns = rest[1];
+    out->resource = rest[2];
+    if (rest.size() > 3) out->name = rest[3];
+    if (rest.size() > 4) out->sub = rest[4];
+    return rest.size() <= 5;
+  }
+  out->resource = rest[0];
+  if (rest.size() > 1) out->name = rest[1];
+  if (rest.size() > 2) out->sub = rest[2];
+  return rest.size() <= 3;
 }
 
 Result<json> ApiHandler::DecodeBody(const HttpRequest& req) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "aggregator.h"
 #include "auth.h"
 #include "deletion.h"
 #include "http_server.h"
@@ -59,6 +60,8 @@ class ApiHandler {
   Result<MutateResult> ModifyObject(const ResourceInfo& info, const std::string& ns,
                                     const std::string& name, const std::string& uid,
                                     const std::function<Status(json* obj)>& edit);
+  // The aggregation layer: APIServices with a Service (null: none).
+  void SetAggregator(Aggregator* aggregator) { aggregator_ = aggregator; }
   // The node that serves pods/log and pods/exec (null: none).
   void SetPodStreams(PodStreams* streams) { pod_streams_ = streams; }
 
@@ -77,12 +80,12 @@ class ApiHandler {
   using Transform = std::function<std::optional<HttpResponse>(const json& current, json* next)>;
 
   HttpResponse Authorized(const HttpRequest& req);
+  // The aggregator's answer for a request of an APIService's group, if any.
+  std::optional<HttpResponse> Aggregated(const HttpRequest& req, const UserInfo& user);
   HttpResponse Route(const HttpRequest& req);
   std::optional<HttpResponse> ParseTarget(const HttpRequest& req,
                                           const std::vector<std::string>& parts, Target* t);
   // discovery.cc
-  HttpResponse ApiDiscovery(const HttpRequest& req, bool core);
-  HttpResponse GroupVersionDiscovery(const std::string& group, const std::string& version);
   HttpResponse OpenApiRoot();
   HttpResponse OpenApiGroupVersion(const std::string& group, const std::string& version);
   // reads.cc
@@ -90,8 +93,6 @@ class ApiHandler {
   HttpResponse List(const HttpRequest& req, const Target& t);
   HttpResponse Watch(const HttpRequest& req, const Target& t);
   std::vector<PrinterColumn> Columns(const ResourceInfo& info);
-  // provided.cc: resources served by a ResourceProvider.
-  HttpResponse Provided(const HttpRequest& req, const Target& t, bool watch);
   // scale.cc: GET/PUT/PATCH of the scale subresource (autoscaling/v1 Scale)
   HttpResponse Scale(const HttpRequest& req, const Target& t);
   // writes.cc
@@ -125,6 +126,7 @@ class ApiHandler {
   std::mutex plugins_mu_;
   AdmissionPlugins plugins_;
   std::atomic<PodStreams*> pod_streams_{nullptr};
+  std::atomic<Aggregator*> aggregator_{nullptr};
 };
 
 // The container of `pod` a pods/log or pods/exec request names (`asked`, or
@@ -145,6 +147,38 @@ json WithKind(json obj, const ResourceInfo& info);
 // Parses labelSelector and fieldSelector; an error response when malformed.
 std::optional<HttpResponse> ParseSelectors(const HttpRequest& req, const ResourceInfo& info,
                                            Selectors* s);
+
+// discovery.cc, shared with AggregatedServer: the documents of `registry`'s
+// resources. /api (core) or /apis, legacy or aggregated (v2, v2beta1) as the
+// request's Accept asks; /apis/<group> (APIGroup); /apis/<group>/<version>
+// (APIResourceList). 404 for a group or version with no resources.
+// `aggregated`: groups served through APIServices (the embedded
+// aggregator), listed instead of the registry's groups of the same name.
+HttpResponse ApisDiscovery(const Registry& registry, const HttpRequest& req, bool core,
+                           const std::vector<AggregatedGroup>& aggregated = {});
+HttpResponse GroupDiscovery(const Registry& registry, const std::string& group);
+// An APIGroup's name, versions and preferredVersion (the first).
+json ApiGroupJson(const std::string& group, const std::vector<std::string>& versions);
+HttpResponse GroupVersionDiscovery(const Registry& registry, const std::string& group,
+                                   const std::string& version);
+
+// The non-empty segments of a path ("/apis/g/v" → apis, g, v).
+std::vector<std::string> SplitPath(const std::string& path);
+
+// The parts of a resource path after /api/<version> or /apis/<group>/<version>:
+// [namespaces/<ns>/]<resource>[/<name>[/<subresource>]] (namespaces/<name>/
+// status|finalize are the Namespace's subresources). False when malformed.
+struct ResourcePath {
+  std::string ns, resource, name, sub;
+};
+bool SplitResourcePath(const std::vector<std::string>& rest, ResourcePath* out);
+
+// provided.cc, shared with AggregatedServer: get, list and delete of a
+// resource served by its ResourceProvider (info.provider), with Tables,
+// selectors and Status errors as kube-apiserver answers for an aggregated
+// server; other verbs 405.
+HttpResponse ServeProvided(const HttpRequest& req, const ResourceInfo& info, const std::string& ns,
+                           const std::string& name, Clock& clock);
 
 // JSON text of an object as the API server answers it.
 HttpResponse ObjectResponse(int code, const json& object,

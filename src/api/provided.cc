@@ -39,45 +39,48 @@ bool Allows(const ResourceInfo& info, const std::string& verb) {
 
 }  // namespace
 
-HttpResponse ApiHandler::Provided(const HttpRequest& req, const Target& t, bool watch) {
-  ResourceProvider& provider = *t.info.provider;
-  if (req.method == "GET" && !t.name.empty()) {
-    auto obj = provider.Get(t.ns, t.name);
+HttpResponse ServeProvided(const HttpRequest& req, const ResourceInfo& info, const std::string& ns,
+                           const std::string& name, Clock& clock) {
+  ResourceProvider& provider = *info.provider;
+  const bool watch =
+      req.Query("watch") == "true" || req.Query("watch") == "True" || req.Query("watch") == "1";
+  if (req.method == "GET" && !name.empty()) {
+    auto obj = provider.Get(ns, name);
     if (!obj.ok()) return ProviderError(obj.status());
-    json out = WithKind(std::move(*obj), t.info);
+    json out = WithKind(std::move(*obj), info);
     if (WantsTable(req)) {
-      json table = BuildTable(Columns(t.info), {out}, clock_.Now(), IncludeParam(req));
+      json table = BuildTable(info.columns, {out}, clock.Now(), IncludeParam(req));
       table["metadata"] = json::object();
       return JsonResponse(200, table);
     }
     return JsonResponse(200, out);
   }
-  if (req.method == "GET" && !watch && Allows(t.info, "list")) {
+  if (req.method == "GET" && !watch && Allows(info, "list")) {
     Selectors sel;
-    if (auto err = ParseSelectors(req, t.info, &sel)) return *err;
-    auto items = provider.List(t.ns, sel.labels);
+    if (auto err = ParseSelectors(req, info, &sel)) return *err;
+    auto items = provider.List(ns, sel.labels);
     if (!items.ok()) return ProviderError(items.status());
     std::vector<json> matched;
     for (json& obj : *items) {
-      if (sel.Matches(obj)) matched.push_back(WithKind(std::move(obj), t.info));
+      if (sel.Matches(obj)) matched.push_back(WithKind(std::move(obj), info));
     }
     // No resourceVersion and no paging: the objects are computed on each
     // request (a `limit` is answered with everything, which clients accept).
     if (WantsTable(req)) {
-      json table = BuildTable(Columns(t.info), matched, clock_.Now(), IncludeParam(req));
+      json table = BuildTable(info.columns, matched, clock.Now(), IncludeParam(req));
       table["metadata"] = json::object();
       return JsonResponse(200, table);
     }
-    return JsonResponse(200, {{"kind", t.info.kind + "List"},
-                              {"apiVersion", t.info.group_version()},
+    return JsonResponse(200, {{"kind", info.kind + "List"},
+                              {"apiVersion", info.group_version()},
                               {"metadata", json::object()},
                               {"items", std::move(matched)}});
   }
-  if (req.method == "DELETE" && !t.name.empty() && Allows(t.info, "delete")) {
-    auto gone = provider.Delete(t.ns, t.name);
+  if (req.method == "DELETE" && !name.empty() && Allows(info, "delete")) {
+    auto gone = provider.Delete(ns, name);
     if (!gone.ok()) return ProviderError(gone.status());
-    spdlog::info("deleted {} {}/{}", t.info.qualified(), t.ns, t.name);
-    json details = {{"name", t.name}, {"group", t.info.group}, {"kind", t.info.resource}};
+    spdlog::info("deleted {} {}/{}", info.qualified(), ns, name);
+    json details = {{"name", name}, {"group", info.group}, {"kind", info.resource}};
     if (std::string uid = gone->value("/metadata/uid"_json_pointer, ""); !uid.empty()) {
       details["uid"] = uid;
     }

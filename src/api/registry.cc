@@ -36,12 +36,16 @@ std::vector<std::string> Strings(const json& arr) {
 
 }  // namespace
 
+Registry::Registry(Empty) {}
+
 Registry::Registry() {
   builtin_ = {
       Builtin("", "v1", "namespaces", "Namespace", {"ns"}, false, true, false),
       Builtin("", "v1", "secrets", "Secret", {}, true, false, false),
       Builtin("", "v1", "configmaps", "ConfigMap", {"cm"}, true, false, false),
       Builtin("", "v1", "events", "Event", {"ev"}, true, false, false),
+      Builtin("", "v1", "services", "Service", {"svc"}, true, true, false),
+      Builtin("", "v1", "endpoints", "Endpoints", {"ep"}, true, false, false),
       Builtin("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", {"pvc"}, true, true,
               false),
       Builtin("", "v1", "persistentvolumes", "PersistentVolume", {"pv"}, false, true, false),
@@ -58,6 +62,7 @@ Registry::Registry() {
               false),
       Builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
               {"crd", "crds"}, false, true, true),
+      Builtin("apiregistration.k8s.io", "v1", "apiservices", "APIService", {}, false, true, false),
   };
   for (ResourceInfo& r : AuthResources()) builtin_.push_back(std::move(r));
   for (auto& r : builtin_) {

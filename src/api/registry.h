@@ -60,6 +60,10 @@ struct GroupVersions {
 class Registry {
  public:
   Registry();
+  // Without the built-in kinds: for a server of provided resources only
+  // (AggregatedServer).
+  struct Empty {};
+  explicit Registry(Empty);
 
   // Replaces the custom resources with those of `crds` (CRD objects as JSON).
   void SetCrds(const std::vector<json>& crds);

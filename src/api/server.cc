@@ -33,6 +33,7 @@ struct Server::Impl {
   std::unique_ptr<Store> store;
   std::unique_ptr<Auth> auth;
   Registry registry;
+  std::unique_ptr<Aggregator> aggregator;  // used by the handler
   std::unique_ptr<ApiHandler> handler;
   std::unique_ptr<ControllerManager> controllers;
   std::unique_ptr<HttpServer> http;
@@ -118,6 +119,37 @@ std::string Kubeconfig(const std::string& url, const Credentials& c) {
          "current-context: stash\n";
 }
 
+// kube-system/extension-apiserver-authentication as kube-apiserver publishes
+// it: how extension API servers (e.g. `stash operator --snapshot-api-listen`)
+// recognise requests the front proxy forwards (its client CA, the names its
+// certificate may carry, and the headers naming the user).
+Status PublishExtensionAuthentication(ApiHandler& handler, Store& store, const std::string& token,
+                                      const FrontProxyCredentials& proxy) {
+  const std::string name = "extension-apiserver-authentication";
+  json data = {{"requestheader-client-ca-file", proxy.ca_pem},
+               {"requestheader-allowed-names", json::array({kFrontProxyClientName}).dump()},
+               {"requestheader-username-headers", R"(["X-Remote-User"])"},
+               {"requestheader-group-headers", R"(["X-Remote-Group"])"},
+               {"requestheader-extra-headers-prefix", R"(["X-Remote-Extra-"])"}};
+  auto existing = store.Get("/configmaps", "kube-system", name);
+  if (existing && existing->value("data", json::object()) == data) return Status::Ok();
+  HttpRequest req;
+  req.method = existing ? "PUT" : "POST";
+  req.path = "/api/v1/namespaces/kube-system/configmaps" + (existing ? "/" + name : "");
+  req.authorization = "Bearer " + token;
+  req.content_type = "application/json";
+  req.body = json{
+      {"apiVersion", "v1"},
+      {"kind", "ConfigMap"},
+      {"metadata", {{"name", name}, {"namespace", "kube-system"}}},
+      {"data",
+       data}}.dump();
+  HttpResponse r = handler.Handle(req);
+  if (r.status >= 300)
+    return InternalError("publishing ConfigMap kube-system/" + name + ": " + r.body);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options, Clock& clock, Random& random)
@@ -168,6 +200,11 @@ Status Server::Start() {
     if (r.status != 201)
       return InternalError("creating namespace " + std::string(ns) + ": " + r.body);
   }
+  STASH_ASSIGN_OR_RETURN(FrontProxyCredentials proxy,
+                         EnsureFrontProxyCredentials(s.options.data_dir, s.clock, s.random));
+  STASH_RETURN_IF_ERROR(PublishExtensionAuthentication(*s.handler, *s.store, s.creds.token, proxy));
+  s.aggregator = std::make_unique<Aggregator>(*s.store, proxy, s.clock);
+  s.handler->SetAggregator(s.aggregator.get());
   ControllerOptions controller_options;
   controller_options.volume_root =
       s.options.volume_dir.empty() ? s.options.data_dir + "/node/volumes" : s.options.volume_dir;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include "certs.h"
 #include "errors.h"
 #include "http_server.h"
@@ -83,6 +85,10 @@ void WebhookServer::Stop() {
 Result<WebhookCertificate> LoadOrCreateWebhookCertificate(const std::string& cert_dir,
                                                           const std::string& dns, Clock& clock,
                                                           Random& random) {
+  std::error_code ec;
+  std::filesystem::create_directories(cert_dir, ec);
+  if (ec)
+    return InvalidError("creating the certificate directory " + cert_dir + ": " + ec.message());
   STASH_ASSIGN_OR_RETURN(Credentials c, EnsureCredentials(cert_dir, dns, clock, random));
   return WebhookCertificate{c.cert_pem, c.key_pem, c.ca_pem};
 }

@@ -14,6 +14,7 @@
 #include "metrics_server.h"
 #include "operator_health.h"
 #include "operator_leader.h"
+#include "operator_snapshot_api.h"
 #include "signals.h"
 #include "stash/agent/node.h"
 #include "stash/agent/podman.h"
@@ -43,6 +44,7 @@ struct OperatorHandle {
   std::unique_ptr<agent::PodmanRuntime> runtime;  // outlives `node`
   std::unique_ptr<agent::NodeRuntime> node;
   std::unique_ptr<api::WebhookServer> webhook;
+  std::unique_ptr<OperatorSnapshotApi> snapshot_api;
   std::unique_ptr<controller::StashMetricsCollector> stash_metrics;
   std::unique_ptr<MetricsServer> metrics_server;
   SystemRandom random;  // pod names, webhook certificates
@@ -50,6 +52,7 @@ struct OperatorHandle {
     metrics_server.reset();  // stops calling into the collector first
     if (stash_metrics) stash_metrics->Stop();
     if (webhook) webhook->Stop();
+    snapshot_api.reset();
     if (node) node->Stop();
     if (restores) restores->Stop();
     if (controller) controller->Stop();
@@ -104,6 +107,21 @@ Status SharedWebhookCertificate(const OperatorOptions& opts, const kube::Client&
   return from_secret(theirs);
 }
 
+// The certificate the webhook and the Snapshot API serve: the shared
+// Secret's (--webhook-cert-secret) or --webhook-cert-dir's, for
+// --webhook-service.
+Result<api::WebhookCertificate> OperatorCertificate(const OperatorOptions& opts,
+                                                    const kube::Client& client, Clock& clock,
+                                                    Random& random) {
+  if (opts.webhook_cert_secret.empty()) {
+    return api::LoadOrCreateWebhookCertificate(opts.webhook_cert_dir, opts.webhook_service, clock,
+                                               random);
+  }
+  api::WebhookOptions w;
+  STASH_RETURN_IF_ERROR(SharedWebhookCertificate(opts, client, clock, random, &w));
+  return api::WebhookCertificate{w.cert_pem, w.key_pem, w.ca_pem};
+}
+
 // Serves the Stash kinds' validating webhooks and puts their CA into the
 // ValidatingWebhookConfiguration (if it exists), as Stash's operator does.
 Status StartWebhook(const OperatorOptions& opts, OperatorHandle* h, Clock& clock) {
@@ -112,12 +130,12 @@ Status StartWebhook(const OperatorOptions& opts, OperatorHandle* h, Clock& clock
     return InvalidError("--webhook-listen must be HOST:PORT, e.g. 0.0.0.0:8443 (got '" +
                         opts.webhook_listen + "')");
   }
-  w.cert_dir = opts.webhook_cert_dir;
-  w.service_dns = opts.webhook_service;
   const kube::Client* client = h->client.get();
-  if (!opts.webhook_cert_secret.empty()) {
-    STASH_RETURN_IF_ERROR(SharedWebhookCertificate(opts, *client, clock, h->random, &w));
-  }
+  STASH_ASSIGN_OR_RETURN(api::WebhookCertificate cert,
+                         OperatorCertificate(opts, *client, clock, h->random));
+  w.cert_pem = cert.cert_pem;
+  w.key_pem = cert.key_pem;
+  w.ca_pem = cert.ca_pem;
   // Objects a review reads: Repositories (usage policy) and Namespaces.
   api::ObjectLookup lookup = [client](const std::string& group, const std::string& resource,
                                       const std::string& ns,
@@ -240,14 +258,22 @@ void AddContainerRuntimeOption(CLI::App* cmd, std::string* value) {
 
 namespace {
 
-// The webhook runs on every replica, leader or not: the Service sends
-// reviews to any of them.
-Result<std::shared_ptr<OperatorHandle>> StartWebhookServer(const OperatorOptions& opts,
-                                                           Clock& clock) {
+// The webhook and the Snapshot API run on every replica, leader or not:
+// the Service sends requests to any of them.
+Result<std::shared_ptr<OperatorHandle>> StartServing(const OperatorOptions& opts, Clock& clock) {
   STASH_ASSIGN_OR_RETURN(kube::KubeConfig cfg, kube::ResolveConfig(opts.kubeconfig));
   auto h = std::make_shared<OperatorHandle>();
   h->client = std::make_unique<kube::Client>(cfg);
-  STASH_RETURN_IF_ERROR(StartWebhook(opts, h.get(), clock));
+  if (!opts.webhook_listen.empty()) STASH_RETURN_IF_ERROR(StartWebhook(opts, h.get(), clock));
+  if (!opts.snapshot_api_listen.empty()) {
+    STASH_ASSIGN_OR_RETURN(api::WebhookCertificate cert,
+                           OperatorCertificate(opts, *h->client, clock, h->random));
+    STASH_ASSIGN_OR_RETURN(h->snapshot_api,
+                           OperatorSnapshotApi::Start(opts.snapshot_api_listen, opts.apiservice,
+                                                      *h->client, cert, clock, h->random));
+    std::cerr << "stash operator: Snapshot API (aggregated) on :" << h->snapshot_api->port()
+              << "\n";
+  }
   return h;
 }
 
@@ -334,6 +360,13 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_option("--webhook-configuration", opts->webhook_configuration,
                   "ValidatingWebhookConfiguration whose caBundle the operator keeps current")
       ->capture_default_str();
+  cmd->add_option("--snapshot-api-listen", opts->snapshot_api_listen,
+                  "Serve Stash's Snapshots (repositories.stash.appscode.com/v1alpha1) as an "
+                  "aggregated API on HOST:PORT, e.g. 0.0.0.0:8444, with the webhook's certificate "
+                  "(--webhook-cert-*); deploy/aggregated-api.yaml registers it (cluster mode)");
+  cmd->add_option("--apiservice", opts->apiservice,
+                  "APIService whose caBundle the operator sets to its certificate's CA")
+      ->capture_default_str();
   cmd->callback([=] {
     RealClock clock;
     std::atomic<bool> stop{false};
@@ -376,8 +409,8 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
       clock.Interrupt();
     });
     std::shared_ptr<OperatorHandle> handle, webhook;
-    if (!opts->webhook_listen.empty()) {
-      auto started = StartWebhookServer(*opts, clock);
+    if (!opts->webhook_listen.empty() || !opts->snapshot_api_listen.empty()) {
+      auto started = StartServing(*opts, clock);
       if (!started.ok()) {
         return fail(std::string(started.status().message()), kExitError);
       }

@@ -67,6 +67,11 @@ struct OperatorOptions {
   // NAMESPACE/NAME of a kubernetes.io/tls Secret holding the webhook's
   // certificate for every replica (created by the first); empty: none.
   std::string webhook_cert_secret;
+  // Stash's Snapshot API as an aggregated API (cluster mode): HOST:PORT to
+  // serve on with the webhook's certificate, empty for none; the APIService
+  // whose caBundle to set.
+  std::string snapshot_api_listen;
+  std::string apiservice = "v1alpha1.repositories.stash.appscode.com";
   // Serve Prometheus metrics (Stash's families from the cluster's objects,
   // and the operator's own) on [HOST]:PORT; empty: off.
   std::string metrics_listen;

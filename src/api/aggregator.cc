@@ -1,0 +1,252 @@
+#include "aggregator.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "errors.h"
+#include "registry.h"
+#include "stash/core/base64.h"
+
+namespace stash::api {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast_http = boost::beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr const char* kApiServices = "apiregistration.k8s.io/apiservices";
+constexpr auto kDiscoveryTtl = std::chrono::seconds(30);
+constexpr int kBackendTimeoutSeconds = 60;
+
+// Where a Service's port is reached: an endpoint address and port.
+struct Backend {
+  std::string host;  // <service>.<namespace>.svc, what its certificate names
+  std::string ip;
+  int port = 0;
+  std::string ca_pem;
+  bool insecure = false;
+};
+
+HttpResponse Unavailable(const std::string& message) {
+  return StatusResponse(503, "ServiceUnavailable", message);
+}
+
+// The APIService's Service → one ready endpoint of its port, or why not.
+Result<Backend> ResolveBackend(Store& store, const json& apiservice) {
+  const json spec = apiservice.value("spec", json::object());
+  const json ref = spec.value("service", json::object());
+  const std::string ns = ref.value("namespace", ""), name = ref.value("name", "");
+  const int port = ref.value("port", 443);
+  auto service = store.Get("/services", ns, name);
+  if (!service) return UnavailableError("service \"" + name + "\" not found");
+  std::string port_name;
+  bool found = false;
+  for (const json& p : service->value("/spec/ports"_json_pointer, json::array())) {
+    if (p.value("port", 0) == port) {
+      port_name = p.value("name", "");
+      found = true;
+    }
+  }
+  if (!found) {
+    return UnavailableError("no service port " + std::to_string(port) + " found for service \"" +
+                            name + "\"");
+  }
+  Backend b;
+  b.host = name + "." + ns + ".svc";
+  b.insecure = spec.value("insecureSkipTLSVerify", false);
+  if (auto ca = Base64Decode(spec.value("caBundle", "")); ca.ok()) b.ca_pem = *ca;
+  auto endpoints = store.Get("/endpoints", ns, name);
+  for (const json& subset : endpoints ? endpoints->value("subsets", json::array()) : json()) {
+    const json addresses = subset.value("addresses", json::array());
+    if (addresses.empty()) continue;
+    for (const json& p : subset.value("ports", json::array())) {
+      if (p.value("name", "") != port_name) continue;
+      b.ip = addresses[0].value("ip", "");
+      b.port = p.value("port", 0);
+      if (!b.ip.empty() && b.port > 0) return b;
+    }
+  }
+  return UnavailableError("no endpoints available for service \"" + name + "\"");
+}
+
+std::string EscapeSegment(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '@') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', hex[c >> 4], hex[c & 15]};
+    }
+  }
+  return out;
+}
+
+// The request target as the client sent it (path and query re-encoded).
+std::string Target(const HttpRequest& req) {
+  std::string target;
+  size_t i = 0;
+  while (i <= req.path.size()) {
+    size_t j = req.path.find('/', i);
+    if (j == std::string::npos) j = req.path.size();
+    if (i > 0) target += "/";
+    target += EscapeSegment(req.path.substr(i, j - i));
+    i = j + 1;
+  }
+  char sep = '?';
+  for (const auto& [k, v] : req.query_list) {
+    target += sep + EscapeSegment(k) + "=" + EscapeSegment(v);
+    sep = '&';
+  }
+  return target;
+}
+
+// One request to the backend over a fresh TLS connection, as the front
+// proxy.
+Result<HttpResponse> CallBackend(const Backend& b, const FrontProxyCredentials& proxy,
+                                 beast_http::request<beast_http::string_body> request) {
+  try {
+    net::io_context io;
+    ssl::context ctx(ssl::context::tls_client);
+    ctx.use_certificate_chain(net::buffer(proxy.cert_pem));
+    ctx.use_private_key(net::buffer(proxy.key_pem), ssl::context::pem);
+    if (b.insecure) {
+      ctx.set_verify_mode(ssl::verify_none);
+    } else {
+      if (b.ca_pem.empty()) return UnavailableError("the APIService has no caBundle");
+      ctx.add_certificate_authority(net::buffer(b.ca_pem));
+      ctx.set_verify_mode(ssl::verify_peer);
+    }
+    ssl::stream<tcp::socket> stream(io, ctx);
+    if (!b.insecure) stream.set_verify_callback(ssl::host_name_verification(b.host));
+    SSL_set_tlsext_host_name(stream.native_handle(), b.host.c_str());
+    tcp::endpoint ep(net::ip::make_address(b.ip), static_cast<unsigned short>(b.port));
+    stream.next_layer().open(ep.protocol());
+    timeval tv{kBackendTimeoutSeconds, 0};
+    ::setsockopt(stream.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(stream.next_layer().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    stream.next_layer().connect(ep);
+    stream.handshake(ssl::stream_base::client);
+    request.set(beast_http::field::host, b.host + ":" + std::to_string(b.port));
+    request.prepare_payload();
+    beast_http::write(stream, request);
+    boost::beast::flat_buffer buffer;
+    beast_http::response_parser<beast_http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    beast_http::read(stream, buffer, parser);
+    auto& res = parser.get();
+    HttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    out.content_type = std::string(res[beast_http::field::content_type]);
+    out.body = std::move(res.body());
+    boost::system::error_code ignored;
+    stream.shutdown(ignored);
+    return out;
+  } catch (const std::exception& e) {
+    return UnavailableError(std::string("error trying to reach service: ") + e.what());
+  }
+}
+
+beast_http::request<beast_http::string_body> Forwarded(const std::string& method,
+                                                       const std::string& target,
+                                                       const UserInfo& user) {
+  beast_http::request<beast_http::string_body> r;
+  r.method(beast_http::string_to_verb(method));
+  r.target(target);
+  r.version(11);
+  r.set("X-Remote-User", user.name);
+  for (const std::string& g : user.groups) r.insert("X-Remote-Group", g);
+  for (const auto& [key, values] : user.extra) {
+    for (const std::string& v : values) r.insert("X-Remote-Extra-" + EscapeSegment(key), v);
+  }
+  return r;
+}
+
+}  // namespace
+
+Aggregator::Aggregator(Store& store, FrontProxyCredentials proxy, Clock& clock)
+    : store_(store), proxy_(std::move(proxy)), clock_(clock) {}
+
+std::optional<json> Aggregator::Find(const std::string& group, const std::string& version) const {
+  auto s = store_.Get(kApiServices, "", version + "." + group);
+  if (!s || !s->value("/spec/service"_json_pointer, json()).is_object()) return std::nullopt;
+  if (s->value("/spec/group"_json_pointer, "") != group ||
+      s->value("/spec/version"_json_pointer, "") != version) {
+    return std::nullopt;
+  }
+  return s;
+}
+
+HttpResponse Aggregator::Proxy(const HttpRequest& req, const json& apiservice,
+                               const UserInfo& user) {
+  auto backend = ResolveBackend(store_, apiservice);
+  if (!backend.ok()) return Unavailable(std::string(backend.status().message()));
+  auto r = Forwarded(req.method, Target(req), user);
+  if (!req.accept.empty()) r.set(beast_http::field::accept, req.accept);
+  if (!req.content_type.empty()) r.set(beast_http::field::content_type, req.content_type);
+  if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
+    r.body() = req.body;
+  }
+  auto answer = CallBackend(*backend, proxy_, std::move(r));
+  if (!answer.ok()) {
+    spdlog::warn("aggregator: {} {}: {}", req.method, req.path, answer.status().message());
+    return Unavailable(std::string(answer.status().message()));
+  }
+  return std::move(*answer);
+}
+
+std::vector<AggregatedGroup> Aggregator::Groups(bool with_resources) {
+  std::vector<json> services = store_.List(kApiServices, "", nullptr);
+  // Higher versionPriority first within a group, as kube-apiserver orders.
+  std::sort(services.begin(), services.end(), [](const json& a, const json& b) {
+    return a.value("/spec/versionPriority"_json_pointer, 0) >
+           b.value("/spec/versionPriority"_json_pointer, 0);
+  });
+  std::vector<AggregatedGroup> out;
+  for (const json& s : services) {
+    const std::string group = s.value("/spec/group"_json_pointer, "");
+    const std::string version = s.value("/spec/version"_json_pointer, "");
+    if (group.empty() || version.empty() || !Find(group, version)) continue;
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const AggregatedGroup& g) { return g.group == group; });
+    if (it == out.end()) it = out.insert(out.end(), AggregatedGroup{group, {}, {}});
+    it->versions.push_back(version);
+    if (!with_resources) continue;
+    const std::string key = group + "/" + version;
+    {
+      std::lock_guard lock(mu_);
+      auto cached = discovery_.find(key);
+      if (cached != discovery_.end() && clock_.Now() - cached->second.at < kDiscoveryTtl) {
+        it->resources[version] = cached->second.list;
+        continue;
+      }
+    }
+    json list;  // null: the backend did not answer
+    if (auto backend = ResolveBackend(store_, s); backend.ok()) {
+      UserInfo aggregator{"system:kube-aggregator", "", {"system:masters"}, {}};
+      auto r = Forwarded("GET", "/apis/" + key, aggregator);
+      r.set(beast_http::field::accept, "application/json");
+      auto answer = CallBackend(*backend, proxy_, std::move(r));
+      if (answer.ok() && answer->status == 200) {
+        list = json::parse(answer->body, nullptr, false);
+        if (list.is_discarded()) list = nullptr;
+      }
+    }
+    if (!list.is_null()) {
+      std::lock_guard lock(mu_);
+      discovery_[key] = Cached{list, clock_.Now()};
+    }
+    it->resources[version] = list;
+  }
+  return out;
+}
+
+}  // namespace stash::api
