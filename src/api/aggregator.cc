@@ -25,6 +25,9 @@ namespace {
 constexpr const char* kApiServices = "apiregistration.k8s.io/apiservices";
 constexpr auto kDiscoveryTtl = std::chrono::seconds(30);
 constexpr int kBackendTimeoutSeconds = 60;
+constexpr auto kConnectTimeout = std::chrono::seconds(5);
+// A backend that did not answer discovery is asked again after this long.
+constexpr auto kFailedDiscoveryTtl = std::chrono::seconds(10);
 
 // Where a Service's port is reached: an endpoint address and port.
 struct Backend {
@@ -133,7 +136,17 @@ Result<HttpResponse> CallBackend(const Backend& b, const FrontProxyCredentials& 
     timeval tv{kBackendTimeoutSeconds, 0};
     ::setsockopt(stream.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(stream.next_layer().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    stream.next_layer().connect(ep);
+    // A bounded connect: an endpoint that drops packets must not hold a
+    // request (or every discovery) for the kernel's two minutes.
+    boost::system::error_code connected = net::error::would_block;
+    stream.next_layer().async_connect(ep,
+                                      [&](const boost::system::error_code& e) { connected = e; });
+    io.run_for(kConnectTimeout);
+    if (connected == net::error::would_block) {
+      return UnavailableError("error trying to reach service: connecting to " + b.ip + ":" +
+                              std::to_string(b.port) + " timed out");
+    }
+    if (connected) throw boost::system::system_error(connected);
     stream.handshake(ssl::stream_base::client);
     request.set(beast_http::field::host, b.host + ":" + std::to_string(b.port));
     request.prepare_payload();
@@ -224,7 +237,10 @@ std::vector<AggregatedGroup> Aggregator::Groups(bool with_resources) {
     {
       std::lock_guard lock(mu_);
       auto cached = discovery_.find(key);
-      if (cached != discovery_.end() && clock_.Now() - cached->second.at < kDiscoveryTtl) {
+      const auto ttl = cached == discovery_.end() || cached->second.list.is_null()
+                           ? kFailedDiscoveryTtl
+                           : kDiscoveryTtl;
+      if (cached != discovery_.end() && clock_.Now() - cached->second.at < ttl) {
         it->resources[version] = cached->second.list;
         continue;
       }
@@ -240,7 +256,7 @@ std::vector<AggregatedGroup> Aggregator::Groups(bool with_resources) {
         if (list.is_discarded()) list = nullptr;
       }
     }
-    if (!list.is_null()) {
+    {
       std::lock_guard lock(mu_);
       discovery_[key] = Cached{list, clock_.Now()};
     }

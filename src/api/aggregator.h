@@ -10,7 +10,8 @@
 // endpoint that is missing or does not answer is 503 ServiceUnavailable, as
 // kube-apiserver answers. Discovery lists those groups, and aggregated
 // discovery carries the resources the backend lists (asked as
-// system:kube-aggregator, kept for 30 s).
+// system:kube-aggregator, kept for 30 s; a backend that did not answer is
+// asked again after 10 s). Connecting to an endpoint gives up after 5 s.
 //
 // Thread-safety: all methods are thread-safe; each forwarded request has
 // its own connection.
@@ -60,7 +61,8 @@ class Aggregator {
     json list;
     SystemTime at;
   };
-  std::map<std::string, Cached> discovery_;  // "group/version" → its APIResourceList
+  // "group/version" → its APIResourceList (null: the backend did not answer).
+  std::map<std::string, Cached> discovery_;
 };
 
 }  // namespace stash::api
