@@ -64,8 +64,9 @@ void NodeRuntime::Start() {
       [this](const std::string&, const json&) { crons_dirty_ = true; });
   pods_ = std::make_unique<kube::Informer>(client_, res::kPods, "", kube::ListOptions{}, clock_,
                                            pods_changed);
-  for (const kube::Resource* r :
-       {&res::kDeployments, &res::kStatefulSets, &res::kDaemonSets, &res::kJobs}) {
+  // Deployments', StatefulSets' and DaemonSets' pods are the cluster's
+  // controllers' (src/api/workloads.h); the node runs those bound to it.
+  for (const kube::Resource* r : {&res::kJobs}) {
     workloads_.push_back(std::make_unique<kube::Informer>(client_, *r, "", kube::ListOptions{},
                                                           clock_, pods_changed));
     if (r == &res::kJobs) jobs_ = workloads_.back().get();
@@ -381,7 +382,6 @@ void NodeRuntime::OnExit(const std::string& key, Running& r, SystemTime now, boo
 }
 
 void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
-  std::map<std::string, bool> ready;  // by pod uid
   for (const json& p : pods) {
     const std::string prefix = NsOf(p) + "/" + NameOf(p) + "/";
     const std::string uid = p.value("/metadata/uid"_json_pointer, "");
@@ -414,9 +414,6 @@ void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
       }
     }
     json status = PodStatusFor(p, states, init_states, scope_);
-    for (const json& c : status["conditions"]) {
-      if (c.value("type", "") == "Ready") ready[uid] = c.value("status", "") == "True";
-    }
     const json current = p.value("status", json::object());
     bool same = true;
     for (const auto& [k, v] : status.items()) {
@@ -428,7 +425,6 @@ void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
       spdlog::warn("node: pod {}/{} status: {}", NsOf(p), NameOf(p), s.ToString());
     }
   }
-  SyncWorkloadStatuses(pods, ready);
   SyncJobStatuses(pods);
 }
 

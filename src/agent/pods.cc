@@ -31,14 +31,10 @@ std::pair<std::string, std::string> ControllerOf(const json& pod) {
   return {"", ""};
 }
 
-std::string HashLabel(const std::string& kind) {
-  return kind == "Deployment" ? "pod-template-hash" : "controller-revision-hash";
-}
-
 // Owner kinds whose pods this node keeps (and removes when the owner goes).
-bool IsWorkloadKind(const std::string& kind) {
-  return kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" || kind == "Job";
-}
+// The node makes only Jobs' pods: the cluster's controllers (stash server's
+// src/api/workloads.h, or kube-controller-manager) make the others.
+bool IsWorkloadKind(const std::string& kind) { return kind == "Job"; }
 
 bool JobFinished(const json& job) {
   for (const json& c : job.value("/status/conditions"_json_pointer, json::array())) {
@@ -187,18 +183,6 @@ json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& 
   return out;
 }
 
-bool PodKeeper::Bind(json* pod) {
-  json patch = {{"spec", {{"nodeName", node_name_}}}};
-  auto r = client_.Patch(res::kPods, NsOf(*pod), NameOf(*pod), kube::PatchType::kMerge, patch);
-  if (!r.ok()) {
-    spdlog::warn("node: binding pod {}/{}: {}", NsOf(*pod), NameOf(*pod), r.status().ToString());
-    return false;
-  }
-  (*pod)["spec"]["nodeName"] = node_name_;
-  spdlog::info("node: bound pod {}/{} to {}", NsOf(*pod), NameOf(*pod), node_name_);
-  return true;
-}
-
 PodKeeper::PodKeeper(const kube::Client& client, Random& random, std::string node_name)
     : client_(client), random_(random), node_name_(std::move(node_name)) {}
 
@@ -208,19 +192,14 @@ std::string PodKeeper::RandomSuffix() {
   return s;
 }
 
-json PodKeeper::NewPod(const json& w, const std::string& name, const std::string& hash) const {
+json PodKeeper::NewPod(const json& w, const std::string& name) const {
   const std::string kind = w.value("kind", "");
   json tmpl = w.value("/spec/template"_json_pointer, json::object());
   json labels = tmpl.value("/metadata/labels"_json_pointer, json::object());
-  if (kind == "Job") {
-    labels["job-name"] = NameOf(w);
-    labels["batch.kubernetes.io/job-name"] = NameOf(w);
-    labels["controller-uid"] = UidOf(w);
-    labels["batch.kubernetes.io/controller-uid"] = UidOf(w);
-  } else {
-    labels[HashLabel(kind)] = hash;
-  }
-  if (kind == "StatefulSet") labels["statefulset.kubernetes.io/pod-name"] = name;
+  labels["job-name"] = NameOf(w);
+  labels["batch.kubernetes.io/job-name"] = NameOf(w);
+  labels["controller-uid"] = UidOf(w);
+  labels["batch.kubernetes.io/controller-uid"] = UidOf(w);
   json meta = {{"name", name},
                {"namespace", NsOf(w)},
                {"labels", labels},
@@ -234,9 +213,6 @@ json PodKeeper::NewPod(const json& w, const std::string& name, const std::string
   if (annotations.is_object() && !annotations.empty()) meta["annotations"] = annotations;
   json spec = tmpl.value("spec", json::object());
   spec["nodeName"] = node_name_;
-  if (kind == "StatefulSet") {
-    spec["hostname"] = name;
-  }
   return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", spec}};
 }
 
@@ -248,14 +224,6 @@ std::vector<json> PodKeeper::Sync(const std::vector<json>& workloads,
   for (const json& p : listed) {
     std::string key = NsOf(p) + "/" + NameOf(p);
     listed_keys.insert(key);
-    if (p.value("/spec/nodeName"_json_pointer, "").empty() &&
-        !p.contains("/metadata/deletionTimestamp"_json_pointer) && !deleted_.count(key)) {
-      // The scheduler's part: a pod made without a node (kubectl run, a
-      // bare Pod) is bound to this one, the only node.
-      json bound = p;
-      if (Bind(&bound)) pods[key] = bound;
-      continue;
-    }
     if (p.value("/spec/nodeName"_json_pointer, "") != node_name_) continue;
     if (deleted_.count(key)) continue;
     pods[key] = p;
@@ -310,14 +278,8 @@ std::vector<json> PodKeeper::Sync(const std::vector<json>& workloads,
     std::vector<json> owned = by_owner[uid];
     std::sort(owned.begin(), owned.end(),
               [](const json& a, const json& b) { return NameOf(a) < NameOf(b); });
-    int64_t want = kind == "DaemonSet" ? 1 : w.value("/spec/replicas"_json_pointer, int64_t{1});
-    if (w.contains("/metadata/deletionTimestamp"_json_pointer)) want = 0;
-    const std::string hash = PodTemplateHash(w.value("/spec/template"_json_pointer, json()));
-    auto current = [&](const json& p) {
-      return p.value("/metadata/labels"_json_pointer, json::object()).value(HashLabel(kind), "") ==
-             hash;
-    };
-    if (kind == "Job") {
+    if (kind != "Job") continue;
+    {
       // One pod at a time until the Job has finished; a pod that failed for
       // good (restartPolicy Never) is kept and replaced up to backoffLimit.
       std::vector<json> active;
@@ -336,45 +298,9 @@ std::vector<json> PodKeeper::Sync(const std::vector<json>& workloads,
                                 return p.value("/status/phase"_json_pointer, "") == "Succeeded";
                               }) &&
                  failed <= w.value("/spec/backoffLimit"_json_pointer, int64_t{6})) {
-        create(NewPod(w, NameOf(w) + "-" + RandomSuffix(), ""));
-      }
-      continue;
-    }
-    if (kind == "StatefulSet") {
-      std::set<std::string> present;
-      for (const json& p : owned) {
-        std::string n = NameOf(p);
-        std::string ordinal = n.substr(n.rfind('-') + 1);
-        bool in_range = n == NameOf(w) + "-" + ordinal && !ordinal.empty() &&
-                        ordinal.find_first_not_of("0123456789") == std::string::npos &&
-                        std::stoll(ordinal) < want;
-        if (!in_range || !current(p)) {
-          remove(p);
-        } else {
-          present.insert(n);
-        }
-      }
-      for (int64_t i = 0; i < want; ++i) {
-        std::string n = NameOf(w) + "-" + std::to_string(i);
-        if (present.count(n) || pods.count(NsOf(w) + "/" + n) ||
-            deleted_.count(NsOf(w) + "/" + n)) {
-          continue;  // a replaced pod is recreated once its old object is gone
-        }
-        create(NewPod(w, n, hash));
-      }
-      continue;
-    }
-    int64_t kept = 0;
-    for (const json& p : owned) {
-      if (current(p) && kept < want) {
-        ++kept;
-      } else {
-        remove(p);
+        create(NewPod(w, NameOf(w) + "-" + RandomSuffix()));
       }
     }
-    const std::string prefix =
-        kind == "Deployment" ? NameOf(w) + "-" + hash + "-" : NameOf(w) + "-";
-    for (; kept < want; ++kept) create(NewPod(w, prefix + RandomSuffix(), hash));
   }
   // Pods of workloads that are gone (no garbage collector here).
   for (const auto& [uid, list] : by_owner) {

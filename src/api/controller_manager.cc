@@ -6,6 +6,7 @@
 #include "object_meta.h"
 #include "stash/api/table.h"
 #include "volumes.h"
+#include "workloads.h"
 
 namespace stash::api {
 
@@ -111,6 +112,11 @@ ControllerManager::ControllerManager(Store& store, Registry& registry, ApiHandle
   controllers_.push_back(std::make_unique<NamespaceController>(ctx_));
   controllers_.push_back(std::make_unique<VolumeController>(ctx_));
   controllers_.push_back(std::make_unique<NodeLifecycleController>(ctx_));
+  controllers_.push_back(std::make_unique<ReplicaSetController>(ctx_));
+  controllers_.push_back(std::make_unique<DeploymentController>(ctx_));
+  controllers_.push_back(std::make_unique<StatefulSetController>(ctx_));
+  controllers_.push_back(std::make_unique<DaemonSetController>(ctx_));
+  controllers_.push_back(std::make_unique<PodScheduler>(ctx_));
 }
 
 ControllerManager::~ControllerManager() { Stop(); }

@@ -2,7 +2,8 @@
 // stores, running in-process on the store's change stream: the garbage
 // collector (gc.h), the namespace controller (namespace_controller.h), the
 // volume controllers (volumes.h: binding, the default StorageClass's hostPath
-// provisioner, reclaim, PVC/PV protection) and the node lifecycle check.
+// provisioner, reclaim, PVC/PV protection), the node lifecycle check, and the
+// workload controllers and scheduler (workloads.h).
 //
 // They live beside the store rather than behind the HTTP API: they need every
 // kind's changes (one watch of the whole store instead of an informer per

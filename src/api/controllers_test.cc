@@ -312,5 +312,132 @@ TEST_F(VolumesTest, ClaimOfAnUnknownClassStaysPendingWithAnEvent) {
   EXPECT_TRUE(found);
 }
 
+class WorkloadsTest : public ControllersTest {
+ protected:
+  static json Template(const std::string& app, const std::string& image) {
+    return {{"metadata", {{"labels", {{"app", app}}}}},
+            {"spec", {{"containers", {{{"name", app}, {"image", image}}}}}}};
+  }
+  std::vector<json> Pods(const std::string& app) {
+    std::vector<json> out;
+    for (json& p : store_->List("/pods", "demo", nullptr)) {
+      if (p["metadata"]["labels"].value("app", "") == app) out.push_back(std::move(p));
+    }
+    return out;
+  }
+  // What the embedded node reports for a pod whose image it does not run.
+  void ReportNotRun(const json& pod) {
+    ASSERT_OK(handler_
+                  ->ModifyObject(
+                      Info("", "v1", "pods"), "demo", pod["metadata"]["name"], "",
+                      [](json* o) {
+                        (*o)["status"] = {
+                            {"phase", "Pending"},
+                            {"containerStatuses",
+                             {{{"name", "c"},
+                               {"ready", false},
+                               {"state", {{"waiting", {{"reason", "NotRunByEmbeddedNode"}}}}}}}}};
+                        return Status::Ok();
+                      })
+                  .status());
+  }
+  bool HasEvent(const std::string& reason, const std::string& message_part) {
+    for (const json& e : store_->List("/events", "demo", nullptr)) {
+      if (e["reason"] == reason && e.value("message", "").find(message_part) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+TEST_F(WorkloadsTest, DeploymentPodsComeThroughAReplicaSetAndWaitForANode) {
+  ASSERT_OK(Create("apps", "v1", "deployments", "demo",
+                   {{"metadata", {{"name", "web"}}},
+                    {"spec",
+                     {{"replicas", 2},
+                      {"selector", {{"matchLabels", {{"app", "web"}}}}},
+                      {"template", Template("web", "nginx")}}}}));
+  manager_->RunUntilIdle();
+  std::vector<json> rs = store_->List("apps/replicasets", "demo", nullptr);
+  ASSERT_EQ(rs.size(), 1u);
+  const std::string hash = rs[0]["metadata"]["labels"]["pod-template-hash"];
+  EXPECT_EQ(rs[0]["metadata"]["name"], "web-" + hash);
+  EXPECT_EQ(rs[0]["spec"]["replicas"], 2);
+  std::vector<json> pods = Pods("web");
+  ASSERT_EQ(pods.size(), 2u);
+  for (const json& p : pods) {
+    EXPECT_EQ(p["metadata"]["ownerReferences"][0]["name"], "web-" + hash);
+    EXPECT_FALSE(p["spec"].contains("nodeName"));  // no Node yet
+  }
+  EXPECT_TRUE(HasEvent("FailedScheduling", "no nodes available"));
+  // A Ready node: the pods are bound to it.
+  ASSERT_OK(Create("", "v1", "nodes", "",
+                   {{"metadata", {{"name", "n1"}}},
+                    {"status", {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}}));
+  ASSERT_OK(
+      handler_
+          ->ModifyObject(Info("", "v1", "nodes"), "", "n1", "",
+                         [](json* o) {
+                           (*o)["status"]["conditions"] = {{{"type", "Ready"}, {"status", "True"}}};
+                           return Status::Ok();
+                         })
+          .status());
+  manager_->RunUntilIdle();
+  for (const json& p : Pods("web")) EXPECT_EQ(p["spec"].value("nodeName", ""), "n1");
+  EXPECT_TRUE(HasEvent("Scheduled", "to n1"));
+  // Pods the node does not run count as ready: the Deployment is available.
+  for (const json& p : Pods("web")) ReportNotRun(p);
+  manager_->RunUntilIdle();
+  json d = *store_->Get("apps/deployments", "demo", "web");
+  EXPECT_EQ(d["status"]["availableReplicas"], 2);
+  EXPECT_EQ(d["status"]["updatedReplicas"], 2);
+  EXPECT_EQ(d["spec"]["strategy"]["type"], "RollingUpdate");  // defaulted
+}
+
+TEST_F(WorkloadsTest, StatefulSetPodsGetOrdinalsAndOwnClaims) {
+  ASSERT_OK(Create("apps", "v1", "statefulsets", "demo",
+                   {{"metadata", {{"name", "db"}}},
+                    {"spec",
+                     {{"replicas", 3},
+                      {"podManagementPolicy", "Parallel"},
+                      {"serviceName", "db"},
+                      {"selector", {{"matchLabels", {{"app", "db"}}}}},
+                      {"template", Template("db", "postgres")},
+                      {"volumeClaimTemplates",
+                       {{{"metadata", {{"name", "data"}}},
+                         {"spec",
+                          {{"accessModes", {"ReadWriteOnce"}},
+                           {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}}}}}}}));
+  manager_->RunUntilIdle();
+  std::vector<std::string> names;
+  for (const json& p : Pods("db")) {
+    names.push_back(p["metadata"]["name"]);
+    const std::string ordinal = p["metadata"]["labels"]["apps.kubernetes.io/pod-index"];
+    EXPECT_EQ(p["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"], "data-db-" + ordinal);
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"db-0", "db-1", "db-2"}));
+  for (int i = 0; i < 3; ++i) {
+    auto claim = store_->Get("/persistentvolumeclaims", "demo", "data-db-" + std::to_string(i));
+    ASSERT_TRUE(claim.has_value());
+    EXPECT_EQ((*claim)["status"]["phase"], "Bound");
+  }
+  // Shrinking removes the highest ordinals and keeps their claims.
+  ASSERT_OK(handler_
+                ->ModifyObject(Info("apps", "v1", "statefulsets"), "demo", "db", "",
+                               [](json* o) {
+                                 (*o)["spec"]["replicas"] = 1;
+                                 return Status::Ok();
+                               })
+                .status());
+  manager_->RunUntilIdle();
+  std::vector<json> left = Pods("db");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0]["metadata"]["name"], "db-0");
+  EXPECT_TRUE(store_->Get("/persistentvolumeclaims", "demo", "data-db-2").has_value());
+  EXPECT_EQ(store_->List("apps/controllerrevisions", "demo", nullptr).size(), 1u);
+}
+
 }  // namespace
 }  // namespace stash::api

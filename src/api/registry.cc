@@ -55,6 +55,7 @@ Registry::Registry() {
       Builtin("apps", "v1", "statefulsets", "StatefulSet", {"sts"}, true, true, true),
       Builtin("apps", "v1", "replicasets", "ReplicaSet", {"rs"}, true, true, true),
       Builtin("apps", "v1", "daemonsets", "DaemonSet", {"ds"}, true, true, true),
+      Builtin("apps", "v1", "controllerrevisions", "ControllerRevision", {}, true, false, false),
       Builtin("batch", "v1", "cronjobs", "CronJob", {"cj"}, true, true, true),
       Builtin("batch", "v1", "jobs", "Job", {}, true, true, true),
       Builtin("coordination.k8s.io", "v1", "leases", "Lease", {}, true, false, false),

@@ -471,6 +471,29 @@ std::vector<PrinterColumn> PersistentVolumes() {
   return c;
 }
 
+// kubectl's columns for ControllerRevisions: the owner as kind/name.
+std::vector<PrinterColumn> ControllerRevisions() {
+  std::vector<PrinterColumn> c{NameCol()};
+  c.push_back(Col("Controller", "string", [](const json& o, SystemTime) {
+    for (const json& r : At(o, "metadata.ownerReferences").is_array()
+                             ? At(o, "metadata.ownerReferences")
+                             : json::array()) {
+      if (r.value("controller", false)) {
+        std::string group = r.value("apiVersion", "");
+        group = group.find('/') == std::string::npos ? "" : "." + group.substr(0, group.find('/'));
+        std::string kind = r.value("kind", "");
+        for (char& ch : kind) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return json(kind + group + "/" + r.value("name", ""));
+      }
+    }
+    return json("<none>");
+  }));
+  c.push_back(Col("Revision", "integer",
+                  [](const json& o, SystemTime) { return json(Int(o, "revision")); }));
+  c.push_back(AgeCol());
+  return c;
+}
+
 std::vector<PrinterColumn> StorageClasses() {
   std::vector<PrinterColumn> c;
   c.push_back(Col(
@@ -641,6 +664,7 @@ std::vector<PrinterColumn> Build(std::string_view resource) {
   if (resource == "nodes") return Nodes();
   if (resource == "persistentvolumes") return PersistentVolumes();
   if (resource == "storageclasses") return StorageClasses();
+  if (resource == "controllerrevisions") return ControllerRevisions();
   return {};
 }
 

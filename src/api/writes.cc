@@ -15,6 +15,7 @@
 #include "stash/core/base64.h"
 #include "stash/core/id.h"
 #include "volumes.h"
+#include "workloads.h"
 #include "yaml_json.h"
 
 namespace stash::api {
@@ -99,6 +100,7 @@ std::optional<HttpResponse> ApiHandler::Admit(const HttpRequest& req, const Targ
     }
     if (obj->value("type", "").empty()) (*obj)["type"] = "Opaque";
   }
+  DefaultWorkloadObject(t.info.key(), obj);
   if (!t.info.custom || !t.info.schema.is_object()) return std::nullopt;
   const std::string mode = FieldValidation(req);
   std::vector<FieldError> errors = Validate(t.info.schema, *obj, mode == "Strict");

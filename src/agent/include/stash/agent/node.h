@@ -4,8 +4,8 @@
 //  - a bound PersistentVolumeClaim's volume is the host directory
 //    DATA/volumes/<ns>/<pvc>, which the API server's provisioner made (see
 //    src/api/volumes.h), so a user can put data into it;
-//  - Deployments, StatefulSets and DaemonSets get Pod objects for their
-//    replicas (PodKeeper, pods.h), with honest statuses;
+//  - the pods bound to this node (made by the cluster's workload
+//    controllers, or for Jobs by PodKeeper, pods.h) get honest statuses;
 //  - in every such pod, the containers whose image is stash's (the injected
 //    sidecar) run as local `stash` processes with their volumeMounts mapped
 //    onto host directories (env STASH_PATH_MAP), restarted with backoff when
@@ -159,10 +159,6 @@ class NodeRuntime {
   // Returns whether a container started or stopped.
   bool SyncContainers();
   void SyncPodStatuses(const std::vector<kube::json>& pods);
-  // Deployments', StatefulSets' and DaemonSets' status from their pods
-  // (`ready`: by pod uid, whether its Ready condition is True).
-  void SyncWorkloadStatuses(const std::vector<kube::json>& pods,
-                            const std::map<std::string, bool>& ready);
   // The Jobs' status from their pods.
   void SyncJobStatuses(const std::vector<kube::json>& pods);
   // A container process ended: restart it, or record that it finished.

@@ -1,19 +1,11 @@
-// The Pod objects of the embedded node: what `kubectl get pod` lists for the
-// replicas of Deployments, StatefulSets and DaemonSets.
+// The Pod objects of the embedded node.
 //
-// PodKeeper decides which pods a workload should have and creates or deletes
-// Pod objects to match, as the ReplicaSet/StatefulSet/DaemonSet controllers
-// and the scheduler would together:
-//  - Deployment: `<name>-<pod-template-hash>-<5 random>`, spec.replicas of
-//    them; the hash is of the pod template, so a template change (the sidecar
-//    injected or removed) replaces every pod and nothing else does (a paused
-//    toggle leaves the template, so the pods keep their names);
-//  - StatefulSet: `<name>-<ordinal>`, recreated under the same name when the
-//    template changes (label controller-revision-hash);
-//  - DaemonSet: one pod `<name>-<5 random>` (this is one node).
-// Every pod is bound to this node and owned (ownerReferences) by its workload;
-// a pod whose owner is gone is deleted. Pods made without a node (a bare Pod,
-// `kubectl run`) are bound to this one, as the scheduler would.
+// Deployments (through ReplicaSets), StatefulSets and DaemonSets get their
+// pods from the cluster's controllers (stash server's src/api/workloads.h,
+// or kube-controller-manager) and its scheduler binds them to this node.
+// PodKeeper makes the pods of Jobs only (one at a time, replaced up to
+// backoffLimit, removed once the Job finished) and returns the pods bound to
+// this node, corrected by its own recent writes.
 //
 // PodStatusFor builds an honest status: containers the node runs (stash's
 // image as processes; every image when its container runtime works) report
@@ -97,10 +89,8 @@ class PodKeeper {
 
  private:
   std::string RandomSuffix();
-  // Sets spec.nodeName of an unscheduled pod to this node.
-  bool Bind(kube::json* pod);
-  kube::json NewPod(const kube::json& workload, const std::string& name,
-                    const std::string& hash) const;
+  // A pod of the Job `workload`, bound to this node.
+  kube::json NewPod(const kube::json& workload, const std::string& name) const;
 
   const kube::Client& client_;
   Random& random_;
