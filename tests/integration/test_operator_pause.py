@@ -168,7 +168,9 @@ class PauseBackupGuide(unittest.TestCase):
         injected = env.wait_for("3 new pods with the sidecar",
                                 lambda: pods_like(env, "1/2", exclude=plain))
         pod = env.get_json("pod", "-n", "demo", sorted(injected)[0])
-        self.assertEqual(pod["metadata"]["ownerReferences"][0]["name"], "stash-demo")
+        owner = pod["metadata"]["ownerReferences"][0]  # the Deployment's ReplicaSet
+        self.assertEqual(owner["kind"], "ReplicaSet")
+        self.assertRegex(owner["name"], r"^stash-demo-[a-z0-9]+$")
         states = {c["name"]: c["state"] for c in pod["status"]["containerStatuses"]}
         self.assertIn("running", states["stash"])
         self.assertEqual(states["busybox"]["waiting"]["reason"], "NotRunByEmbeddedNode")
