@@ -372,10 +372,8 @@ Status BackupSidecar::Execute(const json& session, const json& bc) {
       running["sessionDeadline"] = kube::FormatTime(*deadline);
     }
   }
-  STASH_RETURN_IF_ERROR(client_
-                            .Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
-                                   {{"status", running}}, "status")
-                            .status());
+  STASH_RETURN_IF_ERROR(client_.Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
+                                      {{"status", running}}, "status"));
 
   json conditions = json::array();
   json target_conditions = json::array();

@@ -54,10 +54,8 @@ Status BackupConfigurationController::ReconcileRetry(const json& session) {
     // The retry's time is written first, so the successor's name (from it)
     // is the same if the operator restarts before creating it.
     next = kube::FormatTime(now + delay);
-    STASH_RETURN_IF_ERROR(client_
-                              .Patch(res::kBackupSessions, ns, name, kube::PatchType::kMerge,
-                                     {{"status", {{"nextRetry", next}}}}, "status")
-                              .status());
+    STASH_RETURN_IF_ERROR(client_.Patch(res::kBackupSessions, ns, name, kube::PatchType::kMerge,
+                                        {{"status", {{"nextRetry", next}}}}, "status"));
   }
   STASH_ASSIGN_OR_RETURN(SystemTime at, kube::ParseTime(next));
   if (now < at) {

@@ -59,7 +59,7 @@ Status ExecutePrune(repo::Repository& repo, PrunePlan plan, const PruneLog& log)
       return plan.keep_blobs.erase({id, kind}) > 0;
     };
     const std::vector<Id> packs(plan.repack_packs.begin(), plan.repack_packs.end());
-    STASH_RETURN_IF_ERROR(repo.Repack(packs, keep).status());
+    STASH_RETURN_IF_ERROR(repo.Repack(packs, keep));
     if (!plan.keep_blobs.empty()) {
       return InternalError(std::to_string(plan.keep_blobs.size()) + " blobs (e.g. " +
                            plan.keep_blobs.begin()->id.ShortHex() +
