@@ -60,13 +60,19 @@ Result<apis::Workload> GetWorkload(const kube::Client& c, const std::string& kin
 
 using Mutate = std::function<Result<bool>(apis::PodTemplateSpec*, apis::ObjectMeta*)>;
 
+// Retried on a conflict, as client-go's RetryOnConflict: the cluster's
+// workload controllers write the object's status and annotations meanwhile.
 template <class W>
 Result<bool> UpdateAs(const kube::Client& c, const std::string& ns, const std::string& name,
                       const Mutate& mutate) {
-  STASH_ASSIGN_OR_RETURN(W w, apis::Get<W>(c, ns, name));
-  STASH_ASSIGN_OR_RETURN(bool changed, mutate(&w.spec.template_, &w.metadata));
-  if (changed) STASH_RETURN_IF_ERROR(apis::Update(c, w).status());
-  return changed;
+  for (int attempt = 1;; ++attempt) {
+    STASH_ASSIGN_OR_RETURN(W w, apis::Get<W>(c, ns, name));
+    STASH_ASSIGN_OR_RETURN(bool changed, mutate(&w.spec.template_, &w.metadata));
+    if (!changed) return false;
+    Status s = apis::Update(c, w).status();
+    if (s.ok()) return true;
+    if (s.code() != Code::kConflict || attempt == 5) return s;
+  }
 }
 
 // Reads the workload, lets `mutate` change its pod template and metadata, and
