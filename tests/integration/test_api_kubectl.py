@@ -16,6 +16,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import helpers  # noqa: E402
 from test_api_server import ApiServer  # noqa: E402
 
 SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "seed")
@@ -60,8 +61,14 @@ class KubectlGuideFlowTest(unittest.TestCase):
         self.assertEqual(k("apply", "-f", f"{SEED}/deployment.yaml").stdout,
                          "persistentvolumeclaim/source-pvc created\n"
                          "deployment.apps/stash-demo created\n")
-        r = k("get", "pod", "-n", "demo")
-        self.assertEqual((r.stdout, r.stderr), ("", "No resources found in demo namespace.\n"))
+        # The Deployment's ReplicaSet makes its 3 pods; without a Node they
+        # stay Pending, as on a cluster with no node.
+        rows = helpers.wait_for("3 pods of stash-demo", lambda: (
+            lambda out: out if len(out) == 4 else None)(
+                k("get", "pod", "-n", "demo").stdout.splitlines()))
+        self.assertRegex(rows[0], r"^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$")
+        for row in rows[1:]:
+            self.assertRegex(row, r"^stash-demo-[a-z0-9]+-[a-z0-9]{5}\s+0/1\s+Pending\s+0\s+")
         self.assertEqual(k("apply", "-f", f"{SEED}/repository.yaml").stdout,
                          "repository.stash.appscode.com/gcs-repo created\n")
         self.assertEqual(k("apply", "-f", f"{SEED}/backupconfiguration.yaml").stdout,

@@ -196,9 +196,12 @@ class ClusterControllersTest(unittest.TestCase):
         self.k("apply", "-f", "-", input=json.dumps(rs))
         self.assertEqual(self.k("scale", "rs", "-n", ns, "front", "--replicas=4").stdout,
                          "replicaset.apps/front scaled\n")
-        lines = self.k("get", "rs", "-n", ns).stdout.splitlines()
+        # The ReplicaSet controller makes the 4 pods; no node runs them here.
+        lines = wait_for("rs front with 4 current pods", lambda: (
+            lambda out: out if len(out) > 1 and out[1].split()[1:3] == ["4", "4"] else None)(
+                self.k("get", "rs", "-n", ns).stdout.splitlines()))
         self.assertRegex(lines[0], r"^NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE$")
-        self.assertRegex(lines[1], r"^front\s+4\s+0\s+0\s+\d+s$")
+        self.assertRegex(lines[1], r"^front\s+4\s+4\s+0\s+\d+s$")
 
     def test_claims_get_volumes_and_delete_reclaims_the_data(self):
         ns = "volumes"
