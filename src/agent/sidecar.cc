@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -91,8 +92,17 @@ json ProgressStatus(const json& st, double bytes_per_second) {
             {"bytesDone", st.value("bytes_done", uint64_t{0})},
             {"totalBytes", st.value("total_bytes", uint64_t{0})},
             {"rate", FormatBytes(static_cast<uint64_t>(bytes_per_second)) + "/s"}};
-  if (st.contains("seconds_remaining")) {
-    p["eta"] = FormatGoDuration(std::chrono::seconds(st.value("seconds_remaining", uint64_t{0})));
+  // restic omits seconds_remaining while it is 0: in the first whole second,
+  // and when the rest takes under a second. Both still deserve an ETA, from
+  // the rate measured here.
+  const uint64_t remaining = st.value("seconds_remaining", uint64_t{0});
+  const uint64_t total = st.value("total_bytes", uint64_t{0});
+  const uint64_t done = st.value("bytes_done", uint64_t{0});
+  if (remaining > 0) {
+    p["eta"] = FormatGoDuration(std::chrono::seconds(remaining));
+  } else if (bytes_per_second > 0 && total > done) {
+    const double secs = std::ceil(static_cast<double>(total - done) / bytes_per_second);
+    p["eta"] = FormatGoDuration(std::chrono::seconds(static_cast<int64_t>(secs)));
   }
   return p;
 }

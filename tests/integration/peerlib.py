@@ -1,6 +1,6 @@
 """Test peers for the remote-backend integration tests: start a storage server
 on 127.0.0.1 with a free port (and stop it by pid), and a small TCP proxy that
-injects HTTP 500s and dropped connections in front of one.
+injects HTTP 500s and dropped connections in front of one, or slows it down.
 
 Used by test_backend_remote.py and bench/bench_backend.sh. Nothing here talks
 to anything but loopback.
@@ -256,3 +256,46 @@ class FaultProxy:
                 c.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+class SlowProxy:
+    """A store that answers slowly: bytes in both directions are passed on at
+    `rate` bytes per second per connection."""
+
+    def __init__(self, target_port, rate):
+        self.target_port, self.rate = target_port, rate
+        self.bytes = 0
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            up = socket.create_connection(("127.0.0.1", self.target_port))
+            for a, b in ((conn, up), (up, conn)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                time.sleep(len(data) / self.rate)
+                dst.sendall(data)
+                self.bytes += len(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self):
+        self._sock.close()

@@ -10,11 +10,9 @@ with the Pause Backup guide's objects:
 """
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 from datetime import datetime, timezone
@@ -30,49 +28,6 @@ NEVER = '"0 0 1 1 *"'  # sessions come from create-backupsession and retries onl
 def created_at(bs):
     return datetime.strptime(bs["metadata"]["creationTimestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(
         tzinfo=timezone.utc).timestamp()
-
-
-class SlowProxy:
-    """A store that answers slowly: bytes in both directions are passed on at
-    `rate` bytes per second per connection."""
-
-    def __init__(self, target_port, rate):
-        self.target_port, self.rate = target_port, rate
-        self.bytes = 0
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            up = socket.create_connection(("127.0.0.1", self.target_port))
-            for a, b in ((conn, up), (up, conn)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    def _pipe(self, src, dst):
-        try:
-            while True:
-                data = src.recv(4096)
-                if not data:
-                    break
-                time.sleep(len(data) / self.rate)
-                dst.sendall(data)
-                self.bytes += len(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def stop(self):
-        self._sock.close()
 
 
 class RetryAndTimeout(unittest.TestCase):
@@ -140,7 +95,7 @@ class RetryAndTimeout(unittest.TestCase):
         self.addCleanup(rclone.stop)
         with open(os.path.join(env.pvc_dir("source-pvc"), "big.bin"), "wb") as f:
             f.write(os.urandom(32 << 20))
-        slow = SlowProxy(rclone.port, rate=256 << 10)  # 32 MiB takes minutes
+        slow = peerlib.SlowProxy(rclone.port, rate=256 << 10)  # 32 MiB takes minutes
         self.addCleanup(slow.stop)
         env.kubectl("apply", "-f", "-", input=(
             "apiVersion: stash.appscode.com/v1alpha1\nkind: Repository\nmetadata:\n"
