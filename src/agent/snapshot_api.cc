@@ -190,6 +190,24 @@ api::ProvidedResource SnapshotApi::Definition() {
   r.columns.back().cell = [](const json& obj, SystemTime) -> json {
     return obj.value("/metadata/creationTimestamp"_json_pointer, "");
   };
+  // Stash's Snapshot type (apis/repositories/v1alpha1), for `kubectl explain`.
+  r.schema = json::parse(R"({"type":"object",
+    "description":"Snapshot is a snapshot of a restic repository, read from the repository itself (not stored in the API server). metadata.uid is the snapshot's full ID, metadata.creationTimestamp its time; deleting one forgets it and prunes per the Repository's retention policy.",
+    "properties":{
+      "apiVersion":{"type":"string","description":"APIVersion defines the versioned schema of this representation of an object."},
+      "kind":{"type":"string","description":"Kind is a string value representing the REST resource this object represents."},
+      "metadata":{"type":"object","description":"Standard object's metadata: name <repository>-<short id>, labels repository and hostname."},
+      "status":{"type":"object","description":"SnapshotStatus: what restic records for the snapshot.",
+        "properties":{
+          "gid":{"type":"integer","format":"int64","description":"Group ID of the user who took the snapshot."},
+          "hostname":{"type":"string","description":"Host name of the backed up machine (host-<ordinal> for StatefulSet replicas)."},
+          "paths":{"type":"array","items":{"type":"string"},"description":"Paths that were backed up."},
+          "repository":{"type":"string","description":"Name of the Repository the snapshot belongs to."},
+          "tags":{"type":"array","items":{"type":"string"},"description":"Tags of the snapshot."},
+          "tree":{"type":"string","description":"ID of the snapshot's root tree."},
+          "uid":{"type":"integer","format":"int64","description":"User ID of the user who took the snapshot."},
+          "username":{"type":"string","description":"Name of the user who took the snapshot."}},
+        "required":["gid","hostname","paths","repository","tree","uid","username"]}}})");
   return r;
 }
 

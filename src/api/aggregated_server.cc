@@ -88,6 +88,13 @@ struct AggregatedServer::Impl {
   HttpResponse Route(const HttpRequest& req) {
     std::vector<std::string> parts = SplitPath(req.path);
     const bool get = req.method == "GET";
+    if (get && parts.size() == 2 && parts[0] == "openapi" && parts[1] == "v3") {
+      return JsonResponse(200, {{"paths", OpenApiRootPaths(registry)}});
+    }
+    if (get && parts.size() == 5 && parts[0] == "openapi" && parts[1] == "v3" &&
+        parts[2] == "apis") {
+      return OpenApiGroupVersion(registry, parts[3], parts[4]);
+    }
     if (parts.empty() || parts[0] != "apis") return PathNotFoundResponse();
     if (parts.size() == 1)
       return get ? ApisDiscovery(registry, req, false) : PathNotFoundResponse();

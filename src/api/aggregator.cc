@@ -26,6 +26,8 @@ constexpr const char* kApiServices = "apiregistration.k8s.io/apiservices";
 constexpr auto kDiscoveryTtl = std::chrono::seconds(30);
 constexpr int kBackendTimeoutSeconds = 60;
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
+// kube-aggregator's availability probe gives a backend 5 s to answer.
+constexpr int kProbeTimeoutSeconds = 5;
 // A backend that did not answer discovery is asked again after this long.
 constexpr auto kFailedDiscoveryTtl = std::chrono::seconds(10);
 
@@ -42,14 +44,24 @@ HttpResponse Unavailable(const std::string& message) {
   return StatusResponse(503, "ServiceUnavailable", message);
 }
 
-// The APIService's Service → one ready endpoint of its port, or why not.
-Result<Backend> ResolveBackend(Store& store, const json& apiservice) {
+// The APIService's Service → one ready endpoint of its port, or why not:
+// kube-aggregator's reason and message for the Available condition
+// (`availability`) and kube-apiserver's proxy error (the status).
+Result<Backend> ResolveBackend(Store& store, const json& apiservice,
+                               Availability* availability = nullptr) {
   const json spec = apiservice.value("spec", json::object());
   const json ref = spec.value("service", json::object());
   const std::string ns = ref.value("namespace", ""), name = ref.value("name", "");
   const int port = ref.value("port", 443);
+  const std::string svc = "service/" + name + " in \"" + ns + "\"";
+  auto fail = [&](const char* reason, const std::string& message, const std::string& proxy) {
+    if (availability) *availability = {false, reason, message};
+    return UnavailableError(proxy);
+  };
   auto service = store.Get("/services", ns, name);
-  if (!service) return UnavailableError("service \"" + name + "\" not found");
+  if (!service) {
+    return fail("ServiceNotFound", svc + " is not present", "service \"" + name + "\" not found");
+  }
   std::string port_name;
   bool found = false;
   for (const json& p : service->value("/spec/ports"_json_pointer, json::array())) {
@@ -59,15 +71,19 @@ Result<Backend> ResolveBackend(Store& store, const json& apiservice) {
     }
   }
   if (!found) {
-    return UnavailableError("no service port " + std::to_string(port) + " found for service \"" +
-                            name + "\"");
+    return fail("ServicePortError", svc + " is not listening on port " + std::to_string(port),
+                "no service port " + std::to_string(port) + " found for service \"" + name + "\"");
   }
   Backend b;
   b.host = name + "." + ns + ".svc";
   b.insecure = spec.value("insecureSkipTLSVerify", false);
   if (auto ca = Base64Decode(spec.value("caBundle", "")); ca.ok()) b.ca_pem = *ca;
   auto endpoints = store.Get("/endpoints", ns, name);
-  for (const json& subset : endpoints ? endpoints->value("subsets", json::array()) : json()) {
+  const std::string missing = "no endpoints available for service \"" + name + "\"";
+  if (!endpoints) {
+    return fail("EndpointsNotFound", "cannot find endpoints for " + svc, missing);
+  }
+  for (const json& subset : endpoints->value("subsets", json::array())) {
     const json addresses = subset.value("addresses", json::array());
     if (addresses.empty()) continue;
     for (const json& p : subset.value("ports", json::array())) {
@@ -77,7 +93,9 @@ Result<Backend> ResolveBackend(Store& store, const json& apiservice) {
       if (!b.ip.empty() && b.port > 0) return b;
     }
   }
-  return UnavailableError("no endpoints available for service \"" + name + "\"");
+  return fail("MissingEndpoints",
+              "endpoints for " + svc + " have no addresses with port name \"" + port_name + "\"",
+              missing);
 }
 
 std::string EscapeSegment(const std::string& s) {
@@ -115,7 +133,8 @@ std::string Target(const HttpRequest& req) {
 // One request to the backend over a fresh TLS connection, as the front
 // proxy.
 Result<HttpResponse> CallBackend(const Backend& b, const FrontProxyCredentials& proxy,
-                                 beast_http::request<beast_http::string_body> request) {
+                                 beast_http::request<beast_http::string_body> request,
+                                 int io_timeout_seconds = kBackendTimeoutSeconds) {
   try {
     net::io_context io;
     ssl::context ctx(ssl::context::tls_client);
@@ -133,7 +152,7 @@ Result<HttpResponse> CallBackend(const Backend& b, const FrontProxyCredentials& 
     SSL_set_tlsext_host_name(stream.native_handle(), b.host.c_str());
     tcp::endpoint ep(net::ip::make_address(b.ip), static_cast<unsigned short>(b.port));
     stream.next_layer().open(ep.protocol());
-    timeval tv{kBackendTimeoutSeconds, 0};
+    timeval tv{io_timeout_seconds, 0};
     ::setsockopt(stream.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(stream.next_layer().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     // A bounded connect: an endpoint that drops packets must not hold a
@@ -211,9 +230,75 @@ HttpResponse Aggregator::Proxy(const HttpRequest& req, const json& apiservice,
   auto answer = CallBackend(*backend, proxy_, std::move(r));
   if (!answer.ok()) {
     spdlog::warn("aggregator: {} {}: {}", req.method, req.path, answer.status().message());
+    std::function<void(const std::string&)> recheck;
+    {
+      std::lock_guard lock(mu_);
+      recheck = on_unreachable_;
+    }
+    if (recheck) recheck(apiservice.value("/metadata/name"_json_pointer, ""));
     return Unavailable(std::string(answer.status().message()));
   }
   return std::move(*answer);
+}
+
+void Aggregator::SetOnUnreachable(std::function<void(const std::string&)> callback) {
+  std::lock_guard lock(mu_);
+  on_unreachable_ = std::move(callback);
+}
+
+Availability Aggregator::Check(const json& apiservice) {
+  if (!apiservice.value("/spec/service"_json_pointer, json()).is_object()) {
+    return {true, "Local", "Local APIServices are always available"};
+  }
+  Availability out;
+  auto backend = ResolveBackend(store_, apiservice, &out);
+  if (!backend.ok()) return out;
+  const std::string path = "/apis/" + apiservice.value("/spec/group"_json_pointer, "") + "/" +
+                           apiservice.value("/spec/version"_json_pointer, "");
+  std::string ip = backend->ip;
+  if (ip.find(':') != std::string::npos) ip = "[" + ip + "]";
+  const std::string url = "https://" + ip + ":" + std::to_string(backend->port) + path;
+  UserInfo aggregator{"system:kube-aggregator", "", {"system:masters"}, {}};
+  auto r = Forwarded("GET", path, aggregator);
+  r.set(beast_http::field::accept, "application/json");
+  auto answer = CallBackend(*backend, proxy_, std::move(r), kProbeTimeoutSeconds);
+  const std::string failing = "failing or missing response from " + url + ": ";
+  if (!answer.ok()) {
+    return {false, "FailedDiscoveryCheck", failing + std::string(answer.status().message())};
+  }
+  if (answer->status < 200 || answer->status > 299) {
+    return {false, "FailedDiscoveryCheck",
+            failing + "bad status from " + url + ": " + std::to_string(answer->status)};
+  }
+  return {true, "Passed", "all checks passed"};
+}
+
+HttpResponse Aggregator::OpenApiV3(const json& apiservice) {
+  const std::string key = apiservice.value("/spec/group"_json_pointer, "") + "/" +
+                          apiservice.value("/spec/version"_json_pointer, "");
+  auto last_good = [&]() -> std::optional<HttpResponse> {
+    std::lock_guard lock(mu_);
+    auto it = openapi_.find(key);
+    if (it == openapi_.end()) return std::nullopt;
+    return it->second;
+  };
+  auto backend = ResolveBackend(store_, apiservice);
+  if (!backend.ok()) {
+    if (auto doc = last_good()) return *doc;
+    return Unavailable(std::string(backend.status().message()));
+  }
+  UserInfo aggregator{"system:kube-aggregator", "", {"system:masters"}, {}};
+  auto r = Forwarded("GET", "/openapi/v3/apis/" + key, aggregator);
+  r.set(beast_http::field::accept, "application/json");
+  auto answer = CallBackend(*backend, proxy_, std::move(r));
+  if (answer.ok() && answer->status == 200) {
+    std::lock_guard lock(mu_);
+    openapi_[key] = *answer;
+    return std::move(*answer);
+  }
+  if (auto doc = last_good()) return *doc;
+  if (answer.ok()) return std::move(*answer);
+  return Unavailable(std::string(answer.status().message()));
 }
 
 std::vector<AggregatedGroup> Aggregator::Groups(bool with_resources) {

@@ -17,6 +17,7 @@
 // its own connection.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -40,6 +41,16 @@ struct AggregatedGroup {
   std::map<std::string, json> resources;
 };
 
+// An APIService's Available condition as kube-aggregator's availability
+// controller sets it: reason Local or Passed when available, else
+// ServiceNotFound, ServicePortError, EndpointsNotFound, MissingEndpoints or
+// FailedDiscoveryCheck, with kube's messages.
+struct Availability {
+  bool available = false;
+  std::string reason;
+  std::string message;
+};
+
 class Aggregator {
  public:
   Aggregator(Store& store, FrontProxyCredentials proxy, Clock& clock);
@@ -48,6 +59,19 @@ class Aggregator {
   std::optional<json> Find(const std::string& group, const std::string& version) const;
   // Forwards `req` for `user`; the backend's answer, or 503.
   HttpResponse Proxy(const HttpRequest& req, const json& apiservice, const UserInfo& user);
+  // Checks the APIService's Service, port and ready endpoints, then asks
+  // the backend for its discovery document (/apis/<group>/<version>, as
+  // system:kube-aggregator, 5 s at most per step). Blocks on the network.
+  Availability Check(const json& apiservice);
+  // The backend's OpenAPI v3 document of the APIService's group/version
+  // (/openapi/v3/apis/<group>/<version>, asked as system:kube-aggregator);
+  // the last good one when the backend does not answer now, else 503 (or
+  // the backend's own error).
+  HttpResponse OpenApiV3(const json& apiservice);
+  // Called with an APIService's name when forwarding to its backend failed,
+  // so its Available condition is checked again at once (the availability
+  // controller's; empty: none).
+  void SetOnUnreachable(std::function<void(const std::string&)> callback);
   // Every group served through a Service. With `with_resources`, each
   // version's APIResourceList too (from the cache or the backend).
   std::vector<AggregatedGroup> Groups(bool with_resources);
@@ -63,6 +87,9 @@ class Aggregator {
   };
   // "group/version" → its APIResourceList (null: the backend did not answer).
   std::map<std::string, Cached> discovery_;
+  // "group/version" → the backend's last good OpenAPI v3 document.
+  std::map<std::string, HttpResponse> openapi_;
+  std::function<void(const std::string&)> on_unreachable_;
 };
 
 }  // namespace stash::api

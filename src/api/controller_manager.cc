@@ -1,6 +1,8 @@
 #include <spdlog/spdlog.h>
 
+#include "apiservice_controller.h"
 #include "controllers.h"
+#include "endpoints_controller.h"
 #include "gc.h"
 #include "namespace_controller.h"
 #include "object_meta.h"
@@ -117,6 +119,12 @@ ControllerManager::ControllerManager(Store& store, Registry& registry, ApiHandle
   controllers_.push_back(std::make_unique<StatefulSetController>(ctx_));
   controllers_.push_back(std::make_unique<DaemonSetController>(ctx_));
   controllers_.push_back(std::make_unique<PodScheduler>(ctx_));
+  controllers_.push_back(std::make_unique<EndpointsController>(ctx_));
+  // APIService conditions need the aggregation layer (the server's; unit
+  // tests of the other controllers run without one).
+  if (Aggregator* aggregator = handler.aggregator()) {
+    controllers_.push_back(std::make_unique<ApiServiceAvailabilityController>(ctx_, aggregator));
+  }
 }
 
 ControllerManager::~ControllerManager() { Stop(); }
@@ -155,6 +163,7 @@ void ControllerManager::Stop() {
   stop_ = true;
   if (watcher_) watcher_->Close();
   if (thread_.joinable()) thread_.join();
+  for (auto& c : controllers_) c->Shutdown();
   if (watcher_) ctx_.store.Unwatch(watcher_);
   watcher_.reset();
 }

@@ -104,6 +104,8 @@ class Controller {
   virtual void Process(const std::string& item) = 0;
   // Called about once a second.
   virtual void Tick() {}
+  // The manager stops: threads of the controller's own end here.
+  virtual void Shutdown() {}
 };
 
 class ControllerManager {

@@ -235,18 +235,34 @@ HttpResponse GroupVersionDiscovery(const Registry& registry, const std::string& 
 }
 
 HttpResponse ApiHandler::OpenApiRoot() {
-  json paths = json::object();
-  for (const GroupVersions& g : registry_.Groups()) {
-    for (const std::string& v : g.versions) {
-      std::string key = g.group.empty() ? "api/" + v : "apis/" + g.group + "/" + v;
-      paths[key] = {{"serverRelativeURL", "/openapi/v3/" + key}};
+  json paths = OpenApiRootPaths(registry_);
+  if (Aggregator* aggregator = aggregator_.load()) {
+    // As kube-aggregator: the aggregated group/versions' documents come
+    // from their backends (replacing an in-process group of the same name).
+    for (const AggregatedGroup& g : aggregator->Groups(false)) {
+      for (const std::string& v : g.versions) {
+        const std::string key = "apis/" + g.group + "/" + v;
+        paths[key] = {{"serverRelativeURL", "/openapi/v3/" + key}};
+      }
     }
   }
   return JsonResponse(200, {{"paths", paths}});
 }
 
-HttpResponse ApiHandler::OpenApiGroupVersion(const std::string& group, const std::string& version) {
-  std::vector<ResourceInfo> rs = registry_.ForGroupVersion(group, version);
+json OpenApiRootPaths(const Registry& registry) {
+  json paths = json::object();
+  for (const GroupVersions& g : registry.Groups()) {
+    for (const std::string& v : g.versions) {
+      std::string key = g.group.empty() ? "api/" + v : "apis/" + g.group + "/" + v;
+      paths[key] = {{"serverRelativeURL", "/openapi/v3/" + key}};
+    }
+  }
+  return paths;
+}
+
+HttpResponse OpenApiGroupVersion(const Registry& registry, const std::string& group,
+                                 const std::string& version) {
+  std::vector<ResourceInfo> rs = registry.ForGroupVersion(group, version);
   if (rs.empty()) return PathNotFoundResponse();
   json paths = json::object();
   json schemas = json::object();
@@ -277,6 +293,11 @@ HttpResponse ApiHandler::OpenApiGroupVersion(const std::string& group, const std
         {"delete", {{"x-kubernetes-action", "delete"}, {"x-kubernetes-group-version-kind", gvk}}}};
     std::string base =
         r.namespaced ? prefix + "/namespaces/{namespace}/" + r.resource : prefix + "/" + r.resource;
+    if ((r.custom || r.provider) && r.schema.is_object()) {
+      json s = r.schema;
+      s["x-kubernetes-group-version-kind"] = json::array({gvk});
+      schemas[SchemaName(r)] = s;
+    }
     if (r.provider) {  // get, list and delete only
       item_ops.erase("put");
       item_ops.erase("patch");
@@ -292,11 +313,6 @@ HttpResponse ApiHandler::OpenApiGroupVersion(const std::string& group, const std
          {{"x-kubernetes-action", "post"},
           {"x-kubernetes-group-version-kind", gvk},
           {"parameters", params}}}};
-    if (r.custom && r.schema.is_object()) {
-      json s = r.schema;
-      s["x-kubernetes-group-version-kind"] = json::array({gvk});
-      schemas[SchemaName(r)] = s;
-    }
   }
   json doc = {{"openapi", "3.0.0"},
               {"info", {{"title", "Kubernetes"}, {"version", "v1.32.4"}}},

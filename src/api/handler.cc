@@ -132,10 +132,15 @@ HttpResponse ApiHandler::Route(const HttpRequest& req) {
       return r;
     }
     if (parts.size() == 4 && parts[1] == "v3" && parts[2] == "api") {
-      return OpenApiGroupVersion("", parts[3]);
+      return OpenApiGroupVersion(registry_, "", parts[3]);
     }
     if (parts.size() == 5 && parts[1] == "v3" && parts[2] == "apis") {
-      return OpenApiGroupVersion(parts[3], parts[4]);
+      if (Aggregator* aggregator = aggregator_.load()) {
+        if (auto apiservice = aggregator->Find(parts[3], parts[4])) {
+          return aggregator->OpenApiV3(*apiservice);
+        }
+      }
+      return OpenApiGroupVersion(registry_, parts[3], parts[4]);
     }
     return PathNotFoundResponse();
   }

@@ -62,6 +62,7 @@ class ApiHandler {
                                     const std::function<Status(json* obj)>& edit);
   // The aggregation layer: APIServices with a Service (null: none).
   void SetAggregator(Aggregator* aggregator) { aggregator_ = aggregator; }
+  Aggregator* aggregator() const { return aggregator_.load(); }
   // The node that serves pods/log and pods/exec (null: none).
   void SetPodStreams(PodStreams* streams) { pod_streams_ = streams; }
 
@@ -85,9 +86,8 @@ class ApiHandler {
   HttpResponse Route(const HttpRequest& req);
   std::optional<HttpResponse> ParseTarget(const HttpRequest& req,
                                           const std::vector<std::string>& parts, Target* t);
-  // discovery.cc
+  // discovery.cc: /openapi/v3, with the aggregated APIServices' groups.
   HttpResponse OpenApiRoot();
-  HttpResponse OpenApiGroupVersion(const std::string& group, const std::string& version);
   // reads.cc
   HttpResponse Get(const HttpRequest& req, const Target& t);
   HttpResponse List(const HttpRequest& req, const Target& t);
@@ -161,6 +161,15 @@ HttpResponse GroupDiscovery(const Registry& registry, const std::string& group);
 json ApiGroupJson(const std::string& group, const std::vector<std::string>& versions);
 HttpResponse GroupVersionDiscovery(const Registry& registry, const std::string& group,
                                    const std::string& version);
+
+// OpenAPI v3 (discovery.cc, shared with AggregatedServer): the root
+// document's `paths` ("apis/<group>/<version>" → serverRelativeURL) and the
+// document of one group/version (paths with each resource's operations and
+// x-kubernetes-group-version-kind; components.schemas from CRDs' and
+// providers' schemas), 404 for one without resources.
+json OpenApiRootPaths(const Registry& registry);
+HttpResponse OpenApiGroupVersion(const Registry& registry, const std::string& group,
+                                 const std::string& version);
 
 // The non-empty segments of a path ("/apis/g/v" → apis, g, v).
 std::vector<std::string> SplitPath(const std::string& path);

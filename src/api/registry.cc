@@ -136,6 +136,7 @@ void Registry::AddProvided(const ProvidedResource& pr, std::shared_ptr<ResourceP
   r.verbs = {"get", "list"};
   if (pr.deletable) r.verbs.insert(r.verbs.begin(), "delete");
   r.columns = pr.columns;
+  r.schema = pr.schema;
   std::lock_guard lock(mu_);
   std::erase_if(provided_, [&](const ResourceInfo& o) {
     return o.group == r.group && o.version == r.version && o.resource == r.resource;

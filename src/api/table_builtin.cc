@@ -572,7 +572,74 @@ std::vector<PrinterColumn> Events() {
   return c;
 }
 
+// kube's formatEndpoints: ready ip:port pairs, three at most.
+std::string EndpointsText(const json& endpoints) {
+  const json& subsets = At(endpoints, "subsets");
+  if (!subsets.is_array() || subsets.empty()) return "<none>";
+  std::vector<std::string> list;
+  size_t count = 0;
+  bool more = false;
+  auto add = [&](const std::string& text) {
+    if (list.size() == 3) {
+      more = true;
+    } else {
+      list.push_back(text);
+    }
+  };
+  for (const json& ss : subsets) {
+    const json& addresses = At(ss, "addresses");
+    if (!addresses.is_array()) continue;
+    const json& ports = At(ss, "ports");
+    if (!ports.is_array() || ports.empty()) {
+      count += addresses.size();
+      for (const json& a : addresses) add(Str(a, "ip"));
+      continue;
+    }
+    for (const json& p : ports) {
+      count += addresses.size();
+      for (const json& a : addresses) {
+        std::string ip = Str(a, "ip");
+        if (ip.find(':') != std::string::npos) ip = "[" + ip + "]";
+        add(ip + ":" + std::to_string(Int(p, "port")));
+      }
+    }
+  }
+  std::string out;
+  for (const std::string& s : list) out += (out.empty() ? "" : ",") + s;
+  if (more) out += " + " + std::to_string(count - 3) + " more...";
+  return out;
+}
+
+// kube-aggregator's printer: the Available condition, with its reason
+// unless True; Unknown without one.
+std::string ApiServiceAvailable(const json& apiservice) {
+  const json& conditions = At(apiservice, "status.conditions");
+  for (const json& c : conditions.is_array() ? conditions : json::array()) {
+    if (Str(c, "type") != "Available") continue;
+    if (Str(c, "status") == "True") return "True";
+    return Str(c, "status") + " (" + Str(c, "reason") + ")";
+  }
+  return "Unknown";
+}
+
 std::vector<PrinterColumn> Build(std::string_view resource) {
+  if (resource == "endpoints") {
+    return {NameCol(),
+            Col("Endpoints", "string",
+                [](const json& o, SystemTime) { return json(EndpointsText(o)); }),
+            AgeCol()};
+  }
+  if (resource == "apiservices") {
+    return {NameCol(),
+            Col("Service", "string",
+                [](const json& o, SystemTime) {
+                  if (!At(o, "spec.service").is_object()) return json("Local");
+                  return json(Str(o, "spec.service.namespace") + "/" + Str(o, "spec.service.name"));
+                }),
+            Col("Available", "string",
+                [](const json& o, SystemTime) { return json(ApiServiceAvailable(o)); }),
+            AgeCol()};
+  }
   if (resource == "namespaces") {
     return {NameCol(),
             Col("Status", "string",

@@ -203,6 +203,39 @@ TEST(BuiltinColumnsTest, HeadersAsKubectlPrintsThem) {
   EXPECT_FALSE(BuiltinColumns("backupconfigurations").has_value());
 }
 
+// kubectl get ep / apiservice as on a cluster (printEndpoints, the
+// aggregator's APIService printer).
+TEST(BuiltinColumnsTest, EndpointsAndApiServices) {
+  using V = std::vector<std::string>;
+  SystemTime now = *ParseTimestamp("2026-11-26T06:10:00Z");
+  EXPECT_EQ(Header("endpoints"), (V{"Name", "Endpoints", "Age"}));
+  EXPECT_EQ(Header("apiservices"), (V{"Name", "Service", "Available", "Age"}));
+  EXPECT_EQ(Row("endpoints", R"({"metadata":{"name":"svc"},"subsets":[
+      {"addresses":[{"ip":"10.0.0.1"},{"ip":"10.0.0.2"}],"notReadyAddresses":[{"ip":"10.0.0.9"}],
+       "ports":[{"name":"a","port":80},{"name":"b","port":8444}]}]})",
+                now)[1],
+            "10.0.0.1:80,10.0.0.2:80,10.0.0.1:8444 + 1 more...");
+  EXPECT_EQ(Row("endpoints", R"({"metadata":{"name":"svc"}})", now)[1], "<none>");
+  EXPECT_EQ(Row("endpoints", R"({"metadata":{"name":"svc"},"subsets":[
+      {"addresses":[{"ip":"fd00::1"}],"ports":[{"port":443}]}]})",
+                now)[1],
+            "[fd00::1]:443");
+  auto api = [&](const std::string& rest) {
+    return Row(
+        "apiservices",
+        (R"({"metadata":{"name":"v1.g","creationTimestamp":"2026-11-26T06:00:00Z"},)" + rest + "}")
+            .c_str(),
+        now);
+  };
+  EXPECT_EQ(api(R"("spec":{})"), json::parse(R"(["v1.g","Local","Unknown","10m"])"));
+  EXPECT_EQ(api(R"("spec":{"service":{"namespace":"stash","name":"op"}},
+      "status":{"conditions":[{"type":"Available","status":"False","reason":"MissingEndpoints"}]})"),
+            json::parse(R"j(["v1.g","stash/op","False (MissingEndpoints)","10m"])j"));
+  EXPECT_EQ(api(R"("spec":{"service":{"namespace":"stash","name":"op"}},
+      "status":{"conditions":[{"type":"Available","status":"True","reason":"Passed"}]})")[2],
+            "True");
+}
+
 TEST(BuiltinColumnsTest, WorkloadAndPodCells) {
   SystemTime now = *ParseTimestamp("2026-11-26T06:10:00Z");
   EXPECT_EQ(Row("deployments", R"({"metadata":{"name":"stash-demo",

@@ -4,11 +4,17 @@ installed with `kubectl apply -k deploy/` + `deploy/aggregated-api.yaml` on
 `stash server --no-operator` (RBAC enforced), the operator running with in-cluster
 configuration from its ServiceAccount alone.
 
+- The operator runs here as a process, so the test plays the node for its pod
+  (labels of the Service's selector, containerPort `snapshot-api`, then
+  podIP 127.0.0.1 and Ready as a kubelet reports them); the server's endpoints
+  controller makes the Service's Endpoints from it, and the APIService's
+  Available condition goes from False (MissingEndpoints) to True (Passed), as
+  `kubectl get apiservice` shows.
 - Through the aggregator: the embedded server proxies the APIService's group to
-  the Service's endpoint (an Endpoints object pointing at the operator's port,
-  as the endpoints controller would make), verifying the operator against the
-  caBundle the operator wrote; the real kubectl lists (table, label selectors),
-  gets (-o yaml) and deletes snapshots. The Repository's hostPath is an empty
+  the Service's endpoint, verifying the operator against the caBundle the
+  operator wrote; the real kubectl lists (table, label selectors), gets
+  (-o yaml) and deletes snapshots, and `kubectl explain` reads the operator's
+  OpenAPI document through the aggregator's /openapi/v3. The Repository's hostPath is an empty
   directory and its mountPath the repository: only the operator (which reads
   mountPath, as in its pod) sees the snapshots, so a listing proves the proxy.
 - Directly, as kube-apiserver's aggregator calls it: its front-proxy client
@@ -16,7 +22,8 @@ configuration from its ServiceAccount alone.
   bearer token (TokenReview); every decision is the API server's
   (SubjectAccessReview on the shipped RBAC): 403 with kube's message, 401
   without a certificate or token, and the headers alone name nobody.
-- The operator gone: 503 through the aggregator.
+- The operator gone: 503 through the aggregator, and the APIService turns
+  False (FailedDiscoveryCheck).
 """
 import base64
 import http.client
@@ -83,13 +90,7 @@ class AggregatedSnapshotApi(unittest.TestCase):
         with open(cls.ca_file, "w") as f:
             f.write(cls.ca)
 
-        # What the endpoints controller would make for the operator's pod.
-        r = cls.server.kubectl("apply", "-f", "-", input=json.dumps({
-            "apiVersion": "v1", "kind": "Endpoints",
-            "metadata": {"name": "stash-operator", "namespace": "stash"},
-            "subsets": [{"addresses": [{"ip": "127.0.0.1"}],
-                         "ports": [{"name": "snapshot-api", "port": cls.port}]}]}))
-        assert r.returncode == 0, r.stderr
+        cls.make_operator_pod_ready()
 
         # A Repository the operator reaches at its mountPath (as in its pod);
         # at its hostPath (what the embedded server would read) nothing.
@@ -115,6 +116,52 @@ class AggregatedSnapshotApi(unittest.TestCase):
                 f.write(text + "\n")
             enginelib.stash(cls.repo, "backup", "--host", host, "--tag", "t-" + text, src)
         cls.snapshots = json.loads(enginelib.stash(cls.repo, "snapshots", "--json").stdout)
+
+    @classmethod
+    def apiservice_available(cls):
+        """The AVAILABLE column of `kubectl get apiservice` for the Snapshot API."""
+        r = cls.server.kubectl("get", "apiservice", "v1alpha1." + GROUP, "--no-headers")
+        assert r.returncode == 0, r.stderr
+        cols = r.stdout.split(None, 2)
+        return cols[2].rsplit(None, 1)[0] if len(cols) > 2 else ""
+
+    @classmethod
+    def make_operator_pod_ready(cls):
+        """Plays the node for the operator's pod: created (no IP yet), then the
+        IP and Ready as a kubelet reports them. Records what the server shows
+        before it is Ready (test_0 checks it)."""
+        # The Service reaches the operator's port by name, as the pod declares it.
+        r = cls.server.kubectl("patch", "svc", "stash-operator", "-n", "stash", "--type=json",
+                               "-p", json.dumps([{"op": "replace", "path": "/spec/ports/1/targetPort",
+                                                  "value": "snapshot-api"}]))
+        assert r.returncode == 0, r.stderr
+        labels = json.loads(cls.server.kubectl(
+            "get", "svc", "stash-operator", "-n", "stash", "-o", "json").stdout)["spec"]["selector"]
+        r = cls.server.kubectl("apply", "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "stash-operator-local", "namespace": "stash", "labels": labels},
+            "spec": {"nodeName": "local-node", "containers": [{
+                "name": "operator", "image": "stash",
+                "ports": [{"name": "snapshot-api", "containerPort": cls.port}]}]}}))
+        assert r.returncode == 0, r.stderr
+        wait_for("the APIService unavailable for lack of endpoints",
+                 lambda: cls.apiservice_available() == "False (MissingEndpoints)")
+        cls.before_ready = {
+            "available": cls.apiservice_available(),
+            "apiservice": json.loads(cls.server.kubectl(
+                "get", "apiservice", "v1alpha1." + GROUP, "-o", "json").stdout),
+            "get": cls.server.kubectl("get", "snapshots", "-n", "demo"),
+        }
+        r = cls.server.kubectl("patch", "pod", "stash-operator-local", "-n", "stash",
+                               "--subresource=status", "--type=merge", "-p", json.dumps({
+                                   "status": {"phase": "Running", "podIP": "127.0.0.1",
+                                              "podIPs": [{"ip": "127.0.0.1"}],
+                                              "conditions": [{"type": "Ready",
+                                                              "status": "True"}]}}))
+        assert r.returncode == 0, r.stderr
+        wait_for("the APIService available", lambda: cls.apiservice_available() == "True",
+                 detail=lambda: cls.server.kubectl("get", "apiservice", "v1alpha1." + GROUP,
+                                                   "-o", "yaml").stdout)
 
     @classmethod
     def tearDownClass(cls):
@@ -170,6 +217,42 @@ class AggregatedSnapshotApi(unittest.TestCase):
             return resp.status, json.loads(body)
         except ValueError:
             return resp.status, body
+
+    def test_0_endpoints_and_availability_follow_the_operators_pod(self):
+        before = self.before_ready
+        self.assertEqual(before["available"], "False (MissingEndpoints)")
+        cond = next(c for c in before["apiservice"]["status"]["conditions"]
+                    if c["type"] == "Available")
+        self.assertEqual(cond["message"], 'endpoints for service/stash-operator in "stash" have '
+                         'no addresses with port name "snapshot-api"')
+        self.assertNotEqual(before["get"].returncode, 0)
+        self.assertIn('no endpoints available for service "stash-operator"', before["get"].stderr)
+
+        # The endpoints controller's Endpoints: the Ready pod only (the
+        # Deployment's pods have no node, so no IP), ports by number and name.
+        r = self.server.kubectl("get", "endpoints", "-n", "stash", "stash-operator")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"stash-operator\s+127\.0\.0\.1:8443,127\.0\.0\.1:%d\s"
+                         % self.port)
+        ep = json.loads(self.server.kubectl("get", "endpoints", "-n", "stash", "stash-operator",
+                                            "-o", "json").stdout)
+        self.assertEqual(len(ep["subsets"]), 1, ep)
+        self.assertEqual([(a["ip"], a["targetRef"]["name"]) for a in ep["subsets"][0]["addresses"]],
+                         [("127.0.0.1", "stash-operator-local")])
+        self.assertNotIn("notReadyAddresses", ep["subsets"][0])
+        self.assertEqual(sorted((p["name"], p["port"]) for p in ep["subsets"][0]["ports"]),
+                         sorted([("webhook", 8443), ("snapshot-api", self.port)]))
+        self.assertEqual(ep["metadata"]["labels"]["app.kubernetes.io/component"], "operator")
+
+        r = self.server.kubectl("get", "apiservice", "v1alpha1." + GROUP)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^NAME\s+SERVICE\s+AVAILABLE\s+AGE\n")
+        self.assertRegex(r.stdout, r"v1alpha1\.%s\s+stash/stash-operator\s+True\s"
+                         % GROUP.replace(".", r"\."))
+        cond = next(c for c in json.loads(self.server.kubectl(
+            "get", "apiservice", "v1alpha1." + GROUP, "-o", "json").stdout)["status"]["conditions"]
+            if c["type"] == "Available")
+        self.assertEqual((cond["reason"], cond["message"]), ("Passed", "all checks passed"))
 
     def test_1_apiservice_carries_the_operators_ca(self):
         def ca_bundle():
@@ -283,12 +366,37 @@ class AggregatedSnapshotApi(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("error: You must be logged in to the server (Unauthorized)", r.stderr)
 
+    def test_6_kubectl_explain_reads_the_operators_openapi_through_the_aggregator(self):
+        r = self.server.kubectl("explain", "snapshots")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"GROUP:\s+%s\n" % GROUP.replace(".", r"\."))
+        self.assertRegex(r.stdout, r"KIND:\s+Snapshot\n")
+        self.assertRegex(r.stdout, r"VERSION:\s+v1alpha1\n")
+        self.assertIn("Snapshot is a snapshot of a restic repository", r.stdout)
+        self.assertRegex(r.stdout, r"status\s+<Object>")
+        r = self.server.kubectl("explain", "snapshot.status.hostname")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"FIELD:\s+hostname <string>")
+        self.assertIn("host-<ordinal>", r.stdout)
+        r = self.server.kubectl("explain", "snapshots.status.nothing")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('field "nothing" does not exist', r.stderr)
+
     def test_9_the_operator_gone_is_503_through_the_aggregator(self):
         self.operator.stop()
         r = self.server.kubectl("get", "snapshots", "-n", "demo")
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("ServiceUnavailable", r.stderr)
         self.assertIn("error trying to reach service", r.stderr)
+        # The failed request has the APIService checked again at once.
+        wait_for("the APIService unavailable", lambda: self.apiservice_available() ==
+                 "False (FailedDiscoveryCheck)", timeout=20)
+        cond = next(c for c in json.loads(self.server.kubectl(
+            "get", "apiservice", "v1alpha1." + GROUP, "-o", "json").stdout)["status"]["conditions"]
+            if c["type"] == "Available")
+        self.assertTrue(cond["message"].startswith(
+            "failing or missing response from https://127.0.0.1:%d/apis/%s/v1alpha1: "
+            % (self.port, GROUP)), cond["message"])
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
 // requests for an APIService's group/version here. Discovery (/apis,
 // /apis/<group>, /apis/<group>/<version>) and get/list/delete with Tables,
 // selectors and Status errors come from the same code as the embedded
-// server's provided resources.
+// server's provided resources, and so do the OpenAPI v3 documents
+// (/openapi/v3, /openapi/v3/apis/<group>/<version>, with each provider's
+// schema) that the aggregator merges for `kubectl explain`.
 //
 // Who may ask is decided as k8s.io/apiserver's delegating authentication and
 // authorization do:

@@ -38,6 +38,9 @@ struct ProvidedResource {
   bool deletable = true;  // "delete" besides "get" and "list"
   // Table columns, the Name column included (format "name").
   std::vector<PrinterColumn> columns;
+  // The kind's openAPIV3Schema (as a CRD version's), published in the
+  // OpenAPI v3 document for `kubectl explain`; null: none.
+  nlohmann::json schema;
 };
 
 class ResourceProvider {
