@@ -64,6 +64,12 @@ Registry::Registry() {
       Builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
               {"crd", "crds"}, false, true, true),
       Builtin("apiregistration.k8s.io", "v1", "apiservices", "APIService", {}, false, true, false),
+      // Stored, never called: a create or update answers with a warning
+      // saying so (writes.cc); Stash's own checks run in-process.
+      Builtin("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
+              "ValidatingWebhookConfiguration", {}, false, false, true),
+      Builtin("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
+              "MutatingWebhookConfiguration", {}, false, false, true),
   };
   for (ResourceInfo& r : AuthResources()) builtin_.push_back(std::move(r));
   for (auto& r : builtin_) {

@@ -629,6 +629,16 @@ std::vector<PrinterColumn> Build(std::string_view resource) {
                 [](const json& o, SystemTime) { return json(EndpointsText(o)); }),
             AgeCol()};
   }
+  if (resource == "validatingwebhookconfigurations" ||
+      resource == "mutatingwebhookconfigurations") {
+    return {NameCol(),
+            Col("Webhooks", "integer",
+                [](const json& o, SystemTime) {
+                  const json& w = At(o, "webhooks");
+                  return json(static_cast<int64_t>(w.is_array() ? w.size() : 0));
+                }),
+            AgeCol()};
+  }
   if (resource == "apiservices") {
     return {NameCol(),
             Col("Service", "string",

@@ -236,6 +236,18 @@ TEST(BuiltinColumnsTest, EndpointsAndApiServices) {
             "True");
 }
 
+TEST(BuiltinColumnsTest, WebhookConfigurations) {
+  using V = std::vector<std::string>;
+  for (const char* r : {"validatingwebhookconfigurations", "mutatingwebhookconfigurations"}) {
+    EXPECT_EQ(Header(r), (V{"Name", "Webhooks", "Age"}));
+  }
+  EXPECT_EQ(Row("validatingwebhookconfigurations",
+                R"({"metadata":{"name":"a","creationTimestamp":"2026-11-26T06:00:00Z"},
+                    "webhooks":[{"name":"x"},{"name":"y"}]})",
+                *ParseTimestamp("2026-11-26T06:10:00Z")),
+            json::parse(R"(["a",2,"10m"])"));
+}
+
 TEST(BuiltinColumnsTest, WorkloadAndPodCells) {
   SystemTime now = *ParseTimestamp("2026-11-26T06:10:00Z");
   EXPECT_EQ(Row("deployments", R"({"metadata":{"name":"stash-demo",

@@ -101,6 +101,13 @@ std::optional<HttpResponse> ApiHandler::Admit(const HttpRequest& req, const Targ
     if (obj->value("type", "").empty()) (*obj)["type"] = "Opaque";
   }
   DefaultWorkloadObject(t.info.key(), obj);
+  if (t.info.group == "admissionregistration.k8s.io") {
+    // Accepted so installs that ship webhooks apply, but never silently:
+    // this server calls no admission webhook.
+    warnings->push_back(t.info.kind + " \"" + MetaField(*obj, "name") +
+                        "\" is stored but not called: stash server calls no admission webhooks "
+                        "(it runs Stash's own validations in-process)");
+  }
   if (!t.info.custom || !t.info.schema.is_object()) return std::nullopt;
   const std::string mode = FieldValidation(req);
   std::vector<FieldError> errors = Validate(t.info.schema, *obj, mode == "Strict");
