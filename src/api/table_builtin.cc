@@ -622,7 +622,68 @@ std::string ApiServiceAvailable(const json& apiservice) {
   return "Unknown";
 }
 
+// kube's printService: TYPE, CLUSTER-IP, EXTERNAL-IP, PORT(S), and the
+// selector in the wide output.
+std::vector<PrinterColumn> Services() {
+  std::vector<PrinterColumn> c;
+  c.push_back(NameCol());
+  c.push_back(Col("Type", "string", [](const json& o, SystemTime) {
+    std::string type = Str(o, "spec.type");
+    return json(type.empty() ? "ClusterIP" : type);
+  }));
+  c.push_back(Col("Cluster-IP", "string", [](const json& o, SystemTime) {
+    const json& ips = At(o, "spec.clusterIPs");
+    if (ips.is_array() && !ips.empty() && ips[0].is_string()) return ips[0];
+    std::string ip = Str(o, "spec.clusterIP");
+    return json(ip.empty() ? "<none>" : ip);
+  }));
+  c.push_back(Col("External-IP", "string", [](const json& o, SystemTime) {
+    const std::string type = Str(o, "spec.type");
+    if (type == "ExternalName") return json(Str(o, "spec.externalName"));
+    std::vector<std::string> ips;
+    const json& external = At(o, "spec.externalIPs");
+    for (const json& ip : external.is_array() ? external : json::array()) {
+      if (ip.is_string()) ips.push_back(ip.get<std::string>());
+    }
+    if (type == "LoadBalancer") {
+      const json& ingress = At(o, "status.loadBalancer.ingress");
+      for (const json& i : ingress.is_array() ? ingress : json::array()) {
+        std::string v = Str(i, "ip");
+        if (v.empty()) v = Str(i, "hostname");
+        if (!v.empty()) ips.push_back(v);
+      }
+      if (ips.empty()) return json("<pending>");
+    }
+    std::string out;
+    for (const std::string& ip : ips) out += (out.empty() ? "" : ",") + ip;
+    return json(out.empty() ? "<none>" : out);
+  }));
+  c.push_back(Col("Port(s)", "string", [](const json& o, SystemTime) {
+    std::string out;
+    const json& ports = At(o, "spec.ports");
+    for (const json& p : ports.is_array() ? ports : json::array()) {
+      std::string protocol = Str(p, "protocol");
+      if (protocol.empty()) protocol = "TCP";
+      std::string one = std::to_string(Int(p, "port"));
+      if (Int(p, "nodePort") > 0) one += ":" + std::to_string(Int(p, "nodePort"));
+      out += (out.empty() ? "" : ",") + one + "/" + protocol;
+    }
+    return json(out.empty() ? "<none>" : out);
+  }));
+  c.push_back(AgeCol());
+  c.push_back(Col(
+      "Selector", "string",
+      [](const json& o, SystemTime) {
+        const json& sel = At(o, "spec.selector");
+        if (!sel.is_object() || sel.empty()) return json("<none>");
+        return json(SelectorText(json{{"matchLabels", sel}}));
+      },
+      1));
+  return c;
+}
+
 std::vector<PrinterColumn> Build(std::string_view resource) {
+  if (resource == "services") return Services();
   if (resource == "endpoints") {
     return {NameCol(),
             Col("Endpoints", "string",

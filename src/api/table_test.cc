@@ -236,6 +236,27 @@ TEST(BuiltinColumnsTest, EndpointsAndApiServices) {
             "True");
 }
 
+TEST(BuiltinColumnsTest, Services) {
+  using V = std::vector<std::string>;
+  SystemTime now = *ParseTimestamp("2026-11-26T06:10:00Z");
+  EXPECT_EQ(Header("services"), (V{"Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age"}));
+  EXPECT_EQ(Header("services", true).back(), "Selector");
+  EXPECT_EQ(
+      Row("services", R"({"metadata":{"name":"op","creationTimestamp":"2026-11-26T06:00:00Z"},
+      "spec":{"selector":{"b":"2","a":"1"},"clusterIP":"10.96.0.7",
+              "ports":[{"port":443,"targetPort":8443},{"port":53,"protocol":"UDP","nodePort":30053}]}})",
+          now),
+      json::parse(
+          R"(["op","ClusterIP","10.96.0.7","<none>","443/TCP,53:30053/UDP","10m","a=1,b=2"])"));
+  EXPECT_EQ(Row("services", R"({"metadata":{"name":"lb"},"spec":{"type":"LoadBalancer"}})", now)[3],
+            "<pending>");
+  EXPECT_EQ(Row("services", R"({"metadata":{"name":"x"},
+      "spec":{"type":"ExternalName","externalName":"db.example.com"}})",
+                now)[3],
+            "db.example.com");
+  EXPECT_EQ(Row("services", R"({"metadata":{"name":"bare"}})", now)[2], "<none>");
+}
+
 TEST(BuiltinColumnsTest, WebhookConfigurations) {
   using V = std::vector<std::string>;
   for (const char* r : {"validatingwebhookconfigurations", "mutatingwebhookconfigurations"}) {

@@ -75,6 +75,12 @@ class DeployManifests(unittest.TestCase):
                         "--no-headers")
             return r.stdout.split()[2:4] == ["False", "(MissingEndpoints)"] and r.stdout
         wait_for("AVAILABLE False (MissingEndpoints)", available)
+        r = kubectl("get", "svc", "-n", "stash", "-o", "wide")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE"
+                         r"\s+SELECTOR\n")
+        self.assertRegex(r.stdout, r"stash-operator\s+ClusterIP\s+\S+\s+<none>\s+443/TCP,8444/TCP\s+"
+                         r"\S+\s+app.kubernetes.io/component=operator,app.kubernetes.io/name=stash\n")
         r = kubectl("get", "endpoints", "-n", "stash", "stash-operator", "-o", "json")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn("addresses", json.dumps(json.loads(r.stdout).get("subsets", [])))
