@@ -27,7 +27,6 @@ import http.client
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -35,6 +34,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
+from scale_objects import Api, workload  # noqa: E402
 
 NS = "bench"
 
@@ -68,61 +68,6 @@ def children(pid):
             out.append(k)
             todo.append(k)
     return out
-
-
-class Api:
-    def __init__(self, server):
-        self.server = server
-        self.hdrs = {"Authorization": "Bearer " + server.token, "Accept": "application/json",
-                     "Content-Type": "application/json"}
-        self.conn = None
-
-    def call(self, method, path, body=None):
-        for attempt in range(3):
-            if self.conn is None:
-                self.conn = http.client.HTTPSConnection(
-                    "127.0.0.1", self.server.port, context=self.server.ssl_context(), timeout=120)
-            try:
-                self.conn.request(method, path, body=None if body is None else json.dumps(body),
-                                  headers=self.hdrs)
-                r = self.conn.getresponse()
-                data = r.read()
-                return r.status, json.loads(data) if data else None
-            except (OSError, http.client.HTTPException):
-                self.conn = None
-                if attempt == 2:
-                    raise
-        return None
-
-
-def manifests(i, replicas, schedule, repo_dir):
-    name = "app-%04d" % i
-    pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-           "metadata": {"name": name, "namespace": NS},
-           "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
-                    "resources": {"requests": {"storage": "1Gi"}}}}
-    deploy = {"apiVersion": "apps/v1", "kind": "Deployment",
-              "metadata": {"name": name, "namespace": NS, "labels": {"app": name}},
-              "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                       "template": {"metadata": {"labels": {"app": name}},
-                                    "spec": {"containers": [{
-                                        "name": "busybox", "image": "busybox",
-                                        "command": ["/bin/sh", "-c"], "args": ["sleep 3000"],
-                                        "volumeMounts": [{"mountPath": "/source/data",
-                                                          "name": "source-data"}]}],
-                                        "volumes": [{"name": "source-data",
-                                                     "persistentVolumeClaim": {
-                                                         "claimName": name}}]}}}}
-    bc = {"apiVersion": "stash.appscode.com/v1beta1", "kind": "BackupConfiguration",
-          "metadata": {"name": name, "namespace": NS},
-          "spec": {"repository": {"name": "repo"}, "schedule": schedule,
-                   "target": {"ref": {"apiVersion": "apps/v1", "kind": "Deployment",
-                                      "name": name},
-                              "volumeMounts": [{"name": "source-data",
-                                                "mountPath": "/source/data"}],
-                              "paths": ["/source/data"]},
-                   "retentionPolicy": {"name": "keep-last-5", "keepLast": 5, "prune": True}}}
-    return pvc, deploy, bc
 
 
 def pct(values, p):
@@ -177,11 +122,7 @@ def run(server, args):
     rss0 = rss_kib(pid)
     t0 = time.time()
     for i in range(args.count):
-        pvc, deploy, bc = manifests(i, args.replicas, schedule, repo_dir)
-        for path, obj in (("/api/v1/namespaces/%s/persistentvolumeclaims" % NS, pvc),
-                          ("/apis/apps/v1/namespaces/%s/deployments" % NS, deploy),
-                          ("/apis/stash.appscode.com/v1beta1/namespaces/%s/backupconfigurations"
-                           % NS, bc)):
+        for path, obj in workload(NS, "app-%04d" % i, schedule, args.replicas):
             st, body = api.call("POST", path, obj)
             assert st == 201, (st, body)
     created = time.time() - t0

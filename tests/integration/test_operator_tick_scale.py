@@ -24,74 +24,12 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helpers import wait_for  # noqa: E402
 from operator_env import OperatorServer  # noqa: E402
+from scale_objects import Api, workload  # noqa: E402
 
 NS = "scale"
 COUNT = int(os.environ.get("STASH_TICK_SCALE_COUNT", "200"))
 PERIOD = 20  # seconds; divides 60, so ticks fall at :00, :20, :40
 TICKS = 2
-
-
-class Api:
-    """One keep-alive connection to the server (200 kubectl runs would take minutes)."""
-
-    def __init__(self, server):
-        self.server = server
-        self.hdrs = {"Authorization": "Bearer " + server.token, "Accept": "application/json",
-                     "Content-Type": "application/json"}
-        self.conn = None
-
-    def call(self, method, path, body=None):
-        for attempt in range(3):
-            if self.conn is None:
-                self.conn = http.client.HTTPSConnection(
-                    "127.0.0.1", self.server.port, context=self.server.ssl_context(), timeout=60)
-            try:
-                self.conn.request(method, path, body=None if body is None else json.dumps(body),
-                                  headers=self.hdrs)
-                r = self.conn.getresponse()
-                data = r.read()
-                return r.status, json.loads(data) if data else None
-            except (OSError, http.client.HTTPException):
-                self.conn = None
-                if attempt == 2:
-                    raise
-        return None, None
-
-    def create(self, path, obj):
-        status, body = self.call("POST", path, obj)
-        if status != 201:
-            raise AssertionError("POST %s: %s %s" % (path, status, body))
-
-
-def manifests(name, schedule):
-    pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-           "metadata": {"name": name, "namespace": NS},
-           "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
-                    "resources": {"requests": {"storage": "1Gi"}}}}
-    deploy = {"apiVersion": "apps/v1", "kind": "Deployment",
-              "metadata": {"name": name, "namespace": NS, "labels": {"app": name}},
-              "spec": {"replicas": 0, "selector": {"matchLabels": {"app": name}},
-                       "template": {"metadata": {"labels": {"app": name}},
-                                    "spec": {"containers": [{
-                                        "name": "app", "image": "busybox",
-                                        "command": ["sleep", "3000"],
-                                        "volumeMounts": [{"mountPath": "/source/data",
-                                                          "name": "source-data"}]}],
-                                        "volumes": [{"name": "source-data",
-                                                     "persistentVolumeClaim": {
-                                                         "claimName": name}}]}}}}
-    bc = {"apiVersion": "stash.appscode.com/v1beta1", "kind": "BackupConfiguration",
-          "metadata": {"name": name, "namespace": NS},
-          "spec": {"repository": {"name": "repo"}, "schedule": schedule,
-                   "target": {"ref": {"apiVersion": "apps/v1", "kind": "Deployment",
-                                      "name": name},
-                              "volumeMounts": [{"name": "source-data",
-                                                "mountPath": "/source/data"}],
-                              "paths": ["/source/data"]},
-                   "retentionPolicy": {"name": "keep-last-5", "keepLast": 5, "prune": True}}}
-    return (("/api/v1/namespaces/%s/persistentvolumeclaims" % NS, pvc),
-            ("/apis/apps/v1/namespaces/%s/deployments" % NS, deploy),
-            ("/apis/stash.appscode.com/v1beta1/namespaces/%s/backupconfigurations" % NS, bc))
 
 
 class SessionWatch:
@@ -149,7 +87,7 @@ class TickScale(unittest.TestCase):
         cls.server.cleanup()
 
     def test_every_tick_creates_every_session(self):
-        api = Api(self.server)
+        api = Api(self.server, timeout=60)
         api.create("/api/v1/namespaces", {"metadata": {"name": NS}})
         api.create("/api/v1/namespaces/%s/secrets" % NS,
                    {"metadata": {"name": "secret"}, "stringData": {"RESTIC_PASSWORD": "scale"}})
@@ -162,7 +100,7 @@ class TickScale(unittest.TestCase):
         names = ["app-%03d" % i for i in range(COUNT)]
         t0 = time.time()
         for name in names:
-            for path, obj in manifests(name, "*/%d * * * * *" % PERIOD):
+            for path, obj in workload(NS, name, "*/%d * * * * *" % PERIOD):
                 api.create(path, obj)
 
         def all_ready():

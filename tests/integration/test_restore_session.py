@@ -10,8 +10,6 @@ StatefulSet, Job mode and kill -9 are in test_restore_workloads.py.
 """
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -148,9 +146,13 @@ class RestoreSessionGuide(unittest.TestCase):
 
         # Re-applying the same session does nothing: no restore, no new pods.
         self.write("source-pvc", "keep.txt", "changed after the restore\n")
+        rv = env.get_json("restoresession", "-n", "demo", "restore-demo")["metadata"][
+            "resourceVersion"]
         r = env.kubectl("apply", "-f", "-", input=restore_session("restore-demo", "stash-demo"))
         self.assertIn("unchanged", r.stdout)
-        time.sleep(2)
+        # No write, so no watch event: nothing for the controller to act on.
+        self.assertEqual(env.get_json("restoresession", "-n", "demo", "restore-demo")["metadata"][
+            "resourceVersion"], rv)
         self.assertEqual({p["metadata"]["name"] for p in self.pods("stash-demo")}, after)
         self.assertEqual(self.read("source-pvc", "keep.txt"), "changed after the restore\n")
 

@@ -36,7 +36,11 @@ class [[nodiscard]] Result {
   Result(U&& value) : value_(std::in_place, std::forward<U>(value)) {}  // NOLINT
 
   bool ok() const { return value_.has_value(); }
-  const Status& status() const { return status_; }
+  // On a temporary Result these return by value: a reference into a Result
+  // that dies at the end of the full expression (`STASH_RETURN_IF_ERROR(
+  // f().status())`, `for (auto& x : f().value())`) would dangle.
+  const Status& status() const& { return status_; }
+  Status status() && { return std::move(status_); }
 
   T& value() & {
     assert(ok());
@@ -46,7 +50,7 @@ class [[nodiscard]] Result {
     assert(ok());
     return *value_;
   }
-  T&& value() && {
+  T value() && {
     assert(ok());
     return std::move(*value_);
   }
@@ -54,7 +58,7 @@ class [[nodiscard]] Result {
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
-  T&& operator*() && { return std::move(*this).value(); }
+  T operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
