@@ -10,6 +10,9 @@ processes it left behind are killed and the directory is removed. Without
 this a failed or interrupted test leaves its API server's database and its
 repositories behind (a gigabyte each for some), and a machine that runs the
 suite often fills its disk: CI once failed "database or disk is full".
+Containers that the embedded node ran with podman live outside the process
+group (conmon holds them): those whose logs were under the directory are
+removed too, with their pods.
 """
 import os
 import shutil
@@ -24,6 +27,36 @@ def kill_group(pgid):
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def podman_leftovers(tmp):
+    """Removes the podman pods and containers of nodes whose data was under tmp."""
+    if not shutil.which("podman"):
+        return
+    try:
+        out = subprocess.run(
+            ["podman", "ps", "-a", "--filter", "label=io.stash.node", "--format",
+             '{{.ID}} {{index .Labels "io.stash.node"}} {{index .Labels "io.stash.log"}}'],
+            capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return
+    nodes = set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2].startswith(tmp + os.sep):
+            nodes.add(parts[1])
+    for node in sorted(nodes):
+        for kind in (["pod", "ps"], ["ps", "-a"]):
+            try:
+                ids = subprocess.run(["podman"] + kind + ["-q", "--filter",
+                                                          "label=io.stash.node=" + node],
+                                     capture_output=True, text=True, timeout=60).stdout.split()
+                if ids:
+                    rm = ["podman", "pod", "rm", "-f"] if kind[0] == "pod" else ["podman", "rm",
+                                                                                 "-f"]
+                    subprocess.run(rm + ids, capture_output=True, timeout=300)
+            except (OSError, subprocess.SubprocessError):
+                pass
 
 
 def main():
@@ -45,6 +78,7 @@ def main():
     signal.signal(signal.SIGINT, forward)
     rc = proc.wait()
     kill_group(proc.pid)
+    podman_leftovers(tmp)
     shutil.rmtree(tmp, ignore_errors=True)
     if os.path.exists(tmp):
         print("isolate.py: could not remove %s" % tmp, file=sys.stderr)
