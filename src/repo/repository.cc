@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ctime>
 #include <future>
+#include <set>
 #include <unordered_set>
 
 #include "repository_impl.h"
@@ -320,7 +321,21 @@ Result<Id> RepositoryImpl::ResolvePrefix(FileType type, std::string_view prefix)
 }
 
 Status RepositoryImpl::LoadIndex() {
-  STASH_ASSIGN_OR_RETURN(std::vector<Id> files, ListIds(FileType::kIndex));
+  STASH_ASSIGN_OR_RETURN(std::vector<Id> listed, ListIds(FileType::kIndex));
+  // Index files are only ever added, except by prune, which removes some:
+  // when every loaded file is still there, loading the new ones is enough.
+  bool incremental;
+  std::vector<Id> files;
+  {
+    std::shared_lock lock(index_mu_);
+    std::set<Id> have(index_files_.begin(), index_files_.end());
+    std::set<Id> now(listed.begin(), listed.end());
+    incremental = !have.empty() && std::includes(now.begin(), now.end(), have.begin(), have.end());
+    for (const Id& id : listed) {
+      if (!incremental || !have.count(id)) files.push_back(id);
+    }
+  }
+  if (incremental && files.empty()) return Status::Ok();
   std::vector<std::vector<format::IndexPack>> loaded(files.size());
   std::vector<Status> errors(files.size());
   std::atomic<size_t> next{0};
@@ -350,8 +365,11 @@ Status RepositoryImpl::LoadIndex() {
     if (!errors[i].ok()) return Status(errors[i]).Prepend("loading index " + files[i].ShortHex());
   }
   std::unique_lock lock(index_mu_);
-  index_.Clear();
-  index_files_ = files;
+  if (!incremental) {
+    index_.Clear();
+    index_files_.clear();
+  }
+  index_files_.insert(index_files_.end(), files.begin(), files.end());
   for (auto& packs : loaded) {
     for (const format::IndexPack& p : packs) {
       uint32_t n = index_.AddPack(p.id);

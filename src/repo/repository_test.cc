@@ -264,6 +264,37 @@ TEST_F(RepositoryTest, SavedBlobsComeBackAfterReopenFromPacksAndIndex) {
   EXPECT_EQ(tree_packs, 1u);
 }
 
+TEST_F(RepositoryTest, LoadIndexAgainReadsOnlyNewFilesAndAllWhenOneIsGone) {
+  auto writer = Repository::Init(Shared(), "pw", Opts());
+  ASSERT_OK(writer);
+  auto save = [&](uint8_t seed) {
+    std::vector<uint8_t> d = Data(1000, seed);
+    Id id = crypto::Sha256(d);
+    EXPECT_OK((*writer)->SaveBlob(BlobKind::kData, id, d));
+    EXPECT_OK((*writer)->Flush());
+    return id;
+  };
+  Id first = save(1);
+  auto reader = Repository::Open(Shared(), "pw", Opts());
+  ASSERT_OK(reader);
+  ASSERT_OK((*reader)->LoadIndex());
+  EXPECT_EQ((*reader)->IndexedBlobCount(), 1u);
+  Id second = save(2);  // another process adds an index file
+  ASSERT_OK((*reader)->LoadIndex());
+  EXPECT_EQ((*reader)->IndexedBlobCount(), 2u);  // read once each, no duplicate
+  EXPECT_TRUE((*reader)->Has(BlobKind::kData, second));
+  ASSERT_OK((*reader)->LoadIndex());  // nothing new: nothing read
+  EXPECT_EQ((*reader)->IndexedBlobCount(), 2u);
+  // A prune replaces index files: the first one goes, everything reloads.
+  std::vector<Id> files = (*reader)->LoadedIndexFiles();
+  ASSERT_EQ(files.size(), 2u);
+  ASSERT_OK(mem_.Remove({backend::FileType::kIndex, files[0].Hex()}));
+  ASSERT_OK((*reader)->LoadIndex());
+  EXPECT_EQ((*reader)->IndexedBlobCount(), 1u);
+  EXPECT_EQ((*reader)->LoadedIndexFiles(), std::vector<Id>{files[1]});
+  EXPECT_NE((*reader)->Has(BlobKind::kData, first), (*reader)->Has(BlobKind::kData, second));
+}
+
 TEST_F(RepositoryTest, CorruptBlobIsDataLossNamingBlobAndPack) {
   auto repo = Repository::Init(Shared(), "pw", Opts());
   ASSERT_OK(repo);

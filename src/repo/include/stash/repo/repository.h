@@ -114,7 +114,7 @@ class Repository {
   virtual Result<Id> ResolvePrefix(backend::FileType type, std::string_view prefix) = 0;
 
   // --- index
-  // Loads every index file into memory. Safe to call again (reloads).
+  // Loads every index file into memory; again: only files added since (or all).
   virtual Status LoadIndex() = 0;
   virtual std::optional<BlobLocation> Lookup(BlobKind kind, const Id& id) const = 0;
   virtual bool Has(BlobKind kind, const Id& id) const = 0;
