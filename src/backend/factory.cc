@@ -289,8 +289,14 @@ Result<BackendSpec> FromStashRepository(const nlohmann::json& b,
   return spec;
 }
 
-Result<BackendPtr> OpenBackend(const BackendSpec& spec, Clock& clock, Random& random,
+Result<BackendPtr> OpenBackend(const BackendSpec& given, Clock& clock, Random& random,
                                RetryOptions retry) {
+  BackendSpec spec = given;
+  if (spec.cancel != nullptr) {
+    for (http::Options* o : {&spec.rest.http, &spec.s3.http, &spec.gcs.http, &spec.azure.http}) {
+      o->cancel = spec.cancel;
+    }
+  }
   BackendPtr concrete;
   switch (spec.kind) {
     case BackendKind::kLocal:

@@ -31,6 +31,7 @@ void GlobalInit() {
 
 struct Transfer {
   const Request* request = nullptr;
+  const std::atomic<bool>* cancel = nullptr;  // the request's, or the client's
   size_t read_pos = 0;
   std::vector<uint8_t>* sink = nullptr;
   bool sink_started = false;
@@ -110,7 +111,7 @@ size_t OnRead(char* buffer, size_t size, size_t n, void* user) {
 
 int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(user);
-  return t->request->cancel && t->request->cancel->load() ? 1 : 0;
+  return t->cancel && t->cancel->load() ? 1 : 0;
 }
 
 int OnSeek(void* user, curl_off_t offset, int origin) {
@@ -285,7 +286,7 @@ curl_slist* SetExchange(CURL* curl, Transfer* t) {
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnWrite);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
-  if (request.cancel != nullptr) {
+  if (t->cancel != nullptr) {
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, t);
@@ -327,6 +328,7 @@ Result<Response> Client::Do(const Request& request, std::vector<uint8_t>* sink) 
   if (curl == nullptr) return InternalError("libcurl could not create a handle");
   Transfer t;
   t.request = &request;
+  t.cancel = request.cancel != nullptr ? request.cancel : options_.cancel;
   t.sink = sink;
   char errbuf[CURL_ERROR_SIZE] = {0};
   SetConnection(curl, options_, request);

@@ -9,6 +9,7 @@
 // Thread-safety: pure functions; the returned backend is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -40,6 +41,9 @@ struct BackendSpec {
   // restic's --limit-upload / --limit-download in bytes per second; 0: none.
   uint64_t limit_upload = 0;
   uint64_t limit_download = 0;
+  // When it becomes true, the remote store's transfers in flight stop with
+  // kCancelled (a stopped backup's uploads); local files are not affected.
+  const std::atomic<bool>* cancel = nullptr;
   // The repository password (RESTIC_PASSWORD), carried for the engine; the
   // backend itself never uses it.
   std::string repository_password;

@@ -56,6 +56,9 @@ struct Options {
   // API server that is not up yet is worth waiting for.
   bool unreachable_is_final = true;
   bool accept_compressed = false;  // ask for gzip/deflate and inflate answers
+  // When it becomes true, every transfer of this client (one without its own
+  // Request::cancel) stops with kCancelled: a stopped backup's uploads.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct Request {
