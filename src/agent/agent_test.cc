@@ -10,7 +10,7 @@
 namespace stash::agent {
 namespace {
 
-using nlohmann::json;
+using apis::json;
 
 TEST(Format, SizesTimesAndDurationsAsStashWritesThem) {
   EXPECT_EQ(FormatProcessingTime(3.7), "0:03");
@@ -24,20 +24,27 @@ TEST(Format, SizesTimesAndDurationsAsStashWritesThem) {
             "250ms");
 }
 
-json Secret() {
-  return json::parse(R"({"metadata": {"name": "s", "namespace": "demo"},
+template <class T>
+T Parse(const char* text) {
+  auto r = apis::FromJson<T>(json::parse(text));
+  EXPECT_OK(r);
+  return r.ok() ? *r : T{};
+}
+
+apis::Secret Secret() {
+  return Parse<apis::Secret>(R"({"metadata": {"name": "s", "namespace": "demo"},
       "data": {"RESTIC_PASSWORD": "Y2hhbmdlaXQ=", "GOOGLE_PROJECT_ID": "cA==", "not-env": "eA=="}})");
 }
 
 TEST(Repository, LocalBackendsResolveToHostDirectories) {
-  json repo = json::parse(R"({"metadata": {"name": "r", "namespace": "demo"}, "spec": {"backend":
-      {"storageSecretName": "s", "local": {"mountPath": "/safe/data", "subPath": "x",
-       "persistentVolumeClaim": {"claimName": "repo-pvc"}}}}})");
+  auto repo = Parse<apis::Repository>(R"({"metadata": {"name": "r", "namespace": "demo"},
+      "spec": {"backend": {"storageSecretName": "s", "local": {"mountPath": "/safe/data",
+        "subPath": "x", "persistentVolumeClaim": {"claimName": "repo-pvc"}}}}})");
   auto t = ResolveRepository(repo, Secret(), "/data");
   ASSERT_OK(t);
   EXPECT_EQ(t->url, "/data/volumes/demo/repo-pvc/x");
-  EXPECT_EQ(t->env["RESTIC_PASSWORD"], "changeit");
-  EXPECT_EQ(t->env["GOOGLE_PROJECT_ID"], "p");
+  EXPECT_EQ(t->env.at("RESTIC_PASSWORD"), "changeit");
+  EXPECT_EQ(t->env.at("GOOGLE_PROJECT_ID"), "p");
   EXPECT_FALSE(t->env.count("not-env"));
   auto in_pod = ResolveRepository(repo, Secret(), "");
   ASSERT_OK(in_pod);
@@ -45,40 +52,25 @@ TEST(Repository, LocalBackendsResolveToHostDirectories) {
 }
 
 TEST(Repository, CloudBackendsUseResticUrls) {
-  json repo = json::parse(R"({"metadata": {"name": "gcs-repo", "namespace": "demo"}, "spec":
-      {"backend": {"gcs": {"bucket": "appscode-qa", "prefix": "/sample/data"},
-                   "storageSecretName": "gcs-secret"}}})");
+  auto repo = Parse<apis::Repository>(R"({"metadata": {"name": "gcs-repo", "namespace": "demo"},
+      "spec": {"backend": {"gcs": {"bucket": "appscode-qa", "prefix": "/sample/data"},
+                           "storageSecretName": "gcs-secret"}}})");
   auto t = ResolveRepository(repo, Secret(), "/data");
   ASSERT_OK(t);
   EXPECT_EQ(t->url, "gs:appscode-qa:/sample/data");
-  repo["spec"]["backend"] = json::parse(R"({"s3": {"endpoint": "http://127.0.0.1:9000",
-      "bucket": "b", "prefix": "p/"}})");
-  EXPECT_EQ(ResolveRepository(repo, Secret(), "")->url, "s3:http://127.0.0.1:9000/b/p");
-  json no_password = Secret();
-  no_password["data"].erase("RESTIC_PASSWORD");
+  repo.spec.backend.gcs.reset();
+  repo.spec.backend.s3 =
+      Parse<apis::S3Spec>(R"({"endpoint": "http://127.0.0.1:9000", "bucket": "b", "prefix": "p/",
+                              "region": "eu-west-1"})");
+  auto s3 = ResolveRepository(repo, Secret(), "");
+  ASSERT_OK(s3);
+  EXPECT_EQ(s3->url, "s3:http://127.0.0.1:9000/b/p");
+  EXPECT_EQ(s3->env.at("AWS_DEFAULT_REGION"), "eu-west-1");
+  apis::Secret no_password = Secret();
+  no_password.data.erase("RESTIC_PASSWORD");
   auto missing = ResolveRepository(repo, no_password, "");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("RESTIC_PASSWORD"), std::string::npos);
-}
-
-TEST(Runner, ParsesResticJsonOutput) {
-  std::string out =
-      "{\"message_type\":\"status\",\"percent_done\":0.5}\n"
-      "{\"message_type\":\"summary\",\"files_new\":1,\"files_changed\":0,\"files_unmodified\":0,"
-      "\"dirs_new\":2,\"data_added\":1234,\"total_files_processed\":1,\"total_bytes_processed\":12,"
-      "\"total_duration\":0.25,\"snapshot_id\":\"4f1c2b3a9e\"}\n";
-  auto s = ParseBackupSummary(out);
-  ASSERT_OK(s);
-  EXPECT_EQ(s->snapshot_id, "4f1c2b3a9e");
-  EXPECT_EQ(s->new_files, 1);
-  EXPECT_EQ(s->data_added, 1234u);
-  EXPECT_FALSE(ParseBackupSummary("{\"message_type\":\"status\"}\n").ok());
-  auto f = ParseForgetOutput(
-      "[{\"tags\":null,\"host\":\"host-0\",\"paths\":[\"/a\"],\"keep\":[{},{},{},{},{}],"
-      "\"remove\":[{},{}],\"reasons\":[]}]\n");
-  ASSERT_OK(f);
-  EXPECT_EQ(f->kept, 5);
-  EXPECT_EQ(f->removed, 2);
 }
 
 TEST(Runner, ErrorTextKeepsStderrAndDropsJsonLines) {

@@ -4,11 +4,11 @@
 
 #include <cstdio>
 
+#include "stash/apis/client.h"
+#include "stash/apis/coordination.h"
 #include "stash/kube/events.h"
 
 namespace stash::agent {
-
-using kube::json;
 
 std::string FormatMicroTime(SystemTime t) {
   std::string base = kube::FormatTime(t);  // ...SSZ
@@ -30,53 +30,54 @@ LeaderLease::LeaderLease(const kube::Client& client, Clock& clock, std::string n
 
 Result<bool> LeaderLease::TryAcquireOrRenew() {
   const SystemTime now = clock_.Now();
-  const int64_t secs = std::chrono::duration_cast<std::chrono::seconds>(duration_).count();
-  auto got = client_.Get(kube::res::kLeases, ns_, name_);
+  const int32_t secs = int32_t(std::chrono::duration_cast<std::chrono::seconds>(duration_).count());
+  auto got = apis::Get<apis::Lease>(client_, ns_, name_);
   if (!got.ok()) {
     if (got.status().code() != Code::kNotFound) return got.status();
-    json lease = {{"metadata", {{"name", name_}, {"namespace", ns_}}},
-                  {"spec",
-                   {{"holderIdentity", identity_},
-                    {"leaseDurationSeconds", secs},
-                    {"acquireTime", FormatMicroTime(now)},
-                    {"renewTime", FormatMicroTime(now)},
-                    {"leaseTransitions", 0}}}};
-    auto created = client_.Create(kube::res::kLeases, ns_, lease);
+    apis::Lease lease;
+    lease.metadata.name = name_;
+    lease.metadata.namespace_ = ns_;
+    lease.spec.holder_identity = identity_;
+    lease.spec.lease_duration_seconds = secs;
+    lease.spec.acquire_time = FormatMicroTime(now);
+    lease.spec.renew_time = FormatMicroTime(now);
+    lease.spec.lease_transitions = 0;
+    auto created = apis::Create(client_, lease);
     if (created.ok()) return true;
     if (created.status().code() == Code::kAlreadyExists) return false;
     return created.status();
   }
-  json lease = std::move(*got);
-  json& spec = lease["spec"];
-  std::string holder = spec.value("holderIdentity", "");
-  bool ours = holder == identity_;
+  apis::Lease lease = std::move(*got);
+  apis::LeaseSpec& spec = lease.spec;
+  const std::string holder = spec.holder_identity.value_or("");
+  const bool ours = holder == identity_;
   bool expired = true;
-  if (!holder.empty() && spec.contains("renewTime")) {
-    auto renewed = kube::ParseTime(spec.value("renewTime", ""));
-    int64_t held_for = spec.value("leaseDurationSeconds", secs);
+  if (!holder.empty() && spec.renew_time) {
+    auto renewed = kube::ParseTime(*spec.renew_time);
+    const int64_t held_for = spec.lease_duration_seconds.value_or(secs);
     expired = !renewed.ok() || *renewed + std::chrono::seconds(held_for) < now;
   }
   if (!ours && !expired) return false;
   if (!ours) {
-    spec["acquireTime"] = FormatMicroTime(now);
-    spec["leaseTransitions"] = spec.value("leaseTransitions", 0) + 1;
+    spec.acquire_time = FormatMicroTime(now);
+    spec.lease_transitions = spec.lease_transitions.value_or(0) + 1;
   }
-  spec["holderIdentity"] = identity_;
-  spec["leaseDurationSeconds"] = secs;
-  spec["renewTime"] = FormatMicroTime(now);
-  auto updated = client_.Update(kube::res::kLeases, ns_, lease);
+  spec.holder_identity = identity_;
+  spec.lease_duration_seconds = secs;
+  spec.renew_time = FormatMicroTime(now);
+  auto updated = apis::Update(client_, lease);
   if (updated.ok()) return true;
   if (updated.status().code() == Code::kConflict) return false;  // someone else won the race
   return updated.status();
 }
 
 void LeaderLease::Release() {
-  auto got = client_.Get(kube::res::kLeases, ns_, name_);
-  if (!got.ok() || got->value("/spec/holderIdentity"_json_pointer, "") != identity_) return;
-  json lease = std::move(*got);
-  lease["spec"]["holderIdentity"] = "";
-  lease["spec"]["renewTime"] = FormatMicroTime(SystemTime{});
-  client_.Update(kube::res::kLeases, ns_, lease).status().IgnoreError();
+  auto got = apis::Get<apis::Lease>(client_, ns_, name_);
+  if (!got.ok() || got->spec.holder_identity.value_or("") != identity_) return;
+  apis::Lease lease = std::move(*got);
+  lease.spec.holder_identity = "";
+  lease.spec.renew_time = FormatMicroTime(SystemTime{});
+  apis::Update(client_, lease).status().IgnoreError();
 }
 
 LeaseRenewer::LeaseRenewer(LeaderLease& lease, Duration period)

@@ -7,11 +7,14 @@
 #include <set>
 
 #include "node_heartbeat.h"
+#include "node_informer.h"
 #include "node_kubelet.h"
 #include "node_streams.h"
 #include "stash/agent/kubelet.h"
 #include "stash/agent/repository.h"
 #include "stash/agent/trigger.h"
+#include "stash/apis/apps.h"
+#include "stash/apis/batch.h"
 #include "stash/kube/cron.h"
 #include "stash/kube/events.h"
 #include "stash/kube/stash_names.h"
@@ -52,25 +55,19 @@ void NodeRuntime::Start() {
   stop_ = false;
   std::error_code ec;
   fs::create_directories(opts_.data_dir + "/logs", ec);
-  pvcs_ = std::make_unique<kube::Informer>(
-      client_, res::kPersistentVolumeClaims, "", kube::ListOptions{}, clock_,
-      [this](const std::string& type, const json& obj) { OnPvc(type, obj); });
+  pvcs_ = NodeInformer::Of<apis::PersistentVolumeClaim>(
+      client_, clock_, [this](const std::string& type, const json& obj) { OnPvc(type, obj); });
   pods_dirty_ = true;
   crons_dirty_ = true;
   triggers_ = std::make_unique<TriggerWorkers>(4);
   auto pods_changed = [this](const std::string&, const json&) { pods_dirty_ = true; };
-  cronjobs_ = std::make_unique<kube::Informer>(
-      client_, res::kCronJobs, "", kube::ListOptions{}, clock_,
-      [this](const std::string&, const json&) { crons_dirty_ = true; });
-  pods_ = std::make_unique<kube::Informer>(client_, res::kPods, "", kube::ListOptions{}, clock_,
-                                           pods_changed);
+  cronjobs_ = NodeInformer::Of<apis::CronJob>(
+      client_, clock_, [this](const std::string&, const json&) { crons_dirty_ = true; });
+  pods_ = NodeInformer::Of<apis::Pod>(client_, clock_, pods_changed);
   // Deployments', StatefulSets' and DaemonSets' pods are the cluster's
   // controllers' (src/api/workloads.h); the node runs those bound to it.
-  for (const kube::Resource* r : {&res::kJobs}) {
-    workloads_.push_back(std::make_unique<kube::Informer>(client_, *r, "", kube::ListOptions{},
-                                                          clock_, pods_changed));
-    if (r == &res::kJobs) jobs_ = workloads_.back().get();
-  }
+  workloads_.push_back(NodeInformer::Of<apis::Job>(client_, clock_, pods_changed));
+  jobs_ = workloads_.back().get();
   StartKubelet();
   pvcs_->Start();
   heartbeat_ = std::make_unique<NodeHeartbeat>(client_, clock_, opts_.node_name, opts_.data_dir);
@@ -343,9 +340,12 @@ std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
 
 void NodeRuntime::RecordPodEvent(const Container& c, std::string_view type, std::string_view reason,
                                  const std::string& message) {
-  json pod = {{"apiVersion", "v1"},
-              {"kind", "Pod"},
-              {"metadata", {{"name", c.pod}, {"namespace", c.ns}, {"uid", c.pod_uid}}}};
+  apis::ObjectReference pod;
+  pod.api_version = "v1";
+  pod.kind = "Pod";
+  pod.name = c.pod;
+  pod.namespace_ = c.ns;
+  pod.uid = c.pod_uid;
   Status s = kubelet_events_.Record(pod, type, reason, message);
   if (!s.ok()) spdlog::debug("node: event on pod {}/{}: {}", c.ns, c.pod, s.ToString());
 }
@@ -376,7 +376,7 @@ void NodeRuntime::OnExit(const std::string& key, Running& r, SystemTime now, boo
   r.last = t;
   *restart = true;
   spdlog::warn("node: container {} exited with code {}; restarting", key, t.exit_code);
-  RecordPodEvent(c, kube::kWarning, "BackOff",
+  RecordPodEvent(c, apis::kWarning, "BackOff",
                  "Back-off restarting failed container " + c.name + " in pod " + c.pod + "_" +
                      c.ns + "(" + c.pod_uid + ")");
 }
@@ -556,7 +556,7 @@ bool NodeRuntime::SyncContainers() {
     // As kubelet, for the restore's containers (a sidecar restart per pod of
     // a thousand workloads would be a thousand events).
     if (r.spec.init || r.spec.restart_policy != "Always") {
-      RecordPodEvent(r.spec, kube::kNormal, "Started", "Started container " + r.spec.name);
+      RecordPodEvent(r.spec, apis::kNormal, "Started", "Started container " + r.spec.name);
     }
   }
   return changed;

@@ -2,6 +2,7 @@
 // SyncCronJobs (see node.h).
 #include <spdlog/spdlog.h>
 
+#include "node_informer.h"
 #include "stash/agent/kubelet.h"
 #include "stash/agent/node.h"
 #include "stash/agent/trigger.h"

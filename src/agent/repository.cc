@@ -1,14 +1,14 @@
 #include "stash/agent/repository.h"
 
-#include <algorithm>
-#include <cstdlib>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <filesystem>
+
+#include "stash/backend/cache.h"
 #include "stash/backend/factory.h"
-#include "stash/core/base64.h"
 
 namespace stash::agent {
-
-using nlohmann::json;
 
 namespace {
 
@@ -29,6 +29,24 @@ bool IsEnvName(const std::string& k) {
   return std::all_of(k.begin(), k.end(), [](char c) { return isalnum(uint8_t(c)) || c == '_'; });
 }
 
+// "<kind>:<bucket>:/<prefix>", restic's form for gs, azure, b2 and swift.
+std::string BucketUrl(std::string_view kind, const std::string& bucket, const std::string& prefix) {
+  return std::string(kind) + ":" + bucket + ":/" + TrimSlashes(prefix);
+}
+
+Result<std::string> LocalDir(const apis::LocalSpec& local, const std::string& ns,
+                             const std::string& data_dir, const std::string& id) {
+  if (data_dir.empty()) return JoinPath(local.mount_path, local.sub_path);
+  if (local.source.host_path) return JoinPath(local.source.host_path->path, local.sub_path);
+  if (local.source.persistent_volume_claim) {
+    return JoinPath(VolumeDir(data_dir, ns, local.source.persistent_volume_claim->claim_name),
+                    local.sub_path);
+  }
+  return UnsupportedError(id +
+                          ": backend.local volume type is not supported by the embedded node; "
+                          "use hostPath or persistentVolumeClaim");
+}
+
 }  // namespace
 
 std::string VolumeDir(const std::string& data_dir, const std::string& ns,
@@ -36,65 +54,43 @@ std::string VolumeDir(const std::string& data_dir, const std::string& ns,
   return data_dir + "/volumes/" + ns + "/" + claim;
 }
 
-Result<RepoTarget> ResolveRepository(const json& repository, const json& secret,
+Result<RepoTarget> ResolveRepository(const apis::Repository& repository, const apis::Secret& secret,
                                      const std::string& data_dir) {
-  std::string ns = repository.value("/metadata/namespace"_json_pointer, "");
-  std::string id = "Repository " + ns + "/" + repository.value("/metadata/name"_json_pointer, "");
+  const std::string& ns = repository.metadata.namespace_;
+  const std::string id = "Repository " + ns + "/" + repository.metadata.name;
   RepoTarget t;
-  const json data = secret.value("data", json::object());
-  const json string_data = secret.value("stringData", json::object());
-  for (const auto& [k, v] : data.items()) {
-    if (!IsEnvName(k) || !v.is_string()) continue;
-    auto value = Base64Decode(v.get<std::string>());
-    if (!value.ok())
-      return Status(value.status()).Prepend("storage Secret of " + id + ", key " + k);
-    t.env[k] = std::move(*value);
+  for (const auto& [k, v] : secret.data) {
+    if (IsEnvName(k)) t.env[k] = v;
   }
-  for (const auto& [k, v] : string_data.items()) {
-    if (IsEnvName(k) && v.is_string()) t.env[k] = v.get<std::string>();
+  for (const auto& [k, v] : secret.string_data) {
+    if (IsEnvName(k)) t.env[k] = v;
   }
   if (!t.env.count("RESTIC_PASSWORD")) {
-    return FailedPreconditionError("storage Secret " + ns + "/" +
-                                   secret.value("/metadata/name"_json_pointer, "") + " of " + id +
-                                   " has no RESTIC_PASSWORD key");
+    return FailedPreconditionError("storage Secret " + ns + "/" + secret.metadata.name + " of " +
+                                   id + " has no RESTIC_PASSWORD key");
   }
-  const json backend = repository.value("/spec/backend"_json_pointer, json::object());
-  if (backend.contains("local")) {
-    const json& local = backend["local"];
-    std::string sub = local.value("subPath", "");
-    if (data_dir.empty()) {
-      t.local_dir = JoinPath(local.value("mountPath", ""), sub);
-    } else if (local.contains("hostPath")) {
-      t.local_dir = JoinPath(local["hostPath"].value("path", ""), sub);
-    } else if (local.contains("persistentVolumeClaim")) {
-      t.local_dir = JoinPath(
-          VolumeDir(data_dir, ns, local["persistentVolumeClaim"].value("claimName", "")), sub);
-    } else {
-      return UnsupportedError(id +
-                              ": backend.local volume type is not supported by the embedded "
-                              "node; use hostPath or persistentVolumeClaim");
-    }
+  const apis::Backend& b = repository.spec.backend;
+  if (b.local) {
+    STASH_ASSIGN_OR_RETURN(t.local_dir, LocalDir(*b.local, ns, data_dir, id));
     if (t.local_dir.empty()) return InvalidError(id + ": backend.local has no path");
     t.url = t.local_dir;
     return t;
   }
-  auto prefix = [](const json& b) { return TrimSlashes(b.value("prefix", "")); };
-  if (backend.contains("s3")) {
-    const json& b = backend["s3"];
-    std::string endpoint = b.value("endpoint", "s3.amazonaws.com");
-    t.url = "s3:" + endpoint + "/" + b.value("bucket", "");
-    if (!prefix(b).empty()) t.url += "/" + prefix(b);
-    if (b.contains("region")) t.env["AWS_DEFAULT_REGION"] = b.value("region", "");
-  } else if (backend.contains("gcs")) {
-    t.url = "gs:" + backend["gcs"].value("bucket", "") + ":/" + prefix(backend["gcs"]);
-  } else if (backend.contains("azure")) {
-    t.url = "azure:" + backend["azure"].value("container", "") + ":/" + prefix(backend["azure"]);
-  } else if (backend.contains("b2")) {
-    t.url = "b2:" + backend["b2"].value("bucket", "") + ":/" + prefix(backend["b2"]);
-  } else if (backend.contains("swift")) {
-    t.url = "swift:" + backend["swift"].value("container", "") + ":/" + prefix(backend["swift"]);
-  } else if (backend.contains("rest")) {
-    t.url = "rest:" + backend["rest"].value("url", "");
+  if (b.s3) {
+    t.url =
+        "s3:" + (b.s3->endpoint.empty() ? "s3.amazonaws.com" : b.s3->endpoint) + "/" + b.s3->bucket;
+    if (!TrimSlashes(b.s3->prefix).empty()) t.url += "/" + TrimSlashes(b.s3->prefix);
+    if (!b.s3->region.empty()) t.env.insert_or_assign("AWS_DEFAULT_REGION", b.s3->region);
+  } else if (b.gcs) {
+    t.url = BucketUrl("gs", b.gcs->bucket, b.gcs->prefix);
+  } else if (b.azure) {
+    t.url = BucketUrl("azure", b.azure->container, b.azure->prefix);
+  } else if (b.b2) {
+    t.url = BucketUrl("b2", b.b2->bucket, b.b2->prefix);
+  } else if (b.swift) {
+    t.url = BucketUrl("swift", b.swift->container, b.swift->prefix);
+  } else if (b.rest) {
+    t.url = "rest:" + b.rest->url;
   } else {
     return InvalidError(id +
                         " has no backend (spec.backend.local, s3, gcs, azure, b2, swift or rest)");
@@ -104,15 +100,43 @@ Result<RepoTarget> ResolveRepository(const json& repository, const json& secret,
 
 Result<std::unique_ptr<repo::Repository>> OpenRepository(const RepoTarget& target,
                                                          const EnvMap& env, Clock& clock,
-                                                         Random& random) {
+                                                         Random& random, repo::Options opts,
+                                                         bool init, const std::string& cache_dir,
+                                                         const std::atomic<bool>* cancel) {
   backend::Env all(env.begin(), env.end());
-  for (const auto& [k, v] : target.env) all[k] = v;
-  STASH_ASSIGN_OR_RETURN(backend::BackendPtr be,
-                         backend::OpenBackend(target.url, all, clock, random));
-  repo::Options opts;
+  for (const auto& [k, v] : target.env) all.insert_or_assign(k, v);
+  auto password = all.find("RESTIC_PASSWORD");
+  if (password == all.end()) {
+    return FailedPreconditionError("repository " + target.url + ": no RESTIC_PASSWORD");
+  }
+  if (init && !target.local_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(target.local_dir, ec);
+    if (ec) return ErrnoError(ec.value(), "creating repository directory " + target.local_dir);
+  }
+  STASH_ASSIGN_OR_RETURN(backend::BackendSpec spec, backend::ParseRepository(target.url, all));
+  spec.cancel = cancel;
+  STASH_ASSIGN_OR_RETURN(backend::BackendPtr be, backend::OpenBackend(spec, clock, random));
   opts.clock = &clock;
   opts.random = &random;
-  return repo::Repository::Open(std::move(be), all["RESTIC_PASSWORD"], opts);
+  backend::CacheBackend* cache = nullptr;
+  if (!cache_dir.empty()) {
+    auto c = std::make_unique<backend::CacheBackend>(std::move(be));
+    cache = c.get();
+    be = std::move(c);
+    opts.on_index_loaded = [cache](const std::unordered_set<std::string>& tree_packs) {
+      cache->KeepOnlyPacks(tree_packs);
+    };
+  }
+  auto r = init ? repo::Repository::Init(std::move(be), password->second, opts)
+                : repo::Repository::Open(std::move(be), password->second, opts);
+  if (r.ok() && cache) {
+    // As restic: a cache that cannot be used is said and skipped.
+    if (auto a = cache->Attach(cache_dir, (*r)->repository_id(), clock.Now()); !a.ok()) {
+      spdlog::warn("unable to open cache {}: {}", cache_dir, a.status().message());
+    }
+  }
+  return r;
 }
 
 }  // namespace stash::agent

@@ -135,7 +135,7 @@ Result<RestoreOutcome> RestoreInit::Restore(const apis::RestoreSession& session)
                     ": " + secret.status().message(),
                 started);
   }
-  auto target = ResolveRepository(apis::ToJson(*repository), apis::ToJson(*secret), opts_.data_dir);
+  auto target = ResolveRepository(*repository, *secret, opts_.data_dir);
   if (!target.ok()) return Fail(session, target.status().message(), started);
   SetStats(Stats(host, "Running", "")).IgnoreError();
   auto repo = OpenRepository(*target, opts_.env, clock_, random_);

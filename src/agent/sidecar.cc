@@ -8,27 +8,28 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
-#include <set>
+#include <optional>
 #include <thread>
 
 #include "stash/agent/format.h"
 #include "stash/agent/lease.h"
 #include "stash/agent/metrics_push.h"
 #include "stash/agent/probe.h"
-#include "stash/apis/backup.h"
-#include "stash/apis/codec.h"
+#include "stash/apis/apps.h"
+#include "stash/apis/client.h"
+#include "stash/apis/informer.h"
 #include "stash/apis/metrics.h"
 #include "stash/apis/repository.h"
 #include "stash/kube/duration.h"
-#include "stash/kube/informer.h"
+#include "stash/kube/events.h"
 #include "stash/kube/stash_names.h"
 
 namespace stash::agent {
 
 namespace {
 
-using kube::json;
-namespace res = kube::res;
+using apis::BackupConfiguration;
+using apis::BackupSession;
 
 std::string S(std::string_view v) { return std::string(v); }
 
@@ -37,17 +38,15 @@ bool IsDenial(const Status& s) {
   return s.code() == Code::kUnauthorized || s.code() == Code::kForbidden;
 }
 
-bool IsFinal(const std::string& phase) {
-  return phase == "Succeeded" || phase == "Failed" || phase == "Skipped" || phase == "Unknown";
-}
-
-json Condition(std::string_view type, bool ok, std::string_view reason, std::string_view message,
-               SystemTime now) {
-  return {{"type", type},
-          {"status", ok ? "True" : "False"},
-          {"reason", reason},
-          {"message", message},
-          {"lastTransitionTime", kube::FormatTime(now)}};
+apis::Condition Cond(std::string_view type, bool ok, std::string_view reason,
+                     std::string_view message, SystemTime now) {
+  apis::Condition c;
+  c.type = type;
+  c.status = ok ? "True" : "False";
+  c.reason = reason;
+  c.message = message;
+  c.last_transition_time = kube::FormatTime(now);
+  return c;
 }
 
 std::string Lower(std::string s) {
@@ -61,53 +60,131 @@ constexpr Duration kHookTimeout = std::chrono::seconds(30);
 // How often a Running session's status.progress is written.
 constexpr Duration kProgressInterval = std::chrono::seconds(2);
 
+// The pod template of the backup target (Deployment, StatefulSet, DaemonSet).
+Result<apis::PodTemplateSpec> TargetTemplate(const kube::Client& client, const apis::TargetRef& ref,
+                                             const std::string& ns) {
+  if (ref.kind == "Deployment") {
+    STASH_ASSIGN_OR_RETURN(auto d, apis::Get<apis::Deployment>(client, ns, ref.name));
+    return apis::Workload::Of(d).template_;
+  }
+  if (ref.kind == "StatefulSet") {
+    STASH_ASSIGN_OR_RETURN(auto s, apis::Get<apis::StatefulSet>(client, ns, ref.name));
+    return apis::Workload::Of(s).template_;
+  }
+  if (ref.kind == "DaemonSet") {
+    STASH_ASSIGN_OR_RETURN(auto d, apis::Get<apis::DaemonSet>(client, ns, ref.name));
+    return apis::Workload::Of(d).template_;
+  }
+  return InvalidError("backup target kind " + ref.kind + " has no pod template");
+}
+
 // The pod a hook runs against: the sidecar shares the workload pod's network
 // (and, on the embedded node, the node's), so the workload listens on
 // 127.0.0.1; named ports and the environment come from its containers.
-HookTarget WorkloadHookTarget(const json& workload, const std::string& container) {
+HookTarget WorkloadHookTarget(const apis::PodTemplateSpec& tmpl, const std::string& container) {
   HookTarget t;
-  for (const json& c :
-       workload.value("/spec/template/spec/containers"_json_pointer, json::array())) {
-    for (const json& p : c.value("ports", json::array())) {
-      if (p.contains("name") && p.contains("containerPort")) {
-        t.named_ports.emplace(p["name"].get<std::string>(), p["containerPort"].get<int>());
-      }
+  for (const apis::Container& c : tmpl.spec.containers) {
+    for (const apis::ContainerPort& p : c.ports) {
+      if (!p.name.empty()) t.named_ports.emplace(p.name, p.container_port);
     }
-    if (!container.empty() && c.value("name", "") != container) continue;
-    for (const json& e : c.value("env", json::array())) {
-      if (e.contains("value")) t.env[e.value("name", "")] = e["value"].get<std::string>();
+    if (!container.empty() && c.name != container) continue;
+    for (const apis::EnvVar& e : c.env) {
+      if (!e.value_from) t.env[e.name] = e.value;
     }
   }
   return t;
 }
 
-// status.progress from restic's "status" message; the rate is the bytes
-// done since the previous report over the time between them.
-json ProgressStatus(const json& st, double bytes_per_second) {
+// status.progress from a report; `bytes_per_second` when the report has no
+// rate of its own (a restic binary's status messages carry none).
+apis::BackupSessionProgress ProgressStatus(const engine::ProgressReport& r,
+                                           double bytes_per_second) {
+  apis::BackupSessionProgress p;
   char pct[16];
-  snprintf(pct, sizeof pct, "%.2f%%", st.value("percent_done", 0.0) * 100);
-  json p = {{"percent", pct},
-            {"filesDone", st.value("files_done", uint64_t{0})},
-            {"totalFiles", st.value("total_files", uint64_t{0})},
-            {"bytesDone", st.value("bytes_done", uint64_t{0})},
-            {"totalBytes", st.value("total_bytes", uint64_t{0})},
-            {"rate", FormatBytes(static_cast<uint64_t>(bytes_per_second)) + "/s"}};
-  // restic omits seconds_remaining while it is 0: in the first whole second,
-  // and when the rest takes under a second. Both still deserve an ETA, from
-  // the rate measured here.
-  const uint64_t remaining = st.value("seconds_remaining", uint64_t{0});
-  const uint64_t total = st.value("total_bytes", uint64_t{0});
-  const uint64_t done = st.value("bytes_done", uint64_t{0});
-  if (remaining > 0) {
-    p["eta"] = FormatGoDuration(std::chrono::seconds(remaining));
-  } else if (bytes_per_second > 0 && total > done) {
-    const double secs = std::ceil(static_cast<double>(total - done) / bytes_per_second);
-    p["eta"] = FormatGoDuration(std::chrono::seconds(static_cast<int64_t>(secs)));
+  snprintf(pct, sizeof pct, "%.2f%%", r.percent_done * 100);
+  p.percent = pct;
+  p.files_done = int64_t(r.files_done);
+  p.total_files = int64_t(r.total_files);
+  p.bytes_done = int64_t(r.bytes_done);
+  p.total_bytes = int64_t(r.total_bytes);
+  p.rate = FormatBytes(static_cast<uint64_t>(bytes_per_second)) + "/s";
+  // restic omits seconds_remaining while it is 0 (in the first whole second,
+  // and when the rest takes under a second) and the engine until its scan
+  // ends: those still deserve an ETA, from the rate measured here.
+  if (r.seconds_remaining && *r.seconds_remaining > 0) {
+    p.eta = FormatGoDuration(std::chrono::seconds(*r.seconds_remaining));
+  } else if (bytes_per_second > 0 && r.total_bytes > r.bytes_done) {
+    const double secs =
+        std::ceil(static_cast<double>(r.total_bytes - r.bytes_done) / bytes_per_second);
+    p.eta = FormatGoDuration(std::chrono::seconds(static_cast<int64_t>(secs)));
   }
   return p;
 }
 
+apis::SnapshotStats SnapshotStatsOf(const engine::BackupStats& s, const std::string& path) {
+  apis::SnapshotStats out;
+  out.name = s.snapshot_id.ShortHex();
+  out.path = path;
+  out.total_size = FormatBytes(s.total_bytes_processed);
+  out.uploaded = FormatBytes(s.data_added);
+  out.processing_time = FormatProcessingTime(s.seconds);
+  out.file_stats.total_files = int64_t(s.total_files_processed);
+  out.file_stats.new_files = int64_t(s.files_new);
+  out.file_stats.modified_files = int64_t(s.files_changed);
+  out.file_stats.unmodified_files = int64_t(s.files_unmodified);
+  return out;
+}
+
 }  // namespace
+
+// Session names to process, each at most once in the queue, with a retry
+// delay on the injected clock.
+struct BackupSidecar::Queue {
+  void Push(const std::string& name, SystemTime due = {}) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const auto& [n, d] : items) {
+        if (n == name) return;
+      }
+      items.emplace_back(name, due);
+    }
+    cv.notify_one();
+  }
+  // The first due name, or nullopt after a short wait (so the caller can
+  // notice a lost lease and `stop`).
+  std::optional<std::string> Pop(Clock& clock) {
+    std::unique_lock<std::mutex> lock(mu);
+    for (int round = 0; round < 2; ++round) {
+      const SystemTime now = clock.Now();
+      for (auto it = items.begin(); it != items.end(); ++it) {
+        if (it->second > now) continue;
+        std::string name = it->first;
+        items.erase(it);
+        return name;
+      }
+      if (round == 0) cv.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    return std::nullopt;
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::pair<std::string, SystemTime>> items;
+};
+
+struct BackupSidecar::Caches {
+  apis::Informer<BackupSession> sessions;
+  apis::Informer<BackupConfiguration> invoker;
+};
+
+// What the steps of one backup produced.
+struct BackupSidecar::Outcome {
+  std::vector<apis::Condition> conditions;
+  std::vector<apis::Condition> target_conditions;  // the hooks'
+  std::vector<apis::SnapshotStats> snapshots;
+  std::optional<apis::Repository> repository;
+  std::optional<apis::RepositoryStatus> repo_status;  // set once the backups succeeded
+  Status failure;
+};
 
 BackupSidecar::BackupSidecar(const kube::Client& client, Clock& clock, BackupRunner& runner,
                              SidecarOptions opts)
@@ -117,12 +194,14 @@ BackupSidecar::BackupSidecar(const kube::Client& client, Clock& clock, BackupRun
       opts_(std::move(opts)),
       session_events_(client, clock, S(kube::kSourceBackupSessionController)),
       updater_events_(client, clock, S(kube::kSourceStatusUpdater)),
-      sidecar_events_(client, clock, S(kube::kSourceBackupSidecar)) {}
+      sidecar_events_(client, clock, S(kube::kSourceBackupSidecar)),
+      queue_(std::make_unique<Queue>()) {}
+
+BackupSidecar::~BackupSidecar() = default;
 
 std::string BackupSidecar::HostName() const {
   if (opts_.target_kind == "StatefulSet") {
-    std::string ordinal = opts_.pod_name.substr(opts_.pod_name.rfind('-') + 1);
-    return "host-" + ordinal;
+    return "host-" + opts_.pod_name.substr(opts_.pod_name.rfind('-') + 1);
   }
   if (opts_.target_kind == "DaemonSet" && !opts_.node_name.empty()) return opts_.node_name;
   return "host-0";
@@ -132,14 +211,37 @@ std::string BackupSidecar::LeaseName() const {
   return "lock-" + Lower(opts_.invoker_kind) + "-" + opts_.invoker_name + "-backup";
 }
 
-bool BackupSidecar::Matches(const json& s) const {
-  if (s.value("/spec/invoker/name"_json_pointer, "") == opts_.invoker_name &&
-      s.value("/spec/invoker/kind"_json_pointer, opts_.invoker_kind) == opts_.invoker_kind) {
+bool BackupSidecar::Matches(const BackupSession& s) const {
+  const apis::TypedLocalObjectReference& inv = s.spec.invoker;
+  if (inv.name == opts_.invoker_name &&
+      (inv.kind.empty() ? opts_.invoker_kind : inv.kind) == opts_.invoker_kind) {
     return true;
   }
-  json labels = s.value("/metadata/labels"_json_pointer, json::object());
-  return labels.value(S(kube::kLabelInvokerName), "") == opts_.invoker_name ||
-         labels.value(S(kube::kLabelBackupConfiguration), "") == opts_.invoker_name;
+  return s.metadata.Label(kube::kLabelInvokerName) == opts_.invoker_name ||
+         s.metadata.Label(kube::kLabelBackupConfiguration) == opts_.invoker_name;
+}
+
+Status BackupSidecar::StartCaches(const std::atomic<bool>& stop) {
+  kube::ListOptions invoker_only;
+  invoker_only.field_selector = "metadata.name=" + opts_.invoker_name;
+  caches_.reset(new Caches{{client_,
+                            opts_.ns,
+                            {},
+                            clock_,
+                            [this](const std::string& type, const BackupSession& s) {
+                              if (type == "DELETED" || !Matches(s)) return;
+                              if (s.status.phase.empty() || s.status.phase == "Pending")
+                                queue_->Push(s.metadata.name);
+                            }},
+                           {client_, opts_.ns, invoker_only, clock_, {}}});
+  caches_->sessions.Start();
+  caches_->invoker.Start();
+  std::unique_lock<std::mutex> lock(queue_->mu);
+  while (!caches_->sessions.synced() || !caches_->invoker.synced()) {
+    if (stop.load()) return CancelledError("stopped before the caches listed");
+    queue_->cv.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  return Status::Ok();
 }
 
 Status BackupSidecar::Run(const std::atomic<bool>& stop) {
@@ -162,76 +264,51 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
   NotDenied();
   spdlog::info("run-backup: leading {} for {} {}/{}", LeaseName(), opts_.invoker_kind, opts_.ns,
                opts_.invoker_name);
-  if (auto bc = client_.Get(res::kBackupConfigurations, opts_.ns, opts_.invoker_name); bc.ok()) {
-    json obj = *bc;
-    obj["apiVersion"] = res::kBackupConfigurations.ApiVersion();
-    obj["kind"] = res::kBackupConfigurations.kind;
-    sidecar_events_
-        .Record(obj, kube::kNormal, "BackupSession Controller Started",
-                "BackupSession controller started successfully in pod " + opts_.ns + "/" +
-                    opts_.pod_name + ".")
-        .IgnoreError();
-  }
-  if (Status s = FailInterrupted(); !s.ok()) spdlog::warn("{}", s.ToString());
-
-  std::mutex mu;
-  std::deque<std::string> queue;
-  std::set<std::string> queued;
-  kube::Informer sessions(client_, res::kBackupSessions, opts_.ns, kube::ListOptions{}, clock_,
-                          [&](const std::string& type, const json& obj) {
-                            if (type == "DELETED" || !Matches(obj)) return;
-                            std::string phase = obj.value("/status/phase"_json_pointer, "");
-                            if (!phase.empty() && phase != "Pending") return;
-                            std::lock_guard<std::mutex> lock(mu);
-                            std::string name = obj["metadata"].value("name", "");
-                            if (queued.insert(name).second) queue.push_back(name);
-                          });
-  sessions.Start();
   // Renewed from its own thread, so a backup longer than the lease (one
   // waiting on another configuration's lock of a shared repository) keeps it.
   auto renewer = std::make_unique<LeaseRenewer>(lease);
-  Status result;
-  while (!stop.load()) {
-    std::string name;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!queue.empty()) {
-        name = queue.front();
-        queue.pop_front();
-        queued.erase(name);
-      }
+  Status result = StartCaches(stop);
+  if (result.ok()) {
+    if (auto bc = caches_->invoker.Get(opts_.ns, opts_.invoker_name); bc.ok()) {
+      sidecar_events_
+          .Record(**bc, apis::kNormal, "BackupSession Controller Started",
+                  "BackupSession controller started successfully in pod " + opts_.ns + "/" +
+                      opts_.pod_name + ".")
+          .IgnoreError();
     }
+    if (Status s = FailInterrupted(); !s.ok()) spdlog::warn("{}", s.ToString());
+  }
+  while (result.ok() && !stop.load()) {
     if (renewer->lost()) {
       result = UnavailableError("lost the lease " + LeaseName() + " to another replica");
       break;
     }
-    if (name.empty()) {
-      clock_.SleepUntil(clock_.Now() + std::chrono::milliseconds(100));
-      continue;
-    }
-    if (Status s = ProcessSession(name); !s.ok()) {
+    std::optional<std::string> name = queue_->Pop(clock_);
+    if (!name) continue;
+    if (Status s = ProcessSession(*name); !s.ok()) {
       if (IsDenial(s)) {
         // Kept queued: the session runs once the permission is granted.
-        kube::SleepUnlessStopped(
-            clock_, Denied(Status(s).Prepend("BackupSession " + opts_.ns + "/" + name)), stop);
-        std::lock_guard<std::mutex> lock(mu);
-        if (queued.insert(name).second) queue.push_back(name);
+        queue_->Push(*name, clock_.Now() + Denied(Status(s).Prepend("BackupSession " + opts_.ns +
+                                                                    "/" + *name)));
         continue;
       }
-      spdlog::warn("BackupSession {}/{}: {}", opts_.ns, name, s.ToString());
-      if (s.retryable()) {
-        kube::SleepUnlessStopped(clock_, std::chrono::seconds(2), stop);
-        std::lock_guard<std::mutex> lock(mu);
-        if (queued.insert(name).second) queue.push_back(name);
+      spdlog::warn("BackupSession {}/{}: {}", opts_.ns, *name, s.ToString());
+      if (s.retryable() || s.code() == Code::kConflict) {
+        queue_->Push(*name, clock_.Now() + std::chrono::seconds(2));
       }
     } else {
       NotDenied();
     }
   }
-  sessions.Stop();
+  if (caches_) {
+    caches_->sessions.RequestStop();
+    caches_->invoker.RequestStop();
+    caches_->sessions.Stop();
+    caches_->invoker.Stop();
+  }
   renewer.reset();
   lease.Release();
-  return result;
+  return result.code() == Code::kCancelled ? Status::Ok() : result;
 }
 
 Duration BackupSidecar::Denied(const Status& s) {
@@ -246,11 +323,13 @@ Duration BackupSidecar::Denied(const Status& s) {
       s.ToString(), opts_.invoker_name, secs);
   if (s.message() != denied_message_) {
     // The event may be denied as well; the log above says it anyway.
-    json bc = {{"apiVersion", res::kBackupConfigurations.ApiVersion()},
-               {"kind", res::kBackupConfigurations.kind},
-               {"metadata", {{"name", opts_.invoker_name}, {"namespace", opts_.ns}}}};
+    apis::ObjectReference bc;
+    bc.api_version = BackupConfiguration::Resource().ApiVersion();
+    bc.kind = BackupConfiguration::Resource().kind;
+    bc.name = opts_.invoker_name;
+    bc.namespace_ = opts_.ns;
     Status e =
-        sidecar_events_.Record(bc, kube::kWarning, "Permission Denied",
+        sidecar_events_.Record(bc, apis::kWarning, "Permission Denied",
                                "The stash sidecar in pod " + opts_.ns + "/" + opts_.pod_name +
                                    " was denied: " + s.message() + " (retrying with back-off)");
     if (e.ok()) denied_message_ = s.message();
@@ -259,41 +338,33 @@ Duration BackupSidecar::Denied(const Status& s) {
 }
 
 Status BackupSidecar::FailInterrupted() {
-  try {
-    return FailInterruptedUnguarded();
-  } catch (const std::exception& e) {
-    return InternalError("ending interrupted BackupSessions: " + std::string(e.what()));
-  }
-}
-
-Status BackupSidecar::FailInterruptedUnguarded() {
-  STASH_ASSIGN_OR_RETURN(json list, client_.List(res::kBackupSessions, opts_.ns));
   bool interrupted = false;
-  for (const json& s : list.value("items", json::array())) {
-    if (!Matches(s) || s.value("/status/phase"_json_pointer, "") != "Running") continue;
-    std::string name = s["metadata"].value("name", "");
-    SystemTime now = clock_.Now();
-    std::string started = s.value("/metadata/creationTimestamp"_json_pointer, "");
-    auto created = kube::ParseTime(started);
-    std::string error = "failed to complete backup for host " + HostName() +
-                        ". Reason: the backup was interrupted (its process was killed or the node "
-                        "restarted); the next scheduled backup will run normally.";
-    json target = s.value("/status/targets/0"_json_pointer, json::object());
-    target["phase"] = "Failed";
-    target["stats"] =
-        json::array({{{"hostname", HostName()}, {"phase", "Failed"}, {"error", error}}});
-    target["conditions"] = json::array(
-        {Condition("BackupDisrupted", true, "FailedToCompleteDueToDisruption", error, now)});
-    json status = {{"phase", "Failed"}, {"targets", json::array({target})}};
-    if (created.ok()) status["sessionDuration"] = FormatGoDuration(now - *created);
-    auto p = client_.Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
-                           {{"status", status}}, "status");
-    if (!p.ok()) return p.status();
-    json obj = s;
-    obj["apiVersion"] = res::kBackupSessions.ApiVersion();
-    obj["kind"] = res::kBackupSessions.kind;
-    updater_events_.Record(obj, kube::kWarning, "Host Backup Failed", error).IgnoreError();
-    spdlog::warn("BackupSession {}/{} was left Running; marked Failed", opts_.ns, name);
+  for (const auto& s : caches_->sessions.List()) {
+    if (!Matches(*s) || s->status.phase != "Running") continue;
+    const SystemTime now = clock_.Now();
+    const std::string error =
+        "failed to complete backup for host " + HostName() +
+        ". Reason: the backup was interrupted (its process was killed or the node restarted); "
+        "the next scheduled backup will run normally.";
+    apis::BackupTargetStatus target =
+        s->status.targets.empty() ? apis::BackupTargetStatus{} : s->status.targets[0];
+    target.phase = "Failed";
+    apis::HostBackupStats host;
+    host.hostname = HostName();
+    host.phase = "Failed";
+    host.error = error;
+    target.stats = {host};
+    target.conditions = {
+        Cond("BackupDisrupted", true, "FailedToCompleteDueToDisruption", error, now)};
+    apis::BackupSessionStatus status;
+    status.phase = "Failed";
+    status.targets = {target};
+    if (auto created = kube::ParseTime(s->metadata.creation_timestamp); created.ok()) {
+      status.session_duration = FormatGoDuration(now - *created);
+    }
+    STASH_RETURN_IF_ERROR(apis::PatchStatus(client_, *s, status));
+    updater_events_.Record(*s, apis::kWarning, "Host Backup Failed", error).IgnoreError();
+    spdlog::warn("BackupSession {}/{} was left Running; marked Failed", opts_.ns, s->metadata.name);
     interrupted = true;
   }
   if (interrupted) RemoveStaleLocks();
@@ -301,265 +372,269 @@ Status BackupSidecar::FailInterruptedUnguarded() {
 }
 
 void BackupSidecar::RemoveStaleLocks() {
-  auto bc = client_.Get(res::kBackupConfigurations, opts_.ns, opts_.invoker_name);
+  auto bc = caches_->invoker.Get(opts_.ns, opts_.invoker_name);
   if (!bc.ok()) return;
-  std::string repo_ns = bc->value("/spec/repository/namespace"_json_pointer, opts_.ns);
-  auto repo =
-      client_.Get(res::kRepositories, repo_ns, bc->value("/spec/repository/name"_json_pointer, ""));
-  if (!repo.ok()) return;
-  auto secret = client_.Get(res::kSecrets, repo_ns,
-                            repo->value("/spec/backend/storageSecretName"_json_pointer, ""));
-  if (!secret.ok()) return;
-  auto target = ResolveRepository(*repo, *secret, opts_.data_dir);
+  apis::Repository repository;
+  auto target = ResolveTarget(**bc, &repository);
   if (!target.ok()) return;
   if (Status s = runner_.Unlock(*target); !s.ok()) spdlog::warn("{}", s.ToString());
 }
 
 Status BackupSidecar::ProcessSession(const std::string& name) {
-  // Objects from the server are JSON of any shape; a surprise in one must end
-  // as an error on that session, not as a crash of the sidecar.
-  try {
-    return ProcessSessionUnguarded(name);
-  } catch (const std::exception& e) {
-    return InternalError("processing BackupSession " + opts_.ns + "/" + name + ": " + e.what());
-  }
-}
-
-Status BackupSidecar::ProcessSessionUnguarded(const std::string& name) {
-  auto got = client_.Get(res::kBackupSessions, opts_.ns, name);
-  if (!got.ok()) return got.status().code() == Code::kNotFound ? Status::Ok() : got.status();
-  json session = std::move(*got);
-  session["apiVersion"] = res::kBackupSessions.ApiVersion();
-  session["kind"] = res::kBackupSessions.kind;
-  std::string phase = session.value("/status/phase"_json_pointer, "");
+  auto cached = caches_->sessions.Get(opts_.ns, name);
+  if (!cached.ok())
+    return cached.status().code() == Code::kNotFound ? Status::Ok() : cached.status();
+  const BackupSession& session = **cached;
+  const std::string& phase = session.status.phase;
   if ((!phase.empty() && phase != "Pending") || !Matches(session)) return Status::Ok();
-  auto bc = client_.Get(res::kBackupConfigurations, opts_.ns, opts_.invoker_name);
-  if (!bc.ok()) {
+  auto cached_bc = caches_->invoker.Get(opts_.ns, opts_.invoker_name);
+  if (!cached_bc.ok()) {
     // A missing invoker is the operator's to report (it skips the session).
-    return bc.status().code() == Code::kNotFound ? Status::Ok() : bc.status();
+    return cached_bc.status().code() == Code::kNotFound ? Status::Ok() : cached_bc.status();
   }
-  (*bc)["apiVersion"] = res::kBackupConfigurations.ApiVersion();
-  (*bc)["kind"] = res::kBackupConfigurations.kind;
-  if (bc->value("/spec/paused"_json_pointer, false)) {
-    STASH_RETURN_IF_ERROR(Skip(session));
-    CleanupHistory(*bc);
-    return Status::Ok();
+  std::shared_ptr<const BackupConfiguration> bc = *cached_bc;
+  if (bc->spec.paused) {
+    // A skip cannot be undone, and the two caches follow separate watches:
+    // a resume just before this session may not be in the cache yet, so the
+    // API server has the last word.
+    auto fresh = apis::Get<BackupConfiguration>(client_, opts_.ns, opts_.invoker_name);
+    if (!fresh.ok()) {
+      return fresh.status().code() == Code::kNotFound ? Status::Ok() : fresh.status();
+    }
+    bc = std::make_shared<const BackupConfiguration>(std::move(*fresh));
   }
-  if (bc->value("/status/phase"_json_pointer, "") != "Ready") return Status::Ok();
-  Status s = Execute(session, *bc);
-  CleanupHistory(*bc);
-  return s;
+  if (bc->status.phase != "Ready" && !bc->spec.paused) return Status::Ok();
+  auto done = bc->spec.paused ? Skip(session) : Execute(session, *bc);
+  if (!done.ok()) return done.status();
+  CleanupHistory(*bc, *done);
+  return Status::Ok();
 }
 
-Status BackupSidecar::Skip(const json& session) {
-  std::string name = session["metadata"].value("name", "");
+Result<BackupSession> BackupSidecar::Skip(const BackupSession& session) {
   spdlog::info("Skipping processing BackupSession {}/{}. Reason: Backup Configuration is paused.",
-               opts_.ns, name);
-  auto p = client_.Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
-                         {{"status", {{"phase", "Skipped"}}}}, "status");
-  if (!p.ok()) return p.status();
-  return session_events_.Record(session, kube::kWarning, "BackupSessionSkipped",
-                                "Backup Configuration is paused");
+               opts_.ns, session.metadata.name);
+  apis::BackupSessionStatus status;
+  status.phase = "Skipped";
+  STASH_ASSIGN_OR_RETURN(BackupSession skipped,
+                         apis::PatchStatus(client_, session, status, /*if_version=*/true));
+  session_events_
+      .Record(session, apis::kWarning, "BackupSessionSkipped", "Backup Configuration is paused")
+      .IgnoreError();
+  return skipped;
 }
 
-Status BackupSidecar::Execute(const json& session, const json& bc) {
-  const std::string name = session["metadata"].value("name", "");
-  const json spec = bc.value("spec", json::object());
+Result<BackupSession> BackupSidecar::Execute(const BackupSession& session,
+                                             const BackupConfiguration& bc) {
   const SystemTime start = clock_.Now();
-  const std::string host = spec.value("/target/alias"_json_pointer, "").empty()
-                               ? HostName()
-                               : spec.value("/target/alias"_json_pointer, "");
-  json ref = spec.value("/target/ref"_json_pointer, json::object());
-  json target = {{"ref", ref}, {"totalHosts", 1}, {"phase", "Running"}};
-  json running = {{"phase", "Running"}, {"targets", json::array({target})}};
+  const apis::BackupTarget spec_target = bc.spec.target.value_or(apis::BackupTarget{});
+  const std::string host = spec_target.alias.empty() ? HostName() : spec_target.alias;
+  apis::BackupTargetStatus target;
+  target.ref = spec_target.ref;
+  target.total_hosts = 1;
+  target.phase = "Running";
+  apis::BackupSessionStatus running;
+  running.phase = "Running";
+  running.targets = {target};
   std::optional<SystemTime> deadline;
-  std::string time_out = spec.value("timeOut", "");
+  const std::string time_out = bc.spec.time_out.value_or("");
   if (!time_out.empty()) {
     auto d = kube::ParseGoDuration(time_out);
-    auto created = kube::ParseTime(session.value("/metadata/creationTimestamp"_json_pointer, ""));
+    auto created = kube::ParseTime(session.metadata.creation_timestamp);
     if (d.ok() && created.ok()) {
       deadline = *created + *d;
-      running["sessionDeadline"] = kube::FormatTime(*deadline);
+      running.session_deadline = kube::FormatTime(*deadline);
     }
   }
-  STASH_RETURN_IF_ERROR(client_.Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
-                                      {{"status", running}}, "status"));
-
-  json conditions = json::array();
-  json target_conditions = json::array();
-  json snapshots = json::array();
-  json repo_status;
-  json repository;
-  Status failure;
-  // Each step runs only while everything before it succeeded.
+  // Conditional on the version we saw: a session some other writer (or a
+  // second event) already moved on is not run again.
+  STASH_ASSIGN_OR_RETURN(BackupSession claimed,
+                         apis::PatchStatus(client_, session, running, /*if_version=*/true));
+  Outcome out;
   const bool expired = RunWithDeadline(deadline, [&] {
     // A failed preBackup hook fails the session before anything is backed up.
-    if (Status hook = RunHook(bc, "preBackup", "", &target_conditions); !hook.ok()) {
-      return void(failure = hook);
-    }
-    std::string repo_ns = spec.value("/repository/namespace"_json_pointer, opts_.ns);
-    auto repo =
-        client_.Get(res::kRepositories, repo_ns, spec.value("/repository/name"_json_pointer, ""));
-    if (!repo.ok()) return void(failure = repo.status());
-    repository = *repo;
-    auto secret = client_.Get(res::kSecrets, repo_ns,
-                              repository.value("/spec/backend/storageSecretName"_json_pointer, ""));
-    if (!secret.ok()) return void(failure = secret.status());
-    auto target_repo = ResolveRepository(repository, *secret, opts_.data_dir);
-    if (!target_repo.ok()) return void(failure = target_repo.status());
-
-    auto created = runner_.EnsureRepository(*target_repo);
-    SystemTime now = clock_.Now();
-    if (!created.ok()) {
-      conditions.push_back(Condition(
-          "BackendRepositoryInitialized", false, "FailedToInitializeBackendRepository",
-          "Failed to initialize backend repository. Reason: " + created.status().message(), now));
-      return void(failure = created.status());
-    }
-    conditions.push_back(
-        Condition("BackendRepositoryInitialized", true,
-                  *created ? "BackendRepositoryInitialized" : "BackendRepositoryFound",
-                  *created ? "Successfully initialized backend repository."
-                           : "Repository exist in the backend.",
-                  now));
-    std::vector<std::string> excludes;
-    for (const json& e : spec.value("/target/exclude"_json_pointer, json::array())) {
-      excludes.push_back(e.get<std::string>());
-    }
-    // Live progress: status.progress every few seconds while paths are read.
-    SystemTime last_report{};
-    uint64_t last_bytes = 0;
-    runner_.OnProgress([&](const json& st) {
-      const SystemTime now = clock_.Now();
-      if (now - last_report < kProgressInterval) return;
-      const uint64_t bytes = st.value("bytes_done", uint64_t{0});
-      const double secs = std::chrono::duration<double>(now - last_report).count();
-      const double rate = last_report == SystemTime{} || bytes < last_bytes
-                              ? 0
-                              : static_cast<double>(bytes - last_bytes) / secs;
-      last_report = now;
-      last_bytes = bytes;
-      client_
-          .Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
-                 {{"status", {{"progress", ProgressStatus(st, rate)}}}}, "status")
-          .status()
-          .IgnoreError();  // a missed update is replaced by the next one
-    });
-    for (const json& p : spec.value("/target/paths"_json_pointer, json::array())) {
-      std::string path = p.get<std::string>();
-      auto snap = runner_.Backup(*target_repo, host, {path}, excludes, opts_.path_map);
-      if (!snap.ok()) return void(failure = snap.status());
-      if (snap->partial) {
-        failure = IncompleteError("some files under " + path + " could not be read; snapshot " +
-                                  snap->snapshot_id.substr(0, 8) + " is incomplete");
-      }
-      snapshots.push_back({{"name", snap->snapshot_id.substr(0, 8)},
-                           {"path", path},
-                           {"totalSize", FormatBytes(snap->total_bytes)},
-                           {"uploaded", FormatBytes(snap->data_added)},
-                           {"processingTime", FormatProcessingTime(snap->processing_seconds)},
-                           {"fileStats",
-                            {{"totalFiles", snap->total_files},
-                             {"newFiles", snap->new_files},
-                             {"modifiedFiles", snap->modified_files},
-                             {"unmodifiedFiles", snap->unmodified_files}}}});
-      if (!failure.ok()) return;
-    }
-    repo_status = json::object();
-    if (spec.contains("retentionPolicy")) {
-      auto kept = runner_.ApplyRetention(*target_repo, spec["retentionPolicy"]);
-      now = clock_.Now();
-      if (!kept.ok()) {
-        conditions.push_back(
-            Condition("RetentionPolicyApplied", false, "FailedToApplyRetentionPolicy",
-                      "Failed to apply retention policy. Reason: " + kept.status().message(), now));
-        return void(failure = kept.status());
-      }
-      conditions.push_back(Condition("RetentionPolicyApplied", true,
-                                     "SuccessfullyAppliedRetentionPolicy",
-                                     "Successfully applied retention policy.", now));
-      repo_status["snapshotsRemovedOnLastCleanup"] = kept->removed;
-    }
-    Status check = runner_.Check(*target_repo);
-    now = clock_.Now();
-    repo_status["integrity"] = check.ok();
-    conditions.push_back(Condition(
-        "RepositoryIntegrityVerified", check.ok(),
-        check.ok() ? "SuccessfullyVerifiedRepositoryIntegrity"
-                   : "FailedToVerifyRepositoryIntegrity",
-        check.ok() ? "Repository integrity verification succeeded."
-                   : "Repository integrity verification failed. Reason: " + check.message(),
-        now));
-    if (!check.ok()) failure = check;
-    auto stats = runner_.Stats(*target_repo);
-    if (stats.ok()) {
-      repo_status["totalSize"] = FormatBytes(stats->total_size);
-      repo_status["snapshotCount"] = stats->snapshot_count;
-    } else if (failure.ok()) {
-      failure = stats.status();
-    }
+    out.failure = RunHook(bc, /*pre=*/true, "", &out.target_conditions);
+    if (out.failure.ok()) RunSteps(bc, claimed, host, &out);
   });
-  runner_.OnProgress({});
   if (expired) {
-    std::string message = "Failed to complete backup within " + time_out + ".";
-    conditions.push_back(Condition("DeadlineExceeded", true, "FailedToCompleteWithinDeadline",
-                                   message, clock_.Now()));
-    failure = TimeoutError(message);
+    const std::string message = "Failed to complete backup within " + time_out + ".";
+    out.conditions.push_back(
+        Cond("DeadlineExceeded", true, "FailedToCompleteWithinDeadline", message, clock_.Now()));
+    out.failure = TimeoutError(message);
   }
-
   // postBackup runs whatever happened (its executionPolicy decides), and
   // fails the target when it fails.
-  if (Status hook = RunHook(bc, "postBackup", failure.ok() ? "Succeeded" : "Failed",
-                            &target_conditions, session.value("/spec/retryLeft"_json_pointer, 0));
-      !hook.ok() && failure.ok()) {
-    failure = hook;
+  if (Status hook = RunHook(bc, /*pre=*/false, out.failure.ok() ? "Succeeded" : "Failed",
+                            &out.target_conditions, session.spec.retry_left);
+      !hook.ok() && out.failure.ok()) {
+    out.failure = hook;
   }
-  const SystemTime end = clock_.Now();
-  const bool ok = failure.ok();
-  json host_stats = {{"hostname", host},
-                     {"phase", ok ? "Succeeded" : "Failed"},
-                     {"duration", FormatGoDuration(end - start, std::chrono::milliseconds(1))}};
-  if (!snapshots.empty()) host_stats["snapshots"] = snapshots;
-  std::string error;
-  if (!ok) {
-    error = "failed to complete backup for host " + host + ". Reason: " + failure.message();
-    host_stats["error"] = error;
+  return Report(bc, claimed, target, out, start, host);
+}
+
+Result<RepoTarget> BackupSidecar::ResolveTarget(const BackupConfiguration& bc,
+                                                apis::Repository* repository) {
+  const std::string repo_ns =
+      bc.spec.repository.namespace_.empty() ? opts_.ns : bc.spec.repository.namespace_;
+  STASH_ASSIGN_OR_RETURN(*repository,
+                         apis::Get<apis::Repository>(client_, repo_ns, bc.spec.repository.name));
+  STASH_ASSIGN_OR_RETURN(
+      apis::Secret secret,
+      apis::Get<apis::Secret>(client_, repo_ns, repository->spec.backend.storage_secret_name));
+  return ResolveRepository(*repository, secret, opts_.data_dir);
+}
+
+void BackupSidecar::RunSteps(const BackupConfiguration& bc, const BackupSession& session,
+                             const std::string& host, Outcome* out) {
+  apis::Repository repository;
+  auto target = ResolveTarget(bc, &repository);
+  if (!target.ok()) return void(out->failure = target.status());
+  out->repository = repository;
+  auto repo = runner_.Open(*target);
+  const SystemTime now = clock_.Now();
+  if (!repo.ok()) {
+    out->conditions.push_back(
+        Cond("BackendRepositoryInitialized", false, "FailedToInitializeBackendRepository",
+             "Failed to initialize backend repository. Reason: " + repo.status().message(), now));
+    return void(out->failure = repo.status());
   }
-  target["phase"] = ok ? "Succeeded" : "Failed";
-  target["stats"] = json::array({host_stats});
-  if (!target_conditions.empty()) target["conditions"] = target_conditions;
-  json status = {{"phase", ok ? "Succeeded" : "Failed"},
-                 {"progress", nullptr},  // only while Running
-                 {"sessionDuration", FormatGoDuration(end - start)},
-                 {"targets", json::array({target})},
-                 {"conditions", conditions}};
-  auto p = client_.Patch(res::kBackupSessions, opts_.ns, name, kube::PatchType::kMerge,
-                         {{"status", status}}, "status");
-  if (!p.ok()) return p.status();
-  if (repo_status.is_object() && !repository.is_null()) {
-    UpdateRepositoryStatus(repository, session, repo_status).IgnoreError();
-  }
-  if (opts_.metrics_enabled) {
-    if (Status pushed = PushSessionMetrics(name, bc, repository); !pushed.ok()) {
-      spdlog::warn("BackupSession {}/{}: {}", opts_.ns, name, pushed.ToString());
+  const bool created = (*repo)->created();
+  out->conditions.push_back(Cond(
+      "BackendRepositoryInitialized", true,
+      created ? "BackendRepositoryInitialized" : "BackendRepositoryFound",
+      created ? "Successfully initialized backend repository." : "Repository exist in the backend.",
+      now));
+  BackupPaths(**repo, bc, session, host, out);
+  if (out->failure.ok()) AfterBackup(**repo, bc, out);
+}
+
+void BackupSidecar::BackupPaths(RepositorySession& repo, const BackupConfiguration& bc,
+                                const BackupSession& session, const std::string& host,
+                                Outcome* out) {
+  const apis::BackupTarget target = bc.spec.target.value_or(apis::BackupTarget{});
+  // Live progress: status.progress every few seconds while paths are read.
+  std::mutex mu;
+  SystemTime last_report{};
+  uint64_t last_bytes = 0;
+  auto on_progress = [&](const engine::ProgressReport& r) {
+    std::lock_guard lock(mu);
+    const SystemTime now = clock_.Now();
+    if (now - last_report < kProgressInterval) return;
+    const double secs = std::chrono::duration<double>(now - last_report).count();
+    double rate = r.bytes_per_second;
+    if (rate <= 0 && last_report != SystemTime{} && r.bytes_done >= last_bytes) {
+      rate = static_cast<double>(r.bytes_done - last_bytes) / secs;
+    }
+    last_report = now;
+    last_bytes = r.bytes_done;
+    apis::BackupSessionStatus status;
+    status.progress = ProgressStatus(r, rate);
+    // A missed update is replaced by the next one.
+    apis::PatchStatus(client_, session, status).status().IgnoreError();
+  };
+  for (const std::string& path : target.paths) {
+    BackupRequest request{host, {path}, target.exclude, opts_.path_map, on_progress};
+    auto stats = repo.Backup(request);
+    if (!stats.ok()) return void(out->failure = stats.status());
+    out->snapshots.push_back(SnapshotStatsOf(*stats, path));
+    if (stats->errors > 0) {
+      out->failure = IncompleteError("some files under " + path + " could not be read; snapshot " +
+                                     stats->snapshot_id.ShortHex() + " is incomplete");
+      return;
     }
   }
-  std::string bc_id = "\"" + opts_.ns + "\"/\"" + opts_.invoker_name + "\"";
+}
+
+void BackupSidecar::AfterBackup(RepositorySession& repo, const BackupConfiguration& bc,
+                                Outcome* out) {
+  apis::RepositoryStatus& status = out->repo_status.emplace();
+  if (bc.spec.retention_policy) {
+    auto kept = repo.ApplyRetention(*bc.spec.retention_policy);
+    const SystemTime now = clock_.Now();
+    if (!kept.ok()) {
+      out->conditions.push_back(
+          Cond("RetentionPolicyApplied", false, "FailedToApplyRetentionPolicy",
+               "Failed to apply retention policy. Reason: " + kept.status().message(), now));
+      return void(out->failure = kept.status());
+    }
+    out->conditions.push_back(Cond("RetentionPolicyApplied", true,
+                                   "SuccessfullyAppliedRetentionPolicy",
+                                   "Successfully applied retention policy.", now));
+    status.snapshots_removed_on_last_cleanup = kept->removed;
+  }
+  Status check = repo.Check();
+  status.integrity = check.ok();
+  out->conditions.push_back(Cond(
+      "RepositoryIntegrityVerified", check.ok(),
+      check.ok() ? "SuccessfullyVerifiedRepositoryIntegrity" : "FailedToVerifyRepositoryIntegrity",
+      check.ok() ? "Repository integrity verification succeeded."
+                 : "Repository integrity verification failed. Reason: " + check.message(),
+      clock_.Now()));
+  if (!check.ok()) out->failure = check;
+  auto stats = repo.Stats();
+  if (stats.ok()) {
+    status.total_size = FormatBytes(stats->total_size);
+    status.snapshot_count = stats->snapshot_count;
+  } else if (out->failure.ok()) {
+    out->failure = stats.status();
+  }
+}
+
+Result<BackupSession> BackupSidecar::Report(const BackupConfiguration& bc,
+                                            const BackupSession& session,
+                                            const apis::BackupTargetStatus& running,
+                                            const Outcome& out, SystemTime start,
+                                            const std::string& host) {
+  const SystemTime end = clock_.Now();
+  const bool ok = out.failure.ok();
+  apis::HostBackupStats host_stats;
+  host_stats.hostname = host;
+  host_stats.phase = ok ? "Succeeded" : "Failed";
+  host_stats.duration = FormatGoDuration(end - start, std::chrono::milliseconds(1));
+  host_stats.snapshots = out.snapshots;
+  if (!ok) {
+    host_stats.error =
+        "failed to complete backup for host " + host + ". Reason: " + out.failure.message();
+  }
+  apis::BackupTargetStatus target = running;
+  target.phase = host_stats.phase;
+  target.stats = {host_stats};
+  target.conditions = out.target_conditions;
+  apis::BackupSessionStatus status;
+  status.phase = host_stats.phase;
+  status.session_duration = FormatGoDuration(end - start);
+  status.targets = {target};
+  status.conditions = out.conditions;
+  // The Repository first: whoever waits for the session to end then sees
+  // the repository's new size and snapshot count.
+  if (out.repo_status && out.repository) {
+    UpdateRepositoryStatus(*out.repository, session, *out.repo_status).IgnoreError();
+  }
+  apis::json patch = {{"status", apis::ToJson(status)}};
+  patch.at("status").emplace("progress", nullptr);  // only while Running
+  STASH_ASSIGN_OR_RETURN(BackupSession reported, apis::MergePatch<BackupSession>(
+                                                     client_, session.metadata, patch, "status"));
+  if (opts_.metrics_enabled) {
+    const apis::Repository* repository = out.repository ? &*out.repository : nullptr;
+    if (Status pushed = PushSessionMetrics(bc, reported, repository); !pushed.ok()) {
+      spdlog::warn("BackupSession {}/{}: {}", opts_.ns, session.metadata.name, pushed.ToString());
+    }
+  }
+  const std::string bc_id = "\"" + opts_.ns + "\"/\"" + opts_.invoker_name + "\"";
   if (ok) {
     updater_events_
-        .Record(session, kube::kNormal, "Host Backup Succeeded",
+        .Record(session, apis::kNormal, "Host Backup Succeeded",
                 "backup succeeded for host " + host + " of " + bc_id + ".")
         .IgnoreError();
   } else {
     updater_events_
-        .Record(session, kube::kWarning, "Host Backup Failed",
+        .Record(session, apis::kWarning, "Host Backup Failed",
                 "backup failed for host \"" + host + "\" of " + bc_id +
-                    ". Reason: " + failure.message())
+                    ". Reason: " + out.failure.message())
         .IgnoreError();
   }
-  spdlog::info("BackupSession {}/{}: {}{}", opts_.ns, name, ok ? "Succeeded" : "Failed",
-               ok ? "" : " (" + error + ")");
-  return Status::Ok();
+  spdlog::info("BackupSession {}/{}: {}{}", opts_.ns, session.metadata.name, host_stats.phase,
+               ok ? "" : " (" + host_stats.error + ")");
+  return reported;
 }
 
 bool BackupSidecar::RunWithDeadline(std::optional<SystemTime> deadline,
@@ -595,66 +670,54 @@ bool BackupSidecar::RunWithDeadline(std::optional<SystemTime> deadline,
   return expired;
 }
 
-Status BackupSidecar::RunHook(const json& bc, const std::string& which, const std::string& phase,
-                              json* conditions, int retry_left) {
-  const json* spec = bc.contains("/spec/hooks"_json_pointer / which)
-                         ? &bc.at("/spec/hooks"_json_pointer / which)
-                         : nullptr;
-  if (spec == nullptr || spec->is_null()) return Status::Ok();
-  const bool pre = which == "preBackup";
+Status BackupSidecar::RunHook(const BackupConfiguration& bc, bool pre, const std::string& phase,
+                              std::vector<apis::Condition>* conditions, int retry_left) {
+  if (!bc.spec.hooks) return Status::Ok();
+  const std::optional<apis::Handler>& handler =
+      pre ? bc.spec.hooks->pre_backup : bc.spec.hooks->post_backup;
+  if (!handler) return Status::Ok();
+  const std::string which = pre ? "preBackup" : "postBackup";
   const std::string type =
       pre ? "PreBackupHookExecutionSucceeded" : "PostBackupHookExecutionSucceeded";
   const std::string title = pre ? "PreBackup" : "PostBackup";
-  auto handler = apis::FromJson<apis::Handler>(*spec);
-  Status result;
-  if (!handler.ok()) {
-    result = handler.status();
-  } else if (!pre && !AllowedByExecutionPolicy(handler->execution_policy, phase, retry_left)) {
+  if (!pre && !AllowedByExecutionPolicy(handler->execution_policy, phase, retry_left)) {
     return Status::Ok();  // not for this outcome
-  } else {
-    json workload;
-    std::string kind = bc.value("/spec/target/ref/kind"_json_pointer, "");
-    if (auto r = kube::WorkloadResource(kind); r.ok()) {
-      auto got = client_.Get(*r, opts_.ns, bc.value("/spec/target/ref/name"_json_pointer, ""));
-      if (got.ok()) workload = std::move(*got);
-    }
-    spdlog::info("BackupSession of {}/{}: running the {} hook", opts_.ns, opts_.invoker_name,
-                 which);
-    result =
-        RunHandler(*handler, WorkloadHookTarget(workload, handler->container_name), kHookTimeout);
   }
+  apis::PodTemplateSpec tmpl;
+  if (bc.spec.target) {
+    if (auto t = TargetTemplate(client_, bc.spec.target->ref, opts_.ns); t.ok()) tmpl = *t;
+  }
+  spdlog::info("BackupSession of {}/{}: running the {} hook", opts_.ns, opts_.invoker_name, which);
+  Status result =
+      RunHandler(*handler, WorkloadHookTarget(tmpl, handler->container_name), kHookTimeout);
   const SystemTime now = clock_.Now();
   if (result.ok()) {
-    conditions->push_back(Condition(type, true, "SuccessfullyExecuted" + title + "Hook",
-                                    "Successfully executed " + which + " hook.", now));
+    conditions->push_back(Cond(type, true, "SuccessfullyExecuted" + title + "Hook",
+                               "Successfully executed " + which + " hook.", now));
     return Status::Ok();
   }
   std::string message = "Failed to execute " + which + " hook. Reason: " + result.message();
-  conditions->push_back(Condition(type, false, "FailedToExecute" + title + "Hook", message, now));
+  conditions->push_back(Cond(type, false, "FailedToExecute" + title + "Hook", message, now));
   return Status(result.code(), message);
 }
 
-Status BackupSidecar::PushSessionMetrics(const std::string& session_name, const json& bc,
-                                         const json& repository) {
-  // The objects as written, so the pushed values are the status' values.
-  STASH_ASSIGN_OR_RETURN(json session_obj,
-                         client_.Get(res::kBackupSessions, opts_.ns, session_name));
-  STASH_ASSIGN_OR_RETURN(auto session, apis::FromJson<apis::BackupSession>(session_obj));
-  STASH_ASSIGN_OR_RETURN(auto config, apis::FromJson<apis::BackupConfiguration>(bc));
+Status BackupSidecar::PushSessionMetrics(const BackupConfiguration& bc,
+                                         const BackupSession& reported,
+                                         const apis::Repository* repository) {
+  BackupSession session = reported;  // as written: the pushed values are the status' values
   if (session.spec.invoker.kind.empty()) session.spec.invoker.kind = opts_.invoker_kind;
   MetricsRegistry m;
-  Status families = apis::SetBackupSessionFamilies(m, config, session, opts_.metrics_labels);
-  if (!families.ok()) spdlog::warn("metrics of {}: {}", session_name, families.message());
-  if (repository.is_object()) {
-    auto repo_obj = client_.Get(res::kRepositories, repository["metadata"].value("namespace", ""),
-                                repository["metadata"].value("name", ""));
-    auto repo = repo_obj.ok() ? apis::FromJson<apis::Repository>(*repo_obj)
-                              : Result<apis::Repository>(repo_obj.status());
+  Status families = apis::SetBackupSessionFamilies(m, bc, session, opts_.metrics_labels);
+  if (!families.ok()) spdlog::warn("metrics of {}: {}", session.metadata.name, families.message());
+  if (repository) {
+    // Fresh: UpdateRepositoryStatus just wrote its size and snapshot count.
+    auto repo = apis::Get<apis::Repository>(client_, repository->metadata.namespace_,
+                                            repository->metadata.name);
     if (repo.ok()) {
       apis::SetRepositoryMetrics(
           m,
           apis::UpsertLabels(
-              apis::BackupInvokerLabels(opts_.invoker_kind, config, opts_.metrics_labels),
+              apis::BackupInvokerLabels(opts_.invoker_kind, bc, opts_.metrics_labels),
               apis::RepositoryLabels(*repo)),
           repo->status)
           .IgnoreError();
@@ -665,52 +728,47 @@ Status BackupSidecar::PushSessionMetrics(const std::string& session_name, const 
                      m.Exposition());
 }
 
-Status BackupSidecar::UpdateRepositoryStatus(const json& repository, const json& session,
-                                             const json& repo_status) {
-  json status = repo_status;
-  std::string created =
-      session.value("/metadata/creationTimestamp"_json_pointer, kube::FormatTime(clock_.Now()));
-  status["lastBackupTime"] = created;
-  if (!repository.contains("/status/firstBackupTime"_json_pointer)) {
-    status["firstBackupTime"] = created;
+Status BackupSidecar::UpdateRepositoryStatus(const apis::Repository& repository,
+                                             const BackupSession& session,
+                                             const apis::RepositoryStatus& repo_status) {
+  apis::RepositoryStatus status = repo_status;
+  status.last_backup_time = session.metadata.creation_timestamp.empty()
+                                ? kube::FormatTime(clock_.Now())
+                                : session.metadata.creation_timestamp;
+  if (repository.status.first_backup_time.empty()) {
+    status.first_backup_time = status.last_backup_time;
   }
-  status["observedGeneration"] = repository.value("/metadata/generation"_json_pointer, int64_t{1});
-  auto p = client_.Patch(res::kRepositories, repository["metadata"].value("namespace", ""),
-                         repository["metadata"].value("name", ""), kube::PatchType::kMerge,
-                         {{"status", status}}, "status");
-  return p.ok() ? Status::Ok() : p.status();
+  status.observed_generation = repository.metadata.generation ? repository.metadata.generation : 1;
+  return apis::PatchStatus(client_, repository, status).status();
 }
 
-void BackupSidecar::CleanupHistory(const json& bc) {
-  int64_t limit = bc.value("/spec/backupHistoryLimit"_json_pointer, int64_t{1});
-  kube::ListOptions opts;
-  opts.label_selector = S(kube::kLabelInvokerName) + "=" + opts_.invoker_name;
-  auto list = client_.List(res::kBackupSessions, opts_.ns, opts);
-  if (!list.ok()) return;
-  std::vector<json> items = list->value("items", json::array());
-  std::sort(items.begin(), items.end(), [](const json& a, const json& b) {
-    auto key = [](const json& o) {
-      return std::make_pair(o.value("/metadata/creationTimestamp"_json_pointer, ""),
-                            o.value("/metadata/name"_json_pointer, ""));
-    };
-    return key(a) > key(b);
+void BackupSidecar::CleanupHistory(const BackupConfiguration& bc, const BackupSession& done) {
+  const int64_t limit = bc.spec.backup_history_limit.value_or(1);
+  std::vector<std::shared_ptr<const BackupSession>> items;
+  for (auto& s : caches_->sessions.List()) {
+    if (s->metadata.Label(kube::kLabelInvokerName) != opts_.invoker_name) continue;
+    // The cache may not show our own last write yet.
+    if (s->metadata.name == done.metadata.name) s = std::make_shared<const BackupSession>(done);
+    items.push_back(s);
+  }
+  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+    return std::tie(a->metadata.creation_timestamp, a->metadata.name) >
+           std::tie(b->metadata.creation_timestamp, b->metadata.name);
   });
   bool kept_last_complete = false;
   for (size_t i = 0; i < items.size(); ++i) {
-    std::string phase = items[i].value("/status/phase"_json_pointer, "");
-    bool done = phase == "Succeeded" || phase == "Failed";
+    const std::string& phase = items[i]->status.phase;
+    const bool done = phase == "Succeeded" || phase == "Failed";
     if (i < size_t(std::max<int64_t>(limit, 0))) {
       kept_last_complete |= done;
       continue;
     }
-    if (!IsFinal(phase)) continue;
+    if (!apis::IsFinalPhase(phase)) continue;
     if (done && !kept_last_complete && limit > 0) {
       kept_last_complete = true;  // the latest completed run stays visible
       continue;
     }
-    client_
-        .Delete(res::kBackupSessions, opts_.ns, items[i]["metadata"].value("name", ""),
-                "Background")
+    apis::Delete<BackupSession>(client_, opts_.ns, items[i]->metadata.name, "Background")
         .IgnoreError();
   }
 }

@@ -6,6 +6,9 @@
 #include <thread>
 
 #include "stash/agent/repository.h"
+#include "stash/api/table.h"
+#include "stash/apis/client.h"
+#include "stash/apis/snapshot.h"
 #include "stash/engine/forget.h"
 #include "stash/engine/lock.h"
 #include "stash/engine/prune.h"
@@ -17,12 +20,8 @@ namespace stash::agent {
 namespace {
 
 using kube::json;
-namespace res = kube::res;
 
 constexpr size_t kShortIdLength = 8;  // Stash's SnapshotIDLength
-
-std::string NsOf(const json& o) { return o.value("/metadata/namespace"_json_pointer, ""); }
-std::string NameOf(const json& o) { return o.value("/metadata/name"_json_pointer, ""); }
 
 // A label value as Kubernetes accepts one (63 characters of [A-Za-z0-9-_.],
 // alphanumeric at both ends); other host names are left out of the labels.
@@ -39,25 +38,27 @@ std::string CreationTime(const format::Timestamp& t) {
   return format::FormatRfc3339Nano(utc);
 }
 
-json SnapshotObject(const json& repository, const Id& id, const format::Snapshot& sn) {
-  const std::string repo_name = NameOf(repository);
-  json labels = repository.value("/metadata/labels"_json_pointer, json::object());
-  if (!labels.is_object()) labels = json::object();
-  labels["repository"] = repo_name;
-  if (ValidLabelValue(sn.hostname)) labels["hostname"] = sn.hostname;
-  json status = {{"tree", sn.tree.Hex()},   {"paths", sn.paths}, {"hostname", sn.hostname},
-                 {"username", sn.username}, {"uid", sn.uid},     {"gid", sn.gid},
-                 {"repository", repo_name}};
-  if (!sn.tags.empty()) status["tags"] = sn.tags;
-  return {{"apiVersion", "repositories.stash.appscode.com/v1alpha1"},
-          {"kind", "Snapshot"},
-          {"metadata",
-           {{"name", repo_name + "-" + id.Hex().substr(0, kShortIdLength)},
-            {"namespace", NsOf(repository)},
-            {"uid", id.Hex()},
-            {"creationTimestamp", CreationTime(sn.time)},
-            {"labels", labels}}},
-          {"status", status}};
+json SnapshotObject(const apis::Repository& repository, const Id& id, const format::Snapshot& sn) {
+  const std::string& repo_name = repository.metadata.name;
+  apis::Snapshot s;
+  s.api_version = apis::Snapshot::Resource().ApiVersion();
+  s.kind = apis::Snapshot::Resource().kind;
+  s.metadata.name = repo_name + "-" + id.Hex().substr(0, kShortIdLength);
+  s.metadata.namespace_ = repository.metadata.namespace_;
+  s.metadata.uid = id.Hex();
+  s.metadata.creation_timestamp = CreationTime(sn.time);
+  s.metadata.labels = repository.metadata.labels;
+  s.metadata.labels.insert_or_assign("repository", repo_name);
+  if (ValidLabelValue(sn.hostname)) s.metadata.labels.insert_or_assign("hostname", sn.hostname);
+  s.status.tree = sn.tree.Hex();
+  s.status.paths = sn.paths;
+  s.status.hostname = sn.hostname;
+  s.status.username = sn.username;
+  s.status.uid = sn.uid;
+  s.status.gid = sn.gid;
+  s.status.tags = sn.tags;
+  s.status.repository = repo_name;
+  return apis::ToJson(s);
 }
 
 // The values a selector allows for `key` ("repository=a", "repository in
@@ -85,14 +86,14 @@ std::optional<std::vector<std::string>> AllowedValues(const api::LabelSelector& 
 
 ObjectSource ObjectSource::FromClient(const kube::Client& client) {
   ObjectSource s;
-  s.get = [&client](const kube::Resource& r, const std::string& ns, const std::string& name) {
-    return client.Get(r, ns, name);
+  s.repository = [&client](const std::string& ns, const std::string& name) {
+    return apis::Get<apis::Repository>(client, ns, name);
   };
-  s.list = [&client](const kube::Resource& r, const std::string& ns) -> Result<std::vector<json>> {
-    STASH_ASSIGN_OR_RETURN(json list, client.List(r, ns));
-    std::vector<json> items;
-    for (json& item : list["items"]) items.push_back(std::move(item));
-    return items;
+  s.repositories = [&client](const std::string& ns) {
+    return apis::List<apis::Repository>(client, ns);
+  };
+  s.secret = [&client](const std::string& ns, const std::string& name) {
+    return apis::Get<apis::Secret>(client, ns, name);
   };
   return s;
 }
@@ -110,7 +111,7 @@ struct SnapshotApi::OpenRepo {
 };
 
 struct SnapshotApi::Located {
-  json repository;
+  apis::Repository repository;
   std::shared_ptr<OpenRepo> open;
   Id id;
 };
@@ -188,7 +189,7 @@ api::ProvidedResource SnapshotApi::Definition() {
       column("Created At", "date", "", "Timestamp when the snapshot was created", "")};
   // As Stash's table: the time itself (RFC 3339, UTC), not an age.
   r.columns.back().cell = [](const json& obj, SystemTime) -> json {
-    return obj.value("/metadata/creationTimestamp"_json_pointer, "");
+    return api::EvalSimpleJsonPath(obj, ".metadata.creationTimestamp").value_or("");
   };
   // Stash's Snapshot type (apis/repositories/v1alpha1), for `kubectl explain`.
   r.schema = json::parse(R"({"type":"object",
@@ -211,17 +212,18 @@ api::ProvidedResource SnapshotApi::Definition() {
   return r;
 }
 
-Result<std::shared_ptr<SnapshotApi::OpenRepo>> SnapshotApi::Open(const json& repository) {
-  const std::string ns = NsOf(repository), name = NameOf(repository);
+Result<std::shared_ptr<SnapshotApi::OpenRepo>> SnapshotApi::Open(
+    const apis::Repository& repository) {
+  const std::string& ns = repository.metadata.namespace_;
+  const std::string& name = repository.metadata.name;
   const std::string what = "Repository " + ns + "/" + name;
-  std::string secret_name =
-      repository.value("/spec/backend/storageSecretName"_json_pointer, std::string());
+  const std::string& secret_name = repository.spec.backend.storage_secret_name;
   if (secret_name.empty()) {
     return InvalidError(what +
                         " has no spec.backend.storageSecretName (the Secret holding "
                         "RESTIC_PASSWORD)");
   }
-  auto secret = source_.get(res::kSecrets, ns, secret_name);
+  auto secret = source_.secret(ns, secret_name);
   if (!secret.ok()) {
     if (secret.status().code() != Code::kNotFound) return secret.status();
     return NotFoundError("storage Secret " + ns + "/" + secret_name + " of " + what + " not found");
@@ -265,7 +267,7 @@ Result<SnapshotApi::Located> SnapshotApi::Locate(const std::string& ns, const st
                         "\": expected <repository name>-<snapshot id>");
   }
   const std::string repo_name = name.substr(0, dash), prefix = name.substr(dash + 1);
-  auto repository = source_.get(res::kRepositories, ns, repo_name);
+  auto repository = source_.repository(ns, repo_name);
   if (!repository.ok()) {
     if (repository.status().code() != Code::kNotFound) return repository.status();
     return NotFoundError("repositories.stash.appscode.com \"" + repo_name + "\" not found");
@@ -296,12 +298,13 @@ Result<json> SnapshotApi::Get(const std::string& ns, const std::string& name) {
 
 Result<std::vector<json>> SnapshotApi::List(const std::string& ns,
                                             const api::LabelSelector& labels) {
-  STASH_ASSIGN_OR_RETURN(std::vector<json> repositories, source_.list(res::kRepositories, ns));
+  STASH_ASSIGN_OR_RETURN(std::vector<apis::Repository> repositories, source_.repositories(ns));
   // Only the repositories the selector can match are opened.
   auto wanted = AllowedValues(labels, "repository");
   std::vector<json> out;
-  for (const json& repository : repositories) {
-    if (wanted && std::find(wanted->begin(), wanted->end(), NameOf(repository)) == wanted->end()) {
+  for (const apis::Repository& repository : repositories) {
+    const std::string& name = repository.metadata.name;
+    if (wanted && std::find(wanted->begin(), wanted->end(), name) == wanted->end()) {
       continue;
     }
     STASH_ASSIGN_OR_RETURN(std::shared_ptr<OpenRepo> open, Open(repository));
@@ -323,7 +326,7 @@ Result<json> SnapshotApi::Delete(const std::string& ns, const std::string& name)
   repo::Repository& repo = *at.open->repo;
   json gone = SnapshotObject(at.repository, at.id, at.open->snapshots.at(at.id));
   const std::string what =
-      "snapshot " + at.id.ShortHex() + " of Repository " + ns + "/" + NameOf(at.repository);
+      "snapshot " + at.id.ShortHex() + " of Repository " + ns + "/" + at.repository.metadata.name;
   // As `restic forget --prune <id>`: exclusive lock, remove, prune.
   auto held = engine::ScopedLock::Acquire(repo, engine::LockMode::kExclusive, clock_);
   if (!held.ok()) {

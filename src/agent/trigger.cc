@@ -1,13 +1,16 @@
 #include "stash/agent/trigger.h"
 
+#include "stash/apis/backup.h"
 #include "stash/apis/client.h"
+#include "stash/apis/events.h"
 #include "stash/apis/restore.h"
-#include "stash/kube/events.h"
 #include "stash/kube/stash_names.h"
 
 namespace stash::agent {
 
-using kube::json;
+namespace {
+std::string S(std::string_view v) { return std::string(v); }
+}  // namespace
 
 Result<std::string> RestoreInProgress(const kube::Client& client, const std::string& ns,
                                       const std::string& kind, const std::string& name) {
@@ -32,73 +35,59 @@ Result<std::string> CreateBackupSession(const kube::Client& client, Clock& clock
     return UnsupportedError("invoker kind \"" + opts.invoker_kind +
                             "\" is not supported; only BackupConfiguration is");
   }
-  auto got = client.Get(kube::res::kBackupConfigurations, opts.ns, opts.invoker_name);
-  if (!got.ok()) {
-    return Status(got.status())
+  auto bc = apis::Get<apis::BackupConfiguration>(client, opts.ns, opts.invoker_name);
+  if (!bc.ok()) {
+    return Status(bc.status())
         .Prepend("reading BackupConfiguration " + opts.ns + "/" + opts.invoker_name);
   }
-  json bc = std::move(*got);
-  bc["apiVersion"] = kube::res::kBackupConfigurations.ApiVersion();
-  bc["kind"] = "BackupConfiguration";
-  if (bc.value("/spec/paused"_json_pointer, false)) {
-    kube::EventRecorder recorder(client, clock, std::string(kube::kSourceTriggeringCronJob));
+  if (bc->spec.paused) {
+    apis::EventRecorder recorder(client, clock, S(kube::kSourceTriggeringCronJob));
     STASH_RETURN_IF_ERROR(
-        recorder.Record(bc, kube::kNormal, "Backup Skipped",
+        recorder.Record(*bc, apis::kNormal, "Backup Skipped",
                         "Skipping creating BackupSession. Reason: Backup Configuration " + opts.ns +
                             "/" + opts.invoker_name + " is paused."));
     return std::string();
   }
   // A restore of the same workload holds the backups back (stash #1358): a
   // backup now would record a half-restored volume, or race the restore.
-  const std::string kind = bc.value("/spec/target/ref/kind"_json_pointer, "");
-  const std::string target = bc.value("/spec/target/ref/name"_json_pointer, "");
-  if (!kind.empty() && !target.empty()) {
-    STASH_ASSIGN_OR_RETURN(std::string restore, RestoreInProgress(client, opts.ns, kind, target));
+  if (bc->spec.target && !bc->spec.target->ref.kind.empty() && !bc->spec.target->ref.name.empty()) {
+    const apis::TargetRef& ref = bc->spec.target->ref;
+    STASH_ASSIGN_OR_RETURN(std::string restore,
+                           RestoreInProgress(client, opts.ns, ref.kind, ref.name));
     if (!restore.empty()) {
-      kube::EventRecorder recorder(client, clock, std::string(kube::kSourceTriggeringCronJob));
+      apis::EventRecorder recorder(client, clock, S(kube::kSourceTriggeringCronJob));
       STASH_RETURN_IF_ERROR(
-          recorder.Record(bc, kube::kNormal, "Backup Skipped",
+          recorder.Record(*bc, apis::kNormal, "Backup Skipped",
                           "Skipping creating BackupSession. Reason: RestoreSession " + opts.ns +
-                              "/" + restore + " is restoring " + kind + " " + opts.ns + "/" +
-                              target + "; backups resume when it ends."));
+                              "/" + restore + " is restoring " + ref.kind + " " + opts.ns + "/" +
+                              ref.name + "; backups resume when it ends."));
       return std::string();
     }
   }
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch());
-  std::string name = opts.invoker_name + "-" + std::to_string(secs.count());
-  const json& meta = bc["metadata"];
-  const std::string n = opts.invoker_name;
-  json session = {
-      {"metadata",
-       {{"name", name},
-        {"namespace", opts.ns},
-        {"labels",
-         {{std::string(kube::kLabelInvokerType), "BackupConfiguration"},
-          {std::string(kube::kLabelInvokerName), n},
-          {std::string(kube::kLabelManagedBy), std::string(kube::kManagedByValue)},
-          {std::string(kube::kLabelComponent), std::string(kube::kComponentBackup)},
-          {std::string(kube::kLabelBackupConfiguration), n}}},
-        {"ownerReferences", json::array({{{"apiVersion", bc["apiVersion"]},
-                                          {"kind", "BackupConfiguration"},
-                                          {"name", n},
-                                          {"uid", meta.value("uid", "")},
-                                          {"controller", true},
-                                          {"blockOwnerDeletion", true}}})}}},
-      {"spec",
-       {{"invoker",
-         {{"apiGroup", "stash.appscode.com"}, {"kind", "BackupConfiguration"}, {"name", n}}}}}};
+  const std::string& n = opts.invoker_name;
+  apis::BackupSession session;
+  session.metadata.name = n + "-" + std::to_string(secs.count());
+  session.metadata.namespace_ = opts.ns;
+  session.metadata.labels = {{S(kube::kLabelInvokerType), "BackupConfiguration"},
+                             {S(kube::kLabelInvokerName), n},
+                             {S(kube::kLabelManagedBy), S(kube::kManagedByValue)},
+                             {S(kube::kLabelComponent), S(kube::kComponentBackup)},
+                             {S(kube::kLabelBackupConfiguration), n}};
+  session.metadata.owner_references = {apis::ControllerReference(*bc)};
+  session.spec.invoker.api_group = "stash.appscode.com";
+  session.spec.invoker.kind = "BackupConfiguration";
+  session.spec.invoker.name = n;
   // Stash's NewSession: the first try carries all of retryConfig's retries.
-  if (bc.contains("/spec/retryConfig"_json_pointer)) {
-    session["spec"]["retryLeft"] =
-        bc.value("/spec/retryConfig/maxRetry"_json_pointer, 1);  // Stash's default: 1
-  }
-  auto created = client.Create(kube::res::kBackupSessions, opts.ns, session);
+  if (bc->spec.retry_config) session.spec.retry_left = bc->spec.retry_config->max_retry.value_or(1);
+  auto created = apis::Create(client, session);
   if (!created.ok()) {
     // Two ticks in the same second (or a retried Job) must not fail the trigger.
-    if (created.status().code() == Code::kAlreadyExists) return name;
-    return Status(created.status()).Prepend("creating BackupSession " + opts.ns + "/" + name);
+    if (created.status().code() == Code::kAlreadyExists) return session.metadata.name;
+    return Status(created.status())
+        .Prepend("creating BackupSession " + opts.ns + "/" + session.metadata.name);
   }
-  return name;
+  return session.metadata.name;
 }
 
 }  // namespace stash::agent

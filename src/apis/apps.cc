@@ -122,5 +122,14 @@ Workload Workload::Of(const StatefulSet& s) {
   return From(s, "StatefulSet", s.spec.replicas.value_or(1));
 }
 Workload Workload::Of(const DaemonSet& d) { return From(d, "DaemonSet", 1); }
+Workload Workload::Of(const Job& j) {
+  Workload out = From(j, "Job", 1);
+  if (j.api_version.empty()) out.api_version = "batch/v1";
+  out.backoff_limit = j.spec.backoff_limit.value_or(6);
+  for (const JobCondition& c : j.status.conditions) {
+    if ((c.type == "Complete" || c.type == "Failed") && c.status == "True") out.finished = true;
+  }
+  return out;
+}
 
 }  // namespace stash::apis

@@ -23,6 +23,14 @@ void BackupHooks::Visit(V& v) {
 STASH_APIS_DEFINE_CODEC(BackupHooks);
 
 template <class V>
+void ContainerRuntimeSettings::Visit(V& v) {
+  v("resources", resources);
+  v("securityContext", security_context);
+  v("env", env);
+}
+STASH_APIS_DEFINE_CODEC(ContainerRuntimeSettings);
+
+template <class V>
 void RuntimeSettings::Visit(V& v) {
   v("pod", pod);
   v("container", container);
@@ -116,6 +124,18 @@ void BackupTargetStatus::Visit(V& v) {
 STASH_APIS_DEFINE_CODEC(BackupTargetStatus);
 
 template <class V>
+void BackupSessionProgress::Visit(V& v) {
+  v("percent", percent);
+  v("filesDone", files_done);
+  v("totalFiles", total_files);
+  v("bytesDone", bytes_done);
+  v("totalBytes", total_bytes);
+  v("rate", rate);
+  v("eta", eta);
+}
+STASH_APIS_DEFINE_CODEC(BackupSessionProgress);
+
+template <class V>
 void BackupSessionStatus::Visit(V& v) {
   v("phase", phase);
   v("sessionDuration", session_duration);
@@ -124,6 +144,7 @@ void BackupSessionStatus::Visit(V& v) {
   v("sessionDeadline", session_deadline);
   v("retried", retried);
   v("nextRetry", next_retry);
+  v("progress", progress);
 }
 STASH_APIS_DEFINE_CODEC(BackupSessionStatus);
 

@@ -74,16 +74,25 @@ void PodSecurityContext::Visit(V& v) {
 STASH_APIS_DEFINE_CODEC(PodSecurityContext);
 
 template <class V>
+void ContainerPort::Visit(V& v) {
+  v("name", name);
+  v("containerPort", container_port);
+}
+STASH_APIS_DEFINE_CODEC(ContainerPort);
+
+template <class V>
 void Container::Visit(V& v) {
   v("name", name);
   v("image", image);
   v("command", command);
   v("args", args);
   v("workingDir", working_dir);
+  v("ports", ports);
   v("env", env);
   v("volumeMounts", volume_mounts);
   v("imagePullPolicy", image_pull_policy);
   v("securityContext", security_context);
+  v("resources", resources);
 }
 STASH_APIS_DEFINE_CODEC(Container);
 

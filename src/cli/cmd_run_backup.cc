@@ -1,4 +1,5 @@
 // `stash run-backup`: the backup sidecar injected into workloads.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -6,9 +7,12 @@
 #include <thread>
 
 #include "commands.h"
+#include "restic_options.h"
 #include "signals.h"
+#include "stash/agent/engine_runner.h"
 #include "stash/agent/metrics_push.h"
 #include "stash/agent/sidecar.h"
+#include "stash/backend/cache.h"
 #include "stash/cli/app.h"
 #include "stash/core/clock.h"
 #include "stash/core/metrics.h"
@@ -24,6 +28,92 @@ std::string Env(const char* k) {
   const char* v = std::getenv(k);
   return v ? v : "";
 }
+
+// The sidecar's options from the flags and the pod's environment.
+Result<agent::SidecarOptions> PodOptions(agent::SidecarOptions so, const kube::KubeConfig& cfg) {
+  so.ns = PodNamespace(so.ns, cfg);
+  if (so.target_ns.empty()) so.target_ns = so.ns;
+  so.pod_name = Env("POD_NAME");
+  if (so.pod_name.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    so.pod_name = host;
+  }
+  so.node_name = Env("NODE_NAME");
+  so.data_dir = Env(agent::kDataDirEnv);
+  STASH_ASSIGN_OR_RETURN(so.path_map, agent::PathMap::FromEnvironment());
+  return so;
+}
+
+// How the sidecar reaches an engine (run-backup's flags).
+struct RunnerFlags {
+  std::string engine;  // a restic-compatible binary; empty: stash's engine in process
+  bool enable_cache = true;
+  int max_connections = 0;
+};
+
+// stash's own engine in this process, or the restic-compatible binary.
+// `cache_dir` empty: no cache. `cancel` stops a running backup.
+std::unique_ptr<agent::BackupRunner> MakeRunner(const RunnerFlags& f, const std::string& cache_dir,
+                                                Clock& clock, Random& random,
+                                                const std::atomic<bool>* cancel) {
+  agent::EnvMap env;
+  if (f.max_connections > 0) env["STASH_MAX_CONNECTIONS"] = std::to_string(f.max_connections);
+  if (!f.engine.empty()) {
+    auto runner = std::make_unique<agent::CliBackupRunner>(f.engine, env, cancel);
+    if (f.enable_cache) {
+      runner->SetGlobalArgs(cache_dir.empty() ? std::vector<std::string>{}
+                                              : std::vector<std::string>{"--cache-dir", cache_dir});
+    }
+    return runner;
+  }
+  // As `stash backup`: the backup's large, short-lived buffers stay mmap'ed
+  // so freeing them returns the memory to this long-lived process.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  agent::EngineRunnerOptions ro;
+  ro.base_env = ProcessEnvironment();  // the stores see it, as a child `stash backup` did
+  for (const auto& [k, v] : env) ro.base_env[k] = v;
+  if (f.enable_cache) {
+    if (!cache_dir.empty()) {
+      ro.cache_dir = cache_dir;
+    } else if (auto d = backend::DefaultCacheDir(ro.base_env); d.ok()) {
+      ro.cache_dir = *d;  // restic's default, as a real pod's restic would use
+    }
+  }
+  ro.cancel = cancel;
+  return std::make_unique<agent::EngineBackupRunner>(clock, random, std::move(ro));
+}
+
+// Runs the sidecar until SIGTERM/SIGINT; the exit code.
+int RunSidecar(const kube::KubeConfig& cfg, const RunnerFlags& flags, agent::SidecarOptions so) {
+  std::atomic<bool> stop{false};
+  // Stops the running backup: on SIGTERM, and at a session's deadline (the
+  // sidecar sets it).
+  std::atomic<bool> cancel{false};
+  so.cancel = &cancel;
+  RealClock clock;
+  StopSignals signals;  // before any thread starts; after what OnStop touches
+  signals.OnStop([&](int) {
+    stop = true;
+    cancel = true;
+    clock.Interrupt();
+  });
+  kube::Client client(cfg);
+  SystemRandom random;
+  // The node's data directory outlives the pod: a scheduled backup finds the
+  // index, snapshots and trees of the last one there.
+  const std::string cache_dir = so.data_dir.empty() ? "" : so.data_dir + "/restic-cache";
+  std::unique_ptr<agent::BackupRunner> runner =
+      MakeRunner(flags, cache_dir, clock, random, &cancel);
+  agent::BackupSidecar sidecar(client, clock, *runner, so);
+  Status s = sidecar.Run(stop);
+  if (!s.ok()) {
+    std::cerr << "stash run-backup: " << s.message() << "\n";
+    return kExitError;
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
@@ -48,7 +138,7 @@ void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
   cmd->add_option("--kubeconfig", o->kubeconfig, "kubeconfig file");
   cmd->add_option("--backup-engine", o->engine,
                   "restic-compatible binary that performs backups (default: $STASH_BACKUP_ENGINE, "
-                  "else this stash binary)");
+                  "else stash's own engine, in this process)");
   cmd->add_option("--enable-cache", o->enable_cache,
                   "Keep restic's local cache of the repository between sessions (in "
                   "$STASH_DATA_DIR/restic-cache on the embedded node, else restic's default)")
@@ -68,76 +158,26 @@ void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code) {
       ->allow_extra_args(false);
   cmd->callback([o, exit_code] {
     auto cfg = kube::ResolveConfig(o->kubeconfig);
-    if (!cfg.ok()) {
-      std::cerr << "stash run-backup: " << cfg.status().message() << "\n";
+    auto so = cfg.ok() ? PodOptions(o->sidecar, *cfg) : Result<agent::SidecarOptions>(cfg.status());
+    if (!so.ok()) {
+      std::cerr << "stash run-backup: " << so.status().message() << "\n";
       *exit_code = kExitError;
       return;
     }
-    agent::SidecarOptions& so = o->sidecar;
-    so.ns = PodNamespace(so.ns, *cfg);
-    if (so.target_ns.empty()) so.target_ns = so.ns;
-    so.pod_name = Env("POD_NAME");
-    if (so.pod_name.empty()) {
-      char host[256] = {};
-      gethostname(host, sizeof host - 1);
-      so.pod_name = host;
-    }
-    so.node_name = Env("NODE_NAME");
-    so.data_dir = Env(agent::kDataDirEnv);
-    auto map = agent::PathMap::FromEnvironment();
-    if (!map.ok()) {
-      std::cerr << "stash run-backup: " << map.status().message() << "\n";
-      *exit_code = kExitError;
-      return;
-    }
-    so.path_map = *map;
     auto labels = ParseMetricLabels(o->metrics_labels);
     if (!labels.ok()) {
       std::cerr << "stash run-backup: --metrics-labels: " << labels.status().message() << "\n";
       *exit_code = kExitUsage;
       return;
     }
-    so.metrics_enabled = o->metrics;
-    so.pushgateway_url = o->pushgateway_url;
-    so.metrics_labels = *labels;
-    if (o->engine.empty()) o->engine = Env("STASH_BACKUP_ENGINE");
-
-    std::atomic<bool> stop{false};
-    // Stops the running backup process: on SIGTERM, and at a session's
-    // deadline (the sidecar sets it).
-    std::atomic<bool> cancel{false};
-    so.cancel = &cancel;
-    RealClock clock;
-    StopSignals signals;  // before any thread starts; after what OnStop touches
-    signals.OnStop([&](int) {
-      stop = true;
-      cancel = true;
-      clock.Interrupt();
-    });
-    kube::Client client(*cfg);
-    agent::EnvMap engine_env;
-    if (o->max_connections > 0) {
-      engine_env["STASH_MAX_CONNECTIONS"] = std::to_string(o->max_connections);
-    }
-    agent::CliBackupRunner runner(o->engine, engine_env, &cancel);
-    if (o->enable_cache) {
-      // The node's data directory outlives the pod: a scheduled backup finds
-      // the index, snapshots and trees of the last one there. In a real pod,
-      // restic's default ($RESTIC_CACHE_DIR, $XDG_CACHE_HOME, ~/.cache).
-      runner.SetGlobalArgs(so.data_dir.empty() ? std::vector<std::string>{}
-                                               : std::vector<std::string>{
-                                                     "--cache-dir", so.data_dir + "/restic-cache"});
-    }
-    SystemRandom random;
-    runner.SizeThroughBackend(clock, random);
-    agent::BackupSidecar sidecar(client, clock, runner, so);
-    Status s = sidecar.Run(stop);
-    if (!s.ok()) {
-      std::cerr << "stash run-backup: " << s.message() << "\n";
-      *exit_code = kExitError;
-      return;
-    }
-    *exit_code = kExitOk;
+    so->metrics_enabled = o->metrics;
+    so->pushgateway_url = o->pushgateway_url;
+    so->metrics_labels = *labels;
+    RunnerFlags flags;
+    flags.engine = o->engine.empty() ? Env("STASH_BACKUP_ENGINE") : o->engine;
+    flags.enable_cache = o->enable_cache;
+    flags.max_connections = o->max_connections;
+    *exit_code = RunSidecar(*cfg, flags, *so);
   });
 }
 

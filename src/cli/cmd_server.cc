@@ -11,6 +11,7 @@
 #include "signals.h"
 #include "stash/agent/snapshot_api.h"
 #include "stash/api/server.h"
+#include "stash/apis/client.h"
 #include "stash/cli/app.h"
 #include "stash/controller/validation.h"
 #include "stash/core/clock.h"
@@ -39,16 +40,29 @@ namespace {
 
 // The Snapshot API reads Repositories and Secrets straight from the store.
 agent::ObjectSource StoreObjects(const api::Server& server) {
-  agent::ObjectSource s;
-  s.get = [&server](const kube::Resource& r, const std::string& ns,
-                    const std::string& name) -> Result<kube::json> {
+  auto get = [&server](const kube::Resource& r, const std::string& ns,
+                       const std::string& name) -> Result<kube::json> {
     auto obj = server.GetStored(r.group, r.plural, ns, name);
     if (!obj) return NotFoundError(r.plural + " \"" + name + "\" not found");
     return std::move(*obj);
   };
-  s.list = [&server](const kube::Resource& r,
-                     const std::string& ns) -> Result<std::vector<kube::json>> {
-    return server.ListStored(r.group, r.plural, ns);
+  agent::ObjectSource s;
+  s.repository = [get](const std::string& ns, const std::string& name) -> Result<apis::Repository> {
+    STASH_ASSIGN_OR_RETURN(kube::json obj, get(apis::Repository::Resource(), ns, name));
+    return apis::DecodeObject<apis::Repository>(obj);
+  };
+  s.secret = [get](const std::string& ns, const std::string& name) -> Result<apis::Secret> {
+    STASH_ASSIGN_OR_RETURN(kube::json obj, get(apis::Secret::Resource(), ns, name));
+    return apis::DecodeObject<apis::Secret>(obj);
+  };
+  s.repositories = [&server](const std::string& ns) -> Result<std::vector<apis::Repository>> {
+    const kube::Resource& r = apis::Repository::Resource();
+    std::vector<apis::Repository> out;
+    for (const kube::json& obj : server.ListStored(r.group, r.plural, ns)) {
+      STASH_ASSIGN_OR_RETURN(apis::Repository repo, apis::DecodeObject<apis::Repository>(obj));
+      out.push_back(std::move(repo));
+    }
+    return out;
   };
   return s;
 }

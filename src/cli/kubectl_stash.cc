@@ -134,21 +134,22 @@ struct OpenedStashRepo {
 
 Result<std::unique_ptr<OpenedStashRepo>> OpenStashRepository(const Cluster& c,
                                                              const std::string& name) {
-  STASH_ASSIGN_OR_RETURN(json repository, c.client->Get(kube::res::kRepositories, c.ns, name));
-  const std::string secret_name =
-      repository.value("/spec/backend/storageSecretName"_json_pointer, "");
+  STASH_ASSIGN_OR_RETURN(apis::Repository repository,
+                         apis::Get<apis::Repository>(*c.client, c.ns, name));
+  const std::string& secret_name = repository.spec.backend.storage_secret_name;
   if (secret_name.empty()) {
     return FailedPreconditionError("Repository " + c.ns + "/" + name +
                                    " has no spec.backend.storageSecretName");
   }
-  STASH_ASSIGN_OR_RETURN(json secret, c.client->Get(kube::res::kSecrets, c.ns, secret_name));
+  STASH_ASSIGN_OR_RETURN(apis::Secret secret,
+                         apis::Get<apis::Secret>(*c.client, c.ns, secret_name));
   // A local backend is a volume of the node: its hostPath is a directory here;
   // a claim needs the embedded node's data directory (STASH_DATA_DIR).
   std::string data_dir;
   if (const char* d = std::getenv(agent::kDataDirEnv)) data_dir = d;
-  const json local = repository.value("/spec/backend/local"_json_pointer, json());
-  if (local.is_object() && data_dir.empty()) {
-    if (!local.contains("hostPath")) {
+  const auto& local = repository.spec.backend.local;
+  if (local && data_dir.empty()) {
+    if (!local->source.host_path) {
       return FailedPreconditionError(
           "Repository " + c.ns + "/" + name + " is on a volume this machine cannot reach; set " +
           agent::kDataDirEnv + " to the embedded node's data directory (stash-data/node)");

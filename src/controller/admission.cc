@@ -2,8 +2,13 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <optional>
 
 #include "stash/api/selector.h"
+#include "stash/apis/backup.h"
+#include "stash/apis/codec.h"
+#include "stash/apis/repository.h"
+#include "stash/apis/restore.h"
 #include "stash/controller/validation.h"
 
 namespace stash::controller {
@@ -24,16 +29,29 @@ api::AdmissionVerdict FromProblems(const std::vector<std::string>& problems) {
                           : api::AdmissionVerdict::Deny(Join(problems));
 }
 
-bool Terminating(const json& obj) {
-  return obj.is_object() && obj.contains("/metadata/deletionTimestamp"_json_pointer);
-}
+// A reviewed object as its typed struct, with the stored one of an UPDATE.
+template <class T>
+struct Reviewed {
+  T object;
+  std::optional<T> old;  // UPDATE only
 
-// An update that leaves the spec alone (metadata, finalizers, status) is not
-// judged again: a controller must be able to finish with an object that an
-// older, laxer version let in.
-bool SpecUnchanged(const api::AdmissionRequest& r) {
-  return r.operation == "UPDATE" && r.old_object.is_object() &&
-         r.old_object.value("spec", json()) == r.object.value("spec", json());
+  bool Terminating() const { return !object.metadata.deletion_timestamp.empty(); }
+  // An update that leaves the spec alone (metadata, finalizers, status) is
+  // not judged again: a controller must be able to finish with an object
+  // that an older, laxer version let in.
+  bool SpecUnchanged() const { return old && old->spec == object.spec; }
+};
+
+// The request's objects decoded; a malformed object is refused naming the
+// field (the old one of an UPDATE, if it does not decode, counts as absent).
+template <class T>
+Result<Reviewed<T>> Decode(const api::AdmissionRequest& r) {
+  Reviewed<T> out;
+  STASH_ASSIGN_OR_RETURN(out.object, apis::FromJson<T>(r.object));
+  if (r.operation == "UPDATE" && r.old_object.is_object()) {
+    if (auto old = apis::FromJson<T>(r.old_object); old.ok()) out.old = std::move(*old);
+  }
+  return out;
 }
 
 class BackupConfigurationPlugin final : public api::AdmissionPlugin {
@@ -43,19 +61,19 @@ class BackupConfigurationPlugin final : public api::AdmissionPlugin {
     return group == kGroup && resource == "backupconfigurations";
   }
   api::AdmissionVerdict Review(const api::AdmissionRequest& r) const override {
-    if (Terminating(r.object) || SpecUnchanged(r)) return api::AdmissionVerdict::Allow();
-    const json spec = r.object.value("spec", json::object());
-    if (r.operation == "UPDATE" &&
-        r.old_object.value("/status/phase"_json_pointer, "") == "Ready" &&
-        r.old_object.value("/spec/target"_json_pointer, json()) != spec.value("target", json())) {
+    auto rv = Decode<apis::BackupConfiguration>(r);
+    if (!rv.ok()) return api::AdmissionVerdict::Deny(rv.status().message());
+    if (rv->Terminating() || rv->SpecUnchanged()) return api::AdmissionVerdict::Allow();
+    const apis::BackupConfigurationSpec& spec = rv->object.spec;
+    if (rv->old && rv->old->status.phase == "Ready" && rv->old->spec.target != spec.target) {
       return api::AdmissionVerdict::Deny(
           "updating target is forbidden when BackupConfiguration is in READY state");
     }
     std::vector<std::string> problems = ValidateBackupConfigurationSpec(spec);
-    const std::string target_ns = spec.value("/target/ref/namespace"_json_pointer, "");
-    if (!target_ns.empty() && target_ns != r.ns) {
+    if (spec.target && !spec.target->ref.namespace_.empty() &&
+        spec.target->ref.namespace_ != r.ns) {
       problems.push_back("cross-namespace target reference is not allowed for \"" +
-                         spec.value("/target/ref/kind"_json_pointer, "") + "\"");
+                         spec.target->ref.kind + "\"");
     }
     if (std::string why = UsagePolicyProblem(r, spec); !why.empty()) problems.push_back(why);
     return FromProblems(problems);
@@ -63,19 +81,23 @@ class BackupConfigurationPlugin final : public api::AdmissionPlugin {
 
  private:
   // Stash's usagePolicy check: may this namespace use that Repository?
-  static std::string UsagePolicyProblem(const api::AdmissionRequest& r, const json& spec) {
-    const std::string repo_name = spec.value("/repository/name"_json_pointer, "");
-    std::string repo_ns = spec.value("/repository/namespace"_json_pointer, "");
-    if (repo_ns.empty()) repo_ns = r.ns;
+  static std::string UsagePolicyProblem(const api::AdmissionRequest& r,
+                                        const apis::BackupConfigurationSpec& spec) {
+    const std::string& repo_name = spec.repository.name;
+    const std::string repo_ns =
+        spec.repository.namespace_.empty() ? r.ns : spec.repository.namespace_;
     if (!r.lookup || repo_name.empty() || repo_ns == r.ns) return "";
-    auto repo = r.lookup(kGroup, "repositories", repo_ns, repo_name);
-    if (!repo) return "";  // the controller reports a missing Repository
-    const json allowed = repo->value("/spec/usagePolicy/allowedNamespaces"_json_pointer, json());
-    const std::string from = allowed.is_object() ? allowed.value("from", "Same") : "Same";
+    auto found = r.lookup(kGroup, "repositories", repo_ns, repo_name);
+    if (!found) return "";  // the controller reports a missing Repository
+    auto repo = apis::FromJson<apis::Repository>(*found);
+    std::optional<apis::AllowedNamespaces> allowed;
+    if (repo.ok() && repo->spec.usage_policy) allowed = repo->spec.usage_policy->allowed_namespaces;
+    const std::string from = allowed && !allowed->from.empty() ? allowed->from : "Same";
     bool ok = from == "All";
     if (from == "Selector") {
       auto ns = r.lookup("", "namespaces", "", r.ns);
-      auto selector = api::LabelSelector::FromJson(allowed.value("selector", json()));
+      auto selector = api::LabelSelector::FromJson(
+          allowed->selector ? apis::ToJson(*allowed->selector) : json());
       ok = ns && selector.ok() && selector->MatchesObject(*ns);
     }
     if (ok) return "";
@@ -91,8 +113,10 @@ class RepositoryPlugin final : public api::AdmissionPlugin {
     return group == kGroup && resource == "repositories";
   }
   api::AdmissionVerdict Review(const api::AdmissionRequest& r) const override {
-    if (Terminating(r.object) || SpecUnchanged(r)) return api::AdmissionVerdict::Allow();
-    return FromProblems(ValidateRepositorySpec(r.object.value("spec", json::object())));
+    auto rv = Decode<apis::Repository>(r);
+    if (!rv.ok()) return api::AdmissionVerdict::Deny(rv.status().message());
+    if (rv->Terminating() || rv->SpecUnchanged()) return api::AdmissionVerdict::Allow();
+    return FromProblems(ValidateRepositorySpec(rv->object.spec));
   }
 };
 
@@ -103,7 +127,9 @@ class BackupSessionPlugin final : public api::AdmissionPlugin {
     return group == kGroup && resource == "backupsessions";
   }
   api::AdmissionVerdict Review(const api::AdmissionRequest& r) const override {
-    if (r.operation == "UPDATE" && !SpecUnchanged(r) && !Terminating(r.object)) {
+    auto rv = Decode<apis::BackupSession>(r);
+    if (!rv.ok()) return api::AdmissionVerdict::Deny(rv.status().message());
+    if (rv->old && !rv->SpecUnchanged() && !rv->Terminating()) {
       return api::AdmissionVerdict::Deny("BackupSession spec is immutable");
     }
     return api::AdmissionVerdict::Allow();
@@ -118,12 +144,15 @@ class RestoreSessionPlugin final : public api::AdmissionPlugin {
   }
   // Stash's RestoreSession rules (apis/stash/v1beta1/validator.go).
   api::AdmissionVerdict Review(const api::AdmissionRequest& r) const override {
-    if (Terminating(r.object) || SpecUnchanged(r)) return api::AdmissionVerdict::Allow();
-    json rules = r.object.value("/spec/target/rules"_json_pointer, json());
-    if (!rules.is_array()) rules = r.object.value("/spec/rules"_json_pointer, json::array());
+    auto rv = Decode<apis::RestoreSession>(r);
+    if (!rv.ok()) return api::AdmissionVerdict::Deny(rv.status().message());
+    if (rv->Terminating() || rv->SpecUnchanged()) return api::AdmissionVerdict::Allow();
+    const apis::RestoreSessionSpec& spec = rv->object.spec;
+    const std::vector<apis::Rule>& rules =
+        spec.target && !spec.target->rules.empty() ? spec.target->rules : spec.rules;
     std::vector<size_t> empty_hosts;
     for (size_t i = 0; i < rules.size(); ++i) {
-      if (rules[i].value("targetHosts", json::array()).empty()) empty_hosts.push_back(i);
+      if (rules[i].target_hosts.empty()) empty_hosts.push_back(i);
     }
     const std::string prefix = "\n\tError: Invalid RestoreSession specification.\n\tReason: ";
     if (empty_hosts.size() > 1) {
@@ -138,8 +167,7 @@ class RestoreSessionPlugin final : public api::AdmissionPlugin {
     }
     std::map<std::string, size_t> seen;
     for (size_t i = 0; i < rules.size(); ++i) {
-      for (const json& h : rules[i].value("targetHosts", json::array())) {
-        std::string host = h.is_string() ? h.get<std::string>() : h.dump();
+      for (const std::string& host : rules[i].target_hosts) {
         auto [it, fresh] = seen.emplace(host, i);
         if (!fresh) {
           return api::AdmissionVerdict::Deny(
@@ -150,8 +178,7 @@ class RestoreSessionPlugin final : public api::AdmissionPlugin {
       }
     }
     for (size_t i = 0; i < rules.size(); ++i) {
-      if (!rules[i].value("snapshots", json::array()).empty() &&
-          !rules[i].value("paths", json::array()).empty()) {
+      if (!rules[i].snapshots.empty() && !rules[i].paths.empty()) {
         return api::AdmissionVerdict::Deny(
             prefix + "Both 'snapshots' and 'paths' fileds are specified in rule[" +
             std::to_string(i) +

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <set>
+#include <variant>
 
+#include "backup_configuration_caches.h"
+#include "stash/apis/client.h"
 #include "stash/controller/invoker.h"
 #include "stash/controller/rbac.h"
 #include "stash/controller/validation.h"
@@ -13,8 +16,15 @@ namespace stash::controller {
 
 namespace {
 
-using kube::json;
-namespace res = kube::res;
+using apis::BackupConfiguration;
+using apis::BackupSession;
+using apis::CronJob;
+using apis::DaemonSet;
+using apis::Deployment;
+using apis::json;
+using apis::Repository;
+using apis::Secret;
+using apis::StatefulSet;
 
 std::string S(std::string_view v) { return std::string(v); }
 
@@ -27,22 +37,35 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   return out;
 }
 
-std::string NsOf(const json& obj) { return obj.value("/metadata/namespace"_json_pointer, ""); }
-std::string NameOf(const json& obj) { return obj.value("/metadata/name"_json_pointer, ""); }
-
-RbacOwner RbacOwnerOf(const json& bc) {
-  return {bc.value("apiVersion", res::kBackupConfigurations.ApiVersion()), "BackupConfiguration",
-          NsOf(bc), NameOf(bc), bc.value("/metadata/uid"_json_pointer, "")};
+// The namespace a reference names, defaulting to the referrer's.
+std::string NsOr(const std::string& ns, const std::string& fallback) {
+  return ns.empty() ? fallback : ns;
 }
 
-bool HasFinalizer(const json& obj) {
-  for (const json& f : obj.value("/metadata/finalizers"_json_pointer, json::array())) {
-    if (f == kube::kFinalizer) return true;
-  }
-  return false;
+RbacOwner RbacOwnerOf(const BackupConfiguration& bc) {
+  return {bc.api_version.empty() ? kube::res::kBackupConfigurations.ApiVersion() : bc.api_version,
+          "BackupConfiguration", bc.metadata.namespace_, bc.metadata.name, bc.metadata.uid};
 }
 
 }  // namespace
+
+// What one reconcile of a BackupConfiguration has found so far.
+struct BackupConfigurationController::Pass {
+  BackupConfiguration bc;
+  std::vector<apis::Condition> conditions;
+  SystemTime now;
+  int64_t gen = 1;
+  Status transient;  // the first error worth a retry
+  WorkloadPtr workload;
+  std::string target_id;  // "apps/v1 Deployment demo/web"
+
+  void Set(std::string_view type, bool ok, std::string_view reason, const std::string& message) {
+    apis::SetCondition(&conditions, type, ok, reason, message, now, gen);
+  }
+  void Retry(const Status& s) {
+    if (transient.ok()) transient = s;
+  }
+};
 
 BackupConfigurationController::BackupConfigurationController(const kube::Client& client,
                                                              Clock& clock, std::string ns,
@@ -58,110 +81,116 @@ BackupConfigurationController::BackupConfigurationController(const kube::Client&
 BackupConfigurationController::~BackupConfigurationController() { Stop(); }
 
 void BackupConfigurationController::EnqueueReferring(
-    const std::string& ns, const std::function<bool(const json& bc)>& refers) {
-  if (!bc_informer_) return;
+    const std::string& ns, const std::function<bool(const BackupConfiguration&)>& refers) {
   std::vector<std::string> keys;
-  bc_informer_->ForEach([&](const json& bc) {
-    if (NsOf(bc) == ns && refers(bc)) keys.push_back("bc:" + ns + "/" + NameOf(bc));
+  caches_->bcs.ForEach([&](const BackupConfiguration& bc) {
+    if (bc.metadata.namespace_ == ns && refers(bc)) keys.push_back("bc:" + bc.metadata.Key());
   });
   for (const auto& k : keys) queue_.Add(k);
 }
 
-void BackupConfigurationController::OnDependency(const kube::Resource& r, const std::string& type,
-                                                 const json& obj) {
-  const std::string ns = NsOf(obj), name = NameOf(obj);
-  if (&r == &res::kRepositories) {
-    EnqueueReferring(ns, [&](const json& bc) {
-      return bc.value("/spec/repository/name"_json_pointer, "") == name &&
-             bc.value("/spec/repository/namespace"_json_pointer, ns) == ns;
-    });
-  } else if (&r == &res::kSecrets) {
-    // Secret → the Repositories that use it → their BackupConfigurations.
-    std::set<std::string> repos;
-    if (repo_informer_) {
-      repo_informer_->ForEach([&](const json& repo) {
-        if (NsOf(repo) == ns &&
-            repo.value("/spec/backend/storageSecretName"_json_pointer, "") == name) {
-          repos.insert(NameOf(repo));
-        }
-      });
+// The caches, each with its handler: what a change to that kind of object
+// requeues.
+std::unique_ptr<BackupConfigurationController::Caches> BackupConfigurationController::MakeCaches() {
+  auto on_bc = [this](const std::string&, const BackupConfiguration& bc) {
+    queue_.Add("bc:" + bc.metadata.Key());
+  };
+  auto on_session = [this](const std::string& type, const BackupSession& bs) {
+    if (type != "DELETED" && (bs.status.phase.empty() || NeedsRetry(bs))) {
+      queue_.Add("bs:" + bs.metadata.Key());
     }
+  };
+  auto on_repo = [this](const std::string&, const Repository& repo) {
+    const std::string& ns = repo.metadata.namespace_;
+    EnqueueReferring(ns, [&](const BackupConfiguration& bc) {
+      return bc.spec.repository.name == repo.metadata.name &&
+             NsOr(bc.spec.repository.namespace_, ns) == ns;
+    });
+  };
+  auto on_secret = [this](const std::string&, const Secret& secret) {
+    // Secret → the Repositories that use it → their BackupConfigurations.
+    const std::string& ns = secret.metadata.namespace_;
+    std::set<std::string> repos;
+    caches_->repos.ForEach([&](const Repository& repo) {
+      if (repo.metadata.namespace_ == ns &&
+          repo.spec.backend.storage_secret_name == secret.metadata.name) {
+        repos.insert(repo.metadata.name);
+      }
+    });
     if (repos.empty()) return;
-    EnqueueReferring(ns, [&](const json& bc) {
-      return repos.count(bc.value("/spec/repository/name"_json_pointer, "")) > 0;
+    EnqueueReferring(ns, [&](const BackupConfiguration& bc) {
+      return repos.count(bc.spec.repository.name) > 0;
     });
-  } else if (&r == &res::kCronJobs) {
+  };
+  auto on_workload = [this](const std::string& kind, const apis::ObjectMeta& meta) {
+    EnqueueReferring(meta.namespace_, [&](const BackupConfiguration& bc) {
+      return bc.spec.target && bc.spec.target->ref.kind == kind &&
+             bc.spec.target->ref.name == meta.name;
+    });
+  };
+  auto on_cronjob = [this](const std::string& type, const CronJob& cj) {
     if (type != "DELETED") return;  // ours to recreate; other changes are our own writes
-    EnqueueReferring(ns, [&](const json& bc) { return TriggerCronJobName(NameOf(bc)) == name; });
-  } else {  // a workload
-    EnqueueReferring(ns, [&](const json& bc) {
-      return bc.value("/spec/target/ref/kind"_json_pointer, "") == r.kind &&
-             bc.value("/spec/target/ref/name"_json_pointer, "") == name;
+    EnqueueReferring(cj.metadata.namespace_, [&](const BackupConfiguration& bc) {
+      return TriggerCronJobName(bc.metadata.name) == cj.metadata.name;
     });
-  }
+  };
+  return std::make_unique<Caches>(
+      client_, clock_, ns_, on_bc, on_session, on_repo, on_secret,
+      [=](const std::string&, const Deployment& d) { on_workload("Deployment", d.metadata); },
+      [=](const std::string&, const StatefulSet& s) { on_workload("StatefulSet", s.metadata); },
+      [=](const std::string&, const DaemonSet& d) { on_workload("DaemonSet", d.metadata); },
+      on_cronjob);
 }
 
 void BackupConfigurationController::Start() {
   stop_ = false;
-  auto bc_handler = [this](const std::string&, const json& obj) {
-    queue_.Add("bc:" + NsOf(obj) + "/" + NameOf(obj));
-  };
-  auto bs_handler = [this](const std::string& type, const json& obj) {
-    if (type == "DELETED") return;
-    if (obj.value("/status/phase"_json_pointer, "").empty() || NeedsRetry(obj)) {
-      queue_.Add("bs:" + NsOf(obj) + "/" + NameOf(obj));
-    }
-  };
-  informers_.push_back(std::make_unique<kube::Informer>(client_, res::kBackupConfigurations, ns_,
-                                                        kube::ListOptions{}, clock_, bc_handler));
-  bc_informer_ = informers_.back().get();
-  informers_.push_back(std::make_unique<kube::Informer>(client_, res::kBackupSessions, ns_,
-                                                        kube::ListOptions{}, clock_, bs_handler));
-  for (const kube::Resource* r : {&res::kRepositories, &res::kSecrets, &res::kDeployments,
-                                  &res::kStatefulSets, &res::kDaemonSets, &res::kCronJobs}) {
-    informers_.push_back(std::make_unique<kube::Informer>(
-        client_, *r, ns_, kube::ListOptions{}, clock_,
-        [this, r](const std::string& type, const json& obj) { OnDependency(*r, type, obj); }));
-    if (r == &res::kRepositories) repo_informer_ = informers_.back().get();
-  }
-  for (auto& inf : informers_) inf->Start();
+  caches_ = MakeCaches();
+  caches_->Each([](auto& inf) { inf.Start(); });
   // A few workers: a reconcile mostly waits on the API server, and a
   // thousand BackupConfigurations created at once should not queue behind one.
   for (int i = 0; i < 4; ++i) workers_.emplace_back([this] { Work(); });
+  resync_exited_ = false;
   resync_ = std::thread([this] {
     while (kube::SleepUnlessStopped(clock_, std::chrono::minutes(10), stop_)) {
       std::vector<std::string> keys;
-      bc_informer_->ForEach(
-          [&](const json& bc) { keys.push_back("bc:" + NsOf(bc) + "/" + NameOf(bc)); });
+      caches_->bcs.ForEach(
+          [&](const BackupConfiguration& bc) { keys.push_back("bc:" + bc.metadata.Key()); });
       for (const auto& k : keys) queue_.Add(k);
     }
+    resync_exited_ = true;
   });
 }
 
 void BackupConfigurationController::Stop() {
   stop_ = true;
-  for (auto& inf : informers_) inf->Stop();
+  queue_.Wake();
   for (auto& w : workers_) w.join();
   workers_.clear();
-  if (resync_.joinable()) resync_.join();
-  informers_.clear();
-  bc_informer_ = nullptr;
-  repo_informer_ = nullptr;
+  kube::JoinWaking(clock_, resync_, resync_exited_);
+  if (caches_) {
+    caches_->Each([](auto& inf) { inf.RequestStop(); });  // their watches end together
+    caches_->Each([](auto& inf) { inf.Stop(); });
+  }
+  caches_.reset();
 }
 
+bool BackupConfigurationController::synced() const { return caches_ && caches_->synced(); }
+
 void BackupConfigurationController::Work() {
+  // Before every cache has listed, a missing Repository or workload may only
+  // be not seen yet; reconciling then would write wrong conditions.
+  if (!queue_.WaitUntil([this] { return synced(); }, stop_)) return;
   while (auto key = queue_.Get(stop_)) {
-    std::string kind = key->substr(0, 2);
-    std::string rest = key->substr(3);
-    size_t slash = rest.find('/');
-    std::string ns = rest.substr(0, slash), name = rest.substr(slash + 1);
-    Status s;
-    try {
-      s = kind == "bc" ? Reconcile(ns, name) : ReconcileSession(ns, name);
-    } catch (const std::exception& e) {  // a malformed object must not stop the operator
-      s = InternalError(e.what());
-    }
+    const std::string kind = key->substr(0, 2), rest = key->substr(3);
+    const size_t slash = rest.find('/');
+    const std::string ns = rest.substr(0, slash), name = rest.substr(slash + 1);
+    Status s = kind == "bc" ? Reconcile(ns, name) : ReconcileSession(ns, name);
     if (s.ok()) {
+      queue_.Forget(*key);
+    } else if (s.code() == Code::kInvalid) {
+      // A malformed object or a write the server refuses: retrying cannot
+      // help; its next change brings it back.
+      spdlog::warn("reconciling {}: {}", *key, s.ToString());
       queue_.Forget(*key);
     } else {
       spdlog::warn("reconciling {}: {}", *key, s.ToString());
@@ -171,196 +200,130 @@ void BackupConfigurationController::Work() {
   }
 }
 
-Status BackupConfigurationController::Reconcile(const std::string& ns, const std::string& name) {
-  auto got = client_.Get(res::kBackupConfigurations, ns, name);
-  if (!got.ok()) return got.status().code() == Code::kNotFound ? Status::Ok() : got.status();
-  json bc = std::move(*got);
-  bc["apiVersion"] = res::kBackupConfigurations.ApiVersion();
-  bc["kind"] = res::kBackupConfigurations.kind;
-  if (bc["metadata"].contains("deletionTimestamp")) return Finalize(std::move(bc));
-  if (!HasFinalizer(bc)) {
-    json fins = bc["metadata"].value("finalizers", json::array());
-    fins.push_back(S(kube::kFinalizer));
-    json patch = {{"metadata",
-                   {{"finalizers", fins}, {"resourceVersion", bc["metadata"]["resourceVersion"]}}}};
-    STASH_ASSIGN_OR_RETURN(json updated, client_.Patch(res::kBackupConfigurations, ns, name,
-                                                       kube::PatchType::kMerge, patch));
-    updated["apiVersion"] = bc["apiVersion"];
-    updated["kind"] = bc["kind"];
-    bc = std::move(updated);
-  }
-
-  const json spec = bc.value("spec", json::object());
-  const int64_t gen = bc["metadata"].value("generation", int64_t{1});
-  const SystemTime now = clock_.Now();
-  json status = bc.value("status", json::object());
-  json conditions = status.value("conditions", json::array());
-  Status transient;  // the first error worth a retry
-
-  std::vector<std::string> problems = ValidateBackupConfigurationSpec(spec);
-  const bool valid = problems.empty();
-  SetCondition(
-      &conditions, kValidationPassed, valid,
-      valid ? "ResourceValidationPassed" : "ResourceValidationFailed",
-      valid ? "Successfully validated." : "Validation failed. Reason: " + Join(problems, "; "), now,
-      gen);
-
-  // Repository and its storage Secret.
-  std::string repo_ns = spec.value("/repository/namespace"_json_pointer, ns);
-  std::string repo_name = spec.value("/repository/name"_json_pointer, "");
-  std::optional<json> repository;
-  std::string repo_id = "Repository " + repo_ns + "/" + repo_name;
-  if (auto r = client_.Get(res::kRepositories, repo_ns, repo_name); r.ok()) {
-    repository = *r;
-    SetCondition(&conditions, kRepositoryFound, true, "RepositoryAvailable", repo_id + " exist.",
-                 now, gen);
-  } else if (r.status().code() == Code::kNotFound || repo_name.empty()) {
-    SetCondition(&conditions, kRepositoryFound, false, "RepositoryNotAvailable",
-                 repo_id + " does not exist. Create it, or fix spec.repository.", now, gen);
-  } else {
-    SetCondition(&conditions, kRepositoryFound, false, "UnableToCheckRepositoryAvailability",
-                 "Failed to check whether " + repo_id + " exist. Reason: " + r.status().message(),
-                 now, gen);
-    transient = r.status();
-  }
-  if (repository) {
-    std::string secret = repository->value("/spec/backend/storageSecretName"_json_pointer, "");
-    std::string secret_id = "Backend Secret " + repo_ns + "/" + secret;
-    if (secret.empty()) {
-      SetCondition(&conditions, kBackendSecretFound, false, "BackendSecretNotAvailable",
-                   repo_id + " has no spec.backend.storageSecretName.", now, gen);
-    } else if (auto s = client_.Get(res::kSecrets, repo_ns, secret); s.ok()) {
-      SetCondition(&conditions, kBackendSecretFound, true, "BackendSecretAvailable",
-                   secret_id + " exist.", now, gen);
-    } else if (s.status().code() == Code::kNotFound) {
-      SetCondition(&conditions, kBackendSecretFound, false, "BackendSecretNotAvailable",
-                   secret_id +
-                       " does not exist. Create it with the repository's password "
-                       "(RESTIC_PASSWORD).",
-                   now, gen);
-    } else {
-      SetCondition(
-          &conditions, kBackendSecretFound, false, "UnableToCheckBackendSecretAvailability",
-          "Failed to check whether " + secret_id + " exist. Reason: " + s.status().message(), now,
-          gen);
-      transient = s.status();
-    }
-  } else {
-    SetCondition(&conditions, kBackendSecretFound, false, "UnableToCheckBackendSecretAvailability",
-                 "Cannot look up the backend Secret: " + repo_id + " does not exist.", now, gen);
-  }
-
-  // Target workload.
-  const json ref = spec.value("/target/ref"_json_pointer, json::object());
-  std::string target_ns = ref.value("namespace", ns);
-  std::string target_id = ref.value("apiVersion", "apps/v1") + " " + ref.value("kind", "") + " " +
-                          target_ns + "/" + ref.value("name", "");
-  std::optional<json> workload;
-  auto workload_res = kube::WorkloadResource(ref.value("kind", ""));
-  if (workload_res.ok() && !ref.value("name", "").empty()) {
-    if (auto w = client_.Get(*workload_res, target_ns, ref.value("name", "")); w.ok()) {
-      workload = *w;
-      SetCondition(&conditions, kBackupTargetFound, true, "TargetAvailable",
-                   "Backup target " + target_id + " found.", now, gen);
-    } else if (w.status().code() == Code::kNotFound) {
-      SetCondition(&conditions, kBackupTargetFound, false, "TargetNotAvailable",
-                   "Backup target " + target_id + " does not exist.", now, gen);
-    } else {
-      SetCondition(&conditions, kBackupTargetFound, false, "UnableToCheckTargetAvailability",
-                   "Failed to check whether backup target " + target_id +
-                       " exist. Reason: " + w.status().message(),
-                   now, gen);
-      transient = w.status();
-    }
-  } else {
-    SetCondition(&conditions, kBackupTargetFound, false, "TargetNotAvailable",
-                 "Backup target " + target_id + " is not a supported workload.", now, gen);
-  }
-
-  if (valid && workload) {
-    std::string msg;
-    // The sidecar and trigger may call only what their Role grants.
-    Status s = EnsureBackupRbac(bc, &*workload, repository ? &*repository : nullptr);
-    if (s.ok()) {
-      s = EnsureSidecar(bc, *workload, *workload_res, repository ? &*repository : nullptr, &msg);
-    }
-    if (s.ok()) {
-      SetCondition(&conditions, kStashSidecarInjected, true, "SidecarInjectionSucceeded",
-                   "Successfully injected stash sidecar into " + target_id + ".", now, gen);
-    } else {
-      SetCondition(&conditions, kStashSidecarInjected, false, "SidecarInjectionFailed",
-                   "Failed to inject stash sidecar into " + target_id + ". Reason: " + s.message(),
-                   now, gen);
-      recorder_.Record(bc, kube::kWarning, "Sidecar Injection Failed", s.message()).IgnoreError();
-      if (transient.ok()) transient = s;
-    }
-  }
-  if (valid && !workload) {
-    Status s = EnsureBackupRbac(bc, nullptr, repository ? &*repository : nullptr);
-    if (!s.ok()) {
-      recorder_.Record(bc, kube::kWarning, "CronJob Creation Failed", s.message()).IgnoreError();
-      if (transient.ok()) transient = s;
-    }
-  }
-  if (valid) {
-    Status s = EnsureCronJob(bc);
-    if (s.ok()) {
-      SetCondition(&conditions, kCronJobCreated, true, "CronJobCreationSucceeded",
-                   "Successfully created backup triggering CronJob.", now, gen);
-    } else {
-      SetCondition(&conditions, kCronJobCreated, false, "CronJobCreationFailed",
-                   "Failed to create backup triggering CronJob. Reason: " + s.message(), now, gen);
-      recorder_.Record(bc, kube::kWarning, "CronJob Creation Failed", s.message()).IgnoreError();
-      if (transient.ok()) transient = s;
-    }
-  } else {
-    // A schedule that turned invalid must not keep firing with its old value.
-    Status d = client_.Delete(res::kCronJobs, ns, TriggerCronJobName(name), "Background");
-    if (!d.ok() && d.code() != Code::kNotFound && transient.ok()) transient = d;
-  }
-
-  json new_status = status;
-  new_status["conditions"] = conditions;
-  new_status["phase"] = ComputePhase(conditions);
-  new_status["observedGeneration"] = gen;
-  if (new_status != status) {
-    auto p = client_.Patch(res::kBackupConfigurations, ns, name, kube::PatchType::kMerge,
-                           {{"status", new_status}}, "status");
-    if (!p.ok()) return p.status();
-  }
-  return transient;
-}
-
-Status BackupConfigurationController::EnsureSidecar(const json& bc, const json& workload,
-                                                    const kube::Resource& r, const json* repository,
-                                                    std::string* message) {
-  json desired = workload;
-  if (!InjectSidecar(&desired, bc, repository, image_, pushgateway_url_)) return Status::Ok();
-  auto updated = client_.Update(r, NsOf(workload), desired);
-  if (!updated.ok()) return updated.status();
-  recorder_
-      .Record(bc, kube::kNormal, "Sidecar Injection Succeeded",
-              "Successfully injected stash sidecar into " + r.kind + " " + NsOf(workload) + "/" +
-                  NameOf(workload) + ".")
-      .IgnoreError();
+Status BackupConfigurationController::EnsureFinalizer(BackupConfiguration* bc) {
+  if (bc->metadata.HasFinalizer(kube::kFinalizer)) return Status::Ok();
+  std::vector<std::string> fins = bc->metadata.finalizers;
+  fins.push_back(S(kube::kFinalizer));
+  json patch = {
+      {"metadata", {{"finalizers", fins}, {"resourceVersion", bc->metadata.resource_version}}}};
+  STASH_ASSIGN_OR_RETURN(*bc, apis::MergePatch<BackupConfiguration>(client_, bc->metadata, patch));
   return Status::Ok();
 }
 
-Status BackupConfigurationController::EnsureBackupRbac(const json& bc, const json* workload,
-                                                       const json* repository) {
-  if (!repository) return Status::Ok();  // its Secret is not known yet
-  const std::string trigger = TriggerCronJobName(NameOf(bc));
-  // Without a workload the trigger is the only subject (not "default").
-  std::string account = trigger;
-  if (workload) {
-    const json tmpl = workload->value("/spec/template/spec"_json_pointer, json::object());
-    account = tmpl.value("serviceAccountName", tmpl.value("serviceAccount", ""));
+Status BackupConfigurationController::Reconcile(const std::string& ns, const std::string& name) {
+  auto cached = caches_->bcs.Get(ns, name);
+  if (!cached.ok())
+    return cached.status().code() == Code::kNotFound ? Status::Ok() : cached.status();
+  Pass pass;
+  pass.bc = **cached;
+  if (!pass.bc.metadata.deletion_timestamp.empty()) return Finalize(pass.bc);
+  STASH_RETURN_IF_ERROR(EnsureFinalizer(&pass.bc));
+  pass.now = clock_.Now();
+  pass.gen = pass.bc.metadata.generation ? pass.bc.metadata.generation : 1;
+  pass.conditions = pass.bc.status.conditions;
+
+  const std::vector<std::string> problems = ValidateBackupConfigurationSpec(pass.bc.spec);
+  const bool valid = problems.empty();
+  pass.Set(
+      kValidationPassed, valid, valid ? "ResourceValidationPassed" : "ResourceValidationFailed",
+      valid ? "Successfully validated." : "Validation failed. Reason: " + Join(problems, "; "));
+  std::shared_ptr<const Repository> repository = CheckRepository(pass);
+  CheckTarget(pass);
+  if (valid && pass.workload.index() != 0) EnsureSidecar(pass, repository.get());
+  if (valid && pass.workload.index() == 0) {
+    // The trigger's ticks still run (and are Skipped) while the target is missing.
+    if (Status s = EnsureBackupRbac(pass, repository.get()); !s.ok()) {
+      recorder_.Record(pass.bc, apis::kWarning, "CronJob Creation Failed", s.message())
+          .IgnoreError();
+      pass.Retry(s);
+    }
   }
-  auto target = kube::WorkloadResource(bc.value("/spec/target/ref/kind"_json_pointer, ""));
+  EnsureTrigger(pass, valid);
+  STASH_RETURN_IF_ERROR(WriteStatus(pass));
+  return pass.transient;
+}
+
+std::shared_ptr<const Repository> BackupConfigurationController::CheckRepository(Pass& pass) {
+  const apis::ObjectRef& ref = pass.bc.spec.repository;
+  const std::string repo_ns = NsOr(ref.namespace_, pass.bc.metadata.namespace_);
+  const std::string repo_id = "Repository " + repo_ns + "/" + ref.name;
+  auto repo = caches_->repos.Get(repo_ns, ref.name);
+  if (repo.ok()) {
+    pass.Set(kRepositoryFound, true, "RepositoryAvailable", repo_id + " exist.");
+  } else if (repo.status().code() == Code::kNotFound || ref.name.empty()) {
+    pass.Set(kRepositoryFound, false, "RepositoryNotAvailable",
+             repo_id + " does not exist. Create it, or fix spec.repository.");
+  } else {
+    pass.Set(kRepositoryFound, false, "UnableToCheckRepositoryAvailability",
+             "Failed to check whether " + repo_id + " exist. Reason: " + repo.status().message());
+  }
+  if (!repo.ok()) {
+    pass.Set(kBackendSecretFound, false, "UnableToCheckBackendSecretAvailability",
+             "Cannot look up the backend Secret: " + repo_id + " does not exist.");
+    return nullptr;
+  }
+  const std::string& secret = (*repo)->spec.backend.storage_secret_name;
+  const std::string secret_id = "Backend Secret " + repo_ns + "/" + secret;
+  if (secret.empty()) {
+    pass.Set(kBackendSecretFound, false, "BackendSecretNotAvailable",
+             repo_id + " has no spec.backend.storageSecretName.");
+  } else if (auto s = caches_->secrets.Get(repo_ns, secret); s.ok()) {
+    pass.Set(kBackendSecretFound, true, "BackendSecretAvailable", secret_id + " exist.");
+  } else if (s.status().code() == Code::kNotFound) {
+    pass.Set(kBackendSecretFound, false, "BackendSecretNotAvailable",
+             secret_id +
+                 " does not exist. Create it with the repository's password "
+                 "(RESTIC_PASSWORD).");
+  } else {
+    pass.Set(kBackendSecretFound, false, "UnableToCheckBackendSecretAvailability",
+             "Failed to check whether " + secret_id + " exist. Reason: " + s.status().message());
+  }
+  return *repo;
+}
+
+void BackupConfigurationController::CheckTarget(Pass& pass) {
+  const apis::TargetRef ref = pass.bc.spec.target ? pass.bc.spec.target->ref : apis::TargetRef{};
+  const std::string target_ns = NsOr(ref.namespace_, pass.bc.metadata.namespace_);
+  pass.target_id = (ref.api_version.empty() ? "apps/v1" : ref.api_version) + " " + ref.kind + " " +
+                   target_ns + "/" + ref.name;
+  auto workload = caches_->Workload(ref.kind, target_ns, ref.name);
+  if (ref.name.empty() || (!workload.ok() && workload.status().code() == Code::kUnsupported)) {
+    pass.Set(kBackupTargetFound, false, "TargetNotAvailable",
+             "Backup target " + pass.target_id + " is not a supported workload.");
+  } else if (workload.ok()) {
+    pass.workload = *workload;
+    pass.Set(kBackupTargetFound, true, "TargetAvailable",
+             "Backup target " + pass.target_id + " found.");
+  } else if (workload.status().code() == Code::kNotFound) {
+    pass.Set(kBackupTargetFound, false, "TargetNotAvailable",
+             "Backup target " + pass.target_id + " does not exist.");
+  } else {
+    pass.Set(kBackupTargetFound, false, "UnableToCheckTargetAvailability",
+             "Failed to check whether backup target " + pass.target_id +
+                 " exist. Reason: " + workload.status().message());
+  }
+}
+
+Status BackupConfigurationController::EnsureBackupRbac(const Pass& pass,
+                                                       const Repository* repository) {
+  if (!repository) return Status::Ok();  // its Secret is not known yet
+  const std::string trigger = TriggerCronJobName(pass.bc.metadata.name);
+  // Without a workload the trigger is the only subject (not "default").
+  std::string account = trigger, workload;
+  std::visit(
+      [&](const auto& cached) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(cached)>, std::monostate>) {
+          account = cached->spec.template_.spec.service_account_name;
+          workload = cached->metadata.name;
+        }
+      },
+      pass.workload);
+  const apis::TargetRef ref = pass.bc.spec.target ? pass.bc.spec.target->ref : apis::TargetRef{};
+  auto target = kube::WorkloadResource(ref.kind);
   RbacObjects objects =
-      BackupRbac(RbacOwnerOf(bc), account, trigger, NsOf(*repository), NameOf(*repository),
-                 repository->value("/spec/backend/storageSecretName"_json_pointer, ""),
-                 target.ok() && workload ? target->plural : "", workload ? NameOf(*workload) : "");
+      BackupRbac(RbacOwnerOf(pass.bc), account, trigger, repository->metadata.namespace_,
+                 repository->metadata.name, repository->spec.backend.storage_secret_name,
+                 target.ok() && !workload.empty() ? target->plural : "", workload);
   Status s = EnsureRbac(client_, objects);
   if (!s.ok()) {
     return Status(s.code(), "granting the sidecar and trigger their permissions: " + s.message());
@@ -368,103 +331,165 @@ Status BackupConfigurationController::EnsureBackupRbac(const json& bc, const jso
   return s;
 }
 
-Status BackupConfigurationController::EnsureCronJob(const json& bc) {
-  json desired = TriggerCronJob(bc, image_);
-  std::string ns = NsOf(bc);
-  auto existing = client_.Get(res::kCronJobs, ns, NameOf(desired));
+void BackupConfigurationController::EnsureSidecar(Pass& pass, const Repository* repository) {
+  auto inject = [&](const auto& cached) -> Status {
+    if constexpr (std::is_same_v<std::decay_t<decltype(cached)>, std::monostate>) {
+      return Status::Ok();
+    } else {
+      auto desired = *cached;
+      if (!InjectSidecar(&desired.metadata, &desired.spec.template_, pass.bc, repository, image_,
+                         pushgateway_url_)) {
+        return Status::Ok();
+      }
+      STASH_RETURN_IF_ERROR(apis::Update(client_, desired));
+      recorder_
+          .Record(pass.bc, apis::kNormal, "Sidecar Injection Succeeded",
+                  "Successfully injected stash sidecar into " + apis::Describe(desired) + ".")
+          .IgnoreError();
+      return Status::Ok();
+    }
+  };
+  // The sidecar and trigger may call only what their Role grants.
+  Status s = EnsureBackupRbac(pass, repository);
+  if (s.ok()) s = std::visit(inject, pass.workload);
+  if (s.code() == Code::kConflict) {
+    // Our cache is behind the server (a write of ours not yet seen): not a
+    // failure to report; the watch brings the news and a retry settles it.
+    pass.Retry(s);
+    return;
+  }
+  if (s.ok()) {
+    pass.Set(kStashSidecarInjected, true, "SidecarInjectionSucceeded",
+             "Successfully injected stash sidecar into " + pass.target_id + ".");
+    return;
+  }
+  pass.Set(kStashSidecarInjected, false, "SidecarInjectionFailed",
+           "Failed to inject stash sidecar into " + pass.target_id + ". Reason: " + s.message());
+  recorder_.Record(pass.bc, apis::kWarning, "Sidecar Injection Failed", s.message()).IgnoreError();
+  pass.Retry(s);
+}
+
+void BackupConfigurationController::EnsureTrigger(Pass& pass, bool valid) {
+  if (!valid) {
+    // A schedule that turned invalid must not keep firing with its old value.
+    Status d = apis::Delete<CronJob>(client_, pass.bc.metadata.namespace_,
+                                     TriggerCronJobName(pass.bc.metadata.name), "Background");
+    if (!d.ok() && d.code() != Code::kNotFound) pass.Retry(d);
+    return;
+  }
+  Status s = EnsureCronJob(pass.bc);
+  if (s.code() == Code::kConflict) {  // a stale cache, as for the sidecar
+    pass.Retry(s);
+    return;
+  }
+  if (s.ok()) {
+    pass.Set(kCronJobCreated, true, "CronJobCreationSucceeded",
+             "Successfully created backup triggering CronJob.");
+    return;
+  }
+  pass.Set(kCronJobCreated, false, "CronJobCreationFailed",
+           "Failed to create backup triggering CronJob. Reason: " + s.message());
+  recorder_.Record(pass.bc, apis::kWarning, "CronJob Creation Failed", s.message()).IgnoreError();
+  pass.Retry(s);
+}
+
+Status BackupConfigurationController::WriteStatus(const Pass& pass) {
+  apis::BackupConfigurationStatus status = pass.bc.status;
+  status.conditions = pass.conditions;
+  status.phase = ComputePhase(pass.conditions);
+  status.observed_generation = pass.gen;
+  if (status == pass.bc.status) return Status::Ok();
+  return apis::PatchStatus(client_, pass.bc, status).status();
+}
+
+Status BackupConfigurationController::EnsureCronJob(const BackupConfiguration& bc) {
+  CronJob desired = TriggerCronJob(bc, image_);
+  auto existing = caches_->cronjobs.Get(desired.metadata.namespace_, desired.metadata.name);
   if (!existing.ok()) {
     if (existing.status().code() != Code::kNotFound) return existing.status();
-    auto created = client_.Create(res::kCronJobs, ns, desired);
+    auto created = apis::Create(client_, desired);
     return created.ok() || created.status().code() == Code::kAlreadyExists ? Status::Ok()
                                                                            : created.status();
   }
-  if (!CronJobNeedsUpdate(*existing, desired)) return Status::Ok();
-  json merged = *existing;
-  merged["spec"]["schedule"] = desired["spec"]["schedule"];
-  merged["spec"]["suspend"] = desired["spec"]["suspend"];
-  merged["spec"]["jobTemplate"] = desired["spec"]["jobTemplate"];
-  merged["metadata"]["ownerReferences"] = desired["metadata"]["ownerReferences"];
-  auto updated = client_.Update(res::kCronJobs, ns, merged);
-  return updated.ok() ? Status::Ok() : updated.status();
+  if (!CronJobNeedsUpdate(**existing, desired)) return Status::Ok();
+  return apis::Update(client_, MergeCronJob(**existing, desired)).status();
 }
 
-Status BackupConfigurationController::Finalize(json bc) {
-  if (!HasFinalizer(bc)) return Status::Ok();
-  std::string ns = NsOf(bc), name = NameOf(bc);
-  const json ref = bc.value("/spec/target/ref"_json_pointer, json::object());
-  if (auto r = kube::WorkloadResource(ref.value("kind", "")); r.ok()) {
-    std::string target_ns = ref.value("namespace", ns);
-    auto w = client_.Get(*r, target_ns, ref.value("name", ""));
-    if (w.ok()) {
-      json desired = *w;
-      if (RemoveSidecar(&desired)) {
-        auto u = client_.Update(*r, target_ns, desired);
-        if (!u.ok()) return u.status();
-        recorder_
-            .Record(bc, kube::kNormal, "Sidecar Deletion Succeeded",
-                    "Successfully removed stash sidecar from " + r->kind + " " + target_ns + "/" +
-                        ref.value("name", "") + ".")
-            .IgnoreError();
-      }
-    } else if (w.status().code() != Code::kNotFound) {
-      return w.status();
-    }
+Status BackupConfigurationController::Finalize(const BackupConfiguration& bc) {
+  if (!bc.metadata.HasFinalizer(kube::kFinalizer)) return Status::Ok();
+  const apis::TargetRef ref = bc.spec.target ? bc.spec.target->ref : apis::TargetRef{};
+  const std::string target_ns = NsOr(ref.namespace_, bc.metadata.namespace_);
+  auto workload = caches_->Workload(ref.kind, target_ns, ref.name);
+  if (!workload.ok() && workload.status().code() != Code::kNotFound &&
+      workload.status().code() != Code::kUnsupported) {
+    return workload.status();
   }
-  Status d = client_.Delete(res::kCronJobs, ns, TriggerCronJobName(name), "Background");
+  auto remove = [&](const auto& cached) -> Status {
+    if constexpr (std::is_same_v<std::decay_t<decltype(cached)>, std::monostate>) {
+      return Status::Ok();
+    } else {
+      auto desired = *cached;
+      if (!RemoveSidecar(&desired.metadata, &desired.spec.template_)) return Status::Ok();
+      STASH_RETURN_IF_ERROR(apis::Update(client_, desired));
+      recorder_
+          .Record(bc, apis::kNormal, "Sidecar Deletion Succeeded",
+                  "Successfully removed stash sidecar from " + apis::Describe(desired) + ".")
+          .IgnoreError();
+      return Status::Ok();
+    }
+  };
+  if (workload.ok()) STASH_RETURN_IF_ERROR(std::visit(remove, *workload));
+  Status d = apis::Delete<CronJob>(client_, bc.metadata.namespace_,
+                                   TriggerCronJobName(bc.metadata.name), "Background");
   if (!d.ok() && d.code() != Code::kNotFound) return d;
-  STASH_RETURN_IF_ERROR(RemoveRbac(client_, RbacOwnerOf(bc),
-                                   {ns, bc.value("/spec/repository/namespace"_json_pointer, ns)}));
-  json fins = json::array();
-  for (const json& f : bc["metadata"].value("finalizers", json::array())) {
+  const std::string& ns = bc.metadata.namespace_;
+  STASH_RETURN_IF_ERROR(
+      RemoveRbac(client_, RbacOwnerOf(bc), {ns, NsOr(bc.spec.repository.namespace_, ns)}));
+  std::vector<std::string> fins;
+  for (const std::string& f : bc.metadata.finalizers) {
     if (f != kube::kFinalizer) fins.push_back(f);
   }
   json patch = {
-      {"metadata", {{"finalizers", fins}, {"resourceVersion", bc["metadata"]["resourceVersion"]}}}};
-  auto p = client_.Patch(res::kBackupConfigurations, ns, name, kube::PatchType::kMerge, patch);
+      {"metadata", {{"finalizers", fins}, {"resourceVersion", bc.metadata.resource_version}}}};
+  auto p = apis::MergePatch<BackupConfiguration>(client_, bc.metadata, patch);
   if (!p.ok() && p.status().code() != Code::kNotFound) return p.status();
   return Status::Ok();
 }
 
 Status BackupConfigurationController::ReconcileSession(const std::string& ns,
                                                        const std::string& name) {
-  auto got = client_.Get(res::kBackupSessions, ns, name);
-  if (!got.ok()) return got.status().code() == Code::kNotFound ? Status::Ok() : got.status();
-  json bs = std::move(*got);
-  bs["apiVersion"] = res::kBackupSessions.ApiVersion();
-  bs["kind"] = res::kBackupSessions.kind;
+  auto cached = caches_->sessions.Get(ns, name);
+  if (!cached.ok())
+    return cached.status().code() == Code::kNotFound ? Status::Ok() : cached.status();
+  const BackupSession& bs = **cached;
   if (NeedsRetry(bs)) return ReconcileRetry(bs);
-  if (!bs.value("/status/phase"_json_pointer, "").empty()) return Status::Ok();
-  std::string invoker = bs.value("/spec/invoker/name"_json_pointer, "");
-  if (invoker.empty()) {
-    invoker = bs.value("/metadata/labels"_json_pointer, json::object())
-                  .value(S(kube::kLabelBackupConfiguration), "");
-  }
+  if (!bs.status.phase.empty()) return Status::Ok();
+  std::string invoker = bs.spec.invoker.name;
+  if (invoker.empty()) invoker = bs.metadata.Label(kube::kLabelBackupConfiguration);
   std::string reason;
-  auto bc = client_.Get(res::kBackupConfigurations, ns, invoker);
+  auto bc = caches_->bcs.Get(ns, invoker);
   if (!bc.ok()) {
     if (bc.status().code() != Code::kNotFound) return bc.status();
     reason = "BackupConfiguration " + ns + "/" + invoker + " does not exist.";
   } else {
-    std::string phase = bc->value("/status/phase"_json_pointer, "");
+    const std::string& phase = (*bc)->status.phase;
     if (phase.empty() || phase == "Ready") return Status::Ok();  // the sidecar's job
     reason = "BackupConfiguration " + ns + "/" + invoker + " is not ready (phase " + phase + ")";
-    for (const json& c : bc->value("/status/conditions"_json_pointer, json::array())) {
-      if (c.value("status", "") == "False") {
-        reason += ": " + c.value("message", "");
+    for (const apis::Condition& c : (*bc)->status.conditions) {
+      if (c.status == "False") {
+        reason += ": " + c.message;
         break;
       }
     }
     if (reason.back() != '.') reason += ".";
   }
-  std::string message = "Skipped taking backup. Reason: " + reason;
-  json conditions = json::array();
-  SetCondition(&conditions, "BackupSkipped", true, "SkippedTakingNewBackup", message, clock_.Now(),
-               bs["metadata"].value("generation", int64_t{1}));
-  auto p =
-      client_.Patch(res::kBackupSessions, ns, name, kube::PatchType::kMerge,
-                    {{"status", {{"phase", "Skipped"}, {"conditions", conditions}}}}, "status");
-  if (!p.ok()) return p.status();
-  session_recorder_.Record(bs, kube::kWarning, "BackupSessionSkipped", message).IgnoreError();
+  const std::string message = "Skipped taking backup. Reason: " + reason;
+  apis::BackupSessionStatus status;
+  status.phase = "Skipped";
+  apis::SetCondition(&status.conditions, "BackupSkipped", true, "SkippedTakingNewBackup", message,
+                     clock_.Now(), bs.metadata.generation ? bs.metadata.generation : 1);
+  STASH_RETURN_IF_ERROR(apis::PatchStatus(client_, bs, status));
+  session_recorder_.Record(bs, apis::kWarning, "BackupSessionSkipped", message).IgnoreError();
   return Status::Ok();
 }
 

@@ -1,15 +1,17 @@
 #include "stash/controller/invoker.h"
 
+#include <algorithm>
 #include <cstdio>
 
-#include "stash/kube/events.h"
+#include "stash/apis/client.h"
 #include "stash/kube/stash_names.h"
 
 namespace stash::controller {
 
 namespace {
 
-std::string S(std::string_view v) { return std::string(v); }
+using apis::BackupConfiguration;
+using apis::Container;
 
 uint64_t Fnv1a(std::string_view data) {
   uint64_t h = 1469598103934665603ull;
@@ -20,220 +22,181 @@ uint64_t Fnv1a(std::string_view data) {
   return h;
 }
 
-json OwnerReference(const json& bc) {
-  return {{"apiVersion", bc.value("apiVersion", "stash.appscode.com/v1beta1")},
-          {"kind", "BackupConfiguration"},
-          {"name", bc["metadata"].value("name", "")},
-          {"uid", bc["metadata"].value("uid", "")},
-          {"controller", true},
-          {"blockOwnerDeletion", true}};
+apis::EnvVar FieldEnv(std::string name, std::string field_path) {
+  apis::EnvVar e;
+  e.name = std::move(name);
+  e.value_from.emplace().field_ref.emplace().field_path = std::move(field_path);
+  return e;
 }
 
-json* PodSpec(json* workload) { return &(*workload)["spec"]["template"]["spec"]; }
+// The operator-owned members of a container, over whatever else it has.
+void SetOwned(Container* c, const Container& desired) {
+  c->name = desired.name;
+  c->image = desired.image;
+  c->image_pull_policy = desired.image_pull_policy;
+  c->command = desired.command;
+  c->args = desired.args;
+  c->env = desired.env;
+  c->volume_mounts = desired.volume_mounts;
+}
+
+bool SameOwned(const Container& a, const Container& b) {
+  return a.name == b.name && a.image == b.image && a.command == b.command && a.args == b.args;
+}
 
 }  // namespace
 
-std::string InvokerHash(const json& bc) {
-  json spec = bc.value("spec", json::object());
-  spec["paused"] = false;
+std::string InvokerHash(const BackupConfiguration& bc) {
+  apis::BackupConfigurationSpec spec = bc.spec;
+  spec.paused = false;
+  spec.extra.zeros.insert("paused");  // always "paused": false, whatever the user wrote
   char buf[24];
-  snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(Fnv1a(spec.dump())));
+  snprintf(buf, sizeof buf, "%llu",
+           static_cast<unsigned long long>(Fnv1a(apis::ToJson(spec).dump())));
   return buf;
 }
 
-json SidecarContainer(const json& bc, std::string_view image, std::string_view pushgateway_url) {
-  const json& meta = bc["metadata"];
-  const json& target = bc["spec"].value("target", json::object());
-  const json& ref = target.value("ref", json::object());
-  std::string ns = meta.value("namespace", "default");
-  json args = json::array(
-      {"run-backup", "--invoker-kind=BackupConfiguration",
-       "--invoker-name=" + meta.value("name", ""), "--target-kind=" + ref.value("kind", ""),
-       "--target-name=" + ref.value("name", ""), "--target-namespace=" + ref.value("namespace", ns),
-       "--enable-cache=" + std::string(bc.value("/spec/tempDir/disableCaching"_json_pointer, false)
-                                           ? "false"
-                                           : "true"),
-       "--max-connections=0"});
+Container SidecarContainer(const BackupConfiguration& bc, std::string_view image,
+                           std::string_view pushgateway_url) {
+  const apis::BackupTarget target = bc.spec.target.value_or(apis::BackupTarget{});
+  const std::string ns = bc.metadata.namespace_.empty() ? "default" : bc.metadata.namespace_;
+  Container c;
+  c.name = kube::kSidecarName;
+  c.image = std::string(image);
+  c.image_pull_policy = "IfNotPresent";
+  c.args = {"run-backup",
+            "--invoker-kind=BackupConfiguration",
+            "--invoker-name=" + bc.metadata.name,
+            "--target-kind=" + target.ref.kind,
+            "--target-name=" + target.ref.name,
+            "--target-namespace=" + (target.ref.namespace_.empty() ? ns : target.ref.namespace_),
+            std::string("--enable-cache=") + (bc.spec.temp_dir.disable_caching ? "false" : "true"),
+            "--max-connections=0"};
   if (pushgateway_url.empty()) {
-    args.push_back("--metrics-enabled=false");
+    c.args.push_back("--metrics-enabled=false");
   } else {
-    args.push_back("--metrics-enabled=true");
-    args.push_back("--pushgateway-url=" + std::string(pushgateway_url));
+    c.args.push_back("--metrics-enabled=true");
+    c.args.push_back("--pushgateway-url=" + std::string(pushgateway_url));
   }
-  json env = json::array(
-      {{{"name", "NODE_NAME"}, {"valueFrom", {{"fieldRef", {{"fieldPath", "spec.nodeName"}}}}}},
-       {{"name", "POD_NAME"}, {"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.name"}}}}}},
-       {{"name", "POD_NAMESPACE"},
-        {"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.namespace"}}}}}}});
-  json mounts = target.value("volumeMounts", json::array());
-  return {{"name", S(kube::kSidecarName)},
-          {"image", S(image)},
-          {"imagePullPolicy", "IfNotPresent"},
-          {"args", args},
-          {"env", env},
-          {"volumeMounts", mounts}};
+  c.env = {FieldEnv("NODE_NAME", "spec.nodeName"), FieldEnv("POD_NAME", "metadata.name"),
+           FieldEnv("POD_NAMESPACE", "metadata.namespace")};
+  c.volume_mounts = target.volume_mounts;
+  return c;
 }
 
-bool InjectSidecar(json* workload, const json& bc, const json* repository, std::string_view image,
-                   std::string_view pushgateway_url) {
-  json before = *workload;
-  json* pod = PodSpec(workload);
-  json container = SidecarContainer(bc, image, pushgateway_url);
+bool InjectSidecar(apis::ObjectMeta* meta, apis::PodTemplateSpec* tmpl,
+                   const BackupConfiguration& bc, const apis::Repository* repository,
+                   std::string_view image, std::string_view pushgateway_url) {
+  const apis::ObjectMeta meta_before = *meta;
+  const apis::PodTemplateSpec tmpl_before = *tmpl;
+  Container desired = SidecarContainer(bc, image, pushgateway_url);
   // A local backend is mounted into the sidecar at its mountPath, as Stash does.
-  json local_volume;
-  if (repository) {
-    const json local = repository->value("/spec/backend/local"_json_pointer, json());
-    if (local.is_object() && local.contains("mountPath")) {
-      local_volume = local;
-      local_volume.erase("mountPath");
-      local_volume.erase("subPath");
-      local_volume["name"] = S(kube::kLocalBackendVolume);
-      json mount = {{"name", S(kube::kLocalBackendVolume)}, {"mountPath", local["mountPath"]}};
-      if (local.contains("subPath")) mount["subPath"] = local["subPath"];
-      container["volumeMounts"].push_back(mount);
-    }
+  std::optional<apis::Volume> local_volume;
+  if (repository && repository->spec.backend.local &&
+      !repository->spec.backend.local->mount_path.empty()) {
+    const apis::LocalSpec& local = *repository->spec.backend.local;
+    apis::Volume& v = local_volume.emplace();
+    v.name = kube::kLocalBackendVolume;
+    v.source = local.source;
+    v.extra.fields = local.extra.fields;  // volume kinds this layer does not model
+    apis::VolumeMount mount;
+    mount.name = kube::kLocalBackendVolume;
+    mount.mount_path = local.mount_path;
+    mount.sub_path = local.sub_path;
+    desired.volume_mounts.push_back(mount);
   }
-  json& containers = (*pod)["containers"];
-  if (!containers.is_array()) containers = json::array();
-  bool placed = false;
-  for (json& c : containers) {
-    if (c.value("name", "") == kube::kSidecarName) {
-      c = container;
-      placed = true;
-    }
+  std::vector<Container>& containers = tmpl->spec.containers;
+  auto it = std::find_if(containers.begin(), containers.end(),
+                         [](const Container& c) { return c.name == kube::kSidecarName; });
+  if (it == containers.end()) {
+    containers.push_back(desired);
+  } else {
+    SetOwned(&*it, desired);
   }
-  if (!placed) containers.push_back(container);
-  json& volumes = (*pod)["volumes"];
-  if (!volumes.is_array()) volumes = json::array();
-  json kept = json::array();
-  for (const json& v : volumes) {
-    if (v.value("name", "") != kube::kLocalBackendVolume) kept.push_back(v);
-  }
-  if (!local_volume.is_null()) kept.push_back(local_volume);
-  volumes = kept;
-  (*workload)["spec"]["template"]["metadata"]["annotations"][S(kube::kAnnotationInvokerHash)] =
-      InvokerHash(bc);
-  json& annotations = (*workload)["metadata"]["annotations"];
-  annotations[S(kube::kAnnotationInvokerKind)] = "BackupConfiguration";
-  annotations[S(kube::kAnnotationInvoker)] = bc["metadata"].value("name", "");
-  return *workload != before;
+  std::vector<apis::Volume>& volumes = tmpl->spec.volumes;
+  std::erase_if(volumes, [](const apis::Volume& v) { return v.name == kube::kLocalBackendVolume; });
+  if (local_volume) volumes.push_back(*local_volume);
+  tmpl->metadata.annotations[std::string(kube::kAnnotationInvokerHash)] = InvokerHash(bc);
+  meta->annotations[std::string(kube::kAnnotationInvokerKind)] = "BackupConfiguration";
+  meta->annotations[std::string(kube::kAnnotationInvoker)] = bc.metadata.name;
+  return !(*meta == meta_before && *tmpl == tmpl_before);
 }
 
-bool RemoveSidecar(json* workload) {
-  json before = *workload;
-  json* pod = PodSpec(workload);
-  for (const char* list : {"containers", "volumes"}) {
-    if (!pod->contains(list)) continue;
-    json kept = json::array();
-    for (const json& item : (*pod)[list]) {
-      std::string name = item.value("name", "");
-      if (name != kube::kSidecarName && name != kube::kLocalBackendVolume) kept.push_back(item);
-    }
-    (*pod)[list] = kept;
-  }
-  if (workload->contains("/spec/template/metadata/annotations"_json_pointer)) {
-    json& tmeta = (*workload)["spec"]["template"]["metadata"];
-    tmeta["annotations"].erase(S(kube::kAnnotationInvokerHash));
-    // Back to the template as the user wrote it, so its pods' hash is the old one.
-    if (tmeta["annotations"].empty()) tmeta.erase("annotations");
-  }
-  if (workload->contains("/metadata/annotations"_json_pointer)) {
-    (*workload)["metadata"]["annotations"].erase(S(kube::kAnnotationInvokerKind));
-    (*workload)["metadata"]["annotations"].erase(S(kube::kAnnotationInvoker));
-  }
-  return *workload != before;
+bool RemoveSidecar(apis::ObjectMeta* meta, apis::PodTemplateSpec* tmpl) {
+  const apis::ObjectMeta meta_before = *meta;
+  const apis::PodTemplateSpec tmpl_before = *tmpl;
+  auto ours = [](const std::string& name) {
+    return name == kube::kSidecarName || name == kube::kLocalBackendVolume;
+  };
+  std::erase_if(tmpl->spec.containers, [&](const Container& c) { return ours(c.name); });
+  std::erase_if(tmpl->spec.volumes, [&](const apis::Volume& v) { return ours(v.name); });
+  // Back to the template as the user wrote it (an annotations map we emptied
+  // is dropped), so its pods' hash is the old one.
+  tmpl->metadata.annotations.erase(std::string(kube::kAnnotationInvokerHash));
+  meta->annotations.erase(std::string(kube::kAnnotationInvokerKind));
+  meta->annotations.erase(std::string(kube::kAnnotationInvoker));
+  return !(*meta == meta_before && *tmpl == tmpl_before);
 }
 
 std::string TriggerCronJobName(std::string_view bc_name) {
   std::string name = "stash-trigger-" + std::string(bc_name);
-  for (char& c : name) {
-    if (c == '.') c = '-';
-  }
+  std::replace(name.begin(), name.end(), '.', '-');
   if (name.size() > 52) name.resize(52);  // CronJob names are capped at 52
   return name;
 }
 
-json TriggerCronJob(const json& bc, std::string_view image) {
-  const json& meta = bc["metadata"];
-  std::string name = meta.value("name", "");
-  json labels = {{S(kube::kLabelManagedBy), S(kube::kManagedByValue)},
-                 {S(kube::kLabelInvokerType), "BackupConfiguration"},
-                 {S(kube::kLabelInvokerName), name}};
-  json container = {{"name", S(kube::kSidecarName)},
-                    {"image", S(image)},
-                    {"imagePullPolicy", "IfNotPresent"},
-                    {"args", json::array({"create-backupsession", "--invoker-name=" + name,
-                                          "--invoker-kind=BackupConfiguration"})}};
-  return {{"apiVersion", "batch/v1"},
-          {"kind", "CronJob"},
-          {"metadata",
-           {{"name", TriggerCronJobName(name)},
-            {"namespace", meta.value("namespace", "default")},
-            {"labels", labels},
-            {"ownerReferences", json::array({OwnerReference(bc)})}}},
-          {"spec",
-           {{"schedule", bc["spec"].value("schedule", "")},
-            {"concurrencyPolicy", "Forbid"},
-            {"suspend", false},
-            {"jobTemplate",
-             {{"metadata", {{"labels", {{"stash.appscode.com/delete-job-on-completion", "true"}}}}},
-              {"spec",
-               {{"template",
-                 {{"spec",
-                   {{"restartPolicy", "Never"},
-                    // Made by the operator, bound to the BackupConfiguration's Role (rbac.h).
-                    {"serviceAccountName", TriggerCronJobName(name)},
-                    {"containers", json::array({container})}}}}}}}}}}}};
+apis::CronJob TriggerCronJob(const BackupConfiguration& bc, std::string_view image) {
+  const std::string& name = bc.metadata.name;
+  apis::CronJob cj;
+  cj.api_version = "batch/v1";
+  cj.kind = "CronJob";
+  cj.metadata.name = TriggerCronJobName(name);
+  cj.metadata.namespace_ = bc.metadata.namespace_.empty() ? "default" : bc.metadata.namespace_;
+  cj.metadata.labels = {{std::string(kube::kLabelManagedBy), std::string(kube::kManagedByValue)},
+                        {std::string(kube::kLabelInvokerType), "BackupConfiguration"},
+                        {std::string(kube::kLabelInvokerName), name}};
+  cj.metadata.owner_references = {apis::ControllerReference(bc)};
+  cj.spec.schedule = bc.spec.schedule;
+  cj.spec.concurrency_policy = "Forbid";
+  cj.spec.suspend = false;  // 2019 pause semantics: the trigger keeps running
+  apis::JobTemplateSpec& job = cj.spec.job_template;
+  job.metadata.labels = {{"stash.appscode.com/delete-job-on-completion", "true"}};
+  job.spec.template_.spec.restart_policy = "Never";
+  // Made by the operator, bound to the BackupConfiguration's Role (rbac.h).
+  job.spec.template_.spec.service_account_name = TriggerCronJobName(name);
+  Container c;
+  c.name = kube::kSidecarName;
+  c.image = std::string(image);
+  c.image_pull_policy = "IfNotPresent";
+  c.args = {"create-backupsession", "--invoker-name=" + name, "--invoker-kind=BackupConfiguration"};
+  job.spec.template_.spec.containers = {c};
+  return cj;
 }
 
-bool CronJobNeedsUpdate(const json& existing, const json& desired) {
-  static const json::json_pointer kPaths[] = {
-      "/spec/schedule"_json_pointer, "/spec/suspend"_json_pointer,
-      "/spec/jobTemplate/spec/template/spec/containers"_json_pointer,
-      "/spec/jobTemplate/spec/template/spec/serviceAccountName"_json_pointer,
-      "/metadata/ownerReferences"_json_pointer};
-  for (const auto& p : kPaths) {
-    json a = existing.contains(p) ? existing.at(p) : json();
-    json b = desired.contains(p) ? desired.at(p) : json();
-    if (a != b) return true;
-  }
-  return false;
+bool CronJobNeedsUpdate(const apis::CronJob& existing, const apis::CronJob& desired) {
+  const auto& a = existing.spec.job_template.spec.template_.spec.containers;
+  const auto& b = desired.spec.job_template.spec.template_.spec.containers;
+  bool same_containers =
+      a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), SameOwned);
+  return existing.spec.schedule != desired.spec.schedule ||
+         existing.spec.suspend.value_or(false) != desired.spec.suspend.value_or(false) ||
+         !same_containers ||
+         existing.spec.job_template.spec.template_.spec.service_account_name !=
+             desired.spec.job_template.spec.template_.spec.service_account_name ||
+         existing.metadata.owner_references != desired.metadata.owner_references;
 }
 
-bool SetCondition(json* conditions, std::string_view type, bool status, std::string_view reason,
-                  std::string_view message, SystemTime now, int64_t generation) {
-  if (!conditions->is_array()) *conditions = json::array();
-  std::string st = status ? "True" : "False";
-  for (json& c : *conditions) {
-    if (c.value("type", "") != type) continue;
-    json before = c;
-    if (c.value("status", "") != st) c["lastTransitionTime"] = kube::FormatTime(now);
-    c["status"] = st;
-    c["reason"] = reason;
-    c["message"] = message;
-    c["observedGeneration"] = generation;
-    return c != before;
-  }
-  conditions->push_back({{"type", type},
-                         {"status", st},
-                         {"reason", reason},
-                         {"message", message},
-                         {"lastTransitionTime", kube::FormatTime(now)},
-                         {"observedGeneration", generation}});
-  return true;
+apis::CronJob MergeCronJob(apis::CronJob existing, const apis::CronJob& desired) {
+  existing.spec.schedule = desired.spec.schedule;
+  existing.spec.suspend = desired.spec.suspend;
+  existing.spec.job_template = desired.spec.job_template;
+  existing.metadata.owner_references = desired.metadata.owner_references;
+  return existing;
 }
 
-std::string ConditionStatus(const json& conditions, std::string_view type) {
-  if (!conditions.is_array()) return "";
-  for (const json& c : conditions) {
-    if (c.value("type", "") == type) return c.value("status", "");
-  }
-  return "";
-}
-
-std::string ComputePhase(const json& conditions) {
-  auto is_true = [&](std::string_view t) { return ConditionStatus(conditions, t) == "True"; };
-  if (ConditionStatus(conditions, kValidationPassed) == "False") return "Invalid";
+std::string ComputePhase(const std::vector<apis::Condition>& conditions) {
+  auto is_true = [&](std::string_view t) { return apis::ConditionStatus(conditions, t) == "True"; };
+  if (apis::ConditionStatus(conditions, kValidationPassed) == "False") return "Invalid";
   if (!is_true(kRepositoryFound) || !is_true(kBackendSecretFound) || !is_true(kBackupTargetFound)) {
     return "NotReady";
   }

@@ -3,19 +3,22 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <type_traits>
 
+#include "stash/apis/client.h"
 #include "stash/kube/stash_names.h"
 
 namespace stash::controller {
 
 namespace {
 
-const kube::Resource kServiceAccounts{"", "v1", "serviceaccounts", "ServiceAccount"};
-const kube::Resource kRoles{"rbac.authorization.k8s.io", "v1", "roles", "Role"};
-const kube::Resource kRoleBindings{"rbac.authorization.k8s.io", "v1", "rolebindings",
-                                   "RoleBinding"};
+using apis::PolicyRule;
+using apis::Role;
+using apis::RoleBinding;
+using apis::ServiceAccount;
 
 constexpr std::string_view kLabelInvokerNamespace = "stash.appscode.com/invoker-namespace";
+constexpr std::string_view kRbacGroup = "rbac.authorization.k8s.io";
 
 std::string S(std::string_view v) { return std::string(v); }
 
@@ -26,29 +29,34 @@ std::string Capped(std::string name, size_t max = 253) {
   return name;
 }
 
-json Rule(std::string group, std::string resource, std::vector<std::string> verbs,
-          std::vector<std::string> names = {}) {
-  json r = {{"apiGroups", json::array({group})},
-            {"resources", json::array({resource})},
-            {"verbs", verbs}};
-  if (!names.empty()) r["resourceNames"] = names;
+PolicyRule Rule(std::string group, std::string resource, std::vector<std::string> verbs,
+                std::vector<std::string> names = {}) {
+  PolicyRule r;
+  r.api_groups = {std::move(group)};
+  r.resources = {std::move(resource)};
+  r.verbs = std::move(verbs);
+  r.resource_names = std::move(names);
   return r;
 }
 
-json Meta(const RbacOwner& owner, const std::string& ns, const std::string& name) {
-  json labels = {{S(kube::kLabelManagedBy), S(kube::kManagedByValue)},
+apis::ObjectMeta Meta(const RbacOwner& owner, const std::string& ns, const std::string& name) {
+  apis::ObjectMeta meta;
+  meta.name = name;
+  meta.namespace_ = ns;
+  meta.labels = {{S(kube::kLabelManagedBy), S(kube::kManagedByValue)},
                  {S(kube::kLabelInvokerType), owner.kind},
                  {S(kube::kLabelInvokerName), owner.name},
                  {S(kLabelInvokerNamespace), owner.ns}};
-  json meta = {{"name", name}, {"namespace", ns}, {"labels", labels}};
   // Owner references cannot cross namespaces; RemoveRbac deletes those.
   if (ns == owner.ns && !owner.uid.empty()) {
-    meta["ownerReferences"] = json::array({{{"apiVersion", owner.api_version},
-                                            {"kind", owner.kind},
-                                            {"name", owner.name},
-                                            {"uid", owner.uid},
-                                            {"controller", true},
-                                            {"blockOwnerDeletion", false}}});
+    apis::OwnerReference ref;
+    ref.api_version = owner.api_version;
+    ref.kind = owner.kind;
+    ref.name = owner.name;
+    ref.uid = owner.uid;
+    ref.controller = true;
+    ref.block_owner_deletion = false;
+    meta.owner_references = {ref};
   }
   return meta;
 }
@@ -59,38 +67,47 @@ std::string NameIn(const RbacOwner& owner, const std::string& ns) {
   return ns == owner.ns ? RbacName(owner) : Capped(RbacName(owner) + "-" + owner.ns);
 }
 
-json Role(const RbacOwner& owner, const std::string& ns, json rules) {
-  return {{"apiVersion", "rbac.authorization.k8s.io/v1"},
-          {"kind", "Role"},
-          {"metadata", Meta(owner, ns, NameIn(owner, ns))},
-          {"rules", std::move(rules)}};
+Role MakeRole(const RbacOwner& owner, const std::string& ns, std::vector<PolicyRule> rules) {
+  Role r;
+  r.api_version = Role::Resource().ApiVersion();
+  r.kind = Role::Resource().kind;
+  r.metadata = Meta(owner, ns, NameIn(owner, ns));
+  r.rules = std::move(rules);
+  return r;
 }
 
-json Binding(const RbacOwner& owner, const std::string& ns,
-             const std::vector<std::string>& accounts) {
-  json subjects = json::array();
+RoleBinding Binding(const RbacOwner& owner, const std::string& ns,
+                    const std::vector<std::string>& accounts) {
+  RoleBinding b;
+  b.api_version = RoleBinding::Resource().ApiVersion();
+  b.kind = RoleBinding::Resource().kind;
+  b.metadata = Meta(owner, ns, NameIn(owner, ns));
+  b.role_ref.api_group = S(kRbacGroup);
+  b.role_ref.kind = "Role";
+  b.role_ref.name = NameIn(owner, ns);
   for (const std::string& a : accounts) {
-    json s = {
-        {"kind", "ServiceAccount"}, {"name", a.empty() ? "default" : a}, {"namespace", owner.ns}};
-    if (std::find(subjects.begin(), subjects.end(), s) == subjects.end()) subjects.push_back(s);
+    apis::Subject s;
+    s.kind = "ServiceAccount";
+    s.name = a.empty() ? "default" : a;
+    s.namespace_ = owner.ns;
+    if (std::find(b.subjects.begin(), b.subjects.end(), s) == b.subjects.end()) {
+      b.subjects.push_back(s);
+    }
   }
-  return {
-      {"apiVersion", "rbac.authorization.k8s.io/v1"},
-      {"kind", "RoleBinding"},
-      {"metadata", Meta(owner, ns, NameIn(owner, ns))},
-      {"roleRef",
-       {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", NameIn(owner, ns)}}},
-      {"subjects", subjects}};
+  return b;
 }
 
-json Account(const RbacOwner& owner, const std::string& name) {
-  return {
-      {"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", Meta(owner, owner.ns, name)}};
+ServiceAccount Account(const RbacOwner& owner, const std::string& name) {
+  ServiceAccount sa;
+  sa.api_version = "v1";
+  sa.kind = "ServiceAccount";
+  sa.metadata = Meta(owner, owner.ns, name);
+  return sa;
 }
 
 // The Repository's part: read it, record its status, read its Secret.
-void AddRepositoryRules(json* rules, const std::string& repo, const std::string& secret,
-                        bool status) {
+void AddRepositoryRules(std::vector<PolicyRule>* rules, const std::string& repo,
+                        const std::string& secret, bool status) {
   rules->push_back(Rule("stash.appscode.com", "repositories", {"get"}, {repo}));
   if (status)
     rules->push_back(Rule("stash.appscode.com", "repositories/status", {"patch"}, {repo}));
@@ -98,37 +115,51 @@ void AddRepositoryRules(json* rules, const std::string& repo, const std::string&
 }
 
 // Puts the rules and binding of one namespace into `out`.
-void AddNamespace(RbacObjects* out, const RbacOwner& owner, const std::string& ns, json rules,
-                  const std::vector<std::string>& accounts) {
-  out->roles.push_back(Role(owner, ns, std::move(rules)));
+void AddNamespace(RbacObjects* out, const RbacOwner& owner, const std::string& ns,
+                  std::vector<PolicyRule> rules, const std::vector<std::string>& accounts) {
+  out->roles.push_back(MakeRole(owner, ns, std::move(rules)));
   out->role_bindings.push_back(Binding(owner, ns, accounts));
 }
 
-// Create, or bring an existing object's `fields` to the desired ones.
-Status Apply(const kube::Client& client, const kube::Resource& r, const json& desired,
-             const std::vector<std::string>& fields) {
-  const std::string ns = desired["metadata"].value("namespace", "");
-  const std::string name = desired["metadata"].value("name", "");
-  const std::string id = r.kind + " " + ns + "/" + name;
-  auto created = client.Create(r, ns, desired);
+// Brings `existing`'s granted part to `desired`'s; whether it changed.
+bool Merge(const Role& desired, Role* existing) {
+  if (existing->rules == desired.rules) return false;
+  existing->rules = desired.rules;
+  return true;
+}
+bool Merge(const RoleBinding& desired, RoleBinding* existing) {
+  if (existing->subjects == desired.subjects && existing->role_ref == desired.role_ref) {
+    return false;
+  }
+  existing->subjects = desired.subjects;
+  existing->role_ref = desired.role_ref;
+  return true;
+}
+
+// Create, or bring an existing object's grant to the desired one.
+template <class T>
+Status Apply(const kube::Client& client, const T& desired) {
+  const std::string id = apis::Describe(desired);
+  auto created = apis::Create(client, desired);
   if (created.ok()) return Status::Ok();
   if (created.status().code() != Code::kAlreadyExists) {
     return Status(created.status().code(), "creating " + id + ": " + created.status().message());
   }
-  auto existing = client.Get(r, ns, name);
+  auto existing = apis::Get<T>(client, desired.metadata.namespace_, desired.metadata.name);
   if (!existing.ok()) {
     return Status(existing.status().code(), "reading " + id + ": " + existing.status().message());
   }
-  json merged = *existing;
-  for (const std::string& f : fields) merged[f] = desired.value(f, json());
-  if (r.kind == "RoleBinding" && merged["roleRef"] != (*existing)["roleRef"]) {
-    // roleRef cannot change: replace the binding.
-    Status d = client.Delete(r, ns, name);
-    if (!d.ok() && d.code() != Code::kNotFound) return d;
-    return Apply(client, r, desired, fields);
+  T merged = *existing;
+  if constexpr (std::is_same_v<T, RoleBinding>) {
+    if (existing->role_ref != desired.role_ref) {
+      // roleRef cannot change: replace the binding.
+      Status d = apis::Delete<T>(client, desired.metadata.namespace_, desired.metadata.name);
+      if (!d.ok() && d.code() != Code::kNotFound) return d;
+      return Apply(client, desired);
+    }
   }
-  if (merged == *existing) return Status::Ok();
-  auto updated = client.Update(r, ns, merged);
+  if (!Merge(desired, &merged)) return Status::Ok();
+  auto updated = apis::Update(client, merged);
   if (!updated.ok()) {
     return Status(updated.status().code(), "updating " + id + ": " + updated.status().message());
   }
@@ -152,11 +183,13 @@ RbacObjects BackupRbac(const RbacOwner& bc, const std::string& workload_account,
   RbacObjects out;
   out.service_accounts.push_back(Account(bc, trigger_account));
   const std::string lease = "lock-backupconfiguration-" + bc.name + "-backup";
-  json rules = json::array({
+  std::vector<PolicyRule> rules = {
       // LeaderLease: one replica of the workload backs up.
       Rule("coordination.k8s.io", "leases", {"create"}),
       Rule("coordination.k8s.io", "leases", {"get", "update"}, {lease}),
-      Rule("stash.appscode.com", "backupconfigurations", {"get"}, {bc.name}),
+      // The sidecar's cache of its BackupConfiguration (a list and watch
+      // with fieldSelector metadata.name, authorized by name).
+      Rule("stash.appscode.com", "backupconfigurations", {"get", "list", "watch"}, {bc.name}),
       // The sidecar watches, runs and prunes sessions; the trigger creates them.
       Rule("stash.appscode.com", "backupsessions", {"get", "list", "watch", "create", "delete"}),
       Rule("stash.appscode.com", "backupsessions/status", {"patch"}),
@@ -164,7 +197,7 @@ RbacObjects BackupRbac(const RbacOwner& bc, const std::string& workload_account,
       Rule("stash.appscode.com", "restoresessions", {"list"}),
       // kube::EventRecorder: repeats are found and patched.
       Rule("", "events", {"list", "create", "patch"}),
-  });
+  };
   // Backup hooks find the workload's containers.
   if (!target_resource.empty() && !target.empty()) {
     rules.push_back(Rule("apps", target_resource, {"get"}, {target}));
@@ -175,7 +208,7 @@ RbacObjects BackupRbac(const RbacOwner& bc, const std::string& workload_account,
     AddNamespace(&out, bc, bc.ns, std::move(rules), accounts);
   } else {
     AddNamespace(&out, bc, bc.ns, std::move(rules), accounts);
-    json repo_rules = json::array();
+    std::vector<PolicyRule> repo_rules;
     AddRepositoryRules(&repo_rules, repo, secret, true);
     AddNamespace(&out, bc, repo_ns, std::move(repo_rules), {workload_account});
   }
@@ -188,13 +221,13 @@ RbacObjects RestoreRbac(const RbacOwner& rs, const std::string& workload_account
   RbacObjects out;
   const std::string job_account = RestoreJobServiceAccount(rs.name);
   out.service_accounts.push_back(Account(rs, job_account));
-  json rules = json::array({
+  std::vector<PolicyRule> rules = {
       // A StatefulSet's hosts take one Lease each: not named in advance.
       Rule("coordination.k8s.io", "leases", {"create", "get", "update"}),
       Rule("stash.appscode.com", "restoresessions", {"get"}, {rs.name}),
       Rule("stash.appscode.com", "restoresessions/status", {"patch"}, {rs.name}),
       Rule("", "events", {"list", "create", "patch"}),
-  });
+  };
   std::vector<std::string> accounts = {job_account};
   if (init_container) accounts.push_back(workload_account);
   if (repo_ns == rs.ns) {
@@ -202,7 +235,7 @@ RbacObjects RestoreRbac(const RbacOwner& rs, const std::string& workload_account
     AddNamespace(&out, rs, rs.ns, std::move(rules), accounts);
   } else {
     AddNamespace(&out, rs, rs.ns, std::move(rules), accounts);
-    json repo_rules = json::array();
+    std::vector<PolicyRule> repo_rules;
     AddRepositoryRules(&repo_rules, repo, secret, false);
     AddNamespace(&out, rs, repo_ns, std::move(repo_rules), accounts);
   }
@@ -210,20 +243,16 @@ RbacObjects RestoreRbac(const RbacOwner& rs, const std::string& workload_account
 }
 
 Status EnsureRbac(const kube::Client& client, const RbacObjects& objects) {
-  for (const json& sa : objects.service_accounts) {
-    const std::string ns = sa["metadata"].value("namespace", "");
-    auto created = client.Create(kServiceAccounts, ns, sa);
+  for (const ServiceAccount& sa : objects.service_accounts) {
+    auto created = apis::Create(client, sa);
     if (!created.ok() && created.status().code() != Code::kAlreadyExists) {
-      return Status(created.status().code(), "creating ServiceAccount " + ns + "/" +
-                                                 sa["metadata"].value("name", "") + ": " +
-                                                 created.status().message());
+      return Status(created.status().code(),
+                    "creating " + apis::Describe(sa) + ": " + created.status().message());
     }
   }
   // Roles before their bindings: a binding to a Role not there yet grants nothing.
-  for (const json& r : objects.roles) STASH_RETURN_IF_ERROR(Apply(client, kRoles, r, {"rules"}));
-  for (const json& b : objects.role_bindings) {
-    STASH_RETURN_IF_ERROR(Apply(client, kRoleBindings, b, {"roleRef", "subjects"}));
-  }
+  for (const Role& r : objects.roles) STASH_RETURN_IF_ERROR(Apply(client, r));
+  for (const RoleBinding& b : objects.role_bindings) STASH_RETURN_IF_ERROR(Apply(client, b));
   return Status::Ok();
 }
 
@@ -238,8 +267,8 @@ Status RemoveRbac(const kube::Client& client, const RbacOwner& owner,
   for (const std::string& ns : namespaces) {
     if (ns.empty() || std::find(done.begin(), done.end(), ns) != done.end()) continue;
     done.push_back(ns);
-    STASH_RETURN_IF_ERROR(remove(kRoleBindings, ns, NameIn(owner, ns)));
-    STASH_RETURN_IF_ERROR(remove(kRoles, ns, NameIn(owner, ns)));
+    STASH_RETURN_IF_ERROR(remove(RoleBinding::Resource(), ns, NameIn(owner, ns)));
+    STASH_RETURN_IF_ERROR(remove(Role::Resource(), ns, NameIn(owner, ns)));
   }
   return Status::Ok();
 }

@@ -67,16 +67,13 @@ std::optional<apis::VolumeMount> LocalBackendMount(const apis::Repository& repos
   return m;
 }
 
-// runtimeSettings.container: the securityContext and resources apply to the
-// restore container; nice and ionice have no equivalent here.
-Status CheckContainerSettings(const json& container) {
-  if (!container.is_object()) return Status::Ok();
-  for (const auto& [key, value] : container.items()) {
-    if (key == "securityContext" || key == "resources" || key == "env") continue;
-    return InvalidError("spec.runtimeSettings.container." + key +
-                        " is not supported (securityContext, resources and env are)");
-  }
-  return Status::Ok();
+// runtimeSettings.container: the securityContext, resources and env apply
+// to the restore container; nice, ionice, probes, ... have no equivalent here.
+Status CheckContainerSettings(const apis::ContainerRuntimeSettings& container) {
+  const json& unmodelled = container.extra.fields;
+  if (!unmodelled.is_object() || unmodelled.empty()) return Status::Ok();
+  return InvalidError("spec.runtimeSettings.container." + unmodelled.begin().key() +
+                      " is not supported (securityContext, resources and env are)");
 }
 
 }  // namespace
@@ -179,24 +176,16 @@ apis::Container RestoreInitContainer(const apis::RestoreSession& s,
   c.volume_mounts = t.volume_mounts;
   // Root, so restored files keep their owners (Stash's default), unless the
   // user set a securityContext.
-  const json& settings = s.spec.runtime_settings.container;
-  if (settings.is_object() && settings.contains("securityContext")) {
-    auto sc = apis::FromJson<apis::SecurityContext>(settings["securityContext"]);
-    if (sc.ok()) c.security_context = *sc;
+  const apis::ContainerRuntimeSettings& settings = s.spec.runtime_settings.container;
+  if (settings.security_context) {
+    c.security_context = settings.security_context;
   } else {
     c.security_context.emplace();
     c.security_context->run_as_user = 0;
     c.security_context->run_as_group = 0;
   }
-  if (settings.is_object() && settings.contains("env") && settings["env"].is_array()) {
-    for (const json& e : settings["env"]) {
-      if (auto v = apis::FromJson<apis::EnvVar>(e); v.ok()) c.env.push_back(*v);
-    }
-  }
-  if (settings.is_object() && settings.contains("resources")) {
-    if (c.extra.fields.is_null()) c.extra.fields = json::object();
-    c.extra.fields["resources"] = settings["resources"];
-  }
+  c.env.insert(c.env.end(), settings.env.begin(), settings.env.end());
+  c.resources = settings.resources;
   if (auto m = LocalBackendMount(repository)) c.volume_mounts.push_back(std::move(*m));
   return c;
 }

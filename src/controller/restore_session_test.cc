@@ -116,6 +116,44 @@ TEST(RestoreSessionRulesTest, InitContainerIsPrependedWithTheTargetsMounts) {
   EXPECT_TRUE(meta.annotations.empty());
 }
 
+TEST(RestoreSessionRulesTest, ContainerRuntimeSettingsReachTheInitContainer) {
+  apis::RestoreSession s = Session(R"({
+    "metadata": {"name": "restore-demo", "namespace": "demo", "uid": "u-1"},
+    "spec": {"repository": {"name": "gcs-repo"},
+             "target": {"ref": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "stash-demo"},
+                        "volumeMounts": [{"name": "source-data", "mountPath": "/source/data"}]},
+             "runtimeSettings": {"container": {
+               "securityContext": {"runAsUser": 1000},
+               "env": [{"name": "GOGC", "value": "50"}],
+               "resources": {"limits": {"memory": "256Mi", "cpu": 1}}}}}})");
+  EXPECT_OK(ValidateRestoreSession(s));
+  apis::PodTemplateSpec tmpl = Template();
+  apis::ObjectMeta meta;
+  ASSERT_OK(InjectRestoreInit(&tmpl, &meta, s, LocalRepository()));
+  const apis::Container& init = tmpl.spec.init_containers[0];
+  EXPECT_EQ(init.security_context->run_as_user, 1000);  // not root: the user's choice
+  EXPECT_FALSE(init.security_context->run_as_group.has_value());
+  ASSERT_FALSE(init.env.empty());
+  EXPECT_EQ(init.env.back().name, "GOGC");
+  EXPECT_EQ(init.env.back().value, "50");
+  EXPECT_EQ(init.resources, json::parse(R"({"limits": {"memory": "256Mi", "cpu": 1}})"));
+
+  // What a restore container cannot honour is refused by name, not ignored.
+  s.spec.runtime_settings.container.extra.fields = {{"nice", {{"adjustment", 5}}}};
+  Status v = ValidateRestoreSession(s);
+  EXPECT_EQ(v.code(), Code::kInvalid);
+  EXPECT_NE(v.message().find("spec.runtimeSettings.container.nice is not supported"),
+            std::string::npos)
+      << v.message();
+  // A malformed one names the field when read.
+  auto bad = apis::FromJson<apis::RestoreSession>(
+      json::parse(R"({"spec": {"runtimeSettings": {"container": {"env": [{"name": 3}]}}}})"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("spec.runtimeSettings.container.env[0].name"),
+            std::string::npos)
+      << bad.status().message();
+}
+
 TEST(RestoreSessionRulesTest, MountOfAnUnknownVolumeIsInvalid) {
   apis::RestoreSession s = Session(kDeploymentSession);
   s.spec.target->volume_mounts[0].name = "nope";

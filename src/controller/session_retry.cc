@@ -3,74 +3,70 @@
 // a successor session once retryConfig.delay has passed since it failed.
 #include <spdlog/spdlog.h>
 
+#include "backup_configuration_caches.h"
+#include "stash/apis/client.h"
 #include "stash/controller/backup_configuration_controller.h"
 #include "stash/kube/duration.h"
 #include "stash/kube/events.h"
 
 namespace stash::controller {
 
-namespace res = kube::res;
-
-bool NeedsRetry(const json& session) {
-  return session.value("/status/phase"_json_pointer, "") == "Failed" &&
-         session.value("/spec/retryLeft"_json_pointer, 0) > 0 &&
-         !session.value("/status/retried"_json_pointer, false);
+bool NeedsRetry(const apis::BackupSession& session) {
+  return session.status.phase == "Failed" && session.spec.retry_left > 0 &&
+         !session.status.retried.value_or(false);
 }
 
-Result<json> RetrySession(const json& failed, SystemTime at) {
-  const json& meta = failed["metadata"];
-  std::string invoker = failed.value("/spec/invoker/name"_json_pointer, "");
+Result<apis::BackupSession> RetrySession(const apis::BackupSession& failed, SystemTime at) {
+  const std::string& invoker = failed.spec.invoker.name;
   if (invoker.empty()) return InvalidError("BackupSession has no spec.invoker.name");
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
-  json next_meta = {{"name", invoker + "-" + std::to_string(secs)},
-                    {"namespace", meta.value("namespace", "")}};
-  for (const char* k : {"labels", "ownerReferences"}) {
-    if (meta.contains(k)) next_meta[k] = meta[k];
-  }
-  json spec = failed["spec"];
-  spec["retryLeft"] = failed["spec"].value("retryLeft", 0) - 1;
-  return json{{"apiVersion", res::kBackupSessions.ApiVersion()},
-              {"kind", res::kBackupSessions.kind},
-              {"metadata", next_meta},
-              {"spec", spec}};
+  apis::BackupSession next;
+  next.api_version = apis::BackupSession::Resource().ApiVersion();
+  next.kind = apis::BackupSession::Resource().kind;
+  next.metadata.name = invoker + "-" + std::to_string(secs);
+  next.metadata.namespace_ = failed.metadata.namespace_;
+  next.metadata.labels = failed.metadata.labels;
+  next.metadata.owner_references = failed.metadata.owner_references;
+  next.spec = failed.spec;
+  next.spec.retry_left = failed.spec.retry_left - 1;
+  return next;
 }
 
-Status BackupConfigurationController::ReconcileRetry(const json& session) {
+Status BackupConfigurationController::ReconcileRetry(const apis::BackupSession& session) {
   if (!NeedsRetry(session)) return Status::Ok();
-  const std::string ns = session["metadata"].value("namespace", "");
-  const std::string name = session["metadata"].value("name", "");
-  const std::string invoker = session.value("/spec/invoker/name"_json_pointer, "");
-  auto bc = client_.Get(res::kBackupConfigurations, ns, invoker);
+  const std::string& ns = session.metadata.namespace_;
+  const std::string& name = session.metadata.name;
+  auto bc = caches_->bcs.Get(ns, session.spec.invoker.name);
   if (!bc.ok()) return bc.status().code() == Code::kNotFound ? Status::Ok() : bc.status();
-  if (bc->value("/spec/paused"_json_pointer, false)) return Status::Ok();  // no new backups
+  if ((*bc)->spec.paused) return Status::Ok();  // no new backups
   Duration delay{0};
-  if (std::string d = bc->value("/spec/retryConfig/delay"_json_pointer, ""); !d.empty()) {
-    auto parsed = kube::ParseGoDuration(d);
+  if ((*bc)->spec.retry_config && !(*bc)->spec.retry_config->delay.empty()) {
+    auto parsed = kube::ParseGoDuration((*bc)->spec.retry_config->delay);
     if (parsed.ok()) delay = *parsed;
   }
   const SystemTime now = clock_.Now();
-  std::string next = session.value("/status/nextRetry"_json_pointer, "");
+  std::string next = session.status.next_retry;
   if (next.empty()) {
     // The retry's time is written first, so the successor's name (from it)
     // is the same if the operator restarts before creating it.
     next = kube::FormatTime(now + delay);
-    STASH_RETURN_IF_ERROR(client_.Patch(res::kBackupSessions, ns, name, kube::PatchType::kMerge,
-                                        {{"status", {{"nextRetry", next}}}}, "status"));
+    apis::BackupSessionStatus status;
+    status.next_retry = next;
+    STASH_RETURN_IF_ERROR(apis::PatchStatus(client_, session, status));
   }
   STASH_ASSIGN_OR_RETURN(SystemTime at, kube::ParseTime(next));
   if (now < at) {
     queue_.AddAfter("bs:" + ns + "/" + name, at - now);
     return Status::Ok();
   }
-  STASH_ASSIGN_OR_RETURN(json successor, RetrySession(session, at));
-  auto created = client_.Create(res::kBackupSessions, ns, successor);
+  STASH_ASSIGN_OR_RETURN(apis::BackupSession successor, RetrySession(session, at));
+  auto created = apis::Create(client_, successor);
   if (!created.ok() && created.status().code() != Code::kAlreadyExists) return created.status();
   spdlog::info("BackupSession {}/{} failed; retrying as {} ({} retries left)", ns, name,
-               successor["metadata"].value("name", ""), successor["spec"].value("retryLeft", 0));
-  return client_
-      .Patch(res::kBackupSessions, ns, name, kube::PatchType::kMerge,
-             {{"status", {{"retried", true}}}}, "status")
-      .status();
+               successor.metadata.name, successor.spec.retry_left);
+  apis::BackupSessionStatus retried;
+  retried.retried = true;
+  return apis::PatchStatus(client_, session, retried).status();
 }
 
 }  // namespace stash::controller

@@ -1,8 +1,9 @@
 #include "stash/controller/validation.h"
 
-#include <algorithm>
-#include <set>
+#include <optional>
+#include <utility>
 
+#include "stash/apis/codec.h"
 #include "stash/backend/factory.h"
 #include "stash/kube/client.h"
 #include "stash/kube/cron.h"
@@ -10,14 +11,6 @@
 namespace stash::controller {
 
 namespace {
-
-using json = nlohmann::json;
-
-std::string Str(const json& obj, const char* pointer) {
-  json::json_pointer p(pointer);
-  if (!obj.is_object() || !obj.contains(p) || !obj.at(p).is_string()) return "";
-  return obj.at(p).get<std::string>();
-}
 
 // The reason a schedule is refused, without the parser's
 // `Invalid value: "<spec>": Invalid schedule: ` preamble.
@@ -27,23 +20,21 @@ std::string ScheduleReason(const std::string& message) {
   return at == std::string::npos ? message : message.substr(at + marker.size());
 }
 
-void CheckSchedule(const json& spec, std::vector<std::string>* out) {
-  if (!spec.contains("schedule") || !spec["schedule"].is_string() ||
-      spec["schedule"].get<std::string>().empty()) {
+void CheckSchedule(const std::string& schedule, std::vector<std::string>* out) {
+  if (schedule.empty()) {
     out->push_back(
         "spec.schedule is required: the trigger CronJob needs a cron schedule such as "
         "\"*/5 * * * *\"");
     return;
   }
-  const std::string schedule = spec["schedule"].get<std::string>();
   if (auto s = kube::ParseCron(schedule); !s.ok()) {
     out->push_back("spec.schedule " + schedule +
                    " is invalid. Reason: " + ScheduleReason(s.status().message()));
   }
 }
 
-void CheckTarget(const json& spec, std::vector<std::string>* out) {
-  const std::string kind = Str(spec, "/target/ref/kind");
+void CheckTarget(const std::optional<apis::BackupTarget>& target, std::vector<std::string>* out) {
+  const std::string kind = target ? target->ref.kind : "";
   if (kind.empty()) {
     out->push_back(
         "spec.target.ref.kind is required: the workload to back up (Deployment, "
@@ -51,10 +42,10 @@ void CheckTarget(const json& spec, std::vector<std::string>* out) {
   } else if (auto r = kube::WorkloadResource(kind); !r.ok()) {
     out->push_back("spec.target.ref.kind " + kind + " is invalid. Reason: " + r.status().message());
   }
-  if (Str(spec, "/target/ref/name").empty()) out->push_back("spec.target.ref.name is required");
-  const json paths = spec.value("/target/paths"_json_pointer, json::array());
-  for (size_t i = 0; i < paths.size(); ++i) {
-    std::string p = paths[i].is_string() ? paths[i].get<std::string>() : "";
+  if (!target || target->ref.name.empty()) out->push_back("spec.target.ref.name is required");
+  if (!target) return;
+  for (size_t i = 0; i < target->paths.size(); ++i) {
+    const std::string& p = target->paths[i];
     if (p.empty() || p[0] != '/') {
       out->push_back("spec.target.paths[" + std::to_string(i) + "] " + p +
                      " is invalid. Reason: must be an absolute path inside a volumeMount");
@@ -62,25 +53,25 @@ void CheckTarget(const json& spec, std::vector<std::string>* out) {
   }
 }
 
-void CheckRetention(const json& spec, std::vector<std::string>* out) {
-  const json policy = spec.value("retentionPolicy", json());
-  if (!policy.is_object()) {
+void CheckRetention(const std::optional<apis::RetentionPolicy>& policy,
+                    std::vector<std::string>* out) {
+  if (!policy) {
     out->push_back("spec.retentionPolicy is required: it names which snapshots to keep");
     return;
   }
-  if (policy.value("name", "").empty()) out->push_back("spec.retentionPolicy.name is required");
-  for (const char* k :
-       {"keepLast", "keepHourly", "keepDaily", "keepWeekly", "keepMonthly", "keepYearly"}) {
-    if (!policy.contains(k)) continue;
-    const json& v = policy[k];
-    if (!v.is_number_integer() || v.get<int64_t>() < 0) {
-      out->push_back(std::string("spec.retentionPolicy.") + k + " " + v.dump() +
+  if (policy->name.empty()) out->push_back("spec.retentionPolicy.name is required");
+  const std::pair<const char*, int64_t> keeps[] = {
+      {"keepLast", policy->keep_last},       {"keepHourly", policy->keep_hourly},
+      {"keepDaily", policy->keep_daily},     {"keepWeekly", policy->keep_weekly},
+      {"keepMonthly", policy->keep_monthly}, {"keepYearly", policy->keep_yearly}};
+  for (const auto& [key, n] : keeps) {
+    if (n < 0) {
+      out->push_back(std::string("spec.retentionPolicy.") + key + " " + std::to_string(n) +
                      " is invalid. Reason: must be a number of snapshots, 0 or more");
     }
   }
-  const json tags = policy.value("keepTags", json::array());
-  for (size_t i = 0; i < tags.size(); ++i) {
-    if (!tags[i].is_string() || tags[i].get<std::string>().empty()) {
+  for (size_t i = 0; i < policy->keep_tags.size(); ++i) {
+    if (policy->keep_tags[i].empty()) {
       out->push_back("spec.retentionPolicy.keepTags[" + std::to_string(i) +
                      "] is invalid. Reason: a tag must not be empty");
     }
@@ -89,40 +80,41 @@ void CheckRetention(const json& spec, std::vector<std::string>* out) {
 
 }  // namespace
 
-std::vector<std::string> ValidateBackupConfigurationSpec(const json& spec) {
+std::vector<std::string> ValidateBackupConfigurationSpec(
+    const apis::BackupConfigurationSpec& spec) {
   std::vector<std::string> out;
   // Only the sidecar model with restic is built; say so instead of ignoring.
-  if (!Str(spec, "/task/name").empty()) {
-    out.push_back("spec.task " + Str(spec, "/task/name") +
+  if (!spec.task.name.empty()) {
+    out.push_back("spec.task " + spec.task.name +
                   " is invalid. Reason: Tasks (the job model) are not supported; the stash "
                   "sidecar backs up the target workload, so leave spec.task empty");
   }
-  if (std::string driver = Str(spec, "/driver"); !driver.empty() && driver != "Restic") {
-    out.push_back("spec.driver " + driver +
+  if (!spec.driver.empty() && spec.driver != "Restic") {
+    out.push_back("spec.driver " + spec.driver +
                   " is invalid. Reason: only the Restic driver is "
                   "supported");
   }
-  CheckSchedule(spec, &out);
-  CheckTarget(spec, &out);
-  if (Str(spec, "/repository/name").empty()) {
+  CheckSchedule(spec.schedule, &out);
+  CheckTarget(spec.target, &out);
+  if (spec.repository.name.empty()) {
     out.push_back("spec.repository.name is required: the Repository to back up into");
   }
-  CheckRetention(spec, &out);
+  CheckRetention(spec.retention_policy, &out);
   return out;
 }
 
-std::vector<std::string> ValidateRepositorySpec(const json& spec) {
+std::vector<std::string> ValidateRepositorySpec(const apis::RepositorySpec& spec) {
   std::vector<std::string> out;
-  const json backend = spec.value("backend", json());
-  if (!backend.is_object()) {
+  const apis::Backend& backend = spec.backend;
+  if (apis::IsZeroField(backend)) {
     out.push_back("spec.backend is required: where the repository is stored");
     return out;
   }
   // Stash's own rules (apis/stash/v1alpha1/validator.go), in its words.
-  if (spec.value("wipeOut", false)) {
-    if (backend.contains("local")) {
+  if (spec.wipe_out) {
+    if (backend.local) {
       out.push_back("wipe out operation is not supported for local backend");
-    } else if (backend.contains("b2")) {
+    } else if (backend.b2) {
       out.push_back("wipe out operation is not supported for B2 backend");
     } else {
       out.push_back(
@@ -131,7 +123,7 @@ std::vector<std::string> ValidateRepositorySpec(const json& spec) {
           "false");
     }
   }
-  const std::string mount = Str(backend, "/local/mountPath");
+  const std::string mount = backend.local ? backend.local->mount_path : "";
   if (mount == "/stash" || mount.rfind("/stash/", 0) == 0) {
     out.push_back(
         "Invalid `mountPath` specification for local backend. Reason: We have put `stash` "
@@ -140,7 +132,7 @@ std::vector<std::string> ValidateRepositorySpec(const json& spec) {
         "`mountPath`");
   }
   // The shape, as the engine will read it (no credentials needed for that).
-  auto parsed = backend::FromStashRepository(backend, {{"RESTIC_PASSWORD", "-"}});
+  auto parsed = backend::FromStashRepository(apis::ToJson(backend), {{"RESTIC_PASSWORD", "-"}});
   if (!parsed.ok()) {
     out.push_back("spec.backend is invalid. Reason: " + parsed.status().message());
   }

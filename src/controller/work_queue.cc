@@ -6,6 +6,8 @@ namespace stash::controller {
 
 namespace {
 
+constexpr auto kPoll = std::chrono::milliseconds(50);
+
 double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
 }  // namespace
@@ -24,15 +26,18 @@ void WorkQueue::ReportDepthLocked() {
 }
 
 void WorkQueue::AddAfter(const std::string& key, Duration delay) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SystemTime when = clock_.Now() + delay;
-  auto it = due_.find(key);
-  if (it == due_.end() || when < it->second) due_[key] = when;
-  if (metrics_) {
-    metrics_->Add("workqueue_adds_total", "Total number of adds handled by workqueue",
-                  {{"name", name_}});
-    ReportDepthLocked();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    SystemTime when = clock_.Now() + delay;
+    auto it = due_.find(key);
+    if (it == due_.end() || when < it->second) due_[key] = when;
+    if (metrics_) {
+      metrics_->Add("workqueue_adds_total", "Total number of adds handled by workqueue",
+                    {{"name", name_}});
+      ReportDepthLocked();
+    }
   }
+  cv_.notify_one();
 }
 
 void WorkQueue::AddRateLimited(const std::string& key, Duration max) {
@@ -55,44 +60,66 @@ void WorkQueue::Forget(const std::string& key) {
 }
 
 void WorkQueue::Done(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  processing_.erase(key);
-  if (auto it = started_.find(key); it != started_.end()) {
-    if (metrics_) {
-      metrics_->Observe("workqueue_work_duration_seconds",
-                        "How long in seconds processing an item from workqueue takes.",
-                        {{"name", name_}}, Seconds(clock_.Now() - it->second));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    processing_.erase(key);
+    if (auto it = started_.find(key); it != started_.end()) {
+      if (metrics_) {
+        metrics_->Observe("workqueue_work_duration_seconds",
+                          "How long in seconds processing an item from workqueue takes.",
+                          {{"name", name_}}, Seconds(clock_.Now() - it->second));
+      }
+      started_.erase(it);
     }
-    started_.erase(it);
   }
+  cv_.notify_all();  // the key may be due again for another worker
 }
 
 std::optional<std::string> WorkQueue::Get(const std::atomic<bool>& stop) {
+  std::unique_lock<std::mutex> lock(mu_);
   while (!stop.load()) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      SystemTime now = clock_.Now();
-      for (auto it = due_.begin(); it != due_.end(); ++it) {
-        if (it->second <= now && !processing_.count(it->first)) {
-          std::string key = it->first;
-          if (metrics_) {
-            metrics_->Observe("workqueue_queue_duration_seconds",
-                              "How long in seconds an item stays in workqueue before being "
-                              "requested",
-                              {{"name", name_}}, Seconds(now - it->second));
-            started_[key] = now;
-          }
-          due_.erase(it);
-          processing_.insert(key);
-          ReportDepthLocked();
-          return key;
+    const SystemTime now = clock_.Now();
+    for (auto it = due_.begin(); it != due_.end(); ++it) {
+      if (it->second <= now && !processing_.count(it->first)) {
+        std::string key = it->first;
+        if (metrics_) {
+          metrics_->Observe("workqueue_queue_duration_seconds",
+                            "How long in seconds an item stays in workqueue before being "
+                            "requested",
+                            {{"name", name_}}, Seconds(now - it->second));
+          started_[key] = now;
         }
+        due_.erase(it);
+        processing_.insert(key);
+        ReportDepthLocked();
+        return key;
       }
     }
-    // Polling in short slices keeps the queue on the injected clock.
-    clock_.SleepUntil(clock_.Now() + std::chrono::milliseconds(50));
+    // Delayed keys fall due on the injected clock, so waiting is bounded
+    // rather than computed from it (a ManualClock does not pass in real time).
+    ++waiting_;
+    cv_.wait_for(lock, kPoll);
+    --waiting_;
   }
   return std::nullopt;
+}
+
+bool WorkQueue::WaitUntil(const std::function<bool()>& ready, const std::atomic<bool>& stop) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop.load()) {
+    if (ready()) return true;
+    ++waiting_;
+    cv_.wait_for(lock, kPoll);
+    --waiting_;
+  }
+  return false;
+}
+
+void WorkQueue::Wake() { cv_.notify_all(); }
+
+int WorkQueue::waiting() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return waiting_;
 }
 
 }  // namespace stash::controller

@@ -20,9 +20,9 @@ TEST(WorkQueue, KeysQueuedTwiceAreProcessedOnce) {
   q.Done("bc:demo/b");
   // Nothing left: Get blocks until stopped.
   std::thread stopper([&] {
-    while (clock.sleepers() == 0) std::this_thread::yield();
+    while (q.waiting() == 0) std::this_thread::yield();
     stop = true;
-    clock.Advance(std::chrono::seconds(1));
+    q.Wake();
   });
   EXPECT_FALSE(q.Get(stop).has_value());
   stopper.join();
@@ -37,7 +37,7 @@ TEST(WorkQueue, DelayedKeysWaitForTheClock) {
   EXPECT_EQ(q.Get(stop), "bc:demo/now");
   std::optional<std::string> got;
   std::thread getter([&] { got = q.Get(stop); });
-  while (clock.sleepers() == 0) std::this_thread::yield();
+  while (q.waiting() == 0) std::this_thread::yield();
   EXPECT_FALSE(got.has_value());
   clock.Advance(std::chrono::seconds(10));
   getter.join();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
 #include "stash/core/units.h"
 #include "stash/format/gojson.h"
@@ -180,6 +181,39 @@ std::string FormatStatusJson(const ProgressReport& r) {
     s += "]";
   }
   return s + "}";
+}
+
+std::optional<ProgressReport> ParseStatusJson(std::string_view line) {
+  const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  auto type = j.find("message_type");
+  if (type == j.end() || *type != "status") return std::nullopt;
+  ProgressReport r;
+  auto u64 = [&](const char* key, uint64_t* out) {
+    auto it = j.find(key);
+    if (it != j.end() && it->is_number_unsigned()) *out = it->get<uint64_t>();
+  };
+  u64("seconds_elapsed", &r.seconds_elapsed);
+  u64("total_files", &r.total_files);
+  u64("files_done", &r.files_done);
+  u64("total_bytes", &r.total_bytes);
+  u64("bytes_done", &r.bytes_done);
+  u64("error_count", &r.errors);
+  uint64_t remaining = 0;
+  if (j.contains("seconds_remaining")) {
+    u64("seconds_remaining", &remaining);
+    r.seconds_remaining = remaining;
+    r.scan_finished = true;  // restic gives a time left only then
+  }
+  if (auto p = j.find("percent_done"); p != j.end() && p->is_number()) {
+    r.percent_done = p->get<double>();
+  }
+  if (auto files = j.find("current_files"); files != j.end() && files->is_array()) {
+    for (const auto& f : *files) {
+      if (f.is_string()) r.current_files.push_back(f.get<std::string>());
+    }
+  }
+  return r;
 }
 
 }  // namespace stash::engine

@@ -41,70 +41,17 @@ Result<SystemTime> ParseTime(std::string_view s) {
     t += std::chrono::duration_cast<SystemTime::duration>(std::chrono::nanoseconds(frac));
     rest = rest.substr(i);
   }
-  if (!rest.empty() && (rest[0] == '+' || rest[0] == '-') && rest.size() >= 6) {
-    int hh = std::stoi(std::string(rest.substr(1, 2)));
-    int mm = std::stoi(std::string(rest.substr(4, 2)));
+  auto digits2 = [](std::string_view d) {
+    return d.size() == 2 && isdigit(uint8_t(d[0])) && isdigit(uint8_t(d[1]));
+  };
+  if (!rest.empty() && (rest[0] == '+' || rest[0] == '-') && rest.size() >= 6 &&
+      digits2(rest.substr(1, 2)) && digits2(rest.substr(4, 2))) {
+    int hh = (rest[1] - '0') * 10 + (rest[2] - '0');
+    int mm = (rest[4] - '0') * 10 + (rest[5] - '0');
     auto off = std::chrono::hours(hh) + std::chrono::minutes(mm);
     t += rest[0] == '+' ? -off : off;
   }
   return t;
-}
-
-Status EventRecorder::Record(const json& involved, std::string_view type, std::string_view reason,
-                             std::string_view message) {
-  const json& meta = involved.value("metadata", json::object());
-  std::string ns = meta.value("namespace", "default");
-  std::string name = meta.value("name", "");
-  std::string uid = meta.value("uid", "");
-  std::string kind = involved.value("kind", "");
-  std::string now = FormatTime(clock_.Now());
-
-  ListOptions opts;
-  opts.field_selector = "involvedObject.name=" + name + ",involvedObject.kind=" + kind;
-  if (auto existing = client_.List(res::kEvents, ns, opts); existing.ok()) {
-    for (const json& ev : existing->value("items", json::array())) {
-      if (ev.value("/involvedObject/uid"_json_pointer, "") != uid || ev.value("type", "") != type ||
-          ev.value("reason", "") != reason || ev.value("message", "") != message ||
-          ev.value("/source/component"_json_pointer, "") != component_) {
-        continue;
-      }
-      json patch = {{"count", ev.value("count", 1) + 1}, {"lastTimestamp", now}};
-      auto patched = client_.Patch(res::kEvents, ns, ev.value("/metadata/name"_json_pointer, ""),
-                                   PatchType::kMerge, patch);
-      if (patched.ok()) return Status::Ok();
-      break;  // fall through to creating a fresh event
-    }
-  }
-
-  auto nanos =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.Now().time_since_epoch()).count();
-  char hex[32];
-  snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(nanos));
-  json ev = {
-      {"metadata", {{"name", name + "." + hex}, {"namespace", ns}}},
-      {"involvedObject",
-       {{"apiVersion", involved.value("apiVersion", "")},
-        {"kind", kind},
-        {"name", name},
-        {"namespace", ns},
-        {"uid", uid},
-        {"resourceVersion", meta.value("resourceVersion", "")}}},
-      {"reason", reason},
-      {"message", message},
-      {"type", type},
-      {"source", {{"component", component_}}},
-      {"count", 1},
-      {"firstTimestamp", now},
-      {"lastTimestamp", now},
-      {"reportingComponent", component_},
-      {"reportingInstance", ""},
-  };
-  auto created = client_.Create(res::kEvents, ns, ev);
-  if (!created.ok()) {
-    return Status(created.status())
-        .Prepend("recording event " + std::string(reason) + " on " + kind + " " + ns + "/" + name);
-  }
-  return Status::Ok();
 }
 
 }  // namespace stash::kube

@@ -15,8 +15,6 @@ std::string MetaString(const json& obj, const char* key) {
   return it != meta->end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-std::string KeyOf(const json& obj) { return ObjectKey(obj); }
-
 }  // namespace
 
 std::string ObjectKey(const json& obj) {
@@ -33,6 +31,15 @@ bool SleepUnlessStopped(Clock& clock, Duration d, const std::atomic<bool>& stop)
   return false;
 }
 
+void JoinWaking(Clock& clock, std::thread& thread, const std::atomic<bool>& exited) {
+  if (!thread.joinable()) return;
+  while (!exited.load()) {
+    clock.Interrupt();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  thread.join();
+}
+
 Informer::Informer(const Client& client, Resource resource, std::string ns, ListOptions opts,
                    Clock& clock, Handler handler)
     : client_(client),
@@ -46,81 +53,77 @@ Informer::~Informer() { Stop(); }
 
 void Informer::Start() {
   stop_ = false;
-  thread_ = std::thread([this] { Run(); });
+  exited_ = false;
+  thread_ = std::thread([this] {
+    Run();
+    exited_ = true;
+  });
 }
 
 void Informer::Stop() {
   stop_ = true;
-  if (thread_.joinable()) thread_.join();
-}
-
-std::vector<json> Informer::List() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<json> out;
-  out.reserve(cache_.size());
-  for (const auto& [k, v] : cache_) out.push_back(v);
-  return out;
-}
-
-void Informer::ForEach(const std::function<void(const json&)>& fn) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [k, v] : cache_) fn(v);
-}
-
-std::optional<json> Informer::Get(const std::string& ns, const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = cache_.find(ns + "/" + name);
-  if (it == cache_.end()) return std::nullopt;
-  return it->second;
+  JoinWaking(clock_, thread_, exited_);
 }
 
 void Informer::Deliver(const std::string& type, const json& obj) {
-  {
+  const std::string key = ObjectKey(obj);
+  const std::string rv = MetaString(obj, "resourceVersion");
+  if (type == "DELETED") {
+    versions_.erase(key);
+  } else {
+    versions_[key] = rv;
+  }
+  if (!rv.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (type == "DELETED") {
-      cache_.erase(KeyOf(obj));
-    } else {
-      cache_[KeyOf(obj)] = obj;
-    }
-    std::string rv = obj.value("/metadata/resourceVersion"_json_pointer, "");
-    if (!rv.empty()) resource_version_ = rv;
+    resource_version_ = rv;
   }
-  if (!handler_) return;
-  try {
-    handler_(type, obj);
-  } catch (const std::exception& e) {
-    spdlog::error("handling {} {} {}: {}", type, resource_.kind, KeyOf(obj), e.what());
-  }
+  if (handler_) handler_(type, obj);
 }
 
 Status Informer::ListOnce() {
   STASH_ASSIGN_OR_RETURN(json list, client_.List(resource_, ns_, opts_));
+  if (!list.is_object() || !list.contains("items") || !list["items"].is_array()) {
+    return UnavailableError("listing " + resource_.plural + ": the server's answer has no items");
+  }
   std::map<std::string, json> fresh;
-  for (json& item : list.value("items", json::array())) {
+  for (json& item : list["items"]) {
+    if (!item.is_object()) continue;
     // List items carry no kind; handlers expect whole objects.
     item["apiVersion"] = resource_.ApiVersion();
     item["kind"] = resource_.kind;
-    std::string key = KeyOf(item);  // before the move: operator= takes its argument by value
+    std::string key = ObjectKey(item);  // before the move: operator= takes its argument by value
     fresh[key] = std::move(item);
   }
-  std::map<std::string, json> old;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    old = cache_;
+  std::vector<std::string> gone;
+  for (const auto& [key, rv] : versions_) {
+    if (!fresh.count(key)) gone.push_back(key);
   }
-  for (const auto& [key, obj] : old) {
-    if (!fresh.count(key)) Deliver("DELETED", obj);
+  for (const std::string& key : gone) {
+    const size_t slash = key.find('/');
+    json stub = {{"apiVersion", resource_.ApiVersion()},
+                 {"kind", resource_.kind},
+                 {"metadata",
+                  {{"namespace", key.substr(0, slash)},
+                   {"name", key.substr(slash + 1)},
+                   {"resourceVersion", versions_[key]}}}};
+    Deliver("DELETED", stub);
   }
   for (const auto& [key, obj] : fresh) {
-    auto it = old.find(key);
-    if (it == old.end()) {
+    auto it = versions_.find(key);
+    if (it == versions_.end()) {
       Deliver("ADDED", obj);
-    } else if (it->second != obj) {
+    } else if (it->second != MetaString(obj, "resourceVersion")) {
       Deliver("MODIFIED", obj);
     }
   }
+  std::string rv;
+  if (auto meta = list.find("metadata"); meta != list.end() && meta->is_object()) {
+    if (auto it = meta->find("resourceVersion"); it != meta->end() && it->is_string()) {
+      rv = it->get<std::string>();
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  resource_version_ = list.value("/metadata/resourceVersion"_json_pointer, "");
+  resource_version_ = rv;
   synced_ = true;
   return Status::Ok();
 }
@@ -148,9 +151,11 @@ void Informer::Run() {
     Status s = client_.Watch(
         resource_, ns_, w,
         [this](const WatchEvent& ev) {
+          if (!ev.object.is_object()) return;
           if (ev.type == "BOOKMARK") {
+            std::string rv = MetaString(ev.object, "resourceVersion");
             std::lock_guard<std::mutex> lock(mu_);
-            resource_version_ = ev.object.value("/metadata/resourceVersion"_json_pointer, "");
+            if (!rv.empty()) resource_version_ = rv;
             return;
           }
           json obj = ev.object;

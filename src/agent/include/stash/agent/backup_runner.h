@@ -1,34 +1,44 @@
-// BackupRunner: the seam between the sidecar and the backup engine. The
-// sidecar says what to back up where; the runner does it and reports
-// restic-shaped results.
+// BackupRunner: the seam between the sidecar and a backup engine. The
+// sidecar opens a repository once per BackupSession (RepositorySession) and
+// asks it to back up each path, apply the retention policy, check the
+// repository and size it; results are structs (engine::BackupStats, ...) and
+// errors keep their codes and retryable bit.
 //
-// CliBackupRunner drives a restic-compatible command line — by default the
-// running `stash` binary itself (`stash -r REPO backup --json ...`), which
-// speaks restic's verbs, flags and --json shapes — exactly as Stash drives
-// restic. Any restic-compatible binary may be configured instead. A verb the
-// engine does not have fails with its message; nothing is reported as done
-// that was not.
+// Two implementations:
+//  - EngineBackupRunner (engine_runner.h): stash's own engine in this
+//    process: one key derivation and one index load per session, no child
+//    process. The default.
+//  - CliBackupRunner (below): drives a restic-compatible binary (restic
+//    itself, `--backup-engine=/usr/bin/restic`) through its verbs and --json
+//    output, as Stash drives restic. Its errors come from the binary's exit
+//    code and text, so their codes are coarser.
 //
-// Thread-safety: implementations are safe to call from several threads for
-// different repositories.
+// Thread-safety: a runner may open sessions from several threads; one
+// RepositorySession is used by one thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <functional>
-#include <mutex>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <set>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "stash/agent/process.h"
-#include "stash/core/clock.h"
-#include "stash/core/random.h"
+#include "stash/apis/stash_common.h"
 #include "stash/core/result.h"
+#include "stash/engine/backup.h"
 #include "stash/engine/path_map.h"
+#include "stash/engine/progress.h"
 
 namespace stash::agent {
+
+// How long a session's steps wait for another process's conflicting lock
+// (newer restic's --retry-lock): a reader's short lock, or another
+// configuration's backup of a shared repository, delays a forget or prune
+// instead of failing the session.
+inline constexpr std::chrono::minutes kLockRetry{2};
 
 // A repository and the environment that opens it (RESTIC_PASSWORD, cloud
 // credentials from the storage Secret).
@@ -38,14 +48,15 @@ struct RepoTarget {
   std::string local_dir;  // for local backends: created before init
 };
 
-struct SnapshotResult {
-  std::string snapshot_id;  // full id
-  std::string path;
-  uint64_t total_bytes = 0;
-  uint64_t data_added = 0;
-  double processing_seconds = 0;
-  int64_t total_files = 0, new_files = 0, modified_files = 0, unmodified_files = 0;
-  bool partial = false;  // some source files could not be read (exit code 3)
+// One `backup` of some paths.
+struct BackupRequest {
+  std::string host;                // the snapshot's hostname (host-0, an alias, ...)
+  std::vector<std::string> paths;  // as the container sees them
+  std::vector<std::string> excludes;
+  engine::PathMap path_map;  // where the paths are on this host (empty in a real pod)
+  // Called now and then while the backup runs (from another thread), and
+  // once at its end: files and bytes done and in total, rate, time left.
+  std::function<void(const engine::ProgressReport&)> on_progress;
 };
 
 struct RetentionResult {
@@ -53,97 +64,66 @@ struct RetentionResult {
 };
 
 struct RepoStats {
-  uint64_t total_size = 0;
+  uint64_t total_size = 0;  // stored bytes of what the snapshots reference (raw-data)
   int64_t snapshot_count = 0;
+};
+
+// One opened repository, for the steps of one BackupSession.
+class RepositorySession {
+ public:
+  virtual ~RepositorySession() = default;
+  // True when Open initialised the repository.
+  virtual bool created() const = 0;
+  // A snapshot of `request.paths`. stats.errors > 0: some source files could
+  // not be read and the snapshot lacks them.
+  virtual Result<engine::BackupStats> Backup(const BackupRequest& request) = 0;
+  // Stash's retention policy (restic forget --keep-* [--prune] [--dry-run]).
+  virtual Result<RetentionResult> ApplyRetention(const apis::RetentionPolicy& policy) = 0;
+  // kDataLoss naming the problems when the repository has errors.
+  virtual Status Check() = 0;
+  virtual Result<RepoStats> Stats() = 0;
 };
 
 class BackupRunner {
  public:
   virtual ~BackupRunner() = default;
-
-  // restic's --json "status" message of a running Backup (files_done,
-  // total_files, bytes_done, total_bytes, percent_done, seconds_remaining),
-  // handed to `on_progress` on the thread that called Backup. Empty: none.
-  using ProgressFn = std::function<void(const nlohmann::json& status)>;
-  void OnProgress(ProgressFn fn) { on_progress_ = std::move(fn); }
-  // Opens the repository, initialising it when there is none. Returns true
-  // when it was created now. kUnauthorized for a wrong password.
-  virtual Result<bool> EnsureRepository(const RepoTarget& repo) = 0;
-  // `paths` are as the container sees them; `map` says where they are on
-  // this host (empty in a real pod). The snapshot records the container paths
-  // when the engine can read through the map.
-  virtual Result<SnapshotResult> Backup(const RepoTarget& repo, const std::string& host,
-                                        const std::vector<std::string>& paths,
-                                        const std::vector<std::string>& excludes,
-                                        const engine::PathMap& map) = 0;
-  // `policy` is Stash's RetentionPolicy object.
-  virtual Result<RetentionResult> ApplyRetention(const RepoTarget& repo,
-                                                 const nlohmann::json& policy) = 0;
-  virtual Status Check(const RepoTarget& repo) = 0;
-  virtual Result<RepoStats> Stats(const RepoTarget& repo) = 0;
+  // Opens the repository, initialising it when there is none. kUnauthorized
+  // for a wrong password.
+  virtual Result<std::unique_ptr<RepositorySession>> Open(const RepoTarget& repo) = 0;
   // Removes stale locks (left by a killed backup on this host).
   virtual Status Unlock(const RepoTarget& repo) = 0;
-
- protected:
-  ProgressFn on_progress_;
 };
 
 class CliBackupRunner final : public BackupRunner {
  public:
-  // `binary` empty: this executable. `extra_env` goes to every command (e.g.
-  // the path mapping of the node runtime).
-  explicit CliBackupRunner(std::string binary = "", EnvMap extra_env = {},
+  // `binary`: the restic-compatible executable. `extra_env` goes to every
+  // command (STASH_MAX_CONNECTIONS, ...). `cancel` set: running commands get
+  // SIGTERM.
+  explicit CliBackupRunner(std::string binary, EnvMap extra_env = {},
                            const std::atomic<bool>* cancel = nullptr);
 
-  Result<bool> EnsureRepository(const RepoTarget& repo) override;
-  Result<SnapshotResult> Backup(const RepoTarget& repo, const std::string& host,
-                                const std::vector<std::string>& paths,
-                                const std::vector<std::string>& excludes,
-                                const engine::PathMap& map) override;
-  Result<RetentionResult> ApplyRetention(const RepoTarget& repo,
-                                         const nlohmann::json& policy) override;
-  Status Check(const RepoTarget& repo) override;
-  Result<RepoStats> Stats(const RepoTarget& repo) override;
+  Result<std::unique_ptr<RepositorySession>> Open(const RepoTarget& repo) override;
   Status Unlock(const RepoTarget& repo) override;
 
-  // An engine without `stats` (stash's own has none yet): Stats then sums the
-  // sizes of the repository's files by listing its backend, which needs a
-  // clock and randomness for retries. Without this only local repositories
-  // can be sized.
   // Global flags put before every verb: the cache settings, as Stash gives
   // restic "--cache-dir DIR" or "--no-cache" (the default) on every call.
   void SetGlobalArgs(std::vector<std::string> args) { global_args_ = std::move(args); }
-  void SizeThroughBackend(Clock& clock, Random& random) {
-    clock_ = &clock;
-    random_ = &random;
-  }
 
- private:
-  Result<ProcessResult> Run(const RepoTarget& repo, std::vector<std::string> args,
+  // Runs `binary args...` with the repository in the environment; `on_line`
+  // gets each line of stdout as it comes.
+  Result<ProcessResult> Run(const RepoTarget& repo, const std::vector<std::string>& args,
                             const EnvMap& env = {},
-                            const std::function<void(std::string_view)>& on_line = {});
+                            const std::function<void(std::string_view)>& on_line = {}) const;
   // stash's engine honours STASH_PATH_MAP; another (restic) is given host paths.
   bool EngineReadsPathMap() const;
-  Result<uint64_t> StoredSize(const RepoTarget& repo);
 
+ private:
   std::string binary_;
   std::vector<std::string> global_args_ = {"--no-cache"};
   EnvMap extra_env_;
   const std::atomic<bool>* cancel_;
-  Clock* clock_ = nullptr;
-  Random* random_ = nullptr;
-  // Repositories seen to exist: each session need not probe again (a probe
-  // opens the repository: a key derivation and a round trip). A failed
-  // backup forgets the entry.
-  std::mutex mu_;
-  std::set<std::string> known_;
 };
 
-// Parses the `--json` summary line of a backup (the last line whose
-// message_type is "summary").
-Result<SnapshotResult> ParseBackupSummary(const std::string& stdout_text);
-// Parses `forget --json` output: groups with keep/remove lists.
-Result<RetentionResult> ParseForgetOutput(const std::string& stdout_text);
 // The last non-empty stderr lines, as one message (Stash's formatError).
 std::string ErrorText(const ProcessResult& r);
 

@@ -54,12 +54,11 @@
 #include "stash/agent/pods.h"
 #include "stash/agent/process.h"
 #include "stash/apis/core.h"
+#include "stash/apis/events.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
 #include "stash/kube/client.h"
 #include "stash/kube/cron.h"
-#include "stash/kube/events.h"
-#include "stash/kube/informer.h"
 #include "stash/kube/stash_names.h"
 
 namespace stash::agent {
@@ -68,6 +67,7 @@ class TriggerWorkers;
 class NodeHeartbeat;
 class NodeKubelet;
 class NodeStreams;
+class NodeInformer;
 
 struct NodeOptions {
   std::string data_dir;      // DATA above
@@ -201,10 +201,10 @@ class NodeRuntime {
   const kube::Client& client_;
   Clock& clock_;
   NodeOptions opts_;
-  std::vector<std::unique_ptr<kube::Informer>> workloads_;
-  std::unique_ptr<kube::Informer> pvcs_, cronjobs_, pods_;
-  kube::Informer* jobs_ = nullptr;  // one of workloads_
-  kube::EventRecorder kubelet_events_;
+  std::vector<std::unique_ptr<NodeInformer>> workloads_;
+  std::unique_ptr<NodeInformer> pvcs_, cronjobs_, pods_;
+  NodeInformer* jobs_ = nullptr;  // one of workloads_
+  apis::EventRecorder kubelet_events_;
   PodKeeper pod_keeper_;
   std::map<std::string, Running> running_;    // key ns/pod/container
   std::map<std::string, CronState> crons_;    // key ns/name

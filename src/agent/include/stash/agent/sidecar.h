@@ -1,35 +1,41 @@
 // BackupSidecar: `stash run-backup`, the container the operator injects into
-// a workload. It watches the BackupSessions of its BackupConfiguration and,
-// holding the Lease `lock-backupconfiguration-<name>-backup` so only one
-// replica acts, runs each one: Skipped (with the guide's Warning event) when
-// the BackupConfiguration is paused; otherwise Running → the preBackup hook
-// (its failure fails the session, nothing backed up) → initialise the
-// repository if new → back up each path → apply the retention policy →
-// check → the postBackup hook (as its executionPolicy says) → Succeeded or Failed.
-// With spec.timeOut, a session still running at creationTimestamp + timeOut
-// (status.sessionDeadline) has its backup process stopped and ends Failed
-// with the DeadlineExceeded condition
-// (and, with --metrics-enabled, the session's metrics pushed to a pushgateway) with
-// sessionDuration and per-host stats, then the Repository's status, events and backupHistoryLimit
-// cleanup.
+// a workload. Holding the Lease `lock-backupconfiguration-<name>-backup` so
+// only one replica acts, it follows the BackupSessions of its
+// BackupConfiguration (and the BackupConfiguration itself) through informer
+// caches and runs each new session: Skipped (with the guide's Warning event)
+// when the BackupConfiguration is paused; otherwise it claims the session
+// (Running, conditional on the version it saw, so no session runs twice),
+// runs the preBackup hook (its failure fails the session, nothing backed up),
+// opens the repository once through the BackupRunner (initialising it if
+// new), backs up each path (status.progress every few seconds), applies the
+// retention policy, checks and sizes the repository, runs the postBackup hook
+// (as its executionPolicy says) and ends Succeeded or Failed with
+// sessionDuration and per-host stats; then the Repository's status, the
+// session's metrics pushed to a pushgateway (--metrics-enabled), events and
+// the backupHistoryLimit cleanup. With spec.timeOut, a session still running
+// at creationTimestamp + timeOut (status.sessionDeadline) has its backup
+// stopped and ends Failed with the DeadlineExceeded condition.
 //
 // A session found Running when the sidecar starts was cut off by a crash or
-// kill; it ends Failed (BackupDisrupted) instead of staying Running forever.
+// kill; it ends Failed (BackupDisrupted) instead of staying Running forever,
+// and the stale repository lock of the killed backup is removed.
 //
 // Thread-safety: Run on one thread; the object is not otherwise shared.
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "stash/agent/backup_runner.h"
 #include "stash/agent/repository.h"
+#include "stash/apis/backup.h"
+#include "stash/apis/events.h"
 #include "stash/core/clock.h"
 #include "stash/core/metrics.h"
 #include "stash/kube/client.h"
-#include "stash/kube/events.h"
 
 namespace stash::agent {
 
@@ -57,40 +63,62 @@ class BackupSidecar {
  public:
   BackupSidecar(const kube::Client& client, Clock& clock, BackupRunner& runner,
                 SidecarOptions opts);
+  ~BackupSidecar();
 
   // Until `stop`; returns an error when leadership is lost (the runtime
   // restarts the container).
   Status Run(const std::atomic<bool>& stop);
 
-  // Handles one session if it is ours and not yet started.
-  Status ProcessSession(const std::string& name);
-  // Ends sessions of ours left Running by a predecessor.
-  Status FailInterrupted();
-
+  // host-0, host-<ordinal> of a StatefulSet pod, or the node of a DaemonSet.
   std::string HostName() const;
   std::string LeaseName() const;
 
  private:
-  Status ProcessSessionUnguarded(const std::string& name);
-  Status FailInterruptedUnguarded();
-  bool Matches(const kube::json& session) const;
-  Status Skip(const kube::json& session);
-  Status Execute(const kube::json& session, const kube::json& bc);
+  struct Caches;
+  struct Queue;
+  struct Outcome;
+
+  bool Matches(const apis::BackupSession& session) const;
+  Status StartCaches(const std::atomic<bool>& stop);
+  Status ProcessSession(const std::string& name);
+  Status FailInterrupted();
+  // Each returns the session as it ended.
+  Result<apis::BackupSession> Skip(const apis::BackupSession& session);
+  Result<apis::BackupSession> Execute(const apis::BackupSession& session,
+                                      const apis::BackupConfiguration& bc);
+  // The steps of a backup; each runs only while everything before it succeeded.
+  void RunSteps(const apis::BackupConfiguration& bc, const apis::BackupSession& session,
+                const std::string& host, Outcome* out);
+  // Writes status.progress of `session` while it runs.
+  void BackupPaths(RepositorySession& repo, const apis::BackupConfiguration& bc,
+                   const apis::BackupSession& session, const std::string& host, Outcome* out);
+  void AfterBackup(RepositorySession& repo, const apis::BackupConfiguration& bc, Outcome* out);
+  Result<apis::BackupSession> Report(const apis::BackupConfiguration& bc,
+                                     const apis::BackupSession& session,
+                                     const apis::BackupTargetStatus& target, const Outcome& out,
+                                     SystemTime start, const std::string& host);
+  // The repository of `bc` and where it is: fetched fresh, since a password
+  // change must apply to the next backup.
+  Result<RepoTarget> ResolveTarget(const apis::BackupConfiguration& bc,
+                                   apis::Repository* repository);
+  Status UpdateRepositoryStatus(const apis::Repository& repository,
+                                const apis::BackupSession& session,
+                                const apis::RepositoryStatus& status);
+  // Deletes finished sessions beyond backupHistoryLimit; `done` is the one
+  // just ended (the cache may not show that yet).
+  void CleanupHistory(const apis::BackupConfiguration& bc, const apis::BackupSession& done);
   // Runs the BackupConfiguration's preBackup or postBackup hook, when set
   // (postBackup only when its executionPolicy allows it after `phase`),
   // appending its condition (PreBackupHookExecutionSucceeded, ...) to
   // `conditions`. Returns the failure as Stash words it.
-  Status RunHook(const kube::json& bc, const std::string& which, const std::string& phase,
-                 kube::json* conditions, int retry_left = 0);
+  Status RunHook(const apis::BackupConfiguration& bc, bool pre, const std::string& phase,
+                 std::vector<apis::Condition>* conditions, int retry_left = 0);
   // Pushes the finished session's metrics (metrics_enabled).
-  Status PushSessionMetrics(const std::string& session_name, const kube::json& bc,
-                            const kube::json& repository);
+  Status PushSessionMetrics(const apis::BackupConfiguration& bc, const apis::BackupSession& session,
+                            const apis::Repository* repository);
   // Runs `work` and, past `deadline`, sets opts_.cancel (stopping the
-  // backup process); returns whether the deadline passed.
+  // backup); returns whether the deadline passed.
   bool RunWithDeadline(std::optional<SystemTime> deadline, const std::function<void()>& work);
-  Status UpdateRepositoryStatus(const kube::json& repository, const kube::json& session,
-                                const kube::json& repo_status);
-  void CleanupHistory(const kube::json& bc);
   // The killed predecessor's repository lock (same host, dead process).
   void RemoveStaleLocks();
   // After a 401/403 (`s`): says what was denied — in the log and, once per
@@ -105,9 +133,11 @@ class BackupSidecar {
   BackupRunner& runner_;
   const SidecarOptions opts_;
   const std::atomic<bool>* stop_ = nullptr;  // Run's
-  kube::EventRecorder session_events_;
-  kube::EventRecorder updater_events_;
-  kube::EventRecorder sidecar_events_;
+  apis::EventRecorder session_events_;
+  apis::EventRecorder updater_events_;
+  apis::EventRecorder sidecar_events_;
+  std::unique_ptr<Queue> queue_;
+  std::unique_ptr<Caches> caches_;
   Duration denied_wait_{};      // the current back-off after denials
   std::string denied_message_;  // the last one reported as an event
 };

@@ -29,6 +29,8 @@
 #include <vector>
 
 #include "stash/api/provider.h"
+#include "stash/apis/core.h"
+#include "stash/apis/repository.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
 #include "stash/kube/client.h"
@@ -38,11 +40,11 @@ namespace stash::agent {
 // How the API reads Repositories and Secrets: from the embedded server's
 // store in-process, or through a kube::Client in cluster mode.
 struct ObjectSource {
-  std::function<Result<kube::json>(const kube::Resource&, const std::string& ns,
-                                   const std::string& name)>
-      get;
+  std::function<Result<apis::Repository>(const std::string& ns, const std::string& name)>
+      repository;
   // `ns` "" = every namespace.
-  std::function<Result<std::vector<kube::json>>(const kube::Resource&, const std::string& ns)> list;
+  std::function<Result<std::vector<apis::Repository>>(const std::string& ns)> repositories;
+  std::function<Result<apis::Secret>(const std::string& ns, const std::string& name)> secret;
 
   static ObjectSource FromClient(const kube::Client& client);
 };
@@ -73,7 +75,7 @@ class SnapshotApi final : public api::ResourceProvider {
   struct OpenRepo;
   struct Located;
   // The cached, refreshed repository of a Repository object.
-  Result<std::shared_ptr<OpenRepo>> Open(const kube::json& repository);
+  Result<std::shared_ptr<OpenRepo>> Open(const apis::Repository& repository);
   // Splits the name, reads the Repository, refreshes it; the snapshot's id.
   Result<Located> Locate(const std::string& ns, const std::string& name);
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "stash/apis/batch.h"
 #include "stash/apis/codec.h"
 #include "stash/apis/core.h"
 #include "stash/apis/meta.h"
@@ -121,17 +122,23 @@ STASH_APIS_DECLARE_CODEC(ReplicaSet);
 
 // What the node and the operator need of any workload kind: who it is, how
 // many pods it wants and their template. Built from a Deployment, StatefulSet
-// or DaemonSet (a DaemonSet wants one pod: this is one node).
+// or DaemonSet (a DaemonSet wants one pod: this is one node), or a Job (one
+// pod at a time until it finished).
 struct Workload {
   std::string api_version;
   std::string kind;
   ObjectMeta metadata;
   int32_t replicas = 1;
   PodTemplateSpec template_;
+  // A Job's: failed pods are replaced up to backoff_limit; none once it
+  // has a Complete or Failed condition.
+  int32_t backoff_limit = 6;
+  bool finished = false;
 
   static Workload Of(const Deployment& d);
   static Workload Of(const StatefulSet& s);
   static Workload Of(const DaemonSet& d);
+  static Workload Of(const Job& j);
 };
 
 }  // namespace stash::apis

@@ -38,11 +38,21 @@ struct BackupHooks {
 };
 STASH_APIS_DECLARE_CODEC(BackupHooks);
 
-// kmodules' RuntimeSettings: pod and container settings of the executor
-// (nice, ionice, resources, securityContext, ...), kept as written.
+// kmodules' ContainerRuntimeSettings: what the executor's container gets
+// (nice, ionice, probes, lifecycle and envFrom in extra).
+struct ContainerRuntimeSettings {
+  json resources;  // as Container::resources
+  std::optional<SecurityContext> security_context;
+  std::vector<EnvVar> env;
+  STASH_APIS_STRUCT(ContainerRuntimeSettings);
+};
+STASH_APIS_DECLARE_CODEC(ContainerRuntimeSettings);
+
+// kmodules' RuntimeSettings: pod and container settings of the executor; the
+// pod's (node selector, service account, ...) are kept as written.
 struct RuntimeSettings {
   json pod;
-  json container;
+  ContainerRuntimeSettings container;
   STASH_APIS_STRUCT(RuntimeSettings);
 };
 STASH_APIS_DECLARE_CODEC(RuntimeSettings);
@@ -134,6 +144,20 @@ struct BackupTargetStatus {
 };
 STASH_APIS_DECLARE_CODEC(BackupTargetStatus);
 
+// A Running session's live progress (this operator's extension; gone once
+// the session ends).
+struct BackupSessionProgress {
+  std::string percent;  // "45.10%"
+  int64_t files_done = 0;
+  int64_t total_files = 0;
+  int64_t bytes_done = 0;
+  int64_t total_bytes = 0;
+  std::string rate;  // "12.500 MiB/s"
+  std::string eta;   // Go duration, once the scan finished
+  STASH_APIS_STRUCT(BackupSessionProgress);
+};
+STASH_APIS_DECLARE_CODEC(BackupSessionProgress);
+
 struct BackupSessionStatus {
   std::string phase;  // Pending, Skipped, Running, Succeeded, Failed, Unknown
   std::string session_duration;
@@ -142,6 +166,7 @@ struct BackupSessionStatus {
   std::string session_deadline;
   std::optional<bool> retried;
   std::string next_retry;
+  std::optional<BackupSessionProgress> progress;
   STASH_APIS_STRUCT(BackupSessionStatus);
 };
 STASH_APIS_DECLARE_CODEC(BackupSessionStatus);

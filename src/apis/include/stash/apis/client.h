@@ -4,7 +4,7 @@
 // list, got object"), never an exception.
 //
 //   STASH_ASSIGN_OR_RETURN(BackupConfiguration bc, Get<BackupConfiguration>(client, ns, name));
-//   STASH_RETURN_IF_ERROR(PatchStatus(client, bc, status).status());
+//   STASH_RETURN_IF_ERROR(PatchStatus(client, bc, status));
 //
 // T is any top-level type of this layer (it names its kube::Resource).
 //

@@ -93,17 +93,28 @@ struct PodSecurityContext {
 };
 STASH_APIS_DECLARE_CODEC(PodSecurityContext);
 
-// (ports, resources, probes, lifecycle, envFrom, ... in extra)
+// A port a container names (hooks' httpGet/tcpSocket may refer to it by
+// name); protocol, hostPort, ... in extra.
+struct ContainerPort {
+  std::string name;
+  int32_t container_port = 0;
+  STASH_APIS_STRUCT(ContainerPort);
+};
+STASH_APIS_DECLARE_CODEC(ContainerPort);
+
+// (probes, lifecycle, envFrom, ... in extra)
 struct Container {
   std::string name;
   std::string image;
   std::vector<std::string> command;
   std::vector<std::string> args;
   std::string working_dir;
+  std::vector<ContainerPort> ports;
   std::vector<EnvVar> env;
   std::vector<VolumeMount> volume_mounts;
   std::string image_pull_policy;
   std::optional<SecurityContext> security_context;
+  json resources;  // limits and requests, verbatim (quantities are strings or numbers)
   STASH_APIS_STRUCT(Container);
 };
 STASH_APIS_DECLARE_CODEC(Container);

@@ -46,6 +46,8 @@ class Informer {
   Informer& operator=(const Informer&) = delete;
 
   void Start() { inner_.Start(); }
+  // As kube::Informer: ask every informer to stop, then Stop() each.
+  void RequestStop() { inner_.RequestStop(); }
   void Stop() { inner_.Stop(); }
   // True once the first list is in the cache.
   bool synced() const { return inner_.synced(); }

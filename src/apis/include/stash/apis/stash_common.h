@@ -129,8 +129,8 @@ struct EmptyDirSettings {
 STASH_APIS_DECLARE_CODEC(EmptyDirSettings);
 
 struct RetryConfig {
-  int32_t max_retry = 0;
-  std::string delay;  // Go duration
+  std::optional<int32_t> max_retry;  // Stash defaults it to 1
+  std::string delay;                 // Go duration
   STASH_APIS_STRUCT(RetryConfig);
 };
 STASH_APIS_DECLARE_CODEC(RetryConfig);

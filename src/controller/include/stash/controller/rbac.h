@@ -10,23 +10,22 @@
 // the owner and removed by RemoveRbac from the owner's finalizer.
 //
 // The rules are derived from the calls in src/agent (sidecar.cc, trigger.cc,
-// lease.cc, restore_init.cc, kube::EventRecorder); rbac_test.cc checks the
+// lease.cc, restore_init.cc, apis::EventRecorder); rbac_test.cc checks the
 // set.
 //
 // Thread-safety: pure functions, and Ensure/Remove on a thread-safe Client.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "stash/apis/core.h"
+#include "stash/apis/rbac.h"
 #include "stash/core/status.h"
 #include "stash/kube/client.h"
 
 namespace stash::controller {
-
-using json = nlohmann::json;
 
 // The owner of a set: a BackupConfiguration or a RestoreSession.
 struct RbacOwner {
@@ -35,9 +34,9 @@ struct RbacOwner {
 
 // The Roles, RoleBindings and ServiceAccounts one owner needs.
 struct RbacObjects {
-  std::vector<json> service_accounts;
-  std::vector<json> roles;
-  std::vector<json> role_bindings;
+  std::vector<apis::ServiceAccount> service_accounts;
+  std::vector<apis::Role> roles;
+  std::vector<apis::RoleBinding> role_bindings;
 };
 
 // "stash-backup-<bc>" / "stash-restore-<rs>": the Role and RoleBinding name.

@@ -11,22 +11,23 @@
 // Thread-safety: pure functions; the plugins are immutable.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "stash/api/admission.h"
 #include "stash/api/webhook_server.h"
+#include "stash/apis/backup.h"
+#include "stash/apis/repository.h"
 
 namespace stash::controller {
 
 // Problems of a BackupConfiguration's spec on its own: schedule, target,
 // repository reference, retention policy. Empty when valid.
-std::vector<std::string> ValidateBackupConfigurationSpec(const nlohmann::json& spec);
+std::vector<std::string> ValidateBackupConfigurationSpec(const apis::BackupConfigurationSpec& spec);
 // Problems of a Repository's spec: the backend (exactly one, with its
 // required fields, one this engine supports) and Stash's own rules (no
 // wipeOut for local/B2, mountPath not /stash).
-std::vector<std::string> ValidateRepositorySpec(const nlohmann::json& spec);
+std::vector<std::string> ValidateRepositorySpec(const apis::RepositorySpec& spec);
 
 // The validating admission plugins of BackupConfiguration, Repository,
 // BackupSession and RestoreSession, with the paths under which Stash's

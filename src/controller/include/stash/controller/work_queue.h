@@ -8,10 +8,16 @@
 // workqueue_queue_duration_seconds (due → taken) and
 // workqueue_work_duration_seconds (taken → Done: one reconcile each).
 //
+// Delays are measured on the injected clock; a worker waiting for work wakes
+// on Add at once, and looks at the clock every 50 ms for delayed keys (so a
+// ManualClock moved by a test releases them promptly).
+//
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -41,9 +47,19 @@ class WorkQueue {
   std::optional<std::string> Get(const std::atomic<bool>& stop);
   void Done(const std::string& key);
 
+  // Blocks until `ready()` holds (true) or `stop` is set (false), checking
+  // on every Wake() and every 50 ms.
+  bool WaitUntil(const std::function<bool()>& ready, const std::atomic<bool>& stop);
+  // Wakes every waiter (after `stop` was set, so they return).
+  void Wake();
+  // Threads blocked in Get or WaitUntil (lets tests wait until a worker is
+  // parked).
+  int waiting() const;
+
  private:
   Clock& clock_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
   std::map<std::string, SystemTime> due_;
   std::map<std::string, int> failures_;
   std::set<std::string> processing_;
@@ -52,6 +68,7 @@ class WorkQueue {
   std::string name_;
 
   void ReportDepthLocked();
+  int waiting_ = 0;
 };
 
 }  // namespace stash::controller

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -100,5 +101,9 @@ std::string FormatStatusLine(const ProgressReport& r);
 
 // restic 0.14's --json status message (one line, no newline).
 std::string FormatStatusJson(const ProgressReport& r);
+// A --json status message (restic's or ours) back into a report, for the
+// runner that drives a restic binary; nullopt when `line` is not one. The
+// rate is not in the message (bytes_per_second stays 0).
+std::optional<ProgressReport> ParseStatusJson(std::string_view line);
 
 }  // namespace stash::engine

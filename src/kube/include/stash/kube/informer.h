@@ -1,21 +1,24 @@
-// Informer: keeps a local copy of one resource (in one namespace or all) up to
-// date with list + watch, and calls a handler for every change. Watches
-// resume from the last resourceVersion; a 410 (too old) re-lists; transport
-// errors back off (1 s doubling to 30 s) and retry, so a restarted API server
-// is picked up again.
+// Informer: follows one resource (in one namespace or all) with list + watch
+// and calls a handler for every change, as client-go's reflector does. It
+// keeps only each object's resourceVersion (to tell a re-list's changes and
+// deletions); the objects themselves are cached, decoded, by the typed layer
+// above (apis::Informer<T>). Watches resume from the last resourceVersion; a
+// 410 (too old) re-lists; transport errors back off (1 s doubling to 30 s) and
+// re-list, so a restarted API server is picked up again.
 //
-// Thread-safety: Start/Stop from one owner thread; List/Get/synced from any
-// thread. The handler runs on the informer's own thread, one call at a time.
+// An object that a re-list no longer shows is delivered as DELETED with only
+// apiVersion, kind and metadata (namespace, name, resourceVersion).
+//
+// Thread-safety: Start/Stop from one owner thread; synced() from any thread.
+// The handler runs on the informer's own thread, one call at a time.
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "stash/core/clock.h"
 #include "stash/kube/client.h"
@@ -25,13 +28,18 @@ namespace stash::kube {
 // Sleeps `d` on `clock` in short slices; returns false as soon as `stop` is set.
 bool SleepUnlessStopped(Clock& clock, Duration d, const std::atomic<bool>& stop);
 
+// Joins `thread`, which sleeps on `clock` and has been told to stop: its
+// sleeps are interrupted until `exited` is set (Interrupt() wakes only
+// threads already asleep, and a ManualClock would never end a sleep itself).
+void JoinWaking(Clock& clock, std::thread& thread, const std::atomic<bool>& exited);
+
 // "<namespace>/<name>" of an object's metadata ("/" when it has none); never
 // throws on a malformed object.
 std::string ObjectKey(const json& obj);
 
 class Informer {
  public:
-  // type is ADDED, MODIFIED or DELETED.
+  // type is ADDED, MODIFIED or DELETED; obj carries apiVersion and kind.
   using Handler = std::function<void(const std::string& type, const json& obj)>;
 
   Informer(const Client& client, Resource resource, std::string ns, ListOptions opts, Clock& clock,
@@ -41,15 +49,14 @@ class Informer {
   Informer& operator=(const Informer&) = delete;
 
   void Start();
+  // Asks the thread to end without waiting (a watch notices within about a
+  // second): stopping many informers, ask them all before Stop()ping each.
+  void RequestStop() { stop_ = true; }
   void Stop();
 
   // True once the first list has been delivered.
   bool synced() const { return synced_.load(); }
-  std::vector<json> List() const;
-  // Calls fn for each cached object without copying them (under the cache's
-  // lock: fn must be quick and must not call back into this informer).
-  void ForEach(const std::function<void(const json&)>& fn) const;
-  std::optional<json> Get(const std::string& ns, const std::string& name) const;
+  const Resource& resource() const { return resource_; }
 
  private:
   void Run();
@@ -63,11 +70,12 @@ class Informer {
   Clock& clock_;
   Handler handler_;
 
-  mutable std::mutex mu_;
-  std::map<std::string, json> cache_;  // key "<ns>/<name>"
+  std::map<std::string, std::string> versions_;  // key "<ns>/<name>" → resourceVersion
+  std::mutex mu_;                                // guards resource_version_
   std::string resource_version_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> synced_{false};
+  std::atomic<bool> exited_{false};
   std::thread thread_;
 };
 
