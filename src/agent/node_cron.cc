@@ -204,15 +204,17 @@ void NodeRuntime::RecordTriggerFailure(const json& cj, const Status& why) {
     message += " (the operator grants its permissions through Role/RoleBinding stash-backup-" +
                bc_name + ")";
   }
-  json bc = {{"apiVersion", res::kBackupConfigurations.ApiVersion()},
-             {"kind", res::kBackupConfigurations.kind},
-             {"metadata", {{"name", bc_name}, {"namespace", NsOf(cj)}}}};
+  apis::ObjectReference bc;
+  bc.api_version = res::kBackupConfigurations.ApiVersion();
+  bc.kind = res::kBackupConfigurations.kind;
+  bc.namespace_ = NsOf(cj);
+  bc.name = bc_name;
   for (const json& o : cj.value("/metadata/ownerReferences"_json_pointer, json::array())) {
-    if (o.value("name", "") == bc_name) bc["metadata"]["uid"] = o.value("uid", "");
+    if (o.value("name", "") == bc_name) bc.uid = o.value("uid", "");
   }
-  kube::EventRecorder recorder(client_, clock_, "Backup Triggering CronJob");
+  apis::EventRecorder recorder(client_, clock_, "Backup Triggering CronJob");
   Status s = recorder.Record(
-      bc, kube::kWarning, denied ? "Permission Denied" : "BackupSession Creation Failed", message);
+      bc, apis::kWarning, denied ? "Permission Denied" : "BackupSession Creation Failed", message);
   if (!s.ok()) spdlog::warn("node: CronJob {}/{}: event: {}", NsOf(cj), NameOf(cj), s.ToString());
 }
 

@@ -397,6 +397,13 @@ Status BackupConfigurationController::WriteStatus(const Pass& pass) {
   apis::BackupConfigurationStatus status = pass.bc.status;
   status.conditions = pass.conditions;
   status.phase = ComputePhase(pass.conditions);
+  // A workload's configuration is Ready once its sidecar is in: a sidecar
+  // write that met a conflict (the cluster's controllers write the workload's
+  // status meanwhile) is retried before the sidecar may act on Ready.
+  if (status.phase == "Ready" && pass.workload.index() != 0 &&
+      apis::ConditionStatus(pass.conditions, kStashSidecarInjected) != "True") {
+    status.phase = "NotReady";
+  }
   status.observed_generation = pass.gen;
   if (status == pass.bc.status) return Status::Ok();
   return apis::PatchStatus(client_, pass.bc, status).status();
