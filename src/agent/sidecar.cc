@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "stash/agent/format.h"
+#include "stash/agent/host_status.h"
 #include "stash/agent/lease.h"
 #include "stash/agent/metrics_push.h"
 #include "stash/agent/probe.h"
@@ -20,6 +21,7 @@
 #include "stash/apis/informer.h"
 #include "stash/apis/metrics.h"
 #include "stash/apis/repository.h"
+#include "stash/engine/restore_rules.h"
 #include "stash/kube/duration.h"
 #include "stash/kube/events.h"
 #include "stash/kube/stash_names.h"
@@ -183,6 +185,9 @@ struct BackupSidecar::Outcome {
   std::vector<apis::SnapshotStats> snapshots;
   std::optional<apis::Repository> repository;
   std::optional<apis::RepositoryStatus> repo_status;  // set once the backups succeeded
+  // Per replica: the repository stays open after the backup, for the
+  // post-backup actions should this host be the last to report.
+  std::unique_ptr<RepositorySession> repo;
   Status failure;
 };
 
@@ -199,12 +204,21 @@ BackupSidecar::BackupSidecar(const kube::Client& client, Clock& clock, BackupRun
 
 BackupSidecar::~BackupSidecar() = default;
 
-std::string BackupSidecar::HostName() const {
-  if (opts_.target_kind == "StatefulSet") {
-    return "host-" + opts_.pod_name.substr(opts_.pod_name.rfind('-') + 1);
+std::string BackupSidecar::HostName(const std::string& alias) const {
+  const std::string host =
+      engine::StashHostName(opts_.target_kind, opts_.pod_name, opts_.node_name);
+  if (alias.empty()) return host;
+  // Stash's GetHostName: the alias replaces "host" (StatefulSet) or
+  // prefixes the node (DaemonSet); a Deployment's one host is the alias.
+  if (opts_.target_kind == "StatefulSet" && host.rfind("host-", 0) == 0) {
+    return alias + host.substr(4);
   }
-  if (opts_.target_kind == "DaemonSet" && !opts_.node_name.empty()) return opts_.node_name;
-  return "host-0";
+  if (opts_.target_kind == "DaemonSet" && !opts_.node_name.empty()) return alias + "-" + host;
+  return alias;
+}
+
+bool BackupSidecar::PerReplica() const {
+  return opts_.target_kind == "StatefulSet" || opts_.target_kind == "DaemonSet";
 }
 
 std::string BackupSidecar::LeaseName() const {
@@ -221,6 +235,27 @@ bool BackupSidecar::Matches(const BackupSession& s) const {
          s.metadata.Label(kube::kLabelBackupConfiguration) == opts_.invoker_name;
 }
 
+namespace {
+
+bool HasHost(const apis::BackupSessionStatus& status, const std::string& host) {
+  for (const apis::BackupTargetStatus& t : status.targets) {
+    for (const apis::HostBackupStats& h : t.stats) {
+      if (h.hostname == host) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool BackupSidecar::Wanted(const BackupSession& s) const {
+  const std::string& phase = s.status.phase;
+  if (phase.empty() || phase == "Pending") return true;
+  // Per replica, a Running session may still lack this host; whether it
+  // does (the host name depends on the target's alias) ProcessSession says.
+  return PerReplica() && phase == "Running";
+}
+
 Status BackupSidecar::StartCaches(const std::atomic<bool>& stop) {
   kube::ListOptions invoker_only;
   invoker_only.field_selector = "metadata.name=" + opts_.invoker_name;
@@ -230,8 +265,7 @@ Status BackupSidecar::StartCaches(const std::atomic<bool>& stop) {
                             clock_,
                             [this](const std::string& type, const BackupSession& s) {
                               if (type == "DELETED" || !Matches(s)) return;
-                              if (s.status.phase.empty() || s.status.phase == "Pending")
-                                queue_->Push(s.metadata.name);
+                              if (Wanted(s)) queue_->Push(s.metadata.name);
                             }},
                            {client_, opts_.ns, invoker_only, clock_, {}}});
   caches_->sessions.Start();
@@ -244,10 +278,7 @@ Status BackupSidecar::StartCaches(const std::atomic<bool>& stop) {
   return Status::Ok();
 }
 
-Status BackupSidecar::Run(const std::atomic<bool>& stop) {
-  stop_ = &stop;
-  LeaderLease lease(client_, clock_, opts_.ns, LeaseName(),
-                    opts_.pod_name.empty() ? "stash-sidecar" : opts_.pod_name);
+bool BackupSidecar::AcquireLease(LeaderLease& lease, const std::atomic<bool>& stop) {
   spdlog::info("run-backup: {} {}/{}: one replica backs up; taking the lead through Lease {}",
                opts_.invoker_kind, opts_.ns, opts_.invoker_name, LeaseName());
   while (true) {
@@ -259,14 +290,28 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
     } else if (!got.ok()) {
       spdlog::warn("acquiring lease {}: {}", LeaseName(), got.status().ToString());
     }
-    if (!kube::SleepUnlessStopped(clock_, wait, stop)) return Status::Ok();
+    if (!kube::SleepUnlessStopped(clock_, wait, stop)) return false;
   }
   NotDenied();
   spdlog::info("run-backup: leading {} for {} {}/{}", LeaseName(), opts_.invoker_kind, opts_.ns,
                opts_.invoker_name);
+  return true;
+}
+
+Status BackupSidecar::Run(const std::atomic<bool>& stop) {
+  stop_ = &stop;
+  LeaderLease lease(client_, clock_, opts_.ns, LeaseName(),
+                    opts_.pod_name.empty() ? "stash-sidecar" : opts_.pod_name);
   // Renewed from its own thread, so a backup longer than the lease (one
   // waiting on another configuration's lock of a shared repository) keeps it.
-  auto renewer = std::make_unique<LeaseRenewer>(lease);
+  std::unique_ptr<LeaseRenewer> renewer;
+  if (PerReplica()) {
+    spdlog::info("run-backup: {} {}/{}: every replica backs up its own volume; this pod is {}",
+                 opts_.invoker_kind, opts_.ns, opts_.invoker_name, HostName());
+  } else {
+    if (!AcquireLease(lease, stop)) return Status::Ok();
+    renewer = std::make_unique<LeaseRenewer>(lease);
+  }
   Status result = StartCaches(stop);
   if (result.ok()) {
     if (auto bc = caches_->invoker.Get(opts_.ns, opts_.invoker_name); bc.ok()) {
@@ -279,7 +324,7 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
     if (Status s = FailInterrupted(); !s.ok()) spdlog::warn("{}", s.ToString());
   }
   while (result.ok() && !stop.load()) {
-    if (renewer->lost()) {
+    if (renewer && renewer->lost()) {
       result = UnavailableError("lost the lease " + LeaseName() + " to another replica");
       break;
     }
@@ -306,8 +351,10 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
     caches_->sessions.Stop();
     caches_->invoker.Stop();
   }
-  renewer.reset();
-  lease.Release();
+  if (renewer) {
+    renewer.reset();
+    lease.Release();
+  }
   return result.code() == Code::kCancelled ? Status::Ok() : result;
 }
 
@@ -341,6 +388,12 @@ Status BackupSidecar::FailInterrupted() {
   bool interrupted = false;
   for (const auto& s : caches_->sessions.List()) {
     if (!Matches(*s) || s->status.phase != "Running") continue;
+    if (PerReplica()) {
+      // Other replicas may be backing up: this host backs up its part (the
+      // queue has the session), after removing its killed backup's lock.
+      interrupted = true;
+      continue;
+    }
     const SystemTime now = clock_.Now();
     const std::string error =
         "failed to complete backup for host " + HostName() +
@@ -386,7 +439,7 @@ Status BackupSidecar::ProcessSession(const std::string& name) {
     return cached.status().code() == Code::kNotFound ? Status::Ok() : cached.status();
   const BackupSession& session = **cached;
   const std::string& phase = session.status.phase;
-  if ((!phase.empty() && phase != "Pending") || !Matches(session)) return Status::Ok();
+  if (!Wanted(session) || !Matches(session)) return Status::Ok();
   auto cached_bc = caches_->invoker.Get(opts_.ns, opts_.invoker_name);
   if (!cached_bc.ok()) {
     // A missing invoker is the operator's to report (it skips the session).
@@ -403,8 +456,13 @@ Status BackupSidecar::ProcessSession(const std::string& name) {
     }
     bc = std::make_shared<const BackupConfiguration>(std::move(*fresh));
   }
+  const std::string alias = bc->spec.target ? bc->spec.target->alias : "";
+  if (phase == "Running" && HasHost(session.status, HostName(alias))) return Status::Ok();
   if (bc->status.phase != "Ready" && !bc->spec.paused) return Status::Ok();
-  auto done = bc->spec.paused ? Skip(session) : Execute(session, *bc);
+  // A session other replicas already run is not skipped for a pause that
+  // came after it started.
+  const bool skip = bc->spec.paused && phase != "Running";
+  auto done = skip ? Skip(session) : Execute(session, *bc);
   if (!done.ok()) return done.status();
   CleanupHistory(*bc, *done);
   return Status::Ok();
@@ -427,28 +485,38 @@ Result<BackupSession> BackupSidecar::Execute(const BackupSession& session,
                                              const BackupConfiguration& bc) {
   const SystemTime start = clock_.Now();
   const apis::BackupTarget spec_target = bc.spec.target.value_or(apis::BackupTarget{});
-  const std::string host = spec_target.alias.empty() ? HostName() : spec_target.alias;
-  apis::BackupTargetStatus target;
-  target.ref = spec_target.ref;
-  target.total_hosts = 1;
-  target.phase = "Running";
-  apis::BackupSessionStatus running;
-  running.phase = "Running";
-  running.targets = {target};
+  const std::string host = HostName(spec_target.alias);
   std::optional<SystemTime> deadline;
+  std::string deadline_text;
   const std::string time_out = bc.spec.time_out.value_or("");
   if (!time_out.empty()) {
     auto d = kube::ParseGoDuration(time_out);
     auto created = kube::ParseTime(session.metadata.creation_timestamp);
     if (d.ok() && created.ok()) {
       deadline = *created + *d;
-      running.session_deadline = kube::FormatTime(*deadline);
+      deadline_text = kube::FormatTime(*deadline);
     }
   }
-  // Conditional on the version we saw: a session some other writer (or a
-  // second event) already moved on is not run again.
-  STASH_ASSIGN_OR_RETURN(BackupSession claimed,
-                         apis::PatchStatus(client_, session, running, /*if_version=*/true));
+  apis::BackupTargetStatus target;
+  target.ref = spec_target.ref;
+  target.total_hosts = 1;
+  target.phase = "Running";
+  BackupSession claimed;
+  if (PerReplica()) {
+    STASH_ASSIGN_OR_RETURN(std::optional<BackupSession> mine,
+                           ClaimHost(session, bc, host, deadline_text));
+    if (!mine) return session;  // another replica ended it, or this host is done
+    claimed = std::move(*mine);
+  } else {
+    apis::BackupSessionStatus running;
+    running.phase = "Running";
+    running.targets = {target};
+    running.session_deadline = deadline_text;
+    // Conditional on the version we saw: a session some other writer (or a
+    // second event) already moved on is not run again.
+    STASH_ASSIGN_OR_RETURN(claimed,
+                           apis::PatchStatus(client_, session, running, /*if_version=*/true));
+  }
   Outcome out;
   const bool expired = RunWithDeadline(deadline, [&] {
     // A failed preBackup hook fails the session before anything is backed up.
@@ -468,7 +536,67 @@ Result<BackupSession> BackupSidecar::Execute(const BackupSession& session,
       !hook.ok() && out.failure.ok()) {
     out.failure = hook;
   }
+  if (PerReplica()) return ReportHost(bc, claimed, out, start, host);
   return Report(bc, claimed, target, out, start, host);
+}
+
+Result<int32_t> BackupSidecar::TotalHosts(const apis::TargetRef& ref) {
+  const std::string ns = opts_.target_ns.empty() ? opts_.ns : opts_.target_ns;
+  if (ref.kind == "StatefulSet") {
+    STASH_ASSIGN_OR_RETURN(auto sts, apis::Get<apis::StatefulSet>(client_, ns, ref.name));
+    return sts.spec.replicas.value_or(1);
+  }
+  if (ref.kind == "DaemonSet") {
+    STASH_ASSIGN_OR_RETURN(auto ds, apis::Get<apis::DaemonSet>(client_, ns, ref.name));
+    // Before its controller counted the nodes, this pod's is one.
+    return std::max<int32_t>(ds.status.desired_number_scheduled, 1);
+  }
+  return 1;
+}
+
+Result<std::optional<BackupSession>> BackupSidecar::ClaimHost(const BackupSession& session,
+                                                              const BackupConfiguration& bc,
+                                                              const std::string& host,
+                                                              const std::string& deadline) {
+  const apis::TargetRef ref = bc.spec.target ? bc.spec.target->ref : apis::TargetRef{};
+  STASH_ASSIGN_OR_RETURN(int32_t total, TotalHosts(ref));
+  // Fresh from the server: the cache may not show this host's own report
+  // yet, and a host must not back up twice.
+  STASH_ASSIGN_OR_RETURN(BackupSession fresh,
+                         apis::Get<BackupSession>(client_, opts_.ns, session.metadata.name));
+  bool mine = true;
+  auto claimed = UpdateSessionStatus(client_, fresh, [&](apis::BackupSessionStatus* status) {
+    if (apis::IsFinalPhase(status->phase) || HasHost(*status, host)) {
+      mine = false;
+      return false;
+    }
+    bool changed = false;
+    if (status->phase != "Running") {
+      status->phase = "Running";
+      changed = true;
+    }
+    if (status->session_deadline.empty() && !deadline.empty()) {
+      status->session_deadline = deadline;
+      changed = true;
+    }
+    auto t = std::find_if(status->targets.begin(), status->targets.end(), [&](const auto& t) {
+      return t.ref.kind == ref.kind && t.ref.name == ref.name;
+    });
+    if (t == status->targets.end()) {
+      // The first replica to start counts the hosts; the others keep it.
+      apis::BackupTargetStatus target;
+      target.ref = ref;
+      target.total_hosts = total;
+      target.phase = "Running";
+      status->targets.push_back(target);
+      changed = true;
+    }
+    return changed;
+  });
+  if (!claimed.ok()) return claimed.status();
+  if (!mine) return std::optional<BackupSession>();
+  spdlog::info("BackupSession {}/{}: backing up host {}", opts_.ns, session.metadata.name, host);
+  return std::optional<BackupSession>(std::move(*claimed));
 }
 
 Result<RepoTarget> BackupSidecar::ResolveTarget(const BackupConfiguration& bc,
@@ -504,6 +632,11 @@ void BackupSidecar::RunSteps(const BackupConfiguration& bc, const BackupSession&
       created ? "Successfully initialized backend repository." : "Repository exist in the backend.",
       now));
   BackupPaths(**repo, bc, session, host, out);
+  if (PerReplica()) {
+    // The host that reports last runs the post-backup actions (ReportHost).
+    out->repo = std::move(*repo);
+    return;
+  }
   if (out->failure.ok()) AfterBackup(**repo, bc, out);
 }
 
@@ -577,6 +710,76 @@ void BackupSidecar::AfterBackup(RepositorySession& repo, const BackupConfigurati
   } else if (out->failure.ok()) {
     out->failure = stats.status();
   }
+}
+
+Result<BackupSession> BackupSidecar::ReportHost(const BackupConfiguration& bc,
+                                                const BackupSession& session, Outcome& out,
+                                                SystemTime start, const std::string& host) {
+  const bool ok = out.failure.ok();
+  HostReport report;
+  report.ref = bc.spec.target ? bc.spec.target->ref : apis::TargetRef{};
+  report.stats.hostname = host;
+  report.stats.phase = ok ? "Succeeded" : "Failed";
+  report.stats.duration = FormatGoDuration(clock_.Now() - start, std::chrono::milliseconds(1));
+  report.stats.snapshots = out.snapshots;
+  if (!ok) {
+    report.stats.error =
+        "failed to complete backup for host " + host + ". Reason: " + out.failure.message();
+  }
+  report.target_conditions = out.target_conditions;
+  report.session_conditions = out.conditions;
+  STASH_ASSIGN_OR_RETURN(BackupSession reported,
+                         RecordHostReport(client_, session, report, clock_.Now()));
+  const std::string bc_id = "\"" + opts_.ns + "\"/\"" + opts_.invoker_name + "\"";
+  if (ok) {
+    updater_events_
+        .Record(session, apis::kNormal, "Host Backup Succeeded",
+                "backup succeeded for host " + host + " of " + bc_id + ".")
+        .IgnoreError();
+  } else {
+    updater_events_
+        .Record(session, apis::kWarning, "Host Backup Failed",
+                "backup failed for host \"" + host + "\" of " + bc_id +
+                    ". Reason: " + out.failure.message())
+        .IgnoreError();
+  }
+  spdlog::info("BackupSession {}/{}: host {} {}{}", opts_.ns, session.metadata.name, host,
+               report.stats.phase, ok ? "" : " (" + report.stats.error + ")");
+  // Only the host whose report completed the set goes on: exactly one, as
+  // each report was written against the version it merged into.
+  if (!AllHostsReported(reported.status)) return reported;
+  if (reported.status.phase == "Running") {
+    // Every host succeeded: retention (per host and paths), check and size,
+    // once for the session, by this last host.
+    Outcome post;
+    post.repository = out.repository;
+    if (out.repo) {
+      AfterBackup(*out.repo, bc, &post);
+    } else {
+      post.failure = InternalError("the repository of the last host is not open");
+    }
+    out.repo.reset();
+    if (post.repo_status && post.repository) {
+      UpdateRepositoryStatus(*post.repository, reported, *post.repo_status).IgnoreError();
+    }
+    STASH_ASSIGN_OR_RETURN(
+        reported, RecordPostBackupActions(client_, reported, post.conditions, clock_.Now()));
+    if (!post.failure.ok()) {
+      spdlog::warn("BackupSession {}/{}: after the backups of all hosts: {}", opts_.ns,
+                   session.metadata.name, post.failure.ToString());
+    }
+  }
+  out.repo.reset();
+  spdlog::info(
+      "BackupSession {}/{}: {} ({} hosts)", opts_.ns, session.metadata.name, reported.status.phase,
+      reported.status.targets.empty() ? 0 : reported.status.targets[0].total_hosts.value_or(0));
+  if (opts_.metrics_enabled) {
+    const apis::Repository* repository = out.repository ? &*out.repository : nullptr;
+    if (Status pushed = PushSessionMetrics(bc, reported, repository); !pushed.ok()) {
+      spdlog::warn("BackupSession {}/{}: {}", opts_.ns, session.metadata.name, pushed.ToString());
+    }
+  }
+  return reported;
 }
 
 Result<BackupSession> BackupSidecar::Report(const BackupConfiguration& bc,

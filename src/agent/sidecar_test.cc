@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "cluster.h"
@@ -15,10 +17,12 @@
 #include "stash/agent/trigger.h"
 #include "stash/apis/backup.h"
 #include "stash/apis/client.h"
+#include "stash/apis/coordination.h"
 #include "stash/apis/repository.h"
 #include "stash/backend/factory.h"
 #include "stash/core/testing.h"
 #include "stash/engine/lock.h"
+#include "stash/engine/snapshots.h"
 #include "stash/format/lock.h"
 #include "stash/kube/informer.h"
 #include "stash/kube/stash_names.h"
@@ -299,6 +303,138 @@ TEST_F(SidecarTest, ARestartMidSessionFailsItAndClearsTheStaleLock) {
   auto next = Tick();
   ASSERT_OK(next);
   EXPECT_TRUE(WaitSession(*next, "Succeeded"));
+}
+
+// A StatefulSet of three replicas, each with its own volume (a directory
+// per replica here, as the embedded node maps each pod's claim): every
+// replica's sidecar backs up its own data as host-<ordinal>, without a Lease.
+class StatefulSetSidecarTest : public SidecarTest {
+ protected:
+  static constexpr int kReplicas = 3;
+  void SetUp() override {
+    SidecarTest::SetUp();
+    ASSERT_OK(cluster_.Apply(R"({"apiVersion": "apps/v1", "kind": "StatefulSet",
+      "metadata": {"name": "db", "namespace": "demo"},
+      "spec": {"replicas": 3, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+        "template": {"metadata": {"labels": {"app": "db"}},
+          "spec": {"containers": [{"name": "db", "image": "busybox"}]}}}})"));
+    auto bc = Bc();
+    ASSERT_OK(bc);
+    ASSERT_OK(apis::MergePatch<BackupConfiguration>(
+        cluster_.client(), bc->metadata,
+        {{"spec",
+          {{"paused", false},
+           {"retentionPolicy", {{"name", "keep-last-1"}, {"keepLast", 1}, {"prune", true}}},
+           {"target",
+            {{"ref", {{"apiVersion", "apps/v1"}, {"kind", "StatefulSet"}, {"name", "db"}}},
+             {"paths", {"/source/data"}}}}}}}));
+    ASSERT_TRUE(cluster_.WaitFor([&] { return Bc()->spec.target->ref.kind == "StatefulSet"; }));
+    for (int i = 0; i < kReplicas; ++i) {
+      const std::string dir = cluster_.dir() + "/source-" + std::to_string(i);
+      fs::create_directories(dir);
+      std::ofstream(dir + "/data.txt") << "replica " << i << " data\n";
+    }
+  }
+  void TearDown() override {
+    for (auto& r : replicas_) r.stop = true;
+    for (auto& r : replicas_) kube::JoinWaking(cluster_.clock(), r.thread, r.done);
+    SidecarTest::TearDown();
+  }
+  struct Replica {
+    std::unique_ptr<BackupSidecar> sidecar;
+    std::atomic<bool> stop{false}, done{false};
+    std::thread thread;
+    Status result;
+  };
+  void StartReplicas() {
+    for (int i = 0; i < kReplicas; ++i) {
+      SidecarOptions o = Options();
+      o.target_kind = "StatefulSet";
+      o.target_name = "db";
+      o.pod_name = "db-" + std::to_string(i);
+      o.path_map = PathMap();
+      o.path_map.Add("/source/data", cluster_.dir() + "/source-" + std::to_string(i));
+      Replica& r = replicas_[i];
+      r.sidecar = std::make_unique<BackupSidecar>(cluster_.client(), cluster_.clock(), *runner_, o);
+      r.thread = std::thread([&r] {
+        r.result = r.sidecar->Run(r.stop);
+        r.done = true;
+      });
+    }
+  }
+  Replica replicas_[kReplicas];
+};
+
+TEST_F(StatefulSetSidecarTest, EachReplicaBacksUpItsOwnVolumeAsItsHost) {
+  StartReplicas();
+  std::optional<BackupSession> done;
+  for (int round = 0; round < 2; ++round) {
+    auto name = Tick();
+    ASSERT_OK(name);
+    done = WaitSession(*name, "Succeeded");
+    ASSERT_TRUE(done) << *name;
+  }
+  const apis::BackupTargetStatus& target = done->status.targets.at(0);
+  EXPECT_EQ(target.ref.kind, "StatefulSet");
+  EXPECT_EQ(target.total_hosts, kReplicas);
+  EXPECT_EQ(target.phase, "Succeeded");
+  std::set<std::string> hosts;
+  for (const apis::HostBackupStats& h : target.stats) {
+    hosts.insert(h.hostname);
+    EXPECT_EQ(h.phase, "Succeeded") << h.hostname;
+    ASSERT_EQ(h.snapshots.size(), 1u) << h.hostname;
+    EXPECT_EQ(h.snapshots[0].path, "/source/data");
+  }
+  EXPECT_EQ(hosts, (std::set<std::string>{"host-0", "host-1", "host-2"}));
+  EXPECT_EQ(apis::ConditionStatus(done->status.conditions, "RetentionPolicyApplied"), "True");
+  EXPECT_FALSE(done->status.progress.has_value());
+  // No replica took the Deployment's Lease.
+  EXPECT_EQ(apis::Get<apis::Lease>(cluster_.client(), "demo", replicas_[0].sidecar->LeaseName())
+                .status()
+                .code(),
+            Code::kNotFound);
+  // keepLast 1 per host and paths (restic forget's grouping): two rounds
+  // leave one snapshot of each host, each with its replica's data.
+  auto repo = OpenRepository();
+  ASSERT_OK(repo);
+  auto snapshots = engine::LoadSnapshots(**repo, {}, [](const std::string&) {});
+  ASSERT_OK(snapshots);
+  std::map<std::string, int> per_host;
+  for (const auto& s : *snapshots) ++per_host[s.snapshot.hostname];
+  EXPECT_EQ(per_host, (std::map<std::string, int>{{"host-0", 1}, {"host-1", 1}, {"host-2", 1}}));
+  auto status = apis::Get<apis::Repository>(cluster_.client(), "demo", "local-repo");
+  ASSERT_OK(status);
+  EXPECT_EQ(status->status.snapshot_count, 3);
+}
+
+TEST_F(StatefulSetSidecarTest, OneFailedReplicaFailsTheSessionOnceAllReported) {
+  fs::remove_all(cluster_.dir() + "/source-1");  // host-1's volume is gone
+  StartReplicas();
+  auto name = Tick();
+  ASSERT_OK(name);
+  auto failed = WaitSession(*name, "Failed");
+  ASSERT_TRUE(failed);
+  const apis::BackupTargetStatus& target = failed->status.targets.at(0);
+  EXPECT_EQ(target.phase, "Failed");
+  ASSERT_EQ(target.stats.size(), 3u);
+  for (const apis::HostBackupStats& h : target.stats) {
+    EXPECT_EQ(h.phase, h.hostname == "host-1" ? "Failed" : "Succeeded") << h.hostname;
+    if (h.hostname == "host-1") {
+      EXPECT_EQ(h.error.rfind("failed to complete backup for host host-1. Reason: ", 0), 0u)
+          << h.error;
+    }
+  }
+  // No retention on a failed session.
+  EXPECT_EQ(apis::FindCondition(failed->status.conditions, "RetentionPolicyApplied"), nullptr);
+  // Each host backed up once (a replica's stale cache does not make it run
+  // its host again), the failed one not at all.
+  auto repo = OpenRepository();
+  ASSERT_OK(repo);
+  auto snapshots = engine::LoadSnapshots(**repo, {}, [](const std::string&) {});
+  ASSERT_OK(snapshots);
+  std::map<std::string, int> per_host;
+  for (const auto& s : *snapshots) ++per_host[s.snapshot.hostname];
+  EXPECT_EQ(per_host, (std::map<std::string, int>{{"host-0", 1}, {"host-2", 1}}));
 }
 
 }  // namespace

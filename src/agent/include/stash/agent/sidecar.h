@@ -1,6 +1,7 @@
 // BackupSidecar: `stash run-backup`, the container the operator injects into
-// a workload. Holding the Lease `lock-backupconfiguration-<name>-backup` so
-// only one replica acts, it follows the BackupSessions of its
+// a workload. For a Deployment, holding the Lease
+// `lock-backupconfiguration-<name>-backup` so only one replica acts (its
+// replicas share one volume: host-0), it follows the BackupSessions of its
 // BackupConfiguration (and the BackupConfiguration itself) through informer
 // caches and runs each new session: Skipped (with the guide's Warning event)
 // when the BackupConfiguration is paused; otherwise it claims the session
@@ -20,6 +21,18 @@
 // kill; it ends Failed (BackupDisrupted) instead of staying Running forever,
 // and the stale repository lock of the killed backup is removed.
 //
+// For a StatefulSet or a DaemonSet every replica's sidecar acts, without a
+// Lease: each backs up its own volume as its own host (host-<ordinal>, or
+// the node's name; `<alias>-<ordinal>`/`<alias>-<node>` with a target
+// alias) and merges its entry into status.targets[].stats (host_status.h).
+// The first sets the session Running with totalHosts (the StatefulSet's
+// spec.replicas, the DaemonSet's desiredNumberScheduled); the host whose
+// report completes the set applies the retention policy (per host and
+// paths, as restic's forget groups), checks and sizes the repository, and
+// ends the session Succeeded, or Failed when any host failed. A session
+// found Running at start that lacks this host is backed up (as Stash's
+// sidecar does), not failed.
+//
 // Thread-safety: Run on one thread; the object is not otherwise shared.
 #pragma once
 
@@ -38,6 +51,8 @@
 #include "stash/kube/client.h"
 
 namespace stash::agent {
+
+class LeaderLease;
 
 struct SidecarOptions {
   std::string ns;  // the pod's (and invoker's) namespace
@@ -69,8 +84,11 @@ class BackupSidecar {
   // restarts the container).
   Status Run(const std::atomic<bool>& stop);
 
-  // host-0, host-<ordinal> of a StatefulSet pod, or the node of a DaemonSet.
-  std::string HostName() const;
+  // host-0, host-<ordinal> of a StatefulSet pod, or the node of a DaemonSet;
+  // with a target `alias`: the alias, <alias>-<ordinal> or <alias>-<node>.
+  std::string HostName(const std::string& alias = "") const;
+  // Whether each replica backs up its own host (StatefulSet, DaemonSet).
+  bool PerReplica() const;
   std::string LeaseName() const;
 
  private:
@@ -79,6 +97,11 @@ class BackupSidecar {
   struct Outcome;
 
   bool Matches(const apis::BackupSession& session) const;
+  // Whether `session` may have work for this sidecar: new (Pending), or,
+  // per replica, Running (ProcessSession checks for this host's entry).
+  bool Wanted(const apis::BackupSession& session) const;
+  // Until the Lease is held (Deployment); false when stopped first.
+  bool AcquireLease(LeaderLease& lease, const std::atomic<bool>& stop);
   Status StartCaches(const std::atomic<bool>& stop);
   Status ProcessSession(const std::string& name);
   Status FailInterrupted();
@@ -93,6 +116,20 @@ class BackupSidecar {
   void BackupPaths(RepositorySession& repo, const apis::BackupConfiguration& bc,
                    const apis::BackupSession& session, const std::string& host, Outcome* out);
   void AfterBackup(RepositorySession& repo, const apis::BackupConfiguration& bc, Outcome* out);
+  // Per replica: sets the session Running with totalHosts (unless another
+  // host did); nullopt when the session has nothing left for this host.
+  Result<std::optional<apis::BackupSession>> ClaimHost(const apis::BackupSession& session,
+                                                       const apis::BackupConfiguration& bc,
+                                                       const std::string& host,
+                                                       const std::string& deadline);
+  // The number of hosts of the target: the StatefulSet's replicas, the
+  // DaemonSet's scheduled pods.
+  Result<int32_t> TotalHosts(const apis::TargetRef& ref);
+  // Per replica: merges this host's stats into the session; the host that
+  // completes the set runs the post-backup actions and ends the session.
+  Result<apis::BackupSession> ReportHost(const apis::BackupConfiguration& bc,
+                                         const apis::BackupSession& session, Outcome& out,
+                                         SystemTime start, const std::string& host);
   Result<apis::BackupSession> Report(const apis::BackupConfiguration& bc,
                                      const apis::BackupSession& session,
                                      const apis::BackupTargetStatus& target, const Outcome& out,
