@@ -56,9 +56,11 @@ def proc_stat(pid):
         return None
 
 
-def sidecars():
-    """pid -> cpu ticks of every `run-backup` process (the sidecars)."""
-    out = {}
+def sidecars(root):
+    """pid -> cpu ticks of every `run-backup` process (the sidecars) under the
+    process `root` (this bench's server: another user's sidecars on the same
+    machine are not counted)."""
+    procs = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -67,11 +69,21 @@ def sidecars():
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if b"run-backup" in argv:
-            st = proc_stat(int(d))
-            if st:
-                out[int(d)] = st[1]
-    return out
+        st = proc_stat(int(d))
+        if st:
+            procs[int(d)] = (st[0], st[1], b"run-backup" in argv)
+
+    def under_root(pid):
+        seen = set()
+        while pid in procs and pid not in seen:
+            if pid == root:
+                return True
+            seen.add(pid)
+            pid = procs[pid][0]
+        return pid == root
+
+    return {pid: ticks for pid, (_, ticks, sidecar) in procs.items()
+            if sidecar and under_root(pid)}
 
 
 def child_stash_processes(parents):
@@ -156,7 +168,7 @@ class Env:
                 continue
             name = fresh[0]["metadata"]["name"]
             seen.add(name)
-            cpu0, t0, procs = sidecars(), time.monotonic(), 0
+            cpu0, t0, procs = sidecars(self.server.pid), time.monotonic(), 0
             while time.time() < deadline:
                 procs = max(procs, child_stash_processes(set(cpu0)))
                 s = [x for x in self.sessions() if x["metadata"]["name"] == name]
@@ -165,7 +177,7 @@ class Env:
                     break
                 time.sleep(0.05)
             seen_after = time.monotonic() - t0
-            cpu1 = sidecars()
+            cpu1 = sidecars(self.server.pid)
             ticks = sum(cpu1.get(p, c) - c for p, c in cpu0.items())
             host = s[0]["status"]["targets"][0]["stats"][0]
             results.append({"phase": phase, "duration": go_seconds(host.get("duration", "0s")),
