@@ -217,7 +217,8 @@ def main():
     ap.add_argument("--backends", default="local,s3")
     ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
-    moto = peerlib.start_moto(tempfile.mkdtemp(prefix="stash-bench-moto-"))
+    moto_dir = tempfile.mkdtemp(prefix="stash-bench-moto-")
+    moto = peerlib.start_moto(moto_dir)
     table = {}
     try:
         for size in a.sizes.split(","):
@@ -237,6 +238,7 @@ def main():
                             size, backend, r, stash, first, second), file=sys.stderr, flush=True)
     finally:
         moto.stop()
+        shutil.rmtree(moto_dir, ignore_errors=True)
     print("%-4s %-5s %-5s %-28s %22s %22s %22s %5s" % ("size", "store", "sess", "binary",
                                                        "wall (sidecar) s", "wall (seen) s",
                                                        "cpu s", "procs"))
