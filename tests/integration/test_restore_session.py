@@ -165,7 +165,8 @@ class RestoreSessionGuide(unittest.TestCase):
             not x["spec"].get("initContainers") for x in p))(self.pods("stash-demo")))
 
     def test_2_restic_snapshot(self):
-        """A snapshot restic 0.14 wrote into the Repository, restored by id."""
+        """Snapshots restic 0.14 wrote into the Repository, restored by id and
+        by a rule naming restic's host."""
         env = self.env
         src = tempfile.mkdtemp(prefix="stash-restic-src-")
         with open(os.path.join(src, "from-restic.txt"), "w") as f:
@@ -187,6 +188,22 @@ class RestoreSessionGuide(unittest.TestCase):
         with open(os.path.join(src, "sub", "b.bin"), "rb") as a, \
                 open(os.path.join(env.pvc_dir("restic-pvc"), "sub", "b.bin"), "rb") as b:
             self.assertEqual(a.read(), b.read())
+
+        # restic's newer snapshot of that path under another host name, chosen
+        # by a rule naming the host (sourceHost + paths), not by id.
+        with open(os.path.join(src, "from-restic.txt"), "w") as f:
+            f.write("restic, later, as restic-laptop\n")
+        r = env.restic("backup", "--host", "restic-laptop", src)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env.kubectl("delete", "restoresession", "-n", "demo", "restore-restic")
+        env.kubectl("apply", "-f", "-", input=restore_session(
+            "restore-restic-host", "restic-demo", mount_path=src, volume="data",
+            rules=[{"sourceHost": "restic-laptop", "paths": [src]}]))
+        s = self.wait_phase("restore-restic-host", ["Succeeded", "Failed"])
+        self.assertEqual(s["status"]["phase"], "Succeeded", json.dumps(s["status"], indent=1))
+        self.assertEqual(self.read("restic-pvc", "from-restic.txt"),
+                         "restic, later, as restic-laptop\n")
+        env.kubectl("delete", "restoresession", "-n", "demo", "restore-restic-host")
 
     def test_3_bad_input(self):
         env = self.env
