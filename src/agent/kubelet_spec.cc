@@ -17,6 +17,11 @@ namespace {
 namespace fs = std::filesystem;
 using apis::json;
 
+// rwxr-xr-x: a Secret's, ConfigMap's or token's files for any user.
+constexpr fs::perms kReadableDir = fs::perms::owner_all | fs::perms::group_read |
+                                   fs::perms::group_exec | fs::perms::others_read |
+                                   fs::perms::others_exec;
+
 // Kubernetes' $(VAR) expansion: $(NAME) of a defined variable is replaced,
 // $$ is a literal $, anything else is kept as written.
 std::string Expand(const std::string& in,
@@ -133,6 +138,12 @@ Result<std::vector<Mount>> Kubelet::Volumes(const apis::Pod& pod, const apis::Co
     }
     if (!v) return InvalidError("volumeMount \"" + m.name + "\" names no volume of the pod");
     std::string dir;
+    // The mode of a directory the node makes for the volume (0: left as it
+    // is). The server's umask is 077; kubelet gives an emptyDir 0777 and a
+    // Secret's or ConfigMap's directory is readable by all, so a container
+    // running as another user (runAsUser) can use them. Their parents stay
+    // the node's alone: no other user of the host reaches them.
+    fs::perms dir_mode{};
     bool read_only = m.read_only;
     const apis::VolumeSource& src = v->source;
     const json& extra = v->extra.fields;
@@ -144,8 +155,10 @@ Result<std::vector<Mount>> Kubelet::Volumes(const apis::Pod& pod, const apis::Co
     } else if (src.empty_dir) {
       // Where the node's stash processes see it too (NodeRuntime::VolumeHostDir).
       dir = opts_.data_dir + "/emptydir/" + ns + "/" + pod.metadata.name + "/" + v->name;
+      dir_mode = fs::perms::all;
     } else if (src.secret) {
       dir = pod_dir + "/volumes/" + v->name;
+      dir_mode = kReadableDir;
       auto data = sources_.SecretData(ns, src.secret->secret_name);
       if (!data.ok() &&
           !(data.status().code() == Code::kNotFound && src.secret->optional.value_or(false))) {
@@ -163,6 +176,7 @@ Result<std::vector<Mount>> Kubelet::Volumes(const apis::Pod& pod, const apis::Co
       const json& cm = extra["configMap"];
       std::string name = cm.is_object() ? cm.value("name", "") : "";
       dir = pod_dir + "/volumes/" + v->name;
+      dir_mode = kReadableDir;
       auto data = sources_.ConfigMapData(ns, name);
       bool optional = cm.is_object() && cm.value("optional", false);
       if (!data.ok() && !(data.status().code() == Code::kNotFound && optional)) {
@@ -180,8 +194,14 @@ Result<std::vector<Mount>> Kubelet::Volumes(const apis::Pod& pod, const apis::Co
                               "\": the embedded node mounts persistentVolumeClaim, hostPath, "
                               "emptyDir, secret and configMap volumes only");
     }
-    if (!m.sub_path.empty()) dir += "/" + m.sub_path;
     std::error_code ec;
+    if (dir_mode != fs::perms{}) {
+      const bool made = fs::create_directories(dir, ec);
+      // An emptyDir's mode is set once, when it is made: a container may change it.
+      if (!ec && (made || !src.empty_dir)) fs::permissions(dir, dir_mode, ec);
+      if (ec) return ErrnoError(ec.value(), "creating the directory of volume " + v->name);
+    }
+    if (!m.sub_path.empty()) dir += "/" + m.sub_path;
     fs::create_directories(dir, ec);
     if (ec) return ErrnoError(ec.value(), "creating the directory of volume " + v->name);
     mounts.push_back({dir, m.mount_path, read_only});
@@ -189,9 +209,13 @@ Result<std::vector<Mount>> Kubelet::Volumes(const apis::Pod& pod, const apis::Co
   // The ServiceAccount token, unless the pod opts out or mounts its own.
   if (!token_mounted && pod.spec.automount_service_account_token.value_or(true)) {
     std::string dir = pod_dir + "/volumes/kube-api-access";
-    if (Status s = WriteServiceAccountVolume(pod, dir); !s.ok()) {
-      return Status(s.code(), "mounting the ServiceAccount token: " + s.message());
+    Status s = WriteServiceAccountVolume(pod, dir);
+    if (s.ok()) {
+      std::error_code ec;
+      fs::permissions(dir, kReadableDir, ec);
+      if (ec) s = ErrnoError(ec.value(), "setting the mode of " + dir);
     }
+    if (!s.ok()) return Status(s.code(), "mounting the ServiceAccount token: " + s.message());
     mounts.push_back({dir, kServiceAccountMountPath, true});
   }
   return mounts;

@@ -226,7 +226,10 @@ void VolumeController::Provision(const json& pvc, const json& sc) {
     }
   }
   std::error_code ec;
-  fs::create_directories(path, ec);
+  // 0777 as Kubernetes' hostPath and local-path provisioners make it (the
+  // server's umask is 077): a pod running as any user can write its claim.
+  // The directories above it stay the server's alone.
+  if (fs::create_directories(path, ec) && !ec) fs::permissions(path, fs::perms::all, ec);
   if (ec) {
     ctx_.RecordEvent(pvc, "Warning", "ProvisioningFailed",
                      "failed to provision volume with StorageClass \"" + MetaField(sc, "name") +
