@@ -1,5 +1,6 @@
 """RestoreSession on a StatefulSet of 3 (host-0's backup into every replica
-with sourceHost, then different sources per replica with targetHosts), in
+with sourceHost, then different sources per replica with targetHosts), on a
+DaemonSet (its host is the node's name), in
 Job mode into a standalone PVC, and through a kill -9 of the server in the
 middle of a restore (it ends Succeeded or Failed after the restart, never
 Running forever).
@@ -134,6 +135,28 @@ class Workloads(unittest.TestCase):
         for i, source in expect.items():
             self.assertEqual(self.read(os.path.join(self.emptydir("sts-demo-%d" % i), "data.txt")),
                              "data of %s\n" % source)
+
+    def test_daemonset_restores_the_nodes_backup(self):
+        """A DaemonSet's host is its pod's node, as Stash names it."""
+        env = self.env
+        node = env.get_json("node")["items"][0]["metadata"]["name"]
+        self.back_up(node, {"data.txt": "data of node %s\n" % node})
+        env.kubectl("apply", "-f", "-", input=STATEFULSET.replace("StatefulSet", "DaemonSet")
+                    .replace("sts-demo", "ds-demo").replace("  replicas: 3\n", "")
+                    .replace("  serviceName: ds-demo\n", ""))
+        env.kubectl("apply", "-f", "-", input=session(
+            "ds-restore", "ds-demo", "DaemonSet", [{"paths": ["/source/data"]}]))
+        s = self.wait_phase("ds-restore")
+        self.assertEqual(s["status"]["phase"], "Succeeded", json.dumps(s["status"], indent=1))
+        self.assertEqual(s["status"]["totalHosts"], 1)
+        self.assertEqual([(h["hostname"], h["phase"]) for h in s["status"]["stats"]],
+                         [(node, "Succeeded")])
+        pods = [p["metadata"]["name"] for p in env.get_json(
+            "pod", "-n", "demo", "-l", "app=ds-demo")["items"]
+            if p["spec"].get("initContainers") and "deletionTimestamp" not in p["metadata"]]
+        self.assertEqual(len(pods), 1, pods)
+        self.assertEqual(self.read(os.path.join(self.emptydir(pods[0]), "data.txt")),
+                         "data of node %s\n" % node)
 
     def test_job_mode_restores_a_standalone_claim(self):
         env = self.env
