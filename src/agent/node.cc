@@ -137,7 +137,8 @@ void NodeRuntime::OnPvc(const std::string& type, const json& pvc) {
   if (pvc.value("/status/phase"_json_pointer, "") != "Bound") return;
   std::string dir = VolumeDir(opts_.data_dir, NsOf(pvc), NameOf(pvc));
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  // 0777 as the API server's provisioner makes it: pods run as any user.
+  if (fs::create_directories(dir, ec) && !ec) fs::permissions(dir, fs::perms::all, ec);
   if (ec) {
     spdlog::error("creating the directory of PVC {}/{} at {}: {}", NsOf(pvc), NameOf(pvc), dir,
                   ec.message());
@@ -184,9 +185,14 @@ NodeRuntime::Container NodeRuntime::MakeContainer(const std::string& ns, const s
     if (it == volumes.end()) continue;
     std::string dir = VolumeHostDir(ns, pod, it->second);
     if (dir.empty()) continue;
+    std::error_code ec;
+    // An emptyDir is 0777 when made, as kubelet makes it (Kubelet::Volumes):
+    // the pod's other containers may run as any user.
+    if (it->second.contains("emptyDir") && fs::create_directories(dir, ec) && !ec) {
+      fs::permissions(dir, fs::perms::all, ec);
+    }
     std::string sub = m.value("subPath", "");
     if (!sub.empty()) dir += "/" + sub;
-    std::error_code ec;
     fs::create_directories(dir, ec);
     map.Add(m.value("mountPath", ""), dir);
   }
