@@ -28,7 +28,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from helpers import STASH  # noqa: E402
 from operator_env import OperatorEnv  # noqa: E402
-from test_node_podman import BUSYBOX, PROBLEM  # noqa: E402
+from test_node_podman import BUSYBOX, PROBLEM, remove_node_containers  # noqa: E402
 
 SOURCES = """apiVersion: v1
 kind: ConfigMap
@@ -139,13 +139,7 @@ class PodSpecInPodman(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.env.stop()
-        label = "label=io.stash.node=" + cls.node_id
-        for kind in (["pod"], []):
-            ids = subprocess.run(["podman", *kind, "ps", "-aq", "--filter", label],
-                                 capture_output=True, text=True).stdout.split()
-            if ids:
-                subprocess.run(["podman", *kind, "rm", "-f", "-t", "0", *ids],
-                               capture_output=True)
+        remove_node_containers(cls.node_id)
         for image in cls.images:
             subprocess.run(["podman", "rmi", "-f", image], capture_output=True)
 
