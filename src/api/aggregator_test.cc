@@ -7,15 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <filesystem>
-
-#include "stash/core/random.h"
+#include "server_fixture.h"
 #include "stash/core/testing.h"
 
 namespace stash::api {
 namespace {
-
-namespace fs = std::filesystem;
 
 // A TCP port on 127.0.0.1 where nothing listens (bound, then closed).
 int ClosedPort() {
@@ -30,25 +26,18 @@ int ClosedPort() {
   return ntohs(addr.sin_port);
 }
 
-class AggregatorCheckTest : public ::testing::Test {
+class AggregatorCheckTest : public testing::StoreTest {
  protected:
+  AggregatorCheckTest() : StoreTest(SystemTime(std::chrono::seconds(1700000000))) {}
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("stash-aggregator-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    auto s = Store::Open((dir_ / "state.db").string());
-    ASSERT_OK(s);
-    store_ = std::move(*s);
+    ASSERT_NO_FATAL_FAILURE(StoreTest::SetUp());
     auto proxy = EnsureFrontProxyCredentials(dir_.string(), clock_, random_);
     ASSERT_OK(proxy);
     aggregator_ = std::make_unique<Aggregator>(*store_, *proxy, clock_);
   }
   void TearDown() override {
     aggregator_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
+    StoreTest::TearDown();
   }
   void Put(const std::string& resource, const std::string& ns, const std::string& name,
            const json& obj) {
@@ -61,10 +50,6 @@ class AggregatorCheckTest : public ::testing::Test {
         "service":{"namespace":"ns","name":"svc","port":443}}})");
   }
 
-  fs::path dir_;
-  ManualClock clock_{SystemTime(std::chrono::seconds(1700000000))};
-  SeededRandom random_{7};
-  std::unique_ptr<Store> store_;
   std::unique_ptr<Aggregator> aggregator_;
 };
 

@@ -4,37 +4,22 @@
 #include "apiservice_controller.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <thread>
 
 #include "aggregator.h"
-#include "auth_jwt.h"
+#include "server_fixture.h"
 #include "stash/api/table.h"
-#include "stash/core/random.h"
 #include "stash/core/testing.h"
 
 namespace stash::api {
 namespace {
 
-namespace fs = std::filesystem;
-
-class ApiServiceControllerTest : public ::testing::Test {
+class ApiServiceControllerTest : public testing::ApiHandlerTest {
  protected:
+  ApiServiceControllerTest() : ApiHandlerTest(*ParseTimestamp("2026-12-07T10:00:00Z")) {}
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("stash-apiservice-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    auto s = Store::Open((dir_ / "state.db").string());
-    ASSERT_OK(s);
-    store_ = std::move(*s);
-    auto signer = TokenSigner::LoadOrCreate((dir_ / "sa.key").string());
-    ASSERT_OK(signer);
-    auth_ = std::make_unique<Auth>(*store_, clock_, random_, std::move(*signer), "token");
-    handler_ = std::make_unique<ApiHandler>(*store_, registry_, clock_, random_, *auth_);
+    ASSERT_NO_FATAL_FAILURE(ApiHandlerTest::SetUp());
     auto proxy = EnsureFrontProxyCredentials(dir_.string(), clock_, random_);
     ASSERT_OK(proxy);
     aggregator_ = std::make_unique<Aggregator>(*store_, *proxy, clock_);
@@ -45,12 +30,11 @@ class ApiServiceControllerTest : public ::testing::Test {
     ASSERT_OK(Create("", "namespaces", "", json::parse(R"({"metadata":{"name":"ns"}})")));
   }
   void TearDown() override {
-    manager_->Stop();
+    if (manager_) manager_->Stop();
     manager_.reset();
-    handler_.reset();
+    handler_.reset();  // it points at aggregator_
     aggregator_.reset();
-    auth_.reset();
-    fs::remove_all(dir_);
+    ApiHandlerTest::TearDown();
   }
   Result<json> Create(const std::string& group, const std::string& resource, const std::string& ns,
                       const json& obj) {
@@ -77,13 +61,6 @@ class ApiServiceControllerTest : public ::testing::Test {
     return last;
   }
 
-  fs::path dir_;
-  ManualClock clock_{*ParseTimestamp("2026-12-07T10:00:00Z")};
-  SeededRandom random_{7};
-  std::unique_ptr<Store> store_;
-  Registry registry_;
-  std::unique_ptr<Auth> auth_;
-  std::unique_ptr<ApiHandler> handler_;
   std::unique_ptr<Aggregator> aggregator_;
   std::unique_ptr<ControllerManager> manager_;
 };

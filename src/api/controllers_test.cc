@@ -3,14 +3,12 @@
 #include "controllers.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "auth_jwt.h"
 #include "object_meta.h"
-#include "stash/core/random.h"
+#include "server_fixture.h"
 #include "stash/core/testing.h"
 
 namespace stash::api {
@@ -18,21 +16,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class ControllersTest : public ::testing::Test {
+class ControllersTest : public testing::ApiHandlerTest {
  protected:
+  ControllersTest() : ApiHandlerTest(SystemTime(std::chrono::seconds(1700000000))) {}
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("stash-controllers-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    auto s = Store::Open((dir_ / "state.db").string());
-    ASSERT_OK(s);
-    store_ = std::move(*s);
-    auto signer = TokenSigner::LoadOrCreate((dir_ / "sa.key").string());
-    ASSERT_OK(signer);
-    auth_ = std::make_unique<Auth>(*store_, clock_, random_, std::move(*signer), "token");
-    handler_ = std::make_unique<ApiHandler>(*store_, registry_, clock_, random_, *auth_);
+    ASSERT_NO_FATAL_FAILURE(ApiHandlerTest::SetUp());
     ControllerOptions options;
     options.volume_root = (dir_ / "volumes").string();
     manager_ = std::make_unique<ControllerManager>(*store_, registry_, *handler_, clock_, options);
@@ -41,11 +29,9 @@ class ControllersTest : public ::testing::Test {
     manager_->RunUntilIdle();
   }
   void TearDown() override {
-    manager_->Stop();
+    if (manager_) manager_->Stop();
     manager_.reset();
-    handler_.reset();
-    auth_.reset();
-    fs::remove_all(dir_);
+    ApiHandlerTest::TearDown();
   }
 
   ResourceInfo Info(const std::string& group, const std::string& version,
@@ -93,13 +79,6 @@ class ControllersTest : public ::testing::Test {
         .status();
   }
 
-  fs::path dir_;
-  ManualClock clock_{SystemTime(std::chrono::seconds(1700000000))};
-  SeededRandom random_{7};
-  Registry registry_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Auth> auth_;
-  std::unique_ptr<ApiHandler> handler_;
   std::unique_ptr<ControllerManager> manager_;
 };
 

@@ -3,19 +3,13 @@
 #include "endpoints_controller.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-
-#include "auth_jwt.h"
+#include "server_fixture.h"
 #include "stash/api/table.h"
-#include "stash/core/random.h"
 #include "stash/core/testing.h"
 
 namespace stash::api {
 namespace {
-
-namespace fs = std::filesystem;
 
 json Service(const std::string& name, const std::string& extra = "") {
   return json::parse(R"({"metadata":{"name":")" + name + R"(","namespace":"demo",
@@ -98,21 +92,11 @@ TEST(EndpointSubsetsTest, HeadlessWithoutPortsAndSubdomainHostnames) {
   EXPECT_EQ(subsets[0]["addresses"][0]["hostname"], "db-0");
 }
 
-class EndpointsControllerTest : public ::testing::Test {
+class EndpointsControllerTest : public testing::ApiHandlerTest {
  protected:
+  EndpointsControllerTest() : ApiHandlerTest(*ParseTimestamp("2026-12-07T10:00:00Z")) {}
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("stash-endpoints-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    auto s = Store::Open((dir_ / "state.db").string());
-    ASSERT_OK(s);
-    store_ = std::move(*s);
-    auto signer = TokenSigner::LoadOrCreate((dir_ / "sa.key").string());
-    ASSERT_OK(signer);
-    auth_ = std::make_unique<Auth>(*store_, clock_, random_, std::move(*signer), "token");
-    handler_ = std::make_unique<ApiHandler>(*store_, registry_, clock_, random_, *auth_);
+    ASSERT_NO_FATAL_FAILURE(ApiHandlerTest::SetUp());
     manager_ = std::make_unique<ControllerManager>(*store_, registry_, *handler_, clock_,
                                                    ControllerOptions{});
     ASSERT_OK(manager_->Start(/*run_thread=*/false));
@@ -120,11 +104,9 @@ class EndpointsControllerTest : public ::testing::Test {
     manager_->RunUntilIdle();
   }
   void TearDown() override {
-    manager_->Stop();
+    if (manager_) manager_->Stop();
     manager_.reset();
-    handler_.reset();
-    auth_.reset();
-    fs::remove_all(dir_);
+    ApiHandlerTest::TearDown();
   }
   Result<json> Create(const std::string& resource, const std::string& ns, const json& obj) {
     auto info = registry_.Find("", "v1", resource);
@@ -147,13 +129,6 @@ class EndpointsControllerTest : public ::testing::Test {
     return store_->Get("/endpoints", "demo", name);
   }
 
-  fs::path dir_;
-  ManualClock clock_{*ParseTimestamp("2026-12-07T10:00:00Z")};
-  SeededRandom random_{7};
-  std::unique_ptr<Store> store_;
-  Registry registry_;
-  std::unique_ptr<Auth> auth_;
-  std::unique_ptr<ApiHandler> handler_;
   std::unique_ptr<ControllerManager> manager_;
 };
 
