@@ -70,6 +70,64 @@ def service_account_key(project):
         urllib.parse.quote(email)}, indent=2)
 
 
+def deployment_yaml(ns, replicas=3):
+    """Deployment `web` (app=web, nginx:1.27) in `ns`."""
+    return """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: %s}
+spec:
+  replicas: %d
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: nginx:1.27}]
+""" % (ns, replicas)
+
+
+def statefulset_yaml(ns, replicas, claim_mount=None):
+    """StatefulSet `db` (app=db, postgres:16, serviceName db) in `ns`; with
+    `claim_mount`, a volumeClaimTemplate `data` (1Gi) mounted there."""
+    container = "{name: db, image: postgres:16}"
+    claims = ""
+    if claim_mount:
+        container = ("{name: db, image: postgres:16, volumeMounts: [{name: data, mountPath: %s}]}"
+                     % claim_mount)
+        claims = """  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+"""
+    return """apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: %s}
+spec:
+  replicas: %d
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - %s
+""" % (ns, replicas, container) + claims
+
+
+def daemonset_yaml(ns):
+    """DaemonSet `agent` (app=agent, fluent-bit:3) in `ns`."""
+    return """apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: %s}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: agent, image: fluent-bit:3}]
+""" % ns
+
+
 class OperatorServer(ApiServer):
     """ApiServer started with --operator (the embedded operator and node)."""
 
@@ -330,3 +388,24 @@ class OperatorEnv:
 
     def pvc_dir(self, claim, ns="demo"):
         return os.path.join(self.node_dir, "volumes", ns, claim)
+
+
+class OperatorTestMixin:
+    """Mixed into a unittest.TestCase: one server with the operator and the
+    node for the whole class (`cls.env`), with the namespace `NS` made."""
+
+    NS = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = OperatorEnv().start()
+        try:
+            if cls.NS:
+                cls.env.kubectl("create", "ns", cls.NS)
+        except BaseException:
+            cls.env.stop()  # tearDownClass does not run when setUpClass fails
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.stop()

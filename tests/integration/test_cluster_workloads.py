@@ -13,62 +13,17 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from operator_env import OperatorEnv  # noqa: E402
+from operator_env import (OperatorTestMixin, daemonset_yaml, deployment_yaml,  # noqa: E402
+                          statefulset_yaml)
 
 NS = "work"
-
-DEPLOYMENT = """apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: work}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: nginx:1.27}]
-"""
-
-STATEFULSET = """apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: work}
-spec:
-  replicas: 3
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      containers:
-      - {name: db, image: postgres:16, volumeMounts: [{name: data, mountPath: /var/lib/pg}]}
-  volumeClaimTemplates:
-  - metadata: {name: data}
-    spec:
-      accessModes: [ReadWriteOnce]
-      resources: {requests: {storage: 1Gi}}
-"""
-
-DAEMONSET = """apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent, namespace: work}
-spec:
-  selector: {matchLabels: {app: agent}}
-  template:
-    metadata: {labels: {app: agent}}
-    spec:
-      containers: [{name: agent, image: fluent-bit:3}]
-"""
+DEPLOYMENT = deployment_yaml(NS)
+STATEFULSET = statefulset_yaml(NS, 3, claim_mount="/var/lib/pg")
+DAEMONSET = daemonset_yaml(NS)
 
 
-class WorkloadsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.env = OperatorEnv().start()
-        cls.env.kubectl("create", "ns", NS)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.env.stop()
+class WorkloadsTest(OperatorTestMixin, unittest.TestCase):
+    NS = NS
 
     def k(self, *args, **kw):
         return self.env.kubectl(*args, **kw).stdout

@@ -10,56 +10,17 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from operator_env import OperatorEnv  # noqa: E402
+from operator_env import (OperatorTestMixin, daemonset_yaml, deployment_yaml,  # noqa: E402
+                          statefulset_yaml)
 
 ROW = re.compile(r"^(\S+)\s+(\d+/\d+)\s+(\S+)\s+\d+", re.M)
-
-STATEFULSET = """apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: pods}
-spec:
-  replicas: 2
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      containers: [{name: db, image: postgres:16}]
-"""
-
-DAEMONSET = """apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent, namespace: pods}
-spec:
-  selector: {matchLabels: {app: agent}}
-  template:
-    metadata: {labels: {app: agent}}
-    spec:
-      containers: [{name: agent, image: fluent-bit:3}]
-"""
-
-DEPLOYMENT = """apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: pods}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: nginx:1.27}]
-"""
+STATEFULSET = statefulset_yaml("pods", 2)
+DAEMONSET = daemonset_yaml("pods")
+DEPLOYMENT = deployment_yaml("pods")
 
 
-class PodsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.env = OperatorEnv().start()
-        cls.env.kubectl("create", "ns", "pods")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.env.stop()
+class PodsTest(OperatorTestMixin, unittest.TestCase):
+    NS = "pods"
 
     def pods(self, prefix):
         out = self.env.kubectl("get", "pod", "-n", "pods").stdout
