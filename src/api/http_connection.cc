@@ -65,6 +65,14 @@ class Connection::Upgraded final : public UpgradedConnection {
       self->Flush();
     });
   }
+  void PauseReading(bool paused) override {
+    loop_->Post([c = conn_, paused] {
+      auto self = c.lock();
+      if (!self || self->closed_ || self->read_paused_ == paused) return;
+      self->read_paused_ = paused;
+      if (!paused) self->Read();
+    });
+  }
 
  private:
   std::weak_ptr<Connection> conn_;
@@ -211,6 +219,7 @@ void Connection::Read() {
     if (state_ != State::kReading && state_ != State::kStreaming && state_ != State::kUpgraded) {
       return;  // busy answering: the next request waits in the socket
     }
+    if (state_ == State::kUpgraded && read_paused_) return;  // PauseReading(false) reads on
     size_t n = 0;
     ERR_clear_error();
     int r = SSL_read_ex(ssl_, buf, sizeof buf, &n);

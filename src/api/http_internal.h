@@ -170,6 +170,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool read_waiting_ = false;
   bool write_waiting_ = false;
   bool read_blocked_on_write_ = false;
+  bool read_paused_ = false;  // an upgraded connection's handler has enough to chew on
   bool write_blocked_on_read_ = false;
 
   std::string in_;  // received, not yet parsed

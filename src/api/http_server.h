@@ -87,6 +87,10 @@ class UpgradedConnection {
   virtual void Send(std::string bytes) = 0;
   // Closes the connection once what is queued is sent. Thread-safe.
   virtual void Close() = 0;
+  // Stops (true) or resumes (false) reading from the client, so a handler
+  // whose consumer is slower than the client holds a bounded backlog (TCP
+  // pushes back on the client meanwhile). Thread-safe.
+  virtual void PauseReading(bool paused) = 0;
 };
 
 // Takes over a connection (kubectl exec / attach / port-forward).
