@@ -11,7 +11,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git clang-format
   clang libclang-rt-14-dev
   libssl-dev libsodium-dev libzstd-dev libcurl4-openssl-dev libboost-dev libboost-system-dev
-  nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev libcli11-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev libbenchmark-dev
   python3 restic rclone python3-kubernetes python3-cryptography
   buildah podman runc uidmap catatonit busybox-static

@@ -5,6 +5,8 @@
 // 255 closes the channel named by the next byte). The node runs the command
 // (PodStreams::Exec); two threads per session move its output out and the
 // client's stdin in, so the server's event loop never blocks.
+#include "pod_exec.h"
+
 #include <openssl/sha.h>
 
 #include <condition_variable>
@@ -21,24 +23,9 @@ namespace stash::api {
 namespace {
 
 constexpr size_t kMaxFrame = 1 << 20;  // stdin arrives in small messages
-
-bool HasToken(const std::string& list, std::string_view token) {
-  size_t pos = 0;
-  while (pos <= list.size()) {
-    size_t comma = list.find(',', pos);
-    if (comma == std::string::npos) comma = list.size();
-    std::string_view item(list.data() + pos, comma - pos);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.size() == token.size() &&
-        std::equal(item.begin(), item.end(), token.begin(),
-                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-      return true;
-    }
-    pos = comma + 1;
-  }
-  return false;
-}
+// Stdin queued for a command slower than the client: reading stops above
+// kPauseAt bytes and resumes below kResumeAt.
+constexpr size_t kPauseAt = 4 << 20, kResumeAt = 1 << 20;
 
 std::string Frame(uint8_t opcode, std::string_view payload) {
   std::string f;
@@ -155,6 +142,11 @@ class ExecSession final : public UpgradeHandler, public std::enable_shared_from_
     std::lock_guard lock(mu_);
     if (channel == 0) {
       input_.push_back({false, m.substr(1)});
+      input_bytes_ += m.size() - 1;
+      if (!paused_ && input_bytes_ > kPauseAt && conn_) {
+        paused_ = true;
+        conn_->PauseReading(true);
+      }
     } else if (channel == 4) {
       json size = json::parse(m.substr(1), nullptr, false);
       if (size.is_object()) {
@@ -179,6 +171,11 @@ class ExecSession final : public UpgradeHandler, public std::enable_shared_from_
         if (input_.empty()) return;
         c = std::move(input_.front());
         input_.pop_front();
+        input_bytes_ -= c.bytes.size();
+        if (paused_ && input_bytes_ < kResumeAt && conn_) {
+          paused_ = false;
+          conn_->PauseReading(false);
+        }
       }
       if (c.eof) {
         proc_->CloseStdin();
@@ -200,21 +197,7 @@ class ExecSession final : public UpgradeHandler, public std::enable_shared_from_
       std::lock_guard lock(mu_);
       if (closed_) break;
     }
-    auto code = proc_->Wait();
-    json status = {{"metadata", json::object()}, {"status", "Success"}};
-    if (!code.ok() || *code != 0) {
-      std::string exit = code.ok() ? std::to_string(*code) : "";
-      status = {
-          {"metadata", json::object()},
-          {"status", "Failure"},
-          {"message", code.ok() ? "command terminated with non-zero exit code: exit status " + exit
-                                : code.status().message()},
-          {"reason", code.ok() ? "NonZeroExitCode" : "InternalError"}};
-      if (code.ok()) {
-        status["details"] = {
-            {"causes", json::array({{{"reason", "ExitCode"}, {"message", exit}}})}};
-      }
-    }
+    json status = ExecExitStatus(proc_->Wait());
     Send(ChannelFrame(3, status.dump()));
     Send(Frame(0x8, std::string("\x03\xe8", 2)));  // 1000: normal closure
     std::lock_guard lock(mu_);
@@ -234,6 +217,8 @@ class ExecSession final : public UpgradeHandler, public std::enable_shared_from_
   std::condition_variable cv_;
   std::shared_ptr<UpgradedConnection> conn_;  // guarded by mu_
   std::deque<Chunk> input_;                   // guarded by mu_
+  size_t input_bytes_ = 0;                    // guarded by mu_: queued in input_
+  bool paused_ = false;                       // guarded by mu_: reading paused
   bool closed_ = false, done_ = false;        // guarded by mu_
 };
 
@@ -243,6 +228,63 @@ bool Flag(const HttpRequest& req, const std::string& name) {
 }
 
 }  // namespace
+
+bool HasToken(const std::string& list, std::string_view token) {
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string::npos) comma = list.size();
+    std::string_view item(list.data() + pos, comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.size() == token.size() &&
+        std::equal(item.begin(), item.end(), token.begin(),
+                   [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+      return true;
+    }
+    pos = comma + 1;
+  }
+  return false;
+}
+
+bool NegotiateSpdyExec(const HttpRequest& req, int* protocol, std::string* offered) {
+  // kube-apiserver takes the first of the client's protocols it speaks.
+  for (const auto& [k, v] : req.headers) {
+    if (k != "x-stream-protocol-version") continue;
+    size_t pos = 0;
+    while (pos <= v.size()) {
+      size_t comma = std::min(v.find(',', pos), v.size());
+      std::string p = v.substr(pos, comma - pos);
+      p.erase(0, p.find_first_not_of(' '));
+      p.erase(p.find_last_not_of(' ') + 1);
+      pos = comma + 1;
+      if (p.empty()) continue;
+      for (size_t i = 0; i < std::size(kSpdyExecProtocols); ++i) {
+        if (p == kSpdyExecProtocols[i]) {
+          *protocol = 4 - int(i);
+          return true;
+        }
+      }
+      *offered += (offered->empty() ? "" : ", ") + p;
+    }
+  }
+  return false;
+}
+
+json ExecExitStatus(const Result<int>& code) {
+  if (code.ok() && *code == 0) return {{"metadata", json::object()}, {"status", "Success"}};
+  std::string exit = code.ok() ? std::to_string(*code) : "";
+  json status = {
+      {"metadata", json::object()},
+      {"status", "Failure"},
+      {"message", code.ok() ? "command terminated with non-zero exit code: exit status " + exit
+                            : code.status().message()},
+      {"reason", code.ok() ? "NonZeroExitCode" : "InternalError"}};
+  if (code.ok()) {
+    status["details"] = {{"causes", json::array({{{"reason", "ExitCode"}, {"message", exit}}})}};
+  }
+  return status;
+}
 
 HttpResponse ApiHandler::PodExec(const HttpRequest& req, const Target& t) {
   if (req.method != "GET" && req.method != "POST") {
@@ -272,13 +314,37 @@ HttpResponse ApiHandler::PodExec(const HttpRequest& req, const Target& t) {
   }
   const std::string uid = pod->value("/metadata/uid"_json_pointer, "");
   if (Status s = streams->CanExec(t.ns, t.name, uid, container); !s.ok()) return ErrorResponse(s);
+  if (HasToken(req.Header("upgrade"), "SPDY/3.1")) {
+    SpdyExecOptions o;
+    o.want_stdin = in;
+    o.want_stdout = Flag(req, "stdout");
+    o.want_stderr = Flag(req, "stderr");
+    o.tty = tty;
+    std::string offered;
+    if (!NegotiateSpdyExec(req, &o.protocol, &offered)) {
+      return BadRequestResponse(
+          "unable to upgrade: unable to negotiate protocol: client supports [" + offered +
+          "], server supports [v4.channel.k8s.io, "
+          "v3.channel.k8s.io, v2.channel.k8s.io]");
+    }
+    auto proc = streams->Exec(t.ns, t.name, uid, container, command, tty, in);
+    if (!proc.ok()) return ErrorResponse(proc.status());
+    HttpResponse r;
+    r.status = 101;
+    r.headers = {
+        {"Connection", "Upgrade"},
+        {"Upgrade", "SPDY/3.1"},
+        {"X-Stream-Protocol-Version", "v" + std::to_string(o.protocol) + ".channel.k8s.io"}};
+    r.upgrade = NewSpdyExecSession(std::move(*proc), o);
+    return r;
+  }
   const std::string protocols = req.Header("sec-websocket-protocol");
   const bool websocket = HasToken(req.Header("upgrade"), "websocket");
   const bool v5 = HasToken(protocols, "v5.channel.k8s.io");
   if (!websocket || (!v5 && !HasToken(protocols, "v4.channel.k8s.io"))) {
     return BadRequestResponse(
         "Upgrade request required: this server speaks exec over WebSocket (v5.channel.k8s.io or "
-        "v4.channel.k8s.io, kubectl 1.30 and later); SPDY is not supported");
+        "v4.channel.k8s.io) and SPDY/3.1 (v4, v3 or v2.channel.k8s.io)");
   }
   const std::string key = req.Header("sec-websocket-key");
   if (key.empty()) return BadRequestResponse("missing Sec-WebSocket-Key");
