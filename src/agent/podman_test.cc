@@ -121,6 +121,8 @@ TEST(PodStatus, ContainersOfTheRuntimeAreReportedNotRefused) {
   EXPECT_NE(st["containerStatuses"][0]["state"]["waiting"]["message"].get<std::string>().find(
                 "podman: not installed"),
             std::string::npos);
+  EXPECT_FALSE(st.contains("podIP"));  // nothing runs: no sandbox, no address
+  EXPECT_EQ(st["hostIP"], "127.0.0.1");
   RunScope podman;
   podman.other_images = true;
   ContainerState running;
@@ -131,6 +133,11 @@ TEST(PodStatus, ContainersOfTheRuntimeAreReportedNotRefused) {
   EXPECT_EQ(st["phase"], "Running");
   EXPECT_EQ(st["containerStatuses"][0]["containerID"], "podman://abc");
   EXPECT_EQ(st["containerStatuses"][0]["imageID"], "sha256:def");
+  // Host networking: the pod's address is the node's, as for kubelet's
+  // hostNetwork pods.
+  EXPECT_EQ(st["podIP"], "127.0.0.1");
+  EXPECT_EQ(st["podIPs"], json::parse(R"([{"ip": "127.0.0.1"}])"));
+  EXPECT_EQ(st["hostIPs"], json::parse(R"([{"ip": "127.0.0.1"}])"));
   ContainerState crashing;
   crashing.restarts = 3;
   crashing.waiting_reason = "CrashLoopBackOff";

@@ -61,6 +61,17 @@ std::string PodTemplateHash(const json& pod_template) {
 
 namespace {
 
+// The node's address: its Node's InternalIP (node_heartbeat.cc), where the
+// API server listens by default.
+constexpr char kNodeIP[] = "127.0.0.1";
+
+// [{"ip": <the node's address>}], the shape of podIPs and hostIPs.
+json NodeIPs() {
+  json ips = json::array();
+  ips.push_back({{"ip", kNodeIP}});
+  return ips;
+}
+
 json TerminatedJson(const Termination& t) {
   json j = {{"exitCode", t.exit_code},
             {"reason", t.reason},
@@ -170,7 +181,8 @@ json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& 
   };
   json out = {
       {"phase", phase},
-      {"hostIP", "127.0.0.1"},
+      {"hostIP", kNodeIP},
+      {"hostIPs", NodeIPs()},
       {"startTime", created},
       {"conditions", json::array({cond("PodScheduled", "True", created, ""),
                                   cond("Initialized", initialized ? "True" : "False", created,
@@ -180,6 +192,21 @@ json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& 
       {"containerStatuses", statuses},
       {"qosClass", "BestEffort"}};
   if (!init_statuses.empty()) out["initContainerStatuses"] = init_statuses;
+  // The node runs pods in its own network namespace (podman's --network
+  // host, or local processes), so a pod's address is the node's, as kubelet
+  // reports it for hostNetwork pods; Services' Endpoints and `kubectl get pod
+  // -o wide` show it. A pod none of whose containers the node runs has no
+  // sandbox and no address.
+  bool runs_any = false;
+  for (const char* list : {"/spec/initContainers", "/spec/containers"}) {
+    for (const json& c : pod.value(json::json_pointer(list), json::array())) {
+      runs_any |= Runs(scope, c);
+    }
+  }
+  if (runs_any) {
+    out["podIP"] = kNodeIP;
+    out["podIPs"] = NodeIPs();
+  }
   return out;
 }
 
