@@ -27,7 +27,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from operator_env import OperatorEnv  # noqa: E402
 from test_api_server import KUBECTL  # noqa: E402
-from test_node_podman import PROBLEM  # noqa: E402
+from test_node_podman import PROBLEM, remove_node_containers  # noqa: E402
 
 NS = "exec-spdy"
 
@@ -80,13 +80,7 @@ class ExecOverSpdy(unittest.TestCase):
         cls.env.kubectl("delete", "ns", NS, "--wait=false", check=False)
         cls.env.stop()
         node_dir = os.path.abspath(os.path.join(cls.env.server.data_dir, "node"))
-        label = "label=io.stash.node=" + hashlib.sha256(node_dir.encode()).hexdigest()[:12]
-        for kind in (["pod"], []):
-            ids = subprocess.run(["podman", *kind, "ps", "-aq", "--filter", label],
-                                 capture_output=True, text=True).stdout.split()
-            if ids:
-                subprocess.run(["podman", *kind, "rm", "-f", "-t", "0", *ids],
-                               capture_output=True)
+        remove_node_containers(hashlib.sha256(node_dir.encode()).hexdigest()[:12])
 
     def spdy_env(self):
         return dict(self.env.server.env(), KUBECTL_REMOTE_COMMAND_WEBSOCKETS="false")
