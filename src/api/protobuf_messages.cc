@@ -328,6 +328,20 @@ NamespaceStatus 1:phase:s 2:conditions:m*:NamespaceCondition
 NamespaceCondition 1:type:s 2:status:s 4:lastTransitionTime:time 5:reason:s 6:message:s
 Secret 1:metadata:m:ObjectMeta 2:data:mb 3:type:s 4:stringData:ms 5:immutable:t
 ConfigMap 1:metadata:m:ObjectMeta 2:data:ms 3:binaryData:mb 4:immutable:t
+Service 1:metadata:m:ObjectMeta 2:spec:m:ServiceSpec 3:status:m:ServiceStatus
+ServiceSpec 1:ports:m*:ServicePort 2:selector:ms 3:clusterIP:s 18:clusterIPs:s* 4:type:s
+  5:externalIPs:s* 7:sessionAffinity:s 8:loadBalancerIP:s 9:loadBalancerSourceRanges:s*
+  10:externalName:s 11:externalTrafficPolicy:s 12:healthCheckNodePort:i
+  13:publishNotReadyAddresses:t 14:sessionAffinityConfig:m:SessionAffinityConfig
+  19:ipFamilies:s* 17:ipFamilyPolicy:s! 20:allocateLoadBalancerNodePorts:t!
+  21:loadBalancerClass:s! 22:internalTrafficPolicy:s! 23:trafficDistribution:s!
+ServicePort 1:name:s 2:protocol:s 6:appProtocol:s! 3:port:i 4:targetPort:ios 5:nodePort:i
+SessionAffinityConfig 1:clientIP:m:ClientIPConfig
+ClientIPConfig 1:timeoutSeconds:i!
+ServiceStatus 1:loadBalancer:m:LoadBalancerStatus 2:conditions:m*:Condition
+LoadBalancerStatus 1:ingress:m*:LoadBalancerIngress
+LoadBalancerIngress 1:ip:s 2:hostname:s 3:ipMode:s! 4:ports:m*:PortStatus
+PortStatus 1:port:i 2:protocol:s 3:error:s!
 Event 1:metadata:m:ObjectMeta 2:involvedObject:m:ObjectReference 3:reason:s 4:message:s
   5:source:m:EventSource 6:firstTimestamp:time 7:lastTimestamp:time 8:count:i 9:type:s
   10:eventTime:mtime 11:series:m:EventSeries 12:action:s 13:related:m:ObjectReference

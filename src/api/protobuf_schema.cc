@@ -19,6 +19,8 @@ ObjectMeta 1:name:s 2:generateName:s 3:namespace:s 4:selfLink:s 5:uid:s 6:resour
   7:generation:i 8:creationTimestamp:time 9:deletionTimestamp:time
   10:deletionGracePeriodSeconds:i! 11:labels:ms 12:annotations:ms
   13:ownerReferences:m*:OwnerReference 14:finalizers:s*
+Condition 1:type:s 2:status:s 3:observedGeneration:i 4:lastTransitionTime:time 5:reason:s
+  6:message:s
 LabelSelector 1:matchLabels:ms 2:matchExpressions:m*:LabelSelectorRequirement
 LabelSelectorRequirement 1:key:s 2:operator:s 3:values:s*
 Preconditions 1:uid:s 2:resourceVersion:s
@@ -121,6 +123,7 @@ const MessageDesc* KindDesc(std::string_view kind) {
                                        "Pod",
                                        "PersistentVolumeClaim",
                                        "Event",
+                                       "Service",
                                        "ServiceAccount",
                                        "TokenRequest",
                                        "SelfSubjectReview",

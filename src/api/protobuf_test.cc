@@ -156,10 +156,87 @@ TEST(ProtobufTest, MalformedBodiesAreInvalid) {
 }
 
 TEST(ProtobufTest, UnknownKindsAreUnsupported) {
-  Result<json> r = DecodeProtobufObject(Envelope("v1", "Service", ""));
+  Result<json> r = DecodeProtobufObject(Envelope("policy/v1", "PodDisruptionBudget", ""));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kUnsupported);
-  EXPECT_NE(r.status().message().find("Service"), std::string::npos);
+  EXPECT_NE(r.status().message().find("PodDisruptionBudget"), std::string::npos);
+}
+
+// `kubectl create service clusterip web --tcp=80:8080 --tcp=443:8443`
+// (kubectl 1.32.4 sends generated Services as protobuf).
+TEST(ProtobufTest, KubectlCreateServiceClusterIp) {
+  const std::string body = Unhex(
+      "6b3873000a0d0a0276311207536572766963651288010a1f0a0377656212001a0022002a00320038004200"
+      "5a0a0a03617070120377656212610a1b0a0738302d38303830120354435018502207080010903f1a002800"
+      "0a1d0a083434332d38343433120354435018bb032207080010fb411a002800120a0a0361707012037765"
+      "621a002209436c757374657249503a00420052005a00600068001a020a001a002200");
+  EXPECT_EQ(Decode(body), json::parse(R"({"apiVersion":"v1","kind":"Service",
+      "metadata":{"name":"web","labels":{"app":"web"}},
+      "spec":{"ports":[{"name":"80-8080","protocol":"TCP","port":80,"targetPort":8080},
+                       {"name":"443-8443","protocol":"TCP","port":443,"targetPort":8443}],
+              "selector":{"app":"web"},"type":"ClusterIP"},
+      "status":{"loadBalancer":{}}})"));
+}
+
+// `kubectl create service nodeport np --tcp=5678:8080 --node-port=30080`,
+// `... externalname ext --external-name=example.com` and
+// `... clusterip headless --clusterip=None`.
+TEST(ProtobufTest, KubectlCreateServiceOtherTypes) {
+  EXPECT_EQ(Decode(Unhex("6b3873000a0d0a027631120753657276696365126a0a1d0a026e7012001a0022002a0032"
+                         "00380042005a090a0361707012026e7012450a200a09353637382d383038301203544350"
+                         "18ae2c2207080010903f1a002880eb0112090a0361707012026e701a0022084e6f646550"
+                         "6f72743a00420052005a00600068001a020a001a002200")),
+            json::parse(R"({"apiVersion":"v1","kind":"Service",
+      "metadata":{"name":"np","labels":{"app":"np"}},
+      "spec":{"ports":[{"name":"5678-8080","protocol":"TCP","port":5678,"targetPort":8080,
+                        "nodePort":30080}],
+              "selector":{"app":"np"},"type":"NodePort"},
+      "status":{"loadBalancer":{}}})"));
+  EXPECT_EQ(Decode(Unhex("6b3873000a0d0a027631120753657276696365125a0a1f0a0365787412001a0022002a00"
+                         "3200380042005a0a0a0361707012036578741233120a0a0361707012036578741a0022"
+                         "0c45787465726e616c4e616d653a004200520b6578616d706c652e636f6d5a00600068"
+                         "001a020a001a002200")),
+            json::parse(R"({"apiVersion":"v1","kind":"Service",
+      "metadata":{"name":"ext","labels":{"app":"ext"}},
+      "spec":{"selector":{"app":"ext"},"type":"ExternalName","externalName":"example.com"},
+      "status":{"loadBalancer":{}}})"));
+  EXPECT_EQ(Decode(Unhex("6b3873000a0d0a027631120753657276696365125f0a290a08686561646c6573731200"
+                         "1a0022002a003200380042005a0f0a036170701208686561646c657373122e120f0a03"
+                         "6170701208686561646c6573731a044e6f6e652209436c757374657249503a00420052"
+                         "005a00600068001a020a001a002200")),
+            json::parse(R"({"apiVersion":"v1","kind":"Service",
+      "metadata":{"name":"headless","labels":{"app":"headless"}},
+      "spec":{"selector":{"app":"headless"},"clusterIP":"None","type":"ClusterIP"},
+      "status":{"loadBalancer":{}}})"));
+}
+
+// Fields kubectl's generators leave out: Go pointer fields keep their zero
+// values (allocateLoadBalancerNodePorts: false), conditions use meta/v1's
+// Condition, and an IntOrString target port may be a name.
+TEST(ProtobufTest, ServiceOptionalFieldsAndStatus) {
+  const std::string port = Len(1, "http") + Len(2, "TCP") + Len(6, "kubernetes.io/h2c") +
+                           VarintField(3, 80) + Len(4, VarintField(1, 1) + Len(3, "web-port"));
+  const std::string spec = Len(1, port) + Len(4, "LoadBalancer") + VarintField(20, 0) +
+                           Len(14, Len(1, VarintField(1, 600))) + Len(7, "ClientIP") +
+                           Len(19, "IPv4") + Len(17, "SingleStack");
+  const std::string condition = Len(1, "Ready") + Len(2, "True") + VarintField(3, 2) +
+                                Len(4, VarintField(1, 1795673820)) + Len(5, "Up");
+  const std::string status = Len(1, Len(1, Len(1, "10.0.0.7") + Len(3, "VIP") +
+                                               Len(4, VarintField(1, 80) + Len(2, "TCP")))) +
+                             Len(2, condition);
+  const json object =
+      Decode(Envelope("v1", "Service", Len(1, Len(1, "lb")) + Len(2, spec) + Len(3, status)));
+  EXPECT_EQ(object["spec"], json::parse(R"({
+      "ports":[{"name":"http","protocol":"TCP","appProtocol":"kubernetes.io/h2c","port":80,
+                "targetPort":"web-port"}],
+      "type":"LoadBalancer","allocateLoadBalancerNodePorts":false,
+      "sessionAffinity":"ClientIP","sessionAffinityConfig":{"clientIP":{"timeoutSeconds":600}},
+      "ipFamilies":["IPv4"],"ipFamilyPolicy":"SingleStack"})"));
+  EXPECT_EQ(object["status"], json::parse(R"({
+      "loadBalancer":{"ingress":[{"ip":"10.0.0.7","ipMode":"VIP",
+                                  "ports":[{"port":80,"protocol":"TCP"}]}]},
+      "conditions":[{"type":"Ready","status":"True","observedGeneration":2,
+                     "lastTransitionTime":"2026-11-26T06:17:00Z","reason":"Up"}]})"));
 }
 
 // The same `kubectl create deployment|job|cronjob` commands, captured from

@@ -244,6 +244,29 @@ class KubectlGuideFlowTest(unittest.TestCase):
             lines = run("get", "bc", "-n", ns).splitlines()
             self.assertEqual(lines[0], "NAME           TASK   SCHEDULE      PAUSED   AGE", v)
 
+    def test_create_service_generators(self):
+        # kubectl sends generated Services as protobuf.
+        k = self.kubectl
+        k("create", "ns", "svc")
+        self.assertEqual(k("create", "service", "clusterip", "-n", "svc", "web",
+                           "--tcp=80:8080", "--tcp=443:web-tls").stdout,
+                         "service/web created\n")
+        k("create", "service", "nodeport", "-n", "svc", "np", "--tcp=5678:8080",
+          "--node-port=30080")
+        k("create", "service", "externalname", "-n", "svc", "ext", "--external-name=example.com")
+        k("create", "service", "clusterip", "-n", "svc", "headless", "--clusterip=None")
+        got = {i["metadata"]["name"]: i["spec"] for i in
+               json.loads(k("get", "svc", "-n", "svc", "-o", "json").stdout)["items"]}
+        self.assertEqual(got["web"]["ports"], [
+            {"name": "80-8080", "port": 80, "protocol": "TCP", "targetPort": 8080},
+            {"name": "443-web-tls", "port": 443, "protocol": "TCP", "targetPort": "web-tls"}])
+        self.assertEqual(got["web"]["selector"], {"app": "web"})
+        self.assertEqual(got["np"]["type"], "NodePort")
+        self.assertEqual(got["np"]["ports"][0]["nodePort"], 30080)
+        self.assertEqual((got["ext"]["type"], got["ext"]["externalName"]),
+                         ("ExternalName", "example.com"))
+        self.assertEqual(got["headless"]["clusterIP"], "None")
+
     def test_finalizers_hold_deletion_until_removed(self):
         k = self.kubectl
         k("create", "ns", "fin")
