@@ -46,16 +46,6 @@ bool SameOwned(const Container& a, const Container& b) {
 
 }  // namespace
 
-std::string InvokerHash(const BackupConfiguration& bc) {
-  apis::BackupConfigurationSpec spec = bc.spec;
-  spec.paused = false;
-  spec.extra.zeros.insert("paused");  // always "paused": false, whatever the user wrote
-  char buf[24];
-  snprintf(buf, sizeof buf, "%llu",
-           static_cast<unsigned long long>(Fnv1a(apis::ToJson(spec).dump())));
-  return buf;
-}
-
 Container SidecarContainer(const BackupConfiguration& bc, std::string_view image,
                            std::string_view pushgateway_url) {
   const apis::BackupTarget target = bc.spec.target.value_or(apis::BackupTarget{});
@@ -82,6 +72,20 @@ Container SidecarContainer(const BackupConfiguration& bc, std::string_view image
            FieldEnv("POD_NAMESPACE", "metadata.namespace")};
   c.volume_mounts = target.volume_mounts;
   return c;
+}
+
+// Only what the sidecar container is made of: the sidecar reads the
+// schedule, retention, paths, hooks, timeOut and paused state from the
+// BackupConfiguration at each session, so editing them must restart no pod
+// (Stash hashed the whole spec, and a keepLast edit rolled every workload).
+// The image and the pushgateway are the operator's, the same for every
+// BackupConfiguration; a change of theirs changes the container itself.
+std::string InvokerHash(const BackupConfiguration& bc) {
+  char buf[24];
+  snprintf(
+      buf, sizeof buf, "%llu",
+      static_cast<unsigned long long>(Fnv1a(apis::ToJson(SidecarContainer(bc, "", "")).dump())));
+  return buf;
 }
 
 bool InjectSidecar(apis::ObjectMeta* meta, apis::PodTemplateSpec* tmpl,

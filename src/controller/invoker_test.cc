@@ -122,8 +122,32 @@ TEST(Invoker, TogglingPausedLeavesThePodTemplateUnchanged) {
               "paths": ["/source/data"]},
             "retentionPolicy": {"name": "keep-last-5", "keepLast": 5, "prune": true}}})"));
   EXPECT_EQ(InvokerHash(resumed), hash);
-  bc.spec.schedule = "*/1 * * * *";  // a real change does change the hash
+}
+
+// The sidecar reads schedule, retention, paths and timeOut at each session:
+// editing them leaves the pod template alone (no rollout); what the sidecar
+// container is made of (its target's mounts, caching) does change it.
+TEST(Invoker, OnlyWhatTheSidecarContainerNeedsChangesThePodTemplate) {
+  apis::BackupConfiguration bc = GuideBackupConfiguration();
+  apis::Deployment d = GuideDeployment();
+  ASSERT_TRUE(InjectSidecar(&d.metadata, &d.spec.template_, bc, nullptr));
+  const apis::PodTemplateSpec template_before = d.spec.template_;
+  const std::string hash = InvokerHash(bc);
+  bc.spec.schedule = "*/1 * * * *";
+  bc.spec.retention_policy->keep_last = 50;
+  bc.spec.time_out = "10m";
+  bc.spec.target->paths.push_back("/source/other");
+  EXPECT_EQ(InvokerHash(bc), hash);
+  EXPECT_FALSE(InjectSidecar(&d.metadata, &d.spec.template_, bc, nullptr));
+  EXPECT_EQ(d.spec.template_, template_before);
+  bc.spec.target->volume_mounts.push_back({});
+  bc.spec.target->volume_mounts.back().name = "other";
+  bc.spec.target->volume_mounts.back().mount_path = "/source/other";
   EXPECT_NE(InvokerHash(bc), hash);
+  EXPECT_TRUE(InjectSidecar(&d.metadata, &d.spec.template_, bc, nullptr));
+  apis::BackupConfiguration uncached = GuideBackupConfiguration();
+  uncached.spec.temp_dir.disable_caching = true;
+  EXPECT_NE(InvokerHash(uncached), hash);
 }
 
 TEST(Invoker, LocalBackendIsMountedIntoTheSidecar) {
