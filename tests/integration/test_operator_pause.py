@@ -297,6 +297,25 @@ class PauseBackupGuide(unittest.TestCase):
         r = env.restic("check", repo=copy)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
+        # Editing the retention (with the resume) restarts no pod: the sidecar
+        # reads it at each session. The next backup applies keepLast 3.
+        done = succeeded_sessions(env)
+        env.kubectl("patch", "backupconfiguration", "-n", "demo", "pause-backup", "--type=merge",
+                    "--patch", '{"spec": {"paused": false, "retentionPolicy": {"keepLast": 3}}}')
+        env.wait_for("a backup after the edit", lambda: succeeded_sessions(env) - done,
+                     timeout=60, interval=0.5)
+        ticks = env.event_count("Backup Skipped")
+        env.kubectl("patch", "backupconfiguration", "-n", "demo", "pause-backup", "--type=merge",
+                    "--patch", '{"spec": {"paused": true}}')
+        env.wait_paused_ticks(since=ticks)
+        env.wait_for("no backup running", idle, timeout=60)
+        self.assertEqual(env.get_json("deploy", "-n", "demo", "stash-demo")["spec"]["template"],
+                         template_before)
+        self.assertEqual(set(pods(env)), set(injected), "editing keepLast replaced the pods")
+        copy = env.copy_bucket("appscode-qa", "/sample/data")
+        r = env.restic("snapshots", "--json", repo=copy)
+        self.assertEqual(len(json.loads(r.stdout)), 3, r.stdout)
+
         # Deleting the BackupConfiguration removes the sidecar and the CronJob.
         env.kubectl("delete", "-n", "demo", "backupconfiguration", "pause-backup")
         env.wait_for("sidecar removed", lambda: [c["name"] for c in env.get_json(
