@@ -103,6 +103,58 @@ Status NotARepository(const backend::Backend& b, std::string_view why) {
                                  "repository config: " + std::string(why));
 }
 
+// The key files, sorted, those whose name starts with `hint` first, at most
+// kMaxKeys.
+Result<std::vector<Id>> ListKeys(backend::Backend& b, const std::string& hint) {
+  std::vector<Id> keys;
+  STASH_RETURN_IF_ERROR(b.List(FileType::kKey, [&](const backend::FileInfo& fi) -> Status {
+    if (auto id = Id::FromHex(fi.name); id.ok()) keys.push_back(*id);
+    return Status::Ok();
+  }));
+  std::sort(keys.begin(), keys.end());
+  if (!hint.empty()) {
+    std::stable_partition(keys.begin(), keys.end(),
+                          [&](const Id& id) { return id.Hex().rfind(hint, 0) == 0; });
+  }
+  if (keys.size() > kMaxKeys) keys.resize(kMaxKeys);
+  return keys;
+}
+
+// What trying the key files found: the master key that opens the config.
+struct KeySearch {
+  std::optional<crypto::Key> master;
+  Id key_id;
+  std::vector<uint8_t> config;  // the config, decrypted
+  std::set<Id> tried;
+  bool password_opened_a_key = false;
+  Status last_error;
+};
+
+// Tries the keys not tried yet, in order, until one opens the config.
+KeySearch TryKeys(backend::Backend& b, const std::vector<Id>& keys, std::string_view password,
+                  std::span<const uint8_t> sealed_config, KeySearch search) {
+  for (const Id& id : keys) {
+    if (!search.tried.insert(id).second) continue;
+    auto k = TryKey(b, id, password);
+    if (!k.ok()) {
+      search.last_error = k.status();
+      continue;
+    }
+    if (!k->has_value()) continue;
+    search.password_opened_a_key = true;
+    // A key the password opens but whose master key does not open the
+    // config belongs to no repository (e.g. left by an initialisation that
+    // lost a race): the next key may be the right one.
+    auto cfg_plain = crypto::Open(**k, sealed_config);
+    if (!cfg_plain.ok()) continue;
+    search.master = **k;
+    search.key_id = id;
+    search.config = std::move(*cfg_plain);
+    break;
+  }
+  return search;
+}
+
 }  // namespace
 
 RepositoryImpl::RepositoryImpl(backend::BackendPtr backend, const Options& opts, crypto::Key master,
@@ -124,10 +176,14 @@ Result<std::unique_ptr<Repository>> Repository::Open(backend::BackendPtr backend
     return InternalError("Repository::Open needs a clock and random");
   backend::Backend& b = *backend;
   Handle config_handle{FileType::kConfig, "config"};
-  // The config first (it is small: reading it costs what looking costs), and
-  // before the keys: an init saves its key before its config, so a config
-  // seen here has its key in the listing below.
-  auto sealed = LoadAll(b, config_handle);
+  // The config and the key listing at once: one round trip to a remote
+  // store instead of two. An init saves its key before its config, so a
+  // config that no listed key opens may have raced the listing: then the keys
+  // are listed again (below) and the new ones tried.
+  auto config_read =
+      std::async(std::launch::async, [&b, &config_handle] { return LoadAll(b, config_handle); });
+  auto keys = ListKeys(b, opts.key_hint);
+  auto sealed = config_read.get();
   if (!sealed.ok()) {
     if (sealed.status().code() == Code::kNotFound) {
       return NotFoundError("unable to open config file: " + b.Location() +
@@ -136,52 +192,26 @@ Result<std::unique_ptr<Repository>> Repository::Open(backend::BackendPtr backend
     }
     return sealed.status();
   }
-  std::vector<Id> keys;
-  STASH_RETURN_IF_ERROR(b.List(FileType::kKey, [&](const backend::FileInfo& fi) -> Status {
-    if (auto id = Id::FromHex(fi.name); id.ok()) keys.push_back(*id);
-    return Status::Ok();
-  }));
-  std::sort(keys.begin(), keys.end());
-  if (!opts.key_hint.empty()) {
-    auto hinted = std::stable_partition(keys.begin(), keys.end(), [&](const Id& id) {
-      return id.Hex().rfind(opts.key_hint, 0) == 0;
-    });
-    (void)hinted;
+  if (!keys.ok()) return keys.status();
+  KeySearch search = TryKeys(b, *keys, password, Bytes(*sealed), {});
+  if (!search.master) {
+    auto again = ListKeys(b, opts.key_hint);
+    if (!again.ok()) return again.status();
+    search = TryKeys(b, *again, password, Bytes(*sealed), std::move(search));
   }
-  if (keys.size() > kMaxKeys) keys.resize(kMaxKeys);
-  std::optional<crypto::Key> master;
-  std::vector<uint8_t> plain;
-  Id key_id;
-  Status last_error;
-  bool password_opened_a_key = false;
-  for (const Id& id : keys) {
-    auto k = TryKey(b, id, password);
-    if (!k.ok()) {
-      last_error = k.status();
-      continue;
-    }
-    if (!k->has_value()) continue;
-    password_opened_a_key = true;
-    // A key the password opens but whose master key does not open the
-    // config belongs to no repository (e.g. left by an initialisation that
-    // lost a race): the next key may be the right one.
-    auto cfg_plain = crypto::Open(**k, Bytes(*sealed));
-    if (!cfg_plain.ok()) continue;
-    master = **k;
-    key_id = id;
-    plain = std::move(*cfg_plain);
-    break;
-  }
-  if (!master) {
-    if (password_opened_a_key) {
+  if (!search.master) {
+    if (search.password_opened_a_key) {
       return NotARepository(b, "it cannot be decrypted with the repository key");
     }
     // A key file that cannot be read or decoded is not a wrong password:
     // say what is wrong with it (TryKey returns nullopt for a password that
     // does not open a key).
-    if (!last_error.ok()) return last_error;
+    if (!search.last_error.ok()) return search.last_error;
     return UnauthorizedError("wrong password or no key found");
   }
+  const crypto::Key master = *search.master;
+  const Id key_id = search.key_id;
+  const std::vector<uint8_t>& plain = search.config;
   std::string_view cj(reinterpret_cast<const char*>(plain.data()), plain.size());
   auto cfg = format::DecodeConfig(cj);
   if (!cfg.ok()) {
@@ -194,7 +224,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(backend::BackendPtr backend
     return NotARepository(b, s.message());
   }
   return std::unique_ptr<Repository>(
-      new RepositoryImpl(std::move(backend), opts, *master, std::move(*cfg), key_id));
+      new RepositoryImpl(std::move(backend), opts, master, std::move(*cfg), key_id));
 }
 
 Result<std::unique_ptr<Repository>> Repository::Init(backend::BackendPtr backend,
