@@ -53,7 +53,9 @@ class EngineSession final : public RepositorySession {
   // repository a crashed backup left locked; a live holder (another
   // configuration's backup of a shared repository) is waited for, up to
   // kLockRetry.
-  Result<ScopedLock> Lock(LockMode mode);
+  // With `backup`, the shared lock of a backup, whose first reads overlap
+  // the lock's settle wait (engine::LockForBackup).
+  Result<ScopedLock> Lock(LockMode mode, engine::BackupOptions* backup = nullptr);
   Status Prune(const apis::RetentionPolicy& policy, const std::vector<Id>& removed);
   // Runs `backup`; once cancel_ is set meanwhile, the store's transfers in
   // flight stop too (a pack upload to a slow store would otherwise finish
@@ -72,15 +74,19 @@ class EngineSession final : public RepositorySession {
   const std::atomic<bool>* cancel_;
 };
 
-Result<ScopedLock> EngineSession::Lock(LockMode mode) {
+Result<ScopedLock> EngineSession::Lock(LockMode mode, engine::BackupOptions* backup) {
   const engine::LockOwner owner = engine::LockOwner::Current();
-  auto lock = ScopedLock::Acquire(*repo_, mode, clock_, owner);
+  auto take = [&](const engine::LockTiming& timing) {
+    return backup != nullptr ? engine::LockForBackup(*repo_, clock_, owner, timing, backup)
+                             : ScopedLock::Acquire(*repo_, mode, clock_, owner, timing);
+  };
+  auto lock = take({});
   if (lock.ok() || lock.status().code() != Code::kConflict) return lock;
   auto removed = engine::RemoveLocks(*repo_, /*remove_all=*/false, clock_.Now(), owner.hostname);
   if (removed.ok() && *removed > 0) spdlog::info("removed {} stale lock(s) of {}", *removed, url_);
   engine::LockTiming timing;
   timing.retry = kLockRetry;  // a live holder: wait for it, as the CLI runner does
-  return ScopedLock::Acquire(*repo_, mode, clock_, owner, timing);
+  return take(timing);
 }
 
 Result<engine::BackupStats> EngineSession::Backup(const BackupRequest& request) {
@@ -105,7 +111,7 @@ Result<engine::BackupStats> EngineSession::Backup(const BackupRequest& request) 
   }
   o.on_warning = [](const std::string& w) { spdlog::warn("{}", w); };
   o.cancel = cancel_;
-  STASH_ASSIGN_OR_RETURN(ScopedLock lock, Lock(LockMode::kShared));
+  STASH_ASSIGN_OR_RETURN(ScopedLock lock, Lock(LockMode::kShared, &o));
   engine::BackupProgress progress;
   std::optional<engine::ProgressReporter> reporter;
   if (request.on_progress) {

@@ -325,27 +325,12 @@ std::optional<int> ParentAndLock(const ResticOptions& ro, const ResticContext& c
     opts->parent = *id;
   }
   if (ro.no_lock) return std::nullopt;
-  // The index and the parent are read while the lock settles; once it is
-  // held, ConfirmPreload keeps them only if no prune replaced the index.
-  std::optional<engine::BackupPreload> preload;
-  auto l = engine::ScopedLock::Acquire(
-      repo, engine::LockMode::kShared, clock, engine::LockOwner::Current(), ctx.lock_timing, [&] {
-        if (!preload) {
-          preload = engine::PreloadBackup(repo, *opts, clock.Now());
-        }
-      });
+  auto l = engine::LockForBackup(repo, clock, engine::LockOwner::Current(), ctx.lock_timing, opts);
   if (!l.ok()) {
-    std::cerr << "Fatal: unable to create lock in backend: " << l.status().message() << "\n";
+    std::cerr << l.status().message() << "\n";  // as restic: no "Fatal: "
     return kExitError;
   }
   *lock = std::move(l).value();
-  if (preload) {
-    Status s = engine::ConfirmPreload(repo, *preload, opts);
-    if (!s.ok()) {
-      std::cerr << "Fatal: listing index files: " << s.message() << "\n";
-      return kExitError;
-    }
-  }
   return std::nullopt;
 }
 

@@ -59,7 +59,7 @@ inline std::variant<OpenedRepo, int> OpenForVerb(const ResticOptions& ro,
     auto l = engine::ScopedLock::Acquire(*out.repo, mode, *out.ctx.clock,
                                          engine::LockOwner::Current(), out.ctx.lock_timing);
     if (!l.ok()) {
-      std::cerr << "Fatal: unable to create lock in backend: " << l.status().message() << "\n";
+      std::cerr << l.status().message() << "\n";  // as restic: no "Fatal: "
       return kExitError;
     }
     out.lock = std::move(l).value();

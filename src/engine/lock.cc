@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -149,13 +150,17 @@ struct ScopedLock::State {
 
 Result<ScopedLock> ScopedLock::Acquire(repo::Repository& repo, LockMode mode, Clock& clock,
                                        const LockOwner& owner, const LockTiming& timing,
-                                       const std::function<void()>& while_settling) {
+                                       const LockHooks& hooks) {
   const SystemTime deadline = clock.Now() + timing.retry;
   Duration wait = std::chrono::milliseconds(200);
   bool told = false;
   for (;;) {
-    Result<ScopedLock> l = TryAcquire(repo, mode, clock, owner, timing, while_settling);
-    if (l.ok() || l.status().code() != Code::kConflict) return l;
+    Result<ScopedLock> l = TryAcquire(repo, mode, clock, owner, timing, hooks);
+    if (l.ok()) return l;
+    // Every failure reads as restic's (a conflict's message has it already).
+    if (l.status().code() != Code::kConflict) {
+      return Status(l.status()).Prepend("unable to create lock in backend");
+    }
     const SystemTime now = clock.Now();
     if (now >= deadline) return l;
     if (!told) {
@@ -171,7 +176,7 @@ Result<ScopedLock> ScopedLock::Acquire(repo::Repository& repo, LockMode mode, Cl
 
 Result<ScopedLock> ScopedLock::TryAcquire(repo::Repository& repo, LockMode mode, Clock& clock,
                                           const LockOwner& owner, const LockTiming& timing,
-                                          const std::function<void()>& while_settling) {
+                                          const LockHooks& hooks) {
   STASH_ASSIGN_OR_RETURN(auto before, FindConflict(repo, mode, std::nullopt));
   if (before) return AlreadyLocked(*before, clock.Now());
 
@@ -185,16 +190,21 @@ Result<ScopedLock> ScopedLock::TryAcquire(repo::Repository& repo, LockMode mode,
   state->lock.pid = owner.pid;
   state->lock.uid = owner.uid;
   state->lock.gid = owner.gid;
-  STASH_RETURN_IF_ERROR_CTX(state->Write(), "unable to create lock in backend");
+  STASH_RETURN_IF_ERROR(state->Write());
 
   // A racing locker's file shows up late only in stores that list late: in
   // the others, whichever of two lockers checks second sees the first.
   if (!repo.backend().ListsSavedFilesAtOnce()) {
     const SystemTime settled = clock.Now() + timing.settle;
-    if (while_settling) while_settling();
+    if (hooks.while_settling) hooks.while_settling();
     clock.SleepUntil(settled);
   }
+  // One round trip instead of two: the caller's reads under the lock go
+  // with the last look for conflicting locks.
+  std::future<void> settled_reads;
+  if (hooks.once_settled) settled_reads = std::async(std::launch::async, hooks.once_settled);
   auto after = FindConflict(repo, mode, state->id);
+  if (settled_reads.valid()) settled_reads.wait();
   if (!after.ok() || *after) {
     repo.backend().Remove({FileType::kLock, state->id.Hex()}).IgnoreError();
     if (!after.ok()) return after.status();

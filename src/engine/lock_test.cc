@@ -218,10 +218,11 @@ TEST(LockSettle, WorkDuringTheSettleWaitDoesNotLengthenIt) {
   ASSERT_OK(repo);
   std::atomic<bool> ran{false};
   auto taking = std::async(std::launch::async, [&] {
-    return ScopedLock::Acquire(**repo, LockMode::kShared, clock, LockOwner::Current(), {}, [&] {
-      clock.Advance(std::chrono::milliseconds(150));  // the work takes 150 ms
-      ran = true;
-    });
+    return ScopedLock::Acquire(
+        **repo, LockMode::kShared, clock, LockOwner::Current(), {}, {.while_settling = [&] {
+          clock.Advance(std::chrono::milliseconds(150));  // the work takes 150 ms
+          ran = true;
+        }});
   });
   while (clock.sleepers() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_TRUE(ran);
@@ -234,6 +235,38 @@ TEST(LockSettle, WorkDuringTheSettleWaitDoesNotLengthenIt) {
   ASSERT_OK(lock);
   EXPECT_EQ(ListLocks(**repo)->size(), 1u);
   EXPECT_EQ(ListLocks(**repo, lock->id())->size(), 0u);  // one's own lock is skipped
+}
+
+// The reads a caller makes under the lock start once the settle wait is over
+// (not before: a prune could still be replacing what they read) and Acquire
+// returns only when they are done, so the caller can use their results.
+TEST(LockSettleTest, OnceSettledRunsAfterTheWaitAndIsDoneWhenAcquireReturns) {
+  ManualClock clock;
+  SeededRandom random{6};
+  auto repo = InitRepo(std::make_unique<backend::InMemoryBackend>(), clock, random);
+  ASSERT_OK(repo);
+  const SystemTime start = clock.Now();
+  std::atomic<bool> done{false};
+  std::atomic<bool> early{false};
+  auto taking = std::async(std::launch::async, [&] {
+    return ScopedLock::Acquire(**repo, LockMode::kShared, clock, LockOwner::Current(), {},
+                               {.once_settled = [&] {
+                                 early = clock.Now() - start < std::chrono::milliseconds(200);
+                                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                                 done = true;
+                               }});
+  });
+  while (clock.sleepers() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_FALSE(done);
+  clock.Advance(std::chrono::milliseconds(200));
+  if (taking.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    clock.Advance(std::chrono::seconds(1));
+    FAIL() << "Acquire did not return after the settle wait";
+  }
+  auto lock = taking.get();
+  ASSERT_OK(lock);
+  EXPECT_TRUE(done);
+  EXPECT_FALSE(early);
 }
 
 }  // namespace

@@ -32,6 +32,7 @@
 #include "stash/core/clock.h"
 #include "stash/core/id.h"
 #include "stash/core/result.h"
+#include "stash/engine/lock.h"
 #include "stash/engine/path_map.h"
 #include "stash/repo/repository.h"
 
@@ -170,5 +171,14 @@ BackupPreload PreloadBackup(repo::Repository& repo, const BackupOptions& opts, S
 // sets opts->index_loaded and the preloaded parent. Otherwise leaves `opts`
 // alone and Backup loads both anew. Fails only when the listing fails.
 Status ConfirmPreload(repo::Repository& repo, const BackupPreload& preload, BackupOptions* opts);
+
+// Takes the shared lock a backup holds (restic's), overlapping the store's
+// round trips with it: the parent and the index are read while the lock
+// settles, and their check (ConfirmPreload) goes with the last look for
+// conflicting locks. On success `opts` carries what held (index_loaded, the
+// parent); Backup reads the rest. Fails as ScopedLock::Acquire does, or with
+// the index listing's error ("listing index files: ...").
+Result<ScopedLock> LockForBackup(repo::Repository& repo, Clock& clock, const LockOwner& owner,
+                                 const LockTiming& timing, BackupOptions* opts);
 
 }  // namespace stash::engine

@@ -62,19 +62,32 @@ struct LockTiming {
   Duration retry = Duration::zero();
 };
 
+// Work a caller overlaps with taking the lock, so that a store's round trips
+// and restic's settle wait are not spent idle. Each may run once per attempt
+// (Acquire retries on a conflict), or never; neither may take the lock's
+// Clock to sleep.
+struct LockHooks {
+  // Runs during the settle wait (on stores that may list late): only reads
+  // whose results the caller checks again once the lock is held (a prune may
+  // finish meanwhile).
+  std::function<void()> while_settling;
+  // Runs on another thread once the settle wait is over (or at once, on
+  // stores that list at once), concurrently with the last look for
+  // conflicting locks: reads that are valid under the lock. Its results count
+  // only if that attempt returns the lock; Acquire waits for it either way.
+  std::function<void()> once_settled;
+};
+
 class ScopedLock {
  public:
   // Takes the lock or fails with kConflict (someone else holds a conflicting
   // lock, still after timing.retry; the message names it and suggests
-  // `stash unlock`), or the backend's error. `clock` and `repo` must outlive
-  // the lock. `while_settling`, if given, runs during the settle wait (on
-  // stores that may list late) instead of the caller idling through it: only
-  // reads whose results the caller checks again once the lock is held (a
-  // prune may finish meanwhile); it may run once per attempt, or never.
+  // `stash unlock`), or the backend's error; every message starts with
+  // restic's "unable to create lock in backend: ", to be printed as is. `clock` and `repo` must
+  // outlive the lock. `hooks` overlap the caller's reads with the wait (above).
   static Result<ScopedLock> Acquire(repo::Repository& repo, LockMode mode, Clock& clock,
                                     const LockOwner& owner = LockOwner::Current(),
-                                    const LockTiming& timing = {},
-                                    const std::function<void()>& while_settling = nullptr);
+                                    const LockTiming& timing = {}, const LockHooks& hooks = {});
 
   ScopedLock();
   ScopedLock(ScopedLock&&) noexcept;
@@ -93,7 +106,7 @@ class ScopedLock {
   // One attempt (no retry).
   static Result<ScopedLock> TryAcquire(repo::Repository& repo, LockMode mode, Clock& clock,
                                        const LockOwner& owner, const LockTiming& timing,
-                                       const std::function<void()>& while_settling);
+                                       const LockHooks& hooks);
   std::unique_ptr<State> state_;
 };
 
