@@ -730,19 +730,7 @@ Result<BackupSession> BackupSidecar::ReportHost(const BackupConfiguration& bc,
   report.session_conditions = out.conditions;
   STASH_ASSIGN_OR_RETURN(BackupSession reported,
                          RecordHostReport(client_, session, report, clock_.Now()));
-  const std::string bc_id = "\"" + opts_.ns + "\"/\"" + opts_.invoker_name + "\"";
-  if (ok) {
-    updater_events_
-        .Record(session, apis::kNormal, "Host Backup Succeeded",
-                "backup succeeded for host " + host + " of " + bc_id + ".")
-        .IgnoreError();
-  } else {
-    updater_events_
-        .Record(session, apis::kWarning, "Host Backup Failed",
-                "backup failed for host \"" + host + "\" of " + bc_id +
-                    ". Reason: " + out.failure.message())
-        .IgnoreError();
-  }
+  RecordHostEvent(session, host, out.failure);
   spdlog::info("BackupSession {}/{}: host {} {}{}", opts_.ns, session.metadata.name, host,
                report.stats.phase, ok ? "" : " (" + report.stats.error + ")");
   // Only the host whose report completed the set goes on: exactly one, as
@@ -822,8 +810,16 @@ Result<BackupSession> BackupSidecar::Report(const BackupConfiguration& bc,
       spdlog::warn("BackupSession {}/{}: {}", opts_.ns, session.metadata.name, pushed.ToString());
     }
   }
+  RecordHostEvent(session, host, out.failure);
+  spdlog::info("BackupSession {}/{}: {}{}", opts_.ns, session.metadata.name, host_stats.phase,
+               ok ? "" : " (" + host_stats.error + ")");
+  return reported;
+}
+
+void BackupSidecar::RecordHostEvent(const BackupSession& session, const std::string& host,
+                                    const Status& failure) {
   const std::string bc_id = "\"" + opts_.ns + "\"/\"" + opts_.invoker_name + "\"";
-  if (ok) {
+  if (failure.ok()) {
     updater_events_
         .Record(session, apis::kNormal, "Host Backup Succeeded",
                 "backup succeeded for host " + host + " of " + bc_id + ".")
@@ -832,12 +828,9 @@ Result<BackupSession> BackupSidecar::Report(const BackupConfiguration& bc,
     updater_events_
         .Record(session, apis::kWarning, "Host Backup Failed",
                 "backup failed for host \"" + host + "\" of " + bc_id +
-                    ". Reason: " + out.failure.message())
+                    ". Reason: " + failure.message())
         .IgnoreError();
   }
-  spdlog::info("BackupSession {}/{}: {}{}", opts_.ns, session.metadata.name, host_stats.phase,
-               ok ? "" : " (" + host_stats.error + ")");
-  return reported;
 }
 
 bool BackupSidecar::RunWithDeadline(std::optional<SystemTime> deadline,

@@ -153,6 +153,10 @@ class BackupSidecar {
   // Pushes the finished session's metrics (metrics_enabled).
   Status PushSessionMetrics(const apis::BackupConfiguration& bc, const apis::BackupSession& session,
                             const apis::Repository* repository);
+  // Stash's "Host Backup Succeeded/Failed" event on `session` for `host`
+  // (`failure` ok: succeeded).
+  void RecordHostEvent(const apis::BackupSession& session, const std::string& host,
+                       const Status& failure);
   // Runs `work` and, past `deadline`, sets opts_.cancel (stopping the
   // backup); returns whether the deadline passed.
   bool RunWithDeadline(std::optional<SystemTime> deadline, const std::function<void()>& work);
