@@ -127,14 +127,7 @@ class SidecarTest : public ::testing::Test {
     return out;
   }
   std::vector<apis::Event> Events(const std::string& reason) {
-    std::vector<apis::Event> out;
-    auto events = apis::List<apis::Event>(cluster_.client(), "demo");
-    EXPECT_OK(events);
-    if (!events.ok()) return out;
-    for (apis::Event& e : *events) {
-      if (e.reason == reason) out.push_back(std::move(e));
-    }
-    return out;
+    return cluster_.Events("demo", reason);
   }
   void SetPassword(const std::string& password) {
     auto secret = apis::Get<apis::Secret>(cluster_.client(), "demo", "repo-secret");

@@ -83,14 +83,7 @@ class ControllerTest : public ::testing::Test {
     return *apis::Get<apis::Deployment>(cluster_.client(), "demo", "stash-demo");
   }
   std::vector<apis::Event> Events(const std::string& reason) {
-    std::vector<apis::Event> out;
-    auto events = apis::List<apis::Event>(cluster_.client(), "demo");
-    EXPECT_OK(events);
-    if (!events.ok()) return out;
-    for (apis::Event& e : *events) {
-      if (e.reason == reason) out.push_back(std::move(e));
-    }
-    return out;
+    return cluster_.Events("demo", reason);
   }
 
   TestCluster cluster_;

@@ -1,11 +1,13 @@
 #include "cluster.h"
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <cerrno>
 #include <filesystem>
 #include <thread>
 
+#include "stash/apis/client.h"
 #include "stash/kube/config.h"
 
 namespace stash::apis::testing {
@@ -65,6 +67,19 @@ Status TestCluster::Apply(std::string_view json_text) {
     ns = obj["metadata"]["namespace"].get<std::string>();
   }
   return client_->Create(*r, ns, obj).status();
+}
+
+std::vector<Event> TestCluster::Events(const std::string& ns, const std::string& reason) const {
+  std::vector<Event> out;
+  auto events = List<Event>(*client_, ns);
+  if (!events.ok()) {
+    ADD_FAILURE() << "listing the events of " << ns << ": " << events.status().ToString();
+    return out;
+  }
+  for (Event& e : *events) {
+    if (e.reason == reason) out.push_back(std::move(e));
+  }
+  return out;
 }
 
 bool TestCluster::WaitFor(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {

@@ -16,9 +16,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stash/api/server.h"
 #include "stash/apis/codec.h"
+#include "stash/apis/core.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
 #include "stash/kube/client.h"
@@ -42,6 +44,9 @@ class TestCluster {
   // Creates the object described by `json_text` (its kind's resource is
   // looked up among the kinds this project uses).
   Status Apply(std::string_view json_text);
+
+  // The events of namespace `ns` with `reason` (a failed list fails the test).
+  std::vector<Event> Events(const std::string& ns, const std::string& reason) const;
 
   // Polls `ready` (every 10 ms of real time) until it holds or `timeout`
   // passes; the clock is not moved.
