@@ -132,6 +132,17 @@ TEST(Pods, OnlyContainersTheNodeRunsAreReported) {
   pod["spec"]["containers"].erase(0);
   states["stash"].running = true;
   EXPECT_EQ(PodStatusFor(pod, states)["phase"], "Running");
+  EXPECT_EQ(PodStatusFor(pod, states)["conditions"][3]["status"], "True");
+  // Its readiness signal off (a sidecar the API server denies): running,
+  // but neither the container nor the pod Ready, as a failing readiness probe.
+  states["stash"].not_ready = true;
+  st = PodStatusFor(pod, states);
+  EXPECT_EQ(st["phase"], "Running");
+  EXPECT_TRUE(st["containerStatuses"][0]["state"].contains("running"));
+  EXPECT_EQ(st["containerStatuses"][0]["ready"], false);
+  EXPECT_EQ(st["conditions"][3]["type"], "Ready");
+  EXPECT_EQ(st["conditions"][3]["status"], "False");
+  EXPECT_EQ(st["conditions"][3]["reason"], "ContainersNotReady");
 }
 
 // As a kubelet: stash's init containers first; the pod is Pending with its

@@ -154,6 +154,8 @@ NodeRuntime::Container NodeRuntime::MakeContainer(const std::string& ns, const s
   out.env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   out.env["HOSTNAME"] = pod;
   out.env["HOME"] = opts_.data_dir + "/pods/" + token_key + "/home";
+  out.not_ready_file = opts_.data_dir + "/pods/" + token_key + "/not-ready";
+  out.env[kNotReadyFileEnv] = out.not_ready_file;
   std::error_code home_ec;
   fs::create_directories(out.env["HOME"], home_ec);
   for (const std::string& name : opts_.pass_env) {
@@ -409,6 +411,7 @@ void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
       if (it->second.spec.pod_uid != uid) continue;
       ContainerState& st = slot(it->first.substr(prefix.size()));
       st.running = it->second.proc && it->second.proc->Running();
+      st.not_ready = st.running && fs::exists(it->second.spec.not_ready_file);
       st.started = it->second.started;
       st.restarts = it->second.restarts;
       st.last_terminated = it->second.last;
@@ -548,6 +551,8 @@ bool NodeRuntime::SyncContainers() {
       r.restart_at = now + std::chrono::seconds(5);
       continue;
     }
+    std::error_code stale;
+    fs::remove(r.spec.not_ready_file, stale);  // the last run's signal; this run writes its own
     auto proc = std::make_unique<ChildProcess>();
     if (Status s = proc->Start(r.spec.argv, r.spec.env, r.spec.log_path, /*clean_env=*/true);
         !s.ok()) {

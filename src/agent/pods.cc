@@ -112,7 +112,7 @@ json ContainerStatusJson(const json& c, const ContainerState* st, bool blocked,
   if (st->last_terminated)
     out["lastState"] = {{"terminated", TerminatedJson(*st->last_terminated)}};
   if (st->running) {
-    out["ready"] = true;
+    out["ready"] = !st->not_ready;
     out["started"] = true;
     out["state"] = {{"running", {{"startedAt", kube::FormatTime(st->started)}}}};
   } else if (st->terminated) {
@@ -156,7 +156,7 @@ json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& 
     if (!initialized) continue;
     const bool ours = Runs(scope, c) && st;
     if (!Runs(scope, c)) not_run = true;
-    if (!ours || !st->running) all_ready = false;
+    if (!ours || !st->running || st->not_ready) all_ready = false;
     if (ours && st->running) ready_since = std::max(ready_since, st->started);
     // Running, as Kubernetes says it: bound, initialised, a container has run
     // (one restarting in CrashLoopBackOff keeps the pod Running).

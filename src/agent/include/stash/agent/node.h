@@ -122,6 +122,8 @@ class NodeRuntime {
     int64_t backoff_limit = -1;             // a Job's: restarts beyond it end it
     // Its ServiceAccount's token, ca.crt and namespace (empty: none mounted).
     std::string account, token_dir;
+    // Its readiness signal (kNotReadyFileEnv): not Ready while it exists.
+    std::string not_ready_file;
   };
   struct Running {
     Container spec;

@@ -31,6 +31,11 @@
 namespace stash::agent {
 
 inline constexpr const char* kNotRunReason = "NotRunByEmbeddedNode";
+// The embedded node's readiness signal for the stash processes it runs (a
+// kubelet's failing readiness probe): the node names a file in this
+// variable; while the file exists the container is not Ready, and its
+// content says why.
+inline constexpr const char* kNotReadyFileEnv = "STASH_NOT_READY_FILE";
 
 // Kubernetes' pod-template-hash form: FNV-32a of the template, its decimal
 // digits mapped onto the consonant/digit alphabet of generated names.
@@ -56,6 +61,7 @@ struct ContainerState {
   std::string waiting_message;
   std::optional<Termination> terminated;       // ended and not restarted (init, Job)
   std::optional<Termination> last_terminated;  // the previous run (lastState)
+  bool not_ready = false;                      // running, but its readiness signal says not Ready
   bool operator==(const ContainerState&) const = default;
 };
 
