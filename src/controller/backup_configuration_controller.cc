@@ -67,6 +67,21 @@ struct BackupConfigurationController::Pass {
   }
 };
 
+namespace {
+
+// A change of status alone (the generation already observed, no deletion):
+// a workload's pods becoming Ready, the operator's own status write, a
+// sidecar's condition. None changes what a reconcile does, and at scale
+// they are most of the watch's events (every readiness flip of every
+// replica), so they requeue nothing; drift of what the operator made is
+// repaired by the next change or the periodic resync.
+bool StatusOnly(const std::string& type, const apis::ObjectMeta& meta, int64_t observed) {
+  return type == "MODIFIED" && meta.deletion_timestamp.empty() && meta.generation != 0 &&
+         meta.generation == observed;
+}
+
+}  // namespace
+
 BackupConfigurationController::BackupConfigurationController(const kube::Client& client,
                                                              Clock& clock, std::string ns,
                                                              std::string image)
@@ -92,7 +107,8 @@ void BackupConfigurationController::EnqueueReferring(
 // The caches, each with its handler: what a change to that kind of object
 // requeues.
 std::unique_ptr<BackupConfigurationController::Caches> BackupConfigurationController::MakeCaches() {
-  auto on_bc = [this](const std::string&, const BackupConfiguration& bc) {
+  auto on_bc = [this](const std::string& type, const BackupConfiguration& bc) {
+    if (StatusOnly(type, bc.metadata, bc.status.observed_generation)) return;
     queue_.Add("bc:" + bc.metadata.Key());
   };
   auto on_session = [this](const std::string& type, const BackupSession& bs) {
@@ -136,9 +152,21 @@ std::unique_ptr<BackupConfigurationController::Caches> BackupConfigurationContro
   };
   return std::make_unique<Caches>(
       client_, clock_, ns_, on_bc, on_session, on_repo, on_secret,
-      [=](const std::string&, const Deployment& d) { on_workload("Deployment", d.metadata); },
-      [=](const std::string&, const StatefulSet& s) { on_workload("StatefulSet", s.metadata); },
-      [=](const std::string&, const DaemonSet& d) { on_workload("DaemonSet", d.metadata); },
+      [=](const std::string& type, const Deployment& d) {
+        if (!StatusOnly(type, d.metadata, d.status.observed_generation)) {
+          on_workload("Deployment", d.metadata);
+        }
+      },
+      [=](const std::string& type, const StatefulSet& s) {
+        if (!StatusOnly(type, s.metadata, s.status.observed_generation)) {
+          on_workload("StatefulSet", s.metadata);
+        }
+      },
+      [=](const std::string& type, const DaemonSet& d) {
+        if (!StatusOnly(type, d.metadata, d.status.observed_generation)) {
+          on_workload("DaemonSet", d.metadata);
+        }
+      },
       on_cronjob);
 }
 
@@ -406,7 +434,9 @@ Status BackupConfigurationController::WriteStatus(const Pass& pass) {
   }
   status.observed_generation = pass.gen;
   if (status == pass.bc.status) return Status::Ok();
-  return apis::PatchStatus(client_, pass.bc, status).status();
+  // Against the version reconciled: the list of conditions is written whole,
+  // and a sidecar's (StashSidecarAuthorized) must not be lost to a stale cache.
+  return apis::PatchStatus(client_, pass.bc, status, /*if_version=*/true).status();
 }
 
 Status BackupConfigurationController::EnsureCronJob(const BackupConfiguration& bc) {
