@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -256,6 +258,20 @@ bool BackupSidecar::Wanted(const BackupSession& s) const {
   return PerReplica() && phase == "Running";
 }
 
+bool BackupSidecar::WaitForAccess(const std::atomic<bool>& stop) {
+  kube::ListOptions invoker_only;
+  invoker_only.field_selector = "metadata.name=" + opts_.invoker_name;
+  while (true) {
+    // What the caches list (their watches retry quietly; a denial must not).
+    Status s = client_.List(BackupSession::Resource(), opts_.ns, {}).status();
+    if (s.ok()) {
+      s = client_.List(BackupConfiguration::Resource(), opts_.ns, invoker_only).status();
+    }
+    if (!IsDenial(s)) return true;  // other errors: the caches retry them
+    if (!kube::SleepUnlessStopped(clock_, Denied(s), stop)) return false;
+  }
+}
+
 Status BackupSidecar::StartCaches(const std::atomic<bool>& stop) {
   kube::ListOptions invoker_only;
   invoker_only.field_selector = "metadata.name=" + opts_.invoker_name;
@@ -312,8 +328,9 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
     if (!AcquireLease(lease, stop)) return Status::Ok();
     renewer = std::make_unique<LeaseRenewer>(lease);
   }
-  Status result = StartCaches(stop);
+  Status result = WaitForAccess(stop) ? StartCaches(stop) : CancelledError("stopped while denied");
   if (result.ok()) {
+    NotDenied();
     if (auto bc = caches_->invoker.Get(opts_.ns, opts_.invoker_name); bc.ok()) {
       sidecar_events_
           .Record(**bc, apis::kNormal, "BackupSession Controller Started",
@@ -368,8 +385,10 @@ Duration BackupSidecar::Denied(const Status& s) {
       "operator grants through Role/RoleBinding stash-backup-{} (or the token is not accepted); "
       "retrying in {}s",
       s.ToString(), opts_.invoker_name, secs);
+  // Not Ready, as a failing readiness probe: needs no permission at all.
+  SetReady(false, s.message());
   if (s.message() != denied_message_) {
-    // The event may be denied as well; the log above says it anyway.
+    // Either write may be denied as well; the log above says it anyway.
     apis::ObjectReference bc;
     bc.api_version = BackupConfiguration::Resource().ApiVersion();
     bc.kind = BackupConfiguration::Resource().kind;
@@ -379,9 +398,66 @@ Duration BackupSidecar::Denied(const Status& s) {
         sidecar_events_.Record(bc, apis::kWarning, "Permission Denied",
                                "The stash sidecar in pod " + opts_.ns + "/" + opts_.pod_name +
                                    " was denied: " + s.message() + " (retrying with back-off)");
-    if (e.ok()) denied_message_ = s.message();
+    Status c = WriteAuthorized(&s);
+    if (!c.ok()) spdlog::warn("run-backup: {}", c.ToString());
+    if (e.ok() && c.ok()) denied_message_ = s.message();
   }
   return denied_wait_;
+}
+
+void BackupSidecar::NotDenied() {
+  if (denied_wait_ == Duration{} && authorized_known_) return;
+  denied_wait_ = {};
+  denied_message_.clear();
+  SetReady(true, "");
+  Status c = WriteAuthorized(nullptr);
+  if (!c.ok()) spdlog::warn("run-backup: {}", c.ToString());
+  authorized_known_ = c.ok();
+}
+
+void BackupSidecar::SetReady(bool ready, const std::string& why) {
+  if (opts_.not_ready_file.empty()) return;
+  std::error_code ec;
+  if (ready) {
+    std::filesystem::remove(opts_.not_ready_file, ec);
+    return;
+  }
+  std::ofstream out(opts_.not_ready_file, std::ios::trunc);
+  out << why << "\n";
+}
+
+Status BackupSidecar::WriteAuthorized(const Status* denial) {
+  const std::string id = "condition " + std::string(kSidecarAuthorizedCondition) +
+                         " of BackupConfiguration " + opts_.ns + "/" + opts_.invoker_name;
+  std::string reason = "PermissionGranted";
+  std::string message = "The stash sidecar in pod " + opts_.ns + "/" + opts_.pod_name +
+                        " has every permission it used.";
+  if (denial) {
+    reason = denial->code() == Code::kUnauthorized ? "Unauthorized" : "PermissionDenied";
+    message = "The stash sidecar in pod " + opts_.ns + "/" + opts_.pod_name +
+              " was denied: " + denial->message() + ". Grant it in Role stash-backup-" +
+              opts_.invoker_name + " (the operator makes it) or the pod's ServiceAccount binding.";
+  }
+  // Written against the version read, so no other writer's condition is lost.
+  for (int attempt = 0;; ++attempt) {
+    auto bc = apis::Get<BackupConfiguration>(client_, opts_.ns, opts_.invoker_name);
+    if (!bc.ok()) return Status(bc.status()).Prepend("reading " + id);
+    const apis::Condition* now =
+        apis::FindCondition(bc->status.conditions, kSidecarAuthorizedCondition);
+    // Access that always worked leaves no condition; a denial's is cleared.
+    if (!denial && (!now || now->status == "True")) return Status::Ok();
+    apis::BackupConfigurationStatus status;
+    status.conditions = bc->status.conditions;
+    if (!apis::SetCondition(&status.conditions, kSidecarAuthorizedCondition, !denial, reason,
+                            message, clock_.Now())) {
+      return Status::Ok();
+    }
+    auto patched = apis::PatchStatus(client_, *bc, status, /*if_version=*/true);
+    if (patched.ok()) return Status::Ok();
+    if (patched.status().code() != Code::kConflict || attempt == 3) {
+      return Status(patched.status()).Prepend("setting " + id);
+    }
+  }
 }
 
 Status BackupSidecar::FailInterrupted() {

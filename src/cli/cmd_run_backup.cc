@@ -11,6 +11,7 @@
 #include "signals.h"
 #include "stash/agent/engine_runner.h"
 #include "stash/agent/metrics_push.h"
+#include "stash/agent/pods.h"
 #include "stash/agent/sidecar.h"
 #include "stash/backend/cache.h"
 #include "stash/cli/app.h"
@@ -41,6 +42,7 @@ Result<agent::SidecarOptions> PodOptions(agent::SidecarOptions so, const kube::K
   }
   so.node_name = Env("NODE_NAME");
   so.data_dir = Env(agent::kDataDirEnv);
+  so.not_ready_file = Env(agent::kNotReadyFileEnv);
   STASH_ASSIGN_OR_RETURN(so.path_map, agent::PathMap::FromEnvironment());
   return so;
 }

@@ -190,6 +190,9 @@ RbacObjects BackupRbac(const RbacOwner& bc, const std::string& workload_account,
       // The sidecar's cache of its BackupConfiguration (a list and watch
       // with fieldSelector metadata.name, authorized by name).
       Rule("stash.appscode.com", "backupconfigurations", {"get", "list", "watch"}, {bc.name}),
+      // The sidecar's StashSidecarAuthorized condition: it alone knows which
+      // of its calls the API server denied (agent/sidecar.h).
+      Rule("stash.appscode.com", "backupconfigurations/status", {"patch"}, {bc.name}),
       // The sidecar watches, runs and prunes sessions; the trigger creates them.
       Rule("stash.appscode.com", "backupsessions", {"get", "list", "watch", "create", "delete"}),
       Rule("stash.appscode.com", "backupsessions/status", {"patch"}),

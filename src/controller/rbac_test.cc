@@ -45,6 +45,11 @@ TEST(Rbac, BackupRoleGrantsWhatTheSidecarAndTriggerCallAndOnlyTheRepositorysSecr
   ASSERT_EQ(invoker.size(), 1u);  // the sidecar's cache of its own, by name
   EXPECT_EQ(invoker[0].verbs, Names({"get", "list", "watch"}));
   EXPECT_EQ(invoker[0].resource_names, Names({"pause-backup"}));
+  // Its own status only (the sidecar's condition), by name.
+  auto invoker_status = RulesFor(role, "backupconfigurations/status");
+  ASSERT_EQ(invoker_status.size(), 1u);
+  EXPECT_EQ(invoker_status[0].verbs, Names({"patch"}));
+  EXPECT_EQ(invoker_status[0].resource_names, Names({"pause-backup"}));
   EXPECT_EQ(RulesFor(role, "repositories").at(0).resource_names, Names({"gcs-repo"}));
   EXPECT_EQ(RulesFor(role, "leases").size(), 2u);
   EXPECT_EQ(RulesFor(role, "events").at(0).verbs, Names({"list", "create", "patch"}));

@@ -41,6 +41,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "stash/agent/backup_runner.h"
 #include "stash/agent/repository.h"
@@ -53,6 +54,11 @@
 namespace stash::agent {
 
 class LeaderLease;
+
+// The BackupConfiguration's condition the sidecar sets False while the API
+// server denies it a call (401/403), naming the call, and True once its
+// calls work again.
+inline constexpr std::string_view kSidecarAuthorizedCondition = "StashSidecarAuthorized";
 
 struct SidecarOptions {
   std::string ns;  // the pod's (and invoker's) namespace
@@ -69,6 +75,9 @@ struct SidecarOptions {
   // deadline (timeOut); the runner watches it. Null: timeOut cannot stop
   // a running backup (the session still ends DeadlineExceeded).
   std::atomic<bool>* cancel = nullptr;
+  // Set by the embedded node (kNotReadyFileEnv): while the sidecar is denied
+  // by the API server, this file says why and the container is not Ready.
+  std::string not_ready_file;
   bool metrics_enabled = false;
   std::string pushgateway_url;
   MetricLabels metrics_labels;
@@ -102,6 +111,9 @@ class BackupSidecar {
   bool Wanted(const apis::BackupSession& session) const;
   // Until the Lease is held (Deployment); false when stopped first.
   bool AcquireLease(LeaderLease& lease, const std::atomic<bool>& stop);
+  // Until listing the sessions and the BackupConfiguration is allowed (each
+  // denial reported by Denied); false when stopped first.
+  bool WaitForAccess(const std::atomic<bool>& stop);
   Status StartCaches(const std::atomic<bool>& stop);
   Status ProcessSession(const std::string& name);
   Status FailInterrupted();
@@ -166,8 +178,19 @@ class BackupSidecar {
   // distinct message, as a Warning event on the BackupConfiguration — and
   // returns how long to wait before trying again (doubling from 2 s to
   // 5 min while denials go on; retrying every 2 s fixes no permission).
+  // It also sets kSidecarAuthorizedCondition False on the BackupConfiguration
+  // (naming what was denied) and the container not Ready.
   Duration Denied(const Status& s);
-  void NotDenied() { denied_wait_ = {}; }
+  // After a call that worked: the back-off is reset, the container Ready,
+  // and a False kSidecarAuthorizedCondition set True (checked once at start,
+  // then after denials only).
+  void NotDenied();
+  // The node's readiness signal (SidecarOptions::not_ready_file).
+  void SetReady(bool ready, const std::string& why);
+  // Sets kSidecarAuthorizedCondition: False with `denial`'s message, or
+  // True (only where it is False: a sidecar that was never denied adds no
+  // condition). Needs backupconfigurations/status patch (the Role grants it).
+  Status WriteAuthorized(const Status* denial);
 
   const kube::Client& client_;
   Clock& clock_;
@@ -179,8 +202,9 @@ class BackupSidecar {
   apis::EventRecorder sidecar_events_;
   std::unique_ptr<Queue> queue_;
   std::unique_ptr<Caches> caches_;
-  Duration denied_wait_{};      // the current back-off after denials
-  std::string denied_message_;  // the last one reported as an event
+  Duration denied_wait_{};         // the current back-off after denials
+  std::string denied_message_;     // the last one reported (event and condition)
+  bool authorized_known_ = false;  // the condition was checked since the last denial
 };
 
 }  // namespace stash::agent
