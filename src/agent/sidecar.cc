@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "stash/agent/authorized.h"
 #include "stash/agent/format.h"
 #include "stash/agent/host_status.h"
 #include "stash/agent/lease.h"
@@ -36,11 +37,6 @@ using apis::BackupConfiguration;
 using apis::BackupSession;
 
 std::string S(std::string_view v) { return std::string(v); }
-
-// 401 (a token not accepted) or 403 (a permission missing).
-bool IsDenial(const Status& s) {
-  return s.code() == Code::kUnauthorized || s.code() == Code::kForbidden;
-}
 
 apis::Condition Cond(std::string_view type, bool ok, std::string_view reason,
                      std::string_view message, SystemTime now) {
@@ -427,37 +423,14 @@ void BackupSidecar::SetReady(bool ready, const std::string& why) {
 }
 
 Status BackupSidecar::WriteAuthorized(const Status* denial) {
-  const std::string id = "condition " + std::string(kSidecarAuthorizedCondition) +
-                         " of BackupConfiguration " + opts_.ns + "/" + opts_.invoker_name;
-  std::string reason = "PermissionGranted";
-  std::string message = "The stash sidecar in pod " + opts_.ns + "/" + opts_.pod_name +
-                        " has every permission it used.";
-  if (denial) {
-    reason = denial->code() == Code::kUnauthorized ? "Unauthorized" : "PermissionDenied";
-    message = "The stash sidecar in pod " + opts_.ns + "/" + opts_.pod_name +
-              " was denied: " + denial->message() + ". Grant it in Role stash-backup-" +
-              opts_.invoker_name + " (the operator makes it) or the pod's ServiceAccount binding.";
-  }
-  // Written against the version read, so no other writer's condition is lost.
-  for (int attempt = 0;; ++attempt) {
-    auto bc = apis::Get<BackupConfiguration>(client_, opts_.ns, opts_.invoker_name);
-    if (!bc.ok()) return Status(bc.status()).Prepend("reading " + id);
-    const apis::Condition* now =
-        apis::FindCondition(bc->status.conditions, kSidecarAuthorizedCondition);
-    // Access that always worked leaves no condition; a denial's is cleared.
-    if (!denial && (!now || now->status == "True")) return Status::Ok();
-    apis::BackupConfigurationStatus status;
-    status.conditions = bc->status.conditions;
-    if (!apis::SetCondition(&status.conditions, kSidecarAuthorizedCondition, !denial, reason,
-                            message, clock_.Now())) {
-      return Status::Ok();
-    }
-    auto patched = apis::PatchStatus(client_, *bc, status, /*if_version=*/true);
-    if (patched.ok()) return Status::Ok();
-    if (patched.status().code() != Code::kConflict || attempt == 3) {
-      return Status(patched.status()).Prepend("setting " + id);
-    }
-  }
+  const std::string pod = "The stash sidecar in pod " + opts_.ns + "/" + opts_.pod_name;
+  const std::string message =
+      denial
+          ? pod + " was denied: " + denial->message() + ". Grant it in Role stash-backup-" +
+                opts_.invoker_name + " (the operator makes it) or the pod's ServiceAccount binding."
+          : pod + " has every permission it used.";
+  return SetAuthorized(client_, clock_, opts_.ns, opts_.invoker_name, kSidecarAuthorizedCondition,
+                       denial, message);
 }
 
 Status BackupSidecar::FailInterrupted() {

@@ -1,5 +1,8 @@
 #include "stash/agent/trigger.h"
 
+#include <spdlog/spdlog.h>
+
+#include "stash/agent/authorized.h"
 #include "stash/apis/backup.h"
 #include "stash/apis/client.h"
 #include "stash/apis/events.h"
@@ -29,6 +32,13 @@ Result<std::string> RestoreInProgress(const kube::Client& client, const std::str
   return std::string();
 }
 
+namespace {
+Result<std::string> TriggerFor(const kube::Client& client, Clock& clock, const TriggerOptions& opts,
+                               const apis::BackupConfiguration& bc);
+void ReportAccess(const kube::Client& client, Clock& clock, const apis::BackupConfiguration& bc,
+                  const Status& s);
+}  // namespace
+
 Result<std::string> CreateBackupSession(const kube::Client& client, Clock& clock,
                                         const TriggerOptions& opts) {
   if (opts.invoker_kind != "BackupConfiguration") {
@@ -37,27 +47,37 @@ Result<std::string> CreateBackupSession(const kube::Client& client, Clock& clock
   }
   auto bc = apis::Get<apis::BackupConfiguration>(client, opts.ns, opts.invoker_name);
   if (!bc.ok()) {
+    // Denied here, the condition cannot be read either: the caller's event says it.
     return Status(bc.status())
         .Prepend("reading BackupConfiguration " + opts.ns + "/" + opts.invoker_name);
   }
-  if (bc->spec.paused) {
+  Result<std::string> made = TriggerFor(client, clock, opts, *bc);
+  ReportAccess(client, clock, *bc, made.status());
+  return made;
+}
+
+namespace {
+
+Result<std::string> TriggerFor(const kube::Client& client, Clock& clock, const TriggerOptions& opts,
+                               const apis::BackupConfiguration& bc) {
+  if (bc.spec.paused) {
     apis::EventRecorder recorder(client, clock, S(kube::kSourceTriggeringCronJob));
     STASH_RETURN_IF_ERROR(
-        recorder.Record(*bc, apis::kNormal, "Backup Skipped",
+        recorder.Record(bc, apis::kNormal, "Backup Skipped",
                         "Skipping creating BackupSession. Reason: Backup Configuration " + opts.ns +
                             "/" + opts.invoker_name + " is paused."));
     return std::string();
   }
   // A restore of the same workload holds the backups back (stash #1358): a
   // backup now would record a half-restored volume, or race the restore.
-  if (bc->spec.target && !bc->spec.target->ref.kind.empty() && !bc->spec.target->ref.name.empty()) {
-    const apis::TargetRef& ref = bc->spec.target->ref;
+  if (bc.spec.target && !bc.spec.target->ref.kind.empty() && !bc.spec.target->ref.name.empty()) {
+    const apis::TargetRef& ref = bc.spec.target->ref;
     STASH_ASSIGN_OR_RETURN(std::string restore,
                            RestoreInProgress(client, opts.ns, ref.kind, ref.name));
     if (!restore.empty()) {
       apis::EventRecorder recorder(client, clock, S(kube::kSourceTriggeringCronJob));
       STASH_RETURN_IF_ERROR(
-          recorder.Record(*bc, apis::kNormal, "Backup Skipped",
+          recorder.Record(bc, apis::kNormal, "Backup Skipped",
                           "Skipping creating BackupSession. Reason: RestoreSession " + opts.ns +
                               "/" + restore + " is restoring " + ref.kind + " " + opts.ns + "/" +
                               ref.name + "; backups resume when it ends."));
@@ -74,12 +94,12 @@ Result<std::string> CreateBackupSession(const kube::Client& client, Clock& clock
                              {S(kube::kLabelManagedBy), S(kube::kManagedByValue)},
                              {S(kube::kLabelComponent), S(kube::kComponentBackup)},
                              {S(kube::kLabelBackupConfiguration), n}};
-  session.metadata.owner_references = {apis::ControllerReference(*bc)};
+  session.metadata.owner_references = {apis::ControllerReference(bc)};
   session.spec.invoker.api_group = "stash.appscode.com";
   session.spec.invoker.kind = "BackupConfiguration";
   session.spec.invoker.name = n;
   // Stash's NewSession: the first try carries all of retryConfig's retries.
-  if (bc->spec.retry_config) session.spec.retry_left = bc->spec.retry_config->max_retry.value_or(1);
+  if (bc.spec.retry_config) session.spec.retry_left = bc.spec.retry_config->max_retry.value_or(1);
   auto created = apis::Create(client, session);
   if (!created.ok()) {
     // Two ticks in the same second (or a retried Job) must not fail the trigger.
@@ -89,5 +109,29 @@ Result<std::string> CreateBackupSession(const kube::Client& client, Clock& clock
   }
   return session.metadata.name;
 }
+
+// The trigger's BackupTriggerAuthorized condition: False naming a refused
+// call, True again once a tick works. The condition write may be refused
+// too; the caller's event and log say the denial anyway.
+void ReportAccess(const kube::Client& client, Clock& clock, const apis::BackupConfiguration& bc,
+                  const Status& s) {
+  const std::string& ns = bc.metadata.namespace_;
+  const std::string cronjob =
+      "The backup triggering CronJob " + ns + "/stash-trigger-" + bc.metadata.name;
+  Status written;
+  if (IsDenial(s)) {
+    written =
+        SetAuthorized(client, clock, ns, bc.metadata.name, kTriggerAuthorizedCondition, &s,
+                      cronjob + " was denied: " + s.message() + ". Grant it in Role stash-backup-" +
+                          bc.metadata.name + " (the operator makes it).");
+  } else if (s.ok() &&
+             apis::ConditionStatus(bc.status.conditions, kTriggerAuthorizedCondition) == "False") {
+    written = SetAuthorized(client, clock, ns, bc.metadata.name, kTriggerAuthorizedCondition,
+                            nullptr, cronjob + " has every permission it used.");
+  }
+  if (!written.ok()) spdlog::warn("create-backupsession: {}", written.ToString());
+}
+
+}  // namespace
 
 }  // namespace stash::agent

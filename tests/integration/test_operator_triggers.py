@@ -44,6 +44,13 @@ class InProcessTriggers(unittest.TestCase):
         o = self.env.get_json("backupsession", "-n", "demo")
         return {i["metadata"]["name"]: i for i in (o or {}).get("items", [])}
 
+    def condition(self):
+        bc = self.env.get_json("backupconfiguration", "-n", "demo", "pause-backup") or {}
+        for c in bc.get("status", {}).get("conditions", []):
+            if c["type"] == "BackupTriggerAuthorized":
+                return c
+        return None
+
     def test_a_denied_trigger_says_so_on_the_backupconfiguration(self):
         """Runs first (the other test pauses the BackupConfiguration)."""
         env = self.env
@@ -69,10 +76,22 @@ class InProcessTriggers(unittest.TestCase):
             describe = env.kubectl("describe", "backupconfiguration", "-n", "demo",
                                    "pause-backup").stdout
             self.assertRegex(describe, r"Warning\s+Permission Denied")
+            # And the condition, in the words of the server's Forbidden.
+            cond = env.wait_for("BackupTriggerAuthorized=False", lambda: (
+                lambda c: c if c and c["status"] == "False" else None)(self.condition()))
+            self.assertEqual(cond["reason"], "PermissionDenied")
+            self.assertRegex(cond["message"], r'stash-trigger-pause-backup was denied: .*User '
+                             r'"system:serviceaccount:demo:stash-trigger-pause-backup" cannot '
+                             r'create resource "backupsessions" in API group "stash.appscode.com" '
+                             r'in the namespace "demo"')
         finally:
             role = env.get_json("role", "-n", "demo", "stash-backup-pause-backup")
             role["rules"] = original["rules"]
             env.kubectl("replace", "-f", "-", input=json.dumps(role))
+        # The next tick that works clears it.
+        cond = env.wait_for("BackupTriggerAuthorized=True", lambda: (
+            lambda c: c if c and c["status"] == "True" else None)(self.condition()))
+        self.assertEqual(cond["reason"], "PermissionGranted")
 
     def test_ticks_create_sessions_and_paused_ticks_write_the_event(self):
         env = self.env

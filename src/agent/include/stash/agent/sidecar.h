@@ -43,6 +43,7 @@
 #include <string>
 #include <string_view>
 
+#include "stash/agent/authorized.h"  // kSidecarAuthorizedCondition
 #include "stash/agent/backup_runner.h"
 #include "stash/agent/repository.h"
 #include "stash/apis/backup.h"
@@ -54,11 +55,6 @@
 namespace stash::agent {
 
 class LeaderLease;
-
-// The BackupConfiguration's condition the sidecar sets False while the API
-// server denies it a call (401/403), naming the call, and True once its
-// calls work again.
-inline constexpr std::string_view kSidecarAuthorizedCondition = "StashSidecarAuthorized";
 
 struct SidecarOptions {
   std::string ns;  // the pod's (and invoker's) namespace
