@@ -116,9 +116,10 @@ Result<apis::BackupSession> UpdateSessionStatus(
   for (int attempt = 1;; ++attempt) {
     apis::BackupSessionStatus status = seen.status;
     if (!mutate(&status)) return seen;
-    apis::json patch = {{"status", apis::ToJson(status)},
+    apis::json status_patch = apis::ToJson(status);
+    status_patch.update(extra);  // a null (as is) removes the member
+    apis::json patch = {{"status", std::move(status_patch)},
                         {"metadata", {{"resourceVersion", seen.metadata.resource_version}}}};
-    patch["status"].update(extra);  // a null (as is) removes the member
     auto written = apis::MergePatch<apis::BackupSession>(client, seen.metadata, patch, "status");
     if (written.ok() || written.status().code() != Code::kConflict) return written;
     if (attempt >= attempts) {

@@ -1,14 +1,9 @@
 // ApiPodSources (kubelet.h).
 #include "stash/agent/kubelet.h"
+#include "stash/apis/authentication.h"
 #include "stash/apis/client.h"
 
 namespace stash::agent {
-
-namespace {
-
-const kube::Resource kConfigMaps{"", "v1", "configmaps", "ConfigMap", true};
-
-}  // namespace
 
 Result<std::map<std::string, std::string>> ApiPodSources::SecretData(const std::string& ns,
                                                                      const std::string& name) {
@@ -22,16 +17,10 @@ Result<std::map<std::string, std::string>> ApiPodSources::SecretData(const std::
 
 Result<std::map<std::string, std::string>> ApiPodSources::ConfigMapData(const std::string& ns,
                                                                         const std::string& name) {
-  auto cm = client_.Get(kConfigMaps, ns, name);
+  auto cm = apis::Get<apis::ConfigMap>(client_, ns, name);
   if (!cm.ok()) return cm.status();
-  std::map<std::string, std::string> out;
-  for (const char* member : {"data", "binaryData"}) {
-    auto it = cm->find(member);
-    if (it == cm->end() || !it->is_object()) continue;
-    for (const auto& [k, v] : it->items()) {
-      if (v.is_string()) out[k] = v.get<std::string>();
-    }
-  }
+  std::map<std::string, std::string> out(cm->data.begin(), cm->data.end());
+  for (const auto& [k, v] : cm->binary_data) out.insert_or_assign(k, std::string(v));
   return out;
 }
 
@@ -48,21 +37,22 @@ Result<std::string> ApiPodSources::Token(const std::string& ns, const std::strin
   // POST serviceaccounts/<name>/token: the subresource as the plural.
   const kube::Resource token{"", "v1", "serviceaccounts/" + account + "/token", "TokenRequest",
                              true};
-  kube::json request = {{"apiVersion", "authentication.k8s.io/v1"},
-                        {"kind", "TokenRequest"},
-                        {"spec", {{"expirationSeconds", seconds}}}};
+  apis::TokenRequest request;
+  request.spec.expiration_seconds = seconds;
   if (!pod_uid.empty()) {
-    request["spec"]["boundObjectRef"] = {
-        {"apiVersion", "v1"}, {"kind", "Pod"}, {"name", pod_name}, {"uid", pod_uid}};
+    apis::BoundObjectReference& pod = request.spec.bound_object_ref.emplace();
+    pod.api_version = "v1";
+    pod.kind = "Pod";
+    pod.name = pod_name;
+    pod.uid = pod_uid;
   }
-  auto made = client_.Create(token, ns, request);
-  if (!made.ok()) {
-    return Status(made.status().code(), "TokenRequest for ServiceAccount " + ns + "/" + account +
-                                            ": " + made.status().message());
-  }
-  std::string t = made->value("/status/token"_json_pointer, "");
-  if (t.empty()) return InternalError("TokenRequest for " + ns + "/" + account + ": no token");
-  return t;
+  const std::string what = "TokenRequest for ServiceAccount " + ns + "/" + account;
+  auto made = client_.Create(token, ns, apis::ToJson(request));
+  if (!made.ok()) return Status(made.status().code(), what + ": " + made.status().message());
+  auto answer = apis::FromJson<apis::TokenRequest>(*made);
+  if (!answer.ok()) return Status(answer.status()).Prepend(what);
+  if (answer->status.token.empty()) return InternalError(what + ": no token");
+  return answer->status.token;
 }
 
 }  // namespace stash::agent

@@ -87,17 +87,16 @@ Status WriteVolumeFiles(const std::string& dir, const std::map<std::string, std:
 
 namespace {
 
-// A Secret's or ConfigMap's data as files: all keys, or `items` (key → path,
-// optional mode) when given.
+// A Secret's or ConfigMap's data as files: all keys, or `items` (key → path)
+// when given.
 std::map<std::string, std::string> Project(const std::map<std::string, std::string>& data,
-                                           const json& items) {
-  if (!items.is_array() || items.empty()) return data;
+                                           const std::vector<apis::KeyToPath>& items) {
+  if (items.empty()) return data;
   std::map<std::string, std::string> out;
-  for (const json& item : items) {
-    if (!item.is_object()) continue;
-    std::string key = item.value("key", ""), path = item.value("path", key);
-    auto it = data.find(key);
-    if (it != data.end() && !path.empty()) out[path] = it->second;
+  for (const apis::KeyToPath& item : items) {
+    const std::string& path = item.path.empty() ? item.key : item.path;
+    auto it = data.find(item.key);
+    if (it != data.end() && !path.empty()) out.insert_or_assign(path, it->second);
   }
   return out;
 }
@@ -146,7 +145,6 @@ Result<std::vector<Mount>> Kubelet::Volumes(const apis::Pod& pod, const apis::Co
     fs::perms dir_mode{};
     bool read_only = m.read_only;
     const apis::VolumeSource& src = v->source;
-    const json& extra = v->extra.fields;
     if (src.persistent_volume_claim) {
       dir = VolumeDir(opts_.data_dir, ns, src.persistent_volume_claim->claim_name);
       read_only = read_only || src.persistent_volume_claim->read_only;
@@ -164,29 +162,22 @@ Result<std::vector<Mount>> Kubelet::Volumes(const apis::Pod& pod, const apis::Co
           !(data.status().code() == Code::kNotFound && src.secret->optional.value_or(false))) {
         return InvalidError("secret \"" + src.secret->secret_name + "\" not found");
       }
-      json items = src.secret->extra.fields.is_object()
-                       ? src.secret->extra.fields.value("items", json())
-                       : json();
       Status w = WriteVolumeFiles(
-          dir, data.ok() ? Project(*data, items) : std::map<std::string, std::string>{},
+          dir, data.ok() ? Project(*data, src.secret->items) : std::map<std::string, std::string>{},
           src.secret->default_mode.value_or(0644));
       if (!w.ok()) return w;
       read_only = true;
-    } else if (extra.is_object() && extra.contains("configMap")) {
-      const json& cm = extra["configMap"];
-      std::string name = cm.is_object() ? cm.value("name", "") : "";
+    } else if (src.config_map) {
+      const apis::ConfigMapVolumeSource& cm = *src.config_map;
       dir = pod_dir + "/volumes/" + v->name;
       dir_mode = kReadableDir;
-      auto data = sources_.ConfigMapData(ns, name);
-      bool optional = cm.is_object() && cm.value("optional", false);
-      if (!data.ok() && !(data.status().code() == Code::kNotFound && optional)) {
-        return InvalidError("configmap \"" + name + "\" not found");
+      auto data = sources_.ConfigMapData(ns, cm.name);
+      if (!data.ok() && !(data.status().code() == Code::kNotFound && cm.optional.value_or(false))) {
+        return InvalidError("configmap \"" + cm.name + "\" not found");
       }
-      int mode = cm.is_object() ? cm.value("defaultMode", 0644) : 0644;
-      Status w = WriteVolumeFiles(dir,
-                                  data.ok() ? Project(*data, cm.value("items", json()))
-                                            : std::map<std::string, std::string>{},
-                                  mode);
+      Status w = WriteVolumeFiles(
+          dir, data.ok() ? Project(*data, cm.items) : std::map<std::string, std::string>{},
+          cm.default_mode.value_or(0644));
       if (!w.ok()) return w;
       read_only = true;
     } else {
@@ -249,20 +240,22 @@ Result<std::vector<std::pair<std::string, std::string>>> Kubelet::Env(const apis
     return &it->second;
   };
   // envFrom first; env overrides it, as in Kubernetes.
-  json env_from = c.extra.fields.is_object() ? c.extra.fields.value("envFrom", json()) : json();
-  if (env_from.is_array()) {
-    for (const json& from : env_from) {
-      if (!from.is_object()) continue;
-      std::string prefix = from.value("prefix", "");
-      for (const char* kind : {"secretRef", "configMapRef"}) {
-        if (!from.contains(kind) || !from[kind].is_object()) continue;
-        const json& ref = from[kind];
-        auto data = lookup(std::string(kind) == "secretRef", ref.value("name", ""),
-                           ref.value("optional", false));
-        if (!data.ok()) return data.status();
-        if (!*data) continue;
-        for (const auto& [k, v] : **data) env.emplace_back(prefix + k, v);
+  for (const apis::EnvFromSource& from : c.env_from) {
+    auto add = [&](bool secret, const std::string& name, bool optional) -> Status {
+      auto data = lookup(secret, name, optional);
+      if (!data.ok()) return data.status();
+      if (*data) {
+        for (const auto& [k, v] : **data) env.emplace_back(from.prefix + k, v);
       }
+      return Status::Ok();
+    };
+    if (from.secret_ref) {
+      STASH_RETURN_IF_ERROR(
+          add(true, from.secret_ref->name, from.secret_ref->optional.value_or(false)));
+    }
+    if (from.config_map_ref) {
+      STASH_RETURN_IF_ERROR(
+          add(false, from.config_map_ref->name, from.config_map_ref->optional.value_or(false)));
     }
   }
   for (const apis::EnvVar& e : c.env) {
@@ -351,11 +344,8 @@ Result<ContainerSpec> Kubelet::BuildSpec(const apis::Pod& pod, const apis::Conta
     if (c.security_context->run_as_user) spec.uid = c.security_context->run_as_user;
     if (c.security_context->run_as_group) spec.gid = c.security_context->run_as_group;
   }
-  const json& extra = c.extra.fields;
-  if (extra.is_object()) {
-    spec.tty = extra.value("tty", false);
-    spec.stdin = extra.value("stdin", false);
-  }
+  spec.tty = c.tty;
+  spec.stdin = c.stdin;
   spec.log_path = opts_.pods_dir + "/" + pod.metadata.uid + "/logs/" + c.name + "/" +
                   std::to_string(attempt) + ".log";
   // The hash covers what was asked for, not the resolved values (a rotated

@@ -7,13 +7,12 @@
 
 #include <fstream>
 
+#include "stash/apis/client.h"
 #include "stash/kube/events.h"
 
 namespace stash::agent {
 
 namespace {
-
-using kube::json;
 
 std::string FirstLine(const std::string& path) {
   std::ifstream f(path);
@@ -44,10 +43,17 @@ const char* Arch() {
 #endif
 }
 
-json Condition(const std::string& type, const std::string& status, const std::string& reason,
-               const std::string& message, const std::string& now) {
-  return {{"type", type},       {"status", status},         {"reason", reason},
-          {"message", message}, {"lastHeartbeatTime", now}, {"lastTransitionTime", now}};
+apis::NodeCondition Condition(const std::string& type, const std::string& status,
+                              const std::string& reason, const std::string& message,
+                              const std::string& now) {
+  apis::NodeCondition c;
+  c.type = type;
+  c.status = status;
+  c.reason = reason;
+  c.message = message;
+  c.last_heartbeat_time = now;
+  c.last_transition_time = now;
+  return c;
 }
 
 }  // namespace
@@ -68,7 +74,7 @@ void NodeHeartbeat::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-json NodeHeartbeat::NodeStatus(SystemTime now) const {
+apis::NodeStatus NodeHeartbeat::NodeStatus(SystemTime now) const {
   const std::string stamp = kube::FormatTime(now);
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   long long mem_kib =
@@ -78,75 +84,67 @@ json NodeHeartbeat::NodeStatus(SystemTime now) const {
   if (statvfs(data_dir_.c_str(), &disk) == 0) {
     disk_kib = static_cast<long long>(disk.f_blocks) * static_cast<long long>(disk.f_frsize) / 1024;
   }
-  json resources = {{"cpu", std::to_string(cpus)},
-                    {"memory", std::to_string(mem_kib) + "Ki"},
-                    {"ephemeral-storage", std::to_string(disk_kib) + "Ki"},
-                    {"pods", "110"}};
+  apis::NodeStatus status;
+  status.capacity = {{"cpu", std::to_string(cpus)},
+                     {"memory", std::to_string(mem_kib) + "Ki"},
+                     {"ephemeral-storage", std::to_string(disk_kib) + "Ki"},
+                     {"pods", "110"}};
+  status.allocatable = status.capacity;
+  status.conditions = {
+      Condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
+                "kubelet has sufficient memory available", stamp),
+      Condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure",
+                stamp),
+      Condition("PIDPressure", "False", "KubeletHasSufficientPID",
+                "kubelet has sufficient PID available", stamp),
+      Condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", stamp)};
+  status.addresses = {{"InternalIP", "127.0.0.1", {}}, {"Hostname", name_, {}}};
+  // No kubelet port: logs and exec go through the API server (NodeStreams).
+  status.daemon_endpoints.kubelet_endpoint.port = 0;
   struct utsname u {};
   uname(&u);
-  return {{"capacity", resources},
-          {"allocatable", resources},
-          {"conditions",
-           {Condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
-                      "kubelet has sufficient memory available", stamp),
-            Condition("DiskPressure", "False", "KubeletHasNoDiskPressure",
-                      "kubelet has no disk pressure", stamp),
-            Condition("PIDPressure", "False", "KubeletHasSufficientPID",
-                      "kubelet has sufficient PID available", stamp),
-            Condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", stamp)}},
-          {"addresses",
-           {{{"type", "InternalIP"}, {"address", "127.0.0.1"}},
-            {{"type", "Hostname"}, {"address", name_}}}},
-          {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", 0}}}}},
-          {"nodeInfo",
-           {{"machineID", FirstLine("/etc/machine-id")},
-            {"systemUUID", FirstLine("/etc/machine-id")},
-            {"bootID", FirstLine("/proc/sys/kernel/random/boot_id")},
-            {"kernelVersion", u.release},
-            {"osImage", OsImage()},
-            {"containerRuntimeVersion", "stash-embedded://processes"},
-            {"kubeletVersion", "v1.32.4"},
-            {"kubeProxyVersion", ""},
-            {"operatingSystem", "linux"},
-            {"architecture", Arch()}}}};
+  apis::NodeSystemInfo& info = status.node_info;
+  info.machine_id = FirstLine("/etc/machine-id");
+  info.system_uuid = FirstLine("/etc/machine-id");
+  info.boot_id = FirstLine("/proc/sys/kernel/random/boot_id");
+  info.kernel_version = u.release;
+  info.os_image = OsImage();
+  info.container_runtime_version = "stash-embedded://processes";
+  info.kubelet_version = "v1.32.4";
+  info.operating_system = "linux";
+  info.architecture = Arch();
+  return status;
 }
 
 Status NodeHeartbeat::Register() {
-  json node = {{"apiVersion", "v1"},
-               {"kind", "Node"},
-               {"metadata",
-                {{"name", name_},
-                 {"labels",
-                  {{"kubernetes.io/hostname", name_},
-                   {"kubernetes.io/os", "linux"},
-                   {"kubernetes.io/arch", Arch()},
-                   {"beta.kubernetes.io/os", "linux"},
-                   {"beta.kubernetes.io/arch", Arch()},
-                   {"node-role.kubernetes.io/control-plane", ""}}}}},
-               {"spec", json::object()}};
-  auto created = client_.Create(kube::res::kNodes, "", node);
+  apis::Node node;
+  node.api_version = "v1";
+  node.kind = "Node";
+  node.metadata.name = name_;
+  node.metadata.labels = {
+      {"kubernetes.io/hostname", name_},   {"kubernetes.io/os", "linux"},
+      {"kubernetes.io/arch", Arch()},      {"beta.kubernetes.io/os", "linux"},
+      {"beta.kubernetes.io/arch", Arch()}, {"node-role.kubernetes.io/control-plane", ""}};
+  auto created = apis::Create(client_, node);
   if (!created.ok() && created.status().code() != Code::kAlreadyExists) return created.status();
   // As a kubelet, a (re)started node posts its whole status: Ready from now.
-  json patch = {{"status", NodeStatus(clock_.Now())}};
-  auto p = client_.Patch(kube::res::kNodes, "", name_, kube::PatchType::kMerge, patch, "status");
-  return p.ok() ? Status::Ok() : p.status();
+  STASH_RETURN_IF_ERROR(apis::PatchStatus(client_, node, NodeStatus(clock_.Now())));
+  return Status::Ok();
 }
 
 Status NodeHeartbeat::Beat() {
-  auto node = client_.Get(kube::res::kNodes, "", name_);
-  if (!node.ok()) return node.status();
-  json status = NodeStatus(clock_.Now());
+  STASH_ASSIGN_OR_RETURN(apis::Node node, apis::Get<apis::Node>(client_, "", name_));
+  apis::NodeStatus status = NodeStatus(clock_.Now());
   // Keep when each condition last changed; only the heartbeat moves.
-  for (json& c : status["conditions"]) {
-    for (const json& old : node->value("/status/conditions"_json_pointer, json::array())) {
-      if (old.value("type", "") == c["type"] && old.value("status", "") == c["status"]) {
-        c["lastTransitionTime"] = old.value("lastTransitionTime", c["lastTransitionTime"]);
+  for (apis::NodeCondition& c : status.conditions) {
+    for (const apis::NodeCondition& old : node.status.conditions) {
+      if (old.type == c.type && old.status == c.status && !old.last_transition_time.empty()) {
+        c.last_transition_time = old.last_transition_time;
       }
     }
   }
-  auto p = client_.Patch(kube::res::kNodes, "", name_, kube::PatchType::kMerge,
-                         {{"status", status}}, "status");
-  return p.ok() ? Status::Ok() : p.status();
+  STASH_RETURN_IF_ERROR(apis::PatchStatus(client_, node, status));
+  return Status::Ok();
 }
 
 void NodeHeartbeat::Loop() {

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "stash/apis/node.h"
 #include "stash/core/clock.h"
 #include "stash/kube/client.h"
 
@@ -28,7 +29,7 @@ class NodeHeartbeat {
   void Loop();
   Status Register();
   Status Beat();
-  kube::json NodeStatus(SystemTime now) const;
+  apis::NodeStatus NodeStatus(SystemTime now) const;
 
   const kube::Client& client_;
   Clock& clock_;

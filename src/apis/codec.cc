@@ -118,6 +118,24 @@ Status DecodeField(const json& j, const Path& p, Bytes* out) {
 
 json EncodeField(const Bytes& v) { return Base64Encode(std::string_view(v)); }
 
+json MergePatchDiff(const json& from, const json& to) {
+  if (!from.is_object() || !to.is_object()) return to;
+  json patch = json::object();
+  for (const auto& [k, v] : from.items()) {
+    if (!to.contains(k)) patch[k] = nullptr;
+  }
+  for (const auto& [k, v] : to.items()) {
+    auto old = from.find(k);
+    if (old == from.end()) {
+      patch[k] = v;
+    } else if (*old != v) {
+      // A nested object is patched member by member; anything else replaced.
+      patch[k] = old->is_object() && v.is_object() ? MergePatchDiff(*old, v) : v;
+    }
+  }
+  return patch;
+}
+
 Status Reader::Finish() {
   if (!status_.ok()) return status_;
   if (consumed_.size() == obj_.size()) return Status::Ok();

@@ -9,6 +9,7 @@
 #include "stash/apis/batch.h"
 #include "stash/apis/coordination.h"
 #include "stash/apis/core.h"
+#include "stash/apis/node.h"
 #include "stash/apis/repository.h"
 #include "stash/apis/restore.h"
 #include "stash/core/testing.h"
@@ -310,4 +311,85 @@ TEST(Codec, LeaseAndJobRoundTrip) {
 }
 
 }  // namespace
+TEST(Codec, MergePatchDiffTurnsOneDocumentIntoTheOther) {
+  json from = json::parse(R"({"a":1,"b":{"c":2,"d":3},"e":[1,2],"f":"x","g":{"h":1}})");
+  json to = json::parse(R"({"a":1,"b":{"c":2,"d":4,"n":5},"e":[1],"g":{}})");
+  json patch = MergePatchDiff(from, to);
+  EXPECT_EQ(patch, json::parse(R"({"b":{"d":4,"n":5},"e":[1],"f":null,"g":{"h":null}})"));
+  json applied = from;
+  applied.merge_patch(patch);
+  EXPECT_EQ(applied, to);
+  EXPECT_EQ(MergePatchDiff(to, to), json::object());
+  // A status counter back at zero: omitted by ToJson, so removed by the patch.
+  JobStatus before, after;
+  before.active = 1;
+  EXPECT_EQ(MergePatchDiff(ToJson(before), ToJson(after)), json::parse(R"({"active":null})"));
+}
+
+TEST(Codec, AKubeletsNodeRoundTripsAndItsConditionsLandInTheirMembers) {
+  const json in = json::parse(R"({"apiVersion": "v1", "kind": "Node",
+    "metadata": {"name": "n1", "labels": {"kubernetes.io/hostname": "n1"}},
+    "spec": {"podCIDR": "10.244.0.0/24", "taints": [{"key": "k", "effect": "NoSchedule"}]},
+    "status": {"capacity": {"cpu": "2", "pods": "110"}, "allocatable": {"cpu": "2"},
+      "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+        "message": "kubelet is posting ready status",
+        "lastHeartbeatTime": "2026-12-07T15:00:10Z",
+        "lastTransitionTime": "2026-12-07T15:00:00Z"}],
+      "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}],
+      "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+      "images": [{"names": ["busybox"], "sizeBytes": 4261574}],
+      "nodeInfo": {"machineID": "m", "systemUUID": "u", "bootID": "b", "kernelVersion": "6.1",
+        "osImage": "Debian", "containerRuntimeVersion": "containerd://1.7",
+        "kubeletVersion": "v1.32.4", "kubeProxyVersion": "", "operatingSystem": "linux",
+        "architecture": "amd64"}}})");
+  ExpectRoundTrip<Node>(in);
+  auto node = FromJson<Node>(in);
+  ASSERT_OK(node);
+  ASSERT_EQ(node->status.conditions.size(), 1u);
+  EXPECT_EQ(node->status.conditions[0].last_transition_time, "2026-12-07T15:00:00Z");
+  EXPECT_EQ(node->status.capacity.at("pods"), "110");
+  EXPECT_EQ(node->status.daemon_endpoints.kubelet_endpoint.port, 10250);
+  EXPECT_EQ(node->status.node_info.kubelet_version, "v1.32.4");
+  EXPECT_EQ(ToJson(node->status.node_info).at("kubeProxyVersion"), "");  // Go writes it empty
+}
+
+// What the embedded node reads of a pod: envFrom, configMap volumes and
+// items, tty/stdin, podIPs; a ConfigMap's binaryData decoded.
+TEST(Codec, PodPartsOfTheNodeLandInTheirMembers) {
+  const json in = json::parse(R"({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+    "spec": {"serviceAccount": "old", "containers": [{"name": "c", "tty": true, "stdin": true,
+        "envFrom": [{"prefix": "P_", "configMapRef": {"name": "cm"}},
+                    {"secretRef": {"name": "s", "optional": true}}]}],
+      "volumes": [{"name": "v", "configMap": {"name": "cm", "defaultMode": 420,
+                   "items": [{"key": "k", "path": "f"}]}},
+                  {"name": "w", "secret": {"secretName": "s", "items": [{"key": "a", "path": "b"}]}},
+                  {"name": "x", "projected": {"sources": []}}]},
+    "status": {"podIPs": [{"ip": "10.0.0.2"}], "hostIPs": [{"ip": "10.0.0.1"}]}})");
+  ExpectRoundTrip<Pod>(in);
+  auto pod = FromJson<Pod>(in);
+  ASSERT_OK(pod);
+  const Container& c = pod->spec.containers[0];
+  EXPECT_TRUE(c.tty && c.stdin);
+  ASSERT_EQ(c.env_from.size(), 2u);
+  EXPECT_EQ(c.env_from[0].prefix, "P_");
+  EXPECT_EQ(c.env_from[0].config_map_ref->name, "cm");
+  EXPECT_EQ(c.env_from[1].secret_ref->optional, true);
+  EXPECT_EQ(pod->spec.service_account, "old");
+  ASSERT_TRUE(pod->spec.volumes[0].source.config_map);
+  EXPECT_EQ(pod->spec.volumes[0].source.config_map->items[0].path, "f");
+  EXPECT_EQ(pod->spec.volumes[0].source.config_map->default_mode, 420);
+  EXPECT_EQ(pod->spec.volumes[1].source.secret->items[0].key, "a");
+  EXPECT_EQ(pod->status.pod_ips[0].ip, "10.0.0.2");
+
+  auto cm =
+      FromJson<ConfigMap>(json::parse(R"({"data": {"a": "1"}, "binaryData": {"b": "AAE="}})"));
+  ASSERT_OK(cm);
+  EXPECT_EQ(cm->binary_data.at("b"), std::string("\x00\x01", 2));
+  auto bad =
+      FromJson<Pod>(json::parse(R"({"spec": {"containers": [{"envFrom": [{"prefix": 1}]}]}})"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "spec.containers[0].envFrom[0].prefix: expected a string, got integer");
+}
+
 }  // namespace stash::apis

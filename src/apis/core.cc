@@ -81,6 +81,28 @@ void ContainerPort::Visit(V& v) {
 STASH_APIS_DEFINE_CODEC(ContainerPort);
 
 template <class V>
+void SecretEnvSource::Visit(V& v) {
+  v("name", name);
+  v("optional", optional);
+}
+STASH_APIS_DEFINE_CODEC(SecretEnvSource);
+
+template <class V>
+void ConfigMapEnvSource::Visit(V& v) {
+  v("name", name);
+  v("optional", optional);
+}
+STASH_APIS_DEFINE_CODEC(ConfigMapEnvSource);
+
+template <class V>
+void EnvFromSource::Visit(V& v) {
+  v("prefix", prefix);
+  v("configMapRef", config_map_ref);
+  v("secretRef", secret_ref);
+}
+STASH_APIS_DEFINE_CODEC(EnvFromSource);
+
+template <class V>
 void Container::Visit(V& v) {
   v("name", name);
   v("image", image);
@@ -88,11 +110,14 @@ void Container::Visit(V& v) {
   v("args", args);
   v("workingDir", working_dir);
   v("ports", ports);
+  v("envFrom", env_from);
   v("env", env);
   v("volumeMounts", volume_mounts);
   v("imagePullPolicy", image_pull_policy);
   v("securityContext", security_context);
   v("resources", resources);
+  v("stdin", stdin);
+  v("tty", tty);
 }
 STASH_APIS_DEFINE_CODEC(Container);
 
@@ -126,8 +151,26 @@ void NFSVolumeSource::Visit(V& v) {
 STASH_APIS_DEFINE_CODEC(NFSVolumeSource);
 
 template <class V>
+void KeyToPath::Visit(V& v) {
+  v("key", key);
+  v("path", path);
+  v("mode", mode);
+}
+STASH_APIS_DEFINE_CODEC(KeyToPath);
+
+template <class V>
+void ConfigMapVolumeSource::Visit(V& v) {
+  v("name", name);
+  v("items", items);
+  v("defaultMode", default_mode);
+  v("optional", optional);
+}
+STASH_APIS_DEFINE_CODEC(ConfigMapVolumeSource);
+
+template <class V>
 void SecretVolumeSource::Visit(V& v) {
   v("secretName", secret_name);
+  v("items", items);
   v("defaultMode", default_mode);
   v("optional", optional);
 }
@@ -138,6 +181,7 @@ void VolumeSource::Visit(V& v) {
   v("hostPath", host_path);
   v("emptyDir", empty_dir);
   v("secret", secret);
+  v("configMap", config_map);
   v("nfs", nfs);
   v("persistentVolumeClaim", persistent_volume_claim);
 }
@@ -163,6 +207,7 @@ void PodSpec::Visit(V& v) {
   v("terminationGracePeriodSeconds", termination_grace_period_seconds);
   v("nodeSelector", node_selector);
   v("serviceAccountName", service_account_name);
+  v("serviceAccount", service_account);
   v("automountServiceAccountToken", automount_service_account_token);
   v("nodeName", node_name);
   v("securityContext", security_context);
@@ -237,13 +282,21 @@ void ContainerStatus::Visit(V& v) {
 STASH_APIS_DEFINE_CODEC(ContainerStatus);
 
 template <class V>
+void PodIP::Visit(V& v) {
+  v("ip", ip);
+}
+STASH_APIS_DEFINE_CODEC(PodIP);
+
+template <class V>
 void PodStatus::Visit(V& v) {
   v("phase", phase);
   v("conditions", conditions);
   v("message", message);
   v("reason", reason);
   v("hostIP", host_ip);
+  v("hostIPs", host_ips);
   v("podIP", pod_ip);
+  v("podIPs", pod_ips);
   v("startTime", start_time);
   v("initContainerStatuses", init_container_statuses);
   v("containerStatuses", container_statuses);
@@ -301,6 +354,22 @@ void Secret::Visit(V& v) {
   v("type", type);
 }
 STASH_APIS_DEFINE_CODEC(Secret);
+
+const kube::Resource& ConfigMap::Resource() {
+  static const kube::Resource r{"", "v1", "configmaps", "ConfigMap"};
+  return r;
+}
+
+template <class V>
+void ConfigMap::Visit(V& v) {
+  v("apiVersion", api_version);
+  v("kind", kind);
+  v("metadata", metadata);
+  v("immutable", immutable);
+  v("data", data);
+  v("binaryData", binary_data);
+}
+STASH_APIS_DEFINE_CODEC(ConfigMap);
 
 template <class V>
 void EventSource::Visit(V& v) {

@@ -274,6 +274,13 @@ bool IsZeroStruct(const T& v) {
   return z.zero();
 }
 
+// The JSON merge patch (RFC 7386) that turns `from` into `to`: changed and
+// added members, null for removed ones, lists whole; an empty object when
+// they are equal. With `from` = ToJson(what the server has) and `to` =
+// ToJson(it changed), a writer sends only what it changed, and a member it
+// cleared is removed (a plain ToJson would omit it and leave it as it was).
+json MergePatchDiff(const json& from, const json& to);
+
 // Public entry points: a whole object (or any struct of this layer).
 template <class T>
 Result<T> FromJson(const json& j) {

@@ -1,7 +1,7 @@
 // core/v1 objects, as far as the operator and the embedded node read and
 // write them: Pod (spec and the status the node reports), PodTemplateSpec,
 // Container, Volume, VolumeMount, EnvVar with valueFrom, SecurityContext,
-// PersistentVolumeClaim, Secret, Event, ServiceAccount, Namespace. Members not
+// PersistentVolumeClaim, Secret, ConfigMap, Event, ServiceAccount, Namespace. Members not
 // modelled here (probes, resources, affinity, ...) travel in each struct's
 // `extra` and are written back unchanged (codec.h).
 //
@@ -102,7 +102,30 @@ struct ContainerPort {
 };
 STASH_APIS_DECLARE_CODEC(ContainerPort);
 
-// (probes, lifecycle, envFrom, ... in extra)
+struct SecretEnvSource {
+  std::string name;
+  std::optional<bool> optional;
+  STASH_APIS_STRUCT(SecretEnvSource);
+};
+STASH_APIS_DECLARE_CODEC(SecretEnvSource);
+
+struct ConfigMapEnvSource {
+  std::string name;
+  std::optional<bool> optional;
+  STASH_APIS_STRUCT(ConfigMapEnvSource);
+};
+STASH_APIS_DECLARE_CODEC(ConfigMapEnvSource);
+
+// Every key of a ConfigMap or Secret as a variable, named prefix + key.
+struct EnvFromSource {
+  std::string prefix;
+  std::optional<ConfigMapEnvSource> config_map_ref;
+  std::optional<SecretEnvSource> secret_ref;
+  STASH_APIS_STRUCT(EnvFromSource);
+};
+STASH_APIS_DECLARE_CODEC(EnvFromSource);
+
+// (probes, lifecycle, ... in extra)
 struct Container {
   std::string name;
   std::string image;
@@ -110,11 +133,14 @@ struct Container {
   std::vector<std::string> args;
   std::string working_dir;
   std::vector<ContainerPort> ports;
+  std::vector<EnvFromSource> env_from;
   std::vector<EnvVar> env;
   std::vector<VolumeMount> volume_mounts;
   std::string image_pull_policy;
   std::optional<SecurityContext> security_context;
   json resources;  // limits and requests, verbatim (quantities are strings or numbers)
+  bool stdin = false;
+  bool tty = false;
   STASH_APIS_STRUCT(Container);
 };
 STASH_APIS_DECLARE_CODEC(Container);
@@ -148,21 +174,41 @@ struct NFSVolumeSource {
 };
 STASH_APIS_DECLARE_CODEC(NFSVolumeSource);
 
+// A key of a Secret or ConfigMap projected into a volume as the file `path`.
+struct KeyToPath {
+  std::string key;
+  std::string path;
+  std::optional<int32_t> mode;
+  STASH_APIS_STRUCT(KeyToPath);
+};
+STASH_APIS_DECLARE_CODEC(KeyToPath);
+
 struct SecretVolumeSource {
   std::string secret_name;
+  std::vector<KeyToPath> items;  // empty: every key, as a file of its name
   std::optional<int32_t> default_mode;
   std::optional<bool> optional;
-  STASH_APIS_STRUCT(SecretVolumeSource);  // items in extra
+  STASH_APIS_STRUCT(SecretVolumeSource);
 };
 STASH_APIS_DECLARE_CODEC(SecretVolumeSource);
 
+struct ConfigMapVolumeSource {
+  std::string name;
+  std::vector<KeyToPath> items;
+  std::optional<int32_t> default_mode;
+  std::optional<bool> optional;
+  STASH_APIS_STRUCT(ConfigMapVolumeSource);
+};
+STASH_APIS_DECLARE_CODEC(ConfigMapVolumeSource);
+
 // The kinds of volume the embedded node can map onto host directories;
-// every other source (configMap, csi, ...) stays in the owner's extra.
+// every other source (projected, csi, ...) stays in the owner's extra.
 // Inlined into Volume and into a Repository's local backend, as in Go.
 struct VolumeSource {
   std::optional<HostPathVolumeSource> host_path;
   std::optional<EmptyDirVolumeSource> empty_dir;
   std::optional<SecretVolumeSource> secret;
+  std::optional<ConfigMapVolumeSource> config_map;
   std::optional<NFSVolumeSource> nfs;
   std::optional<PersistentVolumeClaimVolumeSource> persistent_volume_claim;
 
@@ -187,6 +233,7 @@ struct PodSpec {
   std::optional<int64_t> termination_grace_period_seconds;
   std::map<std::string, std::string> node_selector;
   std::string service_account_name;
+  std::string service_account;  // deprecated alias of service_account_name
   std::optional<bool> automount_service_account_token;
   std::string node_name;
   std::optional<PodSecurityContext> security_context;
@@ -261,13 +308,22 @@ struct ContainerStatus {
 };
 STASH_APIS_DECLARE_CODEC(ContainerStatus);
 
+// An address of a pod or its host (podIPs, hostIPs).
+struct PodIP {
+  std::string ip;
+  STASH_APIS_STRUCT(PodIP);
+};
+STASH_APIS_DECLARE_CODEC(PodIP);
+
 struct PodStatus {
   std::string phase;
   std::vector<PodCondition> conditions;
   std::string message;
   std::string reason;
   std::string host_ip;
+  std::vector<PodIP> host_ips;
   std::string pod_ip;
+  std::vector<PodIP> pod_ips;
   std::string start_time;
   std::vector<ContainerStatus> init_container_statuses;
   std::vector<ContainerStatus> container_statuses;
@@ -329,6 +385,18 @@ struct Secret {
   STASH_APIS_STRUCT(Secret);
 };
 STASH_APIS_DECLARE_CODEC(Secret);
+
+struct ConfigMap {
+  static const kube::Resource& Resource();
+  std::string api_version;
+  std::string kind;
+  ObjectMeta metadata;
+  std::optional<bool> immutable;
+  std::map<std::string, std::string> data;
+  std::map<std::string, Bytes> binary_data;  // decoded; base64 in JSON
+  STASH_APIS_STRUCT(ConfigMap);
+};
+STASH_APIS_DECLARE_CODEC(ConfigMap);
 
 struct EventSource {
   std::string component;
