@@ -9,13 +9,75 @@
 #include <nlohmann/json.hpp>
 
 #include "stash/agent/process.h"
+#include "stash/apis/codec.h"
 
 namespace stash::agent {
 
 namespace {
 
-using nlohmann::json;
+using apis::Emit;
+using apis::Extra;
+using apis::json;
+using apis::Path;
 namespace fs = std::filesystem;
+
+// One entry of `podman ps --format json` (podman's ListContainer), the
+// members the node reads; the rest stays in extra.
+struct PodmanContainer {
+  std::string id;
+  std::map<std::string, std::string> labels;
+  std::string state;  // created, running, exited, stopped, ...
+  int32_t exit_code = 0;
+  int64_t created = 0, started_at = 0, exited_at = 0;  // unix seconds; <= 0: never
+  std::string image, image_id;
+  bool is_infra = false;
+  STASH_APIS_STRUCT(PodmanContainer);
+};
+STASH_APIS_DECLARE_CODEC(PodmanContainer);
+
+template <class V>
+void PodmanContainer::Visit(V& v) {
+  v("Id", id);
+  v("Labels", labels);
+  v("State", state);
+  v("ExitCode", exit_code);
+  v("Created", created);
+  v("StartedAt", started_at);
+  v("ExitedAt", exited_at);
+  v("Image", image);
+  v("ImageID", image_id);
+  v("IsInfra", is_infra);
+}
+using apis::DecodeStruct;
+using apis::EncodeStruct;
+using apis::IsZeroStruct;
+STASH_APIS_DEFINE_CODEC(PodmanContainer);
+
+// One entry of `podman pod ps --format json` (podman's ListPodsReport).
+struct PodmanPod {
+  std::string id;
+  std::map<std::string, std::string> labels;
+  STASH_APIS_STRUCT(PodmanPod);
+};
+STASH_APIS_DECLARE_CODEC(PodmanPod);
+
+template <class V>
+void PodmanPod::Visit(V& v) {
+  v("Id", id);
+  v("Labels", labels);
+}
+STASH_APIS_DEFINE_CODEC(PodmanPod);
+
+// podman's JSON list printed by `what`, decoded; errors name the member.
+template <class T>
+Result<std::vector<T>> DecodeList(const std::string& text, const std::string& what) {
+  json list = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (list.is_discarded()) return UnavailableError(what + ": not JSON");
+  if (list.is_null()) return std::vector<T>{};  // nothing listed
+  auto decoded = apis::FromJson<std::vector<T>>(list);
+  if (!decoded.ok()) return UnavailableError(what + ": " + decoded.status().message());
+  return decoded;
+}
 
 // Labels, as the CRI runtimes name theirs where Kubernetes has a name.
 constexpr const char* kNodeLabel = "io.stash.node";
@@ -66,10 +128,9 @@ SystemTime FromUnix(int64_t secs) {
   return SystemTime{std::chrono::seconds(secs)};
 }
 
-std::string Label(const json& labels, const char* key) {
-  if (!labels.is_object()) return "";
+std::string Label(const std::map<std::string, std::string>& labels, const char* key) {
   auto it = labels.find(key);
-  return it != labels.end() && it->is_string() ? it->get<std::string>() : "";
+  return it != labels.end() ? it->second : "";
 }
 
 // A limit for containers: the hard limit this process has (podman's
@@ -242,17 +303,18 @@ Result<std::vector<SandboxInfo>> PodmanRuntime::ListSandboxes() {
                     std::string("label=") + kNodeLabel + "=" + opts_.node_id, "--format", "json"},
                    "listing pods");
   if (!out.ok()) return out.status();
-  json list = json::parse(*out, nullptr, false);
-  if (!list.is_array()) return UnavailableError("podman pod ps: not a JSON list");
+  return ParseSandboxes(*out);
+}
+
+Result<std::vector<SandboxInfo>> PodmanRuntime::ParseSandboxes(const std::string& text) {
+  STASH_ASSIGN_OR_RETURN(auto list, DecodeList<PodmanPod>(text, "podman pod ps"));
   std::vector<SandboxInfo> pods;
-  for (const json& p : list) {
-    if (!p.is_object()) continue;
-    json labels = p.value("Labels", json::object());
+  for (const PodmanPod& p : list) {
     SandboxInfo s;
-    s.id = p.value("Id", "");
-    s.pod_uid = Label(labels, kUidLabel);
-    s.ns = Label(labels, kNsLabel);
-    s.name = Label(labels, kPodLabel);
+    s.id = p.id;
+    s.pod_uid = Label(p.labels, kUidLabel);
+    s.ns = Label(p.labels, kNsLabel);
+    s.name = Label(p.labels, kPodLabel);
     if (!s.pod_uid.empty()) pods.push_back(std::move(s));
   }
   return pods;
@@ -372,38 +434,34 @@ Result<std::vector<ContainerInfo>> PodmanRuntime::ListContainers() {
                     std::string("label=") + kNodeLabel + "=" + opts_.node_id, "--format", "json"},
                    "listing containers");
   if (!out.ok()) return out.status();
-  json list = json::parse(*out, nullptr, false);
-  if (!list.is_array()) return UnavailableError("podman ps: not a JSON list");
+  return ParseContainers(*out);
+}
+
+Result<std::vector<ContainerInfo>> PodmanRuntime::ParseContainers(const std::string& text) {
+  STASH_ASSIGN_OR_RETURN(auto list, DecodeList<PodmanContainer>(text, "podman ps"));
   std::vector<ContainerInfo> result;
-  for (const json& c : list) {
-    if (!c.is_object() || c.value("IsInfra", false)) continue;
-    json labels = c.value("Labels", json::object());
+  for (const PodmanContainer& c : list) {
+    if (c.is_infra) continue;
     ContainerInfo info;
-    info.name = Label(labels, kNameLabel);
-    info.pod_uid = Label(labels, kUidLabel);
+    info.name = Label(c.labels, kNameLabel);
+    info.pod_uid = Label(c.labels, kUidLabel);
     if (info.name.empty() || info.pod_uid.empty()) continue;  // our check pod's
-    info.id = c.value("Id", "");
-    info.ns = Label(labels, kNsLabel);
-    info.pod_name = Label(labels, kPodLabel);
-    info.init = Label(labels, kInitLabel) == "true";
-    info.attempt = std::atoi(Label(labels, kAttemptLabel).c_str());
-    info.hash = Label(labels, kHashLabel);
-    info.log_path = Label(labels, kLogLabel);
-    std::string state = c.value("State", "");
-    info.phase = state == "running"                        ? ContainerPhase::kRunning
-                 : state == "exited" || state == "stopped" ? ContainerPhase::kExited
-                                                           : ContainerPhase::kCreated;
-    if (c.contains("ExitCode") && c["ExitCode"].is_number_integer()) {
-      info.exit_code = c["ExitCode"].get<int>();
-    }
-    auto secs = [&](const char* k) -> int64_t {
-      return c.contains(k) && c[k].is_number_integer() ? c[k].get<int64_t>() : 0;
-    };
-    info.created = FromUnix(secs("Created"));
-    info.started = FromUnix(secs("StartedAt"));
-    info.finished = FromUnix(secs("ExitedAt"));
-    info.image = c.value("Image", "");
-    info.image_id = c.value("ImageID", "");
+    info.id = c.id;
+    info.ns = Label(c.labels, kNsLabel);
+    info.pod_name = Label(c.labels, kPodLabel);
+    info.init = Label(c.labels, kInitLabel) == "true";
+    info.attempt = std::atoi(Label(c.labels, kAttemptLabel).c_str());
+    info.hash = Label(c.labels, kHashLabel);
+    info.log_path = Label(c.labels, kLogLabel);
+    info.phase = c.state == "running"                          ? ContainerPhase::kRunning
+                 : c.state == "exited" || c.state == "stopped" ? ContainerPhase::kExited
+                                                               : ContainerPhase::kCreated;
+    info.exit_code = c.exit_code;
+    info.created = FromUnix(c.created);
+    info.started = FromUnix(c.started_at);
+    info.finished = FromUnix(c.exited_at);
+    info.image = c.image;
+    info.image_id = c.image_id;
     result.push_back(std::move(info));
   }
   return result;

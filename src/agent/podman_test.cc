@@ -26,6 +26,60 @@ TEST(Podman, ImageReferencesAsKubernetesCompletesThem) {
   EXPECT_EQ(PodmanRuntime::NormalizeImage("app@sha256:abc"), "docker.io/library/app@sha256:abc");
 }
 
+// podman 4.3.1's `ps -a --format json`, trimmed: an infra container, one
+// of ours and one of the node's check pod.
+TEST(Podman, ListedContainersDecodeFromPodmansJson) {
+  const std::string out = R"([
+    {"Id": "infra1", "IsInfra": true, "Labels": {"io.kubernetes.pod.uid": "u1"}},
+    {"AutoRemove": false, "Command": ["sh"], "Created": 1796674817, "CreatedAt": "1 second ago",
+     "ExitCode": 3, "ExitedAt": 1796674830, "Id": "c1", "Image": "docker.io/library/busybox:latest",
+     "ImageID": "c6d0", "IsInfra": false, "Ports": null, "StartedAt": -62135596800,
+     "State": "exited",
+     "Labels": {"io.kubernetes.pod.uid": "u1", "io.kubernetes.container.name": "app",
+                "io.kubernetes.pod.namespace": "demo", "io.kubernetes.pod.name": "p",
+                "io.stash.attempt": "2", "io.stash.init": "true", "io.stash.hash": "h",
+                "io.stash.log": "/l/2.log"}},
+    {"Id": "check", "Labels": null, "State": "running"}
+  ])";
+  auto list = PodmanRuntime::ParseContainers(out);
+  ASSERT_OK(list);
+  ASSERT_EQ(list->size(), 1u);
+  const ContainerInfo& c = (*list)[0];
+  EXPECT_EQ(c.id, "c1");
+  EXPECT_EQ(c.pod_uid, "u1");
+  EXPECT_EQ(c.ns, "demo");
+  EXPECT_EQ(c.pod_name, "p");
+  EXPECT_EQ(c.name, "app");
+  EXPECT_TRUE(c.init);
+  EXPECT_EQ(c.attempt, 2);
+  EXPECT_EQ(c.log_path, "/l/2.log");
+  EXPECT_EQ(c.phase, ContainerPhase::kExited);
+  EXPECT_EQ(c.exit_code, 3);
+  EXPECT_EQ(c.created, SystemTime{std::chrono::seconds(1796674817)});
+  EXPECT_EQ(c.started, SystemTime{});  // podman's zero time: never started
+  EXPECT_EQ(c.finished, SystemTime{std::chrono::seconds(1796674830)});
+  EXPECT_EQ(c.image_id, "c6d0");
+
+  auto bad = PodmanRuntime::ParseContainers(R"([{"Id": "x"}, {"Id": "y", "ExitCode": "1"}])");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "podman ps: [1].ExitCode: expected an integer, got string");
+  EXPECT_FALSE(PodmanRuntime::ParseContainers("Error: no").ok());
+  auto none = PodmanRuntime::ParseContainers("[]");
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+
+  auto pods = PodmanRuntime::ParseSandboxes(
+      R"([{"Id": "s1", "Labels": {"io.kubernetes.pod.uid": "u1", "io.kubernetes.pod.name": "p",
+          "io.kubernetes.pod.namespace": "demo"}}, {"Id": "check", "Labels": {}}])");
+  ASSERT_OK(pods);
+  ASSERT_EQ(pods->size(), 1u);
+  EXPECT_EQ((*pods)[0].id, "s1");
+  EXPECT_EQ((*pods)[0].name, "p");
+  auto bad_pods = PodmanRuntime::ParseSandboxes(R"([{"Id": 7}])");
+  ASSERT_FALSE(bad_pods.ok());
+  EXPECT_EQ(bad_pods.status().message(), "podman pod ps: [0].Id: expected a string, got integer");
+}
+
 bool Has(const std::vector<std::string>& args, const std::string& flag, const std::string& value) {
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i] == flag && args[i + 1] == value) return true;

@@ -63,6 +63,14 @@ class PodmanRuntime : public ContainerRuntime {
   // a reference with a registry host or a digest keeps it.
   static std::string NormalizeImage(const std::string& image);
 
+  // What `podman ps -a --format json` and `podman pod ps --format json`
+  // printed, as the node's records (podman's infra containers and our check
+  // pod's are left out). kUnavailable naming the member when podman's JSON is
+  // not what podman 4 prints ("podman ps: [2].ExitCode: expected an integer,
+  // got string").
+  static Result<std::vector<ContainerInfo>> ParseContainers(const std::string& text);
+  static Result<std::vector<SandboxInfo>> ParseSandboxes(const std::string& text);
+
   // The podman command line for `spec` (without the podman binary).
   std::vector<std::string> CreateArgs(const ContainerSpec& spec, const std::string& sandbox_id,
                                       const std::string& image_user) const;
