@@ -99,6 +99,14 @@ TEST(Lease, MicroTimeFormat) {
   EXPECT_EQ(FormatMicroTime(t), "2019-08-02T06:13:05.000042Z");
 }
 
+// PodStatusFor on a pod written as JSON, its answer as JSON.
+json StatusOf(const json& pod, const std::map<std::string, ContainerState>& states,
+              const std::map<std::string, ContainerState>& init = {}, const RunScope& scope = {}) {
+  auto decoded = apis::FromJson<apis::Pod>(pod);
+  EXPECT_OK(decoded);
+  return decoded.ok() ? apis::ToJson(PodStatusFor(*decoded, states, init, scope)) : json();
+}
+
 TEST(Pods, TemplateHashFollowsTheTemplateOnly) {
   json t =
       json::parse(R"({"metadata":{"labels":{"app":"a"}},"spec":{"containers":[{"name":"c"}]}})");
@@ -117,7 +125,7 @@ TEST(Pods, OnlyContainersTheNodeRunsAreReported) {
                             {"name":"stash","image":"stash.appscode.com/stash:embedded"}]}})");
   std::map<std::string, ContainerState> states;
   states["stash"].running = true;
-  json st = PodStatusFor(pod, states);
+  json st = StatusOf(pod, states);
   EXPECT_EQ(st["phase"], "Pending");  // busybox never started: not Running
   EXPECT_EQ(st["containerStatuses"][0]["state"]["waiting"]["reason"], kNotRunReason);
   EXPECT_EQ(st["containerStatuses"][0]["ready"], false);
@@ -126,23 +134,55 @@ TEST(Pods, OnlyContainersTheNodeRunsAreReported) {
   states["stash"].running = false;
   states["stash"].restarts = 2;
   states["stash"].waiting_reason = "CrashLoopBackOff";
-  st = PodStatusFor(pod, states);
+  st = StatusOf(pod, states);
   EXPECT_EQ(st["containerStatuses"][1]["state"]["waiting"]["reason"], "CrashLoopBackOff");
   EXPECT_EQ(st["containerStatuses"][1]["restartCount"], 2);
   pod["spec"]["containers"].erase(0);
   states["stash"].running = true;
-  EXPECT_EQ(PodStatusFor(pod, states)["phase"], "Running");
-  EXPECT_EQ(PodStatusFor(pod, states)["conditions"][3]["status"], "True");
+  EXPECT_EQ(StatusOf(pod, states)["phase"], "Running");
+  EXPECT_EQ(StatusOf(pod, states)["conditions"][3]["status"], "True");
   // Its readiness signal off (a sidecar the API server denies): running,
   // but neither the container nor the pod Ready, as a failing readiness probe.
   states["stash"].not_ready = true;
-  st = PodStatusFor(pod, states);
+  st = StatusOf(pod, states);
   EXPECT_EQ(st["phase"], "Running");
   EXPECT_TRUE(st["containerStatuses"][0]["state"].contains("running"));
   EXPECT_EQ(st["containerStatuses"][0]["ready"], false);
   EXPECT_EQ(st["conditions"][3]["type"], "Ready");
   EXPECT_EQ(st["conditions"][3]["status"], "False");
   EXPECT_EQ(st["conditions"][3]["reason"], "ContainersNotReady");
+}
+
+// The node writes what a kubelet reports and keeps the rest of the status.
+TEST(Pods, StatusKeepsWhatTheNodeDoesNotReport) {
+  json pod = json::parse(R"({"metadata":{"name":"p","creationTimestamp":"2026-11-26T06:00:00Z"},
+      "spec":{"containers":[{"name":"stash","image":"stash.appscode.com/stash:embedded"}]},
+      "status":{"phase":"Pending","nominatedNodeName":"n2","resize":"Proposed",
+                "podIP":"10.0.0.9","containerStatuses":[{"name":"old"}]}})");
+  std::map<std::string, ContainerState> states;
+  states["stash"].running = true;
+  states["stash"].restarts = 3;
+  json st = StatusOf(pod, states);
+  EXPECT_EQ(st["nominatedNodeName"], "n2");
+  EXPECT_EQ(st["resize"], "Proposed");
+  EXPECT_EQ(st["phase"], "Running");
+  EXPECT_EQ(st["podIP"], "127.0.0.1");
+  EXPECT_EQ(st["podIPs"], json::parse(R"([{"ip":"127.0.0.1"}])"));
+  EXPECT_EQ(st["hostIPs"], json::parse(R"([{"ip":"127.0.0.1"}])"));
+  ASSERT_EQ(st["containerStatuses"].size(), 1u);
+  EXPECT_EQ(st["containerStatuses"][0]["name"], "stash");
+  EXPECT_EQ(st["containerStatuses"][0]["restartCount"], 3);
+  EXPECT_EQ(st["containerStatuses"][0]["imageID"], "");
+  EXPECT_EQ(st["containerStatuses"][0]["started"], true);
+  EXPECT_EQ(st["qosClass"], "BestEffort");
+  EXPECT_EQ(st["conditions"][3]["type"], "Ready");
+  EXPECT_EQ(st["conditions"][3]["status"], "True");
+  // What goes to the server: only the change; nothing when nothing changed.
+  json sent = apis::MergePatchDiff(pod["status"], st);
+  EXPECT_FALSE(sent.contains("nominatedNodeName"));
+  EXPECT_EQ(sent["phase"], "Running");
+  pod["status"] = st;
+  EXPECT_TRUE(apis::MergePatchDiff(st, StatusOf(pod, states)).empty());
 }
 
 // As a kubelet: stash's init containers first; the pod is Pending with its
@@ -154,7 +194,7 @@ TEST(Pods, InitContainersGateThePod) {
               "containers":[{"name":"stash","image":"stash.appscode.com/stash:embedded"}]}})");
   std::map<std::string, ContainerState> states, init;
   init["stash-init"].running = true;
-  json st = PodStatusFor(pod, states, init);
+  json st = StatusOf(pod, states, init);
   EXPECT_EQ(st["phase"], "Pending");
   EXPECT_EQ(st["conditions"][1]["type"], "Initialized");
   EXPECT_EQ(st["conditions"][1]["status"], "False");
@@ -166,7 +206,7 @@ TEST(Pods, InitContainersGateThePod) {
   init["stash-init"].restarts = 1;
   init["stash-init"].waiting_reason = "CrashLoopBackOff";
   init["stash-init"].last_terminated = Termination{1, "Error", "snapshot not found", {}, {}};
-  st = PodStatusFor(pod, states, init);
+  st = StatusOf(pod, states, init);
   EXPECT_EQ(st["initContainerStatuses"][0]["lastState"]["terminated"]["exitCode"], 1);
   EXPECT_EQ(st["initContainerStatuses"][0]["lastState"]["terminated"]["message"],
             "snapshot not found");
@@ -176,7 +216,7 @@ TEST(Pods, InitContainersGateThePod) {
   init["stash-init"].last_terminated.reset();
   init["stash-init"].terminated = Termination{0, "Completed", "", {}, {}};
   states["stash"].running = true;
-  st = PodStatusFor(pod, states, init);
+  st = StatusOf(pod, states, init);
   EXPECT_EQ(st["conditions"][1]["status"], "True");
   EXPECT_EQ(st["initContainerStatuses"][1]["state"]["waiting"]["reason"], kNotRunReason);
   EXPECT_EQ(st["phase"], "Running");
@@ -184,9 +224,9 @@ TEST(Pods, InitContainersGateThePod) {
   pod["spec"]["restartPolicy"] = "OnFailure";
   states["stash"] = ContainerState{};
   states["stash"].terminated = Termination{0, "Completed", "", {}, {}};
-  EXPECT_EQ(PodStatusFor(pod, states, init)["phase"], "Succeeded");
+  EXPECT_EQ(StatusOf(pod, states, init)["phase"], "Succeeded");
   states["stash"].terminated->exit_code = 1;
-  EXPECT_EQ(PodStatusFor(pod, states, init)["phase"], "Failed");
+  EXPECT_EQ(StatusOf(pod, states, init)["phase"], "Failed");
 }
 
 }  // namespace

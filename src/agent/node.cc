@@ -28,9 +28,6 @@ using kube::json;
 namespace res = kube::res;
 namespace fs = std::filesystem;
 
-std::string NsOf(const json& o) { return o.value("/metadata/namespace"_json_pointer, ""); }
-std::string NameOf(const json& o) { return o.value("/metadata/name"_json_pointer, ""); }
-
 std::string SafeName(std::string s) {
   for (char& c : s) {
     if (c == '/') c = '_';
@@ -55,19 +52,23 @@ void NodeRuntime::Start() {
   stop_ = false;
   std::error_code ec;
   fs::create_directories(opts_.data_dir + "/logs", ec);
-  pvcs_ = NodeInformer::Of<apis::PersistentVolumeClaim>(
-      client_, clock_, [this](const std::string& type, const json& obj) { OnPvc(type, obj); });
+  pvcs_ = std::make_unique<TypedNodeInformer<apis::PersistentVolumeClaim>>(
+      client_, clock_, [this](const std::string& type, const apis::PersistentVolumeClaim& pvc) {
+        OnPvc(type, pvc);
+      });
   pods_dirty_ = true;
   crons_dirty_ = true;
   triggers_ = std::make_unique<TriggerWorkers>(4);
-  auto pods_changed = [this](const std::string&, const json&) { pods_dirty_ = true; };
-  cronjobs_ = NodeInformer::Of<apis::CronJob>(
-      client_, clock_, [this](const std::string&, const json&) { crons_dirty_ = true; });
-  pods_ = NodeInformer::Of<apis::Pod>(client_, clock_, pods_changed);
+  cronjobs_ = std::make_unique<TypedNodeInformer<apis::CronJob>>(
+      client_, clock_, [this](const std::string&, const apis::CronJob&) { crons_dirty_ = true; });
+  pods_ = std::make_unique<TypedNodeInformer<apis::Pod>>(
+      client_, clock_, [this](const std::string&, const apis::Pod&) { pods_dirty_ = true; });
   // Deployments', StatefulSets' and DaemonSets' pods are the cluster's
   // controllers' (src/api/workloads.h); the node runs those bound to it.
-  workloads_.push_back(NodeInformer::Of<apis::Job>(client_, clock_, pods_changed));
-  jobs_ = workloads_.back().get();
+  auto jobs = std::make_unique<TypedNodeInformer<apis::Job>>(
+      client_, clock_, [this](const std::string&, const apis::Job&) { pods_dirty_ = true; });
+  jobs_ = jobs.get();
+  workloads_.push_back(std::move(jobs));
   StartKubelet();
   pvcs_->Start();
   heartbeat_ = std::make_unique<NodeHeartbeat>(client_, clock_, opts_.node_name, opts_.data_dir);
@@ -106,116 +107,118 @@ void NodeRuntime::Stop() {
 }
 
 std::string NodeRuntime::VolumeHostDir(const std::string& ns, const std::string& pod,
-                                       const json& volume) const {
-  if (volume.contains("persistentVolumeClaim")) {
-    return VolumeDir(opts_.data_dir, ns, volume["persistentVolumeClaim"].value("claimName", ""));
+                                       const apis::Volume& volume) const {
+  const apis::VolumeSource& src = volume.source;
+  if (src.persistent_volume_claim) {
+    return VolumeDir(opts_.data_dir, ns, src.persistent_volume_claim->claim_name);
   }
-  if (volume.contains("hostPath")) return volume["hostPath"].value("path", "");
-  if (volume.contains("emptyDir")) {
-    return opts_.data_dir + "/emptydir/" + ns + "/" + pod + "/" + volume.value("name", "");
-  }
+  if (src.host_path) return src.host_path->path;
+  if (src.empty_dir) return opts_.data_dir + "/emptydir/" + ns + "/" + pod + "/" + volume.name;
   return "";
 }
 
-Status NodeRuntime::PatchStatus(const kube::Resource& r, const json& obj, const json& status) {
-  json patch = {{"status", status}};
-  auto p = client_.Patch(r, NsOf(obj), NameOf(obj), kube::PatchType::kMerge, patch, "status");
+Status NodeRuntime::PatchStatus(const kube::Resource& r, const apis::ObjectMeta& meta,
+                                const json& status_patch) {
+  const json patch = {{"status", status_patch}};
+  auto p = client_.Patch(r, meta.namespace_, meta.name, kube::PatchType::kMerge, patch, "status");
   if (p.ok()) return Status::Ok();
   if (p.status().code() != Code::kNotFound && p.status().code() != Code::kUnsupported) {
     return p.status();
   }
   // A server without the status subresource for this kind takes it on the object.
-  auto q = client_.Patch(r, NsOf(obj), NameOf(obj), kube::PatchType::kMerge, patch);
+  auto q = client_.Patch(r, meta.namespace_, meta.name, kube::PatchType::kMerge, patch);
   return q.ok() ? Status::Ok() : q.status();
 }
 
-void NodeRuntime::OnPvc(const std::string& type, const json& pvc) {
+void NodeRuntime::OnPvc(const std::string& type, const apis::PersistentVolumeClaim& pvc) {
   // Binding, provisioning and reclaim are the API server's (its volume
   // controller makes and removes <volumes>/<ns>/<claim>); the node only makes
   // sure a bound claim's directory is there to mount.
-  if (type == "DELETED" || pvc.contains("/metadata/deletionTimestamp"_json_pointer)) return;
-  if (pvc.value("/status/phase"_json_pointer, "") != "Bound") return;
-  std::string dir = VolumeDir(opts_.data_dir, NsOf(pvc), NameOf(pvc));
+  if (type == "DELETED" || !pvc.metadata.deletion_timestamp.empty()) return;
+  if (pvc.status.phase != "Bound") return;
+  std::string dir = VolumeDir(opts_.data_dir, pvc.metadata.namespace_, pvc.metadata.name);
   std::error_code ec;
   // 0777 as the API server's provisioner makes it: pods run as any user.
   if (fs::create_directories(dir, ec) && !ec) fs::permissions(dir, fs::perms::all, ec);
   if (ec) {
-    spdlog::error("creating the directory of PVC {}/{} at {}: {}", NsOf(pvc), NameOf(pvc), dir,
+    spdlog::error("creating the directory of PVC {} at {}: {}", pvc.metadata.Key(), dir,
                   ec.message());
   }
 }
 
 NodeRuntime::Container NodeRuntime::MakeContainer(const std::string& ns, const std::string& pod,
                                                   const std::string& token_key,
-                                                  const json& pod_spec, const json& c,
+                                                  const apis::PodSpec& pod_spec,
+                                                  const apis::Container& c,
                                                   const std::string& log_name) {
   Container out;
+  EnvMap& env = out.env;
   // What a container runtime starts with: PATH and the host name.
-  out.env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  out.env["HOSTNAME"] = pod;
-  out.env["HOME"] = opts_.data_dir + "/pods/" + token_key + "/home";
+  env.insert_or_assign("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  env.insert_or_assign("HOSTNAME", pod);
+  const std::string home = opts_.data_dir + "/pods/" + token_key + "/home";
+  env.insert_or_assign("HOME", home);
   out.not_ready_file = opts_.data_dir + "/pods/" + token_key + "/not-ready";
-  out.env[kNotReadyFileEnv] = out.not_ready_file;
+  env[kNotReadyFileEnv] = out.not_ready_file;
   std::error_code home_ec;
-  fs::create_directories(out.env["HOME"], home_ec);
+  fs::create_directories(home, home_ec);
   for (const std::string& name : opts_.pass_env) {
-    if (const char* v = std::getenv(name.c_str())) out.env[name] = v;  // the spec's env wins
+    if (const char* v = std::getenv(name.c_str())) env[name] = v;  // the spec's env wins
   }
+  // The container's command names stash's binary: ours runs instead.
   out.argv.push_back(opts_.stash_binary);
-  json command = c.value("command", json::array());
-  for (size_t i = 1; i < command.size(); ++i) out.argv.push_back(command[i].get<std::string>());
-  for (const json& a : c.value("args", json::array())) out.argv.push_back(a.get<std::string>());
-  for (const json& e : c.value("env", json::array())) {
-    std::string name = e.value("name", "");
-    if (e.contains("value")) {
-      out.env[name] = e.value("value", "");
+  for (size_t i = 1; i < c.command.size(); ++i) out.argv.push_back(c.command[i]);
+  out.argv.insert(out.argv.end(), c.args.begin(), c.args.end());
+  for (const apis::EnvVar& e : c.env) {
+    if (!e.value_from) {
+      env[e.name] = e.value;
       continue;
     }
-    std::string field = e.value("/valueFrom/fieldRef/fieldPath"_json_pointer, "");
+    const std::string field = e.value_from->field_ref ? e.value_from->field_ref->field_path : "";
     if (field == "metadata.name")
-      out.env[name] = pod;
+      env[e.name] = pod;
     else if (field == "metadata.namespace")
-      out.env[name] = ns;
+      env[e.name] = ns;
     else if (field == "spec.nodeName")
-      out.env[name] = opts_.node_name;
+      env[e.name] = opts_.node_name;
   }
   PathMap map;
-  std::map<std::string, json> volumes;
-  for (const json& v : pod_spec.value("volumes", json::array())) volumes[v.value("name", "")] = v;
-  for (const json& m : c.value("volumeMounts", json::array())) {
-    auto it = volumes.find(m.value("name", ""));
+  std::map<std::string, const apis::Volume*> volumes;
+  for (const apis::Volume& v : pod_spec.volumes) volumes[v.name] = &v;
+  for (const apis::VolumeMount& m : c.volume_mounts) {
+    auto it = volumes.find(m.name);
     if (it == volumes.end()) continue;
-    std::string dir = VolumeHostDir(ns, pod, it->second);
+    std::string dir = VolumeHostDir(ns, pod, *it->second);
     if (dir.empty()) continue;
     std::error_code ec;
     // An emptyDir is 0777 when made, as kubelet makes it (Kubelet::Volumes):
     // the pod's other containers may run as any user.
-    if (it->second.contains("emptyDir") && fs::create_directories(dir, ec) && !ec) {
+    if (it->second->source.empty_dir && fs::create_directories(dir, ec) && !ec) {
       fs::permissions(dir, fs::perms::all, ec);
     }
-    std::string sub = m.value("subPath", "");
-    if (!sub.empty()) dir += "/" + sub;
+    if (!m.sub_path.empty()) dir += "/" + m.sub_path;
     fs::create_directories(dir, ec);
-    map.Add(m.value("mountPath", ""), dir);
+    map.Add(m.mount_path, dir);
   }
   // In-cluster configuration, as kubelet gives it: the API server's address
   // and, unless the pod opts out, its ServiceAccount's token.
-  out.env["KUBERNETES_SERVICE_HOST"] = api_host_;
-  out.env["KUBERNETES_SERVICE_PORT"] = std::to_string(api_port_);
-  out.env["KUBERNETES_SERVICE_PORT_HTTPS"] = std::to_string(api_port_);
-  if (pod_spec.value("automountServiceAccountToken", true)) {
-    out.account = pod_spec.value("serviceAccountName", pod_spec.value("serviceAccount", ""));
-    if (out.account.empty()) out.account = "default";
+  env.insert_or_assign("KUBERNETES_SERVICE_HOST", api_host_);
+  env.insert_or_assign("KUBERNETES_SERVICE_PORT", std::to_string(api_port_));
+  env.insert_or_assign("KUBERNETES_SERVICE_PORT_HTTPS", std::to_string(api_port_));
+  if (pod_spec.automount_service_account_token.value_or(true)) {
+    out.account = !pod_spec.service_account_name.empty() ? pod_spec.service_account_name
+                  : !pod_spec.service_account.empty()    ? pod_spec.service_account
+                                                         : "default";
     // Not the runtime's kube-api-access of the same pod: its tokens last an
     // hour and are renewed for readers that read them again.
     out.token_dir = opts_.data_dir + "/pods/" + token_key + "/volumes/stash-api-access";
     map.Add(kServiceAccountMountPath, out.token_dir);
-    out.env["STASH_SERVICEACCOUNT_DIR"] = out.token_dir;
+    env.insert_or_assign("STASH_SERVICEACCOUNT_DIR", out.token_dir);
   }
-  out.env[kPathMapEnv] = map.Serialize();
-  out.env[kDataDirEnv] = opts_.data_dir;
-  out.env["POD_NAMESPACE"] = ns;
-  if (!out.env.count("POD_NAME")) out.env["POD_NAME"] = pod;
+  env[kPathMapEnv] = map.Serialize();
+  env[kDataDirEnv] = opts_.data_dir;
+  env.insert_or_assign("POD_NAMESPACE", ns);
+  env.emplace("POD_NAME", pod);  // unless the spec set it
   out.log_path = opts_.data_dir + "/logs/" + SafeName(log_name) + ".log";
   json fingerprint = {out.argv, out.env};
   out.spec_hash = fingerprint.dump();
@@ -249,41 +252,36 @@ Status NodeRuntime::EnsureToken(const Container& c) {
   return Status::Ok();
 }
 
-std::optional<std::vector<json>> NodeRuntime::SyncPods() {
-  // Before every informer has listed, a missing pod or workload may only be
-  // not seen yet; acting then would delete or duplicate pods.
-  if (!pods_->synced()) return std::nullopt;
-  std::vector<json> workloads;
-  for (auto& inf : workloads_) {
-    if (!inf->synced()) return std::nullopt;
-    for (json& w : inf->List()) workloads.push_back(std::move(w));
-  }
-  return pod_keeper_.Sync(workloads, pods_->List());
+std::optional<std::vector<apis::Pod>> NodeRuntime::SyncPods() {
+  // Before every informer has listed, a missing pod or Job may only be not
+  // seen yet; acting then would delete or duplicate pods.
+  if (!pods_->synced() || !jobs_->synced()) return std::nullopt;
+  return pod_keeper_.Sync(jobs_->List(), pods_->List());
 }
 
 std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
-    const std::vector<json>& pods) {
+    const std::vector<apis::Pod>& pods) {
   std::map<std::string, int64_t> backoff_limits;  // Job uid → spec.backoffLimit
   if (jobs_) {
-    for (const json& j : jobs_->List()) {
-      backoff_limits[j.value("/metadata/uid"_json_pointer, "")] =
-          j.value("/spec/backoffLimit"_json_pointer, int64_t{6});
+    for (const apis::Job& j : jobs_->List()) {
+      backoff_limits[j.metadata.uid] = j.spec.backoff_limit.value_or(6);
     }
   }
   std::map<std::string, Container> desired;
   std::set<std::string> uids;
   std::vector<apis::Pod> kubelet_pods;
-  for (const json& p : pods) {
-    if (p.contains("/metadata/deletionTimestamp"_json_pointer)) continue;
-    const std::string ns = NsOf(p), pod = NameOf(p);
-    const std::string uid = p.value("/metadata/uid"_json_pointer, "");
+  for (const apis::Pod& p : pods) {
+    if (!p.metadata.deletion_timestamp.empty()) continue;
+    const std::string& ns = p.metadata.namespace_;
+    const std::string& pod = p.metadata.name;
+    const std::string& uid = p.metadata.uid;
     uids.insert(uid);
-    const json pod_spec = p.value("spec", json::object());
-    const std::string policy = pod_spec.value("restartPolicy", "Always");
+    const apis::PodSpec& pod_spec = p.spec;
+    const std::string policy = pod_spec.restart_policy.empty() ? "Always" : pod_spec.restart_policy;
     int64_t backoff = -1;
-    for (const json& o : p.value("/metadata/ownerReferences"_json_pointer, json::array())) {
-      if (o.value("kind", "") != "Job") continue;
-      auto it = backoff_limits.find(o.value("uid", ""));
+    for (const apis::OwnerReference& o : p.metadata.owner_references) {
+      if (o.kind != "Job") continue;
+      auto it = backoff_limits.find(o.uid);
       backoff = it == backoff_limits.end() ? 6 : it->second;
     }
     auto done = [&](const std::string& key, bool success_only) {
@@ -291,13 +289,12 @@ std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
       if (f == finished_.end() || f->second.pod_uid != uid) return false;
       return !success_only || f->second.state.terminated->exit_code == 0;
     };
-    auto make = [&](const json& c, bool init) {
-      const std::string name = c.value("name", "");
-      Container k = MakeContainer(ns, pod, uid, pod_spec, c, ns + "_" + pod + "_" + name);
+    auto make = [&](const apis::Container& c, bool init) {
+      Container k = MakeContainer(ns, pod, uid, pod_spec, c, ns + "_" + pod + "_" + c.name);
       k.ns = ns;
       k.pod = pod;
       k.pod_uid = uid;
-      k.name = name;
+      k.name = c.name;
       k.init = init;
       k.restart_policy = policy;
       k.backoff_limit = backoff;
@@ -307,9 +304,9 @@ std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
     // Stash's init containers, one at a time, in order: the next (or the
     // pod's containers) only once the previous exited 0.
     bool initialized = true;
-    for (const json& c : pod_spec.value("initContainers", json::array())) {
-      if (c.value("image", "") != opts_.stash_image) continue;  // not run, not waited for
-      const std::string key = ns + "/" + pod + "/" + c.value("name", "");
+    for (const apis::Container& c : pod_spec.init_containers) {
+      if (c.image != opts_.stash_image) continue;  // not run, not waited for
+      const std::string key = ns + "/" + pod + "/" + c.name;
       if (done(key, true)) continue;
       desired[key] = make(c, true);
       initialized = false;
@@ -321,9 +318,9 @@ std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
       if (initialized && !RuntimeInitDone(p)) continue;
     }
     if (!initialized) continue;
-    for (const json& c : pod_spec.value("containers", json::array())) {
-      if (c.value("image", "") != opts_.stash_image) continue;
-      const std::string key = ns + "/" + pod + "/" + c.value("name", "");
+    for (const apis::Container& c : pod_spec.containers) {
+      if (c.image != opts_.stash_image) continue;
+      const std::string key = ns + "/" + pod + "/" + c.name;
       if (done(key, false)) continue;  // a Job's container that ended
       desired[key] = make(c, false);
     }
@@ -389,14 +386,12 @@ void NodeRuntime::OnExit(const std::string& key, Running& r, SystemTime now, boo
                      c.ns + "(" + c.pod_uid + ")");
 }
 
-void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
-  for (const json& p : pods) {
-    const std::string prefix = NsOf(p) + "/" + NameOf(p) + "/";
-    const std::string uid = p.value("/metadata/uid"_json_pointer, "");
+void NodeRuntime::SyncPodStatuses(const std::vector<apis::Pod>& pods) {
+  for (const apis::Pod& p : pods) {
+    const std::string prefix = p.metadata.namespace_ + "/" + p.metadata.name + "/";
+    const std::string& uid = p.metadata.uid;
     std::set<std::string> init_names;
-    for (const json& c : p.value("/spec/initContainers"_json_pointer, json::array())) {
-      init_names.insert(c.value("name", ""));
-    }
+    for (const apis::Container& c : p.spec.init_containers) init_names.insert(c.name);
     std::map<std::string, ContainerState> states, init_states;
     if (kubelet_) kubelet_->States(uid, &states, &init_states);
     auto slot = [&](const std::string& name) -> ContainerState& {
@@ -422,80 +417,81 @@ void NodeRuntime::SyncPodStatuses(const std::vector<json>& pods) {
         }
       }
     }
-    json status = PodStatusFor(p, states, init_states, scope_);
-    const json current = p.value("status", json::object());
-    bool same = true;
-    for (const auto& [k, v] : status.items()) {
-      if (!current.contains(k) || current[k] != v) same = false;
-    }
-    if (same) continue;
-    Status s = PatchStatus(res::kPods, p, status);
+    // Only what changed goes out; what the node does not report is kept.
+    const json patch = apis::MergePatchDiff(
+        apis::ToJson(p.status), apis::ToJson(PodStatusFor(p, states, init_states, scope_)));
+    if (patch.empty()) continue;
+    Status s = PatchStatus(res::kPods, p.metadata, patch);
     if (!s.ok() && s.code() != Code::kNotFound) {
-      spdlog::warn("node: pod {}/{} status: {}", NsOf(p), NameOf(p), s.ToString());
+      spdlog::warn("node: pod {} status: {}", p.metadata.Key(), s.ToString());
     }
   }
   SyncJobStatuses(pods);
 }
 
-void NodeRuntime::SyncJobStatuses(const std::vector<json>& pods) {
+namespace {
+
+bool HasCondition(const apis::JobStatus& status, std::string_view type) {
+  return std::any_of(
+      status.conditions.begin(), status.conditions.end(),
+      [&](const apis::JobCondition& c) { return c.type == type && c.status == "True"; });
+}
+
+apis::JobCondition JobCondition(const char* type, const std::string& now) {
+  apis::JobCondition c;
+  c.type = type;
+  c.status = "True";
+  c.last_probe_time = now;
+  c.last_transition_time = now;
+  return c;
+}
+
+}  // namespace
+
+void NodeRuntime::SyncJobStatuses(const std::vector<apis::Pod>& pods) {
   if (!jobs_) return;
   const std::string now = kube::FormatTime(clock_.Now());
-  for (const json& job : jobs_->List()) {
-    const std::string uid = job.value("/metadata/uid"_json_pointer, "");
-    const int64_t backoff = job.value("/spec/backoffLimit"_json_pointer, int64_t{6});
-    const bool replace =
-        job.value("/spec/template/spec/restartPolicy"_json_pointer, "OnFailure") == "Never";
-    int64_t active = 0, succeeded = 0, failed = 0;
-    std::string failed_message;
-    for (const json& p : pods) {
-      bool ours = false;
-      for (const json& o : p.value("/metadata/ownerReferences"_json_pointer, json::array())) {
-        ours = ours || o.value("uid", "") == uid;
+  for (const apis::Job& job : jobs_->List()) {
+    const std::string& uid = job.metadata.uid;
+    const int64_t backoff = job.spec.backoff_limit.value_or(6);
+    const bool replace = job.spec.template_.spec.restart_policy == "Never";
+    int32_t active = 0, succeeded = 0, failed = 0;
+    for (const apis::Pod& p : pods) {
+      const auto& owners = p.metadata.owner_references;
+      if (std::none_of(owners.begin(), owners.end(),
+                       [&](const apis::OwnerReference& o) { return o.uid == uid; })) {
+        continue;
       }
-      if (!ours) continue;
-      const std::string phase = p.value("/status/phase"_json_pointer, "");
-      if (phase == "Succeeded") {
+      if (p.status.phase == "Succeeded") {
         ++succeeded;
-      } else if (phase == "Failed") {
+      } else if (p.status.phase == "Failed") {
         ++failed;
-      } else if (!p.contains("/metadata/deletionTimestamp"_json_pointer)) {
+      } else if (p.metadata.deletion_timestamp.empty()) {
         ++active;
       }
     }
-    const json current = job.value("status", json::object());
-    json status = current;
-    status["active"] = active;
-    status["succeeded"] = succeeded;
-    status["failed"] = failed;
-    if (active + succeeded + failed > 0 && !current.contains("startTime"))
-      status["startTime"] = now;
-    json conditions = current.value("conditions", json::array());
-    auto has = [&](const char* type) {
-      return std::any_of(conditions.begin(), conditions.end(), [&](const json& c) {
-        return c.value("type", "") == type && c.value("status", "") == "True";
-      });
-    };
-    if (!has("Complete") && !has("Failed")) {
+    apis::JobStatus status = job.status;
+    status.active = active;
+    status.succeeded = succeeded;
+    status.failed = failed;
+    if (active + succeeded + failed > 0 && status.start_time.empty()) status.start_time = now;
+    if (!HasCondition(status, "Complete") && !HasCondition(status, "Failed")) {
       if (succeeded > 0) {
-        conditions.push_back({{"type", "Complete"},
-                              {"status", "True"},
-                              {"lastProbeTime", now},
-                              {"lastTransitionTime", now}});
-        status["completionTime"] = now;
+        status.conditions.push_back(JobCondition("Complete", now));
+        status.completion_time = now;
       } else if (failed > 0 && (!replace || failed > backoff)) {
-        conditions.push_back({{"type", "Failed"},
-                              {"status", "True"},
-                              {"reason", "BackoffLimitExceeded"},
-                              {"message", "Job has reached the specified backoff limit"},
-                              {"lastProbeTime", now},
-                              {"lastTransitionTime", now}});
+        apis::JobCondition c = JobCondition("Failed", now);
+        c.reason = "BackoffLimitExceeded";
+        c.message = "Job has reached the specified backoff limit";
+        status.conditions.push_back(std::move(c));
       }
     }
-    if (!conditions.empty()) status["conditions"] = conditions;
-    if (status == current) continue;
-    Status s = PatchStatus(res::kJobs, job, status);
+    // A count back at 0 goes out as a removal (null), not as nothing.
+    const json patch = apis::MergePatchDiff(apis::ToJson(job.status), apis::ToJson(status));
+    if (patch.empty()) continue;
+    Status s = PatchStatus(res::kJobs, job.metadata, patch);
     if (!s.ok() && s.code() != Code::kNotFound) {
-      spdlog::warn("node: Job {}/{} status: {}", NsOf(job), NameOf(job), s.ToString());
+      spdlog::warn("node: Job {} status: {}", job.metadata.Key(), s.ToString());
     }
   }
 }

@@ -18,22 +18,30 @@ namespace {
 using kube::json;
 namespace res = kube::res;
 
-std::string NsOf(const json& o) { return o.value("/metadata/namespace"_json_pointer, ""); }
-std::string NameOf(const json& o) { return o.value("/metadata/name"_json_pointer, ""); }
+const apis::PodSpec& PodSpecOf(const apis::CronJob& cj) {
+  return cj.spec.job_template.spec.template_.spec;
+}
 
-json TriggerContainer(const json& cj) {
-  json containers =
-      cj.value("/spec/jobTemplate/spec/template/spec/containers"_json_pointer, json::array());
-  return containers.empty() ? json() : containers[0];
+// The container a tick runs: the first of the job template's; null when none.
+const apis::Container* TriggerContainer(const apis::CronJob& cj) {
+  const auto& containers = PodSpecOf(cj).containers;
+  return containers.empty() ? nullptr : &containers.front();
+}
+
+std::string AccountOf(const apis::CronJob& cj) {
+  const std::string& account = PodSpecOf(cj).service_account_name;
+  return account.empty() ? "default" : account;
 }
 
 // `create-backupsession --invoker-name=X [--invoker-kind=K]` (either flag
 // form); nullopt for any other command.
-std::optional<TriggerOptions> TriggerCommand(const json& container, const std::string& ns) {
+std::optional<TriggerOptions> TriggerCommand(const apis::Container& container,
+                                             const std::string& ns) {
   std::vector<std::string> args;
-  json command = container.value("command", json::array());
-  for (size_t i = 1; i < command.size(); ++i) args.push_back(command[i].get<std::string>());
-  for (const json& a : container.value("args", json::array())) args.push_back(a.get<std::string>());
+  if (!container.command.empty()) {
+    args.assign(container.command.begin() + 1, container.command.end());
+  }
+  args.insert(args.end(), container.args.begin(), container.args.end());
   if (args.empty() || args[0] != "create-backupsession") return std::nullopt;
   TriggerOptions t;
   t.ns = ns;
@@ -63,12 +71,13 @@ std::optional<TriggerOptions> TriggerCommand(const json& container, const std::s
 void NodeRuntime::RefreshCronJobs() {
   const SystemTime now = clock_.Now();
   std::map<std::string, bool> seen;
-  for (json& cj : cronjobs_->List()) {
-    if (TriggerContainer(cj).value("image", "") != opts_.stash_image) continue;
-    std::string key = NsOf(cj) + "/" + NameOf(cj);
+  for (apis::CronJob& cj : cronjobs_->List()) {
+    const apis::Container* container = TriggerContainer(cj);
+    if (!container || container->image != opts_.stash_image) continue;
+    std::string key = cj.metadata.Key();
     seen[key] = true;
     CronState& st = crons_[key];
-    std::string schedule = cj.value("/spec/schedule"_json_pointer, "");
+    const std::string& schedule = cj.spec.schedule;
     if (schedule != st.schedule || !st.parsed) {
       st.schedule = schedule;
       auto parsed = kube::ParseCron(schedule);
@@ -78,7 +87,7 @@ void NodeRuntime::RefreshCronJobs() {
         st.next = parsed->Next(now);
       }
     }
-    st.suspend = cj.value("/spec/suspend"_json_pointer, false);
+    st.suspend = cj.spec.suspend.value_or(false);
     st.cronjob = std::move(cj);
   }
   for (auto it = crons_.begin(); it != crons_.end();) {
@@ -123,16 +132,18 @@ void NodeRuntime::SyncCronJobs() {
 }
 
 void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime tick) {
-  const json& cj = st.cronjob;
-  const json container = TriggerContainer(cj);
-  json status_patch = {{"lastScheduleTime", kube::FormatTime(tick)}};
+  const apis::CronJob& cj = st.cronjob;
+  const apis::Container* container = TriggerContainer(cj);
+  if (!container) return;  // RefreshCronJobs keeps only CronJobs with one
+  const std::string& ns = cj.metadata.namespace_;
+  apis::CronJobStatus scheduled;
+  scheduled.last_schedule_time = kube::FormatTime(tick);
+  const json status_patch = apis::ToJson(scheduled);  // that member only
   std::optional<TriggerOptions> trigger;
-  if (opts_.in_process_triggers) trigger = TriggerCommand(container, NsOf(cj));
+  if (opts_.in_process_triggers) trigger = TriggerCommand(*container, ns);
   if (trigger) {
     st.active->store(true);
-    std::string account =
-        cj.value("/spec/jobTemplate/spec/template/spec/serviceAccountName"_json_pointer, "default");
-    if (account.empty()) account = "default";
+    const std::string account = AccountOf(cj);
     triggers_->Submit([this, key, opts = *trigger, active = st.active, cj, status_patch, account] {
       // As the pod would: with its ServiceAccount's token, not the node's.
       auto client = TriggerClient(opts.ns, account);
@@ -157,20 +168,18 @@ void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime 
       // Behind every session of this tick (the queue is FIFO): the sessions'
       // delay is what users wait for; the status can come later.
       triggers_->Submit([this, key, cj, status_patch] {
-        Status p = PatchStatus(res::kCronJobs, cj, status_patch);
+        Status p = PatchStatus(res::kCronJobs, cj.metadata, status_patch);
         if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
       });
     });
     return;
   }
-  const json pod_spec =
-      cj.value("/spec/jobTemplate/spec/template/spec"_json_pointer, json::object());
+  const std::string& name = cj.metadata.name;
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(tick.time_since_epoch()).count();
-  std::string pod = NameOf(cj) + "-" + std::to_string(secs / 60);
-  Container c =
-      MakeContainer(NsOf(cj), pod, "cronjob-" + cj.value("/metadata/uid"_json_pointer, NameOf(cj)),
-                    pod_spec, container, NsOf(cj) + "_" + NameOf(cj));
-  c.ns = NsOf(cj);
+  std::string pod = name + "-" + std::to_string(secs / 60);
+  const std::string token_key = "cronjob-" + (cj.metadata.uid.empty() ? name : cj.metadata.uid);
+  Container c = MakeContainer(ns, pod, token_key, PodSpecOf(cj), *container, ns + "_" + name);
+  c.ns = ns;
   c.pod = pod;  // no pod_uid: its token is bound to no Pod
   if (Status s = EnsureToken(c); !s.ok()) {
     spdlog::error("node: running CronJob {}: mounting its ServiceAccount token: {}", key,
@@ -184,20 +193,20 @@ void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime 
   }
   st.proc = std::move(proc);
   st.log_path = c.log_path;
-  Status p = PatchStatus(res::kCronJobs, cj, status_patch);
+  Status p = PatchStatus(res::kCronJobs, cj.metadata, status_patch);
   if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
 }
 
-void NodeRuntime::RecordTriggerFailure(const json& cj, const Status& why) {
-  std::string bc_name;
-  for (const json& o : cj.value("/metadata/ownerReferences"_json_pointer, json::array())) {
-    if (o.value("kind", "") == res::kBackupConfigurations.kind) bc_name = o.value("name", "");
+void NodeRuntime::RecordTriggerFailure(const apis::CronJob& cj, const Status& why) {
+  const apis::OwnerReference* owner = nullptr;
+  for (const apis::OwnerReference& o : cj.metadata.owner_references) {
+    if (o.kind == res::kBackupConfigurations.kind) owner = &o;
   }
-  if (bc_name.empty()) return;  // not a BackupConfiguration's trigger
-  const std::string account =
-      cj.value("/spec/jobTemplate/spec/template/spec/serviceAccountName"_json_pointer, "default");
+  if (!owner || owner->name.empty()) return;  // not a BackupConfiguration's trigger
+  const std::string& bc_name = owner->name;
+  const std::string account = AccountOf(cj);
   const bool denied = why.code() == Code::kForbidden || why.code() == Code::kUnauthorized;
-  std::string message = "The backup triggering CronJob " + NsOf(cj) + "/" + NameOf(cj) + " (" +
+  std::string message = "The backup triggering CronJob " + cj.metadata.Key() + " (" +
                         "ServiceAccount " + account + ") " +
                         (denied ? "was denied: " : "made no BackupSession: ") + why.message();
   if (denied) {
@@ -207,15 +216,13 @@ void NodeRuntime::RecordTriggerFailure(const json& cj, const Status& why) {
   apis::ObjectReference bc;
   bc.api_version = res::kBackupConfigurations.ApiVersion();
   bc.kind = res::kBackupConfigurations.kind;
-  bc.namespace_ = NsOf(cj);
+  bc.namespace_ = cj.metadata.namespace_;
   bc.name = bc_name;
-  for (const json& o : cj.value("/metadata/ownerReferences"_json_pointer, json::array())) {
-    if (o.value("name", "") == bc_name) bc.uid = o.value("uid", "");
-  }
+  bc.uid = owner->uid;
   apis::EventRecorder recorder(client_, clock_, "Backup Triggering CronJob");
   Status s = recorder.Record(
       bc, apis::kWarning, denied ? "Permission Denied" : "BackupSession Creation Failed", message);
-  if (!s.ok()) spdlog::warn("node: CronJob {}/{}: event: {}", NsOf(cj), NameOf(cj), s.ToString());
+  if (!s.ok()) spdlog::warn("node: CronJob {}: event: {}", cj.metadata.Key(), s.ToString());
 }
 
 Result<std::shared_ptr<const kube::Client>> NodeRuntime::TriggerClient(const std::string& ns,

@@ -13,8 +13,6 @@ namespace stash::agent {
 
 namespace {
 
-using kube::json;
-
 // "host:port" of an https:// URL; IPv6 hosts lose their brackets.
 void SplitServer(const std::string& url, std::string* host, int* port) {
   std::string rest = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
@@ -76,41 +74,26 @@ void NodeRuntime::PublishProcesses() {
   streams_->Publish(std::move(now));
 }
 
-apis::Pod NodeRuntime::KubeletPod(const json& pod, bool stash_initialized) const {
-  json p = pod;
-  p.erase("status");
-  json& spec = p["spec"];
-  for (const char* list : {"initContainers", "containers"}) {
-    json kept = json::array();
-    for (const json& c : spec.value(list, json::array())) {
-      if (stash_initialized && c.value("image", "") != opts_.stash_image) kept.push_back(c);
-    }
-    if (kept.empty()) {
-      spec.erase(list);
-    } else {
-      spec[list] = kept;
-    }
-  }
-  auto decoded = apis::FromJson<apis::Pod>(p);
-  if (!decoded.ok()) {
-    spdlog::warn("node: pod {}/{}: {}", p.value("/metadata/namespace"_json_pointer, ""),
-                 p.value("/metadata/name"_json_pointer, ""), decoded.status().ToString());
-    apis::Pod empty;
-    empty.metadata.uid = pod.value("/metadata/uid"_json_pointer, "");
-    return empty;
-  }
+apis::Pod NodeRuntime::KubeletPod(const apis::Pod& pod, bool stash_initialized) const {
+  apis::Pod p = pod;
   // The status and resourceVersion change with every status write; the
   // runtime's loop only needs waking when what it runs changes.
-  decoded->metadata.resource_version.clear();
-  return std::move(*decoded);
+  p.status = {};
+  p.metadata.resource_version.clear();
+  for (std::vector<apis::Container>* list : {&p.spec.init_containers, &p.spec.containers}) {
+    std::erase_if(*list, [&](const apis::Container& c) {
+      return !stash_initialized || c.image == opts_.stash_image;
+    });
+  }
+  return p;
 }
 
-bool NodeRuntime::RuntimeInitDone(const json& pod) const {
+bool NodeRuntime::RuntimeInitDone(const apis::Pod& pod) const {
   std::map<std::string, ContainerState> states, init_states;
-  kubelet_->States(pod.value("/metadata/uid"_json_pointer, ""), &states, &init_states);
-  for (const json& c : pod.value("/spec/initContainers"_json_pointer, json::array())) {
-    if (c.value("image", "") == opts_.stash_image) continue;
-    auto it = init_states.find(c.value("name", ""));
+  kubelet_->States(pod.metadata.uid, &states, &init_states);
+  for (const apis::Container& c : pod.spec.init_containers) {
+    if (c.image == opts_.stash_image) continue;
+    auto it = init_states.find(c.name);
     if (it == init_states.end() || !it->second.terminated ||
         it->second.terminated->exit_code != 0) {
       return false;

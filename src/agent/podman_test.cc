@@ -165,12 +165,20 @@ TEST_F(CriLog, LinesAsKubectlShowsThem) {
   EXPECT_EQ(Read(since), "two\nthree\n");
 }
 
+// PodStatusFor on a pod written as JSON, its answer as JSON.
+json StatusOf(const json& pod, const std::map<std::string, ContainerState>& states,
+              const std::map<std::string, ContainerState>& init = {}, const RunScope& scope = {}) {
+  auto decoded = apis::FromJson<apis::Pod>(pod);
+  EXPECT_OK(decoded);
+  return decoded.ok() ? apis::ToJson(PodStatusFor(*decoded, states, init, scope)) : json();
+}
+
 TEST(PodStatus, ContainersOfTheRuntimeAreReportedNotRefused) {
   json pod = {{"metadata", {{"name", "p"}, {"creationTimestamp", "2026-01-01T00:00:00Z"}}},
               {"spec", {{"containers", {{{"name", "app"}, {"image", "busybox"}}}}}}};
   RunScope none;
   none.not_run_message = "podman: not installed";
-  json st = PodStatusFor(pod, {}, {}, none);
+  json st = StatusOf(pod, {}, {}, none);
   EXPECT_EQ(st["containerStatuses"][0]["state"]["waiting"]["reason"], kNotRunReason);
   EXPECT_NE(st["containerStatuses"][0]["state"]["waiting"]["message"].get<std::string>().find(
                 "podman: not installed"),
@@ -183,7 +191,7 @@ TEST(PodStatus, ContainersOfTheRuntimeAreReportedNotRefused) {
   running.running = true;
   running.container_id = "podman://abc";
   running.image_id = "sha256:def";
-  st = PodStatusFor(pod, {{"app", running}}, {}, podman);
+  st = StatusOf(pod, {{"app", running}}, {}, podman);
   EXPECT_EQ(st["phase"], "Running");
   EXPECT_EQ(st["containerStatuses"][0]["containerID"], "podman://abc");
   EXPECT_EQ(st["containerStatuses"][0]["imageID"], "sha256:def");
@@ -196,7 +204,7 @@ TEST(PodStatus, ContainersOfTheRuntimeAreReportedNotRefused) {
   crashing.restarts = 3;
   crashing.waiting_reason = "CrashLoopBackOff";
   crashing.last_terminated = Termination{1, "Error", "", {}, {}};
-  st = PodStatusFor(pod, {{"app", crashing}}, {}, podman);
+  st = StatusOf(pod, {{"app", crashing}}, {}, podman);
   EXPECT_EQ(st["phase"], "Running");  // as Kubernetes: restarting, not pending
   EXPECT_EQ(st["conditions"][3]["status"], "False");
   EXPECT_EQ(st["containerStatuses"][0]["state"]["waiting"]["reason"], "CrashLoopBackOff");

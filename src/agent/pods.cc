@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "stash/apis/client.h"
 #include "stash/kube/events.h"
 #include "stash/kube/stash_names.h"
 
@@ -13,37 +14,21 @@ namespace stash::agent {
 namespace {
 
 using kube::json;
-namespace res = kube::res;
 
 // Kubernetes' alphabet for generated names: no vowels (no words), no
 // look-alikes (0/1/3).
 constexpr std::string_view kAlphabet = "bcdfghjklmnpqrstvwxz2456789";
 
-std::string NsOf(const json& o) { return o.value("/metadata/namespace"_json_pointer, ""); }
-std::string NameOf(const json& o) { return o.value("/metadata/name"_json_pointer, ""); }
-std::string UidOf(const json& o) { return o.value("/metadata/uid"_json_pointer, ""); }
-
-// The uid of the pod's controlling owner, and its kind.
-std::pair<std::string, std::string> ControllerOf(const json& pod) {
-  for (const json& r : pod.value("/metadata/ownerReferences"_json_pointer, json::array())) {
-    if (r.value("controller", false)) return {r.value("uid", ""), r.value("kind", "")};
-  }
-  return {"", ""};
+// The pod's controlling owner, if any.
+const apis::OwnerReference* ControllerOf(const apis::Pod& pod) {
+  return pod.metadata.ControllerRef();
 }
 
-// Owner kinds whose pods this node keeps (and removes when the owner goes).
-// The node makes only Jobs' pods: the cluster's controllers (stash server's
-// src/api/workloads.h, or kube-controller-manager) make the others.
-bool IsWorkloadKind(const std::string& kind) { return kind == "Job"; }
-
-bool JobFinished(const json& job) {
-  for (const json& c : job.value("/status/conditions"_json_pointer, json::array())) {
-    if ((c.value("type", "") == "Complete" || c.value("type", "") == "Failed") &&
-        c.value("status", "") == "True") {
-      return true;
-    }
-  }
-  return false;
+bool JobFinished(const apis::Job& job) {
+  return std::any_of(job.status.conditions.begin(), job.status.conditions.end(),
+                     [](const apis::JobCondition& c) {
+                       return (c.type == "Complete" || c.type == "Failed") && c.status == "True";
+                     });
 }
 
 }  // namespace
@@ -66,93 +51,111 @@ namespace {
 constexpr char kNodeIP[] = "127.0.0.1";
 
 // [{"ip": <the node's address>}], the shape of podIPs and hostIPs.
-json NodeIPs() {
-  json ips = json::array();
-  ips.push_back({{"ip", kNodeIP}});
-  return ips;
+std::vector<apis::PodIP> NodeIPs() {
+  apis::PodIP ip;
+  ip.ip = kNodeIP;
+  return {ip};
 }
 
-json TerminatedJson(const Termination& t) {
-  json j = {{"exitCode", t.exit_code},
-            {"reason", t.reason},
-            {"startedAt", kube::FormatTime(t.started)},
-            {"finishedAt", kube::FormatTime(t.finished)}};
-  if (!t.message.empty()) j["message"] = t.message;
-  return j;
+apis::ContainerStateTerminated Terminated(const Termination& t) {
+  apis::ContainerStateTerminated out;
+  out.exit_code = t.exit_code;
+  out.reason = t.reason;
+  out.message = t.message;
+  out.started_at = kube::FormatTime(t.started);
+  out.finished_at = kube::FormatTime(t.finished);
+  return out;
 }
 
-bool Runs(const RunScope& scope, const json& c) {
-  return scope.other_images || c.value("image", "") == scope.stash_image;
+apis::ContainerState Waiting(std::string reason, std::string message = "") {
+  apis::ContainerState s;
+  s.waiting.emplace();
+  s.waiting->reason = std::move(reason);
+  s.waiting->message = std::move(message);
+  return s;
+}
+
+bool Runs(const RunScope& scope, const apis::Container& c) {
+  return scope.other_images || c.image == scope.stash_image;
 }
 
 // One container's status: the node's state for the containers it runs, "not
 // run" for the others (`blocked`: its pod is still initialising).
-json ContainerStatusJson(const json& c, const ContainerState* st, bool blocked,
-                         const RunScope& scope) {
-  std::string name = c.value("name", "");
-  json out = {{"name", name},   {"image", c.value("image", "")},
-              {"imageID", ""},  {"restartCount", 0},
-              {"ready", false}, {"started", false}};
+apis::ContainerStatus ContainerStatusOf(const apis::Container& c, const ContainerState* st,
+                                        bool blocked, const RunScope& scope) {
+  apis::ContainerStatus out;
+  out.name = c.name;
+  out.image = c.image;
+  out.started = false;
   if (!Runs(scope, c)) {
     std::string why = scope.not_run_message.empty()
                           ? "the embedded node runs only stash's own containers"
                           : "the embedded node cannot run containers: " + scope.not_run_message;
-    out["state"] = {{"waiting",
-                     {{"reason", kNotRunReason},
-                      {"message", why + "; image " + c.value("image", "") + " is not started"}}}};
+    out.state = Waiting(kNotRunReason, why + "; image " + c.image + " is not started");
     return out;
   }
   if (blocked || !st) {
-    out["state"] = {{"waiting", {{"reason", blocked ? "PodInitializing" : "ContainerCreating"}}}};
+    out.state = Waiting(blocked ? "PodInitializing" : "ContainerCreating");
     return out;
   }
-  out["restartCount"] = st->restarts;
-  if (!st->image_id.empty()) out["imageID"] = st->image_id;
-  if (!st->container_id.empty()) out["containerID"] = st->container_id;
-  if (st->last_terminated)
-    out["lastState"] = {{"terminated", TerminatedJson(*st->last_terminated)}};
+  out.restart_count = st->restarts;
+  out.image_id = st->image_id;
+  out.container_id = st->container_id;
+  if (st->last_terminated) out.last_state.terminated = Terminated(*st->last_terminated);
   if (st->running) {
-    out["ready"] = !st->not_ready;
-    out["started"] = true;
-    out["state"] = {{"running", {{"startedAt", kube::FormatTime(st->started)}}}};
+    out.ready = !st->not_ready;
+    out.started = true;
+    out.state.running.emplace().started_at = kube::FormatTime(st->started);
   } else if (st->terminated) {
-    out["state"] = {{"terminated", TerminatedJson(*st->terminated)}};
+    out.state.terminated = Terminated(*st->terminated);
   } else {
-    json waiting = {
-        {"reason", st->waiting_reason.empty() ? "ContainerCreating" : st->waiting_reason}};
-    if (!st->waiting_message.empty()) waiting["message"] = st->waiting_message;
-    out["state"] = {{"waiting", waiting}};
+    out.state = Waiting(st->waiting_reason.empty() ? "ContainerCreating" : st->waiting_reason,
+                        st->waiting_message);
   }
   return out;
 }
 
-const ContainerState* Find(const std::map<std::string, ContainerState>& m, const json& c) {
-  auto it = m.find(c.value("name", ""));
+const ContainerState* Find(const std::map<std::string, ContainerState>& m,
+                           const apis::Container& c) {
+  auto it = m.find(c.name);
   return it == m.end() ? nullptr : &it->second;
+}
+
+apis::PodCondition Condition(const char* type, bool status, const std::string& at,
+                             const char* reason) {
+  apis::PodCondition c;
+  c.type = type;
+  c.status = status ? "True" : "False";
+  c.last_transition_time = at;
+  if (!status) c.reason = reason;
+  return c;
 }
 
 }  // namespace
 
-json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& states,
-                  const std::map<std::string, ContainerState>& init_states, const RunScope& scope) {
-  const std::string created = pod.value("/metadata/creationTimestamp"_json_pointer, "");
-  const std::string restart_policy = pod.value("/spec/restartPolicy"_json_pointer, "Always");
+apis::PodStatus PodStatusFor(const apis::Pod& pod,
+                             const std::map<std::string, ContainerState>& states,
+                             const std::map<std::string, ContainerState>& init_states,
+                             const RunScope& scope) {
+  const std::string& created = pod.metadata.creation_timestamp;
+  const std::string restart_policy =
+      pod.spec.restart_policy.empty() ? "Always" : pod.spec.restart_policy;
   // The init containers it runs, in order; the pod is initialised once each exited 0.
   bool initialized = true;
-  json init_statuses = json::array();
-  for (const json& c : pod.value("/spec/initContainers"_json_pointer, json::array())) {
+  std::vector<apis::ContainerStatus> init_statuses;
+  for (const apis::Container& c : pod.spec.init_containers) {
     const ContainerState* st = Find(init_states, c);
-    init_statuses.push_back(ContainerStatusJson(c, st, !initialized, scope));
+    init_statuses.push_back(ContainerStatusOf(c, st, !initialized, scope));
     if (!Runs(scope, c)) continue;
     if (!st || !st->terminated || st->terminated->exit_code != 0) initialized = false;
   }
-  json statuses = json::array();
+  std::vector<apis::ContainerStatus> statuses;
   bool all_ready = initialized;
   bool all_done = initialized, any_failed = false, ever_ran = false, not_run = false;
   SystemTime ready_since{};
-  for (const json& c : pod.value("/spec/containers"_json_pointer, json::array())) {
+  for (const apis::Container& c : pod.spec.containers) {
     const ContainerState* st = Find(states, c);
-    statuses.push_back(ContainerStatusJson(c, st, !initialized, scope));
+    statuses.push_back(ContainerStatusOf(c, st, !initialized, scope));
     if (!initialized) continue;
     const bool ours = Runs(scope, c) && st;
     if (!Runs(scope, c)) not_run = true;
@@ -171,41 +174,29 @@ json PodStatusFor(const json& pod, const std::map<std::string, ContainerState>& 
     // With Never, a failed container is not restarted: the pod has failed.
     if (any_failed && restart_policy == "Never") phase = "Failed";
   }
-  std::string ready = all_ready ? "True" : "False";
-  std::string ready_time = all_ready ? kube::FormatTime(ready_since) : created;
-  auto cond = [&](const char* type, const std::string& status, const std::string& at,
-                  const char* reason) {
-    json c = {{"type", type}, {"status", status}, {"lastTransitionTime", at}};
-    if (status == "False") c["reason"] = reason;
-    return c;
-  };
-  json out = {
-      {"phase", phase},
-      {"hostIP", kNodeIP},
-      {"hostIPs", NodeIPs()},
-      {"startTime", created},
-      {"conditions", json::array({cond("PodScheduled", "True", created, ""),
-                                  cond("Initialized", initialized ? "True" : "False", created,
-                                       "ContainersNotInitialized"),
-                                  cond("ContainersReady", ready, ready_time, "ContainersNotReady"),
-                                  cond("Ready", ready, ready_time, "ContainersNotReady")})},
-      {"containerStatuses", statuses},
-      {"qosClass", "BestEffort"}};
-  if (!init_statuses.empty()) out["initContainerStatuses"] = init_statuses;
+  const std::string ready_time = all_ready ? kube::FormatTime(ready_since) : created;
+  apis::PodStatus out = pod.status;  // what the node does not report stays
+  out.phase = phase;
+  out.host_ip = kNodeIP;
+  out.host_ips = NodeIPs();
+  out.start_time = created;
+  out.conditions = {Condition("PodScheduled", true, created, ""),
+                    Condition("Initialized", initialized, created, "ContainersNotInitialized"),
+                    Condition("ContainersReady", all_ready, ready_time, "ContainersNotReady"),
+                    Condition("Ready", all_ready, ready_time, "ContainersNotReady")};
+  out.container_statuses = std::move(statuses);
+  out.init_container_statuses = std::move(init_statuses);
+  out.qos_class = "BestEffort";
   // The node runs pods in its own network namespace (podman's --network
   // host, or local processes), so a pod's address is the node's, as kubelet
   // reports it for hostNetwork pods; Services' Endpoints and `kubectl get pod
   // -o wide` show it. A pod none of whose containers the node runs has no
   // sandbox and no address.
-  bool runs_any = false;
-  for (const char* list : {"/spec/initContainers", "/spec/containers"}) {
-    for (const json& c : pod.value(json::json_pointer(list), json::array())) {
-      runs_any |= Runs(scope, c);
-    }
-  }
-  if (runs_any) {
-    out["podIP"] = kNodeIP;
-    out["podIPs"] = NodeIPs();
+  const auto runs = [&](const apis::Container& c) { return Runs(scope, c); };
+  if (std::any_of(pod.spec.init_containers.begin(), pod.spec.init_containers.end(), runs) ||
+      std::any_of(pod.spec.containers.begin(), pod.spec.containers.end(), runs)) {
+    out.pod_ip = kNodeIP;
+    out.pod_ips = NodeIPs();
   }
   return out;
 }
@@ -219,41 +210,38 @@ std::string PodKeeper::RandomSuffix() {
   return s;
 }
 
-json PodKeeper::NewPod(const json& w, const std::string& name) const {
-  const std::string kind = w.value("kind", "");
-  json tmpl = w.value("/spec/template"_json_pointer, json::object());
-  json labels = tmpl.value("/metadata/labels"_json_pointer, json::object());
-  labels["job-name"] = NameOf(w);
-  labels["batch.kubernetes.io/job-name"] = NameOf(w);
-  labels["controller-uid"] = UidOf(w);
-  labels["batch.kubernetes.io/controller-uid"] = UidOf(w);
-  json meta = {{"name", name},
-               {"namespace", NsOf(w)},
-               {"labels", labels},
-               {"ownerReferences", json::array({{{"apiVersion", w.value("apiVersion", "apps/v1")},
-                                                 {"kind", kind},
-                                                 {"name", NameOf(w)},
-                                                 {"uid", UidOf(w)},
-                                                 {"controller", true},
-                                                 {"blockOwnerDeletion", true}}})}};
-  json annotations = tmpl.value("/metadata/annotations"_json_pointer, json());
-  if (annotations.is_object() && !annotations.empty()) meta["annotations"] = annotations;
-  json spec = tmpl.value("spec", json::object());
-  spec["nodeName"] = node_name_;
-  return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", spec}};
+apis::Pod PodKeeper::NewPod(const apis::Job& job, const std::string& name) const {
+  const apis::PodTemplateSpec& tmpl = job.spec.template_;
+  apis::Pod pod;
+  pod.api_version = "v1";
+  pod.kind = "Pod";
+  pod.metadata.name = name;
+  pod.metadata.namespace_ = job.metadata.namespace_;
+  pod.metadata.labels = tmpl.metadata.labels;
+  for (const char* key : {"job-name", "batch.kubernetes.io/job-name"}) {
+    pod.metadata.labels.insert_or_assign(key, job.metadata.name);
+  }
+  for (const char* key : {"controller-uid", "batch.kubernetes.io/controller-uid"}) {
+    pod.metadata.labels.insert_or_assign(key, job.metadata.uid);
+  }
+  pod.metadata.annotations = tmpl.metadata.annotations;
+  pod.metadata.owner_references = {apis::ControllerReference(job)};
+  pod.spec = tmpl.spec;
+  pod.spec.node_name = node_name_;
+  return pod;
 }
 
-std::vector<json> PodKeeper::Sync(const std::vector<json>& workloads,
-                                  const std::vector<json>& listed) {
+std::vector<apis::Pod> PodKeeper::Sync(const std::vector<apis::Job>& jobs,
+                                       const std::vector<apis::Pod>& listed) {
   // What exists: the informer's view corrected by our own recent writes.
-  std::map<std::string, json> pods;  // ns/name
+  std::map<std::string, apis::Pod> pods;  // ns/name
   std::set<std::string> listed_keys;
-  for (const json& p : listed) {
-    std::string key = NsOf(p) + "/" + NameOf(p);
+  for (const apis::Pod& p : listed) {
+    std::string key = p.metadata.Key();
     listed_keys.insert(key);
-    if (p.value("/spec/nodeName"_json_pointer, "") != node_name_) continue;
+    if (p.spec.node_name != node_name_) continue;
     if (deleted_.count(key)) continue;
-    pods[key] = p;
+    pods.emplace(key, p);
   }
   for (auto it = deleted_.begin(); it != deleted_.end();) {
     it = listed_keys.count(it->first) ? std::next(it) : deleted_.erase(it);
@@ -267,76 +255,77 @@ std::vector<json> PodKeeper::Sync(const std::vector<json>& workloads,
     }
   }
 
-  auto remove = [&](const json& p) {
-    std::string key = NsOf(p) + "/" + NameOf(p);
-    Status s = client_.Delete(res::kPods, NsOf(p), NameOf(p));
+  auto remove = [&](const apis::Pod& p) {
+    const std::string key = p.metadata.Key();
+    Status s = apis::Delete<apis::Pod>(client_, p.metadata.namespace_, p.metadata.name);
     if (!s.ok() && s.code() != Code::kNotFound) {
       spdlog::warn("node: deleting pod {}: {}", key, s.ToString());
       return;
     }
     spdlog::info("node: deleted pod {}", key);
-    deleted_[key] = true;
+    deleted_.insert_or_assign(key, true);
     created_.erase(key);
     pods.erase(key);
   };
-  auto create = [&](const json& pod) {
-    std::string key = NsOf(pod) + "/" + NameOf(pod);
-    auto made = client_.Create(res::kPods, NsOf(pod), pod);
+  auto create = [&](const apis::Pod& pod) {
+    const std::string key = pod.metadata.Key();
+    auto made = apis::Create(client_, pod);
     if (!made.ok()) {
       if (made.status().code() != Code::kAlreadyExists) {
         spdlog::warn("node: creating pod {}: {}", key, made.status().ToString());
       }
       return;
     }
-    json obj = *made;
-    obj["apiVersion"] = "v1";
-    obj["kind"] = "Pod";
     spdlog::info("node: created pod {}", key);
-    created_[key] = obj;
-    pods[key] = obj;
+    created_.insert_or_assign(key, *made);
+    pods.insert_or_assign(key, std::move(*made));
   };
 
-  std::map<std::string, std::vector<json>> by_owner;  // controller uid → pods
-  for (const auto& [key, p] : pods) by_owner[ControllerOf(p).first].push_back(p);
+  // Controller uid → its pods, by name.
+  std::map<std::string, std::vector<const apis::Pod*>> by_owner;
+  for (const auto& [key, p] : pods) {
+    const apis::OwnerReference* owner = ControllerOf(p);
+    by_owner[owner ? owner->uid : ""].push_back(&p);
+  }
   std::set<std::string> owners;
-  for (const json& w : workloads) {
-    const std::string kind = w.value("kind", ""), uid = UidOf(w);
-    owners.insert(uid);
-    std::vector<json> owned = by_owner[uid];
-    std::sort(owned.begin(), owned.end(),
-              [](const json& a, const json& b) { return NameOf(a) < NameOf(b); });
-    if (kind != "Job") continue;
-    {
-      // One pod at a time until the Job has finished; a pod that failed for
-      // good (restartPolicy Never) is kept and replaced up to backoffLimit.
-      std::vector<json> active;
-      int64_t failed = 0;
-      for (const json& p : owned) {
-        const std::string phase = p.value("/status/phase"_json_pointer, "");
-        if (phase == "Failed") ++failed;
-        if (phase != "Succeeded" && phase != "Failed") active.push_back(p);
-      }
-      const bool done = JobFinished(w) || w.contains("/metadata/deletionTimestamp"_json_pointer);
-      if (done) {
-        for (const json& p : active) remove(p);
-      } else if (active.empty() &&
-                 std::none_of(owned.begin(), owned.end(),
-                              [](const json& p) {
-                                return p.value("/status/phase"_json_pointer, "") == "Succeeded";
-                              }) &&
-                 failed <= w.value("/spec/backoffLimit"_json_pointer, int64_t{6})) {
-        create(NewPod(w, NameOf(w) + "-" + RandomSuffix()));
-      }
+  std::vector<apis::Pod> to_remove, to_create;
+  for (const apis::Job& job : jobs) {
+    owners.insert(job.metadata.uid);
+    auto it = by_owner.find(job.metadata.uid);
+    const std::vector<const apis::Pod*> none;
+    const std::vector<const apis::Pod*>& owned = it == by_owner.end() ? none : it->second;
+    // One pod at a time until the Job has finished; a pod that failed for
+    // good (restartPolicy Never) is kept and replaced up to backoffLimit.
+    std::vector<const apis::Pod*> active;
+    int64_t failed = 0;
+    bool succeeded = false;
+    for (const apis::Pod* p : owned) {
+      const std::string& phase = p->status.phase;
+      if (phase == "Failed") ++failed;
+      if (phase == "Succeeded") succeeded = true;
+      if (phase != "Succeeded" && phase != "Failed") active.push_back(p);
+    }
+    const bool done = JobFinished(job) || !job.metadata.deletion_timestamp.empty();
+    if (done) {
+      for (const apis::Pod* p : active) to_remove.push_back(*p);
+    } else if (active.empty() && !succeeded && failed <= job.spec.backoff_limit.value_or(6)) {
+      to_create.push_back(NewPod(job, job.metadata.name + "-" + RandomSuffix()));
     }
   }
-  // Pods of workloads that are gone (no garbage collector here).
+  // Pods of Jobs that are gone (no garbage collector here). The node makes
+  // only Jobs' pods: the cluster's controllers (stash server's
+  // src/api/workloads.h, or kube-controller-manager) make and remove the
+  // others.
   for (const auto& [uid, list] : by_owner) {
     if (owners.count(uid)) continue;
-    for (const json& p : list) {
-      if (IsWorkloadKind(ControllerOf(p).second)) remove(p);
+    for (const apis::Pod* p : list) {
+      const apis::OwnerReference* owner = ControllerOf(*p);
+      if (owner && owner->kind == "Job") to_remove.push_back(*p);
     }
   }
-  std::vector<json> out;
+  for (const apis::Pod& p : to_remove) remove(p);
+  for (const apis::Pod& p : to_create) create(p);
+  std::vector<apis::Pod> out;
   out.reserve(pods.size());
   for (auto& [key, p] : pods) out.push_back(std::move(p));
   return out;

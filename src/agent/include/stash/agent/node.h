@@ -53,6 +53,7 @@
 #include "stash/agent/container_runtime.h"
 #include "stash/agent/pods.h"
 #include "stash/agent/process.h"
+#include "stash/apis/batch.h"
 #include "stash/apis/core.h"
 #include "stash/apis/events.h"
 #include "stash/core/clock.h"
@@ -68,6 +69,8 @@ class NodeHeartbeat;
 class NodeKubelet;
 class NodeStreams;
 class NodeInformer;
+template <class T>
+class TypedNodeInformer;
 
 struct NodeOptions {
   std::string data_dir;      // DATA above
@@ -107,7 +110,7 @@ class NodeRuntime {
 
   // Host directory for a volume of a pod spec; empty when unsupported.
   std::string VolumeHostDir(const std::string& ns, const std::string& pod,
-                            const kube::json& volume) const;
+                            const apis::Volume& volume) const;
 
  private:
   struct Container {
@@ -141,7 +144,7 @@ class NodeRuntime {
     std::string log_path;
   };
   struct CronState {
-    kube::json cronjob;
+    apis::CronJob cronjob;
     std::string schedule;
     std::optional<kube::Schedule> parsed;
     bool suspend = false;
@@ -152,17 +155,20 @@ class NodeRuntime {
     std::shared_ptr<std::atomic<bool>> active = std::make_shared<std::atomic<bool>>(false);
   };
 
-  void OnPvc(const std::string& type, const kube::json& pvc);
-  Status PatchStatus(const kube::Resource& r, const kube::json& obj, const kube::json& status);
-  std::map<std::string, Container> DesiredContainers(const std::vector<kube::json>& pods);
+  void OnPvc(const std::string& type, const apis::PersistentVolumeClaim& pvc);
+  // A merge patch of the status of r's object `meta` (`status_patch` holds
+  // only what the node changes: see apis::MergePatchDiff).
+  Status PatchStatus(const kube::Resource& r, const apis::ObjectMeta& meta,
+                     const kube::json& status_patch);
+  std::map<std::string, Container> DesiredContainers(const std::vector<apis::Pod>& pods);
   void Loop();
   // The pods that should exist now; empty until every informer has synced.
-  std::optional<std::vector<kube::json>> SyncPods();
+  std::optional<std::vector<apis::Pod>> SyncPods();
   // Returns whether a container started or stopped.
   bool SyncContainers();
-  void SyncPodStatuses(const std::vector<kube::json>& pods);
+  void SyncPodStatuses(const std::vector<apis::Pod>& pods);
   // The Jobs' status from their pods.
-  void SyncJobStatuses(const std::vector<kube::json>& pods);
+  void SyncJobStatuses(const std::vector<apis::Pod>& pods);
   // A container process ended: restart it, or record that it finished.
   void OnExit(const std::string& key, Running& r, SystemTime now, bool* restart);
   void RecordPodEvent(const Container& c, std::string_view type, std::string_view reason,
@@ -177,17 +183,17 @@ class NodeRuntime {
   void PublishProcesses();
   // `pod` as the runtime runs it: without stash's containers (and without
   // any container until stash's init containers are done).
-  apis::Pod KubeletPod(const kube::json& pod, bool stash_initialized) const;
+  apis::Pod KubeletPod(const apis::Pod& pod, bool stash_initialized) const;
   // Whether the runtime's init containers of `pod` all exited 0.
-  bool RuntimeInitDone(const kube::json& pod) const;
+  bool RuntimeInitDone(const apis::Pod& pod) const;
   // A stash container as a process: its command, and an environment made
   // as a container's is (the spec's variables, the in-cluster API address,
   // its ServiceAccount's token directory) with nothing of the server's.
   // `token_key` names its token directory: the pod's uid, or a CronJob's
   // (whose runs have no Pod object).
   Container MakeContainer(const std::string& ns, const std::string& pod,
-                          const std::string& token_key, const kube::json& pod_spec,
-                          const kube::json& container, const std::string& log_name);
+                          const std::string& token_key, const apis::PodSpec& pod_spec,
+                          const apis::Container& container, const std::string& log_name);
   // Writes (and every 48 minutes renews) c's ServiceAccount token where its
   // environment says, as kubelet does for /var/run/secrets/kubernetes.io/
   // serviceaccount.
@@ -198,21 +204,23 @@ class NodeRuntime {
   // A trigger tick that made no BackupSession: a Warning event on its
   // BackupConfiguration ("Permission Denied" for 401/403), as the sidecar
   // records its own refusals, so `kubectl describe` says why ticks do nothing.
-  void RecordTriggerFailure(const kube::json& cronjob, const Status& why);
+  void RecordTriggerFailure(const apis::CronJob& cronjob, const Status& why);
 
   const kube::Client& client_;
   Clock& clock_;
   NodeOptions opts_;
   std::vector<std::unique_ptr<NodeInformer>> workloads_;
-  std::unique_ptr<NodeInformer> pvcs_, cronjobs_, pods_;
-  NodeInformer* jobs_ = nullptr;  // one of workloads_
+  std::unique_ptr<TypedNodeInformer<apis::PersistentVolumeClaim>> pvcs_;
+  std::unique_ptr<TypedNodeInformer<apis::CronJob>> cronjobs_;
+  std::unique_ptr<TypedNodeInformer<apis::Pod>> pods_;
+  TypedNodeInformer<apis::Job>* jobs_ = nullptr;  // one of workloads_
   apis::EventRecorder kubelet_events_;
   PodKeeper pod_keeper_;
   std::map<std::string, Running> running_;    // key ns/pod/container
   std::map<std::string, CronState> crons_;    // key ns/name
   std::map<std::string, Container> desired_;  // key ns/pod/container
   std::map<std::string, Finished> finished_;  // key ns/pod/container
-  std::vector<kube::json> pods_now_;
+  std::vector<apis::Pod> pods_now_;
   // Set by informer handlers; the loop recomputes what depends on them.
   std::atomic<bool> pods_dirty_{true}, crons_dirty_{true};
   std::unique_ptr<TriggerWorkers> triggers_;

@@ -23,6 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include "stash/apis/batch.h"
+#include "stash/apis/core.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
 #include "stash/kube/client.h"
@@ -72,38 +74,42 @@ struct RunScope {
   std::string not_run_message;  // why other images are not run (the runtime's error)
 };
 
-// status for `pod`; `states` by container name (the containers the node
-// runs), `init_states` likewise for its init containers. Init containers the
+// status for `pod`: its current status with what the node reports replaced
+// (phase, conditions, hostIP(s), podIP(s) when it runs a container,
+// startTime, container statuses, qosClass); members it does not report are
+// kept. `states` by container name (the containers the node runs),
+// `init_states` likewise for its init containers. Init containers the
 // node runs go first, in order: until each exited 0 the pod is Pending, its
 // containers wait (PodInitializing) and Initialized is False. Init
 // containers the node does not run do not hold the pod back. A pod whose
 // restartPolicy is not Always (a Job's) ends Succeeded when its containers
 // exited 0, Failed when one failed for good.
-kube::json PodStatusFor(const kube::json& pod, const std::map<std::string, ContainerState>& states,
-                        const std::map<std::string, ContainerState>& init_states = {},
-                        const RunScope& scope = {});
+apis::PodStatus PodStatusFor(const apis::Pod& pod,
+                             const std::map<std::string, ContainerState>& states,
+                             const std::map<std::string, ContainerState>& init_states = {},
+                             const RunScope& scope = {});
 
 class PodKeeper {
  public:
   PodKeeper(const kube::Client& client, Random& random, std::string node_name);
 
-  // One pass over `workloads` (whole objects with kind) against `pods` (this
-  // node's Pod objects as listed). Returns the pods that should exist after
-  // the pass, created ones included; deletions are issued.
-  std::vector<kube::json> Sync(const std::vector<kube::json>& workloads,
-                               const std::vector<kube::json>& pods);
+  // One pass over `jobs` against `pods` (every Pod object as listed).
+  // Returns this node's pods that should exist after the pass, created ones
+  // included; deletions are issued.
+  std::vector<apis::Pod> Sync(const std::vector<apis::Job>& jobs,
+                              const std::vector<apis::Pod>& pods);
 
  private:
   std::string RandomSuffix();
-  // A pod of the Job `workload`, bound to this node.
-  kube::json NewPod(const kube::json& workload, const std::string& name) const;
+  // A pod of `job`, bound to this node.
+  apis::Pod NewPod(const apis::Job& job, const std::string& name) const;
 
   const kube::Client& client_;
   Random& random_;
   const std::string node_name_;
   // Pods created or deleted by us that the informer may not show yet; keeps a
   // pass from creating a second set before the first is observed.
-  std::map<std::string, kube::json> created_;
+  std::map<std::string, apis::Pod> created_;
   std::map<std::string, bool> deleted_;
 };
 
