@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "stash/agent/authorized.h"
 #include "stash/agent/format.h"
 #include "stash/agent/lease.h"
 #include "stash/agent/repository.h"
@@ -79,6 +80,47 @@ Result<bool> RestoreInit::Done(apis::RestoreSession* session) {
 }
 
 Result<RestoreOutcome> RestoreInit::Run(const std::atomic<bool>& stop) {
+  Result<RestoreOutcome> outcome = RunOnce(stop);
+  ReportAccess(outcome.status());
+  return outcome;
+}
+
+// Issue 13: a denial (401/403) is a condition and a Warning event on the
+// RestoreSession, not only an exit. The back-off is the node's restart
+// back-off of the init container, and its pod stays not Initialized.
+void RestoreInit::ReportAccess(const Status& s) {
+  const std::string who = "The stash init container in pod " + opts_.ns + "/" + opts_.pod_name;
+  const std::string role = "stash-restore-" + opts_.invoker_name;
+  if (!IsDenial(s)) {
+    if (!s.ok()) return;  // not known to work yet
+    // True again where it was False (one read: this process is one attempt).
+    Status c = SetRestoreAuthorized(client_, clock_, opts_.ns, opts_.invoker_name,
+                                    kInitContainerAuthorizedCondition, nullptr,
+                                    AuthorizedMessage(who, nullptr, role));
+    if (!c.ok() && c.code() != Code::kNotFound) spdlog::warn("run-restore: {}", c.ToString());
+    return;
+  }
+  spdlog::error(
+      "run-restore: denied by the API server: {}. This pod's ServiceAccount lacks a permission the "
+      "operator grants through Role/RoleBinding {} (or the token is not accepted); the node "
+      "restarts this init container with back-off",
+      s.ToString(), role);
+  // Either write may be denied as well; the log above says it anyway.
+  apis::ObjectReference rs;
+  rs.api_version = apis::RestoreSession::Resource().ApiVersion();
+  rs.kind = apis::RestoreSession::Resource().kind;
+  rs.name = opts_.invoker_name;
+  rs.namespace_ = opts_.ns;
+  Status e = events_.Record(rs, apis::kWarning, "Permission Denied",
+                            who + " was denied: " + s.message() + " (retrying with back-off)");
+  if (!e.ok()) spdlog::warn("run-restore: recording the event: {}", e.ToString());
+  Status c =
+      SetRestoreAuthorized(client_, clock_, opts_.ns, opts_.invoker_name,
+                           kInitContainerAuthorizedCondition, &s, AuthorizedMessage(who, &s, role));
+  if (!c.ok()) spdlog::warn("run-restore: {}", c.ToString());
+}
+
+Result<RestoreOutcome> RestoreInit::RunOnce(const std::atomic<bool>& stop) {
   apis::RestoreSession session;
   STASH_ASSIGN_OR_RETURN(bool done, Done(&session));
   if (done) return RestoreOutcome::kSkipped;
@@ -121,7 +163,10 @@ Result<RestoreOutcome> RestoreInit::Restore(const apis::RestoreSession& session)
   const std::string repo_name = session.spec.repository.name;
   auto repository = apis::Get<apis::Repository>(client_, repo_ns, repo_name);
   if (!repository.ok()) {
-    if (repository.status().retryable()) return repository.status();
+    // A permission missing is granted later: not a failed restore.
+    if (repository.status().retryable() || IsDenial(repository.status())) {
+      return repository.status();
+    }
     return Fail(session,
                 "Repository " + repo_ns + "/" + repo_name + ": " + repository.status().message(),
                 started);
@@ -129,7 +174,7 @@ Result<RestoreOutcome> RestoreInit::Restore(const apis::RestoreSession& session)
   const std::string secret_name = repository->spec.backend.storage_secret_name;
   auto secret = apis::Get<apis::Secret>(client_, repo_ns, secret_name);
   if (!secret.ok()) {
-    if (secret.status().retryable()) return secret.status();
+    if (secret.status().retryable() || IsDenial(secret.status())) return secret.status();
     return Fail(session,
                 "storage Secret " + repo_ns + "/" + secret_name + " of Repository " + repo_name +
                     ": " + secret.status().message(),

@@ -424,13 +424,9 @@ void BackupSidecar::SetReady(bool ready, const std::string& why) {
 
 Status BackupSidecar::WriteAuthorized(const Status* denial) {
   const std::string pod = "The stash sidecar in pod " + opts_.ns + "/" + opts_.pod_name;
-  const std::string message =
-      denial
-          ? pod + " was denied: " + denial->message() + ". Grant it in Role stash-backup-" +
-                opts_.invoker_name + " (the operator makes it) or the pod's ServiceAccount binding."
-          : pod + " has every permission it used.";
   return SetAuthorized(client_, clock_, opts_.ns, opts_.invoker_name, kSidecarAuthorizedCondition,
-                       denial, message);
+                       denial,
+                       AuthorizedMessage(pod, denial, "stash-backup-" + opts_.invoker_name));
 }
 
 Status BackupSidecar::FailInterrupted() {

@@ -118,16 +118,15 @@ void ReportAccess(const kube::Client& client, Clock& clock, const apis::BackupCo
   const std::string& ns = bc.metadata.namespace_;
   const std::string cronjob =
       "The backup triggering CronJob " + ns + "/stash-trigger-" + bc.metadata.name;
+  const std::string role = "stash-backup-" + bc.metadata.name;
   Status written;
   if (IsDenial(s)) {
-    written =
-        SetAuthorized(client, clock, ns, bc.metadata.name, kTriggerAuthorizedCondition, &s,
-                      cronjob + " was denied: " + s.message() + ". Grant it in Role stash-backup-" +
-                          bc.metadata.name + " (the operator makes it).");
+    written = SetAuthorized(client, clock, ns, bc.metadata.name, kTriggerAuthorizedCondition, &s,
+                            AuthorizedMessage(cronjob, &s, role));
   } else if (s.ok() &&
              apis::ConditionStatus(bc.status.conditions, kTriggerAuthorizedCondition) == "False") {
     written = SetAuthorized(client, clock, ns, bc.metadata.name, kTriggerAuthorizedCondition,
-                            nullptr, cronjob + " has every permission it used.");
+                            nullptr, AuthorizedMessage(cronjob, nullptr, role));
   }
   if (!written.ok()) spdlog::warn("create-backupsession: {}", written.ToString());
 }

@@ -228,6 +228,8 @@ RbacObjects RestoreRbac(const RbacOwner& rs, const std::string& workload_account
       // A StatefulSet's hosts take one Lease each: not named in advance.
       Rule("coordination.k8s.io", "leases", {"create", "get", "update"}),
       Rule("stash.appscode.com", "restoresessions", {"get"}, {rs.name}),
+      // Its host's stats, and the StashInitContainerAuthorized condition
+      // naming a call the API server denied (agent/restore_init.h).
       Rule("stash.appscode.com", "restoresessions/status", {"patch"}, {rs.name}),
       Rule("", "events", {"list", "create", "patch"}),
   };

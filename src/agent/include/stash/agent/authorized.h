@@ -1,5 +1,5 @@
-// What stash's pods (the backup sidecar, the trigger CronJob) say on the
-// object they work for when the API server refuses them a call (401: the
+// What stash's pods (the backup sidecar, the trigger CronJob, the restore
+// init container) say on the object they work for when the API server refuses them a call (401: the
 // token is not accepted; 403: a permission is missing): a condition of their
 // own, False with the server's words (verb, resource, namespace and
 // ServiceAccount, as kube's Forbidden message has them), set True again by
@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "stash/apis/backup.h"
+#include "stash/apis/restore.h"
 #include "stash/core/clock.h"
 #include "stash/core/status.h"
 #include "stash/kube/client.h"
@@ -24,6 +25,9 @@ namespace stash::agent {
 // On the BackupConfiguration: the sidecar's and the trigger CronJob's.
 inline constexpr std::string_view kSidecarAuthorizedCondition = "StashSidecarAuthorized";
 inline constexpr std::string_view kTriggerAuthorizedCondition = "BackupTriggerAuthorized";
+// On the RestoreSession: its init container `stash-init` (the workload's pods).
+inline constexpr std::string_view kInitContainerAuthorizedCondition =
+    "StashInitContainerAuthorized";
 
 // 401 (a token not accepted) or 403 (a permission missing).
 bool IsDenial(const Status& s);
@@ -37,5 +41,15 @@ bool IsDenial(const Status& s);
 Status SetAuthorized(const kube::Client& client, Clock& clock, const std::string& ns,
                      const std::string& name, std::string_view type, const Status* denial,
                      const std::string& message);
+// The same on RestoreSession ns/name. Needs restoresessions/status patch.
+Status SetRestoreAuthorized(const kube::Client& client, Clock& clock, const std::string& ns,
+                            const std::string& name, std::string_view type, const Status* denial,
+                            const std::string& message);
+
+// The condition's message for `who` (e.g. "The stash sidecar in pod ns/p"):
+// denied, the server's words and the Role the operator makes for it; not
+// denied, that it has every permission it used.
+std::string AuthorizedMessage(const std::string& who, const Status* denial,
+                              const std::string& role);
 
 }  // namespace stash::agent

@@ -13,6 +13,11 @@
 // prune) is returned without touching the stats, so the container fails and
 // the node retries it with back-off; any other failure is recorded as the
 // host's Failed stats first (Stash then lets the pod start on its retry).
+// A call the API server denies (401/403) is one that may pass: besides the
+// log, the RestoreSession gets condition StashInitContainerAuthorized False
+// with the server's words (verb, resource, namespace, ServiceAccount) and
+// the Role to grant it in, and a Warning "Permission Denied" event (either
+// write may be denied too); the first run that works sets it True again.
 //
 // Thread-safety: Run on one thread.
 #pragma once
@@ -66,6 +71,10 @@ class RestoreInit {
   const std::string& failure() const { return failure_; }
 
  private:
+  Result<RestoreOutcome> RunOnce(const std::atomic<bool>& stop);
+  // The StashInitContainerAuthorized condition and the Warning event of a
+  // denial (401/403) on the RestoreSession; True again once a run works.
+  void ReportAccess(const Status& s);
   // Whether the session or this host is done; *session gets the object.
   Result<bool> Done(apis::RestoreSession* session);
   Result<RestoreOutcome> Restore(const apis::RestoreSession& session);
