@@ -275,6 +275,29 @@ class OperatorEnv:
     def wait_for(self, what, fn, timeout=60, interval=0.3):
         return wait_for(what, fn, timeout, interval, detail=self.logs)
 
+    def replace_role_rules(self, name, rules, ns="demo"):
+        """Replaces Role ns/name's rules with `rules(old rules)` (the operator
+        does not watch its Roles: they stay so); returns the old rules."""
+        role = self.get_json("role", "-n", ns, name)
+        before = json.loads(json.dumps(role["rules"]))
+        role["rules"] = rules(role["rules"])
+        for k in ("resourceVersion", "uid", "creationTimestamp", "managedFields"):
+            role["metadata"].pop(k, None)
+        self.kubectl("replace", "-f", "-", input=json.dumps(role))
+        return before
+
+    def wait_denied(self, condition, denial, role, timeout=60):
+        """Waits for condition() (a condition dict or None) to be False with
+        reason PermissionDenied, its message matching regex `denial` (kube's
+        Forbidden words) and naming Role `role`; returns (condition, match)."""
+        cond = self.wait_for("the condition False", lambda: (
+            lambda c: c if c and c["status"] == "False" else None)(condition()), timeout=timeout)
+        assert cond["reason"] == "PermissionDenied", cond
+        missing = re.search(denial, cond["message"])
+        assert missing, cond["message"]
+        assert role in cond["message"], cond["message"]
+        return cond, missing
+
     def create_namespace_and_secret(self, password="changeit", ns="demo", name="gcs-secret",
                                     project="stash-local-test", key=None):
         """As the guide: `echo -n` each value into a file, then

@@ -18,7 +18,6 @@ reason to reconcile, so it stays removed until the test puts it back):
 """
 import datetime
 import glob
-import json
 import os
 import re
 import sys
@@ -78,24 +77,17 @@ class SidecarDenied(OperatorTestMixin, unittest.TestCase):
         self.assertIsNone(self.condition(), "a sidecar that was never denied adds no condition")
         pod, _ = self.sidecar_pod()
 
-        role = env.get_json("role", "-n", "demo", ROLE)
-        original = json.loads(json.dumps(role["rules"]))
-        role["rules"] = [r for r in role["rules"] if LEASE not in r.get("resourceNames", [])]
-        self.assertEqual(len(role["rules"]), len(original) - 1)
-        for k in ("resourceVersion", "uid", "creationTimestamp", "managedFields"):
-            role["metadata"].pop(k, None)
-        env.kubectl("replace", "-f", "-", input=json.dumps(role))
+        original = env.replace_role_rules(ROLE, lambda rules: [
+            r for r in rules if LEASE not in r.get("resourceNames", [])])
+        self.assertEqual(len(env.get_json("role", "-n", "demo", ROLE)["rules"]),
+                         len(original) - 1)
 
         # The condition and the event name the permission (the lease is renewed
         # with an update, then read again with a get: either verb).
-        cond = env.wait_for("StashSidecarAuthorized=False", lambda: (
-            lambda c: c if c and c["status"] == "False" else None)(self.condition()), timeout=90)
-        self.assertEqual(cond["reason"], "PermissionDenied")
-        missing = re.search(
-            r'User "system:serviceaccount:demo:default" cannot (get|update) resource "leases" '
-            r'in API group "coordination.k8s.io" in the namespace "demo"', cond["message"])
-        self.assertTrue(missing, cond["message"])
-        self.assertIn(ROLE, cond["message"])
+        _, missing = env.wait_denied(
+            self.condition, r'User "system:serviceaccount:demo:default" cannot (get|update) '
+            r'resource "leases" in API group "coordination.k8s.io" in the namespace "demo"',
+            ROLE, timeout=90)
         events = env.wait_for("the Permission Denied event", lambda: [
             e for e in (env.get_json("events", "-n", "demo") or {}).get("items", [])
             if e["reason"] == "Permission Denied" and e["type"] == "Warning" and
@@ -132,9 +124,7 @@ class SidecarDenied(OperatorTestMixin, unittest.TestCase):
 
         # The rule back: at the next retry the condition clears, the container
         # is Ready, and backups run again.
-        role = env.get_json("role", "-n", "demo", ROLE)
-        role["rules"] = original
-        env.kubectl("replace", "-f", "-", input=json.dumps(role))
+        env.replace_role_rules(ROLE, lambda _: original)
         cond = env.wait_for("StashSidecarAuthorized=True", lambda: (
             lambda c: c if c and c["status"] == "True" else None)(self.condition()), timeout=120)
         self.assertEqual(cond["reason"], "PermissionGranted")

@@ -17,7 +17,6 @@ does not watch its Roles, so it stays out until the test puts it back):
 """
 import json
 import os
-import re
 import subprocess
 import sys
 import unittest
@@ -76,23 +75,16 @@ class RestoreInitDenied(OperatorTestMixin, unittest.TestCase):
         env.wait_for("the init container injected", lambda: env.get_json(
             "deployment", "-n", "demo", "stash-demo")["spec"]["template"]["spec"].get(
                 "initContainers"))
-        role = env.wait_for("the operator's Role", lambda: env.get_json("role", "-n", "demo", ROLE))
-        original = json.loads(json.dumps(role["rules"]))
-        role["rules"] = [r for r in role["rules"] if r.get("resources") != ["repositories"]]
-        self.assertEqual(len(role["rules"]), len(original) - 1, original)
-        for k in ("resourceVersion", "uid", "creationTimestamp", "managedFields"):
-            role["metadata"].pop(k, None)
-        env.kubectl("replace", "-f", "-", input=json.dumps(role))
+        env.wait_for("the operator's Role", lambda: env.get_json("role", "-n", "demo", ROLE))
+        original = env.replace_role_rules(ROLE, lambda rules: [
+            r for r in rules if r.get("resources") != ["repositories"]])
+        self.assertEqual(len(env.get_json("role", "-n", "demo", ROLE)["rules"]),
+                         len(original) - 1, original)
         env.kubectl("scale", "deployment", "-n", "demo", "stash-demo", "--replicas=1")
 
-        cond = env.wait_for("%s=False" % CONDITION, lambda: (
-            lambda c: c if c and c["status"] == "False" else None)(self.condition()), timeout=60)
-        self.assertEqual(cond["reason"], "PermissionDenied")
-        missing = re.search(
-            r'User "system:serviceaccount:demo:[a-z0-9-]+" cannot get resource "repositories" '
-            r'in API group "stash.appscode.com" in the namespace "demo"', cond["message"])
-        self.assertTrue(missing, cond["message"])
-        self.assertIn(ROLE, cond["message"])
+        cond, missing = env.wait_denied(
+            self.condition, r'User "system:serviceaccount:demo:[a-z0-9-]+" cannot get resource '
+            r'"repositories" in API group "stash.appscode.com" in the namespace "demo"', ROLE)
         self.assertIn("stash init container", cond["message"])
         events = env.wait_for("the Permission Denied event", lambda: [
             e for e in (env.get_json("events", "-n", "demo") or {}).get("items", [])
@@ -113,9 +105,7 @@ class RestoreInitDenied(OperatorTestMixin, unittest.TestCase):
                          r"Init:")
 
         # The rule back: the node's next restart of the init container restores.
-        role = env.get_json("role", "-n", "demo", ROLE)
-        role["rules"] = original
-        env.kubectl("replace", "-f", "-", input=json.dumps(role))
+        env.replace_role_rules(ROLE, lambda _: original)
         s = env.wait_for("RestoreSession final", lambda: (
             lambda s: s if s.get("status", {}).get("phase") in ("Succeeded", "Failed") else None)(
                 self.session()), timeout=90)
