@@ -10,13 +10,17 @@ does not watch its Roles, so it stays out until the test puts it back):
   and a Warning "Permission Denied" event, both naming the verb, the
   resource, the namespace and the ServiceAccount, as kube's Forbidden
   message does, and the Role to grant it in;
-- the host is not recorded Failed (a permission can be granted later), and
-  the pod is not Initialized while the node restarts the init container;
+- the host is not recorded Failed (a permission can be granted later), the
+  pod is not Initialized, and the node restarts the init container with
+  growing delays (the init container's log's timestamps);
 - with the rule back the restore completes (the data is back in the
   volume) and the condition turns True.
 """
+import datetime
+import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import unittest
@@ -28,6 +32,8 @@ from operator_env import OperatorTestMixin  # noqa: E402
 NAME = "restore-denied"
 ROLE = "stash-restore-" + NAME
 CONDITION = "StashInitContainerAuthorized"
+DENIAL = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)\S* error run-restore: denied by "
+                    r"the API server", re.M)
 SESSION = json.dumps({
     "apiVersion": "stash.appscode.com/v1beta1", "kind": "RestoreSession",
     "metadata": {"name": NAME, "namespace": "demo"},
@@ -103,6 +109,21 @@ class RestoreInitDenied(OperatorTestMixin, unittest.TestCase):
         self.assertEqual(initialized, ["False"], pod.get("status"))
         self.assertRegex(env.kubectl("get", "pod", "-n", "demo", pod["metadata"]["name"]).stdout,
                          r"Init:")
+        # The node's restarts back off: each denied run waits longer than the last.
+        def denials():
+            text = ""
+            for path in glob.glob(os.path.join(env.node_dir, "logs", "demo_%s_stash-init*" %
+                                               pod["metadata"]["name"])):
+                with open(path, errors="replace") as f:
+                    text += f.read()
+            got = DENIAL.findall(text)
+            return got if len(got) >= 4 else None
+        times = [datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%f")
+                 for t in env.wait_for("four denied runs", denials, timeout=40)[:4]]
+        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+        print("denied init container runs: gaps %s s" % ["%.1f" % g for g in gaps],
+              file=sys.stderr)
+        self.assertGreater(gaps[2], gaps[0] * 2, gaps)
 
         # The rule back: the node's next restart of the init container restores.
         env.replace_role_rules(ROLE, lambda _: original)
