@@ -109,11 +109,6 @@ size_t OnRead(char* buffer, size_t size, size_t n, void* user) {
   return len;
 }
 
-int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  auto* t = static_cast<Transfer*>(user);
-  return t->cancel && t->cancel->load() ? 1 : 0;
-}
-
 int OnSeek(void* user, curl_off_t offset, int origin) {
   auto* t = static_cast<Transfer*>(user);
   if (origin != SEEK_SET || offset < 0 || static_cast<size_t>(offset) > t->request->body->size()) {
@@ -203,7 +198,10 @@ Client::Client(std::string location, Options options)
 }
 
 Client::~Client() {
-  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+  for (const Handle& h : idle_) {
+    curl_multi_cleanup(static_cast<CURLM*>(h.multi));
+    curl_easy_cleanup(static_cast<CURL*>(h.easy));
+  }
 }
 
 void Client::AddSecret(const std::string& secret) {
@@ -221,27 +219,89 @@ std::string Client::Scrub(std::string message) const {
   return message;
 }
 
-void* Client::Acquire() {
+Client::Handle Client::Acquire() {
   {
     std::lock_guard lock(mu_);
     if (!idle_.empty()) {
-      void* h = idle_.back();
+      Handle h = idle_.back();
       idle_.pop_back();
       return h;
     }
   }
-  return curl_easy_init();
+  Handle h{curl_easy_init(), curl_multi_init()};
+  // The multi handle's wake-up socket pair is opened without close-on-exec.
+  MarkAllCloseOnExec();
+  if (h.easy == nullptr || h.multi == nullptr) {
+    if (h.multi) curl_multi_cleanup(static_cast<CURLM*>(h.multi));
+    if (h.easy) curl_easy_cleanup(static_cast<CURL*>(h.easy));
+    return {};
+  }
+  return h;
 }
 
-void Client::Release(void* handle) {
-  // Reset keeps the handle's connection cache, which is the point of pooling.
-  curl_easy_reset(static_cast<CURL*>(handle));
+void Client::Release(Handle handle) {
+  // The multi handle keeps the connection cache, which is the point of
+  // pooling; reset clears only the easy handle's options.
+  curl_easy_reset(static_cast<CURL*>(handle.easy));
   std::lock_guard lock(mu_);
   if (idle_.size() < 64) {
     idle_.push_back(handle);
     return;
   }
-  curl_easy_cleanup(static_cast<CURL*>(handle));
+  curl_multi_cleanup(static_cast<CURLM*>(handle.multi));
+  curl_easy_cleanup(static_cast<CURL*>(handle.easy));
+}
+
+void Client::WakeTransfers() {
+  std::lock_guard lock(waiting_mu_);
+  for (void* multi : waiting_) curl_multi_wakeup(static_cast<CURLM*>(multi));
+}
+
+int Client::Perform(Handle h, const std::atomic<bool>* cancel) {
+  CURL* curl = static_cast<CURL*>(h.easy);
+  CURLM* multi = static_cast<CURLM*>(h.multi);
+  if (curl_multi_add_handle(multi, curl) != CURLM_OK) return CURLE_FAILED_INIT;
+  {
+    // Registered before the first look at `cancel`: a flag set before a
+    // wake-up is seen either by that look or thanks to the wake-up.
+    std::lock_guard lock(waiting_mu_);
+    waiting_.insert(multi);
+  }
+  CURLcode rc = CURLE_OK;
+  bool done = false;
+  while (!done) {
+    int running = 0;
+    if (curl_multi_perform(multi, &running) != CURLM_OK) {
+      rc = CURLE_FAILED_INIT;
+      break;
+    }
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+      if (msg->msg == CURLMSG_DONE && msg->easy_handle == curl) {
+        rc = msg->data.result;
+        done = true;
+      }
+    }
+    if (done) break;
+    if (cancel != nullptr && cancel->load()) {
+      rc = CURLE_ABORTED_BY_CALLBACK;
+      break;
+    }
+    // Sleeps until the connection has something to do, curl's own timers
+    // (timeouts) are due, or WakeTransfers(); the bound notices a cancel
+    // flag set by someone who did not wake us.
+    const auto bound = static_cast<int>(options_.cancel_check.count());
+    if (curl_multi_poll(multi, nullptr, 0, bound, nullptr) != CURLM_OK) {
+      rc = CURLE_FAILED_INIT;
+      break;
+    }
+  }
+  {
+    std::lock_guard lock(waiting_mu_);
+    waiting_.erase(multi);
+  }
+  curl_multi_remove_handle(multi, curl);
+  return rc;
 }
 
 namespace {
@@ -286,11 +346,6 @@ curl_slist* SetExchange(CURL* curl, Transfer* t) {
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnWrite);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
-  if (t->cancel != nullptr) {
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, t);
-  }
   if (request.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (request.body.has_value()) {
@@ -324,8 +379,9 @@ curl_slist* SetExchange(CURL* curl, Transfer* t) {
 }  // namespace
 
 Result<Response> Client::Do(const Request& request, std::vector<uint8_t>* sink) {
-  CURL* curl = static_cast<CURL*>(Acquire());
-  if (curl == nullptr) return InternalError("libcurl could not create a handle");
+  Handle handle = Acquire();
+  if (handle.easy == nullptr) return InternalError("libcurl could not create a handle");
+  CURL* curl = static_cast<CURL*>(handle.easy);
   Transfer t;
   t.request = &request;
   t.cancel = request.cancel != nullptr ? request.cancel : options_.cancel;
@@ -334,13 +390,13 @@ Result<Response> Client::Do(const Request& request, std::vector<uint8_t>* sink) 
   SetConnection(curl, options_, request);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_slist* headers = SetExchange(curl, &t);
-  CURLcode rc = curl_easy_perform(curl);
+  const auto rc = static_cast<CURLcode>(Perform(handle, t.cancel));
   curl_slist_free_all(headers);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   long os_errno = 0;
   curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
-  Release(curl);
+  Release(handle);
 
   if (rc == CURLE_OK || status != 0) answered_.store(true);
   t.response.status = status;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <future>
 #include <thread>
 
 #include "stash/core/testing.h"
@@ -200,6 +201,37 @@ TEST(Client, CancellingStopsAStreamThatStaysSilent) {
     return true;
   };
   auto r = client.Do(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCancelled) << r.status();
+}
+
+TEST(Client, WakeTransfersStopsACancelledStreamAtOnce) {
+  CannedServer server({{std::string(kChunkedHead) + "6\r\nline1\n\r\n", true}});
+  Options o;
+  o.low_speed_bytes = 0;                   // a watch: no stall timer wakes curl
+  o.cancel_check = std::chrono::hours(1);  // only the wake-up can end it in time
+  Client client("kube", o);
+  std::atomic<bool> cancel{false};
+  std::promise<void> streaming;
+  Request req;
+  req.url = server.url("/watch");
+  req.cancel = &cancel;
+  req.stream = [&](std::string_view) {
+    streaming.set_value();
+    return true;
+  };
+  auto done = std::async(std::launch::async, [&] { return client.Do(req); });
+  streaming.get_future().wait();
+  // Not a wait for a condition: curl's happy-eyeballs timer (200 ms) wakes a
+  // new connection's transfer once; past it nothing but WakeTransfers() or
+  // cancel_check makes the transfer look at its flag.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  client.WakeTransfers();  // a flag not set: the transfer goes on
+  cancel = true;
+  client.WakeTransfers();
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "the woken transfer did not stop";
+  auto r = done.get();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kCancelled) << r.status();
 }

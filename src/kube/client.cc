@@ -218,6 +218,8 @@ Status Client::Delete(const Resource& r, std::string_view ns, std::string_view n
   return r2.ok() ? Status::Ok() : r2.status();
 }
 
+void Client::WakeWatches() const { http_->WakeTransfers(); }
+
 Status Client::Watch(const Resource& r, std::string_view ns, const ListOptions& opts,
                      const std::function<void(const WatchEvent&)>& on_event,
                      const std::atomic<bool>* stop) const {

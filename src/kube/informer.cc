@@ -60,8 +60,13 @@ void Informer::Start() {
   });
 }
 
-void Informer::Stop() {
+void Informer::RequestStop() {
   stop_ = true;
+  client_.WakeWatches();
+}
+
+void Informer::Stop() {
+  RequestStop();
   JoinWaking(clock_, thread_, exited_);
 }
 

@@ -19,8 +19,13 @@
 // never the query string, which may hold signatures) and are scrubbed of
 // every registered secret.
 //
+// A transfer with a cancel flag stops within Options::cancel_check (1 s) of
+// the flag being set, and at once when whoever sets it then calls WakeTransfers() (a
+// stopping watch must not hold its owner's shutdown for that second).
+//
 // Thread-safety: Do() may be called from many threads at once; each call
-// borrows its own easy handle. AddSecret() must happen before concurrent use.
+// borrows its own curl handles. WakeTransfers() may be called from any
+// thread. AddSecret() must happen before concurrent use.
 #pragma once
 
 #include <atomic>
@@ -29,6 +34,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -59,6 +65,9 @@ struct Options {
   // When it becomes true, every transfer of this client (one without its own
   // Request::cancel) stops with kCancelled: a stopped backup's uploads.
   const std::atomic<bool>* cancel = nullptr;
+  // How often a waiting transfer looks at its cancel flag on its own; a
+  // WakeTransfers() makes it look at once.
+  std::chrono::milliseconds cancel_check{1000};
 };
 
 struct Request {
@@ -75,7 +84,8 @@ struct Request {
   // which is then no error. A streamed transfer that reaches its time limit
   // also ends normally (a watch that ran its course).
   std::function<bool(std::string_view)> stream;
-  // When it becomes true the transfer stops with kCancelled.
+  // When it becomes true the transfer stops with kCancelled (at once
+  // after Client::WakeTransfers()).
   const std::atomic<bool>* cancel = nullptr;
   // Return non-2xx answers as a Response (status and body) instead of an
   // error Status.
@@ -108,13 +118,27 @@ class Client {
   // else becomes an error Status as described above.
   Result<Response> Do(const Request& request, std::vector<uint8_t>* sink = nullptr);
 
+  // Wakes every transfer of this client in flight, so that each looks at
+  // its cancel flag now instead of within the second: set the flag first.
+  // Transfers whose flag is not set carry on undisturbed.
+  void WakeTransfers();
+
   const std::string& location() const { return location_; }
   // Removes secrets from a message (for callers composing their own).
   std::string Scrub(std::string message) const;
 
  private:
-  void* Acquire();
-  void Release(void* handle);
+  // A pooled easy handle and the multi handle it runs in (which holds the
+  // connection cache and can be woken), as void* to keep curl.h private.
+  struct Handle {
+    void* easy = nullptr;
+    void* multi = nullptr;
+  };
+  Handle Acquire();
+  void Release(Handle handle);
+  // Runs the transfer set up on h.easy to its end, or until *cancel is
+  // seen set; returns the CURLcode.
+  int Perform(Handle h, const std::atomic<bool>* cancel);
   Status TransportError(const Request& request, int curl_code, long os_errno,
                         const char* detail) const;
 
@@ -122,7 +146,9 @@ class Client {
   Options options_;
   std::vector<std::string> secrets_;
   std::mutex mu_;
-  std::vector<void*> idle_;
+  std::vector<Handle> idle_;
+  std::mutex waiting_mu_;
+  std::set<void*> waiting_;            // multi handles of the transfers in flight
   std::atomic<bool> answered_{false};  // some request reached the server
 };
 

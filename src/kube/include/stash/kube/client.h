@@ -107,9 +107,13 @@ class Client {
 
   // Streams one watch request until the server ends it (OK), `stop` becomes
   // true (kCancelled), or it fails. `on_event` runs on the calling thread.
+  // A watch sees `stop` within a second, at once after WakeWatches().
   Status Watch(const Resource& r, std::string_view ns, const ListOptions& opts,
                const std::function<void(const WatchEvent&)>& on_event,
                const std::atomic<bool>* stop) const;
+  // Makes every watch of this client (and its copies) look at its stop flag
+  // now: set the flag, then call this. Any thread.
+  void WakeWatches() const;
 
   // "/apis/<g>/<v>/namespaces/<ns>/<plural>[/<name>[/<sub>]]".
   static std::string Path(const Resource& r, std::string_view ns, std::string_view name = "",

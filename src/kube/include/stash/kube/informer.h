@@ -49,9 +49,11 @@ class Informer {
   Informer& operator=(const Informer&) = delete;
 
   void Start();
-  // Asks the thread to end without waiting (a watch notices within about a
-  // second): stopping many informers, ask them all before Stop()ping each.
-  void RequestStop() { stop_ = true; }
+  // Asks the thread to end without waiting: its watch is woken at once
+  // (Client::WakeWatches). Stopping many informers, ask them all before
+  // Stop()ping each, so that their ends overlap.
+  void RequestStop();
+  // RequestStop() and waits for the thread to end.
   void Stop();
 
   // True once the first list has been delivered.
