@@ -76,20 +76,23 @@ void NodeRuntime::Start() {
   cronjobs_->Start();
   pods_->Start();
   for (auto& w : workloads_) w->Start();
-  loop_ = std::thread([this] { Loop(); });
+  loop_exited_ = false;
+  loop_ = std::thread([this] {
+    Loop();
+    loop_exited_ = true;
+  });
 }
 
 void NodeRuntime::Stop() {
   stop_ = true;
-  if (loop_.joinable()) loop_.join();
+  kube::JoinWaking(clock_, loop_, loop_exited_);  // not after its next 200 ms sleep
   streams_.reset();
   if (kubelet_) kubelet_->Stop();
   kubelet_.reset();
   triggers_.reset();
   heartbeat_.reset();
-  if (pvcs_) pvcs_->Stop();
-  if (cronjobs_) cronjobs_->Stop();
-  if (pods_) pods_->Stop();
+  for (auto& w : workloads_) w->RequestStop();
+  apis::StopTogether(pvcs_, cronjobs_, pods_);
   for (auto& w : workloads_) w->Stop();
   workloads_.clear();
   jobs_ = nullptr;

@@ -9,6 +9,7 @@
 
 #include "stash/apis/client.h"
 #include "stash/kube/events.h"
+#include "stash/kube/informer.h"
 
 namespace stash::agent {
 
@@ -66,12 +67,16 @@ NodeHeartbeat::~NodeHeartbeat() { Stop(); }
 
 void NodeHeartbeat::Start() {
   stop_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  exited_ = false;
+  thread_ = std::thread([this] {
+    Loop();
+    exited_ = true;
+  });
 }
 
 void NodeHeartbeat::Stop() {
   stop_ = true;
-  if (thread_.joinable()) thread_.join();
+  kube::JoinWaking(clock_, thread_, exited_);  // not after its next 200 ms sleep
 }
 
 apis::NodeStatus NodeHeartbeat::NodeStatus(SystemTime now) const {

@@ -36,6 +36,7 @@ class NodeHeartbeat {
   const std::string name_;
   const std::string data_dir_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> exited_{false};  // Loop returned (Stop wakes its sleeps until then)
   std::thread thread_;
 };
 

@@ -201,13 +201,9 @@ void RestoreSessionController::Start() {
 
 void RestoreSessionController::Stop() {
   stop_ = true;
-  if (sessions_) sessions_->Stop();
-  if (repositories_) repositories_->Stop();
-  if (deployments_) deployments_->Stop();
-  if (statefulsets_) statefulsets_->Stop();
-  if (daemonsets_) daemonsets_->Stop();
-  if (claims_) claims_->Stop();
-  if (jobs_) jobs_->Stop();
+  queue_.Wake();
+  apis::StopTogether(sessions_, repositories_, deployments_, statefulsets_, daemonsets_, claims_,
+                     jobs_);
   for (auto& w : workers_) w.join();
   workers_.clear();
 }

@@ -243,6 +243,7 @@ class NodeRuntime {
   std::mutex trigger_clients_mu_;
   std::map<std::string, TriggerIdentity> trigger_clients_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> loop_exited_{false};  // Loop returned (Stop wakes its sleeps until then)
   std::thread loop_;
 };
 

@@ -112,4 +112,13 @@ class Informer {
   kube::Informer inner_;  // last: its thread must stop before the cache goes
 };
 
+// Stops several informers (pointers to anything with RequestStop/Stop; null
+// ones are skipped) together: every watch is told first, so that they all
+// end at once, then each thread is joined.
+template <typename... Ptr>
+void StopTogether(Ptr&... informers) {
+  ((informers ? informers->RequestStop() : void()), ...);
+  ((informers ? informers->Stop() : void()), ...);
+}
+
 }  // namespace stash::apis
