@@ -227,10 +227,20 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(schema["properties"]["spec"]["properties"]["schedule"]["type"], "string")
 
     def test_sigterm_stops_cleanly(self):
+        # Within a second, with a watch open (with the operator:
+        # test_operator_crash).
         other = ApiServer().start()
         try:
+            self.assertEqual(other.kubectl("get", "ns").returncode, 0)
+            watch = other.kubectl_bg("get", "ns", "-w")
+            self.assertIn("NAME", watch.stdout.readline())
+            self.assertIn("default", watch.stdout.readline())  # the watch is open
+            start = time.monotonic()
             other.proc.send_signal(signal.SIGTERM)
             self.assertEqual(other.proc.wait(15), 0)
+            self.assertLessEqual(time.monotonic() - start, 1.0)
+            watch.kill()
+            watch.wait()
         finally:
             other.cleanup()
 
