@@ -220,6 +220,15 @@ void BackupConfigurationController::Work() {
       // help; its next change brings it back.
       spdlog::warn("reconciling {}: {}", *key, s.ToString());
       queue_.Forget(*key);
+    } else if (s.code() == Code::kConflict) {
+      // Our cache was behind the server (a status written against a version
+      // someone has since changed): the watch brings the newer one within
+      // moments, so try again now rather than after the failure back-off
+      // (1 s, doubling), which delayed a deletion or a schedule fix by
+      // seconds — and, since status-only events no longer requeue, nothing
+      // else would bring the key back sooner.
+      spdlog::debug("reconciling {}: {}", *key, s.ToString());
+      queue_.AddConflicted(*key);
     } else {
       spdlog::warn("reconciling {}: {}", *key, s.ToString());
       queue_.AddRateLimited(*key);

@@ -54,9 +54,26 @@ void WorkQueue::AddRateLimited(const std::string& key, Duration max) {
   AddAfter(key, std::min(d, max));
 }
 
+void WorkQueue::AddConflicted(const std::string& key) {
+  // A few immediate retries cover a watch event in flight; more in a row is
+  // contention, and backs off as any failure.
+  constexpr int kImmediate = 5;
+  int n;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    n = conflicts_[key]++;
+  }
+  if (n < kImmediate) {
+    Add(key);
+  } else {
+    AddRateLimited(key);
+  }
+}
+
 void WorkQueue::Forget(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   failures_.erase(key);
+  conflicts_.erase(key);
 }
 
 void WorkQueue::Done(const std::string& key) {

@@ -44,6 +44,36 @@ TEST(WorkQueue, DelayedKeysWaitForTheClock) {
   EXPECT_EQ(got, "bc:demo/late");
 }
 
+// A conflict (a cache behind the server) is retried at once a few times in a
+// row, without waiting for the clock, then backs off as a failure; Forget
+// starts the count again.
+TEST(WorkQueue, ConflictsAreRetriedAtOnceAFewTimesThenBackOff) {
+  ManualClock clock;
+  WorkQueue q(clock);
+  std::atomic<bool> stop{false};
+  q.Add("bc:demo/a");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(q.Get(stop), "bc:demo/a") << i;
+    q.AddConflicted("bc:demo/a");
+    q.Done("bc:demo/a");
+  }
+  ASSERT_EQ(q.Get(stop), "bc:demo/a");
+  q.AddConflicted("bc:demo/a");  // the sixth in a row: after the back-off
+  q.Done("bc:demo/a");
+  std::optional<std::string> got;
+  std::thread getter([&] { got = q.Get(stop); });
+  while (q.waiting() == 0) std::this_thread::yield();
+  EXPECT_FALSE(got.has_value());
+  clock.Advance(std::chrono::seconds(1));
+  getter.join();
+  EXPECT_EQ(got, "bc:demo/a");
+  q.Done("bc:demo/a");
+  q.Forget("bc:demo/a");
+  q.AddConflicted("bc:demo/a");
+  EXPECT_EQ(q.Get(stop), "bc:demo/a");
+  q.Done("bc:demo/a");
+}
+
 TEST(WorkQueue, AKeyInProcessGoesToNoSecondWorkerUntilDone) {
   ManualClock clock;
   WorkQueue q(clock);

@@ -40,6 +40,11 @@ class WorkQueue {
   void AddAfter(const std::string& key, Duration delay);
   // Requeues after the key's next backoff (1 s doubling to `max`).
   void AddRateLimited(const std::string& key, Duration max = std::chrono::seconds(60));
+  // Requeues a key whose work met a newer version of what it wrote (a cache
+  // behind the server): at once for the first few in a row, since the watch
+  // brings the newer version within moments, then as AddRateLimited.
+  // Forget resets the count.
+  void AddConflicted(const std::string& key);
   void Forget(const std::string& key);  // resets the key's backoff
 
   // Blocks until a key is due and not in process, or `stop` is set (then
@@ -62,6 +67,7 @@ class WorkQueue {
   std::condition_variable cv_;
   std::map<std::string, SystemTime> due_;
   std::map<std::string, int> failures_;
+  std::map<std::string, int> conflicts_;
   std::set<std::string> processing_;
   std::map<std::string, SystemTime> started_;  // processing since (instrumented)
   MetricsRegistry* metrics_ = nullptr;
