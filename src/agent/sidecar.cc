@@ -224,13 +224,7 @@ std::string BackupSidecar::LeaseName() const {
 }
 
 bool BackupSidecar::Matches(const BackupSession& s) const {
-  const apis::TypedLocalObjectReference& inv = s.spec.invoker;
-  if (inv.name == opts_.invoker_name &&
-      (inv.kind.empty() ? opts_.invoker_kind : inv.kind) == opts_.invoker_kind) {
-    return true;
-  }
-  return s.metadata.Label(kube::kLabelInvokerName) == opts_.invoker_name ||
-         s.metadata.Label(kube::kLabelBackupConfiguration) == opts_.invoker_name;
+  return apis::IsSessionOf(s, opts_.invoker_kind, opts_.invoker_name);
 }
 
 namespace {
@@ -984,33 +978,15 @@ Status BackupSidecar::UpdateRepositoryStatus(const apis::Repository& repository,
 }
 
 void BackupSidecar::CleanupHistory(const BackupConfiguration& bc, const BackupSession& done) {
-  const int64_t limit = bc.spec.backup_history_limit.value_or(1);
-  std::vector<std::shared_ptr<const BackupSession>> items;
-  for (auto& s : caches_->sessions.List()) {
-    if (s->metadata.Label(kube::kLabelInvokerName) != opts_.invoker_name) continue;
-    // The cache may not show our own last write yet.
-    if (s->metadata.name == done.metadata.name) s = std::make_shared<const BackupSession>(done);
-    items.push_back(s);
+  // The cache may not show our own last write yet.
+  std::vector<std::shared_ptr<const BackupSession>> items = {
+      std::make_shared<const BackupSession>(done)};
+  for (const auto& s : caches_->sessions.List()) {
+    if (Matches(*s) && s->metadata.name != done.metadata.name) items.push_back(s);
   }
-  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
-    return std::tie(a->metadata.creation_timestamp, a->metadata.name) >
-           std::tie(b->metadata.creation_timestamp, b->metadata.name);
-  });
-  bool kept_last_complete = false;
-  for (size_t i = 0; i < items.size(); ++i) {
-    const std::string& phase = items[i]->status.phase;
-    const bool done = phase == "Succeeded" || phase == "Failed";
-    if (i < size_t(std::max<int64_t>(limit, 0))) {
-      kept_last_complete |= done;
-      continue;
-    }
-    if (!apis::IsFinalPhase(phase)) continue;
-    if (done && !kept_last_complete && limit > 0) {
-      kept_last_complete = true;  // the latest completed run stays visible
-      continue;
-    }
-    apis::Delete<BackupSession>(client_, opts_.ns, items[i]->metadata.name, "Background")
-        .IgnoreError();
+  for (const std::string& name :
+       apis::SessionsBeyondHistoryLimit(items, bc.spec.backup_history_limit.value_or(1))) {
+    apis::Delete<BackupSession>(client_, opts_.ns, name, "Background").IgnoreError();
   }
 }
 

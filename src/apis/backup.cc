@@ -1,5 +1,10 @@
 #include "stash/apis/backup.h"
 
+#include <algorithm>
+#include <tuple>
+
+#include "stash/kube/stash_names.h"
+
 namespace stash::apis {
 
 template <class V>
@@ -160,6 +165,43 @@ STASH_APIS_DEFINE_CODEC(BackupSession);
 
 bool IsFinalPhase(std::string_view phase) {
   return phase == "Succeeded" || phase == "Failed" || phase == "Skipped" || phase == "Unknown";
+}
+
+bool IsSessionOf(const BackupSession& s, std::string_view kind, std::string_view name) {
+  const TypedLocalObjectReference& inv = s.spec.invoker;
+  if (inv.name == name && (inv.kind.empty() ? kind : std::string_view(inv.kind)) == kind) {
+    return true;
+  }
+  return s.metadata.Label(kube::kLabelInvokerName) == name ||
+         s.metadata.Label(kube::kLabelBackupConfiguration) == name;
+}
+
+std::vector<std::string> SessionsBeyondHistoryLimit(
+    const std::vector<std::shared_ptr<const BackupSession>>& sessions, int64_t limit) {
+  std::vector<const BackupSession*> items;
+  for (const auto& s : sessions) items.push_back(s.get());
+  std::sort(items.begin(), items.end(), [](const BackupSession* a, const BackupSession* b) {
+    return std::tie(a->metadata.creation_timestamp, a->metadata.name) >
+           std::tie(b->metadata.creation_timestamp, b->metadata.name);
+  });
+  const size_t keep = size_t(std::max<int64_t>(limit, 0));
+  bool kept_last_complete = false;
+  std::vector<std::string> beyond;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string& phase = items[i]->status.phase;
+    const bool complete = phase == "Succeeded" || phase == "Failed";
+    if (i < keep) {
+      kept_last_complete |= complete;
+      continue;
+    }
+    if (!IsFinalPhase(phase)) continue;
+    if (complete && !kept_last_complete && limit > 0) {
+      kept_last_complete = true;
+      continue;
+    }
+    beyond.push_back(items[i]->metadata.name);
+  }
+  return beyond;
 }
 
 }  // namespace stash::apis

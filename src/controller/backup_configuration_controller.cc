@@ -536,7 +536,29 @@ Status BackupConfigurationController::ReconcileSession(const std::string& ns,
                      clock_.Now(), bs.metadata.generation ? bs.metadata.generation : 1);
   STASH_RETURN_IF_ERROR(apis::PatchStatus(client_, bs, status));
   session_recorder_.Record(bs, apis::kWarning, "BackupSessionSkipped", message).IgnoreError();
+  if (!bc.ok()) return Status::Ok();  // no backupHistoryLimit to apply
+  BackupSession skipped = bs;
+  skipped.status = std::move(status);
+  PruneHistory(**bc, skipped);
   return Status::Ok();
+}
+
+void BackupConfigurationController::PruneHistory(const BackupConfiguration& bc,
+                                                 const BackupSession& newest) {
+  // The skipped session's own status may not be in the cache yet.
+  std::vector<std::shared_ptr<const BackupSession>> items = {
+      std::make_shared<const BackupSession>(newest)};
+  for (const auto& s : caches_->sessions.List()) {
+    if (s->metadata.namespace_ == bc.metadata.namespace_ &&
+        s->metadata.name != newest.metadata.name &&
+        apis::IsSessionOf(*s, "BackupConfiguration", bc.metadata.name)) {
+      items.push_back(s);
+    }
+  }
+  for (const std::string& name :
+       apis::SessionsBeyondHistoryLimit(items, bc.spec.backup_history_limit.value_or(1))) {
+    apis::Delete<BackupSession>(client_, bc.metadata.namespace_, name, "Background").IgnoreError();
+  }
 }
 
 }  // namespace stash::controller

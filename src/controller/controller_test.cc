@@ -3,6 +3,9 @@
 // objects' statuses, events and the workload, without the binary or kubectl.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 #include "cluster.h"
 #include "stash/apis/apps.h"
 #include "stash/apis/backup.h"
@@ -200,6 +203,39 @@ TEST_F(ControllerTest, ASessionOfAConfigurationThatIsNotReadyIsSkipped) {
   EXPECT_NE(bs->status.conditions[0].message.find("Repository demo/nowhere does not exist"),
             std::string::npos);
   EXPECT_TRUE(cluster_.WaitFor([&] { return !Events("BackupSessionSkipped").empty(); }));
+}
+
+TEST_F(ControllerTest, SessionsSkippedByTheOperatorArePrunedToTheHistoryLimit) {
+  ASSERT_OK(cluster_.Apply(kDeployment));
+  std::string bc = BackupConfigurationJson("no-repo", "0 * * * *", "nowhere");
+  bc.replace(bc.find(R"("spec": {)"), 9, R"("spec": {"backupHistoryLimit": 2, )");
+  ASSERT_OK(cluster_.Apply(bc));
+  StartController();
+  ASSERT_TRUE(WaitPhase("no-repo", "NotReady"));
+  auto names = [&] {
+    std::set<std::string> out;
+    auto list = apis::List<apis::BackupSession>(cluster_.client(), "demo");
+    if (list.ok()) {
+      for (const auto& s : *list) out.insert(s.metadata.name);
+    }
+    return out;
+  };
+  for (int i = 1; i <= 4; ++i) {
+    const std::string name = "tick-" + std::to_string(i);
+    // The guide's form: only the backup-configuration label names the invoker.
+    ASSERT_OK(cluster_.Apply(R"({"apiVersion": "stash.appscode.com/v1beta1",
+      "kind": "BackupSession", "metadata": {"name": ")" +
+                             name + R"(", "namespace": "demo",
+        "labels": {"stash.appscode.com/backup-configuration": "no-repo"}}, "spec": {}})"));
+    ASSERT_TRUE(cluster_.WaitFor([&] {
+      auto got = apis::Get<apis::BackupSession>(cluster_.client(), "demo", name);
+      return got.ok() && got->status.phase == "Skipped";
+    })) << name;
+  }
+  EXPECT_TRUE(cluster_.WaitFor([&] {
+    return names() == std::set<std::string>{"tick-3", "tick-4"};
+  })) << "left: "
+      << names().size();
 }
 
 TEST_F(ControllerTest, DeletionRemovesTheSidecarAndTheTrigger) {

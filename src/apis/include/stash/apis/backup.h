@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -184,5 +185,19 @@ STASH_APIS_DECLARE_CODEC(BackupSession);
 
 // Succeeded, Failed, Skipped or Unknown: nothing will change the session.
 bool IsFinalPhase(std::string_view phase);
+
+// Whether `s` belongs to the invoker `kind`/`name`: by spec.invoker, or by
+// the invoker-name or backup-configuration label (the guide's instant
+// session, made with kubectl, carries only the latter).
+bool IsSessionOf(const BackupSession& s, std::string_view kind, std::string_view name);
+
+// The sessions of one invoker that `backupHistoryLimit` (`limit`) lets go:
+// all but the newest `limit` (by creation time, then name), keeping the
+// newest Succeeded/Failed one even beyond the limit (the last real run stays
+// visible) and any session not yet in a final phase. Skipped sessions count
+// like any other: a paused or target-less invoker would otherwise leave one
+// per tick. Pure: the caller deletes. `sessions` must all be of one invoker.
+std::vector<std::string> SessionsBeyondHistoryLimit(
+    const std::vector<std::shared_ptr<const BackupSession>>& sessions, int64_t limit);
 
 }  // namespace stash::apis

@@ -71,6 +71,11 @@ class BackupConfigurationController {
   Status ReconcileSession(const std::string& ns, const std::string& name);
 
  private:
+  // Deletes `bc`'s sessions beyond its backupHistoryLimit after the
+  // operator skipped `newest` (ticks of a missing target, of an invalid
+  // BackupConfiguration): the sidecar, which prunes after its own sessions,
+  // may not run at all then.
+  void PruneHistory(const apis::BackupConfiguration& bc, const apis::BackupSession& newest);
   // retryConfig: a Failed session with retries left gets its successor
   // (spec.retryLeft - 1) once retryConfig.delay has passed (session_retry.cc).
   Status ReconcileRetry(const apis::BackupSession& session);
