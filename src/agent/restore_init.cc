@@ -89,7 +89,9 @@ Result<RestoreOutcome> RestoreInit::Run(const std::atomic<bool>& stop) {
 // RestoreSession, not only an exit. The back-off is the node's restart
 // back-off of the init container, and its pod stays not Initialized.
 void RestoreInit::ReportAccess(const Status& s) {
-  const std::string who = "The stash init container in pod " + opts_.ns + "/" + opts_.pod_name;
+  const std::string pod = opts_.ns + "/" + opts_.pod_name;
+  const std::string who =
+      opts_.job ? "The stash restore Job's pod " + pod : "The stash init container in pod " + pod;
   const std::string role = "stash-restore-" + opts_.invoker_name;
   if (!IsDenial(s)) {
     if (!s.ok()) return;  // not known to work yet
@@ -102,9 +104,10 @@ void RestoreInit::ReportAccess(const Status& s) {
   }
   spdlog::error(
       "run-restore: denied by the API server: {}. This pod's ServiceAccount lacks a permission the "
-      "operator grants through Role/RoleBinding {} (or the token is not accepted); the node "
-      "restarts this init container with back-off",
-      s.ToString(), role);
+      "operator grants through Role/RoleBinding {} (or the token is not accepted); {}",
+      s.ToString(), role,
+      opts_.job ? "the restore Job retries with back-off"
+                : "the node restarts this init container with back-off");
   // Either write may be denied as well; the log above says it anyway.
   apis::ObjectReference rs;
   rs.api_version = apis::RestoreSession::Resource().ApiVersion();

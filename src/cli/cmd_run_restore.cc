@@ -108,6 +108,9 @@ void RegisterRunRestore(CLI::App& app, GlobalOptions& global, int* exit_code) {
                   "host-<ordinal>)");
   cmd->add_option("--namespace,-n", o->init.ns, "Namespace (default: $POD_NAMESPACE)");
   cmd->add_option("--kubeconfig", o->kubeconfig, "kubeconfig file");
+  cmd->add_flag("--restore-job", o->init.job,
+                "Run by a restore Job, not as the workload's stash-init init container (what a "
+                "refused call's condition and event name)");
   cmd->callback([o, exit_code] {
     if (!o->target_ns.empty() && !o->init.ns.empty() && o->target_ns != o->init.ns) {
       std::cerr << "stash run-restore: --target-namespace " << o->target_ns

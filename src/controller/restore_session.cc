@@ -295,7 +295,8 @@ apis::Job RestoreJob(const apis::RestoreSession& s, const apis::Repository& repo
             "--target-kind=" + (ordinal < 0 ? t.ref.kind : std::string("StatefulSet")),
             "--target-name=" + (t.ref.name.empty() ? s.metadata.name : t.ref.name),
             "--target-namespace=" + s.metadata.namespace_,
-            "--host=host-" + std::to_string(ordinal < 0 ? 0 : ordinal)};
+            "--host=host-" + std::to_string(ordinal < 0 ? 0 : ordinal),
+            "--restore-job"};
   // A mount names its claim by volume name; with a single claim every mount
   // is of that claim; a claim no mount names is mounted at /stash-data.
   std::vector<apis::VolumeMount> mounts;

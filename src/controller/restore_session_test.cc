@@ -93,6 +93,8 @@ TEST(RestoreSessionRulesTest, InitContainerIsPrependedWithTheTargetsMounts) {
             init.args.end());
   EXPECT_NE(std::find(init.args.begin(), init.args.end(), "--target-kind=Deployment"),
             init.args.end());
+  // It says "init container" when refused; a restore Job says it is one.
+  EXPECT_EQ(std::find(init.args.begin(), init.args.end(), "--restore-job"), init.args.end());
   ASSERT_EQ(init.volume_mounts.size(), 2u);
   EXPECT_EQ(init.volume_mounts[0].mount_path, "/source/data");
   EXPECT_EQ(init.volume_mounts[1].mount_path, "/safe/data");  // the local backend
@@ -184,6 +186,9 @@ TEST(RestoreSessionRulesTest, JobsMountTheirClaims) {
   EXPECT_EQ(pod.containers[0].volume_mounts[0].mount_path, "/source/data");
   EXPECT_NE(
       std::find(pod.containers[0].args.begin(), pod.containers[0].args.end(), "--host=host-0"),
+      pod.containers[0].args.end());
+  EXPECT_NE(
+      std::find(pod.containers[0].args.begin(), pod.containers[0].args.end(), "--restore-job"),
       pod.containers[0].args.end());
   EXPECT_EQ(TotalHosts(s, nullptr, 0), 1);
 

@@ -25,7 +25,10 @@ namespace stash::agent {
 // On the BackupConfiguration: the sidecar's and the trigger CronJob's.
 inline constexpr std::string_view kSidecarAuthorizedCondition = "StashSidecarAuthorized";
 inline constexpr std::string_view kTriggerAuthorizedCondition = "BackupTriggerAuthorized";
-// On the RestoreSession: its init container `stash-init` (the workload's pods).
+// On the RestoreSession: its init container `stash-init` (the workload's
+// pods), or its restore Jobs' pods (a PVC target, volumeClaimTemplates):
+// Stash names no condition for either, so one type serves both and its
+// message says which was refused.
 inline constexpr std::string_view kInitContainerAuthorizedCondition =
     "StashInitContainerAuthorized";
 

@@ -45,6 +45,10 @@ struct RestoreInitOptions {
   // a StatefulSet's pod, the node for a DaemonSet's, else host-0).
   std::string host;
   std::string data_dir;  // non-empty on the embedded node
+  // Run by a restore Job (a PVC target, volumeClaimTemplates) rather than as
+  // the workload's stash-init init container: what the condition, event and
+  // log say was refused.
+  bool job = false;
   engine::PathMap path_map;
   EnvMap env;  // restic's variables beside the storage Secret's
   Duration lease_duration = std::chrono::seconds(15);
