@@ -92,6 +92,11 @@ LeaseRenewer::~LeaseRenewer() {
   thread_.join();
 }
 
+Status LeaseRenewer::lost_because() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return lost_because_;
+}
+
 void LeaseRenewer::Loop() {
   std::unique_lock<std::mutex> l(mu_);
   // Real time, not the injected clock: this only paces the renewals; the
@@ -100,9 +105,14 @@ void LeaseRenewer::Loop() {
     l.unlock();
     auto renewed = lease_.TryAcquireOrRenew();
     const Code code = renewed.ok() ? Code::kOk : renewed.status().code();
-    if ((code == Code::kUnauthorized || code == Code::kForbidden) && !lost_.exchange(true)) {
+    if ((code == Code::kUnauthorized || code == Code::kForbidden) && !lost_.load()) {
       spdlog::error("renewing Lease {}: {}; giving up the lead", lease_.name(),
                     renewed.status().ToString());
+      {
+        std::lock_guard<std::mutex> g(mu_);
+        lost_because_ = renewed.status();
+      }
+      lost_.store(true);
     } else if (!renewed.ok()) {
       spdlog::warn("renewing Lease {}: {}", lease_.name(), renewed.status().ToString());
     } else if (!*renewed && !lost_.exchange(true)) {

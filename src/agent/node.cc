@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -11,6 +12,7 @@
 #include "node_kubelet.h"
 #include "node_streams.h"
 #include "stash/agent/kubelet.h"
+#include "stash/agent/probe.h"
 #include "stash/agent/repository.h"
 #include "stash/agent/trigger.h"
 #include "stash/apis/apps.h"
@@ -169,6 +171,11 @@ NodeRuntime::Container NodeRuntime::MakeContainer(const std::string& ns, const s
     if (const char* v = std::getenv(name.c_str())) env[name] = v;  // the spec's env wins
   }
   // The container's command names stash's binary: ours runs instead.
+  out.readiness = c.readiness_probe;
+  if (out.readiness && out.readiness->exec && !out.readiness->exec->command.empty() &&
+      fs::path(out.readiness->exec->command[0]).filename() == "stash") {
+    out.readiness->exec->command[0] = opts_.stash_binary;
+  }
   out.argv.push_back(opts_.stash_binary);
   for (size_t i = 1; i < c.command.size(); ++i) out.argv.push_back(c.command[i]);
   out.argv.insert(out.argv.end(), c.args.begin(), c.args.end());
@@ -409,7 +416,7 @@ void NodeRuntime::SyncPodStatuses(const std::vector<apis::Pod>& pods) {
       if (it->second.spec.pod_uid != uid) continue;
       ContainerState& st = slot(it->first.substr(prefix.size()));
       st.running = it->second.proc && it->second.proc->Running();
-      st.not_ready = st.running && fs::exists(it->second.spec.not_ready_file);
+      st.not_ready = st.running && !it->second.ready;
       st.started = it->second.started;
       st.restarts = it->second.restarts;
       st.last_terminated = it->second.last;
@@ -562,11 +569,47 @@ bool NodeRuntime::SyncContainers() {
     spdlog::info("node: started container {} (pid {}), log {}", key, proc->pid(), r.spec.log_path);
     r.proc = std::move(proc);
     r.started = now;
+    r.ready = !r.spec.readiness;
+    r.streak = 0;
+    r.next_probe =
+        now + std::chrono::seconds(
+                  r.spec.readiness ? r.spec.readiness->initial_delay_seconds.value_or(0) : 0);
     changed = true;
     // As kubelet, for the restore's containers (a sidecar restart per pod of
     // a thousand workloads would be a thousand events).
     if (r.spec.init || r.spec.restart_policy != "Always") {
       RecordPodEvent(r.spec, apis::kNormal, "Started", "Started container " + r.spec.name);
+    }
+  }
+  return changed;
+}
+
+bool NodeRuntime::ProbeReadiness(SystemTime now) {
+  bool changed = false;
+  for (auto& [key, r] : running_) {
+    if (!r.spec.readiness || !r.proc || !r.proc->Running() || now < r.next_probe) continue;
+    const apis::Probe& probe = *r.spec.readiness;
+    r.next_probe = now + std::chrono::seconds(std::max(probe.period_seconds.value_or(10), 1));
+    if (!probe.exec) continue;  // httpGet/tcpSocket: the process has no address of its own
+    apis::Handler handler;
+    handler.exec = probe.exec;
+    HookTarget target;
+    target.env = r.spec.env;
+    // Synchronous, on the loop: a probe is a short process (stash's reads a
+    // file), bounded by its timeout.
+    const Status s = RunHandler(
+        handler, target, std::chrono::seconds(std::max(probe.timeout_seconds.value_or(1), 1)));
+    // A run of equal results; the verdict flips at its threshold, as kubelet's.
+    if (s.ok() != (r.streak > 0)) r.streak = 0;
+    r.streak += s.ok() ? 1 : -1;
+    const bool verdict = s.ok() ? r.ready || r.streak >= probe.success_threshold.value_or(1)
+                                : r.ready && -r.streak < probe.failure_threshold.value_or(3);
+    if (verdict == r.ready) continue;
+    r.ready = verdict;
+    changed = true;
+    spdlog::info("node: container {} is {}", key, verdict ? "Ready" : "not Ready: " + s.message());
+    if (!verdict) {
+      RecordPodEvent(r.spec, apis::kWarning, "Unhealthy", "Readiness probe failed: " + s.message());
     }
   }
   return changed;
@@ -593,6 +636,7 @@ void NodeRuntime::Loop() {
         statuses_due = true;
         pods_dirty_ = true;  // an init container that ended lets stash's containers start
       }
+      if (ProbeReadiness(now)) statuses_due = true;
       if (SyncContainers() || statuses_due) {
         PublishProcesses();
         SyncPodStatuses(pods_now_);

@@ -263,12 +263,10 @@ bool BackupSidecar::WaitForAccess(const std::atomic<bool>& stop) {
 }
 
 Status BackupSidecar::StartCaches(const std::atomic<bool>& stop) {
-  kube::ListOptions invoker_only;
+  kube::ListOptions invoker_only, all;
   invoker_only.field_selector = "metadata.name=" + opts_.invoker_name;
-  caches_.reset(new Caches{{client_,
-                            opts_.ns,
-                            {},
-                            clock_,
+  invoker_only.timeout_seconds = all.timeout_seconds = opts_.watch_timeout_seconds;
+  caches_.reset(new Caches{{client_, opts_.ns, all, clock_,
                             [this](const std::string& type, const BackupSession& s) {
                               if (type == "DELETED" || !Matches(s)) return;
                               if (Wanted(s)) queue_->Push(s.metadata.name);
@@ -306,6 +304,7 @@ bool BackupSidecar::AcquireLease(LeaderLease& lease, const std::atomic<bool>& st
 
 Status BackupSidecar::Run(const std::atomic<bool>& stop) {
   stop_ = &stop;
+  SetReady(true, "");  // a previous run's signal is not this one's
   LeaderLease lease(client_, clock_, opts_.ns, LeaseName(),
                     opts_.pod_name.empty() ? "stash-sidecar" : opts_.pod_name);
   // Renewed from its own thread, so a backup longer than the lease (one
@@ -330,10 +329,35 @@ Status BackupSidecar::Run(const std::atomic<bool>& stop) {
     }
     if (Status s = FailInterrupted(); !s.ok()) spdlog::warn("{}", s.ToString());
   }
+  bool caches_denied = false;
   while (result.ok() && !stop.load()) {
+    // The caches retry by themselves, quietly; a denial is reported and
+    // backed off as any other (sessions cannot be seen meanwhile).
+    if (Status denied = CachesDenied(); IsDenial(denied)) {
+      caches_denied = true;
+      if (!kube::SleepUnlessStopped(clock_, Denied(denied), stop)) break;
+      continue;
+    } else if (caches_denied) {
+      caches_denied = false;
+      NotDenied();
+    }
     if (renewer && renewer->lost()) {
-      result = UnavailableError("lost the lease " + LeaseName() + " to another replica");
-      break;
+      const Status why = renewer->lost_because();
+      if (!IsDenial(why)) {
+        result = UnavailableError("lost the lease " + LeaseName() + " to another replica");
+        break;
+      }
+      // Refused a renewal (the Role lost `leases update`): as a denied first
+      // call, reported and backed off in this process, which restarting
+      // would not cure; backups wait until the lease is ours again.
+      renewer.reset();
+      if (!kube::SleepUnlessStopped(
+              clock_, Denied(Status(why).Prepend("renewing Lease " + LeaseName())), stop) ||
+          !AcquireLease(lease, stop)) {
+        break;
+      }
+      renewer = std::make_unique<LeaseRenewer>(lease);
+      continue;
     }
     std::optional<std::string> name = queue_->Pop(clock_);
     if (!name) continue;
@@ -414,6 +438,22 @@ void BackupSidecar::SetReady(bool ready, const std::string& why) {
   }
   std::ofstream out(opts_.not_ready_file, std::ios::trunc);
   out << why << "\n";
+}
+
+Status BackupSidecar::CachesDenied() const {
+  for (const Status& s : {caches_->sessions.error(), caches_->invoker.error()}) {
+    if (IsDenial(s)) return s;
+  }
+  return Status::Ok();
+}
+
+Status SidecarReadiness(const std::string& not_ready_file) {
+  std::ifstream in(not_ready_file);
+  if (!in) return Status::Ok();  // absent: Ready
+  std::string why((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+  return UnavailableError("the stash sidecar is not ready: " +
+                          (why.empty() ? std::string("see its log") : why));
 }
 
 Status BackupSidecar::WriteAuthorized(const Status* denial) {

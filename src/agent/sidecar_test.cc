@@ -5,6 +5,7 @@
 #include "stash/agent/sidecar.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "stash/apis/backup.h"
 #include "stash/apis/client.h"
 #include "stash/apis/coordination.h"
+#include "stash/apis/informer.h"
 #include "stash/apis/repository.h"
 #include "stash/backend/factory.h"
 #include "stash/core/testing.h"
@@ -428,6 +430,50 @@ TEST_F(StatefulSetSidecarTest, OneFailedReplicaFailsTheSessionOnceAllReported) {
   std::map<std::string, int> per_host;
   for (const auto& s : *snapshots) ++per_host[s.snapshot.hostname];
   EXPECT_EQ(per_host, (std::map<std::string, int>{{"host-0", 1}, {"host-2", 1}}));
+}
+
+}  // namespace
+}  // namespace stash::agent
+
+namespace stash::agent {
+namespace {
+
+// The readinessProbe's verdict: Ready unless the sidecar wrote its file,
+// whose words the probe repeats.
+TEST(SidecarReadinessTest, FailsWithTheSidecarsWordsWhileItsFileExists) {
+  const std::string file = ::testing::TempDir() + "/not-ready-" + std::to_string(::getpid());
+  std::filesystem::remove(file);
+  EXPECT_OK(SidecarReadiness(file));
+  std::ofstream(file) << "leases \"lock\" is forbidden\n";
+  Status s = SidecarReadiness(file);
+  EXPECT_EQ(s.code(), Code::kUnavailable);
+  EXPECT_NE(s.message().find("leases \"lock\" is forbidden"), std::string::npos) << s.message();
+  std::filesystem::remove(file);
+  EXPECT_OK(SidecarReadiness(file));
+}
+
+// A cache whose list the API server refuses says so to its owner (the
+// sidecar reports it), and says nothing once lists work.
+TEST(InformerErrorTest, ARefusedListIsReportedToTheOwner) {
+  TestCluster cluster;
+  ASSERT_OK(cluster.Start());
+  RealClock clock;  // the informer's retry sleeps
+  apis::Informer<BackupSession> ok(cluster.client(), "demo", {}, clock);
+  kube::KubeConfig cfg = cluster.client().config();
+  cfg.token = "not-a-token";
+  kube::Client stranger(cfg);
+  apis::Informer<BackupSession> refused(stranger, "demo", {}, clock);
+  ok.Start();
+  refused.Start();
+  EXPECT_TRUE(cluster.WaitFor([&] { return ok.synced(); }));
+  EXPECT_TRUE(cluster.WaitFor([&] { return refused.error().code() == Code::kUnauthorized; }))
+      << refused.error().ToString();
+  EXPECT_NE(refused.error().message().find("listing backupsessions"), std::string::npos)
+      << refused.error().message();
+  EXPECT_FALSE(refused.synced());
+  EXPECT_OK(ok.error());
+  ok.Stop();
+  refused.Stop();
 }
 
 }  // namespace

@@ -103,6 +103,23 @@ void EnvFromSource::Visit(V& v) {
 STASH_APIS_DEFINE_CODEC(EnvFromSource);
 
 template <class V>
+void ExecAction::Visit(V& v) {
+  v("command", command);
+}
+STASH_APIS_DEFINE_CODEC(ExecAction);
+
+template <class V>
+void Probe::Visit(V& v) {
+  v("exec", exec);
+  v("initialDelaySeconds", initial_delay_seconds);
+  v("timeoutSeconds", timeout_seconds);
+  v("periodSeconds", period_seconds);
+  v("successThreshold", success_threshold);
+  v("failureThreshold", failure_threshold);
+}
+STASH_APIS_DEFINE_CODEC(Probe);
+
+template <class V>
 void Container::Visit(V& v) {
   v("name", name);
   v("image", image);
@@ -115,6 +132,7 @@ void Container::Visit(V& v) {
   v("volumeMounts", volume_mounts);
   v("imagePullPolicy", image_pull_policy);
   v("securityContext", security_context);
+  v("readinessProbe", readiness_probe);
   v("resources", resources);
   v("stdin", stdin);
   v("tty", tty);

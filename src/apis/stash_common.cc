@@ -50,12 +50,6 @@ void TaskRef::Visit(V& v) {
 STASH_APIS_DEFINE_CODEC(TaskRef);
 
 template <class V>
-void ExecAction::Visit(V& v) {
-  v("command", command);
-}
-STASH_APIS_DEFINE_CODEC(ExecAction);
-
-template <class V>
 void HTTPHeader::Visit(V& v) {
   v("name", name);
   v("value", value);

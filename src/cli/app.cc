@@ -21,11 +21,12 @@ Run 'stash <command> --help' for a command's flags.)";
 // Order of `stash --help`: the Kubernetes side first, then restic's verbs in
 // the order a user meets them, then version.
 const Registrar kCommands[] = {
-    RegisterServer,     RegisterOperator, RegisterRunBackup, RegisterCreateBackupSession,
-    RegisterRunRestore, RegisterInit,     RegisterBackup,    RegisterSnapshots,
-    RegisterLs,         RegisterCat,      RegisterDump,      RegisterRestore,
-    RegisterCheck,      RegisterStats,    RegisterForget,    RegisterPrune,
-    RegisterUnlock,     RegisterCache,    RegisterVersion,   RegisterNode,
+    RegisterServer,       RegisterOperator, RegisterRunBackup, RegisterCreateBackupSession,
+    RegisterRunRestore,   RegisterInit,     RegisterBackup,    RegisterSnapshots,
+    RegisterLs,           RegisterCat,      RegisterDump,      RegisterRestore,
+    RegisterCheck,        RegisterStats,    RegisterForget,    RegisterPrune,
+    RegisterUnlock,       RegisterCache,    RegisterVersion,   RegisterNode,
+    RegisterSidecarReady,  // the sidecar's readinessProbe, last: not for users
 };
 
 }  // namespace

@@ -42,7 +42,12 @@ Result<agent::SidecarOptions> PodOptions(agent::SidecarOptions so, const kube::K
   }
   so.node_name = Env("NODE_NAME");
   so.data_dir = Env(agent::kDataDirEnv);
-  so.not_ready_file = Env(agent::kNotReadyFileEnv);
+  if (std::string file = Env(agent::kNotReadyFileEnv); !file.empty()) so.not_ready_file = file;
+  // How long the caches' watches last (client-go: 5-10 min): a shorter one
+  // meets a Role's change sooner.
+  if (std::string t = Env("STASH_WATCH_TIMEOUT_SECONDS"); !t.empty()) {
+    so.watch_timeout_seconds = std::atoi(t.c_str());
+  }
   STASH_ASSIGN_OR_RETURN(so.path_map, agent::PathMap::FromEnvironment());
   return so;
 }

@@ -47,6 +47,7 @@ void RegisterCache(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterNode(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code);
+void RegisterSidecarReady(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterRunRestore(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterCreateBackupSession(CLI::App& app, GlobalOptions& global, int* exit_code);
 struct OperatorOptions {

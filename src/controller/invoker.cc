@@ -38,6 +38,7 @@ void SetOwned(Container* c, const Container& desired) {
   c->args = desired.args;
   c->env = desired.env;
   c->volume_mounts = desired.volume_mounts;
+  c->readiness_probe = desired.readiness_probe;
 }
 
 bool SameOwned(const Container& a, const Container& b) {
@@ -71,6 +72,15 @@ Container SidecarContainer(const BackupConfiguration& bc, std::string_view image
   c.env = {FieldEnv("NODE_NAME", "spec.nodeName"), FieldEnv("POD_NAME", "metadata.name"),
            FieldEnv("POD_NAMESPACE", "metadata.namespace")};
   c.volume_mounts = target.volume_mounts;
+  // Not Ready while the API server denies the sidecar a call (it writes
+  // agent::kSidecarNotReadyFile; `stash sidecar-ready` reads it): a kubelet
+  // and the embedded node run the same probe. One failure is enough: the
+  // sidecar only writes the file once a call was refused.
+  apis::Probe& probe = c.readiness_probe.emplace();
+  probe.exec.emplace().command = {std::string(kube::kStashBinaryPath), "sidecar-ready"};
+  probe.period_seconds = 5;
+  probe.timeout_seconds = 5;  // a process start on a loaded node
+  probe.failure_threshold = 1;
   return c;
 }
 

@@ -70,6 +70,16 @@ void Informer::Stop() {
   JoinWaking(clock_, thread_, exited_);
 }
 
+Status Informer::error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
+}
+
+void Informer::SetError(const Status& s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  error_ = s;
+}
+
 void Informer::Deliver(const std::string& type, const json& obj) {
   const std::string key = ObjectKey(obj);
   const std::string rv = MetaString(obj, "resourceVersion");
@@ -129,6 +139,7 @@ Status Informer::ListOnce() {
   }
   std::lock_guard<std::mutex> lock(mu_);
   resource_version_ = rv;
+  error_ = Status::Ok();
   synced_ = true;
   return Status::Ok();
 }
@@ -139,6 +150,7 @@ void Informer::Run() {
   while (!stop_.load()) {
     if (need_list) {
       if (Status s = ListOnce(); !s.ok()) {
+        SetError(Status(s).Prepend("listing " + resource_.plural));
         spdlog::warn("listing {}: {}; retrying in {}s", resource_.plural, s.ToString(),
                      std::chrono::duration_cast<std::chrono::seconds>(backoff).count());
         if (!SleepUnlessStopped(clock_, backoff, stop_)) return;
@@ -152,7 +164,7 @@ void Informer::Run() {
       std::lock_guard<std::mutex> lock(mu_);
       w.resource_version = resource_version_;
     }
-    w.timeout_seconds = 300;
+    if (w.timeout_seconds <= 0) w.timeout_seconds = 300;
     Status s = client_.Watch(
         resource_, ns_, w,
         [this](const WatchEvent& ev) {
@@ -178,6 +190,7 @@ void Informer::Run() {
       need_list = true;  // 410: our resourceVersion is too old
       continue;
     }
+    SetError(Status(s).Prepend("watching " + resource_.plural));
     spdlog::warn("watching {}: {}; retrying in {}s", resource_.plural, s.ToString(),
                  std::chrono::duration_cast<std::chrono::seconds>(backoff).count());
     if (!SleepUnlessStopped(clock_, backoff, stop_)) return;

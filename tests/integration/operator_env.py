@@ -169,7 +169,8 @@ class OperatorEnv:
         self.runtime = runtime
         self.server = ApiServer() if self.separate else OperatorServer()
         # The node's processes get none of the server's environment but these.
-        self.pass_env = ["--pass-env", "STORAGE_EMULATOR_HOST,STASH_BACKUP_ENGINE"]
+        self.pass_env = ["--pass-env",
+                         "STORAGE_EMULATOR_HOST,STASH_BACKUP_ENGINE,STASH_WATCH_TIMEOUT_SECONDS"]
         if not self.separate:
             self.server.extra_args = ["--container-runtime", runtime, *self.pass_env]
         self.operator = None

@@ -43,7 +43,7 @@ class LeaderLease {
 // not look dead to the other replicas, which would take over and mark its
 // session interrupted. Renewal stops when the renewer is destroyed.
 //
-// Thread-safety: lost() from any thread.
+// Thread-safety: lost() and lost_because() from any thread.
 class LeaseRenewer {
  public:
   explicit LeaseRenewer(LeaderLease& lease, Duration period = std::chrono::seconds(5));
@@ -54,6 +54,9 @@ class LeaseRenewer {
   // True once a renewal found the lease held by another replica, or was
   // refused (401/403: this replica can no longer hold it); renewal stops then.
   bool lost() const { return lost_.load(); }
+  // Once lost(): the refusal (401/403) that lost it, for the caller to
+  // report and back off on; OK when another replica holds the lease.
+  Status lost_because() const;
 
  private:
   void Loop();
@@ -61,7 +64,8 @@ class LeaseRenewer {
   LeaderLease& lease_;
   const Duration period_;
   std::atomic<bool> lost_{false};
-  std::mutex mu_;
+  Status lost_because_;  // mu_
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   bool done_ = false;
   std::thread thread_;

@@ -125,8 +125,12 @@ class NodeRuntime {
     int64_t backoff_limit = -1;             // a Job's: restarts beyond it end it
     // Its ServiceAccount's token, ca.crt and namespace (empty: none mounted).
     std::string account, token_dir;
-    // Its readiness signal (kNotReadyFileEnv): not Ready while it exists.
+    // Where its sidecar says it is not Ready (kNotReadyFileEnv): the pod's
+    // own file, as every process shares the node's /tmp.
     std::string not_ready_file;
+    // Its readinessProbe (exec: stash's command runs as this binary, with
+    // the container's environment); none: Ready while running.
+    std::optional<apis::Probe> readiness;
   };
   struct Running {
     Container spec;
@@ -135,6 +139,11 @@ class NodeRuntime {
     int restarts = 0;  // ever, for restartCount
     SystemTime started{}, restart_at{};
     std::optional<Termination> last;  // the previous run, for lastState
+    // The readiness probe's verdict (kubelet's: not Ready until a probe
+    // passed), when it runs next, and its run of equal results.
+    bool ready = false;
+    SystemTime next_probe{};
+    int streak = 0;
   };
   // A container that ended for good (init container or Job container that
   // exited 0, or one that failed beyond its Job's limits).
@@ -166,6 +175,9 @@ class NodeRuntime {
   std::optional<std::vector<apis::Pod>> SyncPods();
   // Returns whether a container started or stopped.
   bool SyncContainers();
+  // Runs the readiness probes that are due; returns whether a container's
+  // readiness changed.
+  bool ProbeReadiness(SystemTime now);
   void SyncPodStatuses(const std::vector<apis::Pod>& pods);
   // The Jobs' status from their pods.
   void SyncJobStatuses(const std::vector<apis::Pod>& pods);

@@ -33,11 +33,15 @@
 namespace stash::agent {
 
 inline constexpr const char* kNotRunReason = "NotRunByEmbeddedNode";
-// The embedded node's readiness signal for the stash processes it runs (a
-// kubelet's failing readiness probe): the node names a file in this
-// variable; while the file exists the container is not Ready, and its
-// content says why.
+// Where the backup sidecar says it is not Ready, for its readinessProbe
+// (`stash sidecar-ready`, sidecar.h) to read: while the file exists the
+// container is not Ready, and its content says why. In a container it is
+// kSidecarNotReadyFile in the container's own /tmp; the embedded node, whose
+// stash processes share the node's /tmp, names each pod's own file in this
+// variable (the probe runs with the container's environment, so it reads
+// the same file).
 inline constexpr const char* kNotReadyFileEnv = "STASH_NOT_READY_FILE";
+inline constexpr const char* kSidecarNotReadyFile = "/tmp/stash-sidecar-not-ready";
 
 // Kubernetes' pod-template-hash form: FNV-32a of the template, its decimal
 // digits mapped onto the consonant/digit alphabet of generated names.

@@ -45,6 +45,7 @@
 
 #include "stash/agent/authorized.h"  // kSidecarAuthorizedCondition
 #include "stash/agent/backup_runner.h"
+#include "stash/agent/pods.h"  // kSidecarNotReadyFile
 #include "stash/agent/repository.h"
 #include "stash/apis/backup.h"
 #include "stash/apis/events.h"
@@ -71,9 +72,12 @@ struct SidecarOptions {
   // deadline (timeOut); the runner watches it. Null: timeOut cannot stop
   // a running backup (the session still ends DeadlineExceeded).
   std::atomic<bool>* cancel = nullptr;
-  // Set by the embedded node (kNotReadyFileEnv): while the sidecar is denied
-  // by the API server, this file says why and the container is not Ready.
-  std::string not_ready_file;
+  // While the sidecar is denied by the API server, this file says why and
+  // its readinessProbe (SidecarReadiness) fails (pods.h kNotReadyFileEnv).
+  std::string not_ready_file = kSidecarNotReadyFile;
+  // How long each watch of its caches lasts before it is renewed (0: the
+  // informer's 300 s): a Role that lost its list/watch rule is met there.
+  int watch_timeout_seconds = 0;
   bool metrics_enabled = false;
   std::string pushgateway_url;
   MetricLabels metrics_labels;
@@ -187,6 +191,9 @@ class BackupSidecar {
   // True (only where it is False: a sidecar that was never denied adds no
   // condition). Needs backupconfigurations/status patch (the Role grants it).
   Status WriteAuthorized(const Status* denial);
+  // A 401/403 the caches' list/watch retries meet (after the start: the
+  // Role lost a rule), or OK.
+  Status CachesDenied() const;
 
   const kube::Client& client_;
   Clock& clock_;
@@ -202,5 +209,10 @@ class BackupSidecar {
   std::string denied_message_;     // the last one reported (event and condition)
   bool authorized_known_ = false;  // the condition was checked since the last denial
 };
+
+// The sidecar's readinessProbe (`stash sidecar-ready`): OK unless the
+// sidecar wrote `not_ready_file`; then Unavailable with what it wrote (the
+// denied call), which kubelet shows in the pod's Unhealthy event.
+Status SidecarReadiness(const std::string& not_ready_file);
 
 }  // namespace stash::agent

@@ -125,7 +125,27 @@ struct EnvFromSource {
 };
 STASH_APIS_DECLARE_CODEC(EnvFromSource);
 
-// (probes, lifecycle, ... in extra)
+// A probe's or hook's command (kubelet's ExecAction, kmodules' for hooks).
+struct ExecAction {
+  std::vector<std::string> command;
+  STASH_APIS_STRUCT(ExecAction);
+};
+STASH_APIS_DECLARE_CODEC(ExecAction);
+
+// A container's probe: what the embedded node runs (exec) and its timing;
+// httpGet, tcpSocket and grpc travel in extra.
+struct Probe {
+  std::optional<ExecAction> exec;
+  std::optional<int32_t> initial_delay_seconds;
+  std::optional<int32_t> timeout_seconds;    // kubelet's default 1
+  std::optional<int32_t> period_seconds;     // 10
+  std::optional<int32_t> success_threshold;  // 1
+  std::optional<int32_t> failure_threshold;  // 3
+  STASH_APIS_STRUCT(Probe);
+};
+STASH_APIS_DECLARE_CODEC(Probe);
+
+// (liveness/startup probes, lifecycle, ... in extra)
 struct Container {
   std::string name;
   std::string image;
@@ -138,6 +158,7 @@ struct Container {
   std::vector<VolumeMount> volume_mounts;
   std::string image_pull_policy;
   std::optional<SecurityContext> security_context;
+  std::optional<Probe> readiness_probe;
   json resources;  // limits and requests, verbatim (quantities are strings or numbers)
   bool stdin = false;
   bool tty = false;

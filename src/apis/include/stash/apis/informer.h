@@ -51,6 +51,8 @@ class Informer {
   void Stop() { inner_.Stop(); }
   // True once the first list is in the cache.
   bool synced() const { return inner_.synced(); }
+  // As kube::Informer::error(): what its retries meet, OK once a list worked.
+  Status error() const { return inner_.error(); }
 
   // The cached object; kNotFound when there is none, kInvalid when the
   // server's copy does not decode.

@@ -67,12 +67,6 @@ struct TaskRef {
 };
 STASH_APIS_DECLARE_CODEC(TaskRef);
 
-struct ExecAction {
-  std::vector<std::string> command;
-  STASH_APIS_STRUCT(ExecAction);
-};
-STASH_APIS_DECLARE_CODEC(ExecAction);
-
 struct HTTPHeader {
   std::string name;
   std::string value;

@@ -9,7 +9,14 @@
 // An object that a re-list no longer shows is delivered as DELETED with only
 // apiVersion, kind and metadata (namespace, name, resourceVersion).
 //
-// Thread-safety: Start/Stop from one owner thread; synced() from any thread.
+// The informer retries every failure itself; error() tells its owner what
+// the retries meet (a 401/403 after a Role lost a rule is not something a
+// retry cures), so the owner can report it. A watch lasts ListOptions::
+// timeout_seconds (0: 300 s) before it is renewed, the point where a server
+// re-checks the caller's permissions.
+//
+// Thread-safety: Start/Stop from one owner thread; synced() and error() from
+// any thread.
 // The handler runs on the informer's own thread, one call at a time.
 #pragma once
 
@@ -58,11 +65,15 @@ class Informer {
 
   // True once the first list has been delivered.
   bool synced() const { return synced_.load(); }
+  // Why the latest list or watch failed (its retry is under way); OK once a
+  // list succeeded after it.
+  Status error() const;
   const Resource& resource() const { return resource_; }
 
  private:
   void Run();
   Status ListOnce();
+  void SetError(const Status& s);
   void Deliver(const std::string& type, const json& obj);
 
   const Client& client_;
@@ -73,8 +84,9 @@ class Informer {
   Handler handler_;
 
   std::map<std::string, std::string> versions_;  // key "<ns>/<name>" → resourceVersion
-  std::mutex mu_;                                // guards resource_version_
+  mutable std::mutex mu_;                        // guards resource_version_, error_
   std::string resource_version_;
+  Status error_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> synced_{false};
   std::atomic<bool> exited_{false};

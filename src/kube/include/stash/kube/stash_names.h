@@ -13,6 +13,9 @@ namespace stash::kube {
 // them as local `stash` processes.
 inline constexpr std::string_view kStashImage = "stash.appscode.com/stash:embedded";
 inline constexpr std::string_view kSidecarName = "stash";
+// Where stash's image has its binary (its entrypoint, scripts/image.sh): the
+// command of exec probes in stash's containers.
+inline constexpr std::string_view kStashBinaryPath = "/usr/local/bin/stash";
 inline constexpr std::string_view kFinalizer = "stash.appscode.com";
 
 inline constexpr std::string_view kLabelInvokerType = "stash.appscode.com/invoker-type";
