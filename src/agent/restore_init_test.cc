@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cluster.h"
+#include "stash/agent/authorized.h"
 #include "stash/apis/client.h"
 #include "stash/apis/core.h"
 #include "stash/backend/local.h"
@@ -148,6 +149,68 @@ TEST_F(RestoreInitTest, FailureIsRecordedWithItsReason) {
   auto again = Init("db-0", into).Run(stop_);
   ASSERT_OK(again);
   EXPECT_EQ(*again, RestoreOutcome::kSkipped);
+}
+
+// A restore Job's pod refused a call names the Job, not an init container,
+// in the RestoreSession's condition (the type is the init container's:
+// Stash names none for either).
+TEST_F(RestoreInitTest, ARefusedRestoreJobSaysItIsTheJob) {
+  ApplySession(R"([{"paths": ["/source/data"]}])");
+  // The pod's account may do all but read the Repository.
+  const kube::Resource roles{"rbac.authorization.k8s.io", "v1", "roles", "Role", true};
+  const kube::Resource bindings{"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding",
+                                true};
+  ASSERT_OK(
+      cluster_.client()
+          .Create(roles, "demo", kube::json::parse(R"({"metadata": {"name": "stash-restore-rs"},
+      "rules": [
+        {"apiGroups": ["stash.appscode.com"], "resources": ["restoresessions"], "verbs": ["get"]},
+        {"apiGroups": ["stash.appscode.com"], "resources": ["restoresessions/status"],
+         "verbs": ["patch"]},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+         "verbs": ["get", "create", "update"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["list", "create", "patch"]}]})"))
+          .status());
+  ASSERT_OK(
+      cluster_.client()
+          .Create(bindings, "demo", kube::json::parse(R"({"metadata": {"name": "stash-restore-rs"},
+      "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                  "name": "stash-restore-rs"},
+      "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "demo"}]})"))
+          .status());
+  const kube::Resource token{"", "v1", "serviceaccounts/default/token", "TokenRequest", true};
+  auto made = cluster_.client().Create(token, "demo", kube::json::parse(R"({"spec": {}})"));
+  ASSERT_OK(made);
+  kube::KubeConfig cfg = cluster_.client().config();
+  cfg.token = (*made)["status"]["token"].get<std::string>();
+  cfg.client_cert_pem.clear();
+  cfg.client_key_pem.clear();
+  kube::Client pod(cfg);
+  RestoreInitOptions o;
+  o.ns = "demo";
+  o.invoker_name = "rs";
+  o.target_kind = "StatefulSet";
+  o.target_name = "db";
+  o.pod_name = "stash-restore-rs-abcde";
+  o.host = "host-0";
+  o.job = true;
+  o.data_dir = dir_ + "/node";
+  o.path_map.Add("/source/data", dir_ + "/pod-0");
+  auto outcome = RestoreInit(pod, cluster_.clock(), random_, o).Run(stop_);
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.status().code(), Code::kForbidden) << outcome.status().ToString();
+  auto rs = apis::Get<apis::RestoreSession>(cluster_.client(), "demo", "rs");
+  ASSERT_OK(rs);
+  const apis::Condition* c =
+      apis::FindCondition(rs->status.conditions, kInitContainerAuthorizedCondition);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, "False");
+  EXPECT_NE(c->message.find("The stash restore Job's pod demo/stash-restore-rs-abcde was denied"),
+            std::string::npos)
+      << c->message;
+  EXPECT_EQ(c->message.find("init container"), std::string::npos) << c->message;
+  EXPECT_NE(c->message.find("cannot get resource \"repositories\""), std::string::npos)
+      << c->message;
 }
 
 TEST_F(RestoreInitTest, HostWithoutARuleIsDone) {
