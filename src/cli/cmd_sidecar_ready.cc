@@ -10,12 +10,13 @@
 #include "commands.h"
 #include "stash/agent/sidecar.h"
 #include "stash/cli/app.h"
+#include "stash/kube/stash_names.h"
 
 namespace stash::cli {
 
 void RegisterSidecarReady(CLI::App& app, GlobalOptions& global, int* exit_code) {
   auto* cmd = app.add_subcommand(
-      "sidecar-ready",
+      std::string(kube::kSidecarReadyCommand),
       "Readiness probe of the backup sidecar: exit 1 while it says it is not Ready");
   auto file = std::make_shared<std::string>();
   cmd->add_option("--not-ready-file", *file,

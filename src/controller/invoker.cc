@@ -77,7 +77,8 @@ Container SidecarContainer(const BackupConfiguration& bc, std::string_view image
   // and the embedded node run the same probe. One failure is enough: the
   // sidecar only writes the file once a call was refused.
   apis::Probe& probe = c.readiness_probe.emplace();
-  probe.exec.emplace().command = {std::string(kube::kStashBinaryPath), "sidecar-ready"};
+  probe.exec.emplace().command = {std::string(kube::kStashBinaryPath),
+                                  std::string(kube::kSidecarReadyCommand)};
   probe.period_seconds = 5;
   probe.timeout_seconds = 5;  // a process start on a loaded node
   probe.failure_threshold = 1;

@@ -16,6 +16,8 @@ inline constexpr std::string_view kSidecarName = "stash";
 // Where stash's image has its binary (its entrypoint, scripts/image.sh): the
 // command of exec probes in stash's containers.
 inline constexpr std::string_view kStashBinaryPath = "/usr/local/bin/stash";
+// The backup sidecar's readinessProbe: `stash sidecar-ready`.
+inline constexpr std::string_view kSidecarReadyCommand = "sidecar-ready";
 inline constexpr std::string_view kFinalizer = "stash.appscode.com";
 
 inline constexpr std::string_view kLabelInvokerType = "stash.appscode.com/invoker-type";
