@@ -115,6 +115,16 @@ class ApiHandler {
   // pod_log.cc, pod_exec.cc
   HttpResponse PodLog(const HttpRequest& req, const Target& t);
   HttpResponse PodExec(const HttpRequest& req, const Target& t);
+  // What pods/log and pods/exec both check first: the method (GET, and POST
+  // when `post`), the pod, its container and a node that serves it; else
+  // the answer that refuses the request. `what` names the use in the refusal
+  // when no node serves pods ("the logs of pod").
+  struct PodStreamTarget {
+    PodStreams* streams = nullptr;
+    std::string uid, container;
+  };
+  std::optional<HttpResponse> ResolvePodStream(const HttpRequest& req, const Target& t, bool post,
+                                               const std::string& what, PodStreamTarget* out);
   std::optional<HttpResponse> CheckNamespace(const Target& t, bool for_create);
 
   Store& store_;
@@ -129,10 +139,8 @@ class ApiHandler {
   std::atomic<Aggregator*> aggregator_{nullptr};
 };
 
-// The container of `pod` a pods/log or pods/exec request names (`asked`, or
-// the pod's only container); a 400 answer as kube-apiserver's when none.
-std::optional<HttpResponse> PodContainer(const json& pod, const std::string& asked,
-                                         std::string* out);
+// A boolean query parameter as kube-apiserver reads one (pod_log.cc).
+bool BoolParam(const HttpRequest& req, const std::string& name);
 
 // reads.cc, shared with provided.cc: what a read request asks for.
 struct Selectors {

@@ -9,11 +9,6 @@
 
 #include <openssl/sha.h>
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
-
 #include "errors.h"
 #include "handler.h"
 #include "stash/core/base64.h"
@@ -23,9 +18,6 @@ namespace stash::api {
 namespace {
 
 constexpr size_t kMaxFrame = 1 << 20;  // stdin arrives in small messages
-// Stdin queued for a command slower than the client: reading stops above
-// kPauseAt bytes and resumes below kResumeAt.
-constexpr size_t kPauseAt = 4 << 20, kResumeAt = 1 << 20;
 
 std::string Frame(uint8_t opcode, std::string_view payload) {
   std::string f;
@@ -50,20 +42,10 @@ std::string ChannelFrame(uint8_t channel, std::string_view data) {
   return Frame(0x2, payload);
 }
 
-class ExecSession final : public UpgradeHandler, public std::enable_shared_from_this<ExecSession> {
+class WebSocketExecSession final : public ExecSession {
  public:
-  ExecSession(std::unique_ptr<ExecProcess> proc, bool v5) : proc_(std::move(proc)), v5_(v5) {}
-
-  void OnOpen(std::shared_ptr<UpgradedConnection> connection, std::string early) override {
-    {
-      std::lock_guard lock(mu_);
-      conn_ = std::move(connection);
-    }
-    auto self = shared_from_this();
-    std::thread([self] { self->Output(); }).detach();
-    std::thread([self] { self->Input(); }).detach();
-    if (!early.empty()) OnData(early);
-  }
+  WebSocketExecSession(std::unique_ptr<ExecProcess> proc, bool v5)
+      : ExecSession(std::move(proc)), v5_(v5) {}
 
   void OnData(std::string_view bytes) override {
     in_.append(bytes);
@@ -101,27 +83,12 @@ class ExecSession final : public UpgradeHandler, public std::enable_shared_from_
     }
   }
 
-  void OnClose() override {
-    {
-      std::lock_guard lock(mu_);
-      closed_ = true;
-      conn_.reset();
-    }
-    cv_.notify_all();
-    proc_->Kill();
-  }
-
  private:
-  void Send(std::string bytes) {
-    std::lock_guard lock(mu_);
-    if (conn_) conn_->Send(std::move(bytes));
-  }
-
   void Fail(const std::string& why) {
     in_.clear();
     std::string reason = "\x03\xea" + why;  // 1002: protocol error
-    Send(Frame(0x8, reason));
     std::lock_guard lock(mu_);
+    SendLocked(Frame(0x8, reason));
     if (conn_) conn_->Close();
   }
 
@@ -139,54 +106,20 @@ class ExecSession final : public UpgradeHandler, public std::enable_shared_from_
   void Message(const std::string& m) {
     if (m.empty()) return;
     const uint8_t channel = uint8_t(m[0]);
-    std::lock_guard lock(mu_);
     if (channel == 0) {
-      input_.push_back({false, m.substr(1)});
-      input_bytes_ += m.size() - 1;
-      if (!paused_ && input_bytes_ > kPauseAt && conn_) {
-        paused_ = true;
-        conn_->PauseReading(true);
-      }
+      stdin_.Push(m.substr(1));
     } else if (channel == 4) {
       json size = json::parse(m.substr(1), nullptr, false);
       if (size.is_object()) {
         proc_->Resize(uint16_t(size.value("Width", 0)), uint16_t(size.value("Height", 0)));
       }
-      return;
     } else if (channel == 255 && v5_ && m.size() >= 2 && m[1] == 0) {
-      input_.push_back({true, ""});
-    } else {
-      return;
-    }
-    cv_.notify_all();
-  }
-
-  // The client's stdin into the command (writes may block: not on the loop).
-  void Input() {
-    while (true) {
-      Chunk c;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return closed_ || done_ || !input_.empty(); });
-        if (input_.empty()) return;
-        c = std::move(input_.front());
-        input_.pop_front();
-        input_bytes_ -= c.bytes.size();
-        if (paused_ && input_bytes_ < kResumeAt && conn_) {
-          paused_ = false;
-          conn_->PauseReading(false);
-        }
-      }
-      if (c.eof) {
-        proc_->CloseStdin();
-      } else if (!proc_->WriteStdin(c.bytes).ok()) {
-        return;
-      }
+      stdin_.PushEnd();
     }
   }
 
   // The command's output to the client, then its Status, then the close.
-  void Output() {
+  void Output() override {
     while (true) {
       std::string chunk;
       int stream = 1;
@@ -200,32 +133,14 @@ class ExecSession final : public UpgradeHandler, public std::enable_shared_from_
     json status = ExecExitStatus(proc_->Wait());
     Send(ChannelFrame(3, status.dump()));
     Send(Frame(0x8, std::string("\x03\xe8", 2)));  // 1000: normal closure
+    stdin_.Stop();
     std::lock_guard lock(mu_);
-    done_ = true;
-    cv_.notify_all();
     if (conn_) conn_->Close();
   }
 
-  struct Chunk {
-    bool eof = false;
-    std::string bytes;
-  };
-  std::unique_ptr<ExecProcess> proc_;
   const bool v5_;
   std::string in_, message_;  // the event loop's only
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::shared_ptr<UpgradedConnection> conn_;  // guarded by mu_
-  std::deque<Chunk> input_;                   // guarded by mu_
-  size_t input_bytes_ = 0;                    // guarded by mu_: queued in input_
-  bool paused_ = false;                       // guarded by mu_: reading paused
-  bool closed_ = false, done_ = false;        // guarded by mu_
 };
-
-bool Flag(const HttpRequest& req, const std::string& name) {
-  std::string v = req.Query(name);
-  return v == "true" || v == "True" || v == "1";
-}
 
 }  // namespace
 
@@ -287,38 +202,27 @@ json ExecExitStatus(const Result<int>& code) {
 }
 
 HttpResponse ApiHandler::PodExec(const HttpRequest& req, const Target& t) {
-  if (req.method != "GET" && req.method != "POST") {
-    return StatusResponse(405, "MethodNotAllowed",
-                          "the server does not allow this method on the requested resource");
-  }
-  auto pod = store_.Get(t.info.key(), t.ns, t.name);
-  if (!pod) return NotFoundResponse(t.info, t.name);
-  std::string container;
-  if (auto bad = PodContainer(*pod, req.Query("container"), &container)) return *bad;
+  PodStreamTarget pod;
+  if (auto refused = ResolvePodStream(req, t, true, "exec into pod", &pod)) return *refused;
   std::vector<std::string> command;
   for (const auto& [k, v] : req.query_list) {
     if (k == "command") command.push_back(v);
   }
   if (command.empty()) return BadRequestResponse("you must specify at least one command");
-  const bool tty = Flag(req, "tty"), in = Flag(req, "stdin");
-  if (!in && !Flag(req, "stdout") && !Flag(req, "stderr")) {
+  const bool tty = BoolParam(req, "tty"), in = BoolParam(req, "stdin");
+  if (!in && !BoolParam(req, "stdout") && !BoolParam(req, "stderr")) {
     return BadRequestResponse("you must specify at least one of stdin, stdout, stderr");
   }
-  if (tty && Flag(req, "stderr")) {
+  if (tty && BoolParam(req, "stderr")) {
     return BadRequestResponse("tty and stderr cannot both be true");
   }
-  PodStreams* streams = pod_streams_.load();
-  if (!streams) {
-    return BadRequestResponse("no node runs pod " + t.name +
-                              " (the server runs without its embedded node)");
-  }
-  const std::string uid = pod->value("/metadata/uid"_json_pointer, "");
+  const auto& [streams, uid, container] = pod;
   if (Status s = streams->CanExec(t.ns, t.name, uid, container); !s.ok()) return ErrorResponse(s);
   if (HasToken(req.Header("upgrade"), "SPDY/3.1")) {
     SpdyExecOptions o;
     o.want_stdin = in;
-    o.want_stdout = Flag(req, "stdout");
-    o.want_stderr = Flag(req, "stderr");
+    o.want_stdout = BoolParam(req, "stdout");
+    o.want_stderr = BoolParam(req, "stderr");
     o.tty = tty;
     std::string offered;
     if (!NegotiateSpdyExec(req, &o.protocol, &offered)) {
@@ -360,7 +264,7 @@ HttpResponse ApiHandler::PodExec(const HttpRequest& req, const Target& t) {
                {"Sec-WebSocket-Accept",
                 Base64Encode(std::string_view(reinterpret_cast<char*>(digest), sizeof digest))},
                {"Sec-WebSocket-Protocol", v5 ? "v5.channel.k8s.io" : "v4.channel.k8s.io"}};
-  r.upgrade = std::make_shared<ExecSession>(std::move(*proc), v5);
+  r.upgrade = std::make_shared<WebSocketExecSession>(std::move(*proc), v5);
   return r;
 }
 

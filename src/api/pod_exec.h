@@ -2,11 +2,15 @@
 // (pod_exec.cc, v5/v4.channel.k8s.io) and over SPDY/3.1 (pod_exec_spdy.cc,
 // v4/v3/v2.channel.k8s.io), both driving the node's ExecProcess.
 //
-// Thread-safety: stateless free functions; a session is used as its
-// UpgradeHandler contract says (see http_server.h).
+// Thread-safety: the free functions are stateless; StdinPump is
+// thread-safe; a session is used as its UpgradeHandler contract says (see
+// http_server.h).
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -16,6 +20,68 @@
 #include "stash/core/result.h"
 
 namespace stash::api {
+
+// The client's stdin on its way into the command, for both transports: the
+// event loop queues what arrives (never blocking), a thread of the session
+// writes it into the command (a write blocks while the command does not
+// read). Reading from the client pauses above 4 MiB queued and resumes below
+// 1 MiB, so a command slower than its client holds a bounded backlog while
+// TCP pushes back on the client.
+class StdinPump {
+ public:
+  explicit StdinPump(ExecProcess& proc) : proc_(proc) {}
+  // The connection to pause; set once it is open.
+  void Attach(std::shared_ptr<UpgradedConnection> connection);
+  // From the event loop: bytes for the command; the end of its input.
+  void Push(std::string bytes);
+  void PushEnd();
+  // The session is over: Run writes what is queued, then returns.
+  void Stop();
+  // The writing thread's body: until Stop (or a write fails).
+  void Run();
+
+ private:
+  struct Chunk {
+    bool eof = false;
+    std::string bytes;
+  };
+  ExecProcess& proc_;
+  std::mutex mu_;  // taken after the session's own lock, never before it
+  std::condition_variable cv_;
+  std::shared_ptr<UpgradedConnection> conn_;  // guarded by mu_
+  std::deque<Chunk> queue_;                   // guarded by mu_
+  size_t queued_bytes_ = 0;                   // guarded by mu_
+  bool paused_ = false, stopped_ = false;     // guarded by mu_
+};
+
+// What both exec sessions do alike: keep the connection, run the command's
+// output (Output, the transport's own) and its stdin (StdinPump) on two
+// threads of their own so the event loop never blocks, and end the command
+// when the client goes away.
+class ExecSession : public UpgradeHandler, public std::enable_shared_from_this<ExecSession> {
+ public:
+  void OnOpen(std::shared_ptr<UpgradedConnection> connection, std::string early) final;
+  void OnClose() final;
+
+ protected:
+  explicit ExecSession(std::unique_ptr<ExecProcess> proc)
+      : proc_(std::move(proc)), stdin_(*proc_) {}
+  // The command's output to the client until its end (its own thread).
+  virtual void Output() = 0;
+  void Send(std::string bytes) {
+    std::lock_guard lock(mu_);
+    SendLocked(std::move(bytes));
+  }
+  void SendLocked(std::string bytes) {
+    if (conn_) conn_->Send(std::move(bytes));
+  }
+  std::unique_ptr<ExecProcess> proc_;
+  StdinPump stdin_;
+  std::mutex mu_;
+  std::condition_variable cv_;                // mu_'s: closed_ and the transport's own state
+  std::shared_ptr<UpgradedConnection> conn_;  // guarded by mu_
+  bool closed_ = false;                       // guarded by mu_
+};
 
 // Whether the comma-separated header value `list` holds `token` (any case).
 bool HasToken(const std::string& list, std::string_view token);

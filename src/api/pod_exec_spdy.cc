@@ -13,11 +13,7 @@
 // and SETTINGS are read and ignored, as spdystream does.
 #include <spdlog/spdlog.h>
 
-#include <condition_variable>
-#include <deque>
 #include <map>
-#include <mutex>
-#include <thread>
 
 #include "pod_exec.h"
 #include "spdy.h"
@@ -34,9 +30,6 @@ constexpr size_t kMaxHeaders = 64;
 constexpr size_t kMaxStreams = 8;  // remotecommand needs at most 5
 constexpr size_t kMaxSend = 64 << 10;
 constexpr size_t kMaxResizeText = 4096;
-// Stdin queued for a command slower than the client: reading stops above
-// kPauseAt bytes and resumes below kResumeAt.
-constexpr size_t kPauseAt = 4 << 20, kResumeAt = 1 << 20;
 constexpr auto kStreamWait = std::chrono::seconds(30);  // kubelet's streamCreationTimeout
 constexpr auto kCloseWait = std::chrono::seconds(10);
 
@@ -54,25 +47,13 @@ bool KindOf(const std::string& type, Kind* kind) {
   return true;
 }
 
-class SpdyExecSession final : public UpgradeHandler,
-                              public std::enable_shared_from_this<SpdyExecSession> {
+class SpdyExecSession final : public ExecSession {
  public:
   SpdyExecSession(std::unique_ptr<ExecProcess> proc, SpdyExecOptions o)
-      : proc_(std::move(proc)),
+      : ExecSession(std::move(proc)),
         opts_(o),
         reader_(kMaxFrame),
         codec_(kMaxHeaderBlock, kMaxHeaders) {}
-
-  void OnOpen(std::shared_ptr<UpgradedConnection> connection, std::string early) override {
-    {
-      std::lock_guard lock(mu_);
-      conn_ = std::move(connection);
-    }
-    auto self = shared_from_this();
-    std::thread([self] { self->Output(); }).detach();
-    std::thread([self] { self->Input(); }).detach();
-    if (!early.empty()) OnData(early);
-  }
 
   void OnData(std::string_view bytes) override {
     if (failed_) return;
@@ -86,33 +67,11 @@ class SpdyExecSession final : public UpgradeHandler,
     }
   }
 
-  void OnClose() override {
-    {
-      std::lock_guard lock(mu_);
-      closed_ = true;
-      conn_.reset();
-    }
-    cv_.notify_all();
-    proc_->Kill();
-  }
-
  private:
-  struct Chunk {
-    bool eof = false;
-    std::string bytes;
-  };
   struct Stream {
     Kind kind;
     bool reset = false;  // the client reset it: nothing more goes out on it
   };
-
-  void Send(std::string bytes) {
-    std::lock_guard lock(mu_);
-    SendLocked(std::move(bytes));
-  }
-  void SendLocked(std::string bytes) {
-    if (conn_) conn_->Send(std::move(bytes));
-  }
 
   // A connection-level error: GOAWAY, the command ended, the connection closed.
   void Fail(const std::string& why) {
@@ -181,7 +140,7 @@ class SpdyExecSession final : public UpgradeHandler,
     }
     streams_[f.stream_id] = {kind};
     SendLocked(spdy::SynReplyFrame(f.stream_id, 0, *reply));
-    if (f.flags & spdy::kFlagFin && kind == Kind::kStdin) input_.push_back({true, ""});
+    if (f.flags & spdy::kFlagFin && kind == Kind::kStdin) stdin_.PushEnd();
     if (!ready_ && Ready()) ready_ = true;
     cv_.notify_all();
   }
@@ -206,14 +165,8 @@ class SpdyExecSession final : public UpgradeHandler,
       return;
     }
     if (it->second.kind == Kind::kStdin) {
-      if (!bytes.empty()) input_.push_back({false, std::string(bytes)});
-      if (fin) input_.push_back({true, ""});
-      input_bytes_ += bytes.size();
-      if (!paused_ && input_bytes_ > kPauseAt && conn_) {
-        paused_ = true;
-        conn_->PauseReading(true);
-      }
-      cv_.notify_all();
+      if (!bytes.empty()) stdin_.Push(std::string(bytes));
+      if (fin) stdin_.PushEnd();
     } else if (it->second.kind == Kind::kResize) {
       Resize(bytes);
     }
@@ -239,32 +192,7 @@ class SpdyExecSession final : public UpgradeHandler,
     auto it = streams_.find(id);
     if (it == streams_.end()) return;
     it->second.reset = true;
-    if (it->second.kind == Kind::kStdin) input_.push_back({true, ""});
-    cv_.notify_all();
-  }
-
-  // The client's stdin into the command (writes may block: not on the loop).
-  void Input() {
-    while (true) {
-      Chunk c;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return closed_ || done_ || !input_.empty(); });
-        if (input_.empty()) return;
-        c = std::move(input_.front());
-        input_.pop_front();
-        input_bytes_ -= c.bytes.size();
-        if (paused_ && input_bytes_ < kResumeAt && conn_) {
-          paused_ = false;
-          conn_->PauseReading(false);
-        }
-      }
-      if (c.eof) {
-        proc_->CloseStdin();
-      } else if (!proc_->WriteStdin(c.bytes).ok()) {
-        return;
-      }
-    }
+    if (it->second.kind == Kind::kStdin) stdin_.PushEnd();
   }
 
   // DATA on the stream of `kind`, unless it is missing or reset (mu_ held).
@@ -281,7 +209,7 @@ class SpdyExecSession final : public UpgradeHandler,
   }
 
   // Once the streams are open: the command's output, then the end.
-  void Output() {
+  void Output() override {
     {
       std::unique_lock lock(mu_);
       if (!cv_.wait_for(lock, kStreamWait, [&] { return closed_ || ready_; })) {
@@ -293,8 +221,7 @@ class SpdyExecSession final : public UpgradeHandler,
         if (conn_) conn_->Close();
       }
       if (!ready_) {
-        done_ = true;
-        cv_.notify_all();
+        stdin_.Stop();
         proc_->Kill();
         return;
       }
@@ -324,29 +251,21 @@ class SpdyExecSession final : public UpgradeHandler,
     }
     SendOn(Kind::kError, error, spdy::kFlagFin);
     SendLocked(spdy::GoAwayFrame(last_stream_, spdy::kGoAwayOk));
-    done_ = true;
-    cv_.notify_all();
+    stdin_.Stop();
     // The client closes once it has read the error stream; closing first
     // could reset the connection under output it has not read yet.
     if (!cv_.wait_for(lock, kCloseWait, [&] { return closed_; }) && conn_) conn_->Close();
   }
 
-  std::unique_ptr<ExecProcess> proc_;
   const SpdyExecOptions opts_;
   // The event loop's only:
   spdy::FrameReader reader_;
   spdy::HeaderCodec codec_;
   bool failed_ = false;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::shared_ptr<UpgradedConnection> conn_;  // guarded by mu_
-  std::map<uint32_t, Stream> streams_;        // guarded by mu_
-  uint32_t last_stream_ = 0;                  // guarded by mu_ (written on the loop)
-  std::deque<Chunk> input_;                   // guarded by mu_
-  size_t input_bytes_ = 0;                    // guarded by mu_: queued in input_
-  bool paused_ = false;                       // guarded by mu_: reading from the client paused
-  std::string resize_text_;                   // guarded by mu_
-  bool closed_ = false, done_ = false, ready_ = false;  // guarded by mu_
+  std::map<uint32_t, Stream> streams_;  // guarded by mu_
+  uint32_t last_stream_ = 0;            // guarded by mu_ (written on the loop)
+  std::string resize_text_;             // guarded by mu_
+  bool ready_ = false;                  // guarded by mu_
 };
 
 }  // namespace

@@ -38,14 +38,8 @@ std::optional<HttpResponse> IntParam(const HttpRequest& req, const std::string& 
   return std::nullopt;
 }
 
-bool BoolParam(const HttpRequest& req, const std::string& name) {
-  std::string v = req.Query(name);
-  return v == "true" || v == "True" || v == "1";
-}
-
-}  // namespace
-
-// The container a request names: `container`, else the pod's only one.
+// The container of `pod` a pods/log or pods/exec request names (`asked`, or
+// the pod's only container); a 400 answer as kube-apiserver's when none.
 std::optional<HttpResponse> PodContainer(const json& pod, const std::string& asked,
                                          std::string* out) {
   const std::string name = pod.value("/metadata/name"_json_pointer, "");
@@ -79,15 +73,35 @@ std::optional<HttpResponse> PodContainer(const json& pod, const std::string& ask
   return BadRequestResponse("container " + asked + " is not valid for pod " + name);
 }
 
-HttpResponse ApiHandler::PodLog(const HttpRequest& req, const Target& t) {
-  if (req.method != "GET") {
+}  // namespace
+
+bool BoolParam(const HttpRequest& req, const std::string& name) {
+  std::string v = req.Query(name);
+  return v == "true" || v == "True" || v == "1";
+}
+
+std::optional<HttpResponse> ApiHandler::ResolvePodStream(const HttpRequest& req, const Target& t,
+                                                         bool post, const std::string& what,
+                                                         PodStreamTarget* out) {
+  if (req.method != "GET" && !(post && req.method == "POST")) {
     return StatusResponse(405, "MethodNotAllowed",
                           "the server does not allow this method on the requested resource");
   }
   auto pod = store_.Get(t.info.key(), t.ns, t.name);
   if (!pod) return NotFoundResponse(t.info, t.name);
-  std::string container;
-  if (auto bad = PodContainer(*pod, req.Query("container"), &container)) return *bad;
+  if (auto bad = PodContainer(*pod, req.Query("container"), &out->container)) return *bad;
+  out->streams = pod_streams_.load();
+  if (!out->streams) {
+    return BadRequestResponse("no node serves " + what + " " + t.name +
+                              " (the server runs without its embedded node)");
+  }
+  out->uid = pod->value("/metadata/uid"_json_pointer, "");
+  return std::nullopt;
+}
+
+HttpResponse ApiHandler::PodLog(const HttpRequest& req, const Target& t) {
+  PodStreamTarget pod;
+  if (auto refused = ResolvePodStream(req, t, false, "the logs of pod", &pod)) return *refused;
   PodLogOptions o;
   o.follow = BoolParam(req, "follow");
   o.previous = BoolParam(req, "previous");
@@ -98,13 +112,7 @@ HttpResponse ApiHandler::PodLog(const HttpRequest& req, const Target& t) {
     if (auto bad = IntParam(req, param, field)) return *bad;
   }
   if (!req.Query("sinceTime").empty()) o.since_time = req.Query("sinceTime");
-  PodStreams* streams = pod_streams_.load();
-  if (!streams) {
-    return BadRequestResponse("no node serves the logs of pod " + t.name +
-                              " (the server runs without its embedded node)");
-  }
-  auto source =
-      streams->Logs(t.ns, t.name, pod->value("/metadata/uid"_json_pointer, ""), container, o);
+  auto source = pod.streams->Logs(t.ns, t.name, pod.uid, pod.container, o);
   if (!source.ok()) return ErrorResponse(source.status());
   HttpResponse r;
   r.content_type = "text/plain";
