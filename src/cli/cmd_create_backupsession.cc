@@ -1,8 +1,11 @@
 // `stash create-backupsession`: what the trigger CronJob runs at each tick.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 
 #include "commands.h"
+#include "restic_options.h"
 #include "stash/agent/trigger.h"
 #include "stash/cli/app.h"
 #include "stash/core/clock.h"
@@ -10,12 +13,16 @@
 
 namespace stash::cli {
 
-// Namespace of the pod the command runs in: --namespace, else $POD_NAMESPACE,
-// else the kubeconfig's (or service account's) namespace.
-std::string PodNamespace(const std::string& flag, const kube::KubeConfig& cfg) {
-  if (!flag.empty()) return flag;
-  if (const char* ns = std::getenv("POD_NAMESPACE"); ns && *ns) return ns;
-  return cfg.namespace_;
+ThisPod PodFromEnvironment(const std::string& ns_flag, const kube::KubeConfig& cfg) {
+  ThisPod pod{ns_flag, Env("POD_NAME"), Env("NODE_NAME")};
+  if (pod.ns.empty()) pod.ns = Env("POD_NAMESPACE");
+  if (pod.ns.empty()) pod.ns = cfg.namespace_;
+  if (pod.name.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    pod.name = host;
+  }
+  return pod;
 }
 
 void RegisterCreateBackupSession(CLI::App& app, GlobalOptions& global, int* exit_code) {
@@ -39,7 +46,7 @@ void RegisterCreateBackupSession(CLI::App& app, GlobalOptions& global, int* exit
       *exit_code = kExitError;
       return;
     }
-    o->trigger.ns = PodNamespace(o->trigger.ns, *cfg);
+    o->trigger.ns = PodFromEnvironment(o->trigger.ns, *cfg).ns;
     kube::Client client(*cfg);
     RealClock clock;
     auto name = agent::CreateBackupSession(client, clock, o->trigger);

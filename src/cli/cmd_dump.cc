@@ -31,22 +31,9 @@ int RunDump(const ResticOptions& ro, const DumpFlags& f) {
   auto opened = OpenForVerb(ro, VerbLock::kShared);
   if (auto* code = std::get_if<int>(&opened)) return *code;
   repo::Repository& repo = *std::get<OpenedRepo>(opened).repo;
-  const std::string& name = f.args[0];
-  auto entry = engine::FindSnapshot(repo, name, f.filter.ToFilter());
-  if (!entry.ok()) {
-    if (name == "latest") {
-      std::cerr << "latest snapshot for criteria not found: " << entry.status().message()
-                << " Paths:" << GoList(f.filter.paths) << " Hosts:" << GoList(f.filter.hosts)
-                << "\n";
-    } else {
-      std::cerr << "invalid id \"" << name << "\": " << entry.status().message() << "\n";
-    }
-    return kExitError;
-  }
-  if (Status s = repo.LoadIndex(); !s.ok()) {
-    std::cerr << "Fatal: " << s.message() << "\n";
-    return kExitError;
-  }
+  auto found = SnapshotToRead(repo, f.args[0], f.filter);
+  if (auto* code = std::get_if<int>(&found)) return *code;
+  const engine::SnapshotEntry* entry = &std::get<engine::SnapshotEntry>(found);
   auto is_dir = engine::IsDirectory(repo, *entry, f.args[1]);
   if (!is_dir.ok()) {
     std::cerr << "cannot dump file: " << is_dir.status().message() << "\n";

@@ -112,6 +112,29 @@ inline std::string GoTagLists(const std::vector<std::string>& tags) {
   return s + "]";
 }
 
+// The one snapshot dump and restore read (`name`: an id prefix, or "latest"
+// under the filter), with the repository's index loaded; on failure prints
+// restic's message on stderr and returns the exit code instead.
+inline std::variant<engine::SnapshotEntry, int> SnapshotToRead(repo::Repository& repo,
+                                                               const std::string& name,
+                                                               const FilterFlags& filter) {
+  auto entry = engine::FindSnapshot(repo, name, filter.ToFilter());
+  if (!entry.ok()) {
+    if (name == "latest") {
+      std::cerr << "latest snapshot for criteria not found: " << entry.status().message()
+                << " Paths:" << GoList(filter.paths) << " Hosts:" << GoList(filter.hosts) << "\n";
+    } else {
+      std::cerr << "invalid id \"" << name << "\": " << entry.status().message() << "\n";
+    }
+    return kExitError;
+  }
+  if (Status s = repo.LoadIndex(); !s.ok()) {
+    std::cerr << "Fatal: " << s.message() << "\n";
+    return kExitError;
+  }
+  return std::move(*entry);
+}
+
 // restic 0.14's FindFilteredSnapshots: the snapshots named by `ids` (an id
 // prefix, or "latest" under the filter; a name that resolves to nothing is
 // reported on stderr and skipped; duplicates once), else every snapshot the

@@ -87,22 +87,9 @@ int RunRestore(const ResticOptions& ro, const RestoreFlags& f) {
   auto opened = OpenForVerb(ro, VerbLock::kShared);
   if (auto* code = std::get_if<int>(&opened)) return *code;
   repo::Repository& repo = *std::get<OpenedRepo>(opened).repo;
-  const std::string& name = f.ids[0];
-  auto entry = engine::FindSnapshot(repo, name, f.filter.ToFilter());
-  if (!entry.ok()) {
-    if (name == "latest") {
-      std::cerr << "latest snapshot for criteria not found: " << entry.status().message()
-                << " Paths:" << GoList(f.filter.paths) << " Hosts:" << GoList(f.filter.hosts)
-                << "\n";
-    } else {
-      std::cerr << "invalid id \"" << name << "\": " << entry.status().message() << "\n";
-    }
-    return kExitError;
-  }
-  if (Status s = repo.LoadIndex(); !s.ok()) {
-    std::cerr << "Fatal: " << s.message() << "\n";
-    return kExitError;
-  }
+  auto found = SnapshotToRead(repo, f.ids[0], f.filter);
+  if (auto* code = std::get_if<int>(&found)) return *code;
+  const engine::SnapshotEntry* entry = &std::get<engine::SnapshotEntry>(found);
   engine::RestoreOptions opts;
   opts.target = f.target;
   opts.includes = std::move(*includes);

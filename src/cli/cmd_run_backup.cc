@@ -1,6 +1,5 @@
 // `stash run-backup`: the backup sidecar injected into workloads.
 #include <malloc.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -22,25 +21,15 @@
 
 namespace stash::cli {
 
-std::string PodNamespace(const std::string& flag, const kube::KubeConfig& cfg);
-
 namespace {
-std::string Env(const char* k) {
-  const char* v = std::getenv(k);
-  return v ? v : "";
-}
 
 // The sidecar's options from the flags and the pod's environment.
 Result<agent::SidecarOptions> PodOptions(agent::SidecarOptions so, const kube::KubeConfig& cfg) {
-  so.ns = PodNamespace(so.ns, cfg);
+  ThisPod pod = PodFromEnvironment(so.ns, cfg);
+  so.ns = pod.ns;
   if (so.target_ns.empty()) so.target_ns = so.ns;
-  so.pod_name = Env("POD_NAME");
-  if (so.pod_name.empty()) {
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    so.pod_name = host;
-  }
-  so.node_name = Env("NODE_NAME");
+  so.pod_name = pod.name;
+  so.node_name = pod.node;
   so.data_dir = Env(agent::kDataDirEnv);
   if (std::string file = Env(agent::kNotReadyFileEnv); !file.empty()) so.not_ready_file = file;
   // How long the caches' watches last (client-go: 5-10 min): a shorter one

@@ -1,7 +1,5 @@
 // `stash run-restore`: the restore init container `stash-init` (and the
 // restore Job's container) of a RestoreSession.
-#include <unistd.h>
-
 #include <cstdlib>
 #include <iostream>
 
@@ -17,14 +15,7 @@
 
 namespace stash::cli {
 
-std::string PodNamespace(const std::string& flag, const kube::KubeConfig& cfg);
-
 namespace {
-
-std::string Env(const char* k) {
-  const char* v = std::getenv(k);
-  return v ? v : "";
-}
 
 int RunRestoreInit(agent::RestoreInitOptions o, const std::string& kubeconfig,
                    const std::string& invoker_kind) {
@@ -38,14 +29,10 @@ int RunRestoreInit(agent::RestoreInitOptions o, const std::string& kubeconfig,
     std::cerr << "stash run-restore: " << cfg.status().message() << "\n";
     return kExitError;
   }
-  o.ns = PodNamespace(o.ns, *cfg);
-  o.pod_name = Env("POD_NAME");
-  if (o.pod_name.empty()) {
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    o.pod_name = host;
-  }
-  o.node_name = Env("NODE_NAME");
+  ThisPod pod = PodFromEnvironment(o.ns, *cfg);
+  o.ns = pod.ns;
+  o.pod_name = pod.name;
+  o.node_name = pod.node;
   // A restore Job of a StatefulSet's claims restores host-<POD_ORDINAL>.
   if (std::string ordinal = Env("POD_ORDINAL"); o.host.empty() && !ordinal.empty()) {
     o.host = "host-" + ordinal;

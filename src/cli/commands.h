@@ -11,6 +11,7 @@
 #include "stash/api/pod_streams.h"
 #include "stash/core/clock.h"
 #include "stash/core/result.h"
+#include "stash/kube/config.h"
 
 namespace stash::cli {
 
@@ -50,6 +51,16 @@ void RegisterRunBackup(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterSidecarReady(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterRunRestore(CLI::App& app, GlobalOptions& global, int* exit_code);
 void RegisterCreateBackupSession(CLI::App& app, GlobalOptions& global, int* exit_code);
+
+// The pod an agent command (run-backup, run-restore, create-backupsession)
+// runs in, as the Downward API variables tell it (cmd_create_backupsession.cc):
+// the namespace is `ns_flag`, else $POD_NAMESPACE, else the kubeconfig's (or
+// ServiceAccount's); the name $POD_NAME, else the hostname (a pod's hostname
+// is its name); the node $NODE_NAME.
+struct ThisPod {
+  std::string ns, name, node;
+};
+ThisPod PodFromEnvironment(const std::string& ns_flag, const kube::KubeConfig& cfg);
 struct OperatorOptions {
   std::string kubeconfig;  // empty: $KUBECONFIG / in-cluster
   std::string ns;          // empty: all namespaces

@@ -23,12 +23,12 @@ extern char** environ;
 
 namespace stash::cli {
 
-namespace {
-
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
 }
+
+namespace {
 
 std::string TrimNewline(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();

@@ -102,6 +102,9 @@ std::variant<ResticContext, CliError> ResolveResticContext(const ResticOptions& 
 // This process's environment, as restic reads its variables from it.
 std::map<std::string, std::string> ProcessEnvironment();
 
+// The value of environment variable `name`; "" when unset.
+std::string Env(const char* name);
+
 // Builds the backend for ctx.repo through the backend factory: local paths,
 // rest:, s3:, gs:, azure: with restic's environment variables.
 // -o options: "<scheme>.connections=N" sets the connections of this
