@@ -17,9 +17,8 @@ using nlohmann::json;
 class CliSession final : public RepositorySession {
  public:
   CliSession(CliBackupRunner& runner, RepoTarget repo, bool created)
-      : runner_(runner), repo_(std::move(repo)), created_(created) {}
+      : RepositorySession(created), runner_(runner), repo_(std::move(repo)) {}
 
-  bool created() const override { return created_; }
   Result<engine::BackupStats> Backup(const BackupRequest& request) override;
   Result<RetentionResult> ApplyRetention(const apis::RetentionPolicy& policy) override;
   Status Check() override;
@@ -34,7 +33,6 @@ class CliSession final : public RepositorySession {
 
   CliBackupRunner& runner_;
   const RepoTarget repo_;
-  const bool created_;
 };
 
 // `forget --json`: groups with keep/remove lists (the first line that is a

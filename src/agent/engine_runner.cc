@@ -33,15 +33,14 @@ class EngineSession final : public RepositorySession {
   EngineSession(std::shared_ptr<std::atomic<bool>> stop_transfers,
                 std::unique_ptr<repo::Repository> repo, bool created, std::string url, Clock& clock,
                 Random& random, const std::atomic<bool>* cancel)
-      : stop_transfers_(std::move(stop_transfers)),
+      : RepositorySession(created),
+        stop_transfers_(std::move(stop_transfers)),
         repo_(std::move(repo)),
-        created_(created),
         url_(std::move(url)),
         clock_(clock),
         random_(random),
         cancel_(cancel) {}
 
-  bool created() const override { return created_; }
   Result<engine::BackupStats> Backup(const BackupRequest& request) override;
   Result<RetentionResult> ApplyRetention(const apis::RetentionPolicy& policy) override;
   Status Check() override;
@@ -67,7 +66,6 @@ class EngineSession final : public RepositorySession {
   // before repo_, which holds it, so it outlives the store.
   std::shared_ptr<std::atomic<bool>> stop_transfers_;
   std::unique_ptr<repo::Repository> repo_;
-  const bool created_;
   const std::string url_;
   Clock& clock_;
   Random& random_;

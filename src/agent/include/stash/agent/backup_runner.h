@@ -73,7 +73,7 @@ class RepositorySession {
  public:
   virtual ~RepositorySession() = default;
   // True when Open initialised the repository.
-  virtual bool created() const = 0;
+  bool created() const { return created_; }
   // A snapshot of `request.paths`. stats.errors > 0: some source files could
   // not be read and the snapshot lacks them.
   virtual Result<engine::BackupStats> Backup(const BackupRequest& request) = 0;
@@ -82,6 +82,12 @@ class RepositorySession {
   // kDataLoss naming the problems when the repository has errors.
   virtual Status Check() = 0;
   virtual Result<RepoStats> Stats() = 0;
+
+ protected:
+  explicit RepositorySession(bool created) : created_(created) {}
+
+ private:
+  const bool created_;
 };
 
 class BackupRunner {
