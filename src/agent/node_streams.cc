@@ -1,9 +1,8 @@
 #include "node_streams.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <thread>
+
+#include "stash/agent/pod_logs.h"
 
 namespace stash::agent {
 
@@ -40,19 +39,7 @@ class ProcessLogSource : public api::ByteSource {
   }
 
  private:
-  std::string Read() {
-    std::string out;
-    int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return out;
-    char buf[65536];
-    ssize_t n;
-    while ((n = pread(fd, buf, sizeof buf, off_t(offset_))) > 0) {
-      out.append(buf, size_t(n));
-      offset_ += uint64_t(n);
-    }
-    close(fd);
-    return out;
-  }
+  std::string Read() { return ReadLogFrom(path_, &offset_); }
   std::string Tail(const std::string& data) const {
     if (!o_.tail_lines) return data;
     size_t pos = data.size();
@@ -87,15 +74,12 @@ std::optional<NodeStreams::Process> NodeStreams::Find(const std::string& key) co
   return it->second;
 }
 
-Result<std::unique_ptr<api::ByteSource>> NodeStreams::Logs(const std::string& ns,
-                                                           const std::string& pod,
-                                                           const std::string& uid,
-                                                           const std::string& container,
+Result<std::unique_ptr<api::ByteSource>> NodeStreams::Logs(const api::ContainerRef& c,
                                                            const api::PodLogOptions& options) {
-  const std::string key = ns + "/" + pod + "/" + container;
-  if (auto p = Find(key); p && p->pod_uid == uid) {
+  const std::string key = c.ns + "/" + c.pod + "/" + c.container;
+  if (auto p = Find(key); p && p->pod_uid == c.uid) {
     if (options.previous || options.timestamps || options.since_seconds || options.since_time) {
-      return InvalidError("container " + container + " of pod " + pod +
+      return InvalidError("container " + c.container + " of pod " + c.pod +
                           " runs as a process of the embedded node: its log has no timestamps, "
                           "so --previous, --timestamps and --since are not available for it");
     }
@@ -106,30 +90,30 @@ Result<std::unique_ptr<api::ByteSource>> NodeStreams::Logs(const std::string& ns
     return std::unique_ptr<api::ByteSource>(
         std::make_unique<ProcessLogSource>(p->log_path, options, running));
   }
-  if (kubelet_) return kubelet_->streams().Logs(ns, pod, uid, container, options);
-  return InvalidError("container \"" + container + "\" in pod \"" + pod +
-                      "\" is not run by the embedded node" +
-                      (not_run_.empty() ? "" : ": " + not_run_));
+  if (kubelet_) return kubelet_->streams().Logs(c, options);
+  return NotRun(c);
 }
 
-Status NodeStreams::CanExec(const std::string& ns, const std::string& pod, const std::string& uid,
-                            const std::string& container) {
-  if (auto p = Find(ns + "/" + pod + "/" + container); p && p->pod_uid == uid) {
-    return UnsupportedError("container " + container + " of pod " + pod +
+Status NodeStreams::CanExec(const api::ContainerRef& c) {
+  if (auto p = Find(c.ns + "/" + c.pod + "/" + c.container); p && p->pod_uid == c.uid) {
+    return UnsupportedError("container " + c.container + " of pod " + c.pod +
                             " runs as a process of the embedded node, not in a container: "
                             "there is nothing to exec into");
   }
-  if (kubelet_) return kubelet_->streams().CanExec(ns, pod, uid, container);
-  return InvalidError("container \"" + container + "\" in pod \"" + pod +
-                      "\" is not run by the embedded node" +
-                      (not_run_.empty() ? "" : ": " + not_run_));
+  if (kubelet_) return kubelet_->streams().CanExec(c);
+  return NotRun(c);
 }
 
-Result<std::unique_ptr<api::ExecProcess>> NodeStreams::Exec(
-    const std::string& ns, const std::string& pod, const std::string& uid,
-    const std::string& container, const std::vector<std::string>& command, bool tty, bool stdin) {
-  if (Status s = CanExec(ns, pod, uid, container); !s.ok()) return s;
-  return kubelet_->streams().Exec(ns, pod, uid, container, command, tty, stdin);
+Result<std::unique_ptr<api::ExecProcess>> NodeStreams::Exec(const api::ContainerRef& c,
+                                                            const api::ExecCommand& command) {
+  if (Status s = CanExec(c); !s.ok()) return s;
+  return kubelet_->streams().Exec(c, command);
+}
+
+Status NodeStreams::NotRun(const api::ContainerRef& c) const {
+  return InvalidError("container \"" + c.container + "\" in pod \"" + c.pod +
+                      "\" is not run by the embedded node" +
+                      (not_run_.empty() ? "" : ": " + not_run_));
 }
 
 }  // namespace stash::agent

@@ -31,20 +31,16 @@ class NodeStreams : public api::PodStreams {
   // The process containers now, by "ns/pod/container".
   void Publish(std::map<std::string, Process> processes);
 
-  Result<std::unique_ptr<api::ByteSource>> Logs(const std::string& ns, const std::string& pod,
-                                                const std::string& uid,
-                                                const std::string& container,
+  Result<std::unique_ptr<api::ByteSource>> Logs(const api::ContainerRef& c,
                                                 const api::PodLogOptions& options) override;
-  Status CanExec(const std::string& ns, const std::string& pod, const std::string& uid,
-                 const std::string& container) override;
-  Result<std::unique_ptr<api::ExecProcess>> Exec(const std::string& ns, const std::string& pod,
-                                                 const std::string& uid,
-                                                 const std::string& container,
-                                                 const std::vector<std::string>& command, bool tty,
-                                                 bool stdin) override;
+  Status CanExec(const api::ContainerRef& c) override;
+  Result<std::unique_ptr<api::ExecProcess>> Exec(const api::ContainerRef& c,
+                                                 const api::ExecCommand& command) override;
 
  private:
   std::optional<Process> Find(const std::string& key) const;
+  // Neither a process nor the kubelet's: why the container does not run here.
+  Status NotRun(const api::ContainerRef& c) const;
 
   NodeKubelet* kubelet_;
   const std::string not_run_;

@@ -71,18 +71,22 @@ std::string CriLogSource::Render(std::string_view data, bool first) {
   return out;
 }
 
-void CriLogSource::ReadMore() {
-  int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
+std::string ReadLogFrom(const std::string& path, uint64_t* offset) {
   std::string data;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return data;
   char buf[65536];
   ssize_t n;
-  while ((n = pread(fd, buf, sizeof buf, off_t(offset_))) > 0) {
+  while ((n = pread(fd, buf, sizeof buf, off_t(*offset))) > 0) {
     data.append(buf, size_t(n));
-    offset_ += uint64_t(n);
+    *offset += uint64_t(n);
   }
   close(fd);
-  data = pending_ + data;
+  return data;
+}
+
+void CriLogSource::ReadMore() {
+  std::string data = pending_ + ReadLogFrom(path_, &offset_);
   size_t last = data.rfind('\n');
   if (last == std::string::npos) {
     pending_ = std::move(data);
@@ -123,42 +127,37 @@ bool CriLogSource::Next(std::string* chunk, std::chrono::steady_clock::time_poin
 }
 
 Result<std::unique_ptr<api::ByteSource>> KubeletPodStreams::Logs(
-    const std::string& ns, const std::string& pod, const std::string& uid,
-    const std::string& container, const api::PodLogOptions& options) {
-  (void)uid;
-  auto found = kubelet_.FindContainer(ns, pod, container, options.previous);
+    const api::ContainerRef& c, const api::PodLogOptions& options) {
+  auto found = kubelet_.FindContainer(c.ns, c.pod, c.container, options.previous);
   if (!found.ok()) return found.status();
   std::string id = found->id;
   Kubelet& k = kubelet_;
   bool previous = options.previous;
-  auto running = [&k, ns, pod, container, id, previous] {
+  auto running = [&k, c, id, previous] {
     if (previous) return false;
-    auto now = k.FindContainer(ns, pod, container, false);
+    auto now = k.FindContainer(c.ns, c.pod, c.container, false);
     return now.ok() && now->id == id && now->running;
   };
   return std::unique_ptr<api::ByteSource>(
       std::make_unique<CriLogSource>(found->log_path, options, running, clock_.Now()));
 }
 
-Status KubeletPodStreams::CanExec(const std::string& ns, const std::string& pod,
-                                  const std::string& uid, const std::string& container) {
-  (void)uid;
-  auto found = kubelet_.FindContainer(ns, pod, container, false);
+Status KubeletPodStreams::CanExec(const api::ContainerRef& c) {
+  auto found = kubelet_.FindContainer(c.ns, c.pod, c.container, false);
   if (!found.ok()) return found.status();
   if (!found->running) {
-    return InvalidError("unable to upgrade connection: container not found (\"" + container +
+    return InvalidError("unable to upgrade connection: container not found (\"" + c.container +
                         "\")");
   }
   return Status::Ok();
 }
 
-Result<std::unique_ptr<api::ExecProcess>> KubeletPodStreams::Exec(
-    const std::string& ns, const std::string& pod, const std::string& uid,
-    const std::string& container, const std::vector<std::string>& command, bool tty, bool stdin) {
-  if (Status s = CanExec(ns, pod, uid, container); !s.ok()) return s;
-  auto found = kubelet_.FindContainer(ns, pod, container, false);
+Result<std::unique_ptr<api::ExecProcess>> KubeletPodStreams::Exec(const api::ContainerRef& c,
+                                                                  const api::ExecCommand& command) {
+  if (Status s = CanExec(c); !s.ok()) return s;
+  auto found = kubelet_.FindContainer(c.ns, c.pod, c.container, false);
   if (!found.ok()) return found.status();
-  return runtime_.Exec(found->id, command, tty, stdin);
+  return runtime_.Exec(found->id, command.argv, command.tty, command.stdin);
 }
 
 }  // namespace stash::agent

@@ -121,7 +121,7 @@ class ApiHandler {
   // when no node serves pods ("the logs of pod").
   struct PodStreamTarget {
     PodStreams* streams = nullptr;
-    std::string uid, container;
+    ContainerRef container;
   };
   std::optional<HttpResponse> ResolvePodStream(const HttpRequest& req, const Target& t, bool post,
                                                const std::string& what, PodStreamTarget* out);

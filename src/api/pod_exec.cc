@@ -204,11 +204,11 @@ json ExecExitStatus(const Result<int>& code) {
 HttpResponse ApiHandler::PodExec(const HttpRequest& req, const Target& t) {
   PodStreamTarget pod;
   if (auto refused = ResolvePodStream(req, t, true, "exec into pod", &pod)) return *refused;
-  std::vector<std::string> command;
+  ExecCommand command;
   for (const auto& [k, v] : req.query_list) {
-    if (k == "command") command.push_back(v);
+    if (k == "command") command.argv.push_back(v);
   }
-  if (command.empty()) return BadRequestResponse("you must specify at least one command");
+  if (command.argv.empty()) return BadRequestResponse("you must specify at least one command");
   const bool tty = BoolParam(req, "tty"), in = BoolParam(req, "stdin");
   if (!in && !BoolParam(req, "stdout") && !BoolParam(req, "stderr")) {
     return BadRequestResponse("you must specify at least one of stdin, stdout, stderr");
@@ -216,8 +216,9 @@ HttpResponse ApiHandler::PodExec(const HttpRequest& req, const Target& t) {
   if (tty && BoolParam(req, "stderr")) {
     return BadRequestResponse("tty and stderr cannot both be true");
   }
-  const auto& [streams, uid, container] = pod;
-  if (Status s = streams->CanExec(t.ns, t.name, uid, container); !s.ok()) return ErrorResponse(s);
+  command.tty = tty;
+  command.stdin = in;
+  if (Status s = pod.streams->CanExec(pod.container); !s.ok()) return ErrorResponse(s);
   if (HasToken(req.Header("upgrade"), "SPDY/3.1")) {
     SpdyExecOptions o;
     o.want_stdin = in;
@@ -231,7 +232,7 @@ HttpResponse ApiHandler::PodExec(const HttpRequest& req, const Target& t) {
           "], server supports [v4.channel.k8s.io, "
           "v3.channel.k8s.io, v2.channel.k8s.io]");
     }
-    auto proc = streams->Exec(t.ns, t.name, uid, container, command, tty, in);
+    auto proc = pod.streams->Exec(pod.container, command);
     if (!proc.ok()) return ErrorResponse(proc.status());
     HttpResponse r;
     r.status = 101;
@@ -252,7 +253,7 @@ HttpResponse ApiHandler::PodExec(const HttpRequest& req, const Target& t) {
   }
   const std::string key = req.Header("sec-websocket-key");
   if (key.empty()) return BadRequestResponse("missing Sec-WebSocket-Key");
-  auto proc = streams->Exec(t.ns, t.name, uid, container, command, tty, in);
+  auto proc = pod.streams->Exec(pod.container, command);
   if (!proc.ok()) return ErrorResponse(proc.status());
   std::string accept = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
   unsigned char digest[SHA_DIGEST_LENGTH];

@@ -89,13 +89,15 @@ std::optional<HttpResponse> ApiHandler::ResolvePodStream(const HttpRequest& req,
   }
   auto pod = store_.Get(t.info.key(), t.ns, t.name);
   if (!pod) return NotFoundResponse(t.info, t.name);
-  if (auto bad = PodContainer(*pod, req.Query("container"), &out->container)) return *bad;
+  if (auto bad = PodContainer(*pod, req.Query("container"), &out->container.container)) return *bad;
   out->streams = pod_streams_.load();
   if (!out->streams) {
     return BadRequestResponse("no node serves " + what + " " + t.name +
                               " (the server runs without its embedded node)");
   }
-  out->uid = pod->value("/metadata/uid"_json_pointer, "");
+  out->container.ns = t.ns;
+  out->container.pod = t.name;
+  out->container.uid = pod->value("/metadata/uid"_json_pointer, "");
   return std::nullopt;
 }
 
@@ -112,7 +114,7 @@ HttpResponse ApiHandler::PodLog(const HttpRequest& req, const Target& t) {
     if (auto bad = IntParam(req, param, field)) return *bad;
   }
   if (!req.Query("sinceTime").empty()) o.since_time = req.Query("sinceTime");
-  auto source = pod.streams->Logs(t.ns, t.name, pod.uid, pod.container, o);
+  auto source = pod.streams->Logs(pod.container, o);
   if (!source.ok()) return ErrorResponse(source.status());
   HttpResponse r;
   r.content_type = "text/plain";

@@ -20,6 +20,10 @@
 
 namespace stash::agent {
 
+// What file `path` holds past *offset (advanced past it): the new part of a
+// log that a container appends to. "" when it cannot be opened (not written yet).
+std::string ReadLogFrom(const std::string& path, uint64_t* offset);
+
 class CriLogSource : public api::ByteSource {
  public:
   // `running` tells whether the container may still write (follow ends
@@ -58,17 +62,11 @@ class KubeletPodStreams : public api::PodStreams {
  public:
   KubeletPodStreams(Kubelet& kubelet, ContainerRuntime& runtime, Clock& clock)
       : kubelet_(kubelet), runtime_(runtime), clock_(clock) {}
-  Result<std::unique_ptr<api::ByteSource>> Logs(const std::string& ns, const std::string& pod,
-                                                const std::string& uid,
-                                                const std::string& container,
+  Result<std::unique_ptr<api::ByteSource>> Logs(const api::ContainerRef& c,
                                                 const api::PodLogOptions& options) override;
-  Status CanExec(const std::string& ns, const std::string& pod, const std::string& uid,
-                 const std::string& container) override;
-  Result<std::unique_ptr<api::ExecProcess>> Exec(const std::string& ns, const std::string& pod,
-                                                 const std::string& uid,
-                                                 const std::string& container,
-                                                 const std::vector<std::string>& command, bool tty,
-                                                 bool stdin) override;
+  Status CanExec(const api::ContainerRef& c) override;
+  Result<std::unique_ptr<api::ExecProcess>> Exec(const api::ContainerRef& c,
+                                                 const api::ExecCommand& command) override;
 
  private:
   Kubelet& kubelet_;

@@ -59,25 +59,33 @@ struct PodLogOptions {
   std::optional<std::string> since_time;  // RFC 3339
 };
 
+// The container a pods/log or pods/exec request is for: pod ns/pod as the
+// API server holds it (`uid`: a node answers for that pod, not for a newer
+// one of the same name).
+struct ContainerRef {
+  std::string ns, pod, uid, container;
+};
+
+// What kubectl exec runs: the command, with a terminal or not, with stdin or not.
+struct ExecCommand {
+  std::vector<std::string> argv;
+  bool tty = false;
+  bool stdin = false;
+};
+
 class PodStreams {
  public:
   virtual ~PodStreams() = default;
-  // The log of container `container` of pod ns/pod (uid `uid`). kInvalid
-  // with kubelet's message when it has not run (or has no previous run).
-  virtual Result<std::unique_ptr<ByteSource>> Logs(const std::string& ns, const std::string& pod,
-                                                   const std::string& uid,
-                                                   const std::string& container,
+  // The container's log. kInvalid with kubelet's message when it has not run
+  // (or has no previous run).
+  virtual Result<std::unique_ptr<ByteSource>> Logs(const ContainerRef& c,
                                                    const PodLogOptions& options) = 0;
   // Whether Exec into the container could start now (kInvalid, kUnsupported
   // with the reason when not): answered before the protocol is settled, so
   // a client that falls back to another protocol gets the same reason.
-  virtual Status CanExec(const std::string& ns, const std::string& pod, const std::string& uid,
-                         const std::string& container) = 0;
-  virtual Result<std::unique_ptr<ExecProcess>> Exec(const std::string& ns, const std::string& pod,
-                                                    const std::string& uid,
-                                                    const std::string& container,
-                                                    const std::vector<std::string>& command,
-                                                    bool tty, bool stdin) = 0;
+  virtual Status CanExec(const ContainerRef& c) = 0;
+  virtual Result<std::unique_ptr<ExecProcess>> Exec(const ContainerRef& c,
+                                                    const ExecCommand& command) = 0;
 };
 
 }  // namespace stash::api
