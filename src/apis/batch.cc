@@ -15,17 +15,6 @@ void JobSpec::Visit(V& v) {
 STASH_APIS_DEFINE_CODEC(JobSpec);
 
 template <class V>
-void JobCondition::Visit(V& v) {
-  v("type", type);
-  v("status", status);
-  v("lastProbeTime", last_probe_time);
-  v("lastTransitionTime", last_transition_time);
-  v("reason", reason);
-  v("message", message);
-}
-STASH_APIS_DEFINE_CODEC(JobCondition);
-
-template <class V>
 void JobStatus::Visit(V& v) {
   v("conditions", conditions);
   v("startTime", start_time);

@@ -28,16 +28,9 @@ struct JobSpec {
 };
 STASH_APIS_DECLARE_CODEC(JobSpec);
 
-struct JobCondition {
-  std::string type;  // Complete, Failed, Suspended
-  std::string status;
-  std::string last_probe_time;
-  std::string last_transition_time;
-  std::string reason;
-  std::string message;
-  STASH_APIS_STRUCT(JobCondition);
-};
-STASH_APIS_DECLARE_CODEC(JobCondition);
+// A Job's condition (type Complete, Failed, Suspended): Kubernetes gives it
+// exactly a PodCondition's members, so one codec serves both.
+using JobCondition = PodCondition;
 
 struct JobStatus {
   std::vector<JobCondition> conditions;
