@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "jump_clock.h"
 #include "stash/backend/memory.h"
 #include "stash/core/testing.h"
 
@@ -9,23 +10,6 @@ namespace stash::backend {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Time that jumps to each deadline instead of sleeping.
-class JumpClock final : public Clock {
- public:
-  SystemTime Now() const override { return now_; }
-  bool SleepUntil(SystemTime deadline) override {
-    now_ = std::max(now_, deadline);
-    return true;
-  }
-  void Interrupt() override {}
-  void Advance(Duration d) { now_ += d; }
-  double Seconds() const { return std::chrono::duration<double>(now_ - start_).count(); }
-
- private:
-  const SystemTime start_ = SystemTime{} + std::chrono::hours(1000);
-  SystemTime now_ = start_;
-};
 
 Handle Pack(int i) {
   std::string name(64, '0');

@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "jump_clock.h"
 #include "stash/backend/fault.h"
 #include "stash/backend/limit.h"
 #include "stash/backend/memory.h"
@@ -14,22 +15,6 @@ namespace stash::backend {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Time that jumps forward instead of sleeping, recording each wait.
-class JumpClock final : public Clock {
- public:
-  SystemTime Now() const override { return now_; }
-  bool SleepUntil(SystemTime deadline) override {
-    sleeps.push_back(deadline - now_);
-    now_ = std::max(now_, deadline);
-    return true;
-  }
-  void Interrupt() override {}
-  std::vector<Duration> sleeps;
-
- private:
-  SystemTime now_ = SystemTime{} + std::chrono::hours(1000);
-};
 
 Handle H(char c) { return Handle{FileType::kPack, std::string(64, c)}; }
 
