@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "restic_json.h"
 #include "stash/core/units.h"
 #include "stash/engine/progress.h"
 #include "stash/format/gojson.h"
@@ -61,34 +62,28 @@ std::string FormatBackupSummary(const BackupStats& stats, SummaryFormat format, 
 }
 
 Result<BackupStats> ParseBackupSummaryJson(std::string_view output, std::string* snapshot_prefix) {
-  using nlohmann::json;
-  std::optional<json> summary;
+  std::optional<nlohmann::json> summary;
   size_t start = 0;
   while (start < output.size()) {
     size_t end = output.find('\n', start);
     if (end == std::string_view::npos) end = output.size();
-    json j = json::parse(output.substr(start, end - start), nullptr, false);
-    auto type = j.is_object() ? j.find("message_type") : j.end();
-    if (type != j.end() && *type == "summary") summary = std::move(j);
+    if (auto m = ResticMessage(output.substr(start, end - start), "summary"))
+      summary = std::move(m);
     start = end + 1;
   }
   if (!summary) return InternalError("the backup printed no --json summary line");
   BackupStats s;
-  auto u64 = [&](const char* key, uint64_t* out) {
-    auto it = summary->find(key);
-    if (it != summary->end() && it->is_number_unsigned()) *out = it->get<uint64_t>();
-  };
-  u64("files_new", &s.files_new);
-  u64("files_changed", &s.files_changed);
-  u64("files_unmodified", &s.files_unmodified);
-  u64("dirs_new", &s.dirs_new);
-  u64("dirs_changed", &s.dirs_changed);
-  u64("dirs_unmodified", &s.dirs_unmodified);
-  u64("data_blobs", &s.data_blobs);
-  u64("tree_blobs", &s.tree_blobs);
-  u64("data_added", &s.data_added);
-  u64("total_files_processed", &s.total_files_processed);
-  u64("total_bytes_processed", &s.total_bytes_processed);
+  ReadCounters(*summary, {{"files_new", &s.files_new},
+                          {"files_changed", &s.files_changed},
+                          {"files_unmodified", &s.files_unmodified},
+                          {"dirs_new", &s.dirs_new},
+                          {"dirs_changed", &s.dirs_changed},
+                          {"dirs_unmodified", &s.dirs_unmodified},
+                          {"data_blobs", &s.data_blobs},
+                          {"tree_blobs", &s.tree_blobs},
+                          {"data_added", &s.data_added},
+                          {"total_files_processed", &s.total_files_processed},
+                          {"total_bytes_processed", &s.total_bytes_processed}});
   if (auto d = summary->find("total_duration"); d != summary->end() && d->is_number()) {
     s.seconds = d->get<double>();
   }

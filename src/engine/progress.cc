@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "restic_json.h"
 #include "stash/core/units.h"
 #include "stash/format/gojson.h"
 
@@ -184,24 +185,19 @@ std::string FormatStatusJson(const ProgressReport& r) {
 }
 
 std::optional<ProgressReport> ParseStatusJson(std::string_view line) {
-  const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return std::nullopt;
-  auto type = j.find("message_type");
-  if (type == j.end() || *type != "status") return std::nullopt;
+  const std::optional<nlohmann::json> m = ResticMessage(line, "status");
+  if (!m) return std::nullopt;
+  const nlohmann::json& j = *m;
   ProgressReport r;
-  auto u64 = [&](const char* key, uint64_t* out) {
-    auto it = j.find(key);
-    if (it != j.end() && it->is_number_unsigned()) *out = it->get<uint64_t>();
-  };
-  u64("seconds_elapsed", &r.seconds_elapsed);
-  u64("total_files", &r.total_files);
-  u64("files_done", &r.files_done);
-  u64("total_bytes", &r.total_bytes);
-  u64("bytes_done", &r.bytes_done);
-  u64("error_count", &r.errors);
+  ReadCounters(j, {{"seconds_elapsed", &r.seconds_elapsed},
+                   {"total_files", &r.total_files},
+                   {"files_done", &r.files_done},
+                   {"total_bytes", &r.total_bytes},
+                   {"bytes_done", &r.bytes_done},
+                   {"error_count", &r.errors}});
   uint64_t remaining = 0;
   if (j.contains("seconds_remaining")) {
-    u64("seconds_remaining", &remaining);
+    ReadCounters(j, {{"seconds_remaining", &remaining}});
     r.seconds_remaining = remaining;
     r.scan_finished = true;  // restic gives a time left only then
   }
