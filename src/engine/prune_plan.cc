@@ -1,6 +1,7 @@
 // Steps 1–3 of prune (see prune.h): used blobs, per-pack accounting, and the
 // decision per pack, following restic 0.14's planPrune.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -62,30 +63,14 @@ uint64_t MaxUnused::Limit(uint64_t used) const {
 
 Result<uint64_t> ParseSize(std::string_view text) {
   if (text.empty()) return InvalidError("expected a size, got an empty string");
+  // restic's suffixes, either case: b, k, m, g, t for powers of 1024.
+  constexpr std::string_view kSuffixes = "bkmgt";
   uint64_t unit = 1;
-  std::string_view num = text.substr(0, text.size() - 1);
-  switch (text.back()) {
-    case 'b':
-    case 'B':
-      break;
-    case 'k':
-    case 'K':
-      unit = 1ull << 10;
-      break;
-    case 'm':
-    case 'M':
-      unit = 1ull << 20;
-      break;
-    case 'g':
-    case 'G':
-      unit = 1ull << 30;
-      break;
-    case 't':
-    case 'T':
-      unit = 1ull << 40;
-      break;
-    default:
-      num = text;
+  std::string_view num = text;
+  const char last = char(std::tolower(static_cast<unsigned char>(text.back())));
+  if (size_t i = kSuffixes.find(last); i != std::string_view::npos) {
+    unit = 1ull << (10 * i);
+    num.remove_suffix(1);
   }
   if (num.empty() || num.size() > 18 ||
       !std::all_of(num.begin(), num.end(), [](char c) { return c >= '0' && c <= '9'; })) {
