@@ -330,10 +330,15 @@ Result<std::string> PodmanRuntime::EnsureSandbox(const SandboxSpec& spec) {
   if (size_t nl = id.find('\n'); nl != std::string::npos) id = id.substr(0, nl);
   if (!id.empty()) return id;
   std::string name = "k8s_" + spec.name + "_" + spec.ns + "_" + spec.pod_uid;
+  // The pod's containers join the pause container's network namespace, the
+  // host's: without "net" in --share each got its own on podman's bridge
+  // (10.88.0.0/16), where 127.0.0.1 (KUBERNETES_SERVICE_HOST, the API
+  // server) is the container's own and a pod's containers do not share
+  // localhost as Kubernetes' do.
   std::vector<std::string> args = {"pod",       "create",
                                    "--name",    name,
                                    "--network", "host",
-                                   "--share",   "ipc,uts",
+                                   "--share",   "ipc,uts,net",
                                    "--label",   std::string(kNodeLabel) + "=" + opts_.node_id,
                                    "--label",   std::string(kUidLabel) + "=" + spec.pod_uid,
                                    "--label",   std::string(kNsLabel) + "=" + spec.ns,
