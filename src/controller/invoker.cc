@@ -39,6 +39,7 @@ void SetOwned(Container* c, const Container& desired) {
   c->env = desired.env;
   c->volume_mounts = desired.volume_mounts;
   c->readiness_probe = desired.readiness_probe;
+  c->security_context = desired.security_context;
 }
 
 bool SameOwned(const Container& a, const Container& b) {
@@ -82,6 +83,20 @@ Container SidecarContainer(const BackupConfiguration& bc, std::string_view image
   probe.period_seconds = 5;
   probe.timeout_seconds = 5;  // a process start on a loaded node
   probe.failure_threshold = 1;
+  // Root unless runtimeSettings.container.securityContext says otherwise:
+  // the sidecar must read every file of the workload's volumes whoever wrote
+  // them, and write the repository of a local backend. Stash's image user
+  // silently skipped unreadable files (Stash #899, #1097, #1361; the advice
+  // there was runAsUser 0), and a sidecar run as a local process runs as
+  // the node's user anyway: the same pod backs up the same files either way.
+  const apis::ContainerRuntimeSettings& settings = bc.spec.runtime_settings.container;
+  if (settings.security_context) {
+    c.security_context = settings.security_context;
+  } else {
+    c.security_context.emplace();
+    c.security_context->run_as_user = 0;
+    c.security_context->run_as_group = 0;
+  }
   return c;
 }
 

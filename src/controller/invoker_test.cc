@@ -150,6 +150,27 @@ TEST(Invoker, OnlyWhatTheSidecarContainerNeedsChangesThePodTemplate) {
   EXPECT_NE(InvokerHash(uncached), hash);
 }
 
+// Root by default (it reads whatever the workload wrote); the user's
+// runtimeSettings.container.securityContext instead when set, and changing
+// it changes the container (a rollout).
+TEST(Invoker, SidecarRunsAsRootUnlessRuntimeSettingsSayOtherwise) {
+  apis::BackupConfiguration bc = GuideBackupConfiguration();
+  apis::Container c = SidecarContainer(bc);
+  ASSERT_TRUE(c.security_context.has_value());
+  EXPECT_EQ(c.security_context->run_as_user, 0);
+  EXPECT_EQ(c.security_context->run_as_group, 0);
+  const std::string hash = InvokerHash(bc);
+  bc.spec.runtime_settings.container.security_context.emplace().run_as_user = 65532;
+  c = SidecarContainer(bc);
+  EXPECT_EQ(c.security_context->run_as_user, 65532);
+  EXPECT_FALSE(c.security_context->run_as_group.has_value());
+  EXPECT_NE(InvokerHash(bc), hash);
+  apis::Deployment d = GuideDeployment();
+  ASSERT_TRUE(InjectSidecar(&d.metadata, &d.spec.template_, bc, nullptr));
+  const apis::Container& injected = d.spec.template_.spec.containers.back();
+  EXPECT_EQ(injected.security_context->run_as_user, 65532);
+}
+
 TEST(Invoker, LocalBackendIsMountedIntoTheSidecar) {
   auto repo = *apis::FromJson<apis::Repository>(json::parse(R"({"spec": {"backend":
       {"storageSecretName": "s",

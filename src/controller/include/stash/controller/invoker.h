@@ -33,7 +33,9 @@ std::string InvokerHash(const apis::BackupConfiguration& bc);
 // The `stash` sidecar for `bc` targeting a workload in its namespace; `image`
 // is stash's image (`stash operator --image`). The cache is on unless
 // spec.tempDir.disableCaching; with a `pushgateway_url` (`stash operator
-// --pushgateway-url`) the sidecar pushes each session's metrics there.
+// --pushgateway-url`) the sidecar pushes each session's metrics there. It
+// runs as root (uid and gid 0: it reads every file of the workload) unless
+// spec.runtimeSettings.container.securityContext is set, which it gets.
 apis::Container SidecarContainer(const apis::BackupConfiguration& bc,
                                  std::string_view image = kube::kStashImage,
                                  std::string_view pushgateway_url = "");
