@@ -73,6 +73,7 @@ void NodeRuntime::Start() {
   jobs_ = jobs.get();
   workloads_.push_back(std::move(jobs));
   StartKubelet();
+  ChooseStashMode(/*at_start=*/true);
   pvcs_->Start();
   heartbeat_ = std::make_unique<NodeHeartbeat>(client_, clock_, opts_.node_name, opts_.data_dir);
   heartbeat_->Start();
@@ -316,7 +317,7 @@ std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
     // pod's containers) only once the previous exited 0.
     bool initialized = true;
     for (const apis::Container& c : pod_spec.init_containers) {
-      if (c.image != opts_.stash_image) continue;  // not run, not waited for
+      if (!RunsAsProcess(c)) continue;  // the runtime's, or not run: not waited for
       const std::string key = ns + "/" + pod + "/" + c.name;
       if (done(key, true)) continue;
       desired[key] = make(c, true);
@@ -330,7 +331,7 @@ std::map<std::string, NodeRuntime::Container> NodeRuntime::DesiredContainers(
     }
     if (!initialized) continue;
     for (const apis::Container& c : pod_spec.containers) {
-      if (c.image != opts_.stash_image) continue;
+      if (!RunsAsProcess(c)) continue;
       const std::string key = ns + "/" + pod + "/" + c.name;
       if (done(key, false)) continue;  // a Job's container that ended
       desired[key] = make(c, false);
@@ -643,6 +644,7 @@ void NodeRuntime::Loop() {
           pods_dirty_ = true;  // informers not synced yet
         }
       }
+      if (kubelet_ && now >= next_mode_check_) ChooseStashMode(/*at_start=*/false);
       if (kubelet_ && kubelet_->Changed()) {
         statuses_due = true;
         pods_dirty_ = true;  // an init container that ended lets stash's containers start

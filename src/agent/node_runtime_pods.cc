@@ -81,9 +81,8 @@ apis::Pod NodeRuntime::KubeletPod(const apis::Pod& pod, bool stash_initialized) 
   p.status = {};
   p.metadata.resource_version.clear();
   for (std::vector<apis::Container>* list : {&p.spec.init_containers, &p.spec.containers}) {
-    std::erase_if(*list, [&](const apis::Container& c) {
-      return !stash_initialized || c.image == opts_.stash_image;
-    });
+    std::erase_if(*list,
+                  [&](const apis::Container& c) { return !stash_initialized || RunsAsProcess(c); });
   }
   return p;
 }
@@ -92,7 +91,7 @@ bool NodeRuntime::RuntimeInitDone(const apis::Pod& pod) const {
   std::map<std::string, ContainerState> states, init_states;
   kubelet_->States(pod.metadata.uid, &states, &init_states);
   for (const apis::Container& c : pod.spec.init_containers) {
-    if (c.image == opts_.stash_image) continue;
+    if (RunsAsProcess(c)) continue;
     auto it = init_states.find(c.name);
     if (it == init_states.end() || !it->second.terminated ||
         it->second.terminated->exit_code != 0) {
@@ -100,6 +99,44 @@ bool NodeRuntime::RuntimeInitDone(const apis::Pod& pod) const {
     }
   }
   return true;
+}
+
+bool NodeRuntime::RunsAsProcess(const apis::Container& c) const {
+  return !stash_in_runtime_ && c.image == opts_.stash_image;
+}
+
+void NodeRuntime::ChooseStashMode(bool at_start) {
+  next_mode_check_ = clock_.Now() + std::chrono::seconds(30);
+  bool in_runtime = false;
+  std::string why;
+  if (!kubelet_) {
+    why = opts_.runtime
+              ? "the container runtime cannot run containers (" + scope_.not_run_message + ")"
+              : "no container runtime is configured";
+  } else {
+    auto id = opts_.runtime->ImageId(opts_.stash_image);
+    if (id.ok()) {
+      in_runtime = true;
+    } else if (id.status().code() == Code::kNotFound) {
+      why = "image " + opts_.stash_image + " is not in the local image store of " +
+            opts_.runtime->Describe() + " (scripts/image.sh --tag " + opts_.stash_image +
+            " builds it)";
+    } else if (!at_start) {
+      return;  // the engine did not answer: keep the mode we have
+    } else {
+      why = id.status().message();
+    }
+  }
+  if (!at_start && in_runtime == stash_in_runtime_) return;
+  stash_in_runtime_ = in_runtime;
+  pods_dirty_ = true;  // the processes stop, the runtime takes their containers (or back)
+  if (in_runtime) {
+    spdlog::info("node: stash's own containers (image {}) run in {}: the image is in its store",
+                 opts_.stash_image, opts_.runtime->Describe());
+  } else {
+    spdlog::info("node: stash's own containers (image {}) run as local processes: {}",
+                 opts_.stash_image, why);
+  }
 }
 
 }  // namespace stash::agent

@@ -306,7 +306,9 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
                 "with the CronJob's ServiceAccount token (default); --trigger-processes runs a "
                 "process per tick instead, as a Kubernetes node runs a pod");
   cmd->add_option("--image", opts->image,
-                  "stash's image, stamped into sidecars and trigger CronJobs (and run by --node)")
+                  "stash's image, stamped into sidecars, restore init containers, Jobs and "
+                  "trigger CronJobs; --node runs them from it in podman when its image store "
+                  "holds it, else as local processes")
       ->default_str(std::string(kube::kStashImage));
   auto leader_elect = std::make_shared<bool>(false);
   auto election = std::make_shared<LeaderElectionOptions>();

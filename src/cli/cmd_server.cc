@@ -16,6 +16,7 @@
 #include "stash/controller/validation.h"
 #include "stash/core/clock.h"
 #include "stash/core/random.h"
+#include "stash/kube/stash_names.h"
 
 namespace stash::cli {
 
@@ -107,6 +108,7 @@ struct ServerFlags {
   std::string pushgateway_url;  // sidecars push their sessions' metrics there; empty: off
   std::string container_runtime = "auto";
   std::vector<std::string> pass_env;
+  std::string image;  // stash's image (the operator's --image); empty: the default
 };
 
 int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_triggers) {
@@ -161,6 +163,7 @@ int RunServer(const ServerFlags& flags, bool run_operator, bool in_process_trigg
   op.data_dir = node_dir;
   op.metrics_listen = flags.metrics_listen;
   op.pushgateway_url = flags.pushgateway_url;
+  op.image = flags.image;
   if (run_operator) {
     // The node's state (logs, pod directories) is the server's alone, as
     // the rest of the data directory.
@@ -234,10 +237,22 @@ void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
                 "process per tick instead, as a Kubernetes node runs a pod");
   AddContainerRuntimeOption(cmd, &flags->container_runtime);
   AddPassEnvOption(cmd, &flags->pass_env);
+  cmd->add_option("--image", flags->image,
+                  std::string("Stash's image, stamped into sidecars, restore init containers, "
+                              "Jobs and trigger CronJobs; the embedded node runs them from it "
+                              "in podman when its image store holds it, else as local "
+                              "processes (default ") +
+                      std::string(kube::kStashImage) + ")");
   cmd->callback([=] {
     if (!flags->pushgateway_url.empty() && !*run_operator) {
       std::cerr << "stash server: --pushgateway-url configures the operator's sidecars; it "
                    "cannot be used with --no-operator\n";
+      *exit_code = kExitUsage;
+      return;
+    }
+    if (!flags->image.empty() && !*run_operator) {
+      std::cerr << "stash server: --image configures the operator's containers; it cannot be "
+                   "used with --no-operator\n";
       *exit_code = kExitUsage;
       return;
     }

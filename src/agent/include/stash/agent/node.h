@@ -37,6 +37,14 @@
 // (podman, NodeOptions::runtime) as a kubelet runs them (kubelet.h), beside
 // stash's processes of the same pod: both see the same volume directories.
 // Without a working runtime they are not run, and their status says why.
+// When the runtime works and its local store holds the stash image
+// (NodeOptions::stash_image, checked at start and every 30 s), stash's own
+// containers (sidecar, restore init container, restore Job) are no
+// exception: they run there too, from that image, with the pod's volumes,
+// ServiceAccount token, logs, exec and back-off like any container; the
+// processes above are the fallback. The trigger's in-process
+// create-backupsession stays in-process either way (a container start per
+// tick per BackupConfiguration is what the in-process trigger avoids).
 //
 // Thread-safety: Start/Stop from one thread.
 #pragma once
@@ -107,6 +115,9 @@ class NodeRuntime {
   api::PodStreams* streams();
   // Whether containers of other images than stash's run (after Start).
   bool runs_other_images() const { return scope_.other_images; }
+  // Whether stash's own containers run in the container runtime from the
+  // stash image (true) or as local processes (after Start).
+  bool runs_stash_image() const { return stash_in_runtime_; }
 
   // Host directory for a volume of a pod spec; empty when unsupported.
   std::string VolumeHostDir(const std::string& ns, const std::string& pod,
@@ -198,6 +209,13 @@ class NodeRuntime {
   apis::Pod KubeletPod(const apis::Pod& pod, bool stash_initialized) const;
   // Whether the runtime's init containers of `pod` all exited 0.
   bool RuntimeInitDone(const apis::Pod& pod) const;
+  // Whether `c` runs as a local process: a container of stash's image while
+  // that image is not in the runtime's local store (or there is no runtime).
+  bool RunsAsProcess(const apis::Container& c) const;
+  // Chooses where stash's containers run (the runtime when it works and
+  // holds opts_.stash_image, else processes) and says so at start and when
+  // it changes; pods are recomputed after a change.
+  void ChooseStashMode(bool at_start);
   // A stash container as a process: its command, and an environment made
   // as a container's is (the spec's variables, the in-cluster API address,
   // its ServiceAccount's token directory) with nothing of the server's.
@@ -240,6 +258,9 @@ class NodeRuntime {
   std::unique_ptr<NodeKubelet> kubelet_;      // set while the runtime works
   std::unique_ptr<NodeStreams> streams_;      // from Start to Stop
   RunScope scope_;
+  // Stash's containers run in the runtime (ChooseStashMode); loop thread.
+  bool stash_in_runtime_ = false;
+  SystemTime next_mode_check_{};
   std::string api_host_;  // KUBERNETES_SERVICE_HOST/PORT of the processes
   int api_port_ = 443;
   std::map<std::string, SystemTime> tokens_written_;  // token dir → when
