@@ -28,7 +28,12 @@ Result<std::string> ApiPodSources::ServiceAccountToken(const std::string& ns,
                                                        const std::string& account,
                                                        const std::string& pod_name,
                                                        const std::string& pod_uid) {
-  return Token(ns, account, pod_name, pod_uid, 3607);  // kubelet's
+  // kubelet asks for 3607 s, and kube-apiserver (--service-account-extend-
+  // token-expiration, on by default) makes such a pod-bound token last a
+  // year, so that clients reading their token once keep working: stash's
+  // own sidecar in a container is one (and its processes get a year too,
+  // NodeRuntime::EnsureToken). The token still dies with its pod.
+  return Token(ns, account, pod_name, pod_uid, pod_uid.empty() ? 3607 : int64_t{365} * 24 * 3600);
 }
 
 Result<std::string> ApiPodSources::Token(const std::string& ns, const std::string& account,

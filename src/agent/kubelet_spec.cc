@@ -104,7 +104,8 @@ std::map<std::string, std::string> Project(const std::map<std::string, std::stri
 }  // namespace
 
 Status Kubelet::WriteServiceAccountVolume(const apis::Pod& pod, const std::string& dir) {
-  // kubelet requests an hour and refreshes at 80% of it.
+  // Refreshed at 80% of the hour kubelet asks for (ServiceAccountToken: a
+  // pod-bound token lasts a year, as kube-apiserver extends it).
   const SystemTime now = clock_.Now();
   auto written = tokens_written_.find(pod.metadata.uid);
   if (written != tokens_written_.end() && now < written->second + std::chrono::minutes(48) &&
