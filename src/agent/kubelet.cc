@@ -82,7 +82,78 @@ bool Kubelet::Sync(const std::vector<apis::Pod>& pods) {
     std::lock_guard lock(mu_);
     listing_ = std::move(*again);
   }
+  for (const apis::Pod& pod : pods) ProbeReadiness(pod);
+  std::erase_if(readiness_, [&](const auto& entry) {
+    return std::none_of(listing_.begin(), listing_.end(), [&](const ContainerInfo& c) {
+      return c.id == entry.first && c.phase == ContainerPhase::kRunning;
+    });
+  });
   return true;
+}
+
+// Exec in the container through the runtime, bounded by `timeout`: the
+// command's exit code, or why it could not run.
+Status Kubelet::ExecProbe(const std::string& id, const std::vector<std::string>& command,
+                          std::chrono::seconds timeout) {
+  auto proc = runtime_.Exec(id, command, /*tty=*/false, /*stdin=*/false);
+  if (!proc.ok()) return proc.status();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string output, chunk;
+  int stream = 0;
+  while ((*proc)->Read(&chunk, &stream, deadline)) {
+    if (output.size() < 1024) output += chunk;
+    chunk.clear();
+    if (std::chrono::steady_clock::now() >= deadline) break;
+  }
+  if (std::chrono::steady_clock::now() >= deadline) {
+    (*proc)->Kill();
+    return TimeoutError("command timed out after " + std::to_string(timeout.count()) + "s");
+  }
+  auto code = (*proc)->Wait();
+  if (!code.ok()) return code.status();
+  if (*code == 0) return Status::Ok();
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  return UnavailableError("command exited with " + std::to_string(*code) +
+                          (output.empty() ? "" : ": " + output));
+}
+
+void Kubelet::ProbeReadiness(const apis::Pod& pod) {
+  const SystemTime now = clock_.Now();
+  for (const apis::Container& c : pod.spec.containers) {
+    if (!c.readiness_probe) continue;
+    const ContainerInfo* latest = nullptr;
+    for (const ContainerInfo& i : listing_) {
+      if (i.pod_uid != pod.metadata.uid || i.name != c.name || i.init) continue;
+      if (!latest || i.attempt > latest->attempt) latest = &i;
+    }
+    if (!latest || latest->phase != ContainerPhase::kRunning) continue;
+    const apis::Probe& probe = *c.readiness_probe;
+    auto [it, fresh] = readiness_.try_emplace(latest->id);
+    Readiness& r = it->second;
+    if (fresh) {
+      r.next = latest->started + std::chrono::seconds(probe.initial_delay_seconds.value_or(0));
+    }
+    if (now < r.next) continue;
+    r.next = now + std::chrono::seconds(std::max<int64_t>(probe.period_seconds.value_or(10), 1));
+    const auto timeout =
+        std::chrono::seconds(std::max<int64_t>(probe.timeout_seconds.value_or(1), 1));
+    // httpGet/tcpSocket probes are not modelled (apis::Probe): not run,
+    // the container counts as Ready as before.
+    if (!probe.exec || probe.exec->command.empty()) {
+      r.ready = true;
+      continue;
+    }
+    const Status s = ExecProbe(latest->id, probe.exec->command, timeout);
+    // A run of equal results; the verdict flips at its threshold, as kubelet's.
+    if (s.ok() != (r.streak > 0)) r.streak = 0;
+    r.streak += s.ok() ? 1 : -1;
+    const bool verdict = s.ok() ? r.ready || r.streak >= probe.success_threshold.value_or(1)
+                                : r.ready && -r.streak < probe.failure_threshold.value_or(3);
+    if (verdict == r.ready) continue;
+    r.ready = verdict;
+    spdlog::info("node: container {} of pod {}/{} is {}", c.name, pod.metadata.namespace_,
+                 pod.metadata.name, verdict ? "Ready" : "not Ready: " + s.message());
+  }
 }
 
 void Kubelet::RemoveStale(const std::set<std::string>& keep) {

@@ -58,6 +58,10 @@ ContainerState Kubelet::StateOf(const apis::Pod& pod, const apis::Container& c, 
   if (latest->phase == ContainerPhase::kRunning) {
     st.running = true;
     st.started = latest->started;
+    if (c.readiness_probe && !init) {  // not Ready until its probe says so
+      auto r = readiness_.find(latest->id);
+      st.not_ready = r == readiness_.end() || !r->second.ready;
+    }
   } else if (waiting != waiting_.end()) {
     // Waiting to restart: the run that ended is the last state.
     st.waiting_reason = waiting->second.reason;

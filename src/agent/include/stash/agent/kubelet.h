@@ -17,7 +17,12 @@
 //    reset after 10 min of running): CrashLoopBackOff meanwhile; one exited
 //    attempt is kept for `kubectl logs --previous`;
 //  - containers of pods no longer given (deleted, moved, replaced) are
-//    stopped within their grace period and removed with their sandbox.
+//    stopped within their grace period and removed with their sandbox;
+//  - a running container with an exec readinessProbe is Ready only while
+//    the probe (run in the container, every periodSeconds, bounded by
+//    timeoutSeconds) says so, flipping after successThreshold /
+//    failureThreshold equal results, as kubelet's (stash's sidecar is one:
+//    `stash sidecar-ready`).
 // Everything is re-derived from the runtime's listing on each pass, so a
 // node restarted after a crash adopts the containers still running (same
 // attempt, same restart count) instead of starting duplicates.
@@ -142,6 +147,11 @@ class Kubelet {
   static std::chrono::seconds RestartDelay(int attempt, SystemTime started, SystemTime finished);
 
   ContainerState StateOf(const apis::Pod& pod, const apis::Container& c, bool init) const;
+  // Runs the due readiness probes of `pod`'s running containers.
+  void ProbeReadiness(const apis::Pod& pod);
+  // Runs `command` in container `id`: Ok when it exits 0 within `timeout`.
+  Status ExecProbe(const std::string& id, const std::vector<std::string>& command,
+                   std::chrono::seconds timeout);
   std::string Key(const std::string& uid, const std::string& name) const {
     return uid + "/" + name;
   }
@@ -156,6 +166,14 @@ class Kubelet {
   std::map<std::string, std::string> start_errors_;     // container id → the engine's message
   std::map<std::string, std::unique_ptr<Pull>> pulls_;  // by image
   std::map<std::string, SystemTime> tokens_written_;    // pod uid → token refresh time
+  // A probed container's readiness, by container id: the verdict, the run of
+  // equal results (> 0 successes, < 0 failures) and the next probe.
+  struct Readiness {
+    bool ready = false;
+    int streak = 0;
+    SystemTime next{};
+  };
+  std::map<std::string, Readiness> readiness_;
 };
 
 }  // namespace stash::agent
