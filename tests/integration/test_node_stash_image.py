@@ -9,7 +9,8 @@ container id), running as root (the operator's default securityContext for
 the sidecar) so it reads what busybox wrote as root and writes the
 hostPath repository. A scheduled backup Succeeds, restic 0.14 lists and
 checks the repository, `kubectl logs -c stash` shows the sidecar's log,
-`kubectl exec -c stash` runs in the image. A RestoreSession then restores a
+`kubectl exec -c stash` runs in the image, and the sidecar is Ready once its
+readinessProbe, run in the container, said so. A RestoreSession then restores a
 deleted file into the workload through the `stash-init` container, run from
 the image too.
 
@@ -143,6 +144,12 @@ class StashImageInPodman(unittest.TestCase):
         self.assertIn("/source/data/extra.txt", r.stdout)
         r = env.restic("check")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+        # Ready once its readinessProbe (`stash sidecar-ready`, exec'd in the
+        # container) said so.
+        for p in injected:
+            self.assertIn("node: container stash of pod demo/%s is Ready" % p,
+                          "".join(env.server.stderr_lines))
 
         # Restore: the backup paused (as Stash's guide does), the file gone,
         # the init container from the image puts it back in every replica's
