@@ -142,6 +142,9 @@ def main():
         print("  RestoreSession - stash restore: %+.2f s" % (m_rs - m_cli))
     finally:
         env.stop()
+        # The node's podman pods outlive it by design; nothing restarts it.
+        from isolate import podman_leftovers  # noqa: E402
+        podman_leftovers(env.server.data_dir)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -36,6 +36,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import peerlib  # noqa: E402
+from isolate import podman_leftovers  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SEED = os.path.join(HERE, "..", "tests", "integration", "data", "seed")
@@ -191,6 +192,9 @@ class Env:
                 self.server.wait(30)
             except subprocess.TimeoutExpired:
                 self.server.kill()
+        # A node's containers outlive it by design (a restarted node adopts
+        # them); nothing will restart this one.
+        podman_leftovers(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
