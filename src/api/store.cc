@@ -280,7 +280,7 @@ Status Store::LoadLog() {
   }
   if (!log_.empty() && log_.back().rv > rv_) rv_ = log_.back().rv;
   if (cut > 0) {
-    std::lock_guard wlock(write_mu_);
+    std::lock_guard clock(commit_mu_);
     STASH_RETURN_IF_ERROR(DropChanges(cut, /*scrub=*/true));
   }
   return Status::Ok();
@@ -289,7 +289,7 @@ Status Store::LoadLog() {
 // Rows written before encryption was configured are rewritten encrypted;
 // VACUUM then rebuilds the file so no page keeps the plaintext.
 Status Store::EncryptStaleRows() {
-  std::lock_guard wlock(write_mu_);
+  std::lock_guard clock(commit_mu_);
   STASH_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   auto fail = [&](std::string_view what) {
     Status s = SqlError(db_, what);
@@ -368,51 +368,38 @@ std::pair<size_t, size_t> Store::LogSize() {
   return {log_.size(), log_bytes_};
 }
 
-Status Store::Commit(const Key& key, EventType type, const std::string& text, uint64_t rv) {
-  const auto& [resource, ns, name] = key;
-  std::string object_row, change_row;
-  if (type != EventType::kDeleted) {
-    STASH_ASSIGN_OR_RETURN(object_row,
-                           ToStorage(resource, text, ObjectContext(resource, ns, name)));
-  }
-  STASH_ASSIGN_OR_RETURN(change_row, ToStorage(resource, text, ChangeContext(rv, resource, ns)));
+Status Store::WriteRows(const std::vector<PendingPtr>& batch) {
   STASH_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   auto fail = [&](std::string_view what) {
     Status s = SqlError(db_, what);
     Exec("ROLLBACK").IgnoreError();
     return s;
   };
-  {
-    Stmt st;
-    if (type == EventType::kDeleted) {
-      sqlite3_prepare_v2(db_, "DELETE FROM objects WHERE resource=? AND ns=? AND name=?", -1, &st.s,
-                         nullptr);
-    } else {
-      sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO objects VALUES (?,?,?,?)", -1, &st.s,
-                         nullptr);
-      BindBlob(st.s, 4, object_row);
-    }
-    BindText(st.s, 1, resource);
-    BindText(st.s, 2, ns);
-    BindText(st.s, 3, name);
-    if (sqlite3_step(st.s) != SQLITE_DONE) return fail("writing object");
+  Stmt put, del, change, meta;
+  sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO objects VALUES (?,?,?,?)", -1, &put.s, nullptr);
+  sqlite3_prepare_v2(db_, "DELETE FROM objects WHERE resource=? AND ns=? AND name=?", -1, &del.s,
+                     nullptr);
+  sqlite3_prepare_v2(db_, "INSERT INTO changes VALUES (?,?,?,?,?)", -1, &change.s, nullptr);
+  sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO meta VALUES ('rv', ?)", -1, &meta.s, nullptr);
+  for (const PendingPtr& w : batch) {
+    const auto& [resource, ns, name] = w->key;
+    sqlite3_stmt* st = w->type == EventType::kDeleted ? del.s : put.s;
+    sqlite3_reset(st);
+    BindText(st, 1, resource);
+    BindText(st, 2, ns);
+    BindText(st, 3, name);
+    if (w->type != EventType::kDeleted) BindBlob(st, 4, w->object_row);
+    if (sqlite3_step(st) != SQLITE_DONE) return fail("writing object");
+    sqlite3_reset(change.s);
+    sqlite3_bind_int64(change.s, 1, static_cast<int64_t>(w->rv));
+    BindText(change.s, 2, resource);
+    BindText(change.s, 3, ns);
+    sqlite3_bind_int(change.s, 4, static_cast<int>(w->type));
+    BindBlob(change.s, 5, w->change_row);
+    if (sqlite3_step(change.s) != SQLITE_DONE) return fail("logging change");
   }
-  {
-    Stmt st;
-    sqlite3_prepare_v2(db_, "INSERT INTO changes VALUES (?,?,?,?,?)", -1, &st.s, nullptr);
-    sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(rv));
-    BindText(st.s, 2, resource);
-    BindText(st.s, 3, ns);
-    sqlite3_bind_int(st.s, 4, static_cast<int>(type));
-    BindBlob(st.s, 5, change_row);
-    if (sqlite3_step(st.s) != SQLITE_DONE) return fail("logging change");
-  }
-  {
-    Stmt st;
-    sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO meta VALUES ('rv', ?)", -1, &st.s, nullptr);
-    sqlite3_bind_int64(st.s, 1, static_cast<int64_t>(rv));
-    if (sqlite3_step(st.s) != SQLITE_DONE) return fail("saving resourceVersion");
-  }
+  sqlite3_bind_int64(meta.s, 1, static_cast<int64_t>(batch.back()->rv));
+  if (sqlite3_step(meta.s) != SQLITE_DONE) return fail("saving resourceVersion");
   if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
     return fail("committing");
   }
@@ -454,7 +441,7 @@ Status Store::Scrub() {
 Status Store::Compact(uint64_t rv) {
   Status s;
   {
-    std::lock_guard wlock(write_mu_);
+    std::lock_guard clock(commit_mu_);
     uint64_t cut = std::min(rv, CurrentRv());
     s = DropChanges(cut, /*scrub=*/true);
   }
@@ -468,59 +455,138 @@ Status Store::Compact(uint64_t rv) {
 
 Result<MutateResult> Store::Mutate(const std::string& resource, const std::string& ns,
                                    const std::string& name, const MutateFn& fn, bool dry_run) {
-  std::lock_guard wlock(write_mu_);
-  Key key{resource, ns, name};
-  // Only writers change objects_, and we are the only writer: reading it
-  // without mu_ is safe.
-  auto it = objects_.find(key);
-  std::shared_ptr<const json> current = it == objects_.end() ? nullptr : it->second;
-  STASH_ASSIGN_OR_RETURN(Mutation m, fn(current.get()));
-  MutateResult result{m.kind, current == nullptr && m.kind == Mutation::kPut, json()};
-  if (m.kind == Mutation::kNoop) {
-    if (current) result.object = *current;
+  PendingPtr write;
+  PendingPtr seen;  // the uncommitted write whose state fn was shown, if any
+  auto decide = [&]() -> Result<MutateResult> {
+    MutateResult result;
+    std::lock_guard wlock(write_mu_);
+    Key key{resource, ns, name};
+    // The newest decided state of the object, committed or not.
+    std::shared_ptr<const json> current;
+    if (auto u = uncommitted_.find(key); u != uncommitted_.end()) {
+      seen = u->second;
+      if (u->second->type != EventType::kDeleted) current = u->second->object;
+    } else {
+      std::shared_lock lock(mu_);
+      auto it = objects_.find(key);
+      if (it != objects_.end()) current = it->second;
+    }
+    STASH_ASSIGN_OR_RETURN(Mutation m, fn(current.get()));
+    result = {m.kind, current == nullptr && m.kind == Mutation::kPut, json()};
+    if (m.kind == Mutation::kNoop) {
+      if (current) result.object = *current;
+      return result;
+    }
+    if (m.kind == Mutation::kDelete && current == nullptr) {
+      return InternalError("API store: delete of missing object " + name);
+    }
+    if (m.kind == Mutation::kPut) {
+      STASH_RETURN_IF_ERROR(CheckDepth(m.object, kMaxDepth, "the object"));
+    }
+    const uint64_t rv = std::max(decided_rv_, CurrentRv()) + 1;
+    if (!dry_run) m.object["metadata"]["resourceVersion"] = std::to_string(rv);
+    std::string text = DumpJson(m.object);
+    if (m.kind == Mutation::kPut && text.size() > kMaxObjectBytes) {
+      return ResourceExhaustedError(
+          "Request entity too large: the object would be stored as " + std::to_string(text.size()) +
+          " bytes, more than this server's limit of " + std::to_string(kMaxObjectBytes) +
+          " (etcd's default --max-request-bytes)");
+    }
+    if (dry_run) {
+      result.object = std::move(m.object);
+      return result;
+    }
+    auto w = std::make_shared<PendingWrite>();
+    w->key = key;
+    w->type = m.kind == Mutation::kDelete ? EventType::kDeleted
+              : current == nullptr        ? EventType::kAdded
+                                          : EventType::kModified;
+    w->rv = rv;
+    if (w->type != EventType::kDeleted) {
+      STASH_ASSIGN_OR_RETURN(w->object_row,
+                             ToStorage(resource, text, ObjectContext(resource, ns, name)));
+    }
+    STASH_ASSIGN_OR_RETURN(w->change_row,
+                           ToStorage(resource, text, ChangeContext(rv, resource, ns)));
+    w->bytes = text.size();
+    w->object = std::make_shared<const json>(std::move(m.object));
+    if (w->type == EventType::kModified) w->previous = current;
+    decided_rv_ = rv;
+    queued_.push_back(w);
+    write = w;
+    uncommitted_[key] = w;
+    return result;
+  };
+  Result<MutateResult> result = decide();
+  if (!write) {
+    // Answered from what fn was shown (a conflict, a no-op): not before that
+    // is durable, so the caller's next read sees what it was answered from.
+    if (seen) STASH_RETURN_IF_ERROR(CommitGroup(seen));
     return result;
   }
-  if (m.kind == Mutation::kDelete && current == nullptr) {
-    return InternalError("API store: delete of missing object " + name);
+  STASH_RETURN_IF_ERROR(CommitGroup(write));
+  result->object = *write->object;
+  return result;
+}
+
+Status Store::CommitGroup(const PendingPtr& write) {
+  std::lock_guard clock(commit_mu_);
+  if (write->done) return write->status;  // an earlier waiter committed it
+  std::vector<PendingPtr> batch;
+  {
+    std::lock_guard wlock(write_mu_);
+    batch.swap(queued_);
   }
-  if (m.kind == Mutation::kPut) {
-    STASH_RETURN_IF_ERROR(CheckDepth(m.object, kMaxDepth, "the object"));
+  if (Status s = WriteRows(batch); !s.ok()) {
+    // The writes decided since were decided on top of these: they fail too.
+    std::lock_guard wlock(write_mu_);
+    batch.insert(batch.end(), queued_.begin(), queued_.end());
+    queued_.clear();
+    uncommitted_.clear();
+    decided_rv_ = 0;
+    for (const PendingPtr& w : batch) {
+      w->done = true;
+      w->status = s;
+    }
+    return s;
   }
-  uint64_t rv = CurrentRv() + 1;
-  if (!dry_run) m.object["metadata"]["resourceVersion"] = std::to_string(rv);
-  std::string text = DumpJson(m.object);
-  if (m.kind == Mutation::kPut && text.size() > kMaxObjectBytes) {
-    return ResourceExhaustedError(
-        "Request entity too large: the object would be stored as " + std::to_string(text.size()) +
-        " bytes, more than this server's limit of " + std::to_string(kMaxObjectBytes) +
-        " (etcd's default --max-request-bytes)");
+  Apply(batch);
+  {
+    std::lock_guard wlock(write_mu_);
+    for (const PendingPtr& w : batch) {
+      auto u = uncommitted_.find(w->key);
+      if (u != uncommitted_.end() && u->second == w) uncommitted_.erase(u);
+    }
   }
-  if (dry_run) {
-    result.object = std::move(m.object);
-    return result;
+  for (const PendingPtr& w : batch) {
+    w->done = true;
+    w->object_row.clear();  // the rows are on disk; the writer needs only the object
+    w->change_row.clear();
+    w->previous.reset();
   }
-  EventType type = m.kind == Mutation::kDelete ? EventType::kDeleted
-                   : current == nullptr        ? EventType::kAdded
-                                               : EventType::kModified;
-  STASH_RETURN_IF_ERROR(Commit(key, type, text, rv));
-  auto stored = std::make_shared<const json>(std::move(m.object));
-  WatchEvent event{type, rv, resource, ns, stored, nullptr, text.size()};
-  if (type == EventType::kModified) event.previous = current;
+  return Status::Ok();
+}
+
+void Store::Apply(const std::vector<PendingPtr>& batch) {
   bool over = false;
   {
     std::unique_lock lock(mu_);
-    rv_ = rv;
-    if (type == EventType::kDeleted) {
-      objects_.erase(key);
-    } else {
-      objects_[key] = stored;
+    for (const PendingPtr& w : batch) {
+      rv_ = w->rv;
+      if (w->type == EventType::kDeleted) {
+        objects_.erase(w->key);
+      } else {
+        objects_[w->key] = w->object;
+      }
+      const auto& [resource, ns, name] = w->key;
+      WatchEvent event{w->type, w->rv, resource, ns, w->object, w->previous, w->bytes};
+      for (auto& watcher : watchers_) {
+        if (watcher->Matches(resource, ns)) watcher->Push(event);
+      }
+      event.previous.reset();
+      log_bytes_ += event.bytes;
+      log_.push_back(std::move(event));
     }
-    for (auto& w : watchers_) {
-      if (w->Matches(resource, ns)) w->Push(event);
-    }
-    event.previous.reset();
-    log_bytes_ += event.bytes;
-    log_.push_back(std::move(event));
     over = log_.size() > options_.log_keep || log_bytes_ > options_.log_bytes;
   }
   if (over) {
@@ -538,12 +604,13 @@ Result<MutateResult> Store::Mutate(const std::string& resource, const std::strin
       }
     }
     if (Status s = DropChanges(cut, /*scrub=*/false); !s.ok()) {
-      spdlog::warn("{}", s.message());  // the write itself is committed
+      spdlog::warn("{}", s.message());  // the writes themselves are committed
     }
   }
-  result.object = *stored;
-  for (const WriteHook& hook : hooks_) hook(type, resource, ns, result.object);
-  return result;
+  for (const PendingPtr& w : batch) {
+    const auto& [resource, ns, name] = w->key;
+    for (const WriteHook& hook : hooks_) hook(w->type, resource, ns, *w->object);
+  }
 }
 
 Result<std::shared_ptr<Watcher>> Store::Watch(const std::string& resource, const std::string& ns,

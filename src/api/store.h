@@ -24,8 +24,17 @@
 // An object over kMaxObjectBytes stored or nested deeper than kMaxDepth
 // (decode.h) is refused (kResourceExhausted / kInvalid).
 //
-// Thread-safety: all methods are thread-safe. Writes are serialised; reads run
-// concurrently with each other and with the slow part (fsync) of a write.
+// Writes are committed in groups, as etcd batches its raft entries: a write
+// is decided (its mutation function run, its resourceVersion assigned) in
+// order under one lock, then waits for a commit; the first waiter commits
+// every write decided so far in one SQLite transaction, one fsync, while the
+// writes that arrive meanwhile queue for the next. A write is acknowledged,
+// visible to readers and delivered to watchers only once its transaction is
+// durable; later writes' mutation functions see it already. A commit that
+// fails fails its writes and every write decided after them.
+//
+// Thread-safety: all methods are thread-safe. Writes are decided one at a
+// time; reads run concurrently with each other and with commits (fsync).
 #pragma once
 
 #include <sqlite3.h>
@@ -184,10 +193,10 @@ class Store {
   // Events and stored bytes the change log holds now.
   std::pair<size_t, size_t> LogSize();
 
-  // Called after every committed write, in commit order, while later writes
-  // wait (so a follower such as the RBAC index is never behind an answered
-  // request). A hook must be quick and must not write to the store. Add hooks
-  // before the store is shared between threads.
+  // Called after every committed write, in commit order, before the write is
+  // answered and while later commits wait (so a follower such as the RBAC
+  // index is never behind an answered request). A hook must be quick and must not write to the
+  // store. Add hooks before the store is shared between threads.
   using WriteHook = std::function<void(EventType type, const std::string& resource,
                                        const std::string& ns, const json& object)>;
   void AddWriteHook(WriteHook hook) { hooks_.push_back(std::move(hook)); }
@@ -199,8 +208,30 @@ class Store {
   Status LoadObjects();
   Status LoadLog();
   Status EncryptStaleRows();
+  // A decided write waiting for its group commit.
+  struct PendingWrite {
+    Key key;
+    EventType type;
+    uint64_t rv;
+    std::string object_row;  // as stored (transformed); unused for a delete
+    std::string change_row;
+    std::shared_ptr<const json> object;    // stored object or final state
+    std::shared_ptr<const json> previous;  // for kModified: the object before
+    size_t bytes = 0;
+    bool done = false;  // guarded by commit_mu_
+    Status status;      // guarded by commit_mu_
+  };
+  using PendingPtr = std::shared_ptr<PendingWrite>;
+
   Status Exec(const char* sql);
-  Status Commit(const Key& key, EventType type, const std::string& text, uint64_t rv);
+  // Waits until `write` is committed: by an earlier waiter's group commit,
+  // or by this one, which then commits every write queued so far.
+  Status CommitGroup(const PendingPtr& write);
+  // With commit_mu_ held: the rows of `batch` in one transaction.
+  Status WriteRows(const std::vector<PendingPtr>& batch);
+  // With commit_mu_ held: a committed batch into memory, the watches, the
+  // log and the hooks, in resourceVersion order.
+  void Apply(const std::vector<PendingPtr>& batch);
   // Text of a row as stored: transformed for the resources that need it.
   Result<std::string> ToStorage(const std::string& resource, const std::string& text,
                                 const std::string& context);
@@ -212,8 +243,12 @@ class Store {
 
   sqlite3* db_;
   const StoreOptions options_;
-  std::mutex write_mu_;   // serialises writers; guards the SQLite handle
-  std::shared_mutex mu_;  // guards everything below
+  std::mutex commit_mu_;  // one commit (or compaction) at a time; guards the SQLite handle
+  std::mutex write_mu_;   // serialises deciding writes; guards the three below
+  std::vector<PendingPtr> queued_;         // decided, not yet taken by a commit
+  std::map<Key, PendingPtr> uncommitted_;  // the newest uncommitted write of a key
+  uint64_t decided_rv_ = 0;                // the last resourceVersion handed out
+  std::shared_mutex mu_;                   // guards everything below
   std::map<Key, std::shared_ptr<const json>> objects_;
   uint64_t rv_ = 0;
   uint64_t compacted_rv_ = 0;  // changes at or below this rv are gone from the log

@@ -4,9 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "decode.h"
 #include "encryption.h"
@@ -283,6 +286,115 @@ TEST_F(StoreTest, SecretsAreEncryptedInEveryFileAndOlderPlaintextIsRewritten) {
   auto old = (*again)->Get("/secrets", "demo", "old");
   ASSERT_TRUE(old.has_value());
   EXPECT_EQ((*old)["data"]["v"], value + "-old");
+}
+
+TEST_F(StoreTest, ConcurrentReadModifyWritesAreSerialisedInResourceVersionOrder) {
+  auto s = Open();
+  auto w = s->Watch("/configmaps", "demo", 0);
+  ASSERT_OK(w);
+  constexpr int kThreads = 16, kEach = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        auto r = s->Mutate("/configmaps", "demo", "counter", [](const json* cur) {
+          const int n = cur ? (*cur)["data"]["n"].get<int>() : 0;
+          return Result<Mutation>(
+              Mutation::Put({{"metadata", {{"name", "counter"}}}, {"data", {{"n", n + 1}}}}));
+        });
+        // Answered only once durable and visible.
+        if (!r.ok() || !s->Get("/configmaps", "demo", "counter") ||
+            s->CurrentRv() <
+                std::stoull(r->object["metadata"]["resourceVersion"].get<std::string>())) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ((*s->Get("/configmaps", "demo", "counter"))["data"]["n"], kThreads * kEach);
+  // Every increment is an event, in order: the n-th write has rv n and value n.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (int n = 1; n <= kThreads * kEach; ++n) {
+    auto e = (*w)->Next(deadline);
+    ASSERT_TRUE(e.has_value()) << n;
+    EXPECT_EQ(e->rv, static_cast<uint64_t>(n));
+    EXPECT_EQ((*e->object)["data"]["n"], n);
+  }
+  s->Unwatch(*w);
+  s.reset();
+  EXPECT_EQ((*Open()->Get("/configmaps", "demo", "counter"))["data"]["n"], kThreads * kEach);
+}
+
+TEST_F(StoreTest, WritesDecidedDuringACommitSeeEachOtherButReadersSeeOnlyCommittedOnes) {
+  auto s = Open();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool in_hook = false, release = false;
+  // The commit of "a" stops in its hook (it holds the commit back) until released.
+  s->AddWriteHook([&](EventType, const std::string&, const std::string&, const json& obj) {
+    if (obj["metadata"]["name"] != "a") return;
+    std::unique_lock lock(mu);
+    in_hook = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  });
+  std::thread first([&] { EXPECT_OK(Put(*s, "a", 1)); });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return in_hook; });
+  }
+  std::atomic<int> decided{0};
+  std::thread second([&] {
+    EXPECT_OK(s->Mutate("/configmaps", "demo", "b", [&](const json*) -> Result<Mutation> {
+      ++decided;
+      return Mutation::Put({{"metadata", {{"name", "b"}}}, {"data", {{"v", 2}}}});
+    }));
+  });
+  // "b" is decided once its function ran; a later write of it sees it.
+  while (decided.load() == 0) std::this_thread::yield();
+  std::atomic<bool> saw_b{false};
+  std::thread third([&] {
+    EXPECT_OK(s->Mutate("/configmaps", "demo", "b", [&](const json* cur) -> Result<Mutation> {
+      saw_b = cur != nullptr && (*cur)["data"]["v"] == 2;
+      ++decided;
+      return Mutation::Put({{"metadata", {{"name", "b"}}}, {"data", {{"v", 3}}}});
+    }));
+  });
+  while (decided.load() < 2) std::this_thread::yield();
+  // A conflict found against the uncommitted "b" is answered only once that
+  // "b" is readable, as etcd answers a failed compare only after the entry
+  // it failed against is applied.
+  std::atomic<int> conflicted_on{0}, readable_after{0};
+  std::thread fourth([&] {
+    auto r = s->Mutate("/configmaps", "demo", "b", [&](const json* cur) -> Result<Mutation> {
+      conflicted_on = cur ? (*cur)["data"]["v"].get<int>() : -1;
+      return ConflictError("stale");
+    });
+    EXPECT_EQ(r.status().code(), Code::kConflict);
+    auto now = s->Get("/configmaps", "demo", "b");
+    readable_after = now ? (*now)["data"]["v"].get<int>() : -1;
+  });
+  while (conflicted_on.load() == 0) std::this_thread::yield();
+  // Decided, not committed: not readable, and the store's version is still 1.
+  EXPECT_FALSE(s->Get("/configmaps", "demo", "b").has_value());
+  EXPECT_EQ(s->CurrentRv(), 1u);
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  first.join();
+  second.join();
+  third.join();
+  fourth.join();
+  EXPECT_TRUE(saw_b.load());
+  EXPECT_EQ(conflicted_on.load(), 3);
+  EXPECT_EQ(readable_after.load(), 3);
+  EXPECT_EQ((*s->Get("/configmaps", "demo", "b"))["data"]["v"], 3);
+  EXPECT_EQ(s->CurrentRv(), 3u);
 }
 
 }  // namespace
