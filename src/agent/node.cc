@@ -63,7 +63,10 @@ void NodeRuntime::Start() {
   crons_dirty_ = true;
   triggers_ = std::make_unique<TriggerWorkers>(4);
   cronjobs_ = std::make_unique<TypedNodeInformer<apis::CronJob>>(
-      client_, clock_, [this](const std::string&, const apis::CronJob&) { crons_dirty_ = true; });
+      client_, clock_, [this](const std::string&, const apis::CronJob& cj) {
+        std::lock_guard<std::mutex> lock(crons_changed_mu_);
+        crons_changed_.insert(cj.metadata.Key());
+      });
   pods_ = std::make_unique<TypedNodeInformer<apis::Pod>>(
       client_, clock_, [this](const std::string&, const apis::Pod&) { pods_dirty_ = true; });
   // Deployments', StatefulSets' and DaemonSets' pods are the cluster's
@@ -655,7 +658,7 @@ void NodeRuntime::Loop() {
         SyncPodStatuses(pods_now_);
         statuses_due = false;
       }
-      if (crons_dirty_.exchange(false)) RefreshCronJobs();
+      RefreshCronJobs();
       SyncCronJobs();
     } catch (const std::exception& e) {
       spdlog::error("node: {}", e.what());

@@ -70,34 +70,52 @@ std::optional<TriggerOptions> TriggerCommand(const apis::Container& container,
 
 void NodeRuntime::RefreshCronJobs() {
   const SystemTime now = clock_.Now();
-  std::map<std::string, bool> seen;
-  for (apis::CronJob& cj : cronjobs_->List()) {
-    const apis::Container* container = TriggerContainer(cj);
-    if (!container || container->image != opts_.stash_image) continue;
-    std::string key = cj.metadata.Key();
-    seen[key] = true;
-    CronState& st = crons_[key];
-    const std::string& schedule = cj.spec.schedule;
-    if (schedule != st.schedule || !st.parsed) {
-      st.schedule = schedule;
-      auto parsed = kube::ParseCron(schedule);
-      st.parsed.reset();
-      if (parsed.ok()) {
-        st.parsed = *parsed;
-        st.next = parsed->Next(now);
-      }
-    }
-    st.suspend = cj.spec.suspend.value_or(false);
-    st.cronjob = std::move(cj);
+  std::set<std::string> changed;
+  {
+    std::lock_guard<std::mutex> lock(crons_changed_mu_);
+    changed.swap(crons_changed_);
   }
-  for (auto it = crons_.begin(); it != crons_.end();) {
-    if (seen.count(it->first)) {
-      ++it;
-      continue;
+  if (crons_dirty_.exchange(false)) {
+    // Everything: the cache as it is now, and what it no longer holds.
+    std::set<std::string> cached;
+    for (std::shared_ptr<const apis::CronJob>& cj : cronjobs_->ListShared()) {
+      std::string key = cj->metadata.Key();
+      cached.insert(key);
+      RefreshCronJob(key, std::move(cj), now);
     }
+    for (const auto& [key, st] : crons_) {
+      if (!cached.count(key)) changed.insert(key);
+    }
+    for (auto it = changed.begin(); it != changed.end();) {
+      it = cached.count(*it) ? changed.erase(it) : std::next(it);
+    }
+  }
+  for (const std::string& key : changed) RefreshCronJob(key, cronjobs_->Get(key), now);
+}
+
+void NodeRuntime::RefreshCronJob(const std::string& key, std::shared_ptr<const apis::CronJob> cj,
+                                 SystemTime now) {
+  const apis::Container* container = cj ? TriggerContainer(*cj) : nullptr;
+  if (!container || container->image != opts_.stash_image) {
+    auto it = crons_.find(key);
+    if (it == crons_.end()) return;
     if (it->second.proc) it->second.proc->Stop();
-    it = crons_.erase(it);
+    crons_.erase(it);
+    return;
   }
+  CronState& st = crons_[key];
+  const std::string& schedule = cj->spec.schedule;
+  if (schedule != st.schedule || !st.parsed) {
+    st.schedule = schedule;
+    auto parsed = kube::ParseCron(schedule);
+    st.parsed.reset();
+    if (parsed.ok()) {
+      st.parsed = *parsed;
+      st.next = parsed->Next(now);
+    }
+  }
+  st.suspend = cj->spec.suspend.value_or(false);
+  st.cronjob = std::move(cj);
 }
 
 void NodeRuntime::SyncCronJobs() {
@@ -114,9 +132,9 @@ void NodeRuntime::SyncCronJobs() {
         const std::string lower = AsciiLower(tail);
         const bool denied = lower.find("forbidden") != std::string::npos ||
                             lower.find("unauthorized") != std::string::npos;
-        RecordTriggerFailure(st.cronjob, Status(denied ? Code::kForbidden : Code::kInternal,
-                                                "exit code " + std::to_string(code) +
-                                                    (tail.empty() ? "" : ": " + tail)));
+        RecordTriggerFailure(*st.cronjob, Status(denied ? Code::kForbidden : Code::kInternal,
+                                                 "exit code " + std::to_string(code) +
+                                                     (tail.empty() ? "" : ": " + tail)));
       }
     }
     if (!st.parsed || now < st.next) continue;
@@ -132,7 +150,8 @@ void NodeRuntime::SyncCronJobs() {
 }
 
 void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime tick) {
-  const apis::CronJob& cj = st.cronjob;
+  const std::shared_ptr<const apis::CronJob> shared = st.cronjob;
+  const apis::CronJob& cj = *shared;
   const apis::Container* container = TriggerContainer(cj);
   if (!container) return;  // RefreshCronJobs keeps only CronJobs with one
   const std::string& ns = cj.metadata.namespace_;
@@ -144,34 +163,35 @@ void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime 
   if (trigger) {
     st.active->store(true);
     const std::string account = AccountOf(cj);
-    triggers_->Submit([this, key, opts = *trigger, active = st.active, cj, status_patch, account] {
-      // As the pod would: with its ServiceAccount's token, not the node's.
-      auto client = TriggerClient(opts.ns, account);
-      auto made = client.ok() ? CreateBackupSession(**client, clock_, opts)
-                              : Result<std::string>(client.status());
-      if (!made.ok() && made.status().code() == Code::kUnauthorized) {
-        // The account was remade (its old tokens died with it): mint anew
-        // at the next tick.
-        std::lock_guard<std::mutex> lock(trigger_clients_mu_);
-        trigger_clients_.erase(opts.ns + "/" + account);
-      }
-      if (!made.ok()) RecordTriggerFailure(cj, made.status());
-      if (!made.ok()) {
-        spdlog::warn("node: CronJob {}: {}", key, made.status().ToString());
-      } else if (made->empty()) {
-        spdlog::debug("node: CronJob {}: {}/{} is paused; no BackupSession", key, opts.ns,
-                      opts.invoker_name);
-      } else {
-        spdlog::debug("node: CronJob {}: created BackupSession {}/{}", key, opts.ns, *made);
-      }
-      active->store(false);
-      // Behind every session of this tick (the queue is FIFO): the sessions'
-      // delay is what users wait for; the status can come later.
-      triggers_->Submit([this, key, cj, status_patch] {
-        Status p = PatchStatus(res::kCronJobs, cj.metadata, status_patch);
-        if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
-      });
-    });
+    triggers_->Submit(
+        [this, key, opts = *trigger, active = st.active, shared, status_patch, account] {
+          // As the pod would: with its ServiceAccount's token, not the node's.
+          auto client = TriggerClient(opts.ns, account);
+          auto made = client.ok() ? CreateBackupSession(**client, clock_, opts)
+                                  : Result<std::string>(client.status());
+          if (!made.ok() && made.status().code() == Code::kUnauthorized) {
+            // The account was remade (its old tokens died with it): mint anew
+            // at the next tick.
+            std::lock_guard<std::mutex> lock(trigger_clients_mu_);
+            trigger_clients_.erase(opts.ns + "/" + account);
+          }
+          if (!made.ok()) RecordTriggerFailure(*shared, made.status());
+          if (!made.ok()) {
+            spdlog::warn("node: CronJob {}: {}", key, made.status().ToString());
+          } else if (made->empty()) {
+            spdlog::debug("node: CronJob {}: {}/{} is paused; no BackupSession", key, opts.ns,
+                          opts.invoker_name);
+          } else {
+            spdlog::debug("node: CronJob {}: created BackupSession {}/{}", key, opts.ns, *made);
+          }
+          active->store(false);
+          // Behind every session of this tick (the queue is FIFO): the sessions'
+          // delay is what users wait for; the status can come later.
+          triggers_->Submit([this, key, shared, status_patch] {
+            Status p = PatchStatus(res::kCronJobs, shared->metadata, status_patch);
+            if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
+          });
+        });
     return;
   }
   const std::string& name = cj.metadata.name;

@@ -43,6 +43,17 @@ class TypedNodeInformer final : public NodeInformer {
     informer_.ForEach([&](const T& obj) { out.push_back(obj); });
     return out;
   }
+  // Every cached object, shared with the cache (no copy).
+  std::vector<std::shared_ptr<const T>> ListShared() const { return informer_.List(); }
+  // The cached object of key "<ns>/<name>", shared with the cache; null when
+  // there is none (or it does not decode).
+  std::shared_ptr<const T> Get(const std::string& key) const {
+    const size_t slash = key.find('/');
+    if (slash == std::string::npos) return nullptr;
+    auto got = informer_.Get(std::string_view(key).substr(0, slash),
+                             std::string_view(key).substr(slash + 1));
+    return got.ok() ? *got : nullptr;
+  }
 
  private:
   apis::Informer<T> informer_;

@@ -54,6 +54,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -164,7 +165,7 @@ class NodeRuntime {
     std::string log_path;
   };
   struct CronState {
-    apis::CronJob cronjob;
+    std::shared_ptr<const apis::CronJob> cronjob;  // shared with the informer's cache
     std::string schedule;
     std::optional<kube::Schedule> parsed;
     bool suspend = false;
@@ -196,8 +197,13 @@ class NodeRuntime {
   void OnExit(const std::string& key, Running& r, SystemTime now, bool* restart);
   void RecordPodEvent(const Container& c, std::string_view type, std::string_view reason,
                       const std::string& message);
-  // Takes in the CronJobs' current specs (after a change).
+  // Takes in the current specs of the CronJobs that changed since the last
+  // call (all of them after crons_dirty_): one object per change, not the
+  // whole cache, which a tick's status writes change one by one.
   void RefreshCronJobs();
+  // Takes in one CronJob's spec (null: it is gone).
+  void RefreshCronJob(const std::string& key, std::shared_ptr<const apis::CronJob> cj,
+                      SystemTime now);
   // Fires due ticks.
   void SyncCronJobs();
   void FireCronJob(const std::string& key, CronState& st, SystemTime tick);
@@ -253,6 +259,8 @@ class NodeRuntime {
   std::vector<apis::Pod> pods_now_;
   // Set by informer handlers; the loop recomputes what depends on them.
   std::atomic<bool> pods_dirty_{true}, crons_dirty_{true};
+  std::mutex crons_changed_mu_;
+  std::set<std::string> crons_changed_;  // CronJobs (ns/name) changed since the last refresh
   std::unique_ptr<TriggerWorkers> triggers_;
   std::unique_ptr<NodeHeartbeat> heartbeat_;  // the Node object, as a kubelet
   std::unique_ptr<NodeKubelet> kubelet_;      // set while the runtime works
