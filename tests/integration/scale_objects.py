@@ -15,7 +15,9 @@ class Api:
                      "Content-Type": "application/json"}
         self.conn = None
 
-    def call(self, method, path, body=None):
+    def call(self, method, path, body=None, content_type=None):
+        headers = self.hdrs if content_type is None else dict(self.hdrs,
+                                                              **{"Content-Type": content_type})
         for attempt in range(3):
             if self.conn is None:
                 self.conn = http.client.HTTPSConnection(
@@ -23,7 +25,7 @@ class Api:
                     timeout=self.timeout)
             try:
                 self.conn.request(method, path, body=None if body is None else json.dumps(body),
-                                  headers=self.hdrs)
+                                  headers=headers)
                 r = self.conn.getresponse()
                 data = r.read()
                 return r.status, json.loads(data) if data else None
