@@ -83,21 +83,21 @@ Container SidecarContainer(const BackupConfiguration& bc, std::string_view image
   probe.period_seconds = 5;
   probe.timeout_seconds = 5;  // a process start on a loaded node
   probe.failure_threshold = 1;
-  // Root unless runtimeSettings.container.securityContext says otherwise:
-  // the sidecar must read every file of the workload's volumes whoever wrote
-  // them, and write the repository of a local backend. Stash's image user
-  // silently skipped unreadable files (Stash #899, #1097, #1361; the advice
-  // there was runAsUser 0), and a sidecar run as a local process runs as
-  // the node's user anyway: the same pod backs up the same files either way.
-  const apis::ContainerRuntimeSettings& settings = bc.spec.runtime_settings.container;
-  if (settings.security_context) {
-    c.security_context = settings.security_context;
-  } else {
-    c.security_context.emplace();
-    c.security_context->run_as_user = 0;
-    c.security_context->run_as_group = 0;
-  }
+  c.security_context = StashContainerSecurityContext(bc.spec.runtime_settings.container);
   return c;
+}
+
+// Root by default: Stash's image user silently skipped unreadable files
+// (Stash #899, #1097, #1361; the advice there was runAsUser 0), and a
+// container run as a local process runs as the node's user anyway: the same
+// pod backs up the same files either way.
+apis::SecurityContext StashContainerSecurityContext(
+    const apis::ContainerRuntimeSettings& settings) {
+  if (settings.security_context) return *settings.security_context;
+  apis::SecurityContext root;
+  root.run_as_user = 0;
+  root.run_as_group = 0;
+  return root;
 }
 
 // Only what the sidecar container is made of: the sidecar reads the

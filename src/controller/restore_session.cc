@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "stash/apis/client.h"
+#include "stash/controller/invoker.h"
 #include "stash/controller/rbac.h"
 #include "stash/crypto/sha256.h"
 #include "stash/kube/duration.h"
@@ -177,13 +178,7 @@ apis::Container RestoreInitContainer(const apis::RestoreSession& s,
   // Root, so restored files keep their owners (Stash's default), unless the
   // user set a securityContext.
   const apis::ContainerRuntimeSettings& settings = s.spec.runtime_settings.container;
-  if (settings.security_context) {
-    c.security_context = settings.security_context;
-  } else {
-    c.security_context.emplace();
-    c.security_context->run_as_user = 0;
-    c.security_context->run_as_group = 0;
-  }
+  c.security_context = StashContainerSecurityContext(settings);
   c.env.insert(c.env.end(), settings.env.begin(), settings.env.end());
   c.resources = settings.resources;
   if (auto m = LocalBackendMount(repository)) c.volume_mounts.push_back(std::move(*m));

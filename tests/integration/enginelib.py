@@ -9,9 +9,11 @@ import json
 import os
 import random
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
+import time
 
 from helpers import STASH
 
@@ -58,6 +60,52 @@ def summary(out):
     s = [m for m in json_lines(out) if m.get("message_type") == "summary"]
     assert s, "no summary line in: %r" % out
     return s[-1]
+
+
+def lock_files(repo):
+    """The complete lock files of repo (not the temporary files a save renames)."""
+    return sorted(n for n in os.listdir(os.path.join(repo, "locks"))
+                  if len(n) == 64 and all(c in "0123456789abcdef" for c in n))
+
+
+def hold_lock(argv, env_vars, attempts=20):
+    """Starts argv (restic or stash, `-r REPO` among its arguments) with env_vars
+    and SIGSTOPs it while a lock file it wrote exists; returns the stopped process.
+
+    A fast command can take and drop its lock between two 2 ms polls, or between
+    our seeing the file and the SIGSTOP landing: the check repeats once it is
+    stopped, and the command (which must then have succeeded) runs again until
+    it is caught holding its lock."""
+    repo = argv[argv.index("-r") + 1]
+    for _ in range(attempts):
+        before = set(lock_files(repo))
+
+        def new_locks():
+            return set(lock_files(repo)) - before
+
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env_vars)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if new_locks():
+                proc.send_signal(signal.SIGSTOP)
+                if new_locks():
+                    return proc
+                proc.send_signal(signal.SIGCONT)  # stopped after unlocking
+                out = proc.communicate(timeout=60)
+                if proc.returncode != 0:
+                    raise AssertionError("%r failed: %r" % (argv, out))
+                break
+            if proc.poll() is not None:
+                out = proc.communicate()
+                if proc.returncode != 0 or new_locks():
+                    raise AssertionError("%r ended before holding its lock: %r" % (argv, out))
+                break  # locked and unlocked between two polls
+            time.sleep(0.002)
+        else:
+            proc.kill()
+            raise AssertionError("no lock appeared for %r" % argv)
+    raise AssertionError("%r never seen stopped while holding its lock" % argv)
 
 
 def write_random(path, size, seed):

@@ -9,8 +9,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import time
 import unittest
 
 import enginelib as el
@@ -223,41 +221,11 @@ class XattrTest(unittest.TestCase):
 
 
 def lock_files(repo):
-    return sorted(n for n in os.listdir(os.path.join(repo, "locks")) if len(n) == 64)
+    return el.lock_files(repo)
 
 
-def hold_lock(argv, attempts=20):
-    """Starts argv (restic or stash) and SIGSTOPs it while its lock file exists.
-
-    A fast command (stash snapshots on a small repository) may remove its lock
-    between our seeing the file and the SIGSTOP landing; it is then stopped
-    without a lock, so the check repeats once stopped and the command is run
-    again until it is caught holding the lock."""
-    repo = argv[argv.index("-r") + 1]
-    for _ in range(attempts):
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=el.env())
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if lock_files(repo):
-                proc.send_signal(signal.SIGSTOP)
-                if lock_files(repo):
-                    return proc
-                proc.send_signal(signal.SIGCONT)  # stopped after unlocking
-                out = proc.communicate(timeout=60)
-                if proc.returncode != 0:
-                    raise AssertionError("%r failed: %r" % (argv, out))
-                break
-            if proc.poll() is not None:
-                out = proc.communicate()
-                if proc.returncode != 0 or lock_files(repo):
-                    raise AssertionError("%r ended before holding its lock: %r" % (argv, out))
-                break  # locked and unlocked between two polls
-            time.sleep(0.002)
-        else:
-            proc.kill()
-            raise AssertionError("no lock appeared for %r" % argv)
-    raise AssertionError("%r never seen stopped while holding its lock" % argv)
+def hold_lock(argv):
+    return el.hold_lock(argv, el.env())
 
 
 @unittest.skipUnless(el.RESTIC, "restic 0.14 not installed")

@@ -9,52 +9,16 @@ of a live process survives `stash unlock` and goes only with --remove-all.
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
-import time
 import unittest
 
+from enginelib import hold_lock
+from enginelib import lock_files as locks
 from test_retention_forget import (STASH, TestRepo, env, make_base_repo, must, restic, stash)
 
 
-def locks(repo):
-    """Complete lock files (not the temporary files a save renames)."""
-    return sorted(n for n in os.listdir(os.path.join(repo, "locks"))
-                  if len(n) == 64 and all(c in "0123456789abcdef" for c in n))
-
-
-def start_and_catch_lock(argv, attempts=20):
-    """Starts argv and SIGSTOPs it while its lock file exists.
-
-    On a fast machine a small command can take and drop its lock between two
-    polls, or between our seeing the file and the SIGSTOP landing: the check
-    repeats once it is stopped, and the command (which must then have
-    succeeded) runs again until it is caught holding its lock."""
-    repo = argv[argv.index("-r") + 1]
-    for _ in range(attempts):
-        before = set(locks(repo))
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if set(locks(repo)) - before:
-                proc.send_signal(signal.SIGSTOP)
-                if set(locks(repo)) - before:
-                    return proc
-                proc.send_signal(signal.SIGCONT)  # stopped after unlocking
-                out = proc.communicate(timeout=60)
-                if proc.returncode != 0:
-                    raise AssertionError("%r failed: %r" % (argv, out))
-                break
-            if proc.poll() is not None:
-                out = proc.communicate()
-                if proc.returncode != 0 or set(locks(repo)) - before:
-                    raise AssertionError("%r ended before holding its lock: %r" % (argv, out))
-                break  # locked and unlocked between two polls
-            time.sleep(0.002)
-        else:
-            proc.kill()
-            raise AssertionError("no lock appeared for %r" % argv)
-    raise AssertionError("%r never seen stopped while holding its lock" % argv)
+def start_and_catch_lock(argv):
+    return hold_lock(argv, env())
 
 
 @unittest.skipIf(shutil.which("restic") is None, "restic not installed")

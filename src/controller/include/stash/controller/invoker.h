@@ -40,6 +40,13 @@ apis::Container SidecarContainer(const apis::BackupConfiguration& bc,
                                  std::string_view image = kube::kStashImage,
                                  std::string_view pushgateway_url = "");
 
+// The securityContext of Stash's own containers (the backup sidecar, the
+// restore init container and Job): the user's
+// runtimeSettings.container.securityContext when set, else root (uid and gid
+// 0). A backup must read every file of the workload's volumes whoever wrote
+// them and write a local repository; a restore keeps the files' owners.
+apis::SecurityContext StashContainerSecurityContext(const apis::ContainerRuntimeSettings& settings);
+
 // Makes a workload (its metadata and pod template) carry the sidecar and,
 // for a local backend, the repository volume. Returns true when anything
 // changed. Members of an existing sidecar that the operator does not set (a
