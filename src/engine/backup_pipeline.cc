@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <tuple>
 
 #include "stash/crypto/sha256.h"
 
@@ -40,9 +41,10 @@ ChunkPipeline::ChunkPipeline(repo::Repository& repo, int readers, int hashers,
   readers = std::max(1, readers);
   hashers = std::max(1, hashers);
   max_files_ = 4096;
-  // Enough chunks to keep every hasher busy while readers fill the next ones;
-  // each is at most 8 MiB (chunker::kMaxSize), ~1 MiB on average.
-  max_chunks_ = static_cast<size_t>(hashers) + 1;
+  // Enough chunks to keep every hasher busy with a pair while readers fill
+  // the next ones; each is at most 8 MiB (chunker::kMaxSize), ~1 MiB on
+  // average.
+  max_chunks_ = 2 * static_cast<size_t>(hashers) + 1;
   for (int i = 0; i < readers; ++i) readers_.emplace_back([this] { ReaderLoop(); });
   for (int i = 0; i < hashers; ++i) hashers_.emplace_back([this] { HasherLoop(); });
 }
@@ -200,31 +202,51 @@ void ChunkPipeline::PushChunk(Chunk chunk) {
 
 void ChunkPipeline::HasherLoop() {
   while (true) {
-    Chunk c;
+    // Two chunks when two are queued: one two-lane SHA-256 pass hashes both
+    // in ~60% of the time of two passes (the round instruction's latency is
+    // hidden).
+    Chunk c[2];
+    size_t n = 0;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return !chunks_.empty() || active_readers_ < 0; });
       if (chunks_.empty()) return;
-      c = std::move(chunks_.front());
-      chunks_.pop_front();
+      for (; n < 2 && !chunks_.empty(); ++n) {
+        c[n] = std::move(chunks_.front());
+        chunks_.pop_front();
+      }
       cv_.notify_all();
     }
+    Id ids[2];
     if (!Failed()) {
-      std::span<const uint8_t> data(c.data.bytes.get(), c.data.size);
-      Id id = crypto::Sha256(data);
-      auto added = repo_.SaveBlob(repo::BlobKind::kData, id, data);
-      if (!added.ok()) {
-        SetError(added.status());
+      auto data = [&](size_t i) {
+        return std::span<const uint8_t>(c[i].data.bytes.get(), c[i].data.size);
+      };
+      if (n == 2) {
+        std::tie(ids[0], ids[1]) = crypto::Sha256x2(data(0), data(1));
       } else {
-        if (*added) ++data_blobs_;
-        std::lock_guard lock(c.file->mu);
-        c.file->content[c.index] = id;
+        ids[0] = crypto::Sha256(data(0));
       }
-      if (progress_) progress_->bytes_done += c.data.size;
+      for (size_t i = 0; i < n && !Failed(); ++i) Store(c[i], ids[i]);
     }
-    PutBuffer(std::move(c.data));
-    Release(c.file);
+    for (size_t i = 0; i < n; ++i) {
+      PutBuffer(std::move(c[i].data));
+      Release(c[i].file);
+    }
   }
+}
+
+void ChunkPipeline::Store(Chunk& c, const Id& id) {
+  std::span<const uint8_t> data(c.data.bytes.get(), c.data.size);
+  auto added = repo_.SaveBlob(repo::BlobKind::kData, id, data);
+  if (!added.ok()) {
+    SetError(added.status());
+  } else {
+    if (*added) ++data_blobs_;
+    std::lock_guard lock(c.file->mu);
+    c.file->content[c.index] = id;
+  }
+  if (progress_) progress_->bytes_done += c.data.size;
 }
 
 void ChunkPipeline::Release(const std::shared_ptr<FileState>& f) {

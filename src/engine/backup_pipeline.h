@@ -1,9 +1,9 @@
 // Private to engine (backup): the file-content stage of the archiver.
 // Reader threads open changed files and run restic's chunker over large
 // sequential reads straight into chunk buffers (no copy but the tail after a
-// cut); hasher threads SHA-256 each chunk and store it with
-// Repository::SaveBlob. Both queues are bounded (file jobs, and chunks in
-// flight), and chunk buffers are recycled, so memory stays flat whatever the
+// cut); hasher threads SHA-256 the chunks (two at a time in one two-lane pass
+// when two are queued) and store them with Repository::SaveBlob. Both queues are bounded (file
+// jobs, and chunks in flight), and chunk buffers are recycled, so memory stays flat whatever the
 // file sizes and counts, and steady state touches no fresh pages.
 //
 // Thread-safety: AddFile/Finish are called from the walker thread; the done
@@ -72,6 +72,8 @@ class ChunkPipeline {
   void HasherLoop();
   void ReadFile(FileJob job, chunker::Chunker& chunker);
   void PushChunk(Chunk chunk);
+  // Stores one hashed chunk (SaveBlob) and records its id in its file.
+  void Store(Chunk& c, const Id& id);
   void Release(const std::shared_ptr<FileState>& f);
   Buffer GetBuffer();
   void PutBuffer(Buffer buf);
