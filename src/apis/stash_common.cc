@@ -50,39 +50,6 @@ void TaskRef::Visit(V& v) {
 STASH_APIS_DEFINE_CODEC(TaskRef);
 
 template <class V>
-void HTTPHeader::Visit(V& v) {
-  v("name", name);
-  v("value", value);
-}
-STASH_APIS_DEFINE_CODEC(HTTPHeader);
-
-template <class V>
-void FormEntry::Visit(V& v) {
-  v("key", key);
-  v("values", values);
-}
-STASH_APIS_DEFINE_CODEC(FormEntry);
-
-template <class V>
-void HTTPAction::Visit(V& v) {
-  v("path", path);
-  v("port", port);
-  v("host", host);
-  v("scheme", scheme);
-  v("httpHeaders", http_headers);
-  v("body", body);
-  v("form", form);
-}
-STASH_APIS_DEFINE_CODEC(HTTPAction);
-
-template <class V>
-void TCPSocketAction::Visit(V& v) {
-  v("port", port);
-  v("host", host);
-}
-STASH_APIS_DEFINE_CODEC(TCPSocketAction);
-
-template <class V>
 void Handler::Visit(V& v) {
   v("exec", exec);
   v("httpGet", http_get);

@@ -132,10 +132,48 @@ struct ExecAction {
 };
 STASH_APIS_DECLARE_CODEC(ExecAction);
 
-// A container's probe: what the embedded node runs (exec) and its timing;
-// httpGet, tcpSocket and grpc travel in extra.
+struct HTTPHeader {
+  std::string name;
+  std::string value;
+  STASH_APIS_STRUCT(HTTPHeader);
+};
+STASH_APIS_DECLARE_CODEC(HTTPHeader);
+
+struct FormEntry {
+  std::string key;
+  std::vector<std::string> values;
+  STASH_APIS_STRUCT(FormEntry);
+};
+STASH_APIS_DECLARE_CODEC(FormEntry);
+
+// A probe's or hook's httpGet, and Stash's hooks' httpPost (body and form
+// only for POST).
+struct HTTPAction {
+  std::string path;
+  json port;  // IntOrString: 8080 or "http"
+  std::string host;
+  std::string scheme;
+  std::vector<HTTPHeader> http_headers;
+  std::string body;
+  std::vector<FormEntry> form;
+  STASH_APIS_STRUCT(HTTPAction);
+};
+STASH_APIS_DECLARE_CODEC(HTTPAction);
+
+// A probe's or hook's tcpSocket.
+struct TCPSocketAction {
+  json port;  // IntOrString
+  std::string host;
+  STASH_APIS_STRUCT(TCPSocketAction);
+};
+STASH_APIS_DECLARE_CODEC(TCPSocketAction);
+
+// A container's probe as kubelet runs it (exec, httpGet, tcpSocket) and its
+// timing; grpc travels in extra.
 struct Probe {
   std::optional<ExecAction> exec;
+  std::optional<HTTPAction> http_get;
+  std::optional<TCPSocketAction> tcp_socket;
   std::optional<int32_t> initial_delay_seconds;
   std::optional<int32_t> timeout_seconds;    // kubelet's default 1
   std::optional<int32_t> period_seconds;     // 10

@@ -67,40 +67,6 @@ struct TaskRef {
 };
 STASH_APIS_DECLARE_CODEC(TaskRef);
 
-struct HTTPHeader {
-  std::string name;
-  std::string value;
-  STASH_APIS_STRUCT(HTTPHeader);
-};
-STASH_APIS_DECLARE_CODEC(HTTPHeader);
-
-struct FormEntry {
-  std::string key;
-  std::vector<std::string> values;
-  STASH_APIS_STRUCT(FormEntry);
-};
-STASH_APIS_DECLARE_CODEC(FormEntry);
-
-// httpGet and httpPost (body and form only for POST).
-struct HTTPAction {
-  std::string path;
-  json port;  // IntOrString: 8080 or "http"
-  std::string host;
-  std::string scheme;
-  std::vector<HTTPHeader> http_headers;
-  std::string body;
-  std::vector<FormEntry> form;
-  STASH_APIS_STRUCT(HTTPAction);
-};
-STASH_APIS_DECLARE_CODEC(HTTPAction);
-
-struct TCPSocketAction {
-  json port;  // IntOrString
-  std::string host;
-  STASH_APIS_STRUCT(TCPSocketAction);
-};
-STASH_APIS_DECLARE_CODEC(TCPSocketAction);
-
 // kmodules' prober Handler, plus the executionPolicy of post hooks (Always,
 // OnFailure, OnSuccess; backups also OnFinalRetryFailure).
 struct Handler {
