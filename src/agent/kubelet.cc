@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "stash/agent/probe.h"
 #include "stash/kube/duration.h"
 #include "stash/kube/events.h"
 
@@ -133,26 +134,25 @@ void Kubelet::ProbeReadiness(const apis::Pod& pod) {
     if (fresh) {
       r.next = latest->started + std::chrono::seconds(probe.initial_delay_seconds.value_or(0));
     }
-    if (now < r.next) continue;
-    r.next = now + std::chrono::seconds(std::max<int64_t>(probe.period_seconds.value_or(10), 1));
-    const auto timeout =
-        std::chrono::seconds(std::max<int64_t>(probe.timeout_seconds.value_or(1), 1));
-    // httpGet/tcpSocket probes are not modelled (apis::Probe): not run,
-    // the container counts as Ready as before.
-    if (!probe.exec || probe.exec->command.empty()) {
-      r.ready = true;
+    if (!HasProbeAction(probe)) {  // a grpc probe (not modelled): Ready while running
+      r.verdict.ready = true;
       continue;
     }
-    const Status s = ExecProbe(latest->id, probe.exec->command, timeout);
-    // A run of equal results; the verdict flips at its threshold, as kubelet's.
-    if (s.ok() != (r.streak > 0)) r.streak = 0;
-    r.streak += s.ok() ? 1 : -1;
-    const bool verdict = s.ok() ? r.ready || r.streak >= probe.success_threshold.value_or(1)
-                                : r.ready && -r.streak < probe.failure_threshold.value_or(3);
-    if (verdict == r.ready) continue;
-    r.ready = verdict;
+    if (now < r.next) continue;
+    r.next = now + ProbePeriod(probe);
+    // The pod runs in the node's network (host network): its address is
+    // the node's, its ports the container's.
+    HookTarget target;
+    target.host = opts_.host_ip;
+    target.named_ports = NamedPorts(c);
+    const std::string id = latest->id;
+    const Status s =
+        RunProbe(probe, target, [&](const std::vector<std::string>& command, Duration timeout) {
+          return ExecProbe(id, command, std::chrono::ceil<std::chrono::seconds>(timeout));
+        });
+    if (!r.verdict.Record(s.ok(), probe)) continue;
     spdlog::info("node: container {} of pod {}/{} is {}", c.name, pod.metadata.namespace_,
-                 pod.metadata.name, verdict ? "Ready" : "not Ready: " + s.message());
+                 pod.metadata.name, r.verdict.ready ? "Ready" : "not Ready: " + s.message());
   }
 }
 

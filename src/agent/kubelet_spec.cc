@@ -221,6 +221,11 @@ Result<std::vector<std::pair<std::string, std::string>>> Kubelet::Env(const apis
       {"KUBERNETES_SERVICE_PORT", std::to_string(opts_.api_port)},
       {"KUBERNETES_SERVICE_PORT_HTTPS", std::to_string(opts_.api_port)},
   };
+  // The server's variables stash's own containers get too (--pass-env);
+  // the spec's env, later, overrides them.
+  if (!opts_.stash_image.empty() && c.image == opts_.stash_image) {
+    env.insert(env.end(), opts_.stash_env.begin(), opts_.stash_env.end());
+  }
   std::map<std::string, std::map<std::string, std::string>> secrets, config_maps;
   auto lookup = [&](bool secret, const std::string& name,
                     bool optional) -> Result<const std::map<std::string, std::string>*> {

@@ -60,7 +60,7 @@ ContainerState Kubelet::StateOf(const apis::Pod& pod, const apis::Container& c, 
     st.started = latest->started;
     if (c.readiness_probe && !init) {  // not Ready until its probe says so
       auto r = readiness_.find(latest->id);
-      st.not_ready = r == readiness_.end() || !r->second.ready;
+      st.not_ready = r == readiness_.end() || !r->second.verdict.ready;
     }
   } else if (waiting != waiting_.end()) {
     // Waiting to restart: the run that ended is the last state.

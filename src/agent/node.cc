@@ -61,6 +61,8 @@ void NodeRuntime::Start() {
       });
   pods_dirty_ = true;
   crons_dirty_ = true;
+  jobs_dirty_ = true;
+  started_at_ = kube::FormatTime(clock_.Now());
   triggers_ = std::make_unique<TriggerWorkers>(4);
   cronjobs_ = std::make_unique<TypedNodeInformer<apis::CronJob>>(
       client_, clock_, [this](const std::string&, const apis::CronJob& cj) {
@@ -72,7 +74,10 @@ void NodeRuntime::Start() {
   // Deployments', StatefulSets' and DaemonSets' pods are the cluster's
   // controllers' (src/api/workloads.h); the node runs those bound to it.
   auto jobs = std::make_unique<TypedNodeInformer<apis::Job>>(
-      client_, clock_, [this](const std::string&, const apis::Job&) { pods_dirty_ = true; });
+      client_, clock_, [this](const std::string&, const apis::Job&) {
+        pods_dirty_ = true;
+        jobs_dirty_ = true;
+      });
   jobs_ = jobs.get();
   workloads_.push_back(std::move(jobs));
   StartKubelet();
@@ -177,6 +182,7 @@ NodeRuntime::Container NodeRuntime::MakeContainer(const std::string& ns, const s
   }
   // The container's command names stash's binary: ours runs instead.
   out.readiness = c.readiness_probe;
+  out.ports = NamedPorts(c);
   if (out.readiness && out.readiness->exec && !out.readiness->exec->command.empty() &&
       fs::path(out.readiness->exec->command[0]).filename() == "stash") {
     out.readiness->exec->command[0] = opts_.stash_binary;
@@ -421,7 +427,7 @@ void NodeRuntime::SyncPodStatuses(const std::vector<apis::Pod>& pods) {
       if (it->second.spec.pod_uid != uid) continue;
       ContainerState& st = slot(it->first.substr(prefix.size()));
       st.running = it->second.proc && it->second.proc->Running();
-      st.not_ready = st.running && !it->second.ready;
+      st.not_ready = st.running && !it->second.probe.ready;
       st.started = it->second.started;
       st.restarts = it->second.restarts;
       st.last_terminated = it->second.last;
@@ -574,8 +580,7 @@ bool NodeRuntime::SyncContainers() {
     spdlog::info("node: started container {} (pid {}), log {}", key, proc->pid(), r.spec.log_path);
     r.proc = std::move(proc);
     r.started = now;
-    r.ready = !r.spec.readiness;
-    r.streak = 0;
+    r.probe = ProbeStreak{.ready = !r.spec.readiness};
     r.next_probe =
         now + std::chrono::seconds(
                   r.spec.readiness ? r.spec.readiness->initial_delay_seconds.value_or(0) : 0);
@@ -594,36 +599,36 @@ bool NodeRuntime::ProbeReadiness(SystemTime now) {
   for (auto& [key, r] : running_) {
     if (!r.spec.readiness || !r.proc || !r.proc->Running() || now < r.next_probe) continue;
     const apis::Probe& probe = *r.spec.readiness;
-    r.next_probe = now + std::chrono::seconds(std::max(probe.period_seconds.value_or(10), 1));
-    if (!probe.exec) continue;  // httpGet/tcpSocket: the process has no address of its own
-    const std::vector<std::string>& command = probe.exec->command;
-    Status s;
-    if (command.size() == 2 && command[0] == opts_.stash_binary &&
-        command[1] == kube::kSidecarReadyCommand) {
-      // Stash's own probe answered in process, as the command would with
-      // the container's environment: no process per sidecar every period
-      // (~20 ms each on a loaded node, on this loop).
-      auto file = r.spec.env.find(kNotReadyFileEnv);
-      s = SidecarReadiness(file != r.spec.env.end() ? file->second : kSidecarNotReadyFile);
-    } else {
-      apis::Handler handler;
-      handler.exec = probe.exec;
-      HookTarget target;
-      target.env = r.spec.env;
-      // Synchronous, on the loop, bounded by its timeout.
-      s = RunHandler(handler, target,
-                     std::chrono::seconds(std::max(probe.timeout_seconds.value_or(1), 1)));
+    if (!HasProbeAction(probe)) {  // a grpc probe (not modelled): Ready while running
+      changed = changed || !r.probe.ready;
+      r.probe.ready = true;
+      continue;
     }
-    // A run of equal results; the verdict flips at its threshold, as kubelet's.
-    if (s.ok() != (r.streak > 0)) r.streak = 0;
-    r.streak += s.ok() ? 1 : -1;
-    const bool verdict = s.ok() ? r.ready || r.streak >= probe.success_threshold.value_or(1)
-                                : r.ready && -r.streak < probe.failure_threshold.value_or(3);
-    if (verdict == r.ready) continue;
-    r.ready = verdict;
+    r.next_probe = now + ProbePeriod(probe);
+    // A process runs in the node's network: the pod's address is the node's.
+    HookTarget target;
+    target.env = r.spec.env;
+    target.named_ports = r.spec.ports;
+    // Synchronous, on the loop, bounded by its timeout.
+    Status s =
+        RunProbe(probe, target, [&](const std::vector<std::string>& command, Duration timeout) {
+          if (command.size() == 2 && command[0] == opts_.stash_binary &&
+              command[1] == kube::kSidecarReadyCommand) {
+            // Stash's own probe answered in process, as the command would with
+            // the container's environment: no process per sidecar every period
+            // (~20 ms each on a loaded node, on this loop).
+            auto file = r.spec.env.find(kNotReadyFileEnv);
+            return SidecarReadiness(file != r.spec.env.end() ? file->second : kSidecarNotReadyFile);
+          }
+          apis::Handler handler;
+          handler.exec = apis::ExecAction{.command = command};
+          return RunHandler(handler, target, timeout);
+        });
+    if (!r.probe.Record(s.ok(), probe)) continue;
     changed = true;
-    spdlog::info("node: container {} is {}", key, verdict ? "Ready" : "not Ready: " + s.message());
-    if (!verdict) {
+    spdlog::info("node: container {} is {}", key,
+                 r.probe.ready ? "Ready" : "not Ready: " + s.message());
+    if (!r.probe.ready) {
       RecordPodEvent(r.spec, apis::kWarning, "Unhealthy", "Readiness probe failed: " + s.message());
     }
   }
@@ -637,6 +642,7 @@ void NodeRuntime::Loop() {
     try {
       const SystemTime now = clock_.Now();
       // A periodic pass as well: a missed event must not leave pods wrong for long.
+      if (now >= next_full) jobs_dirty_ = true;
       if (pods_dirty_.exchange(false) || now >= next_full) {
         if (auto pods = SyncPods()) {
           pods_now_ = std::move(*pods);
@@ -659,6 +665,7 @@ void NodeRuntime::Loop() {
         statuses_due = false;
       }
       RefreshCronJobs();
+      if (jobs_dirty_.exchange(false)) SyncCronJobJobs();
       SyncCronJobs();
     } catch (const std::exception& e) {
       spdlog::error("node: {}", e.what());

@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include "node_informer.h"
+#include "stash/agent/cron_jobs.h"
 #include "stash/agent/kubelet.h"
 #include "stash/agent/node.h"
 #include "stash/agent/trigger.h"
+#include "stash/apis/client.h"
 #include "stash/core/strings.h"
 #include "stash/kube/events.h"
 #include "stash/kube/stash_names.h"
@@ -141,7 +143,7 @@ void NodeRuntime::SyncCronJobs() {
     SystemTime tick = st.next;
     st.next = st.parsed->Next(now);
     if (st.suspend) continue;
-    if (st.proc || st.active->load()) {
+    if (st.proc || st.active->load() || st.job_active) {
       spdlog::warn("node: CronJob {}: previous run still active; skipping the tick (Forbid)", key);
       continue;
     }
@@ -194,6 +196,10 @@ void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime 
         });
     return;
   }
+  if (stash_in_runtime_) {
+    FireCronJobAsJob(key, st, tick);
+    return;
+  }
   const std::string& name = cj.metadata.name;
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(tick.time_since_epoch()).count();
   std::string pod = name + "-" + std::to_string(secs / 60);
@@ -215,6 +221,78 @@ void NodeRuntime::FireCronJob(const std::string& key, CronState& st, SystemTime 
   st.log_path = c.log_path;
   Status p = PatchStatus(res::kCronJobs, cj.metadata, status_patch);
   if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
+}
+
+void NodeRuntime::FireCronJobAsJob(const std::string& key, CronState& st, SystemTime tick) {
+  const apis::CronJob& cj = *st.cronjob;
+  const apis::Job job = JobForTick(cj, tick);
+  auto made = apis::Create(client_, job);
+  if (!made.ok() && made.status().code() != Code::kAlreadyExists) {
+    spdlog::error("node: CronJob {}: creating Job {}: {}", key, job.metadata.name,
+                  made.status().ToString());
+    RecordTriggerFailure(cj, Status(made.status()).Prepend("creating Job " + job.metadata.name));
+    return;
+  }
+  spdlog::info("node: CronJob {}: created Job {} for the tick at {}", key, job.metadata.name,
+               kube::FormatTime(tick));
+  st.job_active = true;  // until SyncCronJobJobs sees it end
+  st.pending_job = job.metadata.name;
+  st.pending_since = clock_.Now();
+  jobs_dirty_ = true;
+  apis::CronJobStatus scheduled;
+  scheduled.last_schedule_time = kube::FormatTime(tick);
+  Status p = PatchStatus(res::kCronJobs, cj.metadata, apis::ToJson(scheduled));
+  if (!p.ok()) spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
+}
+
+void NodeRuntime::SyncCronJobJobs() {
+  if (!jobs_ || !jobs_->synced()) {
+    jobs_dirty_ = true;
+    return;
+  }
+  const std::vector<apis::Job> jobs = jobs_->List();
+  std::map<std::string, std::vector<const apis::Job*>> owned;  // CronJob uid → its Jobs
+  for (const apis::Job& j : jobs) {
+    const apis::OwnerReference* o = j.metadata.ControllerRef();
+    if (o && o->kind == res::kCronJobs.kind) owned[o->uid].push_back(&j);
+  }
+  for (auto& [key, st] : crons_) {
+    const apis::CronJob& cj = *st.cronjob;
+    auto it = owned.find(cj.metadata.uid);
+    if (it == owned.end() && cj.status.active.empty() && st.pending_job.empty()) continue;
+    static const std::vector<const apis::Job*> kNone;
+    const CronJobJobs review = ReviewCronJobJobs(cj, it == owned.end() ? kNone : it->second);
+    for (const apis::Job* j : it == owned.end() ? kNone : it->second) {
+      if (j->metadata.name == st.pending_job) st.pending_job.clear();
+    }
+    // Made and deleted before the cache listed it: not waited for forever.
+    if (clock_.Now() > st.pending_since + std::chrono::minutes(1)) st.pending_job.clear();
+    st.job_active = !review.active.empty() || !st.pending_job.empty();
+    for (const apis::Job* j : it == owned.end() ? kNone : it->second) {
+      bool failed = false;
+      if (!JobEnded(*j, &failed) || !failed) continue;
+      // Reported once, when it ended (not again after a node restart).
+      const std::string& ended = j->status.conditions.back().last_transition_time;
+      if (ended < started_at_ || !st.failures_reported.insert(j->metadata.uid).second) continue;
+      RecordTriggerFailure(cj, InternalError("its Job " + j->metadata.name +
+                                             " failed (kubectl logs -n " + cj.metadata.namespace_ +
+                                             " -l job-name=" + j->metadata.name + " says why)"));
+    }
+    for (const apis::Job* j : review.beyond_history) {
+      Status d =
+          apis::Delete<apis::Job>(client_, j->metadata.namespace_, j->metadata.name, "Background");
+      if (!d.ok() && d.code() != Code::kNotFound) {
+        spdlog::warn("node: CronJob {}: deleting Job {} beyond its history limit: {}", key,
+                     j->metadata.name, d.ToString());
+      }
+    }
+    const json patch = apis::MergePatchDiff(apis::ToJson(cj.status), apis::ToJson(review.status));
+    if (patch.empty()) continue;
+    Status p = PatchStatus(res::kCronJobs, cj.metadata, patch);
+    if (!p.ok() && p.code() != Code::kNotFound) {
+      spdlog::warn("node: CronJob {} status: {}", key, p.ToString());
+    }
+  }
 }
 
 void NodeRuntime::RecordTriggerFailure(const apis::CronJob& cj, const Status& why) {

@@ -47,6 +47,10 @@ void NodeRuntime::StartKubelet() {
   ko.api_host = api_host_;
   ko.api_port = api_port_;
   ko.ca_pem = client_.config().ca_pem;
+  ko.stash_image = opts_.stash_image;
+  for (const std::string& name : opts_.pass_env) {
+    if (const char* v = std::getenv(name.c_str())) ko.stash_env.emplace_back(name, v);
+  }
   kubelet_ = std::make_unique<NodeKubelet>(client_, *opts_.runtime, clock_, ko);
   std::string why;
   if (!kubelet_->Start(&why)) {

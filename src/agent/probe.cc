@@ -174,6 +174,44 @@ Status RunHandler(const apis::Handler& h, const HookTarget& target, Duration tim
   return RunExec(*h.exec, target, timeout);
 }
 
+bool ProbeStreak::Record(bool ok, const apis::Probe& probe) {
+  if (ok != (streak > 0)) streak = 0;
+  streak += ok ? 1 : -1;
+  const bool verdict = ok ? ready || streak >= probe.success_threshold.value_or(1)
+                          : ready && -streak < probe.failure_threshold.value_or(3);
+  if (verdict == ready) return false;
+  ready = verdict;
+  return true;
+}
+
+Duration ProbePeriod(const apis::Probe& probe) {
+  return std::chrono::seconds(std::max(probe.period_seconds.value_or(10), 1));
+}
+
+Duration ProbeTimeout(const apis::Probe& probe) {
+  return std::chrono::seconds(std::max(probe.timeout_seconds.value_or(1), 1));
+}
+
+std::map<std::string, int> NamedPorts(const apis::Container& container) {
+  std::map<std::string, int> ports;
+  for (const apis::ContainerPort& p : container.ports) {
+    if (!p.name.empty()) ports.emplace(p.name, p.container_port);
+  }
+  return ports;
+}
+
+bool HasProbeAction(const apis::Probe& probe) {
+  return probe.http_get || probe.tcp_socket || (probe.exec && !probe.exec->command.empty());
+}
+
+Status RunProbe(const apis::Probe& probe, const HookTarget& target, const ProbeExec& exec) {
+  const Duration timeout = ProbeTimeout(probe);
+  if (probe.http_get) return RunHttp(*probe.http_get, /*post=*/false, target, timeout);
+  if (probe.tcp_socket) return RunTcp(*probe.tcp_socket, target, timeout);
+  if (probe.exec && !probe.exec->command.empty()) return exec(probe.exec->command, timeout);
+  return InvalidError("the probe has no exec, httpGet or tcpSocket action");
+}
+
 bool AllowedByExecutionPolicy(const std::string& policy, const std::string& phase, int retry_left) {
   if (policy == "OnFailure") return phase == "Failed";
   if (policy == "OnSuccess") return phase == "Succeeded";

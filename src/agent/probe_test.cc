@@ -154,6 +154,78 @@ TEST(Probe, TcpSocketAndExec) {
   EXPECT_EQ(RunHandler(apis::Handler{}, pod, 5s).code(), Code::kInvalid);
 }
 
+TEST(ProbeStreak, FlipsAtItsThresholdsAsKubelets) {
+  apis::Probe probe;  // defaults: success 1, failure 3
+  ProbeStreak s;
+  EXPECT_FALSE(s.ready);
+  EXPECT_FALSE(s.Record(false, probe));  // not Ready from the start
+  EXPECT_TRUE(s.Record(true, probe));    // one success is enough
+  EXPECT_TRUE(s.ready);
+  EXPECT_FALSE(s.Record(false, probe));
+  EXPECT_FALSE(s.Record(false, probe));
+  EXPECT_FALSE(s.Record(true, probe));  // a success breaks the run of failures
+  EXPECT_FALSE(s.Record(false, probe));
+  EXPECT_FALSE(s.Record(false, probe));
+  EXPECT_TRUE(s.Record(false, probe));  // the third in a row
+  EXPECT_FALSE(s.ready);
+
+  probe.success_threshold = 2;
+  probe.failure_threshold = 1;
+  ProbeStreak t;
+  EXPECT_FALSE(t.Record(true, probe));
+  EXPECT_FALSE(t.Record(false, probe));
+  EXPECT_FALSE(t.Record(true, probe));
+  EXPECT_TRUE(t.Record(true, probe));
+  EXPECT_TRUE(t.Record(false, probe));
+  EXPECT_FALSE(t.ready);
+}
+
+TEST(Probe, ReadinessProbesRunHttpGetTcpSocketAndExecThroughTheCaller) {
+  TinyHttp ok(204), broken(503);
+  apis::Container c;
+  c.ports = {{.name = "web", .container_port = ok.port()}, {.container_port = 1}};
+  HookTarget pod;
+  pod.named_ports = NamedPorts(c);
+  EXPECT_EQ(pod.named_ports, (std::map<std::string, int>{{"web", ok.port()}}));
+  std::vector<std::string> ran;
+  const ProbeExec exec = [&](const std::vector<std::string>& command, Duration timeout) {
+    ran = command;
+    EXPECT_EQ(timeout, 4s);
+    return command[0] == "true" ? Status::Ok() : UnavailableError("command exited with 1");
+  };
+
+  apis::Probe probe;
+  probe.timeout_seconds = 4;
+  EXPECT_FALSE(HasProbeAction(probe));
+  EXPECT_EQ(RunProbe(probe, pod, exec).code(), Code::kInvalid);
+  probe.http_get = apis::HTTPAction{};
+  probe.http_get->port = "web";
+  probe.http_get->path = "healthz";
+  probe.http_get->http_headers = {{"X-Probe", "1"}};
+  EXPECT_TRUE(HasProbeAction(probe));
+  EXPECT_OK(RunProbe(probe, pod, exec));
+  EXPECT_NE(ok.last().find("GET /healthz HTTP/1.1"), std::string::npos) << ok.last();
+  EXPECT_NE(ok.last().find("X-Probe: 1"), std::string::npos) << ok.last();
+  probe.http_get->port = broken.port();
+  EXPECT_NE(RunProbe(probe, pod, exec).message().find("HTTP probe failed with statuscode: 503"),
+            std::string::npos);
+
+  probe.http_get.reset();
+  probe.tcp_socket = apis::TCPSocketAction{};
+  probe.tcp_socket->port = "web";
+  EXPECT_OK(RunProbe(probe, pod, exec));
+  probe.tcp_socket->port = 1;
+  EXPECT_NE(RunProbe(probe, pod, exec).message().find("dial tcp 127.0.0.1:1"), std::string::npos);
+
+  probe.tcp_socket.reset();
+  probe.exec = apis::ExecAction{.command = {"true"}};
+  EXPECT_OK(RunProbe(probe, pod, exec));
+  EXPECT_EQ(ran, std::vector<std::string>{"true"});
+  probe.exec->command = {"false"};
+  EXPECT_FALSE(RunProbe(probe, pod, exec).ok());
+  EXPECT_TRUE(ok.last().size() > 0);
+}
+
 TEST(Probe, ExecutionPolicies) {
   EXPECT_TRUE(AllowedByExecutionPolicy("", "Failed", 1));
   EXPECT_TRUE(AllowedByExecutionPolicy("Always", "Succeeded", 0));

@@ -240,8 +240,9 @@ agent::PodmanOptions NodePodmanOptions(const std::string& node_dir) {
 
 void AddPassEnvOption(CLI::App* cmd, std::vector<std::string>* names) {
   cmd->add_option("--pass-env", *names,
-                  "Variables of this process's environment that stash's pod processes (sidecar, "
-                  "trigger, restore) get as well, e.g. STORAGE_EMULATOR_HOST for a storage "
+                  "Variables of this process's environment that stash's own containers "
+                  "(sidecar, trigger, restore), run as processes or from the stash image, get "
+                  "as well (their spec's env wins), e.g. STORAGE_EMULATOR_HOST for a storage "
                   "emulator; by default they get only what their container spec says, the API "
                   "server's address and their ServiceAccount's token")
       ->delimiter(',');
@@ -303,8 +304,9 @@ void RegisterOperator(CLI::App& app, GlobalOptions& global, int* exit_code) {
   AddPassEnvOption(cmd, &opts->pass_env);
   cmd->add_flag("--in-process-triggers,!--trigger-processes", opts->in_process_triggers,
                 "With --node: run the trigger CronJobs' create-backupsession inside the node, "
-                "with the CronJob's ServiceAccount token (default); --trigger-processes runs a "
-                "process per tick instead, as a Kubernetes node runs a pod");
+                "with the CronJob's ServiceAccount token (default); --trigger-processes runs "
+                "each tick as Kubernetes does instead: a Job whose pod runs from the stash "
+                "image when the node runs stash's containers from it, else a process per tick");
   cmd->add_option("--image", opts->image,
                   "stash's image, stamped into sidecars, restore init containers, Jobs and "
                   "trigger CronJobs; --node runs them from it in podman when its image store "

@@ -233,8 +233,9 @@ void RegisterServer(CLI::App& app, GlobalOptions& global, int* exit_code) {
   auto in_process_triggers = std::make_shared<bool>(true);
   cmd->add_flag("--in-process-triggers,!--trigger-processes", *in_process_triggers,
                 "Run the trigger CronJobs' create-backupsession inside the embedded node, with "
-                "the CronJob's ServiceAccount token (default); --trigger-processes runs a "
-                "process per tick instead, as a Kubernetes node runs a pod");
+                "the CronJob's ServiceAccount token (default); --trigger-processes runs each "
+                "tick as Kubernetes does instead: a Job whose pod runs from the stash image "
+                "when the node runs stash's containers from it, else a process per tick");
   AddContainerRuntimeOption(cmd, &flags->container_runtime);
   AddPassEnvOption(cmd, &flags->pass_env);
   cmd->add_option("--image", flags->image,

@@ -18,11 +18,13 @@
 //    attempt is kept for `kubectl logs --previous`;
 //  - containers of pods no longer given (deleted, moved, replaced) are
 //    stopped within their grace period and removed with their sandbox;
-//  - a running container with an exec readinessProbe is Ready only while
-//    the probe (run in the container, every periodSeconds, bounded by
-//    timeoutSeconds) says so, flipping after successThreshold /
-//    failureThreshold equal results, as kubelet's (stash's sidecar is one:
-//    `stash sidecar-ready`).
+//  - a running container with a readinessProbe is Ready only while the
+//    probe says so (exec: run in the container; httpGet: a status from 200
+//    to 399 from the pod's address, the node's, at the port by number or
+//    by the container's port name; tcpSocket: a connection), run every
+//    periodSeconds, bounded by timeoutSeconds, flipping after
+//    successThreshold / failureThreshold equal results, as kubelet's
+//    (stash's sidecar's is exec: `stash sidecar-ready`).
 // Everything is re-derived from the runtime's listing on each pass, so a
 // node restarted after a crash adopts the containers still running (same
 // attempt, same restart count) instead of starting duplicates.
@@ -46,6 +48,7 @@
 
 #include "stash/agent/container_runtime.h"
 #include "stash/agent/pods.h"
+#include "stash/agent/probe.h"
 #include "stash/apis/core.h"
 #include "stash/core/clock.h"
 
@@ -88,6 +91,11 @@ struct KubeletOptions {
   int api_port = 6443;
   std::string ca_pem;
   std::chrono::seconds pull_timeout{120};
+  // Containers of this image (stash's own) get `stash_env` too, before
+  // their spec's env (which overrides it): the server's variables named by
+  // --pass-env (NodeOptions::pass_env), e.g. a storage emulator's address.
+  std::string stash_image;
+  std::vector<std::pair<std::string, std::string>> stash_env;
 };
 
 class Kubelet {
@@ -166,11 +174,10 @@ class Kubelet {
   std::map<std::string, std::string> start_errors_;     // container id → the engine's message
   std::map<std::string, std::unique_ptr<Pull>> pulls_;  // by image
   std::map<std::string, SystemTime> tokens_written_;    // pod uid → token refresh time
-  // A probed container's readiness, by container id: the verdict, the run of
-  // equal results (> 0 successes, < 0 failures) and the next probe.
+  // A probed container's readiness, by container id: the verdict and the
+  // next probe.
   struct Readiness {
-    bool ready = false;
-    int streak = 0;
+    ProbeStreak verdict;
     SystemTime next{};
   };
   std::map<std::string, Readiness> readiness_;

@@ -29,8 +29,12 @@
 //    their schedule (concurrencyPolicy Forbid) and get status.lastScheduleTime.
 //    The operator's trigger (`stash create-backupsession`) runs in-process on
 //    a few worker threads (see trigger_workers.h: a process per tick does not
-//    scale to a thousand BackupConfigurations); any other command of stash's
-//    runs as a local process.
+//    scale to a thousand BackupConfigurations); any other command of stash's,
+//    or every tick with NodeOptions::in_process_triggers false, runs as a
+//    local process, or, when stash's containers run from the stash image,
+//    as kube-controller-manager runs a tick: a Job of the jobTemplate
+//    (cron_jobs.h) whose pod the runtime runs (status.active,
+//    lastSuccessfulTime, successful/failedJobsHistoryLimit as kube's).
 // Work is driven by the informers: pods, containers and CronJob states are
 // recomputed when something changed (or every 10 s), not on every pass.
 // Containers of any other image run in the node's container runtime
@@ -44,7 +48,8 @@
 // ServiceAccount token, logs, exec and back-off like any container; the
 // processes above are the fallback. The trigger's in-process
 // create-backupsession stays in-process either way (a container start per
-// tick per BackupConfiguration is what the in-process trigger avoids).
+// tick per BackupConfiguration is what the in-process trigger avoids);
+// without it, ticks are Jobs run from the image.
 //
 // Thread-safety: Start/Stop from one thread.
 #pragma once
@@ -61,6 +66,7 @@
 
 #include "stash/agent/container_runtime.h"
 #include "stash/agent/pods.h"
+#include "stash/agent/probe.h"
 #include "stash/agent/process.h"
 #include "stash/apis/batch.h"
 #include "stash/apis/core.h"
@@ -99,8 +105,9 @@ struct NodeOptions {
   // Runs the containers of every other image (podman); null, or failing its
   // check at Start, leaves them not run (NotRunByEmbeddedNode, with why).
   ContainerRuntime* runtime = nullptr;
-  // Variables of the server's environment stash's processes get too (a
-  // storage emulator's address, say); nothing else of it reaches them.
+  // Variables of the server's environment stash's own containers get too
+  // (a storage emulator's address, say), as processes or from the stash
+  // image (KubeletOptions::stash_env); nothing else of it reaches them.
   std::vector<std::string> pass_env;
 };
 
@@ -141,8 +148,10 @@ class NodeRuntime {
     // own file, as every process shares the node's /tmp.
     std::string not_ready_file;
     // Its readinessProbe (exec: stash's command runs as this binary, with
-    // the container's environment); none: Ready while running.
+    // the container's environment; httpGet/tcpSocket: against the node's
+    // address, where the process listens); none: Ready while running.
     std::optional<apis::Probe> readiness;
+    std::map<std::string, int> ports;  // its named ports, for the probe
   };
   struct Running {
     Container spec;
@@ -152,10 +161,9 @@ class NodeRuntime {
     SystemTime started{}, restart_at{};
     std::optional<Termination> last;  // the previous run, for lastState
     // The readiness probe's verdict (kubelet's: not Ready until a probe
-    // passed), when it runs next, and its run of equal results.
-    bool ready = false;
+    // passed) and when it runs next.
+    ProbeStreak probe;
     SystemTime next_probe{};
-    int streak = 0;
   };
   // A container that ended for good (init container or Job container that
   // exited 0, or one that failed beyond its Job's limits).
@@ -174,6 +182,12 @@ class NodeRuntime {
     std::string log_path;  // proc's
     // Set while an in-process trigger run is queued or running.
     std::shared_ptr<std::atomic<bool>> active = std::make_shared<std::atomic<bool>>(false);
+    // A Job of a tick (image mode) has not finished yet; the one made last
+    // while the Jobs' cache does not show it yet.
+    bool job_active = false;
+    std::string pending_job;
+    SystemTime pending_since{};
+    std::set<std::string> failures_reported;  // uids of its failed Jobs
   };
 
   void OnPvc(const std::string& type, const apis::PersistentVolumeClaim& pvc);
@@ -207,6 +221,14 @@ class NodeRuntime {
   // Fires due ticks.
   void SyncCronJobs();
   void FireCronJob(const std::string& key, CronState& st, SystemTime tick);
+  // A tick as kube-controller-manager runs it (image mode): a Job of the
+  // CronJob's jobTemplate, whose pod the Kubelet runs from the stash image.
+  void FireCronJobAsJob(const std::string& key, CronState& st, SystemTime tick);
+  // The Jobs of the CronJobs' ticks (after a Job changed): the CronJob's
+  // status.active and lastSuccessfulTime, finished Jobs beyond the history
+  // limits deleted, a Warning event on the BackupConfiguration for a run
+  // that failed.
+  void SyncCronJobJobs();
   void StartKubelet();
   // Tells streams_ where the process containers' logs are.
   void PublishProcesses();
@@ -258,9 +280,10 @@ class NodeRuntime {
   std::map<std::string, Finished> finished_;  // key ns/pod/container
   std::vector<apis::Pod> pods_now_;
   // Set by informer handlers; the loop recomputes what depends on them.
-  std::atomic<bool> pods_dirty_{true}, crons_dirty_{true};
+  std::atomic<bool> pods_dirty_{true}, crons_dirty_{true}, jobs_dirty_{true};
   std::mutex crons_changed_mu_;
   std::set<std::string> crons_changed_;  // CronJobs (ns/name) changed since the last refresh
+  std::string started_at_;  // FormatTime of Start: Jobs that failed before are not reported
   std::unique_ptr<TriggerWorkers> triggers_;
   std::unique_ptr<NodeHeartbeat> heartbeat_;  // the Node object, as a kubelet
   std::unique_ptr<NodeKubelet> kubelet_;      // set while the runtime works
