@@ -174,6 +174,32 @@ int64_t ResolveIntOrPercent(const json& value, int64_t total, bool round_up, int
 
 }  // namespace workload
 
+void GenerateJobSelector(json* obj) {
+  json& spec = (*obj)["spec"];
+  if (!spec.is_object()) spec = json::object();
+  const json manual = spec.value("manualSelector", json());
+  if (manual.is_boolean() && manual.get<bool>()) return;
+  const json& meta = (*obj)["metadata"];
+  const std::string name = meta.value("name", ""), uid = meta.value("uid", "");
+  json& tmeta = spec["template"]["metadata"];
+  if (!tmeta.is_object()) tmeta = json::object();
+  json& labels = tmeta["labels"];
+  if (!labels.is_object()) labels = json::object();
+  for (const char* key : {"job-name", "batch.kubernetes.io/job-name"}) {
+    if (!labels.contains(key)) labels[key] = name;
+  }
+  for (const char* key : {"controller-uid", "batch.kubernetes.io/controller-uid"}) {
+    if (!labels.contains(key)) labels[key] = uid;
+  }
+  json& selector = spec["selector"];
+  if (!selector.is_object()) selector = json::object();
+  json& match = selector["matchLabels"];
+  if (!match.is_object()) match = json::object();
+  if (!match.contains("batch.kubernetes.io/controller-uid")) {
+    match["batch.kubernetes.io/controller-uid"] = uid;
+  }
+}
+
 void DefaultWorkloadObject(const std::string& resource_key, json* obj) {
   if (resource_key.rfind("apps/", 0) != 0) return;
   json& spec = (*obj)["spec"];

@@ -49,6 +49,13 @@ inline constexpr const char* kNotRunByNodeReason = "NotRunByEmbeddedNode";
 // the controllers read one shape. The pod template is left as written.
 void DefaultWorkloadObject(const std::string& resource_key, json* obj);
 
+// kube-apiserver's Job selector generation at create (unless
+// spec.manualSelector): the pod template gets the job-name and controller-uid
+// labels (both the legacy and the batch.kubernetes.io/ keys) and the selector
+// matches batch.kubernetes.io/controller-uid=<uid>, so `kubectl logs job/NAME`
+// and `kubectl describe job` find the Job's own pods. `obj` has its uid.
+void GenerateJobSelector(json* obj);
+
 // Helpers shared by the workload controllers (workloads.cc).
 namespace workload {
 

@@ -213,6 +213,8 @@ HttpResponse ApiHandler::Create(const HttpRequest& req, const Target& t_in) {
     if (!obj.contains("lastTimestamp") && obj.value("eventTime", json()).is_null()) {
       obj["lastTimestamp"] = obj["firstTimestamp"];
     }
+  } else if (t.info.key() == "batch/jobs") {
+    GenerateJobSelector(&obj);
   } else if (t.info.key() == kCrdKey) {
     json spec = obj.value("spec", json::object());
     std::string storage;

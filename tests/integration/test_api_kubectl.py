@@ -284,6 +284,37 @@ class KubectlGuideFlowTest(unittest.TestCase):
         r = k("get", "repository", "-n", "fin", "r", ok=False)
         self.assertIn('"r" not found', r.stderr)
 
+    def test_a_job_selects_its_own_pods(self):
+        """As kube-apiserver does at create: a Job without manualSelector gets
+        a selector of its uid and the matching template labels, so `kubectl
+        logs job/NAME` and `kubectl describe job` find its own pods only."""
+        k = self.kubectl
+        k("create", "ns", "jobs")
+        k("create", "job", "-n", "jobs", "one", "--image=busybox", "--", "echo", "hi")
+        job = json.loads(k("get", "job", "-n", "jobs", "one", "-o", "json").stdout)
+        uid = job["metadata"]["uid"]
+        self.assertEqual(job["spec"]["selector"],
+                         {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}})
+        labels = job["spec"]["template"]["metadata"]["labels"]
+        for key in ("controller-uid", "batch.kubernetes.io/controller-uid"):
+            self.assertEqual(labels[key], uid)
+        for key in ("job-name", "batch.kubernetes.io/job-name"):
+            self.assertEqual(labels[key], "one")
+        manual = {"apiVersion": "batch/v1", "kind": "Job",
+                  "metadata": {"name": "manual", "namespace": "jobs"},
+                  "spec": {"manualSelector": True,
+                           "selector": {"matchLabels": {"app": "m"}},
+                           "template": {"metadata": {"labels": {"app": "m"}},
+                                        "spec": {"restartPolicy": "Never",
+                                                 "containers": [{"name": "c",
+                                                                 "image": "busybox"}]}}}}
+        path = "/apis/batch/v1/namespaces/jobs/jobs"
+        self.assertEqual(self.server.request("POST", path, manual)[0], 201)
+        got = json.loads(k("get", "job", "-n", "jobs", "manual", "-o", "json").stdout)
+        self.assertEqual(got["spec"]["selector"], {"matchLabels": {"app": "m"}})
+        self.assertEqual(got["spec"]["template"]["metadata"]["labels"], {"app": "m"})
+
+
 
 if __name__ == "__main__":
     unittest.main()
